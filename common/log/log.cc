@@ -32,7 +32,8 @@ const char* LevelName(Level l) {
 }  // namespace
 
 Value::Value(double v)
-    : json_(std::isfinite(v) ? absl::StrFormat("%.17g", v) : std::string("null")) {}
+    : json_(std::isfinite(v) ? absl::StrFormat("%.17g", v)
+                             : std::string("null")) {}
 
 std::string Value::Quote(std::string_view s) {
   std::string out;
@@ -69,10 +70,12 @@ std::string Value::Quote(std::string_view s) {
 
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
-std::string Format(Level level, std::string_view msg, Fields fields, int64_t unix_micros) {
+std::string Format(Level level, std::string_view msg, Fields fields,
+                   int64_t unix_micros) {
   std::string line = "{\"ts\":";
   line += Value::Quote(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ",
-                                        absl::FromUnixMicros(unix_micros), absl::UTCTimeZone()));
+                                        absl::FromUnixMicros(unix_micros),
+                                        absl::UTCTimeZone()));
   line += ",\"level\":\"";
   line += LevelName(level);
   line += "\",\"msg\":";
@@ -88,8 +91,10 @@ std::string Format(Level level, std::string_view msg, Fields fields, int64_t uni
 }
 
 void Write(Level level, std::string_view msg, Fields fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
-  std::string line = Format(level, msg, fields, absl::ToUnixMicros(absl::Now()));
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed))
+    return;
+  std::string line =
+      Format(level, msg, fields, absl::ToUnixMicros(absl::Now()));
   line.push_back('\n');
   std::lock_guard<std::mutex> lock(g_write_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

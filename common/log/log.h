@@ -42,12 +42,21 @@ using Fields = std::initializer_list<std::pair<std::string_view, Value>>;
 // Lines below this level are dropped. Default kInfo.
 void SetMinLevel(Level level);
 // Formats one line (without the newline); exposed for tests.
-std::string Format(Level level, std::string_view msg, Fields fields, int64_t unix_micros);
+std::string Format(Level level, std::string_view msg, Fields fields,
+                   int64_t unix_micros);
 void Write(Level level, std::string_view msg, Fields fields = {});
 
-inline void Debug(std::string_view msg, Fields f = {}) { Write(Level::kDebug, msg, f); }
-inline void Info(std::string_view msg, Fields f = {}) { Write(Level::kInfo, msg, f); }
-inline void Warn(std::string_view msg, Fields f = {}) { Write(Level::kWarn, msg, f); }
-inline void Error(std::string_view msg, Fields f = {}) { Write(Level::kError, msg, f); }
+inline void Debug(std::string_view msg, Fields f = {}) {
+  Write(Level::kDebug, msg, f);
+}
+inline void Info(std::string_view msg, Fields f = {}) {
+  Write(Level::kInfo, msg, f);
+}
+inline void Warn(std::string_view msg, Fields f = {}) {
+  Write(Level::kWarn, msg, f);
+}
+inline void Error(std::string_view msg, Fields f = {}) {
+  Write(Level::kError, msg, f);
+}
 
 }  // namespace salesops::log

@@ -6,11 +6,12 @@ namespace salesops::log {
 namespace {
 
 TEST(Log, FormatsOneJsonObject) {
-  std::string line =
-      Format(Level::kWarn, "slow \"commit\"", {{"ms", 12}, {"ok", false}, {"path", "a\\b\n"}},
-             1'700'000'000'123'456);
+  std::string line = Format(Level::kWarn, "slow \"commit\"",
+                            {{"ms", 12}, {"ok", false}, {"path", "a\\b\n"}},
+                            1'700'000'000'123'456);
   EXPECT_EQ(line,
-            "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"warn\",\"msg\":\"slow "
+            "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"warn\","
+            "\"msg\":\"slow "
             "\\\"commit\\\"\",\"ms\":12,\"ok\":false,\"path\":\"a\\\\b\\n\"}");
 }
 

@@ -31,7 +31,8 @@ absl::StatusOr<std::unique_ptr<int>> MakeBox(int v) {
 
 absl::StatusOr<int> Unbox(int v) {
   std::unique_ptr<int> box;
-  ASSIGN_OR_RETURN(box, MakeBox(v));  // move-only value into an existing variable
+  ASSIGN_OR_RETURN(box,
+                   MakeBox(v));  // move-only value into an existing variable
   return *box;
 }
 
@@ -53,11 +54,17 @@ TEST(StatusMacros, MoveOnlyValues) {
 
 TEST(StatusConversion, RocksToAbsl) {
   EXPECT_TRUE(FromRocks(rocksdb::Status::OK()).ok());
-  EXPECT_EQ(FromRocks(rocksdb::Status::NotFound("k")).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(FromRocks(rocksdb::Status::Corruption("x")).code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(FromRocks(rocksdb::Status::IOError("disk")).code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(FromRocks(rocksdb::Status::Busy()).code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(FromRocks(rocksdb::Status::IOError("disk full")).message().find("disk full"),
+  EXPECT_EQ(FromRocks(rocksdb::Status::NotFound("k")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(FromRocks(rocksdb::Status::Corruption("x")).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(FromRocks(rocksdb::Status::IOError("disk")).code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(FromRocks(rocksdb::Status::Busy()).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_NE(FromRocks(rocksdb::Status::IOError("disk full"))
+                .message()
+                .find("disk full"),
             std::string::npos);
 }
 

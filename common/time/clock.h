@@ -1,6 +1,7 @@
 #pragma once
 
-// Every "now" in the suite comes from an injected Clock, so tests can move time by hand.
+// Every "now" in the suite comes from an injected Clock, so tests can move time
+// by hand.
 
 #include <mutex>
 
@@ -20,7 +21,8 @@ class Clock {
 // A clock that moves only when told. Thread-safe.
 class FakeClock : public Clock {
  public:
-  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1'767'225'600))  // 2026-01-01Z
+  explicit FakeClock(
+      absl::Time start = absl::FromUnixSeconds(1'767'225'600))  // 2026-01-01Z
       : now_(start) {}
   absl::Time Now() const override {
     std::lock_guard<std::mutex> lock(mu_);

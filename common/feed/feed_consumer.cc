@@ -1,0 +1,252 @@
+#include "common/feed/feed_consumer.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status.h"
+
+namespace salesops {
+
+FeedConsumer::FeedConsumer(Store* store, std::shared_ptr<grpc::Channel> channel,
+                           FeedConsumerOptions options, ApplyFn apply,
+                           ResyncFn resync)
+    : store_(store),
+      stub_(v1::FeedService::NewStub(channel)),
+      options_(std::move(options)),
+      apply_(std::move(apply)),
+      resync_(std::move(resync)) {
+  if (options_.registry != nullptr) {
+    const std::map<std::string, std::string> labels = {
+        {"source", options_.source}};
+    lag_ =
+        &prometheus::BuildGauge()
+             .Name("salesops_feed_lag_events")
+             .Help(
+                 "Events committed by the source feed and not yet applied here")
+             .Register(*options_.registry)
+             .Add(labels);
+    last_applied_seconds_ =
+        &prometheus::BuildGauge()
+             .Name("salesops_feed_last_applied_seconds")
+             .Help("Commit time (Unix seconds) of the last applied event")
+             .Register(*options_.registry)
+             .Add(labels);
+    applied_total_ = &prometheus::BuildCounter()
+                          .Name("salesops_feed_events_applied_total")
+                          .Help("Events applied from the source feed")
+                          .Register(*options_.registry)
+                          .Add(labels);
+    reconnects_total_ =
+        &prometheus::BuildCounter()
+             .Name("salesops_feed_reconnects_total")
+             .Help("Times the feed stream ended and was opened again")
+             .Register(*options_.registry)
+             .Add(labels);
+  }
+  absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
+  if (cursor.ok()) applied_.store(*cursor);
+}
+
+FeedConsumer::~FeedConsumer() { Stop(); }
+
+void FeedConsumer::Start() {
+  if (thread_.joinable()) return;
+  stopping_.store(false);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void FeedConsumer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_.store(true);
+    if (active_context_ != nullptr) active_context_->TryCancel();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool FeedConsumer::WaitForApplied(uint64_t sequence,
+                                  absl::Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                      [&] { return applied_.load() >= sequence; });
+}
+
+bool FeedConsumer::SleepUnlessStopped(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, absl::ToChronoNanoseconds(d),
+                       [&] { return stopping_.load(); });
+}
+
+void FeedConsumer::Run() {
+  std::mt19937_64 rng(std::random_device{}());
+  absl::Duration backoff = options_.initial_backoff;
+  while (!stopping_.load()) {
+    const uint64_t before = applied_.load();
+    absl::Status status = RunSession();
+    if (stopping_.load()) break;
+    if (reconnects_total_ != nullptr) reconnects_total_->Increment();
+    if (status.code() == absl::StatusCode::kOutOfRange && resync_) {
+      log::Warn("feed: position expired, resyncing",
+                {{"source", options_.source}, {"error", status.ToString()}});
+      status = resync_();
+      absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
+      if (cursor.ok()) applied_.store(*cursor);
+      if (status.ok()) {
+        backoff = options_.initial_backoff;
+        continue;
+      }
+    }
+    if (applied_.load() != before) backoff = options_.initial_backoff;
+    log::Warn("feed: stream ended, reconnecting",
+              {{"source", options_.source},
+               {"error", status.ToString()},
+               {"applied", applied_.load()},
+               {"backoff_ms", absl::ToInt64Milliseconds(backoff)}});
+    // Full jitter on the upper half, so many consumers do not reconnect in
+    // step.
+    const int64_t half =
+        std::max<int64_t>(1, absl::ToInt64Microseconds(backoff) / 2);
+    const absl::Duration sleep = absl::Microseconds(
+        half + static_cast<int64_t>(rng() % static_cast<uint64_t>(half)));
+    if (!SleepUnlessStopped(sleep)) break;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::Status FeedConsumer::RunSession() {
+  ASSIGN_OR_RETURN(uint64_t cursor, store_->GetCursor(options_.source));
+  applied_.store(cursor);
+
+  grpc::ClientContext context;
+  if (!options_.bearer_token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options_.bearer_token);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_.load()) return absl::OkStatus();
+    active_context_ = &context;
+  }
+  v1::WatchRequest request;
+  request.set_after_sequence(cursor);
+  for (const std::string& kind : options_.kinds) request.add_kinds(kind);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
+      stub_->Watch(&context, request);
+
+  // Reader thread → queue → this thread applies in batches.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<v1::Event> queue;
+  bool reader_done = false;
+  bool abort = false;
+  grpc::Status stream_status;
+  const size_t capacity = 4 * options_.max_batch;
+  std::thread reader_thread([&] {
+    v1::Event event;
+    while (reader->Read(&event)) {
+      std::unique_lock<std::mutex> lock(queue_mu);
+      queue_cv.wait(lock, [&] { return queue.size() < capacity || abort; });
+      if (abort) continue;  // cancelled: drain the stream until Read fails
+      queue.push_back(std::move(event));
+      queue_cv.notify_all();
+    }
+    grpc::Status s = reader->Finish();
+    std::lock_guard<std::mutex> lock(queue_mu);
+    stream_status = s;
+    reader_done = true;
+    queue_cv.notify_all();
+  });
+
+  absl::Status apply_status;
+  std::vector<v1::Event> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu);
+      queue_cv.wait(lock, [&] { return !queue.empty() || reader_done; });
+      if (queue.empty() || stopping_.load()) break;
+      while (!queue.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      queue_cv.notify_all();
+    }
+    apply_status = ApplyBatch(batch);
+    batch.clear();
+    if (!apply_status.ok()) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu);
+    abort = true;
+    queue_cv.notify_all();
+  }
+  context.TryCancel();
+  reader_thread.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_context_ = nullptr;
+  }
+  if (!apply_status.ok()) return apply_status;
+  return FromGrpc(stream_status);
+}
+
+absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
+  uint64_t new_cursor = 0;
+  size_t applied_events = 0;
+  const v1::Event* last_real = nullptr;
+  absl::StatusOr<CommitResult> committed =
+      store_->Write([&](WriteTxn& txn) -> absl::Status {
+        applied_events = 0;
+        last_real = nullptr;
+        ASSIGN_OR_RETURN(const uint64_t cursor, txn.GetCursor(options_.source));
+        uint64_t last = cursor;
+        for (const v1::Event& event : batch) {
+          if (event.sequence() <= last)
+            continue;  // already applied (replayed after a reconnect)
+          if (options_.kinds.empty() && event.sequence() != last + 1) {
+            return absl::DataLossError(
+                absl::StrCat("feed ", options_.source, ": expected event ",
+                             last + 1, ", got ", event.sequence()));
+          }
+          if (!event.kind().empty()) {  // an empty kind is a progress marker:
+                                        // nothing to apply
+            absl::Status s = apply_(event, txn);
+            if (!s.ok()) {
+              return absl::Status(
+                  s.code(), absl::StrCat("feed ", options_.source, " event ",
+                                         event.sequence(), ": ", s.message()));
+            }
+            ++applied_events;
+            last_real = &event;
+          }
+          last = event.sequence();
+        }
+        if (last != cursor) txn.PutCursor(options_.source, last);
+        new_cursor = last;
+        return absl::OkStatus();
+      });
+  if (!committed.ok()) return committed.status();
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied_.store(new_cursor);
+    head_.store(std::max(head_.load(), batch.back().head_sequence()));
+  }
+  cv_.notify_all();
+  if (lag_ != nullptr) {
+    const uint64_t head = head_.load();
+    lag_->Set(head > new_cursor ? static_cast<double>(head - new_cursor) : 0.0);
+    applied_total_->Increment(static_cast<double>(applied_events));
+    if (last_real != nullptr) {
+      last_applied_seconds_->Set(static_cast<double>(last_real->time_micros()) /
+                                 1e6);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace salesops

@@ -1,0 +1,126 @@
+#pragma once
+
+// A durable follower of another service's feed (ARCHITECTURE.md §4).
+//
+// It keeps its cursor (the last applied sequence) in its own Store, written by
+// the same transaction as the effect of the events, so after any crash it
+// resumes exactly after the last effect that was committed: nothing is missed
+// and nothing is applied twice. Events arriving while a batch commits are
+// applied together in the next transaction, so a consumer catching up pays one
+// commit per batch, not per event.
+//
+// Connection loss, a stopped peer or a failed apply lead to a reconnect from
+// the stored cursor with exponential backoff (initial_backoff doubling up to
+// max_backoff, with jitter).
+//
+// Metrics (label `source`): salesops_feed_lag_events (head of the source feed
+// minus applied), salesops_feed_last_applied_seconds (commit time, Unix
+// seconds, of the last applied event), salesops_feed_events_applied_total,
+// salesops_feed_reconnects_total.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/store/store.h"
+#include "salesops/v1/feed.grpc.pb.h"
+
+namespace prometheus {
+class Registry;
+class Gauge;
+class Counter;
+}  // namespace prometheus
+
+namespace salesops {
+
+struct FeedConsumerOptions {
+  // Name of the source ("pipeline"): the cursor's key and the metrics' label.
+  std::string source;
+  // Only these kinds; empty = all. Progress markers still advance the cursor.
+  std::vector<std::string> kinds;
+  // Sent as "authorization: Bearer <token>" when not empty.
+  std::string bearer_token;
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(10);
+  // Most events applied in one transaction.
+  size_t max_batch = 512;
+  // Where metrics go; may be null.
+  prometheus::Registry* registry = nullptr;
+};
+
+// Applies one event inside the consumer's transaction. Must be idempotent by
+// entity version and must not block (it runs on the store's commit path). An
+// error rolls the batch back; the consumer reconnects and retries from its
+// cursor.
+using ApplyFn =
+    std::function<absl::Status(const v1::Event& event, WriteTxn& txn)>;
+
+// Called when the source answers OUT_OF_RANGE (our cursor fell behind its
+// retention). It must rebuild this service's copy from the source's List RPCs
+// and store the cursor those lists returned (WriteTxn::PutCursor(source, ...))
+// in the same transaction. Without one, the consumer keeps retrying and logs
+// the error.
+using ResyncFn = std::function<absl::Status()>;
+
+class FeedConsumer {
+ public:
+  FeedConsumer(Store* store, std::shared_ptr<grpc::Channel> channel,
+               FeedConsumerOptions options, ApplyFn apply,
+               ResyncFn resync = nullptr);
+  ~FeedConsumer();  // Stop()s
+  FeedConsumer(const FeedConsumer&) = delete;
+  FeedConsumer& operator=(const FeedConsumer&) = delete;
+
+  void Start();
+  // Cancels the stream and joins; applied events stay applied. Idempotent.
+  void Stop();
+
+  // The last applied sequence, as stored.
+  uint64_t applied() const { return applied_.load(); }
+  // The source's head as last reported by the stream.
+  uint64_t head() const { return head_.load(); }
+  // Blocks until applied() >= sequence or the timeout passes; true when
+  // reached.
+  bool WaitForApplied(uint64_t sequence, absl::Duration timeout) const;
+
+ private:
+  // One connection: stream events into the queue on a reader thread, apply them
+  // in batches here.
+  absl::Status RunSession();
+  absl::Status ApplyBatch(std::vector<v1::Event>& batch);
+  void Run();
+  bool SleepUnlessStopped(absl::Duration d);
+
+  Store* store_;
+  std::unique_ptr<v1::FeedService::Stub> stub_;
+  FeedConsumerOptions options_;
+  ApplyFn apply_;
+  ResyncFn resync_;
+
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> head_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  grpc::ClientContext* active_context_ = nullptr;  // guarded by mu_
+
+  prometheus::Gauge* lag_ = nullptr;
+  prometheus::Gauge* last_applied_seconds_ = nullptr;
+  prometheus::Counter* applied_total_ = nullptr;
+  prometheus::Counter* reconnects_total_ = nullptr;
+};
+
+}  // namespace salesops

@@ -1,0 +1,41 @@
+#include "common/store/paging.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace salesops {
+namespace {
+// Tokens carry a version prefix so their format can change without misreading
+// old ones.
+constexpr char kTokenPrefix[] = "p1:";
+constexpr size_t kTokenPrefixSize = sizeof(kTokenPrefix) - 1;
+}  // namespace
+
+absl::StatusOr<int32_t> PageSize(int32_t requested) {
+  if (requested == 0) return kDefaultPageSize;
+  if (requested < 0 || requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be between 1 and ", kMaxPageSize,
+                     " (0 = default ", kDefaultPageSize, "), got ", requested));
+  }
+  return requested;
+}
+
+std::string EncodePageToken(std::string_view last_key) {
+  return absl::WebSafeBase64Escape(kTokenPrefix + std::string(last_key));
+}
+
+absl::StatusOr<std::string> DecodePageToken(std::string_view token) {
+  if (token.empty()) return std::string();
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(
+          absl::string_view(token.data(), token.size()), &raw) ||
+      raw.rfind(kTokenPrefix, 0) != 0 || raw.size() == kTokenPrefixSize) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token from a previous page of this listing");
+  }
+  return raw.substr(kTokenPrefixSize);
+}
+
+}  // namespace salesops

@@ -1,0 +1,30 @@
+#pragma once
+
+// List paging shared by every service (ARCHITECTURE.md §8): page_size defaults
+// to 100 and may not exceed 1000; page tokens are opaque (web-safe base64 of
+// the last key the page returned).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace salesops {
+
+inline constexpr int32_t kDefaultPageSize = 100;
+inline constexpr int32_t kMaxPageSize = 1000;
+
+// 0 → kDefaultPageSize; 1..1000 as is; otherwise INVALID_ARGUMENT naming
+// page_size.
+[[nodiscard]] absl::StatusOr<int32_t> PageSize(int32_t requested);
+
+// The token that resumes a listing after `last_key` (an id or an index
+// position).
+std::string EncodePageToken(std::string_view last_key);
+// "" → "" (first page); a token not produced by EncodePageToken →
+// INVALID_ARGUMENT.
+[[nodiscard]] absl::StatusOr<std::string> DecodePageToken(
+    std::string_view token);
+
+}  // namespace salesops

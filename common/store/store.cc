@@ -1,0 +1,499 @@
+#include "common/store/store.h"
+
+#include <google/protobuf/message.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status.h"
+#include "common/store/key.h"
+
+namespace salesops {
+namespace {
+
+// Fixed column families before the service's own.
+constexpr int kDefaultCf = 0;
+constexpr int kOutboxCf = 1;
+constexpr int kMetaCf = 2;
+constexpr int kFirstServiceCf = 3;
+
+// Tags of the keys in the meta column family.
+constexpr uint8_t kMetaLastSequence = 1;
+constexpr uint8_t kMetaFirstSequence = 2;
+constexpr uint8_t kMetaRequest = 3;
+constexpr uint8_t kMetaCursor = 4;
+// Tag of outbox keys.
+constexpr uint8_t kOutboxEvent = 1;
+
+std::string EventKey(uint64_t sequence) {
+  return KeyBuilder(kOutboxEvent).U64(sequence).key();
+}
+std::string RequestKey(std::string_view scope, std::string_view request_id) {
+  return KeyBuilder(kMetaRequest).Str(scope).Str(request_id).key();
+}
+std::string CursorKey(std::string_view source) {
+  return KeyBuilder(kMetaCursor).Str(source).key();
+}
+std::string EncodeU64(uint64_t v) {
+  return KeyBuilder(0).U64(v).key().substr(1);
+}
+absl::StatusOr<uint64_t> DecodeU64(std::string_view bytes,
+                                   std::string_view what) {
+  uint64_t v = 0;
+  KeyReader reader(bytes);
+  if (!reader.U64(&v) || !reader.Done()) {
+    return absl::DataLossError(
+        absl::StrCat("store: corrupt ", std::string(what)));
+  }
+  return v;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(32 << 20);
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kNoCompression;
+  return cf;
+}
+
+}  // namespace
+
+struct Store::Pending {
+  TxnFn fn;
+  bool done = false;
+  absl::StatusOr<CommitResult> result =
+      absl::UnavailableError("store: not committed");
+};
+
+// ---------------------------------------------------------------------------------------------
+// WriteTxn
+
+absl::StatusOr<std::optional<std::string>> WriteTxn::GetRaw(
+    rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      batch_->GetFromBatchAndDB(store_->db_.get(), rocksdb::ReadOptions(), cf,
+                                rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s));
+  return value;
+}
+
+absl::StatusOr<std::optional<std::string>> WriteTxn::Get(CfRef cf,
+                                                         std::string_view key) {
+  return GetRaw(store_->Handle(cf), key);
+}
+
+void WriteTxn::Put(CfRef cf, std::string_view key, std::string_view value) {
+  // WriteBatchWithIndex::Put only fails for oversized keys/values (> 4 GiB);
+  // not reachable with protobuf-sized values.
+  batch_
+      ->Put(store_->Handle(cf), rocksdb::Slice(key.data(), key.size()),
+            rocksdb::Slice(value.data(), value.size()))
+      .PermitUncheckedError();
+}
+
+void WriteTxn::Delete(CfRef cf, std::string_view key) {
+  batch_->Delete(store_->Handle(cf), rocksdb::Slice(key.data(), key.size()))
+      .PermitUncheckedError();
+}
+
+uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
+                        const google::protobuf::Message& state) {
+  const uint64_t sequence = next_sequence_++;
+  if (first_emitted_ == 0) first_emitted_ = sequence;
+  v1::Event event;
+  event.set_sequence(sequence);
+  event.set_kind(std::string(kind));
+  event.set_entity_id(std::string(entity_id));
+  event.set_time_micros(absl::ToUnixMicros(now_));
+  event.mutable_payload()->PackFrom(state);
+  batch_->Put(store_->outbox_, EventKey(sequence), event.SerializeAsString())
+      .PermitUncheckedError();
+  return sequence;
+}
+
+absl::StatusOr<std::optional<WriteTxn::RequestRecord>> WriteTxn::GetRequest(
+    std::string_view scope, std::string_view request_id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                   GetRaw(store_->meta_, RequestKey(scope, request_id)));
+  if (!raw) return std::nullopt;
+  // Stored as two length-free key components: fingerprint, result.
+  KeyReader reader(*raw);
+  RequestRecord record;
+  if (!reader.Str(&record.fingerprint) || !reader.Str(&record.result) ||
+      !reader.Done()) {
+    return absl::DataLossError("store: corrupt request_id record");
+  }
+  return record;
+}
+
+void WriteTxn::PutRequest(std::string_view scope, std::string_view request_id,
+                          const RequestRecord& record) {
+  std::string value =
+      KeyBuilder(0).Str(record.fingerprint).Str(record.result).key().substr(1);
+  batch_->Put(store_->meta_, RequestKey(scope, request_id), value)
+      .PermitUncheckedError();
+}
+
+absl::StatusOr<uint64_t> WriteTxn::GetCursor(std::string_view source) {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                   GetRaw(store_->meta_, CursorKey(source)));
+  if (!raw) return 0;
+  return DecodeU64(*raw, "feed cursor");
+}
+
+void WriteTxn::PutCursor(std::string_view source, uint64_t sequence) {
+  batch_->Put(store_->meta_, CursorKey(source), EncodeU64(sequence))
+      .PermitUncheckedError();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store: open and close
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   StoreOptions options) {
+  Clock* clock = options.clock != nullptr ? options.clock : Clock::Real();
+  std::unique_ptr<Store> store(new Store(std::move(options), clock));
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  store->statistics_ = rocksdb::CreateDBStatistics();
+  store->statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimeForMutex);
+  db_options.statistics = store->statistics_;
+
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "outbox",
+                                    "meta"};
+  for (const std::string& name : store->options_.column_families) {
+    for (const std::string& existing : names) {
+      if (existing == name) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "store: column family \"", name, "\" named twice or reserved"));
+      }
+    }
+    names.push_back(name);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names)
+    descriptors.emplace_back(name, CfOptions());
+
+  std::vector<rocksdb::ColumnFamilyHandle*> raw_handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir, descriptors, &raw_handles, &raw_db);
+  if (!s.ok()) {
+    return absl::Status(
+        FromRocks(s).code(),
+        absl::StrCat("store: cannot open ", dir, ": ", s.ToString()));
+  }
+  store->db_.reset(raw_db);
+  for (rocksdb::ColumnFamilyHandle* h : raw_handles)
+    store->handles_.emplace_back(h);
+  store->outbox_ = store->handles_[kOutboxCf].get();
+  store->meta_ = store->handles_[kMetaCf].get();
+
+  // Recover the feed position.
+  std::string value;
+  s = store->db_->Get(rocksdb::ReadOptions(), store->meta_,
+                      KeyBuilder(kMetaLastSequence).key(), &value);
+  if (s.ok()) {
+    ASSIGN_OR_RETURN(uint64_t last, DecodeU64(value, "last sequence"));
+    store->last_sequence_.store(last);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s);
+  }
+  s = store->db_->Get(rocksdb::ReadOptions(), store->meta_,
+                      KeyBuilder(kMetaFirstSequence).key(), &value);
+  if (s.ok()) {
+    ASSIGN_OR_RETURN(uint64_t first, DecodeU64(value, "first sequence"));
+    store->first_sequence_.store(first);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s);
+  }
+
+  store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
+  store->maintenance_ =
+      std::thread([raw = store.get()] { raw->MaintenanceLoop(); });
+  log::Info("store opened", {{"dir", dir},
+                             {"last_sequence", store->last_sequence()},
+                             {"first_sequence", store->first_sequence()}});
+  return store;
+}
+
+Store::~Store() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(maintenance_mu_);
+    maintenance_stop_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  Wake();
+  for (auto& h : handles_) {
+    if (db_ != nullptr)
+      db_->DestroyColumnFamilyHandle(h.release()).PermitUncheckedError();
+  }
+  handles_.clear();
+  if (db_ != nullptr) db_->Close().PermitUncheckedError();
+}
+
+rocksdb::ColumnFamilyHandle* Store::Handle(CfRef cf) const {
+  return handles_.at(static_cast<size_t>(kFirstServiceCf + cf.index())).get();
+}
+
+std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>>
+Store::column_families() const {
+  std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> out;
+  for (const auto& h : handles_) out.emplace_back(h->GetName(), h.get());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+absl::StatusOr<std::optional<std::string>> Store::Get(
+    CfRef cf, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(cf),
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s));
+  return value;
+}
+
+absl::Status Store::Scan(CfRef cf, std::string_view start, std::string_view end,
+                         const Visitor& visit) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(cf)));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid();
+       it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status());
+}
+
+absl::StatusOr<uint64_t> Store::GetCursor(std::string_view source) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), meta_, CursorKey(source), &value);
+  if (s.IsNotFound()) return 0;
+  RETURN_IF_ERROR(FromRocks(s));
+  return DecodeU64(value, "feed cursor");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commit path
+
+absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
+  auto pending = std::make_shared<Pending>();
+  pending->fn = std::move(fn);
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  if (stopping_) return absl::UnavailableError("store: shutting down");
+  queue_.push_back(pending);
+  queue_cv_.notify_all();
+  queue_cv_.wait(lock, [&] { return pending->done; });
+  return std::move(pending->result);
+}
+
+void Store::CommitLoop() {
+  std::vector<std::shared_ptr<Pending>> group;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      while (!queue_.empty() &&
+             static_cast<int>(group.size()) < options_.max_group_size) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      for (auto& p : group) p->done = true;
+    }
+    queue_cv_.notify_all();
+    group.clear();
+  }
+}
+
+void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0,
+                                     /*overwrite_key=*/true);
+  const uint64_t group_first = last_sequence() + 1;
+  uint64_t next = group_first;
+  const absl::Time now = clock_->Now();
+  std::vector<bool> ok(group.size(), false);
+
+  for (size_t i = 0; i < group.size(); ++i) {
+    batch.SetSavePoint();
+    WriteTxn txn(this, &batch, next, now);
+    absl::Status status = group[i]->fn(txn);
+    if (!status.ok()) {
+      // Undo this function's writes; its sequence numbers go to the next one.
+      rocksdb::Status rs = batch.RollbackToSavePoint();
+      if (!rs.ok()) status = FromRocks(rs);
+      group[i]->result = status;
+      continue;
+    }
+    batch.PopSavePoint().PermitUncheckedError();
+    ok[i] = true;
+    CommitResult result;
+    if (txn.first_emitted_ != 0) {
+      result.first_sequence = txn.first_emitted_;
+      result.last_sequence = txn.next_sequence_ - 1;
+    }
+    group[i]->result = result;
+    next = txn.next_sequence_;
+  }
+
+  if (next != group_first) {
+    batch.Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
+        .PermitUncheckedError();
+  }
+  if (batch.GetWriteBatch()->Count() == 0) return;
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  absl::Status written = FromRocks(db_->Write(wo, batch.GetWriteBatch()));
+  if (!written.ok()) {
+    log::Error("store: group commit failed", {{"error", written.ToString()}});
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (ok[i]) group[i]->result = written;
+    }
+    return;
+  }
+  if (next != group_first) {
+    {
+      std::lock_guard<std::mutex> lock(event_mu_);
+      last_sequence_.store(next - 1, std::memory_order_release);
+    }
+    event_cv_.notify_all();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox reads, waiting and retention
+
+absl::Status Store::ReadEvents(
+    uint64_t after_sequence, size_t max_events,
+    const std::function<bool(v1::Event&)>& visit) const {
+  // Never read past what the commit path has published, so a reader cannot see
+  // a sequence before the wake-up that announces it.
+  const uint64_t last = last_sequence();
+  if (after_sequence >= last || max_events == 0) return absl::OkStatus();
+  std::string start = EventKey(after_sequence + 1);
+  std::string end = EventKey(last + 1);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, outbox_));
+  size_t count = 0;
+  for (it->Seek(start); it->Valid() && count < max_events;
+       it->Next(), ++count) {
+    v1::Event event;
+    if (!event.ParseFromArray(it->value().data(),
+                              static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("store: corrupt outbox event");
+    }
+    if (!visit(event)) break;
+  }
+  return FromRocks(it->status());
+}
+
+uint64_t Store::WaitForEvents(uint64_t after_sequence,
+                              absl::Time deadline) const {
+  std::unique_lock<std::mutex> lock(event_mu_);
+  const uint64_t generation = wake_generation_;
+  while (last_sequence() <= after_sequence && wake_generation_ == generation) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    event_cv_.wait_for(lock, absl::ToChronoNanoseconds(left));
+  }
+  return last_sequence();
+}
+
+void Store::Wake() const {
+  {
+    std::lock_guard<std::mutex> lock(event_mu_);
+    ++wake_generation_;
+  }
+  event_cv_.notify_all();
+}
+
+absl::Status Store::TrimOutbox(uint64_t first_kept) {
+  std::lock_guard<std::mutex> lock(trim_mu_);
+  first_kept = std::min(first_kept, last_sequence() + 1);
+  const uint64_t first = first_sequence();
+  if (first_kept <= first) return absl::OkStatus();
+  // The new low-water mark is published before the events go, so a reader that
+  // finds a gap also finds it explained by first_sequence().
+  first_sequence_.store(first_kept, std::memory_order_release);
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(
+      batch.DeleteRange(outbox_, EventKey(first), EventKey(first_kept))));
+  RETURN_IF_ERROR(FromRocks(batch.Put(
+      meta_, KeyBuilder(kMetaFirstSequence).key(), EncodeU64(first_kept))));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  return FromRocks(db_->Write(wo, &batch));
+}
+
+absl::Status Store::TrimOutboxBefore(absl::Time cutoff) {
+  // Events are time-ordered by commit, so the first one at or after the cutoff
+  // is the new low-water mark.
+  const int64_t cutoff_micros = absl::ToUnixMicros(cutoff);
+  uint64_t first_kept = last_sequence() + 1;
+  uint64_t cursor = first_sequence() - 1;
+  bool found = false;
+  while (!found && cursor < last_sequence()) {
+    uint64_t seen = cursor;
+    RETURN_IF_ERROR(ReadEvents(cursor, 1024, [&](v1::Event& e) {
+      seen = e.sequence();
+      if (e.time_micros() >= cutoff_micros) {
+        first_kept = e.sequence();
+        found = true;
+        return false;
+      }
+      return true;
+    }));
+    if (seen == cursor) break;  // nothing readable (trimmed concurrently)
+    cursor = seen;
+  }
+  return TrimOutbox(first_kept);
+}
+
+void Store::MaintenanceLoop() {
+  if (options_.outbox_retention <= absl::ZeroDuration()) return;
+  std::unique_lock<std::mutex> lock(maintenance_mu_);
+  while (true) {
+    if (maintenance_cv_.wait_for(
+            lock, absl::ToChronoNanoseconds(options_.maintenance_interval),
+            [&] { return maintenance_stop_; })) {
+      return;
+    }
+    absl::Status s =
+        TrimOutboxBefore(clock_->Now() - options_.outbox_retention);
+    if (!s.ok())
+      log::Warn("store: outbox retention failed", {{"error", s.ToString()}});
+  }
+}
+
+}  // namespace salesops

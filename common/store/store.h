@@ -1,0 +1,256 @@
+#pragma once
+
+// One RocksDB per service process (ARCHITECTURE.md §3, §4).
+//
+// Column families: `default`, `outbox` and `meta` always exist; a service adds
+// its own, named in StoreOptions::column_families, and addresses them with its
+// own `enum class` whose values are the positions in that list (never reorder
+// them: the names are what RocksDB persists).
+//
+// Writes go through one commit path. Store::Write hands a transaction function
+// to a single committer thread, which runs the functions waiting at that moment
+// one after another against a shared WriteBatchWithIndex (so each sees the
+// effects of the earlier ones in its group), gives their outbox events dense
+// sequence numbers, writes the whole group with one WriteBatch and one fsync
+// (when sync_writes), and only then wakes each caller with its own result. A
+// function that fails is rolled back to its save point: nothing it wrote
+// reaches the database and the sequence numbers it took are handed out again.
+// Checks that depend on current state (expected_version, uniqueness, request_id
+// replay) therefore belong inside the function.
+//
+// Reads (Get, Scan, ReadEvents) never take the commit path; they see the latest
+// committed state.
+
+#include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "salesops/v1/feed.pb.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace salesops {
+
+// A service column family: any enum whose values index
+// StoreOptions::column_families.
+class CfRef {
+ public:
+  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+  constexpr CfRef(E e)
+      : index_(static_cast<int>(e)) {}  // NOLINT: implicit by design
+  constexpr int index() const { return index_; }
+
+ private:
+  int index_;
+};
+
+struct StoreOptions {
+  // The service's own column families, in the order of its enum values.
+  std::vector<std::string> column_families;
+  // fsync the WAL before acknowledging a write (--sync_writes). Without it an
+  // acknowledged write survives a process crash but not a machine crash.
+  bool sync_writes = true;
+  // Outbox events older than this are deleted by the maintenance thread; zero
+  // keeps them all.
+  absl::Duration outbox_retention = absl::Hours(168);
+  // How often the maintenance thread applies the retention.
+  absl::Duration maintenance_interval = absl::Minutes(1);
+  // Upper bound of transaction functions merged into one batch.
+  int max_group_size = 256;
+  // Source of event times; not owned; Clock::Real() when null.
+  Clock* clock = nullptr;
+};
+
+// What a successful Write committed: the range of outbox sequences its events
+// received
+// ([first_sequence, last_sequence]; both 0 when it emitted none).
+struct CommitResult {
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
+};
+
+class Store;
+
+// The view a transaction function gets on the commit thread. Reads see the
+// committed state plus the earlier functions of the same group plus this
+// function's own writes.
+class WriteTxn {
+ public:
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> Get(
+      CfRef cf, std::string_view key);
+  void Put(CfRef cf, std::string_view key, std::string_view value);
+  void Delete(CfRef cf, std::string_view key);
+
+  // Appends an outbox event holding `state` (the entity's full new state) and
+  // returns its sequence number.
+  uint64_t Emit(std::string_view kind, std::string_view entity_id,
+                const google::protobuf::Message& state);
+
+  // request_id idempotency: the stored result of the first request with this id
+  // in `scope` (e.g. "CreateAccount"), with the fingerprint of that request.
+  struct RequestRecord {
+    std::string fingerprint;
+    std::string result;
+  };
+  [[nodiscard]] absl::StatusOr<std::optional<RequestRecord>> GetRequest(
+      std::string_view scope, std::string_view request_id);
+  void PutRequest(std::string_view scope, std::string_view request_id,
+                  const RequestRecord& record);
+
+  // Feed consumer cursors: the last applied sequence of `source` (0 when none).
+  [[nodiscard]] absl::StatusOr<uint64_t> GetCursor(std::string_view source);
+  void PutCursor(std::string_view source, uint64_t sequence);
+
+  // The commit time given to this group's events.
+  absl::Time now() const { return now_; }
+
+ private:
+  friend class Store;
+  WriteTxn(Store* store, rocksdb::WriteBatchWithIndex* batch,
+           uint64_t next_sequence, absl::Time now)
+      : store_(store),
+        batch_(batch),
+        next_sequence_(next_sequence),
+        now_(now) {}
+
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetRaw(
+      rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+
+  Store* store_;
+  rocksdb::WriteBatchWithIndex* batch_;
+  uint64_t next_sequence_;
+  uint64_t first_emitted_ = 0;
+  absl::Time now_;
+};
+
+// The transaction function. Runs on the commit thread: it must be quick and
+// must not call Store::Write (that would deadlock). Returning an error rolls
+// back everything it wrote.
+using TxnFn = std::function<absl::Status(WriteTxn&)>;
+
+class Store {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& dir, StoreOptions options);
+  // Stops the committer (pending writes fail with UNAVAILABLE) and closes the
+  // database.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // ---- Reads (committed state) ----
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> Get(
+      CfRef cf, std::string_view key) const;
+  // Visits keys in [start, end) of `cf` in order (end "" = to the end of the
+  // column family) until `visit` returns false.
+  using Visitor =
+      std::function<bool(std::string_view key, std::string_view value)>;
+  [[nodiscard]] absl::Status Scan(CfRef cf, std::string_view start,
+                                  std::string_view end,
+                                  const Visitor& visit) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> GetCursor(
+      std::string_view source) const;
+
+  // ---- Writes ----
+  // Runs `fn` on the commit path and returns once its batch is durable (or
+  // failed).
+  [[nodiscard]] absl::StatusOr<CommitResult> Write(TxnFn fn);
+
+  // ---- Outbox / feed ----
+  // Newest committed sequence (0 when none) and oldest retained one (last + 1
+  // when empty).
+  uint64_t last_sequence() const {
+    return last_sequence_.load(std::memory_order_acquire);
+  }
+  uint64_t first_sequence() const {
+    return first_sequence_.load(std::memory_order_acquire);
+  }
+  // Visits committed events with sequence > after_sequence in order, at most
+  // `max_events`, until `visit` returns false.
+  [[nodiscard]] absl::Status ReadEvents(
+      uint64_t after_sequence, size_t max_events,
+      const std::function<bool(v1::Event&)>& visit) const;
+  // Blocks until an event after `after_sequence` is committed, `deadline`
+  // passes or Wake() is called; returns last_sequence().
+  uint64_t WaitForEvents(uint64_t after_sequence, absl::Time deadline) const;
+  // Wakes every WaitForEvents caller (used when a feed server shuts down).
+  void Wake() const;
+  // Deletes the events before `first_kept` (capped at last_sequence() + 1).
+  [[nodiscard]] absl::Status TrimOutbox(uint64_t first_kept);
+  // Deletes the events committed before `cutoff`.
+  [[nodiscard]] absl::Status TrimOutboxBefore(absl::Time cutoff);
+
+  // ---- For metrics and tests ----
+  rocksdb::DB* db() const { return db_.get(); }
+  std::shared_ptr<rocksdb::Statistics> statistics() const {
+    return statistics_;
+  }
+  std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>>
+  column_families() const;
+  Clock* clock() const { return clock_; }
+
+ private:
+  friend class WriteTxn;
+  struct Pending;
+
+  Store(StoreOptions options, Clock* clock)
+      : options_(std::move(options)), clock_(clock) {}
+  rocksdb::ColumnFamilyHandle* Handle(CfRef cf) const;
+  void CommitLoop();
+  void CommitGroup(std::vector<std::shared_ptr<Pending>>& group);
+  void MaintenanceLoop();
+
+  StoreOptions options_;
+  Clock* clock_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>
+      handles_;  // default, outbox, meta,
+                 // then the service's
+  rocksdb::ColumnFamilyHandle* outbox_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+
+  std::atomic<uint64_t> last_sequence_{0};
+  std::atomic<uint64_t> first_sequence_{1};
+  std::mutex trim_mu_;  // one trim at a time
+
+  // Commit queue.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::shared_ptr<Pending>> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
+
+  // Feed waiters.
+  mutable std::mutex event_mu_;
+  mutable std::condition_variable event_cv_;
+  mutable uint64_t wake_generation_ = 0;
+
+  std::thread maintenance_;
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool maintenance_stop_ = false;
+};
+
+}  // namespace salesops

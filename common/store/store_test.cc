@@ -1,0 +1,299 @@
+#include "common/store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "common/status/status.h"
+#include "common/store/key.h"
+#include "common/testing/temp_dir.h"
+#include "salesops/testing/testing.pb.h"
+
+namespace salesops {
+namespace {
+
+enum class TestCf { kEntities = 0, kIndex = 1 };
+
+StoreOptions Options(Clock* clock = nullptr) {
+  StoreOptions o;
+  o.column_families = {"entities", "index"};
+  o.sync_writes =
+      false;  // tests do not need fsync; durability is shown by the e2e tests
+  o.clock = clock;
+  return o;
+}
+
+salesops::testing::TestEntity Entity(const std::string& id,
+                                     const std::string& name) {
+  salesops::testing::TestEntity e;
+  e.set_id(id);
+  e.set_name(name);
+  e.set_version(1);
+  return e;
+}
+
+std::vector<v1::Event> AllEvents(const Store& store, uint64_t after = 0) {
+  std::vector<v1::Event> out;
+  EXPECT_TRUE(store
+                  .ReadEvents(after, 1'000'000,
+                              [&](v1::Event& e) {
+                                out.push_back(e);
+                                return true;
+                              })
+                  .ok());
+  return out;
+}
+
+TEST(Store, WriteReadAndEventInOneBatch) {
+  salesops::testing::TempDir dir;
+  FakeClock clock;
+  auto store = Store::Open(dir.path(), Options(&clock)).value();
+  auto result = store->Write([](WriteTxn& txn) {
+    txn.Put(TestCf::kEntities, "e1", "v1");
+    txn.Put(TestCf::kIndex, "name:alpha", "e1");
+    txn.Emit("test.Entity", "e1", Entity("e1", "alpha"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->first_sequence, 1u);
+  EXPECT_EQ(result->last_sequence, 1u);
+  EXPECT_EQ(store->Get(TestCf::kEntities, "e1").value(), "v1");
+  EXPECT_EQ(store->Get(TestCf::kIndex, "name:alpha").value(), "e1");
+  EXPECT_EQ(store->Get(TestCf::kEntities, "nope").value(), std::nullopt);
+  auto events = AllEvents(*store);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind(), "test.Entity");
+  EXPECT_EQ(events[0].time_micros(), absl::ToUnixMicros(clock.Now()));
+  salesops::testing::TestEntity state;
+  ASSERT_TRUE(events[0].payload().UnpackTo(&state));
+  EXPECT_EQ(state.name(), "alpha");
+}
+
+TEST(Store, FailedTransactionLeavesNothingBehind) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  auto failed = store->Write([](WriteTxn& txn) -> absl::Status {
+    txn.Put(TestCf::kEntities, "e1", "v1");
+    txn.Put(TestCf::kIndex, "name:alpha", "e1");
+    txn.Emit("test.Entity", "e1", Entity("e1", "alpha"));
+    return absl::InvalidArgumentError("name: rejected after writing");
+  });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Get(TestCf::kEntities, "e1").value(), std::nullopt);
+  EXPECT_EQ(store->Get(TestCf::kIndex, "name:alpha").value(), std::nullopt);
+  EXPECT_EQ(store->last_sequence(), 0u);
+  EXPECT_TRUE(AllEvents(*store).empty());
+  // The sequence the failed write took is handed out again: the feed stays
+  // dense.
+  auto ok = store->Write([](WriteTxn& txn) {
+    txn.Emit("test.Entity", "e2", Entity("e2", "beta"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->first_sequence, 1u);
+}
+
+TEST(Store, ReadsInsideTransactionSeeEarlierWritesOfTheGroup) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  // Many writers race to claim the same unique key; the check runs on the
+  // commit path against state that includes earlier transactions of the same
+  // group, so exactly one wins.
+  constexpr int kWriters = 16;
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(kWriters);
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = store
+                       ->Write([i](WriteTxn& txn) -> absl::Status {
+                         ASSIGN_OR_RETURN(auto existing,
+                                          txn.Get(TestCf::kIndex, "unique"));
+                         if (existing) return absl::AlreadyExistsError("taken");
+                         txn.Put(TestCf::kIndex, "unique", std::to_string(i));
+                         return absl::OkStatus();
+                       })
+                       .status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  int winners = 0;
+  for (const auto& s : results) {
+    if (s.ok()) {
+      ++winners;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+    }
+  }
+  EXPECT_EQ(winners, 1);
+}
+
+TEST(Store,
+     OwnWritesAreVisibleAndRolledBackWritesAreNotSeenByLaterTransactions) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  std::optional<std::string> seen_own;
+  ASSERT_TRUE(store
+                  ->Write([&](WriteTxn& txn) -> absl::Status {
+                    txn.Put(TestCf::kEntities, "k", "mine");
+                    ASSIGN_OR_RETURN(seen_own, txn.Get(TestCf::kEntities, "k"));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(seen_own, "mine");
+  ASSERT_FALSE(store
+                   ->Write([](WriteTxn& txn) -> absl::Status {
+                     txn.Delete(TestCf::kEntities, "k");
+                     return absl::AbortedError("changed my mind");
+                   })
+                   .ok());
+  EXPECT_EQ(store->Get(TestCf::kEntities, "k").value(), "mine");
+}
+
+TEST(Store, OutboxSequencesAreDenseAndIncreasingWithEightConcurrentWriters) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  constexpr int kWriters = 8;
+  constexpr int kWritesEach = 250;
+  std::vector<std::vector<uint64_t>> seen(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kWritesEach; ++i) {
+        const int events = 1 + (i % 3);  // 1..3 events per write
+        auto r = store->Write([&](WriteTxn& txn) -> absl::Status {
+          if (i % 10 == 9) {
+            txn.Emit("test.Entity", "doomed", Entity("doomed", "x"));
+            return absl::FailedPreconditionError("every tenth write fails");
+          }
+          for (int e = 0; e < events; ++e) {
+            const std::string id = absl::StrCat("w", w, "-", i, "-", e);
+            txn.Put(TestCf::kEntities, id, "v");
+            txn.Emit("test.Entity", id, Entity(id, "n"));
+          }
+          return absl::OkStatus();
+        });
+        if (i % 10 == 9) {
+          EXPECT_FALSE(r.ok());
+          continue;
+        }
+        ASSERT_TRUE(r.ok()) << r.status();
+        ASSERT_EQ(r->last_sequence - r->first_sequence + 1,
+                  static_cast<uint64_t>(events));
+        for (uint64_t s = r->first_sequence; s <= r->last_sequence; ++s)
+          seen[w].push_back(s);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  std::vector<uint64_t> all;
+  for (const auto& v : seen) {
+    // Each writer's own sequences increase: later acknowledged writes commit
+    // later.
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  std::sort(all.begin(), all.end());
+  ASSERT_FALSE(all.empty());
+  for (size_t i = 0; i < all.size(); ++i)
+    ASSERT_EQ(all[i], i + 1) << "gap or duplicate";
+  EXPECT_EQ(store->last_sequence(), all.size());
+  // The outbox holds exactly those events, in order, none from failed writes.
+  auto events = AllEvents(*store);
+  ASSERT_EQ(events.size(), all.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence(), i + 1);
+    EXPECT_NE(events[i].entity_id(), "doomed");
+  }
+}
+
+TEST(Store, ReopenRecoversFeedPositionAndData) {
+  salesops::testing::TempDir dir;
+  {
+    auto store = Store::Open(dir.path(), Options()).value();
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(store
+                      ->Write([&](WriteTxn& txn) {
+                        txn.Put(TestCf::kEntities, absl::StrCat("k", i), "v");
+                        txn.Emit("test.Entity", absl::StrCat("k", i),
+                                 Entity("k", "n"));
+                        txn.PutCursor("peer", 40 + i);
+                        return absl::OkStatus();
+                      })
+                      .ok());
+    }
+    ASSERT_TRUE(store->TrimOutbox(3).ok());
+  }
+  auto store = Store::Open(dir.path(), Options()).value();
+  EXPECT_EQ(store->last_sequence(), 5u);
+  EXPECT_EQ(store->first_sequence(), 3u);
+  EXPECT_EQ(store->GetCursor("peer").value(), 44u);
+  EXPECT_EQ(store->GetCursor("other").value(), 0u);
+  auto r = store->Write([](WriteTxn& txn) {
+    txn.Emit("test.Entity", "k9", Entity("k9", "n"));
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(r->first_sequence, 6u);
+  auto events = AllEvents(*store, 2);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events.front().sequence(), 3u);
+}
+
+TEST(Store, TrimByAgeKeepsNewerEvents) {
+  salesops::testing::TempDir dir;
+  FakeClock clock;
+  StoreOptions options = Options(&clock);
+  options.outbox_retention =
+      absl::ZeroDuration();  // no background trimming in this test
+  auto store = Store::Open(dir.path(), options).value();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(store
+                    ->Write([&](WriteTxn& txn) {
+                      txn.Emit("test.Entity", "e", Entity("e", "n"));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    clock.Advance(absl::Hours(1));
+  }
+  // Events at t0..t0+5h; trimming before t0+3h keeps 4, 5, 6.
+  ASSERT_TRUE(store->TrimOutboxBefore(clock.Now() - absl::Hours(3)).ok());
+  EXPECT_EQ(store->first_sequence(), 4u);
+  EXPECT_EQ(AllEvents(*store).front().sequence(), 4u);
+  ASSERT_TRUE(store->TrimOutboxBefore(clock.Now()).ok());
+  EXPECT_EQ(store->first_sequence(), 7u);
+  EXPECT_TRUE(AllEvents(*store).empty());
+}
+
+TEST(Store, WaitForEventsWakesOnCommit) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(store
+                    ->Write([](WriteTxn& txn) {
+                      txn.Emit("test.Entity", "e", Entity("e", "n"));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(store->WaitForEvents(0, absl::Now() + absl::Seconds(10)), 1u);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  writer.join();
+  // Times out when nothing arrives.
+  EXPECT_EQ(store->WaitForEvents(1, absl::Now() + absl::Milliseconds(20)), 1u);
+}
+
+TEST(Store, RejectsReservedColumnFamilyNames) {
+  salesops::testing::TempDir dir;
+  StoreOptions o = Options();
+  o.column_families = {"outbox"};
+  EXPECT_EQ(Store::Open(dir.path(), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace salesops

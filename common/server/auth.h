@@ -1,0 +1,90 @@
+#pragma once
+
+// Authentication and role checks (ARCHITECTURE.md §5, SPEC §8 "Security").
+//
+// Callers send "authorization: Bearer <token>". The server never stores tokens,
+// only their SHA-256, in the tokens file; a token maps to a Principal. Handlers
+// call Authorize with the roles a method allows, first thing:
+//
+//   ASSIGN_OR_RETURN(Principal who,
+//                    auth.Authorize(*ctx, {Role::kAdmin, Role::kManager}));
+//
+// Health and reflection are served without authentication (probes and tooling
+// need them and they reveal no data).
+
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class ServerContextBase;
+}  // namespace grpc
+
+namespace salesops {
+
+enum class Role { kAdmin, kManager, kRep, kFinance, kService };
+
+// "ADMIN", "MANAGER", "REP", "FINANCE", "SERVICE".
+std::string_view RoleName(Role);
+
+struct Principal {
+  std::string name;
+  Role role;
+  // The principal's node in our sales organization; required for MANAGER and
+  // REP in a tokens file (their data scope), optional otherwise.
+  std::string org_node_id;
+};
+
+class Authenticator {
+ public:
+  // Tokens file: one principal per line, '#' comments and blank lines ignored:
+  //   <sha256 of the token, 64 lowercase hex> <principal name> <ROLE>
+  //       [<org node id>]
+  // e.g. produced by `printf %s "$TOKEN" | sha256sum`. Fields are separated by
+  // spaces or tabs. A hash may appear once. Errors name the file and line
+  // ("F:12: ..."): INVALID_ARGUMENT for a bad line, FAILED_PRECONDITION for an
+  // unreadable file or one without principals.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Authenticator>>
+  FromTokensFile(const std::string& path);
+  // For tests: keys are SHA-256 hex digests of tokens (see Sha256Hex); keys
+  // that are not 64 lowercase hex digits never match.
+  static std::unique_ptr<Authenticator> FromPrincipals(
+      std::map<std::string /*sha256 hex*/, Principal>);
+  // --auth=none: every caller is {"anonymous", kAdmin, ""}.
+  static std::unique_ptr<Authenticator> None();
+
+  // Reads "authorization: Bearer <token>"; UNAUTHENTICATED when missing,
+  // malformed or unknown. The token is compared by its SHA-256 digest, in
+  // constant time per known principal.
+  [[nodiscard]] absl::StatusOr<Principal> Authenticate(
+      const grpc::ServerContextBase& ctx) const;
+  // Authenticate, then PERMISSION_DENIED unless the principal's role is one of
+  // `allowed` (message names the method's allowed roles and the caller's role).
+  [[nodiscard]] absl::StatusOr<Principal> Authorize(
+      const grpc::ServerContextBase& ctx,
+      std::initializer_list<Role> allowed) const;
+
+  // Lowercase hex SHA-256 of `token` (64 characters).
+  static std::string Sha256Hex(std::string_view token);
+
+  // True for None().
+  bool disabled() const { return disabled_; }
+
+ private:
+  struct Entry {
+    unsigned char digest[32];
+    Principal principal;
+  };
+
+  Authenticator() = default;
+
+  bool disabled_ = false;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace salesops

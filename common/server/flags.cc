@@ -1,0 +1,124 @@
+#include "common/server/flags.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <mutex>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address(es), HOST:PORT, comma-separated; port 0 picks a "
+          "free port");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus /metrics; empty = off");
+ABSL_FLAG(std::string, data_dir, "", "directory of the service's RocksDB");
+ABSL_FLAG(std::string, auth, "tokens",
+          "tokens: bearer tokens from --tokens_file; none: no authentication "
+          "(loopback listen addresses only)");
+ABSL_FLAG(
+    std::string, tokens_file, "",
+    "file of '<sha256 hex of token> <name> <ROLE> [<org node id>]' lines");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM server certificate chain; with --tls_key_file enables TLS");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle; when set, clients must present a certificate it "
+          "signed (mTLS)");
+ABSL_FLAG(std::string, time_zone, "UTC",
+          "IANA time zone of the fiscal calendar");
+ABSL_FLAG(std::string, currency, "EUR",
+          "ISO 4217 code of the instance's single currency");
+ABSL_FLAG(bool, sync_writes, true,
+          "fsync the write-ahead log before acknowledging a write");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "on SIGTERM/SIGINT, how long in-flight calls may run before they are "
+          "cancelled");
+ABSL_FLAG(int32_t, max_message_bytes, 16 * 1024 * 1024,
+          "maximum gRPC message size in bytes, sent and received");
+ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
+ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(168),
+          "how long change-feed events are kept before Watch answers "
+          "OUT_OF_RANGE");
+
+namespace salesops {
+namespace {
+
+// Abseil's own flags (--flagfile, --fromenv, --help, ...) are not
+// configuration.
+bool IsAbseilFlag(const absl::CommandLineFlag& flag) {
+  return absl::StrContains(flag.Filename(), "absl/flags/");
+}
+
+}  // namespace
+
+std::string FlagEnvironmentVariable(std::string_view flag_name) {
+  std::string name = "SALESOPS_";
+  for (char c : flag_name) {
+    name.push_back(
+        static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return name;
+}
+
+absl::Status ApplyEnvironment() {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsAbseilFlag(*flag)) {
+      continue;
+    }
+    const std::string variable =
+        FlagEnvironmentVariable(std::string_view(name.data(), name.size()));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) {
+      continue;
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", variable, "=\"", value,
+                       "\" is not a valid value for --", name, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyLogLevel() {
+  const std::string level = absl::GetFlag(FLAGS_log_level);
+  if (level == "debug") {
+    log::SetMinLevel(log::Level::kDebug);
+  } else if (level == "info") {
+    log::SetMinLevel(log::Level::kInfo);
+  } else if (level == "warn") {
+    log::SetMinLevel(log::Level::kWarn);
+  } else if (level == "error") {
+    log::SetMinLevel(log::Level::kError);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_level=", level, " is not one of debug, info, warn, error"));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<char*> ParseFlags(int argc, char** argv, const char* usage) {
+  // Abseil allows setting the usage message once per process.
+  static std::once_flag usage_once;
+  std::call_once(usage_once, [usage] { absl::SetProgramUsageMessage(usage); });
+  if (absl::Status s = ApplyEnvironment(); !s.ok()) {
+    log::Error("bad configuration", {{"error", std::string(s.message())}});
+    std::exit(2);
+  }
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = ApplyLogLevel(); !s.ok()) {
+    log::Error("bad configuration", {{"error", std::string(s.message())}});
+    std::exit(2);
+  }
+  return positional;
+}
+
+}  // namespace salesops

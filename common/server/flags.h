@@ -1,0 +1,77 @@
+#pragma once
+
+// The flags every SalesOps service shares (SPEC Appendix A "Common flags",
+// ARCHITECTURE.md §5). Each flag can also come from the environment variable
+// SALESOPS_<NAME IN UPPER CASE> (e.g. SALESOPS_DATA_DIR for --data_dir); the
+// command line wins over the environment. Services define their own peer flags
+// (--accounts_addr, ...) with ABSL_FLAG in their main.cc; the environment
+// fallback covers those too.
+//
+// Flag (default): meaning.
+//   --listen ("127.0.0.1:50051"): gRPC listen address(es), HOST:PORT,
+//       comma-separated; port 0 picks a free port.
+//   --metrics_listen (""): HOST:PORT serving Prometheus /metrics; "" = off.
+//   --data_dir (""): the service's RocksDB directory (services require it).
+//   --auth ("tokens"): "tokens" = bearer tokens from --tokens_file; "none" =
+//       no authentication, allowed only on loopback listen addresses.
+//   --tokens_file (""): see Authenticator::FromTokensFile.
+//   --tls_cert_file (""), --tls_key_file (""): PEM server certificate chain
+//       and its private key; both enable TLS. Both or neither.
+//   --tls_client_ca_file (""): PEM CA bundle; when set, clients must present
+//       a certificate signed by it (mTLS).
+//   --time_zone ("UTC"): IANA time zone of the fiscal calendar.
+//   --currency ("EUR"): ISO 4217 code of the instance's single currency.
+//   --sync_writes (true): fsync the WAL before acknowledging a write.
+//   --drain_timeout (10s): on SIGTERM/SIGINT, how long in-flight calls may
+//       run before they are cancelled.
+//   --max_message_bytes (16777216): largest gRPC message, both directions.
+//   --log_level ("info"): debug | info | warn | error.
+//   --feed_retention (168h): how long change-feed events are kept.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+ABSL_DECLARE_FLAG(std::string, listen);
+ABSL_DECLARE_FLAG(std::string, metrics_listen);
+ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(std::string, auth);
+ABSL_DECLARE_FLAG(std::string, tokens_file);
+ABSL_DECLARE_FLAG(std::string, tls_cert_file);
+ABSL_DECLARE_FLAG(std::string, tls_key_file);
+ABSL_DECLARE_FLAG(std::string, tls_client_ca_file);
+ABSL_DECLARE_FLAG(std::string, time_zone);
+ABSL_DECLARE_FLAG(std::string, currency);
+ABSL_DECLARE_FLAG(bool, sync_writes);
+ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
+ABSL_DECLARE_FLAG(int32_t, max_message_bytes);
+ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(absl::Duration, feed_retention);
+
+namespace salesops {
+
+// "SALESOPS_" + the flag name in upper case.
+std::string FlagEnvironmentVariable(std::string_view flag_name);
+
+// Sets every registered flag (ours, the service's, not Abseil's own --flagfile
+// etc.) whose environment variable is set, from that variable's value.
+// INVALID_ARGUMENT naming the variable and the flag's complaint when a value
+// does not parse; flags set before the bad one stay set.
+[[nodiscard]] absl::Status ApplyEnvironment();
+
+// Applies --log_level to the logger. INVALID_ARGUMENT for an unknown level.
+[[nodiscard]] absl::Status ApplyLogLevel();
+
+// What every main calls first (after BlockTerminationSignals):
+// ApplyEnvironment, then absl::ParseCommandLine (so the command line wins;
+// --help works as usual), then ApplyLogLevel. Logs the problem and exits with
+// status 2 on a bad environment value or log level (Abseil itself exits
+// non-zero on a bad command line). Returns the positional arguments (argv[0]
+// first).
+std::vector<char*> ParseFlags(int argc, char** argv, const char* usage);
+
+}  // namespace salesops

@@ -1,0 +1,284 @@
+#include "common/server/interceptors.h"
+
+#include <grpcpp/server_context.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "common/log/log.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace salesops {
+namespace {
+
+using ::grpc::experimental::InterceptionHookPoints;
+
+constexpr int kNumCodes = 17;  // OK .. UNAUTHENTICATED
+
+constexpr std::string_view kCodeNames[kNumCodes] = {"OK",
+                                                    "Canceled",
+                                                    "Unknown",
+                                                    "InvalidArgument",
+                                                    "DeadlineExceeded",
+                                                    "NotFound",
+                                                    "AlreadyExists",
+                                                    "PermissionDenied",
+                                                    "ResourceExhausted",
+                                                    "FailedPrecondition",
+                                                    "Aborted",
+                                                    "OutOfRange",
+                                                    "Unimplemented",
+                                                    "Internal",
+                                                    "Unavailable",
+                                                    "DataLoss",
+                                                    "Unauthenticated"};
+
+// Canonical names, as in logs and grpc::Status documentation.
+constexpr std::string_view kLogCodeNames[kNumCodes] = {"OK",
+                                                       "CANCELLED",
+                                                       "UNKNOWN",
+                                                       "INVALID_ARGUMENT",
+                                                       "DEADLINE_EXCEEDED",
+                                                       "NOT_FOUND",
+                                                       "ALREADY_EXISTS",
+                                                       "PERMISSION_DENIED",
+                                                       "RESOURCE_EXHAUSTED",
+                                                       "FAILED_PRECONDITION",
+                                                       "ABORTED",
+                                                       "OUT_OF_RANGE",
+                                                       "UNIMPLEMENTED",
+                                                       "INTERNAL",
+                                                       "UNAVAILABLE",
+                                                       "DATA_LOSS",
+                                                       "UNAUTHENTICATED"};
+
+int CodeIndex(grpc::StatusCode code) {
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < kNumCodes ? i
+                                 : static_cast<int>(grpc::StatusCode::UNKNOWN);
+}
+
+log::Level LevelFor(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::CANCELLED:
+      return log::Level::kDebug;
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::DATA_LOSS:
+      return log::Level::kError;
+    case grpc::StatusCode::UNIMPLEMENTED:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return log::Level::kWarn;
+    default:
+      return log::Level::kInfo;
+  }
+}
+
+}  // namespace
+
+namespace interceptors_internal {
+
+// The series of one method. Handled counters are created on first use per code.
+struct MethodMetrics {
+  std::string service;
+  std::string method;
+  prometheus::Counter* started = nullptr;
+  prometheus::Histogram* handling = nullptr;
+  std::array<std::atomic<prometheus::Counter*>, kNumCodes> handled{};
+};
+
+}  // namespace interceptors_internal
+
+using interceptors_internal::MethodMetrics;
+
+struct MetricsInterceptorFactory::State {
+  State(prometheus::Registry& registry, const std::vector<std::string>& names)
+      : started_family(prometheus::BuildCounter()
+                           .Name("grpc_server_started_total")
+                           .Help("Total number of RPCs started on the server.")
+                           .Register(registry)),
+        handled_family(
+            prometheus::BuildCounter()
+                .Name("grpc_server_handled_total")
+                .Help("Total number of RPCs completed on the server, "
+                      "regardless of success or failure.")
+                .Register(registry)),
+        handling_family(
+            prometheus::BuildHistogram()
+                .Name("grpc_server_handling_seconds")
+                .Help("Histogram of response latency (seconds) of gRPC "
+                      "calls handled by the server.")
+                .Register(registry)) {
+    unknown = Make("unknown", "unknown");
+    for (const std::string& name : names) {
+      auto [service, method] = SplitMethod(name);
+      if (service == "unknown" || methods.contains(name)) {
+        continue;
+      }
+      MethodMetrics* m = Make(service, method);
+      Handled(m, grpc::StatusCode::OK);  // zero series for the common case
+      methods.emplace(name, m);
+    }
+  }
+
+  MethodMetrics* Make(const std::string& service, const std::string& method) {
+    auto m = std::make_unique<MethodMetrics>();
+    m->service = service;
+    m->method = method;
+    const prometheus::Labels labels = {{"grpc_service", service},
+                                       {"grpc_method", method}};
+    m->started = &started_family.Add(labels);
+    m->handling = &handling_family.Add(labels, HandlingBuckets());
+    storage.push_back(std::move(m));
+    return storage.back().get();
+  }
+
+  // Never modified after construction, so lookups need no lock.
+  MethodMetrics* Get(absl::string_view full_method) const {
+    auto it = methods.find(full_method);
+    return it != methods.end() ? it->second : unknown;
+  }
+
+  prometheus::Counter& Handled(MethodMetrics* m, grpc::StatusCode code) {
+    const int i = CodeIndex(code);
+    prometheus::Counter* c = m->handled[i].load(std::memory_order_acquire);
+    if (c == nullptr) {
+      // Family::Add returns the existing child for equal labels, so a race is
+      // harmless.
+      c = &handled_family.Add({{"grpc_service", m->service},
+                               {"grpc_method", m->method},
+                               {"grpc_code", std::string(kCodeNames[i])}});
+      m->handled[i].store(c, std::memory_order_release);
+    }
+    return *c;
+  }
+
+  prometheus::Family<prometheus::Counter>& started_family;
+  prometheus::Family<prometheus::Counter>& handled_family;
+  prometheus::Family<prometheus::Histogram>& handling_family;
+
+  std::vector<std::unique_ptr<MethodMetrics>> storage;
+  absl::flat_hash_map<std::string, MethodMetrics*> methods;  // by full name
+  MethodMetrics* unknown = nullptr;
+};
+
+namespace {
+
+class MetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(std::shared_ptr<MetricsInterceptorFactory::State> state,
+                     MethodMetrics* metrics,
+                     grpc::experimental::ServerRpcInfo* info)
+      : state_(std::move(state)),
+        metrics_(metrics),
+        info_(info),
+        method_(info->method() != nullptr ? info->method() : ""),
+        start_(std::chrono::steady_clock::now()) {
+    metrics_->started->Increment();
+  }
+
+  ~MetricsInterceptor() override {
+    if (!recorded_) {
+      // The call ended without sending a status (e.g. cancelled at shutdown).
+      Record(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "call ended without a status"),
+             /*with_peer=*/false);
+    }
+  }
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      Record(methods->GetSendStatus(), /*with_peer=*/true);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Record(const grpc::Status& status, bool with_peer) {
+    recorded_ = true;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+    metrics_->handling->Observe(seconds);
+    state_->Handled(metrics_, status.error_code()).Increment();
+    if (status.ok()) {
+      return;
+    }
+    const grpc::StatusCode code = status.error_code();
+    std::string peer;
+    if (with_peer && info_->server_context() != nullptr) {
+      peer = info_->server_context()->peer();
+    }
+    log::Write(
+        LevelFor(code), "rpc failed",
+        {{"method", method_},
+         {"code", kLogCodeNames[CodeIndex(code)]},
+         {"message", status.error_message()},
+         {"duration_us", static_cast<long long>(std::llround(seconds * 1e6))},
+         {"peer", peer}});
+  }
+
+  std::shared_ptr<MetricsInterceptorFactory::State> state_;
+  MethodMetrics* metrics_;
+  grpc::experimental::ServerRpcInfo* info_;  // owns this interceptor
+  const char* method_;                       // lives as long as the call
+  std::chrono::steady_clock::time_point start_;
+  bool recorded_ = false;
+};
+
+}  // namespace
+
+MetricsInterceptorFactory::MetricsInterceptorFactory(
+    prometheus::Registry& registry, const std::vector<std::string>& methods)
+    : state_(std::make_shared<State>(registry, methods)) {}
+
+MetricsInterceptorFactory::~MetricsInterceptorFactory() = default;
+
+grpc::experimental::Interceptor*
+MetricsInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  const char* method = info->method();
+  return new MetricsInterceptor(
+      state_, state_->Get(method != nullptr ? method : ""), info);
+}
+
+std::string_view MetricsInterceptorFactory::CodeName(grpc::StatusCode code) {
+  return kCodeNames[CodeIndex(code)];
+}
+
+std::pair<std::string, std::string> MetricsInterceptorFactory::SplitMethod(
+    std::string_view full_method) {
+  // "/service/method" with both parts non-empty and no further '/'.
+  if (full_method.size() < 4 || full_method.front() != '/') {
+    return {"unknown", "unknown"};
+  }
+  const std::string_view rest = full_method.substr(1);
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0 ||
+      slash + 1 == rest.size() ||
+      rest.find('/', slash + 1) != std::string_view::npos) {
+    return {"unknown", "unknown"};
+  }
+  return {std::string(rest.substr(0, slash)),
+          std::string(rest.substr(slash + 1))};
+}
+
+const std::vector<double>& MetricsInterceptorFactory::HandlingBuckets() {
+  static const std::vector<double>* const kBuckets = new std::vector<double>{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return *kBuckets;
+}
+
+}  // namespace salesops

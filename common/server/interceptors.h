@@ -1,0 +1,72 @@
+#pragma once
+
+// Per-method gRPC server metrics and failure logging (ARCHITECTURE.md §5), as a
+// server interceptor. Names and labels follow go-grpc-prometheus so existing
+// dashboards work:
+//
+//   grpc_server_started_total{grpc_service,grpc_method}
+//       counter: calls started.
+//   grpc_server_handled_total{grpc_service,grpc_method,grpc_code}
+//       counter: calls finished, by code name ("OK", "NotFound", ...).
+//   grpc_server_handling_seconds{grpc_service,grpc_method}
+//       histogram: from the start of the call to its status being sent.
+//
+// "/salesops.v1.FeedService/Watch" has grpc_service "salesops.v1.FeedService"
+// and grpc_method "Watch". Only the methods named at construction get series of
+// their own, created up front with zero counts (so dashboards and rate() see a
+// method before its first call); calls to any other name (gRPC answers them
+// UNIMPLEMENTED) count under grpc_service="unknown", grpc_method="unknown", so
+// clients cannot mint series. The hot path is one lookup in an immutable hash
+// map and, per (method, code), a cached counter.
+//
+// Every call that ends with a status other than OK is logged as one JSON line:
+// msg "rpc failed", method, code (e.g. "NOT_FOUND"), message, duration_us
+// (microseconds), peer. Levels: CANCELLED debug (the client went away);
+// UNKNOWN, INTERNAL, DATA_LOSS error (a bug); UNIMPLEMENTED, DEADLINE_EXCEEDED,
+// UNAVAILABLE, RESOURCE_EXHAUSTED warn (a misrouted client, overload, a peer
+// down); everything else (the caller's mistake, e.g. INVALID_ARGUMENT) info.
+
+#include <grpcpp/support/server_interceptor.h>
+#include <grpcpp/support/status.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace salesops {
+
+class MetricsInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  // `methods`: the full names ("/pkg.Service/Method") of every method served.
+  // `registry` must outlive the factory and every call it intercepts.
+  MetricsInterceptorFactory(prometheus::Registry& registry,
+                            const std::vector<std::string>& methods);
+  ~MetricsInterceptorFactory() override;
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+  // go-grpc-prometheus code names: "OK", "Canceled", ..., "Unauthenticated".
+  static std::string_view CodeName(grpc::StatusCode code);
+  // "/a.b.Service/Method" → {"a.b.Service", "Method"}; anything else →
+  // {"unknown", "unknown"}.
+  static std::pair<std::string, std::string> SplitMethod(
+      std::string_view full_method);
+  // Upper bounds (seconds) of grpc_server_handling_seconds: 100µs to 10s,
+  // 1-2.5-5 steps.
+  static const std::vector<double>& HandlingBuckets();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace salesops

@@ -1,0 +1,117 @@
+#pragma once
+
+// What every service main shares (ARCHITECTURE.md §1: "main.cc: flags → open
+// store → build service → run server. Nothing else."):
+//
+//   int main(int argc, char** argv) {
+//     salesops::BlockTerminationSignals();  // first, before any thread starts
+//     salesops::ParseFlags(argc, argv, "salesops-accounts: ...");
+//     auto runtime = salesops::ServiceRuntime::FromFlags({"accounts",
+//     {"accounts", "index"}}); if (!runtime.ok()) return
+//     salesops::ServiceRuntime::FailedToStart(runtime.status());
+//     AccountsServiceImpl service(&(*runtime)->store(), &(*runtime)->auth(),
+//     ...);
+//     (*runtime)->AddService(&service, "salesops.v1.AccountsService");
+//     return (*runtime)->Run();  // serve until SIGTERM/SIGINT, drain, close;
+//     exit code
+//   }
+//
+// The runtime owns, in this order of construction: Metrics (/metrics on
+// --metrics_listen), the Server (auth, TLS, health, reflection, interceptors),
+// the Store (--data_dir, --sync_writes,
+// --feed_retention) with a RocksDB statistics collector, and the FeedService
+// over the store. Shutdown runs the other way: health NOT_SERVING, open Watch
+// streams end, in-flight calls drain
+// (--drain_timeout), feed consumers stop, the collector detaches, the store
+// closes.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/feed/feed_consumer.h"
+#include "common/feed/feed_service.h"
+#include "common/metrics/metrics.h"
+#include "common/metrics/rocksdb_collector.h"
+#include "common/server/server.h"
+#include "common/store/store.h"
+#include "common/time/clock.h"
+
+namespace salesops {
+
+struct ServiceSpec {
+  // Short name ("accounts"): logs and the health name of the process.
+  std::string name;
+  // The service's own column families (see StoreOptions::column_families).
+  std::vector<std::string> column_families;
+};
+
+struct RuntimeSettings {
+  ServerConfig server;
+  std::string data_dir;
+  bool sync_writes = true;
+  absl::Duration feed_retention = absl::Hours(168);
+  // Not owned; Clock::Real() when null.
+  Clock* clock = nullptr;
+
+  // From the common flags (common/server/flags.h).
+  static RuntimeSettings FromFlags();
+};
+
+class ServiceRuntime {
+ public:
+  // Validates the settings (server config first, then --data_dir: required),
+  // starts the metrics endpoint, opens the store. Nothing is served until
+  // Start/Run.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ServiceRuntime>> Create(
+      ServiceSpec spec, RuntimeSettings settings);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ServiceRuntime>>
+  FromFlags(ServiceSpec spec);
+  // Logs "cannot start" with the error; returns the exit code a main returns
+  // (1).
+  static int FailedToStart(const absl::Status& status);
+
+  // Shuts down if still running.
+  ~ServiceRuntime();
+  ServiceRuntime(const ServiceRuntime&) = delete;
+  ServiceRuntime& operator=(const ServiceRuntime&) = delete;
+
+  Store& store() { return *store_; }
+  Server& server() { return *server_; }
+  Metrics& metrics() { return *metrics_; }
+  const Authenticator& auth() const { return server_->auth(); }
+  Clock* clock() const { return clock_; }
+
+  // Registers a gRPC service before Start; `health_name` is its full proto
+  // name.
+  void AddService(grpc::Service* service, const std::string& health_name);
+  // Follows a peer's feed: started by Start, stopped at shutdown before the
+  // store closes.
+  FeedConsumer* AddConsumer(std::unique_ptr<FeedConsumer> consumer);
+
+  // Binds and serves; starts the consumers.
+  [[nodiscard]] absl::Status Start();
+  // Start, log "<name> ready" with the bound ports, serve until SIGTERM/SIGINT,
+  // shut down. Returns the process exit code: 0 after a clean drain, 1 when
+  // Start failed.
+  int Run();
+  // Drain and close everything, in the order in the file comment. Idempotent.
+  void Shutdown();
+
+ private:
+  ServiceRuntime() = default;
+
+  ServiceSpec spec_;
+  Clock* clock_ = nullptr;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Store> store_;
+  std::shared_ptr<RocksDbCollector> collector_;
+  std::unique_ptr<FeedServiceImpl> feed_;
+  std::vector<std::unique_ptr<FeedConsumer>> consumers_;
+  bool shut_down_ = false;
+};
+
+}  // namespace salesops

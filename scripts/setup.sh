@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages SalesOps builds and tests with (ARCHITECTURE.md §2), only when
+# some are missing. Safe to run again. Needs root or sudo for apt-get.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake g++ make ccache pkg-config
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  librocksdb-dev prometheus-cpp-dev libssl-dev
+  # tests
+  libgtest-dev libgmock-dev
+  prometheus   # promtool: the tests check every /metrics page with `promtool check metrics`
+  grpc-proto   # grpc/health/v1/health.proto for health-check clients
+  openssl      # the TLS tests make their own certificates
+  curl
+  tzdata       # time zones for the fiscal calendar (--time_zone)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

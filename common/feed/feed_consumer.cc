@@ -12,11 +12,12 @@
 
 namespace salesops {
 
-FeedConsumer::FeedConsumer(Store* store, std::shared_ptr<grpc::Channel> channel,
+FeedConsumer::FeedConsumer(Store* store, const PeerChannel* peer,
                            FeedConsumerOptions options, ApplyFn apply,
                            ResyncFn resync)
     : store_(store),
-      stub_(v1::FeedService::NewStub(channel)),
+      peer_(peer),
+      stub_(v1::FeedService::NewStub(peer->channel())),
       options_(std::move(options)),
       apply_(std::move(apply)),
       resync_(std::move(resync)) {
@@ -124,9 +125,8 @@ absl::Status FeedConsumer::RunSession() {
   applied_.store(cursor);
 
   grpc::ClientContext context;
-  if (!options_.bearer_token.empty()) {
-    context.AddMetadata("authorization", "Bearer " + options_.bearer_token);
-  }
+  peer_->Prepare(&context,
+                 absl::InfiniteDuration());  // a stream kept open: no deadline
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_.load()) return absl::OkStatus();

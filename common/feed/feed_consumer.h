@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/server/peer.h"
 #include "common/store/store.h"
 #include "salesops/v1/feed.grpc.pb.h"
 
@@ -49,8 +50,6 @@ struct FeedConsumerOptions {
   std::string source;
   // Only these kinds; empty = all. Progress markers still advance the cursor.
   std::vector<std::string> kinds;
-  // Sent as "authorization: Bearer <token>" when not empty.
-  std::string bearer_token;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);
   // Most events applied in one transaction.
@@ -75,7 +74,9 @@ using ResyncFn = std::function<absl::Status()>;
 
 class FeedConsumer {
  public:
-  FeedConsumer(Store* store, std::shared_ptr<grpc::Channel> channel,
+  // `peer` (the source service: its channel, bearer token and TLS) is not
+  // owned and outlives the consumer.
+  FeedConsumer(Store* store, const PeerChannel* peer,
                FeedConsumerOptions options, ApplyFn apply,
                ResyncFn resync = nullptr);
   ~FeedConsumer();  // Stop()s
@@ -103,6 +104,7 @@ class FeedConsumer {
   bool SleepUnlessStopped(absl::Duration d);
 
   Store* store_;
+  const PeerChannel* peer_;
   std::unique_ptr<v1::FeedService::Stub> stub_;
   FeedConsumerOptions options_;
   ApplyFn apply_;

@@ -79,6 +79,14 @@ class Source {
     return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
                                grpc::InsecureChannelCredentials());
   }
+  // How a consuming service reaches this source: its address and a SERVICE
+  // token.
+  std::unique_ptr<PeerChannel> Peer() const {
+    PeerConfig c;
+    c.target = absl::StrCat("127.0.0.1:", port_);
+    c.bearer_token = kServiceToken;
+    return PeerChannel::Create(c).value();
+  }
   Store* store() { return store_.get(); }
   FeedServiceImpl* feed() { return feed_.get(); }
   int port() const { return port_; }
@@ -292,7 +300,6 @@ class Sink {
 FeedConsumerOptions ConsumerOptions(prometheus::Registry* registry = nullptr) {
   FeedConsumerOptions o;
   o.source = "source";
-  o.bearer_token = kServiceToken;
   o.initial_backoff = absl::Milliseconds(20);
   o.max_backoff = absl::Milliseconds(200);
   o.max_batch = 64;
@@ -313,7 +320,8 @@ TEST(FeedConsumer, StoppedMidStreamAndRestartedNeitherMissesNorDoubleApplies) {
   // the sink's store closed and reopened between them as a restart would.
   for (int round = 0; round < 3; ++round) {
     Sink sink(sink_dir);
-    FeedConsumer consumer(sink.store(), source.Channel(), ConsumerOptions(),
+    auto peer = source.Peer();
+    FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
                           sink.Apply());
     const uint64_t start = consumer.applied();
     consumer.Start();
@@ -322,7 +330,8 @@ TEST(FeedConsumer, StoppedMidStreamAndRestartedNeitherMissesNorDoubleApplies) {
   }
   writer.join();
   Sink sink(sink_dir);
-  FeedConsumer consumer(sink.store(), source.Channel(), ConsumerOptions(),
+  auto peer = source.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
                         sink.Apply());
   consumer.Start();
   ASSERT_TRUE(consumer.WaitForApplied(1500, absl::Seconds(60)));
@@ -340,7 +349,8 @@ TEST(FeedConsumer, ReconnectsAfterTheSourceRestarts) {
   const int port = source->port();
   ASSERT_GT(port, 0);
   for (int i = 0; i < 10; ++i) source->Change("e");
-  FeedConsumer consumer(sink.store(), source->Channel(), ConsumerOptions(),
+  auto peer = source->Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
                         sink.Apply());
   consumer.Start();
   ASSERT_TRUE(consumer.WaitForApplied(10, absl::Seconds(20)));
@@ -369,8 +379,8 @@ TEST(FeedConsumer, FailedApplyIsRetriedFromTheCursor) {
     }
     return inner(e, txn);
   };
-  FeedConsumer consumer(sink.store(), source.Channel(), ConsumerOptions(),
-                        flaky);
+  auto peer = source.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(), flaky);
   consumer.Start();
   ASSERT_TRUE(consumer.WaitForApplied(20, absl::Seconds(20)));
   consumer.Stop();
@@ -386,7 +396,8 @@ TEST(FeedConsumer, ExpiredCursorResyncsThenResumes) {
   for (int i = 0; i < 10; ++i) source.Change("e");
   ASSERT_TRUE(source.store()->TrimOutbox(8).ok());
   std::atomic<int> resyncs{0};
-  FeedConsumer consumer(sink.store(), source.Channel(), ConsumerOptions(),
+  auto peer = source.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
                         sink.Apply(), [&]() -> absl::Status {
                           ++resyncs;
                           // A real resync re-lists; here the "list" says it
@@ -418,7 +429,8 @@ TEST(FeedConsumer, FilteredConsumerAdvancesPastSkippedEventsAndExportsLag) {
   options.kinds = {"test.A"};
   for (int i = 0; i < 6; ++i)
     source.Change("a", i % 3 == 0 ? "test.A" : "test.B");
-  FeedConsumer consumer(sink.store(), source.Channel(), options, sink.Apply());
+  auto peer = source.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), options, sink.Apply());
   consumer.Start();
   ASSERT_TRUE(consumer.WaitForApplied(6, absl::Seconds(20)));
   consumer.Stop();

@@ -46,6 +46,18 @@ ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
 ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(168),
           "how long change-feed events are kept before Watch answers "
           "OUT_OF_RANGE");
+ABSL_FLAG(std::string, peer_token_file, "",
+          "file holding the bearer token this service presents to its peers "
+          "(a SERVICE principal in their tokens files)");
+ABSL_FLAG(std::string, peer_tls_ca_file, "",
+          "PEM CA bundle verifying peers' certificates; empty = plaintext to "
+          "peers");
+ABSL_FLAG(std::string, peer_tls_cert_file, "",
+          "PEM client certificate presented to peers (mTLS)");
+ABSL_FLAG(std::string, peer_tls_key_file, "",
+          "PEM private key of --peer_tls_cert_file");
+ABSL_FLAG(absl::Duration, peer_timeout, absl::Seconds(5),
+          "deadline of a call to a peer service");
 
 namespace salesops {
 namespace {

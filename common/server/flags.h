@@ -27,6 +27,10 @@
 //   --max_message_bytes (16777216): largest gRPC message, both directions.
 //   --log_level ("info"): debug | info | warn | error.
 //   --feed_retention (168h): how long change-feed events are kept.
+//   --peer_token_file (""): file with the bearer token this service sends to
+//       its peers (see peer.h); --peer_tls_ca_file, --peer_tls_cert_file,
+//       --peer_tls_key_file (""): TLS/mTLS to peers; --peer_timeout (5s):
+//       deadline of a call to a peer.
 
 #include <cstdint>
 #include <string>
@@ -51,6 +55,11 @@ ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int32_t, max_message_bytes);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, feed_retention);
+ABSL_DECLARE_FLAG(std::string, peer_token_file);
+ABSL_DECLARE_FLAG(std::string, peer_tls_ca_file);
+ABSL_DECLARE_FLAG(std::string, peer_tls_cert_file);
+ABSL_DECLARE_FLAG(std::string, peer_tls_key_file);
+ABSL_DECLARE_FLAG(absl::Duration, peer_timeout);
 
 namespace salesops {
 

@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/server/files.h"
 #include "common/server/flags.h"
 #include "common/server/health.h"
 #include "common/server/interceptors.h"
@@ -75,18 +76,6 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address) {
         "listen address \"", address, "\" needs a host and a port 0-65535"));
   }
   return out;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& flag,
-                                     const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read --", flag, "=", path, ": ", strerror(errno)));
-  }
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 // Checks that `cert_pem` starts with a certificate, `key_pem` is a private key,
@@ -262,12 +251,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   }
   if (has_cert) {
     absl::StatusOr<std::string> cert =
-        ReadFile("tls_cert_file", config.tls_cert_file);
+        ReadFlagFile("tls_cert_file", config.tls_cert_file);
     if (!cert.ok()) {
       return cert.status();
     }
     absl::StatusOr<std::string> key =
-        ReadFile("tls_key_file", config.tls_key_file);
+        ReadFlagFile("tls_key_file", config.tls_key_file);
     if (!key.ok()) {
       return key.status();
     }
@@ -278,7 +267,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
     s->server_key_pem_ = std::move(*key);
     if (!config.tls_client_ca_file.empty()) {
       absl::StatusOr<std::string> ca =
-          ReadFile("tls_client_ca_file", config.tls_client_ca_file);
+          ReadFlagFile("tls_client_ca_file", config.tls_client_ca_file);
       if (!ca.ok()) {
         return ca.status();
       }
@@ -509,6 +498,18 @@ int Server::RunUntilSignal() {
   }).detach();
   Shutdown();
   return 0;
+}
+
+absl::StatusOr<std::string> ReadFlagFile(const std::string& flag,
+                                         const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read --", flag, "=", path, ": ", strerror(errno)));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
 }
 
 }  // namespace salesops

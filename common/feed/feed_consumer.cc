@@ -21,6 +21,7 @@ FeedConsumer::FeedConsumer(Store* store, const PeerChannel* peer,
       options_(std::move(options)),
       apply_(std::move(apply)),
       resync_(std::move(resync)) {
+  options_.max_batch = std::max<size_t>(options_.max_batch, 1);
   if (options_.registry != nullptr) {
     const std::map<std::string, std::string> labels = {
         {"source", options_.source}};
@@ -50,13 +51,25 @@ FeedConsumer::FeedConsumer(Store* store, const PeerChannel* peer,
              .Add(labels);
   }
   absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
-  if (cursor.ok()) applied_.store(*cursor);
+  if (cursor.ok()) {
+    applied_.store(*cursor);
+  }
 }
 
 FeedConsumer::~FeedConsumer() { Stop(); }
 
+void FeedConsumer::SetApplied(uint64_t sequence) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied_.store(sequence);
+  }
+  cv_.notify_all();
+}
+
 void FeedConsumer::Start() {
-  if (thread_.joinable()) return;
+  if (thread_.joinable()) {
+    return;
+  }
   stopping_.store(false);
   thread_ = std::thread([this] { Run(); });
 }
@@ -65,10 +78,14 @@ void FeedConsumer::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_.store(true);
-    if (active_context_ != nullptr) active_context_->TryCancel();
+    if (active_context_ != nullptr) {
+      active_context_->TryCancel();
+    }
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 bool FeedConsumer::WaitForApplied(uint64_t sequence,
@@ -90,20 +107,28 @@ void FeedConsumer::Run() {
   while (!stopping_.load()) {
     const uint64_t before = applied_.load();
     absl::Status status = RunSession();
-    if (stopping_.load()) break;
-    if (reconnects_total_ != nullptr) reconnects_total_->Increment();
+    if (stopping_.load()) {
+      break;
+    }
+    if (reconnects_total_ != nullptr) {
+      reconnects_total_->Increment();
+    }
     if (status.code() == absl::StatusCode::kOutOfRange && resync_) {
       log::Warn("feed: position expired, resyncing",
                 {{"source", options_.source}, {"error", status.ToString()}});
       status = resync_();
       absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
-      if (cursor.ok()) applied_.store(*cursor);
+      if (cursor.ok()) {
+        SetApplied(*cursor);
+      }
       if (status.ok()) {
         backoff = options_.initial_backoff;
         continue;
       }
     }
-    if (applied_.load() != before) backoff = options_.initial_backoff;
+    if (applied_.load() != before) {
+      backoff = options_.initial_backoff;
+    }
     log::Warn("feed: stream ended, reconnecting",
               {{"source", options_.source},
                {"error", status.ToString()},
@@ -115,26 +140,32 @@ void FeedConsumer::Run() {
         std::max<int64_t>(1, absl::ToInt64Microseconds(backoff) / 2);
     const absl::Duration sleep = absl::Microseconds(
         half + static_cast<int64_t>(rng() % static_cast<uint64_t>(half)));
-    if (!SleepUnlessStopped(sleep)) break;
+    if (!SleepUnlessStopped(sleep)) {
+      break;
+    }
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
 
 absl::Status FeedConsumer::RunSession() {
   ASSIGN_OR_RETURN(uint64_t cursor, store_->GetCursor(options_.source));
-  applied_.store(cursor);
+  SetApplied(cursor);
 
   grpc::ClientContext context;
   peer_->Prepare(&context,
                  absl::InfiniteDuration());  // a stream kept open: no deadline
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_.load()) return absl::OkStatus();
+    if (stopping_.load()) {
+      return absl::OkStatus();
+    }
     active_context_ = &context;
   }
   v1::WatchRequest request;
   request.set_after_sequence(cursor);
-  for (const std::string& kind : options_.kinds) request.add_kinds(kind);
+  for (const std::string& kind : options_.kinds) {
+    request.add_kinds(kind);
+  }
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
       stub_->Watch(&context, request);
 
@@ -151,7 +182,9 @@ absl::Status FeedConsumer::RunSession() {
     while (reader->Read(&event)) {
       std::unique_lock<std::mutex> lock(queue_mu);
       queue_cv.wait(lock, [&] { return queue.size() < capacity || abort; });
-      if (abort) continue;  // cancelled: drain the stream until Read fails
+      if (abort) {
+        continue;  // cancelled: drain the stream until Read fails
+      }
       queue.push_back(std::move(event));
       queue_cv.notify_all();
     }
@@ -168,7 +201,9 @@ absl::Status FeedConsumer::RunSession() {
     {
       std::unique_lock<std::mutex> lock(queue_mu);
       queue_cv.wait(lock, [&] { return !queue.empty() || reader_done; });
-      if (queue.empty() || stopping_.load()) break;
+      if (queue.empty() || stopping_.load()) {
+        break;
+      }
       while (!queue.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue.front()));
         queue.pop_front();
@@ -177,7 +212,9 @@ absl::Status FeedConsumer::RunSession() {
     }
     apply_status = ApplyBatch(batch);
     batch.clear();
-    if (!apply_status.ok()) break;
+    if (!apply_status.ok()) {
+      break;
+    }
   }
   {
     std::lock_guard<std::mutex> lock(queue_mu);
@@ -190,7 +227,9 @@ absl::Status FeedConsumer::RunSession() {
     std::lock_guard<std::mutex> lock(mu_);
     active_context_ = nullptr;
   }
-  if (!apply_status.ok()) return apply_status;
+  if (!apply_status.ok()) {
+    return apply_status;
+  }
   return FromGrpc(stream_status);
 }
 
@@ -205,8 +244,9 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
         ASSIGN_OR_RETURN(const uint64_t cursor, txn.GetCursor(options_.source));
         uint64_t last = cursor;
         for (const v1::Event& event : batch) {
-          if (event.sequence() <= last)
+          if (event.sequence() <= last) {
             continue;  // already applied (replayed after a reconnect)
+          }
           if (options_.kinds.empty() && event.sequence() != last + 1) {
             return absl::DataLossError(
                 absl::StrCat("feed ", options_.source, ": expected event ",
@@ -225,11 +265,15 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
           }
           last = event.sequence();
         }
-        if (last != cursor) txn.PutCursor(options_.source, last);
+        if (last != cursor) {
+          txn.PutCursor(options_.source, last);
+        }
         new_cursor = last;
         return absl::OkStatus();
       });
-  if (!committed.ok()) return committed.status();
+  if (!committed.ok()) {
+    return committed.status();
+  }
 
   {
     std::lock_guard<std::mutex> lock(mu_);

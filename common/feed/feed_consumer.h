@@ -52,7 +52,7 @@ struct FeedConsumerOptions {
   std::vector<std::string> kinds;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);
-  // Most events applied in one transaction.
+  // Most events applied in one transaction (at least 1).
   size_t max_batch = 512;
   // Where metrics go; may be null.
   prometheus::Registry* registry = nullptr;
@@ -102,6 +102,8 @@ class FeedConsumer {
   absl::Status ApplyBatch(std::vector<v1::Event>& batch);
   void Run();
   bool SleepUnlessStopped(absl::Duration d);
+  // Publishes the stored cursor to applied() and wakes WaitForApplied.
+  void SetApplied(uint64_t sequence);
 
   Store* store_;
   const PeerChannel* peer_;

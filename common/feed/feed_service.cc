@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
@@ -13,9 +14,12 @@ grpc::Status FeedServiceImpl::GetFeedPosition(
     v1::GetFeedPositionResponse* response) {
   absl::StatusOr<Principal> who =
       auth_->Authorize(*context, {Role::kService, Role::kAdmin});
-  if (!who.ok()) return ToGrpc(who.status());
-  response->set_sequence(store_->last_sequence());
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  // First before last: a trim in between can only make the pair conservative.
   response->set_first_sequence(store_->first_sequence());
+  response->set_sequence(store_->last_sequence());
   return grpc::Status::OK;
 }
 
@@ -24,7 +28,9 @@ grpc::Status FeedServiceImpl::Watch(grpc::ServerContext* context,
                                     grpc::ServerWriter<v1::Event>* writer) {
   absl::StatusOr<Principal> who =
       auth_->Authorize(*context, {Role::kService, Role::kAdmin});
-  if (!who.ok()) return ToGrpc(who.status());
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
 
   uint64_t position = request->after_sequence();
   if (position + 1 < store_->first_sequence()) {
@@ -47,41 +53,52 @@ grpc::Status FeedServiceImpl::Watch(grpc::ServerContext* context,
   // has covered yet.
   uint64_t skipped = 0;
   while (true) {
-    if (context->IsCancelled()) return grpc::Status::CANCELLED;
-    if (stopping_.load())
+    if (context->IsCancelled()) {
+      return grpc::Status::CANCELLED;
+    }
+    if (stopping_.load()) {
       return grpc::Status(grpc::UNAVAILABLE, "feed: server shutting down");
+    }
 
-    size_t read = 0;
-    bool client_gone = false;
-    absl::Status gap;
-    absl::Status s = store_->ReadEvents(
-        position, options_.read_batch, [&](v1::Event& event) {
-          if (event.sequence() != position + 1) {
-            // Retention removed events between our position and this one while
-            // we streamed.
-            gap = absl::OutOfRangeError(
-                absl::StrCat("after_sequence: events after ", position,
-                             " were removed by retention while streaming"));
-            return false;
-          }
-          ++read;
-          position = event.sequence();
-          if (!kinds.empty() && kinds.count(event.kind()) == 0) {
-            skipped = position;
-            return true;
-          }
-          event.set_head_sequence(store_->last_sequence());
-          if (!writer->Write(event)) {
-            client_gone = true;
-            return false;
-          }
-          skipped = 0;
-          return true;
-        });
-    if (!s.ok()) return ToGrpc(s);
-    if (!gap.ok()) return ToGrpc(gap);
-    if (client_gone) return grpc::Status::CANCELLED;
-    if (read > 0) continue;  // more may be waiting
+    // Copy a batch out first, so a slow client never holds a RocksDB iterator
+    // (and the files it pins) while its stream is flow-controlled.
+    std::vector<v1::Event> batch;
+    absl::Status s = store_->ReadEvents(position, options_.read_batch,
+                                        [&](v1::Event& event) {
+                                          batch.push_back(std::move(event));
+                                          return true;
+                                        });
+    if (!s.ok()) {
+      return ToGrpc(s);
+    }
+    for (v1::Event& event : batch) {
+      if (event.sequence() != position + 1) {
+        // Retention removed events after our position while we streamed.
+        return ToGrpc(absl::OutOfRangeError(
+            absl::StrCat("after_sequence: events after ", position,
+                         " were removed by retention while streaming")));
+      }
+      position = event.sequence();
+      if (!kinds.empty() && kinds.count(event.kind()) == 0) {
+        skipped = position;
+        continue;
+      }
+      event.set_head_sequence(store_->last_sequence());
+      if (!writer->Write(event)) {
+        return grpc::Status::CANCELLED;
+      }
+      skipped = 0;
+    }
+    if (!batch.empty()) {
+      continue;  // more may be waiting
+    }
+    if (position < store_->last_sequence()) {
+      // Nothing readable after our position although the feed is ahead: every
+      // event we had yet to send was removed by retention.
+      return ToGrpc(absl::OutOfRangeError(
+          absl::StrCat("after_sequence: events after ", position,
+                       " were removed by retention while streaming")));
+    }
 
     // Caught up. Tell a filtering client how far we scanned, then wait for the
     // next commit.
@@ -89,10 +106,19 @@ grpc::Status FeedServiceImpl::Watch(grpc::ServerContext* context,
       v1::Event marker;
       marker.set_sequence(skipped);
       marker.set_head_sequence(store_->last_sequence());
-      if (!writer->Write(marker)) return grpc::Status::CANCELLED;
+      if (!writer->Write(marker)) {
+        return grpc::Status::CANCELLED;
+      }
       skipped = 0;
     }
-    store_->WaitForEvents(position, absl::Now() + options_.idle_poll);
+    // Take the wake generation before looking at stopping_: a Stop() after
+    // this point changes the generation, so the wait below returns at once.
+    const uint64_t generation = store_->wake_generation();
+    if (stopping_.load()) {
+      continue;
+    }
+    store_->WaitForEvents(position, absl::Now() + options_.idle_poll,
+                          generation);
   }
 }
 

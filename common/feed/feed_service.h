@@ -28,7 +28,11 @@ class FeedServiceImpl final : public v1::FeedService::Service {
   // Neither pointer is owned; both outlive the service.
   FeedServiceImpl(Store* store, const Authenticator* auth,
                   FeedServiceOptions options = {})
-      : store_(store), auth_(auth), options_(options) {}
+      : store_(store), auth_(auth), options_(options) {
+    if (options_.read_batch < 1) {
+      options_.read_batch = 1;
+    }
+  }
 
   grpc::Status Watch(grpc::ServerContext* context,
                      const v1::WatchRequest* request,

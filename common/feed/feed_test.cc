@@ -63,7 +63,9 @@ class Source {
     auto r = store_->Write([&](WriteTxn& txn) -> absl::Status {
       ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Cf::kData, id));
       TestEntity e;
-      if (raw) e.ParseFromString(*raw);
+      if (raw) {
+        e.ParseFromString(*raw);
+      }
       e.set_id(id);
       e.set_version(e.version() + 1);
       e.set_name(absl::StrCat(id, "@v", e.version()));
@@ -102,7 +104,9 @@ class Source {
 std::unique_ptr<grpc::ClientContext> Ctx(
     const std::string& token = kServiceToken) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  if (!token.empty()) {
+    ctx->AddMetadata("authorization", "Bearer " + token);
+  }
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::seconds(20));
   return ctx;
@@ -111,7 +115,9 @@ std::unique_ptr<grpc::ClientContext> Ctx(
 TEST(FeedService, ReplaysFromAPositionThenStreamsNewCommitsInOrder) {
   salesops::testing::TempDir dir;
   Source source(dir.path());
-  for (int i = 0; i < 30; ++i) source.Change(absl::StrCat("e", i % 4));
+  for (int i = 0; i < 30; ++i) {
+    source.Change(absl::StrCat("e", i % 4));
+  }
   auto stub = v1::FeedService::NewStub(source.Channel());
   auto ctx = Ctx();
   v1::WatchRequest req;
@@ -129,7 +135,9 @@ TEST(FeedService, ReplaysFromAPositionThenStreamsNewCommitsInOrder) {
   }
   // Caught up: commits made from now on arrive in commit order.
   std::thread writer([&] {
-    for (int i = 0; i < 20; ++i) source.Change("late");
+    for (int i = 0; i < 20; ++i) {
+      source.Change("late");
+    }
   });
   for (uint64_t s = 31; s <= 50; ++s) {
     ASSERT_TRUE(reader->Read(&ev));
@@ -146,7 +154,9 @@ TEST(FeedService, ReplaysFromAPositionThenStreamsNewCommitsInOrder) {
 TEST(FeedService, EveryStartingPositionReplaysExactlyTheSuffix) {
   salesops::testing::TempDir dir;
   Source source(dir.path());
-  for (int i = 0; i < 25; ++i) source.Change(absl::StrCat("e", i % 3));
+  for (int i = 0; i < 25; ++i) {
+    source.Change(absl::StrCat("e", i % 3));
+  }
   auto stub = v1::FeedService::NewStub(source.Channel());
   for (uint64_t after = 0; after <= 25; ++after) {
     auto ctx = Ctx();
@@ -167,7 +177,9 @@ TEST(FeedService, EveryStartingPositionReplaysExactlyTheSuffix) {
 TEST(FeedService, ExpiredOrFuturePositionIsOutOfRange) {
   salesops::testing::TempDir dir;
   Source source(dir.path());
-  for (int i = 0; i < 10; ++i) source.Change("e");
+  for (int i = 0; i < 10; ++i) {
+    source.Change("e");
+  }
   ASSERT_TRUE(source.store()->TrimOutbox(6).ok());
   auto stub = v1::FeedService::NewStub(source.Channel());
 
@@ -313,7 +325,9 @@ TEST(FeedConsumer, StoppedMidStreamAndRestartedNeitherMissesNorDoubleApplies) {
   const std::string sink_dir = dir.Sub("sink");
   std::atomic<bool> writing{true};
   std::thread writer([&] {
-    for (int i = 0; i < 1500; ++i) source.Change(absl::StrCat("e", i % 37));
+    for (int i = 0; i < 1500; ++i) {
+      source.Change(absl::StrCat("e", i % 37));
+    }
     writing = false;
   });
   // Three consumer lifetimes, each stopped while events are still arriving, and
@@ -337,8 +351,9 @@ TEST(FeedConsumer, StoppedMidStreamAndRestartedNeitherMissesNorDoubleApplies) {
   ASSERT_TRUE(consumer.WaitForApplied(1500, absl::Seconds(60)));
   consumer.Stop();
   EXPECT_EQ(sink.Total(), 1500);
-  for (uint64_t s = 1; s <= 1500; ++s)
+  for (uint64_t s = 1; s <= 1500; ++s) {
     ASSERT_EQ(sink.Times(s), 1) << "sequence " << s;
+  }
   EXPECT_EQ(sink.store()->GetCursor("source").value(), 1500u);
 }
 
@@ -348,7 +363,9 @@ TEST(FeedConsumer, ReconnectsAfterTheSourceRestarts) {
   auto source = std::make_unique<Source>(dir.Sub("source"));
   const int port = source->port();
   ASSERT_GT(port, 0);
-  for (int i = 0; i < 10; ++i) source->Change("e");
+  for (int i = 0; i < 10; ++i) {
+    source->Change("e");
+  }
   auto peer = source->Peer();
   FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
                         sink.Apply());
@@ -360,7 +377,9 @@ TEST(FeedConsumer, ReconnectsAfterTheSourceRestarts) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   source = std::make_unique<Source>(dir.Sub("source"), port);
   ASSERT_EQ(source->port(), port);
-  for (int i = 0; i < 5; ++i) source->Change("e");
+  for (int i = 0; i < 5; ++i) {
+    source->Change("e");
+  }
   ASSERT_TRUE(consumer.WaitForApplied(15, absl::Seconds(30)));
   consumer.Stop();
   EXPECT_EQ(sink.Total(), 15);
@@ -370,7 +389,9 @@ TEST(FeedConsumer, FailedApplyIsRetriedFromTheCursor) {
   salesops::testing::TempDir dir;
   Source source(dir.Sub("source"));
   Sink sink(dir.Sub("sink"));
-  for (int i = 0; i < 20; ++i) source.Change("e");
+  for (int i = 0; i < 20; ++i) {
+    source.Change("e");
+  }
   std::atomic<int> failures{0};
   ApplyFn inner = sink.Apply();
   ApplyFn flaky = [&](const v1::Event& e, WriteTxn& txn) -> absl::Status {
@@ -386,14 +407,18 @@ TEST(FeedConsumer, FailedApplyIsRetriedFromTheCursor) {
   consumer.Stop();
   EXPECT_EQ(failures.load(), 3);
   EXPECT_EQ(sink.Total(), 20);
-  for (uint64_t s = 1; s <= 20; ++s) EXPECT_EQ(sink.Times(s), 1);
+  for (uint64_t s = 1; s <= 20; ++s) {
+    EXPECT_EQ(sink.Times(s), 1);
+  }
 }
 
 TEST(FeedConsumer, ExpiredCursorResyncsThenResumes) {
   salesops::testing::TempDir dir;
   Source source(dir.Sub("source"));
   Sink sink(dir.Sub("sink"));
-  for (int i = 0; i < 10; ++i) source.Change("e");
+  for (int i = 0; i < 10; ++i) {
+    source.Change("e");
+  }
   ASSERT_TRUE(source.store()->TrimOutbox(8).ok());
   std::atomic<int> resyncs{0};
   auto peer = source.Peer();
@@ -427,8 +452,9 @@ TEST(FeedConsumer, FilteredConsumerAdvancesPastSkippedEventsAndExportsLag) {
   prometheus::Registry registry;
   FeedConsumerOptions options = ConsumerOptions(&registry);
   options.kinds = {"test.A"};
-  for (int i = 0; i < 6; ++i)
+  for (int i = 0; i < 6; ++i) {
     source.Change("a", i % 3 == 0 ? "test.A" : "test.B");
+  }
   auto peer = source.Peer();
   FeedConsumer consumer(sink.store(), peer.get(), options, sink.Apply());
   consumer.Start();

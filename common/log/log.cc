@@ -91,8 +91,9 @@ std::string Format(Level level, std::string_view msg, Fields fields,
 }
 
 void Write(Level level, std::string_view msg, Fields fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed))
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) {
     return;
+  }
   std::string line =
       Format(level, msg, fields, absl::ToUnixMicros(absl::Now()));
   line.push_back('\n');

@@ -32,13 +32,17 @@ absl::Status Overflow(int64_t a, absl::string_view op, int64_t b) {
 
 absl::StatusOr<int64_t> Add(int64_t a, int64_t b) {
   int64_t out;
-  if (__builtin_add_overflow(a, b, &out)) return Overflow(a, "+", b);
+  if (__builtin_add_overflow(a, b, &out)) {
+    return Overflow(a, "+", b);
+  }
   return out;
 }
 
 absl::StatusOr<int64_t> Sub(int64_t a, int64_t b) {
   int64_t out;
-  if (__builtin_sub_overflow(a, b, &out)) return Overflow(a, "-", b);
+  if (__builtin_sub_overflow(a, b, &out)) {
+    return Overflow(a, "-", b);
+  }
   return out;
 }
 
@@ -67,7 +71,9 @@ absl::StatusOr<int64_t> MulDivRoundHalfEven(int64_t a, int64_t b, int64_t c) {
     // |r| < c <= INT64_MAX, so 2|r| cannot overflow; comparing 2|r| with c
     // avoids the precision loss of computing c / 2.
     const __int128 twice = 2 * (r < 0 ? -r : r);
-    if (twice > c || (twice == c && q % 2 != 0)) q += p < 0 ? -1 : 1;
+    if (twice > c || (twice == c && q % 2 != 0)) {
+      q += p < 0 ? -1 : 1;
+    }
   }
   if (q > kInt64Max || q < kInt64Min) {
     return absl::OutOfRangeError(absl::StrCat("amount overflow: ", a, " * ", b,
@@ -85,7 +91,9 @@ absl::StatusOr<int64_t> WeightBp(int64_t amount_minor, int32_t bp) {
 }
 
 void Accumulator::Add(int64_t amount) {
-  if (overflowed_) return;
+  if (overflowed_) {
+    return;
+  }
   int64_t sum;
   if (__builtin_add_overflow(total_, amount, &sum)) {
     // total_ keeps the pre-overflow value (not the wrapped sum) so the error
@@ -105,9 +113,13 @@ absl::StatusOr<int64_t> Accumulator::Total() const {
 }
 
 bool IsCurrencyCode(std::string_view code) {
-  if (code.size() != 3) return false;
+  if (code.size() != 3) {
+    return false;
+  }
   for (char ch : code) {
-    if (ch < 'A' || ch > 'Z') return false;
+    if (ch < 'A' || ch > 'Z') {
+      return false;
+    }
   }
   return true;
 }
@@ -157,16 +169,22 @@ int CurrencyExponent(std::string_view iso) {
   static constexpr std::string_view kThree[] = {"BHD", "KWD", "OMR", "JOD",
                                                 "TND", "LYD", "IQD"};
   for (std::string_view code : kZero) {
-    if (iso == code) return 0;
+    if (iso == code) {
+      return 0;
+    }
   }
   for (std::string_view code : kThree) {
-    if (iso == code) return 3;
+    if (iso == code) {
+      return 3;
+    }
   }
   return 2;
 }
 
 std::string Format(int64_t units_minor, int exponent) {
-  if (exponent < 0) exponent = 0;
+  if (exponent < 0) {
+    exponent = 0;
+  }
   // Work on the unsigned magnitude: -INT64_MIN does not fit int64 but does fit
   // uint64.
   const bool negative = units_minor < 0;
@@ -176,9 +194,15 @@ std::string Format(int64_t units_minor, int exponent) {
   std::string digits = absl::StrCat(magnitude);
   const size_t width =
       static_cast<size_t>(exponent) + 1;  // at least "0." before decimals
-  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
-  if (exponent > 0) digits.insert(digits.size() - exponent, 1, '.');
-  if (negative) digits.insert(0, 1, '-');
+  if (digits.size() < width) {
+    digits.insert(0, width - digits.size(), '0');
+  }
+  if (exponent > 0) {
+    digits.insert(digits.size() - exponent, 1, '.');
+  }
+  if (negative) {
+    digits.insert(0, 1, '-');
+  }
   return digits;
 }
 
@@ -202,16 +226,24 @@ absl::StatusOr<int64_t> Parse(std::string_view text, int exponent) {
     ++pos;
   }
   const size_t int_begin = pos;
-  while (pos < text.size() && is_digit(text[pos])) ++pos;
+  while (pos < text.size() && is_digit(text[pos])) {
+    ++pos;
+  }
   const std::string_view int_digits = text.substr(int_begin, pos - int_begin);
   std::string_view frac_digits;
   if (pos < text.size() && text[pos] == '.') {
     const size_t frac_begin = ++pos;
-    while (pos < text.size() && is_digit(text[pos])) ++pos;
+    while (pos < text.size() && is_digit(text[pos])) {
+      ++pos;
+    }
     frac_digits = text.substr(frac_begin, pos - frac_begin);
-    if (frac_digits.empty()) return malformed("expected digits after '.'");
+    if (frac_digits.empty()) {
+      return malformed("expected digits after '.'");
+    }
   }
-  if (int_digits.empty()) return malformed("expected digits");
+  if (int_digits.empty()) {
+    return malformed("expected digits");
+  }
   if (pos != text.size()) {
     return malformed("expected [+|-]digits[.digits]");
   }
@@ -236,13 +268,19 @@ absl::StatusOr<int64_t> Parse(std::string_view text, int exponent) {
     return magnitude <= limit;
   };
   for (char ch : int_digits) {
-    if (!push(ch)) return overflow();
+    if (!push(ch)) {
+      return overflow();
+    }
   }
   for (char ch : frac_digits) {
-    if (!push(ch)) return overflow();
+    if (!push(ch)) {
+      return overflow();
+    }
   }
   for (size_t i = frac_digits.size(); i < static_cast<size_t>(exponent); ++i) {
-    if (!push('0')) return overflow();
+    if (!push('0')) {
+      return overflow();
+    }
   }
   if (negative) {
     // Two's complement negation of the magnitude; exact for 2^63 → INT64_MIN.

@@ -179,8 +179,12 @@ std::optional<int64_t> ReferenceRound(int64_t a, int64_t b, int64_t c) {
     q -= 1;
   }
   // Distance to the floor is r/c, to the ceiling (c - r)/c.
-  if (2 * r > c || (2 * r == c && (q & 1) != 0)) q += 1;
-  if (q > kMax || q < kMin) return std::nullopt;
+  if (2 * r > c || (2 * r == c && (q & 1) != 0)) {
+    q += 1;
+  }
+  if (q > kMax || q < kMin) {
+    return std::nullopt;
+  }
   return static_cast<int64_t>(q);
 }
 
@@ -189,9 +193,15 @@ std::optional<int64_t> ReferenceRound(int64_t a, int64_t b, int64_t c) {
 bool IsRoundHalfEven(int64_t a, int64_t b, int64_t c, int64_t x) {
   const __int128 p = static_cast<__int128>(a) * b;
   __int128 d = p - static_cast<__int128>(x) * c;
-  if (d < 0) d = -d;
-  if (2 * d > c) return false;
-  if (2 * d == c && x % 2 != 0) return false;
+  if (d < 0) {
+    d = -d;
+  }
+  if (2 * d > c) {
+    return false;
+  }
+  if (2 * d == c && x % 2 != 0) {
+    return false;
+  }
   return true;
 }
 
@@ -222,7 +232,9 @@ TEST(MoneyMulDivTest, RandomizedAgainstReference) {
       c = kDivisors[rng() % std::size(kDivisors)];
     } else {
       c = static_cast<int64_t>(rng() >> (1 + rng() % 63));
-      if (c == 0) c = 1;
+      if (c == 0) {
+        c = 1;
+      }
     }
     const absl::StatusOr<int64_t> got = MulDivRoundHalfEven(a, b, c);
     const std::optional<int64_t> want = ReferenceRound(a, b, c);

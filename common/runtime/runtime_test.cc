@@ -48,7 +48,9 @@ Running Launch(const std::string& data_dir,
   args.insert(args.end(), extra.begin(), extra.end());
   Running r;
   r.process = Process::Start(args);
-  if (r.process == nullptr) return r;
+  if (r.process == nullptr) {
+    return r;
+  }
   r.port = r.process->WaitForIntField("\"msg\":\"echo ready\"", "port",
                                       absl::Seconds(30));
   r.metrics_port = r.process->WaitForIntField("\"msg\":\"echo ready\"",
@@ -139,8 +141,9 @@ TEST(RuntimeEndToEnd, AcknowledgedWritesSurviveSigkillAndTheFeedReplaysThem) {
     EXPECT_EQ(state.version(), last_version[state.id()] + 1);
     last_version[state.id()] = state.version();
   }
-  for (const auto& [id, want] : acknowledged)
+  for (const auto& [id, want] : acknowledged) {
     EXPECT_EQ(last_version[id], want.version());
+  }
   ctx->TryCancel();
   reader->Finish();
 }
@@ -224,8 +227,9 @@ TEST(RuntimeEndToEnd, MetricsPageShowsCallsByCodeAndRocksDbAndPassesPromtool) {
   ASSERT_GT(r.metrics_port, 0) << r.process->Log();
   auto stub = EntityService::NewStub(r.channel);
   TestEntity out;
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(Put(*stub, Named(absl::StrCat("n", i)), &out).ok());
+  }
   EXPECT_FALSE(Put(*stub, Named(""), &out).ok());
   GetEntityRequest missing;
   missing.set_id("tst_missing");

@@ -77,12 +77,16 @@ FeedConsumer* ServiceRuntime::AddConsumer(
 
 absl::Status ServiceRuntime::Start() {
   RETURN_IF_ERROR(server_->Start());
-  for (auto& c : consumers_) c->Start();
+  for (auto& c : consumers_) {
+    c->Start();
+  }
   return absl::OkStatus();
 }
 
 int ServiceRuntime::Run() {
-  if (absl::Status s = Start(); !s.ok()) return FailedToStart(s);
+  if (absl::Status s = Start(); !s.ok()) {
+    return FailedToStart(s);
+  }
   log::Info(spec_.name + " ready",
             {{"service", spec_.name},
              {"port", server_->port()},
@@ -95,11 +99,17 @@ int ServiceRuntime::Run() {
 }
 
 void ServiceRuntime::Shutdown() {
-  if (shut_down_) return;
+  if (shut_down_) {
+    return;
+  }
   shut_down_ = true;
   // Create may have failed part-way: only what was built is shut down.
-  if (server_ != nullptr) server_->Shutdown();
-  for (auto& c : consumers_) c->Stop();
+  if (server_ != nullptr) {
+    server_->Shutdown();
+  }
+  for (auto& c : consumers_) {
+    c->Stop();
+  }
   if (collector_ != nullptr) {
     metrics_->UnregisterCollectable(collector_);
     collector_->Detach();

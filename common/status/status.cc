@@ -5,7 +5,9 @@
 namespace salesops {
 
 absl::Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return absl::OkStatus();
+  if (s.ok()) {
+    return absl::OkStatus();
+  }
   const std::string msg = "rocksdb: " + s.ToString();
   switch (s.code()) {
     case rocksdb::Status::kNotFound:
@@ -35,13 +37,17 @@ absl::Status FromRocks(const rocksdb::Status& s) {
 }
 
 grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
+  if (s.ok()) {
+    return grpc::Status::OK;
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
                       std::string(s.message()));
 }
 
 absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
+  if (s.ok()) {
+    return absl::OkStatus();
+  }
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
                       s.error_message());
 }

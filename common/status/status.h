@@ -30,10 +30,12 @@ namespace salesops {
 
 // Returns the status of `expr` from the enclosing function when it is not OK.
 // The enclosing function returns absl::Status or any absl::StatusOr<T>.
-#define RETURN_IF_ERROR(expr)                            \
-  do {                                                   \
-    ::absl::Status salesops_status_ = (expr);            \
-    if (!salesops_status_.ok()) return salesops_status_; \
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    ::absl::Status salesops_status_ = (expr); \
+    if (!salesops_status_.ok()) {             \
+      return salesops_status_;                \
+    }                                         \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (an absl::StatusOr<T>); on
@@ -45,5 +47,7 @@ namespace salesops {
       SALESOPS_STATUS_CONCAT_(salesops_statusor_, __LINE__), lhs, expr)
 #define SALESOPS_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                    \
-  if (!statusor.ok()) return std::move(statusor).status();   \
+  if (!statusor.ok()) {                                      \
+    return std::move(statusor).status();                     \
+  }                                                          \
   lhs = std::move(statusor).value()

@@ -9,7 +9,9 @@ namespace salesops {
 namespace {
 
 absl::StatusOr<int> Half(int x) {
-  if (x % 2 != 0) return absl::InvalidArgumentError("x: must be even");
+  if (x % 2 != 0) {
+    return absl::InvalidArgumentError("x: must be even");
+  }
   return x / 2;
 }
 
@@ -25,7 +27,9 @@ absl::Status CheckEven(int x) {
 }
 
 absl::StatusOr<std::unique_ptr<int>> MakeBox(int v) {
-  if (v < 0) return absl::OutOfRangeError("negative");
+  if (v < 0) {
+    return absl::OutOfRangeError("negative");
+  }
   return std::make_unique<int>(v);
 }
 

@@ -39,7 +39,9 @@ std::string NewId(std::string_view prefix, absl::Time now) {
       // previous time and increment the random part, so ids stay strictly
       // increasing.
       ms = st.last_ms;
-      if (++st.lo == 0) ++st.hi;
+      if (++st.lo == 0) {
+        ++st.hi;
+      }
     } else {
       st.last_ms = ms;
       st.hi = static_cast<uint16_t>(st.rng());

@@ -27,8 +27,9 @@ std::string RandomString(std::mt19937_64& rng) {
   static const char kAlphabet[] = {'\0', '\x01', 'a', 'b', '\xfe', '\xff'};
   std::string s;
   const int len = static_cast<int>(rng() % 5);
-  for (int i = 0; i < len; ++i)
+  for (int i = 0; i < len; ++i) {
     s.push_back(kAlphabet[rng() % sizeof(kAlphabet)]);
+  }
   return s;
 }
 

@@ -13,7 +13,9 @@ constexpr size_t kTokenPrefixSize = sizeof(kTokenPrefix) - 1;
 }  // namespace
 
 absl::StatusOr<int32_t> PageSize(int32_t requested) {
-  if (requested == 0) return kDefaultPageSize;
+  if (requested == 0) {
+    return kDefaultPageSize;
+  }
   if (requested < 0 || requested > kMaxPageSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size: must be between 1 and ", kMaxPageSize,
@@ -27,7 +29,9 @@ std::string EncodePageToken(std::string_view last_key) {
 }
 
 absl::StatusOr<std::string> DecodePageToken(std::string_view token) {
-  if (token.empty()) return std::string();
+  if (token.empty()) {
+    return std::string();
+  }
   std::string raw;
   if (!absl::WebSafeBase64Unescape(
           absl::string_view(token.data(), token.size()), &raw) ||

@@ -77,7 +77,9 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::GetRaw(
   rocksdb::Status s =
       batch_->GetFromBatchAndDB(store_->db_.get(), rocksdb::ReadOptions(), cf,
                                 rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
+  if (s.IsNotFound()) {
+    return std::nullopt;
+  }
   RETURN_IF_ERROR(FromRocks(s));
   return value;
 }
@@ -104,7 +106,9 @@ void WriteTxn::Delete(CfRef cf, std::string_view key) {
 uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
                         const google::protobuf::Message& state) {
   const uint64_t sequence = next_sequence_++;
-  if (first_emitted_ == 0) first_emitted_ = sequence;
+  if (first_emitted_ == 0) {
+    first_emitted_ = sequence;
+  }
   v1::Event event;
   event.set_sequence(sequence);
   event.set_kind(std::string(kind));
@@ -120,7 +124,9 @@ absl::StatusOr<std::optional<WriteTxn::RequestRecord>> WriteTxn::GetRequest(
     std::string_view scope, std::string_view request_id) {
   ASSIGN_OR_RETURN(std::optional<std::string> raw,
                    GetRaw(store_->meta_, RequestKey(scope, request_id)));
-  if (!raw) return std::nullopt;
+  if (!raw) {
+    return std::nullopt;
+  }
   // Stored as two length-free key components: fingerprint, result.
   KeyReader reader(*raw);
   RequestRecord record;
@@ -142,7 +148,9 @@ void WriteTxn::PutRequest(std::string_view scope, std::string_view request_id,
 absl::StatusOr<uint64_t> WriteTxn::GetCursor(std::string_view source) {
   ASSIGN_OR_RETURN(std::optional<std::string> raw,
                    GetRaw(store_->meta_, CursorKey(source)));
-  if (!raw) return 0;
+  if (!raw) {
+    return 0;
+  }
   return DecodeU64(*raw, "feed cursor");
 }
 
@@ -156,6 +164,14 @@ void WriteTxn::PutCursor(std::string_view source, uint64_t sequence) {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    StoreOptions options) {
+  if (options.max_group_size < 1) {
+    return absl::InvalidArgumentError("store: max_group_size must be >= 1");
+  }
+  if (options.outbox_retention > absl::ZeroDuration() &&
+      options.maintenance_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "store: maintenance_interval must be > 0 when retention is on");
+  }
   Clock* clock = options.clock != nullptr ? options.clock : Clock::Real();
   std::unique_ptr<Store> store(new Store(std::move(options), clock));
 
@@ -180,8 +196,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     names.push_back(name);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names)
+  for (const std::string& name : names) {
     descriptors.emplace_back(name, CfOptions());
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> raw_handles;
   rocksdb::DB* raw_db = nullptr;
@@ -193,8 +210,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
         absl::StrCat("store: cannot open ", dir, ": ", s.ToString()));
   }
   store->db_.reset(raw_db);
-  for (rocksdb::ColumnFamilyHandle* h : raw_handles)
+  for (rocksdb::ColumnFamilyHandle* h : raw_handles) {
     store->handles_.emplace_back(h);
+  }
   store->outbox_ = store->handles_[kOutboxCf].get();
   store->meta_ = store->handles_[kMetaCf].get();
 
@@ -237,15 +255,22 @@ Store::~Store() {
     maintenance_stop_ = true;
   }
   maintenance_cv_.notify_all();
-  if (committer_.joinable()) committer_.join();
-  if (maintenance_.joinable()) maintenance_.join();
+  if (committer_.joinable()) {
+    committer_.join();
+  }
+  if (maintenance_.joinable()) {
+    maintenance_.join();
+  }
   Wake();
   for (auto& h : handles_) {
-    if (db_ != nullptr)
+    if (db_ != nullptr) {
       db_->DestroyColumnFamilyHandle(h.release()).PermitUncheckedError();
+    }
   }
   handles_.clear();
-  if (db_ != nullptr) db_->Close().PermitUncheckedError();
+  if (db_ != nullptr) {
+    db_->Close().PermitUncheckedError();
+  }
 }
 
 rocksdb::ColumnFamilyHandle* Store::Handle(CfRef cf) const {
@@ -255,7 +280,9 @@ rocksdb::ColumnFamilyHandle* Store::Handle(CfRef cf) const {
 std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>>
 Store::column_families() const {
   std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> out;
-  for (const auto& h : handles_) out.emplace_back(h->GetName(), h.get());
+  for (const auto& h : handles_) {
+    out.emplace_back(h->GetName(), h.get());
+  }
   return out;
 }
 
@@ -267,7 +294,9 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(cf),
                                rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
+  if (s.IsNotFound()) {
+    return std::nullopt;
+  }
   RETURN_IF_ERROR(FromRocks(s));
   return value;
 }
@@ -276,7 +305,9 @@ absl::Status Store::Scan(CfRef cf, std::string_view start, std::string_view end,
                          const Visitor& visit) const {
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(end.data(), end.size());
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  if (!end.empty()) {
+    ro.iterate_upper_bound = &upper;
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(cf)));
   for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid();
        it->Next()) {
@@ -292,7 +323,9 @@ absl::StatusOr<uint64_t> Store::GetCursor(std::string_view source) const {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), meta_, CursorKey(source), &value);
-  if (s.IsNotFound()) return 0;
+  if (s.IsNotFound()) {
+    return 0;
+  }
   RETURN_IF_ERROR(FromRocks(s));
   return DecodeU64(value, "feed cursor");
 }
@@ -304,7 +337,9 @@ absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
   auto pending = std::make_shared<Pending>();
   pending->fn = std::move(fn);
   std::unique_lock<std::mutex> lock(queue_mu_);
-  if (stopping_) return absl::UnavailableError("store: shutting down");
+  if (stopping_) {
+    return absl::UnavailableError("store: shutting down");
+  }
   queue_.push_back(pending);
   queue_cv_.notify_all();
   queue_cv_.wait(lock, [&] { return pending->done; });
@@ -317,7 +352,9 @@ void Store::CommitLoop() {
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      if (queue_.empty() && stopping_) {
+        return;
+      }
       while (!queue_.empty() &&
              static_cast<int>(group.size()) < options_.max_group_size) {
         group.push_back(std::move(queue_.front()));
@@ -327,7 +364,9 @@ void Store::CommitLoop() {
     CommitGroup(group);
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
-      for (auto& p : group) p->done = true;
+      for (auto& p : group) {
+        p->done = true;
+      }
     }
     queue_cv_.notify_all();
     group.clear();
@@ -349,7 +388,16 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
     if (!status.ok()) {
       // Undo this function's writes; its sequence numbers go to the next one.
       rocksdb::Status rs = batch.RollbackToSavePoint();
-      if (!rs.ok()) status = FromRocks(rs);
+      if (!rs.ok()) {
+        // The batch may still hold the failed function's writes: commit none
+        // of the group rather than any of those.
+        const absl::Status broken = FromRocks(rs);
+        log::Error("store: rollback failed", {{"error", broken.ToString()}});
+        for (auto& p : group) {
+          p->result = broken;
+        }
+        return;
+      }
       group[i]->result = status;
       continue;
     }
@@ -368,7 +416,9 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
     batch.Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
         .PermitUncheckedError();
   }
-  if (batch.GetWriteBatch()->Count() == 0) return;
+  if (batch.GetWriteBatch()->Count() == 0) {
+    return;
+  }
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
@@ -376,7 +426,9 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   if (!written.ok()) {
     log::Error("store: group commit failed", {{"error", written.ToString()}});
     for (size_t i = 0; i < group.size(); ++i) {
-      if (ok[i]) group[i]->result = written;
+      if (ok[i]) {
+        group[i]->result = written;
+      }
     }
     return;
   }
@@ -398,7 +450,9 @@ absl::Status Store::ReadEvents(
   // Never read past what the commit path has published, so a reader cannot see
   // a sequence before the wake-up that announces it.
   const uint64_t last = last_sequence();
-  if (after_sequence >= last || max_events == 0) return absl::OkStatus();
+  if (after_sequence >= last || max_events == 0) {
+    return absl::OkStatus();
+  }
   std::string start = EventKey(after_sequence + 1);
   std::string end = EventKey(last + 1);
   rocksdb::ReadOptions ro;
@@ -413,21 +467,30 @@ absl::Status Store::ReadEvents(
                               static_cast<int>(it->value().size()))) {
       return absl::DataLossError("store: corrupt outbox event");
     }
-    if (!visit(event)) break;
+    if (!visit(event)) {
+      break;
+    }
   }
   return FromRocks(it->status());
 }
 
-uint64_t Store::WaitForEvents(uint64_t after_sequence,
-                              absl::Time deadline) const {
+uint64_t Store::WaitForEvents(uint64_t after_sequence, absl::Time deadline,
+                              std::optional<uint64_t> generation) const {
   std::unique_lock<std::mutex> lock(event_mu_);
-  const uint64_t generation = wake_generation_;
-  while (last_sequence() <= after_sequence && wake_generation_ == generation) {
+  const uint64_t since = generation.value_or(wake_generation_);
+  while (last_sequence() <= after_sequence && wake_generation_ == since) {
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) break;
+    if (left <= absl::ZeroDuration()) {
+      break;
+    }
     event_cv_.wait_for(lock, absl::ToChronoNanoseconds(left));
   }
   return last_sequence();
+}
+
+uint64_t Store::wake_generation() const {
+  std::lock_guard<std::mutex> lock(event_mu_);
+  return wake_generation_;
 }
 
 void Store::Wake() const {
@@ -442,18 +505,29 @@ absl::Status Store::TrimOutbox(uint64_t first_kept) {
   std::lock_guard<std::mutex> lock(trim_mu_);
   first_kept = std::min(first_kept, last_sequence() + 1);
   const uint64_t first = first_sequence();
-  if (first_kept <= first) return absl::OkStatus();
+  if (first_kept <= first) {
+    return absl::OkStatus();
+  }
   // The new low-water mark is published before the events go, so a reader that
   // finds a gap also finds it explained by first_sequence().
   first_sequence_.store(first_kept, std::memory_order_release);
   rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(FromRocks(
-      batch.DeleteRange(outbox_, EventKey(first), EventKey(first_kept))));
-  RETURN_IF_ERROR(FromRocks(batch.Put(
-      meta_, KeyBuilder(kMetaFirstSequence).key(), EncodeU64(first_kept))));
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_writes;
-  return FromRocks(db_->Write(wo, &batch));
+  absl::Status s = FromRocks(
+      batch.DeleteRange(outbox_, EventKey(first), EventKey(first_kept)));
+  if (s.ok()) {
+    s = FromRocks(batch.Put(meta_, KeyBuilder(kMetaFirstSequence).key(),
+                            EncodeU64(first_kept)));
+  }
+  if (s.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync_writes;
+    s = FromRocks(db_->Write(wo, &batch));
+  }
+  // Nothing was deleted: the events are still there, so say so.
+  if (!s.ok()) {
+    first_sequence_.store(first, std::memory_order_release);
+  }
+  return s;
 }
 
 absl::Status Store::TrimOutboxBefore(absl::Time cutoff) {
@@ -474,14 +548,18 @@ absl::Status Store::TrimOutboxBefore(absl::Time cutoff) {
       }
       return true;
     }));
-    if (seen == cursor) break;  // nothing readable (trimmed concurrently)
+    if (seen == cursor) {
+      break;  // nothing readable (trimmed concurrently)
+    }
     cursor = seen;
   }
   return TrimOutbox(first_kept);
 }
 
 void Store::MaintenanceLoop() {
-  if (options_.outbox_retention <= absl::ZeroDuration()) return;
+  if (options_.outbox_retention <= absl::ZeroDuration()) {
+    return;
+  }
   std::unique_lock<std::mutex> lock(maintenance_mu_);
   while (true) {
     if (maintenance_cv_.wait_for(
@@ -491,8 +569,9 @@ void Store::MaintenanceLoop() {
     }
     absl::Status s =
         TrimOutboxBefore(clock_->Now() - options_.outbox_retention);
-    if (!s.ok())
+    if (!s.ok()) {
       log::Warn("store: outbox retention failed", {{"error", s.ToString()}});
+    }
   }
 }
 

@@ -53,7 +53,9 @@ class Message;
 namespace salesops {
 
 // A service column family: any enum whose values index
-// StoreOptions::column_families.
+// StoreOptions::column_families. Precondition of every call taking one: the
+// value is < column_families.size() (a programming error otherwise: the store
+// throws std::out_of_range and the process ends).
 class CfRef {
  public:
   template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
@@ -153,8 +155,8 @@ class Store {
  public:
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
       const std::string& dir, StoreOptions options);
-  // Stops the committer (pending writes fail with UNAVAILABLE) and closes the
-  // database.
+  // Commits the writes already queued, refuses later ones with UNAVAILABLE,
+  // stops the committer and closes the database.
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -192,8 +194,14 @@ class Store {
       uint64_t after_sequence, size_t max_events,
       const std::function<bool(v1::Event&)>& visit) const;
   // Blocks until an event after `after_sequence` is committed, `deadline`
-  // passes or Wake() is called; returns last_sequence().
-  uint64_t WaitForEvents(uint64_t after_sequence, absl::Time deadline) const;
+  // passes or Wake() is called — since `generation` (a wake_generation() the
+  // caller read earlier) when given, so a Wake() between the caller's last
+  // check and this call is not missed. Returns last_sequence().
+  uint64_t WaitForEvents(
+      uint64_t after_sequence, absl::Time deadline,
+      std::optional<uint64_t> generation = std::nullopt) const;
+  // Counts Wake() calls.
+  uint64_t wake_generation() const;
   // Wakes every WaitForEvents caller (used when a feed server shuts down).
   void Wake() const;
   // Deletes the events before `first_kept` (capped at last_sequence() + 1).

@@ -111,14 +111,18 @@ TEST(Store, ReadsInsideTransactionSeeEarlierWritesOfTheGroup) {
                        ->Write([i](WriteTxn& txn) -> absl::Status {
                          ASSIGN_OR_RETURN(auto existing,
                                           txn.Get(TestCf::kIndex, "unique"));
-                         if (existing) return absl::AlreadyExistsError("taken");
+                         if (existing) {
+                           return absl::AlreadyExistsError("taken");
+                         }
                          txn.Put(TestCf::kIndex, "unique", std::to_string(i));
                          return absl::OkStatus();
                        })
                        .status();
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   int winners = 0;
   for (const auto& s : results) {
     if (s.ok()) {
@@ -182,12 +186,15 @@ TEST(Store, OutboxSequencesAreDenseAndIncreasingWithEightConcurrentWriters) {
         ASSERT_TRUE(r.ok()) << r.status();
         ASSERT_EQ(r->last_sequence - r->first_sequence + 1,
                   static_cast<uint64_t>(events));
-        for (uint64_t s = r->first_sequence; s <= r->last_sequence; ++s)
+        for (uint64_t s = r->first_sequence; s <= r->last_sequence; ++s) {
           seen[w].push_back(s);
+        }
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
 
   std::vector<uint64_t> all;
   for (const auto& v : seen) {
@@ -198,8 +205,9 @@ TEST(Store, OutboxSequencesAreDenseAndIncreasingWithEightConcurrentWriters) {
   }
   std::sort(all.begin(), all.end());
   ASSERT_FALSE(all.empty());
-  for (size_t i = 0; i < all.size(); ++i)
+  for (size_t i = 0; i < all.size(); ++i) {
     ASSERT_EQ(all[i], i + 1) << "gap or duplicate";
+  }
   EXPECT_EQ(store->last_sequence(), all.size());
   // The outbox holds exactly those events, in order, none from failed writes.
   auto events = AllEvents(*store);

@@ -53,8 +53,9 @@ absl::Status MultiIndex::ListIds(const Store& store, std::string_view value,
   bool corrupt = false;
   RETURN_IF_ERROR(store.Scan(cf_, start, PrefixSuccessor(prefix),
                              [&](std::string_view key, std::string_view) {
-                               if (!after_id.empty() && key == start)
+                               if (!after_id.empty() && key == start) {
                                  return true;
+                               }
                                if (ids->size() >= limit) {
                                  *more = true;
                                  return false;
@@ -68,7 +69,9 @@ absl::Status MultiIndex::ListIds(const Store& store, std::string_view value,
                                ids->push_back(std::move(id));
                                return true;
                              }));
-  if (corrupt) return absl::DataLossError("store: corrupt index key");
+  if (corrupt) {
+    return absl::DataLossError("store: corrupt index key");
+  }
   return absl::OkStatus();
 }
 
@@ -77,7 +80,9 @@ absl::Status CreateOnce(WriteTxn& txn, std::string_view scope,
                         const google::protobuf::Message& request,
                         google::protobuf::Message* out,
                         const std::function<absl::Status()>& create) {
-  if (request_id.empty()) return create();
+  if (request_id.empty()) {
+    return create();
+  }
   if (request_id.size() > 128) {
     return absl::InvalidArgumentError("request_id: must be at most 128 bytes");
   }

@@ -75,7 +75,9 @@ class Table {
     *more = false;
     RETURN_IF_ERROR(store_->Scan(
         cf_, start, end, [&](std::string_view key, std::string_view v) {
-          if (!after_id.empty() && key == start) return true;
+          if (!after_id.empty() && key == start) {
+            return true;
+          }
           if (out->size() >= limit) {
             *more = true;
             return false;
@@ -109,9 +111,10 @@ class Table {
                                     Msg* msg) const {
     ASSIGN_OR_RETURN(std::optional<std::string> existing,
                      txn.Get(cf_, Key(id)));
-    if (existing)
+    if (existing) {
       return absl::AlreadyExistsError(
           absl::StrCat(what_, " ", std::string(id), " already exists"));
+    }
     msg->set_version(1);
     Write(txn, id, *msg);
     return absl::OkStatus();
@@ -136,7 +139,9 @@ class Table {
   }
   absl::StatusOr<std::optional<Msg>> Decode(
       const std::optional<std::string>& raw) const {
-    if (!raw) return std::nullopt;
+    if (!raw) {
+      return std::nullopt;
+    }
     Msg msg;
     if (!msg.ParseFromString(*raw)) {
       return absl::DataLossError(absl::StrCat("store: corrupt ", what_));
@@ -145,9 +150,10 @@ class Table {
   }
   absl::StatusOr<Msg> Required(std::optional<Msg> found,
                                std::string_view id) const {
-    if (!found)
+    if (!found) {
       return absl::NotFoundError(
           absl::StrCat(what_, " ", std::string(id), " not found"));
+    }
     return std::move(*found);
   }
 

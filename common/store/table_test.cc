@@ -168,7 +168,9 @@ TEST_F(TableTest, ConcurrentReplaysOfOneRequestIdCreateOnce) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] { results[i] = Create("same", "req-x"); });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   std::set<std::string> ids;
   for (const auto& r : results) {
     ASSERT_TRUE(r.ok()) << r.status();

@@ -33,21 +33,31 @@ std::unique_ptr<Process> Process::Start(std::vector<std::string> args,
                                    O_WRONLY | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 2, 1);
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "SALESOPS_")) env_strings.push_back(*e);
+    if (!absl::StartsWith(*e, "SALESOPS_")) {
+      env_strings.push_back(*e);
+    }
   }
-  for (auto& e : env) env_strings.push_back(e);
+  for (auto& e : env) {
+    env_strings.push_back(e);
+  }
   std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
+  for (auto& e : env_strings) {
+    envp.push_back(e.data());
+  }
   envp.push_back(nullptr);
   const int rc = posix_spawn(&p->pid_, argv[0], &actions, nullptr, argv.data(),
                              envp.data());
   posix_spawn_file_actions_destroy(&actions);
   EXPECT_EQ(rc, 0) << "cannot start " << args[0];
-  if (rc != 0) return nullptr;
+  if (rc != 0) {
+    return nullptr;
+  }
   return p;
 }
 
@@ -71,9 +81,13 @@ std::optional<std::string> Process::WaitForLine(const std::string& needle,
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     for (absl::string_view line : absl::StrSplit(Log(), '\n')) {
-      if (absl::StrContains(line, needle)) return std::string(line);
+      if (absl::StrContains(line, needle)) {
+        return std::string(line);
+      }
     }
-    if (Poll().has_value()) break;
+    if (Poll().has_value()) {
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
   return std::nullopt;
@@ -82,10 +96,14 @@ std::optional<std::string> Process::WaitForLine(const std::string& needle,
 int Process::WaitForIntField(const std::string& needle,
                              const std::string& field, absl::Duration timeout) {
   std::optional<std::string> line = WaitForLine(needle, timeout);
-  if (!line.has_value()) return 0;
+  if (!line.has_value()) {
+    return 0;
+  }
   const std::string key = "\"" + field + "\":";
   const size_t at = line->find(key);
-  if (at == std::string::npos) return 0;
+  if (at == std::string::npos) {
+    return 0;
+  }
   const size_t begin = at + key.size();
   const std::string digits =
       line->substr(begin, line->find_first_of(",}", begin) - begin);
@@ -96,7 +114,9 @@ int Process::WaitForIntField(const std::string& needle,
 std::optional<int> Process::Poll() {
   if (!exit_status_.has_value() && pid_ > 0) {
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exit_status_ = status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = status;
+    }
   }
   return exit_status_;
 }
@@ -104,14 +124,18 @@ std::optional<int> Process::Poll() {
 std::optional<int> Process::WaitExit(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
-    if (Poll().has_value()) return exit_status_;
+    if (Poll().has_value()) {
+      return exit_status_;
+    }
     absl::SleepFor(absl::Milliseconds(10));
   }
   return std::nullopt;
 }
 
 void Process::Signal(int sig) {
-  if (pid_ > 0 && !exit_status_.has_value()) kill(pid_, sig);
+  if (pid_ > 0 && !exit_status_.has_value()) {
+    kill(pid_, sig);
+  }
 }
 
 }  // namespace salesops::testing

@@ -32,7 +32,9 @@ absl::CivilDay MondayOf(absl::CivilDay day) {
 }  // namespace
 
 absl::StatusOr<absl::TimeZone> LoadTimeZone(std::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError("time_zone: required");
+  if (name.empty()) {
+    return absl::InvalidArgumentError("time_zone: required");
+  }
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(Sv(name), &tz)) {
     // absl falls back to UTC on failure; a typo must not silently move every
@@ -96,7 +98,9 @@ FiscalQuarter FiscalCalendar::QuarterOf(absl::CivilDay day) const {
   int fiscal_year = static_cast<int>(day.year());
   // A non-January fiscal year is named by the calendar year it ends in, so the
   // months from `start` onwards belong to the next calendar year's name.
-  if (start != 1 && month >= start) ++fiscal_year;
+  if (start != 1 && month >= start) {
+    ++fiscal_year;
+  }
   return FiscalQuarter{fiscal_year, months_into_year / 3 + 1};
 }
 

@@ -19,7 +19,9 @@ grpc::Status EntityServiceImpl::PutEntity(grpc::ServerContext* ctx,
                                           TestEntity* response) {
   absl::StatusOr<Principal> who =
       auth_->Authorize(*ctx, {Role::kAdmin, Role::kService});
-  if (!who.ok()) return ToGrpc(who.status());
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
   if (request->entity().name().empty()) {
     return ToGrpc(absl::InvalidArgumentError("entity.name: required"));
   }
@@ -48,9 +50,13 @@ grpc::Status EntityServiceImpl::GetEntity(grpc::ServerContext* ctx,
                                           const GetEntityRequest* request,
                                           TestEntity* response) {
   absl::StatusOr<Principal> who = auth_->Authenticate(*ctx);
-  if (!who.ok()) return ToGrpc(who.status());
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
   absl::StatusOr<TestEntity> found = entities_.Get(request->id());
-  if (!found.ok()) return ToGrpc(found.status());
+  if (!found.ok()) {
+    return ToGrpc(found.status());
+  }
   *response = std::move(*found);
   return grpc::Status::OK;
 }

@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
       "Flags: see common/server/flags.h");
   auto runtime = salesops::ServiceRuntime::FromFlags(
       {"echo", salesops::testing::EntityColumnFamilies()});
-  if (!runtime.ok())
+  if (!runtime.ok()) {
     return salesops::ServiceRuntime::FailedToStart(runtime.status());
+  }
   salesops::testing::EchoServiceImpl echo(&(*runtime)->auth());
   salesops::testing::EntityServiceImpl entities(&(*runtime)->store(),
                                                 &(*runtime)->auth());

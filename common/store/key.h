@@ -35,7 +35,8 @@ class KeyBuilder {
   std::string key_;
 };
 
-// Decodes components in the order they were built; each call returns false (and
+// Decodes components in the order they were built; views `key`, which must
+// outlive the reader; each call returns false (and
 // leaves the reader failed) when the bytes do not hold that component.
 class KeyReader {
  public:

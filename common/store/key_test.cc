@@ -115,16 +115,21 @@ TEST(KeyCodec, StringSortsBeforeItsExtensionsAndPrefixScansWork) {
 }
 
 TEST(KeyCodec, MalformedInputFailsInsteadOfReadingGarbage) {
-  KeyReader short_u64(std::string("\x01\x02", 2));
+  // KeyReader views its input: the bytes live in named strings.
+  const std::string short_bytes("\x01\x02", 2);
+  KeyReader short_u64(short_bytes);
   uint64_t v;
   EXPECT_FALSE(short_u64.U64(&v));
   EXPECT_FALSE(short_u64.Done());
-  KeyReader unterminated(std::string("ab\0", 3));
+  const std::string unterminated_bytes("ab\0", 3);
+  KeyReader unterminated(unterminated_bytes);
   std::string s;
   EXPECT_FALSE(unterminated.Str(&s));
-  KeyReader bad_escape(std::string("a\0\x05", 3));
+  const std::string bad_escape_bytes("a\0\x05", 3);
+  KeyReader bad_escape(bad_escape_bytes);
   EXPECT_FALSE(bad_escape.Str(&s));
-  KeyReader trailing(KeyBuilder(3).U32(1).key() + "x");
+  const std::string trailing_bytes = KeyBuilder(3).U32(1).key() + "x";
+  KeyReader trailing(trailing_bytes);
   uint8_t tag;
   uint32_t u;
   EXPECT_TRUE(trailing.Tag(&tag));

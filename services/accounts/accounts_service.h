@@ -1,0 +1,82 @@
+#pragma once
+
+// gRPC handlers of salesops.v1.AccountsService: authorize → validate → one
+// transaction on the store's commit path (checks that depend on state run
+// inside it) → map the status. Roles (SPEC §8, issue 3): ADMIN everything;
+// MANAGER writes org nodes and quotas inside their subtree and accounts owned
+// inside it; REP reads, and writes contacts of accounts its own node owns;
+// FINANCE and SERVICE read.
+
+#include <string>
+
+#include "common/server/auth.h"
+#include "common/store/store.h"
+#include "common/time/clock.h"
+#include "salesops/v1/accounts.grpc.pb.h"
+#include "services/accounts/accounts_store.h"
+
+namespace salesops::accounts {
+
+class AccountsServiceImpl final : public v1::AccountsService::Service {
+ public:
+  // Pointers are not owned and outlive the service. `currency` is the
+  // instance's single currency (--currency).
+  AccountsServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
+                      std::string currency);
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateAccount(Ctx*, const v1::CreateAccountRequest*,
+                             v1::Account*) override;
+  grpc::Status GetAccount(Ctx*, const v1::GetAccountRequest*,
+                          v1::Account*) override;
+  grpc::Status UpdateAccount(Ctx*, const v1::UpdateAccountRequest*,
+                             v1::Account*) override;
+  grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*,
+                            v1::ListAccountsResponse*) override;
+
+  grpc::Status CreateContact(Ctx*, const v1::CreateContactRequest*,
+                             v1::Contact*) override;
+  grpc::Status GetContact(Ctx*, const v1::GetContactRequest*,
+                          v1::Contact*) override;
+  grpc::Status UpdateContact(Ctx*, const v1::UpdateContactRequest*,
+                             v1::Contact*) override;
+  grpc::Status ListContacts(Ctx*, const v1::ListContactsRequest*,
+                            v1::ListContactsResponse*) override;
+  grpc::Status GetOrgChart(Ctx*, const v1::GetOrgChartRequest*,
+                           v1::GetOrgChartResponse*) override;
+
+  grpc::Status CreateOrgNode(Ctx*, const v1::CreateOrgNodeRequest*,
+                             v1::OrgNode*) override;
+  grpc::Status GetOrgNode(Ctx*, const v1::GetOrgNodeRequest*,
+                          v1::OrgNode*) override;
+  grpc::Status UpdateOrgNode(Ctx*, const v1::UpdateOrgNodeRequest*,
+                             v1::OrgNode*) override;
+  grpc::Status MoveOrgNode(Ctx*, const v1::MoveOrgNodeRequest*,
+                           v1::OrgNode*) override;
+  grpc::Status ListOrgNodes(Ctx*, const v1::ListOrgNodesRequest*,
+                            v1::ListOrgNodesResponse*) override;
+
+  grpc::Status SetQuota(Ctx*, const v1::SetQuotaRequest*, v1::Quota*) override;
+  grpc::Status GetQuota(Ctx*, const v1::GetQuotaRequest*,
+                        v1::GetQuotaResponse*) override;
+
+  grpc::Status ScoreIndustries(Ctx*, const v1::ScoreIndustriesRequest*,
+                               v1::ScoreIndustriesResponse*) override;
+  grpc::Status GetParetoView(Ctx*, const v1::GetParetoViewRequest*,
+                             v1::GetParetoViewResponse*) override;
+  grpc::Status ClassifyAccounts(Ctx*, const v1::ClassifyAccountsRequest*,
+                                v1::ClassifyAccountsResponse*) override;
+
+ private:
+  // PERMISSION_DENIED unless `who` may write contacts of `account`: REP when
+  // the account's owner is their own node, MANAGER inside their subtree, ADMIN.
+  [[nodiscard]] absl::Status CheckContactWriter(
+      WriteTxn& txn, const Principal& who, const v1::Account& account) const;
+
+  AccountsStore db_;
+  const Authenticator* auth_;
+  Clock* clock_;
+  std::string currency_;
+};
+
+}  // namespace salesops::accounts

@@ -1002,13 +1002,14 @@ grpc::Status AccountsServiceImpl::MoveOrgNode(Ctx* ctx,
                   absl::StrCat("new_parent_id: org node ", req->new_parent_id(),
                                " not found"));
             }
+            // A cycle is wrong whatever the parent's kind: checked first.
+            RETURN_IF_ERROR(CheckNoCycle(
+                ParentOf(find), n.id(), req->new_parent_id(), "new_parent_id"));
             if (parent->kind() == v1::ORG_NODE_KIND_REP) {
               return absl::FailedPreconditionError(
                   absl::StrCat("new_parent_id: ", parent->id(),
                                " is a REP node; REP nodes have no children"));
             }
-            RETURN_IF_ERROR(CheckNoCycle(
-                ParentOf(find), n.id(), req->new_parent_id(), "new_parent_id"));
             // A MANAGER moves nodes within their subtree only: from and to.
             RETURN_IF_ERROR(RequireScope(*who, find, n.id(), "org nodes"));
             RETURN_IF_ERROR(

@@ -112,6 +112,13 @@ absl::StatusOr<int64_t> Accumulator::Total() const {
   return total_;
 }
 
+salesops::v1::Money Make(int64_t units_minor, std::string_view currency) {
+  salesops::v1::Money m;
+  m.set_units_minor(units_minor);
+  m.set_currency(std::string(currency));
+  return m;
+}
+
 bool IsCurrencyCode(std::string_view code) {
   if (code.size() != 3) {
     return false;

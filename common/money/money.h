@@ -83,6 +83,9 @@ enum class Sign {
                                     std::string_view instance_currency,
                                     std::string_view field, Sign sign);
 
+// A Money message of `units_minor` in `currency`.
+salesops::v1::Money Make(int64_t units_minor, std::string_view currency);
+
 // True when `code` is three ASCII uppercase letters (the shape of an ISO 4217
 // code; whether the code is assigned is not checked).
 bool IsCurrencyCode(std::string_view code);

@@ -89,6 +89,32 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::Get(CfRef cf,
   return GetRaw(store_->Handle(cf), key);
 }
 
+absl::Status WriteTxn::Scan(CfRef cf, std::string_view start,
+                            std::string_view end, const Visitor& visit) {
+  rocksdb::ColumnFamilyHandle* handle = store_->Handle(cf);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) {
+    ro.iterate_upper_bound = &upper;
+  }
+  // The batch's own writes merged over the committed state (overwrite_key
+  // batches only, which ours are).
+  std::unique_ptr<rocksdb::Iterator> it(batch_->NewIteratorWithBase(
+      handle, store_->db_->NewIterator(ro, handle), &ro));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid();
+       it->Next()) {
+    if (!end.empty() &&
+        std::string_view(it->key().data(), it->key().size()) >= end) {
+      break;  // the batch's part of the iterator ignores the upper bound
+    }
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status());
+}
+
 void WriteTxn::Put(CfRef cf, std::string_view key, std::string_view value) {
   // WriteBatchWithIndex::Put only fails for oversized keys/values (> 4 GiB);
   // not reachable with protobuf-sized values.

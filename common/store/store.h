@@ -103,6 +103,12 @@ class WriteTxn {
       CfRef cf, std::string_view key);
   void Put(CfRef cf, std::string_view key, std::string_view value);
   void Delete(CfRef cf, std::string_view key);
+  // Visits keys in [start, end) of `cf` (end "" = to the end) in order, as this
+  // transaction sees them, until `visit` returns false.
+  using Visitor =
+      std::function<bool(std::string_view key, std::string_view value)>;
+  [[nodiscard]] absl::Status Scan(CfRef cf, std::string_view start,
+                                  std::string_view end, const Visitor& visit);
 
   // Appends an outbox event holding `state` (the entity's full new state) and
   // returns its sequence number.

@@ -45,30 +45,54 @@ absl::Status MultiIndex::ListIds(const Store& store, std::string_view value,
                                  std::string_view after_id, size_t limit,
                                  std::vector<std::string>* ids,
                                  bool* more) const {
+  return ListIdsWith(
+      [&](std::string_view start, std::string_view end,
+          const Store::Visitor& visit) {
+        return store.Scan(cf_, start, end, visit);
+      },
+      value, after_id, limit, ids, more);
+}
+
+absl::Status MultiIndex::ListIds(WriteTxn& txn, std::string_view value,
+                                 std::string_view after_id, size_t limit,
+                                 std::vector<std::string>* ids,
+                                 bool* more) const {
+  return ListIdsWith(
+      [&](std::string_view start, std::string_view end,
+          const Store::Visitor& visit) {
+        return txn.Scan(cf_, start, end, visit);
+      },
+      value, after_id, limit, ids, more);
+}
+
+absl::Status MultiIndex::ListIdsWith(const ScanFn& scan, std::string_view value,
+                                     std::string_view after_id, size_t limit,
+                                     std::vector<std::string>* ids,
+                                     bool* more) const {
   const std::string prefix = KeyBuilder(tag_).Str(value).key();
   const std::string start =
       after_id.empty() ? prefix
                        : KeyBuilder(tag_).Str(value).Str(after_id).key();
   *more = false;
   bool corrupt = false;
-  RETURN_IF_ERROR(store.Scan(cf_, start, PrefixSuccessor(prefix),
-                             [&](std::string_view key, std::string_view) {
-                               if (!after_id.empty() && key == start) {
-                                 return true;
-                               }
-                               if (ids->size() >= limit) {
-                                 *more = true;
-                                 return false;
-                               }
-                               KeyReader reader(key.substr(prefix.size()));
-                               std::string id;
-                               if (!reader.Str(&id) || !reader.Done()) {
-                                 corrupt = true;
-                                 return false;
-                               }
-                               ids->push_back(std::move(id));
-                               return true;
-                             }));
+  RETURN_IF_ERROR(scan(start, PrefixSuccessor(prefix),
+                       [&](std::string_view key, std::string_view) {
+                         if (!after_id.empty() && key == start) {
+                           return true;
+                         }
+                         if (ids->size() >= limit) {
+                           *more = true;
+                           return false;
+                         }
+                         KeyReader reader(key.substr(prefix.size()));
+                         std::string id;
+                         if (!reader.Str(&id) || !reader.Done()) {
+                           corrupt = true;
+                           return false;
+                         }
+                         ids->push_back(std::move(id));
+                         return true;
+                       }));
   if (corrupt) {
     return absl::DataLossError("store: corrupt index key");
   }

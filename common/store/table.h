@@ -210,8 +210,19 @@ class MultiIndex {
                                      std::string_view after_id, size_t limit,
                                      std::vector<std::string>* ids,
                                      bool* more) const;
+  // The same inside a transaction (sees its own and its group's writes).
+  [[nodiscard]] absl::Status ListIds(WriteTxn& txn, std::string_view value,
+                                     std::string_view after_id, size_t limit,
+                                     std::vector<std::string>* ids,
+                                     bool* more) const;
 
  private:
+  using ScanFn = std::function<absl::Status(
+      std::string_view start, std::string_view end, const Store::Visitor&)>;
+  [[nodiscard]] absl::Status ListIdsWith(
+      const ScanFn& scan, std::string_view value, std::string_view after_id,
+      size_t limit, std::vector<std::string>* ids, bool* more) const;
+
   CfRef cf_;
   uint8_t tag_;
 };

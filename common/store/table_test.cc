@@ -209,6 +209,29 @@ TEST_F(TableTest, ListPagesInIdOrderAndIndexesListByValue) {
   EXPECT_FALSE(more);
 }
 
+TEST_F(TableTest, IndexListedInsideATransactionSeesItsOwnWrites) {
+  const std::string a = Create("a", "", "team")->id();
+  const std::string b = Create("b", "", "team")->id();
+  std::vector<std::string> seen;
+  auto result = store_->Write([&](WriteTxn& txn) -> absl::Status {
+    by_owner_.Delete(txn, "team", a);            // deleted in this batch
+    by_owner_.Put(txn, "team", "zz-new");        // added in this batch
+    by_owner_.Put(txn, "teams", "other-value");  // a neighbouring value
+    bool more = false;
+    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 10, &seen, &more));
+    EXPECT_FALSE(more);
+    std::vector<std::string> after_b;
+    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", b, 10, &after_b, &more));
+    EXPECT_EQ(after_b, (std::vector<std::string>{"zz-new"}));
+    std::vector<std::string> first;
+    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 1, &first, &more));
+    EXPECT_TRUE(more);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(seen, (std::vector<std::string>{b, "zz-new"}));
+}
+
 TEST(Ids, TypedTimeOrderedAndStrictlyIncreasing) {
   const absl::Time t = absl::FromUnixMillis(1'767'225'600'000);
   std::string prev = NewId("opp", t);

@@ -12,8 +12,9 @@
 #include "absl/time/civil_time.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
+#include "common/status/violations.h"
 #include "common/store/ids.h"
-#include "common/store/paging.h"
+#include "common/store/listing.h"
 #include "services/accounts/key_accounts.h"
 #include "services/accounts/org_tree.h"
 
@@ -25,32 +26,6 @@ using NodeFinder = std::function<absl::StatusOr<std::optional<v1::OrgNode>>(
 
 // The longest parent chain walked before data is declared corrupt.
 constexpr int kMaxDepth = 10'000;
-
-// Collects every violated rule of one request, so the caller fixes them all at
-// once; INVALID_ARGUMENT naming each field and rule.
-class Violations {
- public:
-  void Add(std::string field_and_rule) {
-    list_.push_back(std::move(field_and_rule));
-  }
-  absl::Status status() const {
-    if (list_.empty()) {
-      return absl::OkStatus();
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(list_, "; "));
-  }
-
- private:
-  std::vector<std::string> list_;
-};
-
-bool Blank(const std::string& s) {
-  return absl::StripAsciiWhitespace(s).empty();
-}
-
-std::string Trimmed(const std::string& s) {
-  return std::string(absl::StripAsciiWhitespace(s));
-}
 
 v1::AccountSegment SegmentFor(v1::Level potential, v1::Level share) {
   if (potential == v1::LEVEL_UNSPECIFIED || share == v1::LEVEL_UNSPECIFIED) {
@@ -121,87 +96,6 @@ std::function<std::optional<std::string>(const std::string&)> ParentOf(
     }
     return (*node)->parent_id();
   };
-}
-
-// page_size and page_token of a request, validated.
-struct Page {
-  int32_t size = kDefaultPageSize;
-  std::string after;
-};
-absl::StatusOr<Page> ReadPage(const v1::PageRequest& page) {
-  Page p;
-  ASSIGN_OR_RETURN(p.size, PageSize(page.page_size()));
-  ASSIGN_OR_RETURN(p.after, DecodePageToken(page.page_token()));
-  return p;
-}
-
-// Fills a page of `table` in id order, keeping what `keep` accepts: examines
-// entities after `page.after` until the page is full or none are left.
-template <typename Msg>
-absl::Status FillPage(const Table<Msg>& table, const Page& page,
-                      const std::function<bool(const Msg&)>& keep,
-                      google::protobuf::RepeatedPtrField<Msg>* out,
-                      std::string* next_token) {
-  std::string after = page.after;
-  while (true) {
-    std::vector<Msg> chunk;
-    bool more = false;
-    RETURN_IF_ERROR(table.List(after, 256, &chunk, &more));
-    for (Msg& m : chunk) {
-      if (!keep(m)) {
-        after = m.id();
-        continue;
-      }
-      if (out->size() >= page.size) {
-        *next_token = EncodePageToken(after);
-        return absl::OkStatus();
-      }
-      after = m.id();
-      *out->Add() = std::move(m);
-    }
-    if (!more) {
-      return absl::OkStatus();
-    }
-  }
-}
-
-// The same over the ids an index lists under `value`.
-template <typename Msg>
-absl::Status FillPageFromIndex(const Store& store, const MultiIndex& index,
-                               const std::string& value,
-                               const Table<Msg>& table, const Page& page,
-                               const std::function<bool(const Msg&)>& keep,
-                               google::protobuf::RepeatedPtrField<Msg>* out,
-                               std::string* next_token) {
-  std::string after = page.after;
-  while (true) {
-    std::vector<std::string> ids;
-    bool more = false;
-    RETURN_IF_ERROR(index.ListIds(store, value, after, 256, &ids, &more));
-    for (const std::string& id : ids) {
-      ASSIGN_OR_RETURN(std::optional<Msg> m, table.Find(id));
-      if (!m || !keep(*m)) {
-        after = id;
-        continue;
-      }
-      if (out->size() >= page.size) {
-        *next_token = EncodePageToken(after);
-        return absl::OkStatus();
-      }
-      after = id;
-      *out->Add() = std::move(*m);
-    }
-    if (!more) {
-      return absl::OkStatus();
-    }
-  }
-}
-
-v1::Money MoneyOf(int64_t units, const std::string& currency) {
-  v1::Money m;
-  m.set_units_minor(units);
-  m.set_currency(currency);
-  return m;
 }
 
 void ValidateAccountFields(const v1::Account& a, Violations& v) {
@@ -1184,9 +1078,9 @@ grpc::Status AccountsServiceImpl::GetQuota(Ctx* ctx,
   if (subtree[0].explicit_quota_minor.has_value()) {
     resp->set_has_explicit(true);
     *resp->mutable_explicit_() =
-        MoneyOf(*subtree[0].explicit_quota_minor, currency_);
+        money::Make(*subtree[0].explicit_quota_minor, currency_);
   }
-  *resp->mutable_effective() = MoneyOf(effective->at(top->id()), currency_);
+  *resp->mutable_effective() = money::Make(effective->at(top->id()), currency_);
   return grpc::Status::OK;
 }
 
@@ -1257,9 +1151,10 @@ grpc::Status AccountsServiceImpl::GetParetoView(
   for (const std::string& id : view->top_account_ids) {
     resp->add_top_account_ids(id);
   }
-  *resp->mutable_top_revenue() = MoneyOf(view->top_revenue_minor, currency_);
+  *resp->mutable_top_revenue() =
+      money::Make(view->top_revenue_minor, currency_);
   *resp->mutable_total_revenue() =
-      MoneyOf(view->total_revenue_minor, currency_);
+      money::Make(view->total_revenue_minor, currency_);
   resp->set_top_count_share_bp(view->top_count_share_bp);
   resp->set_top_revenue_share_bp(view->top_revenue_share_bp);
   return grpc::Status::OK;
@@ -1322,7 +1217,7 @@ grpc::Status AccountsServiceImpl::ClassifyAccounts(
   for (const ScoredAccount& a : *scored) {
     auto* out = resp->add_accounts();
     out->set_account_id(a.account_id);
-    *out->mutable_score() = MoneyOf(a.score_minor, currency_);
+    *out->mutable_score() = money::Make(a.score_minor, currency_);
     out->set_rank(a.rank);
     out->set_tier(tier_of(a.tier));
   }

@@ -22,6 +22,8 @@
 #include "common/feed/feed_service.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
+#include "common/testing/grpc_status.h"
+#include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
 #include "common/time/clock.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -50,64 +52,8 @@ using Stub = v1::AccountsService::Stub;
 template <typename Req, typename Resp>
 using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 
-std::string CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return absl::StrCat("code ", static_cast<int>(code));
-  }
-}
-
-// `s` has `code` and, when `needle` is given, a message containing it.
-::testing::AssertionResult IsError(const grpc::Status& s, grpc::StatusCode code,
-                                   const std::string& needle = "") {
-  if (s.error_code() != code) {
-    return ::testing::AssertionFailure()
-           << "got " << CodeName(s.error_code()) << " \"" << s.error_message()
-           << "\", want " << CodeName(code);
-  }
-  if (!needle.empty() && !absl::StrContains(s.error_message(), needle)) {
-    return ::testing::AssertionFailure()
-           << CodeName(code) << " message \"" << s.error_message()
-           << "\" does not contain \"" << needle << "\"";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult IsOk(const grpc::Status& s) {
-  if (s.ok()) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << CodeName(s.error_code()) << " \"" << s.error_message() << "\"";
-}
+using ::salesops::testing::IsError;
+using ::salesops::testing::IsOk;
 
 v1::Money Eur(int64_t minor) {
   v1::Money m;
@@ -172,47 +118,20 @@ class AccountsServiceTest : public ::testing::Test {
   }
 
   void StartServer() {
-    std::map<std::string, Principal> by_digest;
-    for (const auto& [token, principal] : principals_) {
-      by_digest[Authenticator::Sha256Hex(token)] = principal;
-    }
-    auth_ = Authenticator::FromPrincipals(std::move(by_digest));
+    auth_ = testing::AuthFor(principals_);
     service_ = std::make_unique<AccountsServiceImpl>(store_.get(), auth_.get(),
                                                      &clock_, "EUR");
-    FeedServiceOptions feed_options;
-    feed_options.idle_poll = absl::Milliseconds(50);
-    feed_ = std::make_unique<FeedServiceImpl>(store_.get(), auth_.get(),
-                                              feed_options);
-    grpc::ServerBuilder builder;
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    builder.RegisterService(feed_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::AccountsService::NewStub(channel_);
-    feed_stub_ = v1::FeedService::NewStub(channel_);
+    server_ = std::make_unique<testing::LoopbackServer>(
+        store_.get(), auth_.get(), std::vector<grpc::Service*>{service_.get()});
+    ASSERT_NE(server_->channel(), nullptr);
+    stub_ = v1::AccountsService::NewStub(server_->channel());
+    feed_stub_ = v1::FeedService::NewStub(server_->channel());
   }
 
   void StopServer() {
-    if (feed_ != nullptr) {
-      feed_->Stop();
-    }
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now() +
-                        std::chrono::seconds(5));
-      server_->Wait();
-    }
     stub_.reset();
     feed_stub_.reset();
-    channel_.reset();
     server_.reset();
-    feed_.reset();
     service_.reset();
     auth_.reset();
   }
@@ -406,9 +325,7 @@ class AccountsServiceTest : public ::testing::Test {
   std::map<std::string, Principal> principals_;  // token → principal
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AccountsServiceImpl> service_;
-  std::unique_ptr<FeedServiceImpl> feed_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<testing::LoopbackServer> server_;
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<v1::FeedService::Stub> feed_stub_;
 };

@@ -1,0 +1,98 @@
+#pragma once
+
+// Paged listing of a Table, directly or through a MultiIndex, keeping the
+// entities a filter accepts (ARCHITECTURE.md §8: page_size default 100, max
+// 1000, opaque page tokens). Pages run in id order; a token resumes after the
+// last id examined, so a filtered listing never repeats or skips an entity.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/status/status.h"
+#include "common/store/paging.h"
+#include "common/store/table.h"
+#include "salesops/v1/common.pb.h"
+
+namespace salesops {
+
+// page_size and page_token of a request, validated (INVALID_ARGUMENT naming
+// page_size / page_token).
+struct Page {
+  int32_t size = kDefaultPageSize;
+  std::string after;  // the last id of the previous page; "" for the first
+};
+[[nodiscard]] inline absl::StatusOr<Page> ReadPage(
+    const v1::PageRequest& request) {
+  Page p;
+  ASSIGN_OR_RETURN(p.size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(p.after, DecodePageToken(request.page_token()));
+  return p;
+}
+
+// Fills a page of `table` in id order with the entities `keep` accepts:
+// examines entities after `page.after` until the page is full (then sets
+// `*next_token`) or none are left.
+template <typename Msg>
+[[nodiscard]] absl::Status FillPage(
+    const Table<Msg>& table, const Page& page,
+    const std::function<bool(const Msg&)>& keep,
+    google::protobuf::RepeatedPtrField<Msg>* out, std::string* next_token) {
+  std::string after = page.after;
+  while (true) {
+    std::vector<Msg> chunk;
+    bool more = false;
+    RETURN_IF_ERROR(table.List(after, 256, &chunk, &more));
+    for (Msg& m : chunk) {
+      if (!keep(m)) {
+        after = m.id();
+        continue;
+      }
+      if (out->size() >= page.size) {
+        *next_token = EncodePageToken(after);
+        return absl::OkStatus();
+      }
+      after = m.id();
+      *out->Add() = std::move(m);
+    }
+    if (!more) {
+      return absl::OkStatus();
+    }
+  }
+}
+
+// The same over the ids `index` lists under `value`.
+template <typename Msg>
+[[nodiscard]] absl::Status FillPageFromIndex(
+    const Store& store, const MultiIndex& index, const std::string& value,
+    const Table<Msg>& table, const Page& page,
+    const std::function<bool(const Msg&)>& keep,
+    google::protobuf::RepeatedPtrField<Msg>* out, std::string* next_token) {
+  std::string after = page.after;
+  while (true) {
+    std::vector<std::string> ids;
+    bool more = false;
+    RETURN_IF_ERROR(index.ListIds(store, value, after, 256, &ids, &more));
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<Msg> m, table.Find(id));
+      if (!m || !keep(*m)) {
+        after = id;
+        continue;
+      }
+      if (out->size() >= page.size) {
+        *next_token = EncodePageToken(after);
+        return absl::OkStatus();
+      }
+      after = id;
+      *out->Add() = std::move(*m);
+    }
+    if (!more) {
+      return absl::OkStatus();
+    }
+  }
+}
+
+}  // namespace salesops

@@ -11,15 +11,13 @@ RUN_DIR=${RUN_DIR:-.run}
 mkdir -p "$RUN_DIR"
 
 # service  port  metrics-port  peers it calls or follows
-A=--accounts_addr=127.0.0.1:7101
-P=--pipeline_addr=127.0.0.1:7102
-C=--credit_addr=127.0.0.1:7104
 SERVICES=(
   "accounts 7101 9101"
-  "pipeline 7102 9102 $A $C"
-  "forecast 7103 9103 $A $P $C"
-  "credit   7104 9104 $A $P"
+  "pipeline 7102 9102 accounts credit"
+  "forecast 7103 9103 accounts pipeline credit"
+  "credit   7104 9104 accounts pipeline"
 )
+declare -A PORT=([accounts]=7101 [pipeline]=7102 [forecast]=7103 [credit]=7104)
 
 pids=()
 stop() {
@@ -30,12 +28,20 @@ trap stop EXIT INT TERM
 
 started=0
 for entry in "${SERVICES[@]}"; do
-  read -r name port metrics peers <<<"$entry"
+  read -r name port metrics peer_names <<<"$entry"
   bin="$BUILD_DIR/services/$name/salesops-$name"
   if [ ! -x "$bin" ]; then
     echo "run: salesops-$name is not part of this build yet (see the open issues)"
     continue
   fi
+  # Only peers that exist in this build are passed (a service runs without an
+  # optional peer, and refuses an address it has no client for).
+  peers=""
+  for peer in $peer_names; do
+    if [ -x "$BUILD_DIR/services/$peer/salesops-$peer" ]; then
+      peers="$peers --${peer}_addr=127.0.0.1:${PORT[$peer]}"
+    fi
+  done
   mkdir -p "$RUN_DIR/$name"
   "$bin" --listen="127.0.0.1:$port" --metrics_listen="127.0.0.1:$metrics" \
     --data_dir="$RUN_DIR/$name" --auth=none $peers 2>>"$RUN_DIR/$name.log" &

@@ -1,0 +1,106 @@
+#include "services/pipeline/peers.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status.h"
+#include "salesops/v1/accounts.grpc.pb.h"
+
+namespace salesops::pipeline {
+namespace {
+
+// A peer's answer as we report it: NOT_FOUND and the caller's own mistakes
+// pass through; everything that means "could not ask" becomes UNAVAILABLE
+// naming the peer, so handlers can say "retry" and write nothing.
+absl::Status FromPeer(const grpc::Status& s) {
+  if (s.ok()) {
+    return absl::OkStatus();
+  }
+  switch (s.error_code()) {
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return FromGrpc(s);
+    default:
+      return absl::UnavailableError(
+          absl::StrCat("accounts service unavailable: ", s.error_message()));
+  }
+}
+
+class GrpcAccountsClient final : public AccountsClient {
+ public:
+  explicit GrpcAccountsClient(const PeerChannel* peer)
+      : peer_(peer), stub_(v1::AccountsService::NewStub(peer->channel())) {}
+
+  absl::StatusOr<v1::Account> GetAccount(const std::string& id) override {
+    v1::GetAccountRequest req;
+    req.set_id(id);
+    v1::Account resp;
+    auto ctx = peer_->NewContext();
+    RETURN_IF_ERROR(FromPeer(stub_->GetAccount(ctx.get(), req, &resp)));
+    return resp;
+  }
+  absl::StatusOr<v1::OrgNode> GetOrgNode(const std::string& id) override {
+    v1::GetOrgNodeRequest req;
+    req.set_id(id);
+    v1::OrgNode resp;
+    auto ctx = peer_->NewContext();
+    RETURN_IF_ERROR(FromPeer(stub_->GetOrgNode(ctx.get(), req, &resp)));
+    return resp;
+  }
+  absl::StatusOr<v1::Contact> GetContact(const std::string& id) override {
+    v1::GetContactRequest req;
+    req.set_id(id);
+    v1::Contact resp;
+    auto ctx = peer_->NewContext();
+    RETURN_IF_ERROR(FromPeer(stub_->GetContact(ctx.get(), req, &resp)));
+    return resp;
+  }
+  absl::Status ListAllOrgNodes(std::vector<v1::OrgNode>* nodes,
+                               uint64_t* feed_sequence) override {
+    v1::ListOrgNodesRequest req;
+    req.mutable_page()->set_page_size(1000);
+    *feed_sequence = 0;
+    // Bounded: each page advances the token; 10,000 pages = 10M nodes.
+    for (int pages = 0; pages < 10'000; ++pages) {
+      v1::ListOrgNodesResponse resp;
+      auto ctx = peer_->NewContext();
+      RETURN_IF_ERROR(FromPeer(stub_->ListOrgNodes(ctx.get(), req, &resp)));
+      if (pages == 0) {
+        *feed_sequence = resp.page().feed_sequence();
+      }
+      for (v1::OrgNode& n : *resp.mutable_nodes()) {
+        nodes->push_back(std::move(n));
+      }
+      if (resp.page().next_page_token().empty()) {
+        return absl::OkStatus();
+      }
+      req.mutable_page()->set_page_token(resp.page().next_page_token());
+    }
+    return absl::FailedPreconditionError(
+        "accounts: more than 10,000 pages of org nodes");
+  }
+
+ private:
+  const PeerChannel* peer_;
+  std::unique_ptr<v1::AccountsService::Stub> stub_;
+};
+
+class UnconfiguredCreditClient final : public CreditClient {
+ public:
+  absl::StatusOr<CreditAnswer> CheckCredit(const std::string&, const v1::Money&,
+                                           const std::string&) override {
+    return CreditAnswer{CreditDecision::kReview,
+                        {"credit service not configured"}};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<AccountsClient> NewGrpcAccountsClient(const PeerChannel* peer) {
+  return std::make_unique<GrpcAccountsClient>(peer);
+}
+
+std::unique_ptr<CreditClient> NewUnconfiguredCreditClient() {
+  return std::make_unique<UnconfiguredCreditClient>();
+}
+
+}  // namespace salesops::pipeline

@@ -1,0 +1,163 @@
+#pragma once
+
+// gRPC handlers of salesops.v1.PipelineService (SPEC.md §3): authorize →
+// validate → ask peers (accounts, credit) → one transaction on the store's
+// commit path (checks that depend on state run inside it) → map the status.
+//
+// Scope (SPEC §8): ADMIN everything; MANAGER the opportunities whose owner is
+// inside the subtree of their org node (per the OrgMirror followed from
+// accounts); REP the opportunities their own node owns; FINANCE and SERVICE
+// read everything and write nothing. A single entity outside the caller's
+// scope is PERMISSION_DENIED; lists are filtered instead.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/server/auth.h"
+#include "common/store/store.h"
+#include "common/time/clock.h"
+#include "salesops/v1/pipeline.grpc.pb.h"
+#include "services/pipeline/org_mirror.h"
+#include "services/pipeline/peers.h"
+#include "services/pipeline/pipeline_store.h"
+
+namespace salesops::pipeline {
+
+struct PipelineOptions {
+  // The instance's single currency (--currency).
+  std::string currency = "EUR";
+  // The instance's time zone (--time_zone): "today" for close dates, weeks.
+  absl::TimeZone time_zone = absl::UTCTimeZone();
+};
+
+class PipelineServiceImpl final : public v1::PipelineService::Service {
+ public:
+  // Pointers are not owned and outlive the service.
+  PipelineServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
+                      AccountsClient* accounts, CreditClient* credit,
+                      const OrgMirror* org, PipelineOptions options);
+
+  // Stores the built-in stage models that are not stored yet (with their
+  // events). Call once before serving.
+  [[nodiscard]] absl::Status Init();
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateStageModel(Ctx*, const v1::CreateStageModelRequest*,
+                                v1::StageModel*) override;
+  grpc::Status GetStageModel(Ctx*, const v1::GetStageModelRequest*,
+                             v1::StageModel*) override;
+  grpc::Status ListStageModels(Ctx*, const v1::ListStageModelsRequest*,
+                               v1::ListStageModelsResponse*) override;
+  grpc::Status UpdateStageModel(Ctx*, const v1::UpdateStageModelRequest*,
+                                v1::StageModel*) override;
+
+  grpc::Status CreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*,
+                                 v1::Opportunity*) override;
+  grpc::Status GetOpportunity(Ctx*, const v1::GetOpportunityRequest*,
+                              v1::Opportunity*) override;
+  grpc::Status UpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
+                                 v1::Opportunity*) override;
+  grpc::Status ListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
+                                 v1::ListOpportunitiesResponse*) override;
+  grpc::Status SetExitCriterion(Ctx*, const v1::SetExitCriterionRequest*,
+                                v1::Opportunity*) override;
+  grpc::Status MoveStage(Ctx*, const v1::MoveStageRequest*,
+                         v1::Opportunity*) override;
+  grpc::Status CloseOpportunity(Ctx*, const v1::CloseOpportunityRequest*,
+                                v1::Opportunity*) override;
+  grpc::Status ReopenOpportunity(Ctx*, const v1::ReopenOpportunityRequest*,
+                                 v1::Opportunity*) override;
+  grpc::Status GetOpportunityHistory(
+      Ctx*, const v1::GetOpportunityHistoryRequest*,
+      v1::GetOpportunityHistoryResponse*) override;
+
+  grpc::Status SetContactRole(Ctx*, const v1::SetContactRoleRequest*,
+                              v1::ContactRole*) override;
+  grpc::Status RemoveContactRole(Ctx*, const v1::RemoveContactRoleRequest*,
+                                 v1::ContactRole*) override;
+  grpc::Status ListContactRoles(Ctx*, const v1::ListContactRolesRequest*,
+                                v1::ListContactRolesResponse*) override;
+
+  grpc::Status RecordActivity(Ctx*, const v1::RecordActivityRequest*,
+                              v1::Activity*) override;
+  grpc::Status ListActivities(Ctx*, const v1::ListActivitiesRequest*,
+                              v1::ListActivitiesResponse*) override;
+  grpc::Status ListFollowUps(Ctx*, const v1::ListFollowUpsRequest*,
+                             v1::ListFollowUpsResponse*) override;
+  grpc::Status ListOverdueFollowUps(Ctx*,
+                                    const v1::ListOverdueFollowUpsRequest*,
+                                    v1::ListOverdueFollowUpsResponse*) override;
+
+  grpc::Status EvaluateFourFactors(Ctx*, const v1::EvaluateFourFactorsRequest*,
+                                   v1::FourFactorEvaluation*) override;
+  grpc::Status EvaluateQualification(Ctx*,
+                                     const v1::EvaluateQualificationRequest*,
+                                     v1::QualificationEvaluation*) override;
+  grpc::Status EvaluateCompetitive(Ctx*, const v1::EvaluateCompetitiveRequest*,
+                                   v1::CompetitiveEvaluation*) override;
+
+  grpc::Status GetDealHealth(Ctx*, const v1::GetDealHealthRequest*,
+                             v1::GetDealHealthResponse*) override;
+  grpc::Status RecordWeeklyReview(Ctx*, const v1::RecordWeeklyReviewRequest*,
+                                  v1::WeeklyReview*) override;
+  grpc::Status ListWeeklyReviews(Ctx*, const v1::ListWeeklyReviewsRequest*,
+                                 v1::ListWeeklyReviewsResponse*) override;
+
+ private:
+  // Each handler's body; the public methods map their status to gRPC.
+  absl::Status DoCreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*,
+                                   v1::Opportunity*);
+  absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
+                                   v1::Opportunity*);
+  absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
+                                   v1::ListOpportunitiesResponse*);
+  absl::Status DoMoveStage(Ctx*, const v1::MoveStageRequest*, v1::Opportunity*);
+  absl::Status DoSetContactRole(Ctx*, const v1::SetContactRoleRequest*,
+                                v1::ContactRole*);
+  absl::Status DoRecordActivity(Ctx*, const v1::RecordActivityRequest*,
+                                v1::Activity*);
+  absl::Status DoListOverdueFollowUps(Ctx*,
+                                      const v1::ListOverdueFollowUpsRequest*,
+                                      v1::ListOverdueFollowUpsResponse*);
+  absl::Status DoGetDealHealth(Ctx*, const v1::GetDealHealthRequest*,
+                               v1::GetDealHealthResponse*);
+  absl::Status DoRecordWeeklyReview(Ctx*, const v1::RecordWeeklyReviewRequest*,
+                                    v1::WeeklyReview*);
+
+  // True when `who` may read opportunities owned by `owner_node_id`.
+  bool CanSee(const Principal& who, const std::string& owner_node_id) const;
+  // PERMISSION_DENIED unless `who` may change opportunities owned by
+  // `owner_node_id` (ADMIN; MANAGER inside their subtree; REP their own).
+  [[nodiscard]] absl::Status RequireWriter(
+      const Principal& who, const std::string& owner_node_id) const;
+  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not see
+  // it; `field` names the id in messages.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
+      const Principal& who, const std::string& id, std::string_view field);
+  // Validates `owner_node_id` with accounts: exists, is a REP node, and `who`
+  // may give it opportunities. `field` names it in messages.
+  [[nodiscard]] absl::Status CheckOwner(const Principal& who,
+                                        const std::string& owner_node_id,
+                                        std::string_view field);
+  // The rest of an Evaluate* call once `evaluation` is computed: stamps who
+  // and when and, with an opportunity id, stores it in that opportunity's
+  // `slot` field (the caller must be allowed to change the opportunity).
+  template <typename Eval>
+  [[nodiscard]] absl::Status FinishEvaluation(Ctx* ctx,
+                                              absl::StatusOr<Eval> evaluation,
+                                              const std::string& opportunity_id,
+                                              int64_t expected_version,
+                                              Eval* (v1::Opportunity::*slot)(),
+                                              Eval* resp);
+
+  PipelineStore db_;
+  const Authenticator* auth_;
+  Clock* clock_;
+  AccountsClient* accounts_;
+  CreditClient* credit_;
+  const OrgMirror* org_;
+  PipelineOptions options_;
+};
+
+}  // namespace salesops::pipeline

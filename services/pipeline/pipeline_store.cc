@@ -1,0 +1,71 @@
+#include "services/pipeline/pipeline_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace salesops::pipeline {
+namespace {
+
+// Tags inside Cf::kEntities. Never reuse a number.
+constexpr uint8_t kModelTag = 1;
+constexpr uint8_t kOpportunityTag = 2;
+constexpr uint8_t kChangeTag = 3;
+constexpr uint8_t kRoleTag = 4;
+constexpr uint8_t kActivityTag = 5;
+constexpr uint8_t kFollowUpTag = 6;
+constexpr uint8_t kReviewTag = 7;
+// Tags inside Cf::kIndex. Never reuse a number.
+constexpr uint8_t kOppByExternalId = 1;
+constexpr uint8_t kOppsByOwner = 2;
+constexpr uint8_t kOppsByAccount = 3;
+constexpr uint8_t kChangesByOpp = 4;
+constexpr uint8_t kRolesByOpp = 5;
+constexpr uint8_t kActivitiesByOpp = 6;
+constexpr uint8_t kFollowUpsByOpp = 7;
+// 8 was reserved for planned follow-ups by owner; never stored.
+constexpr uint8_t kReviewsByOpp = 9;
+
+}  // namespace
+
+const std::vector<std::string>& ColumnFamilies() {
+  static const auto* names =
+      new std::vector<std::string>{"entities", "index", "mirror"};
+  return *names;
+}
+
+PipelineStore::PipelineStore(Store* s)
+    : store(s),
+      models(s, Cf::kEntities, kModelTag, kStageModelKind, "stage model"),
+      opportunities(s, Cf::kEntities, kOpportunityTag, kOpportunityKind,
+                    "opportunity"),
+      changes(s, Cf::kEntities, kChangeTag, kChangeKind, "history entry"),
+      roles(s, Cf::kEntities, kRoleTag, kContactRoleKind, "contact role"),
+      activities(s, Cf::kEntities, kActivityTag, kActivityKind, "activity"),
+      follow_ups(s, Cf::kEntities, kFollowUpTag, kFollowUpKind, "follow-up"),
+      reviews(s, Cf::kEntities, kReviewTag, kWeeklyReviewKind, "weekly review"),
+      opportunity_by_external_id(Cf::kIndex, kOppByExternalId),
+      opportunities_by_owner(Cf::kIndex, kOppsByOwner),
+      opportunities_by_account(Cf::kIndex, kOppsByAccount),
+      changes_by_opportunity(Cf::kIndex, kChangesByOpp),
+      roles_by_opportunity(Cf::kIndex, kRolesByOpp),
+      activities_by_opportunity(Cf::kIndex, kActivitiesByOpp),
+      follow_ups_by_opportunity(Cf::kIndex, kFollowUpsByOpp),
+      reviews_by_opportunity(Cf::kIndex, kReviewsByOpp) {}
+
+std::string PipelineStore::ChangeId(std::string_view opportunity_id,
+                                    int64_t seq) {
+  return absl::StrFormat("%s/%010d", std::string(opportunity_id), seq);
+}
+
+std::string PipelineStore::RoleId(std::string_view opportunity_id,
+                                  std::string_view contact_id) {
+  return absl::StrCat(std::string(opportunity_id), "/",
+                      std::string(contact_id));
+}
+
+std::string PipelineStore::ReviewId(std::string_view opportunity_id,
+                                    std::string_view week) {
+  return absl::StrCat(std::string(opportunity_id), "/", std::string(week));
+}
+
+}  // namespace salesops::pipeline

@@ -1,0 +1,61 @@
+#pragma once
+
+// The pipeline service's tables and indexes in its own RocksDB (ARCHITECTURE.md
+// §3). Column families: "entities" (one tag per table), "index" (secondary
+// indexes, written in the same transaction as their entity) and "mirror" (the
+// copy of the accounts service's org nodes this service follows; never on
+// this service's feed).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/store/store.h"
+#include "common/store/table.h"
+#include "salesops/v1/pipeline.pb.h"
+
+namespace salesops::pipeline {
+
+enum class Cf { kEntities = 0, kIndex = 1, kMirror = 2 };
+const std::vector<std::string>& ColumnFamilies();
+
+// Feed event kinds.
+inline constexpr char kStageModelKind[] = "pipeline.StageModel";
+inline constexpr char kOpportunityKind[] = "pipeline.Opportunity";
+inline constexpr char kChangeKind[] = "pipeline.OpportunityChange";
+inline constexpr char kContactRoleKind[] = "pipeline.ContactRole";
+inline constexpr char kActivityKind[] = "pipeline.Activity";
+inline constexpr char kFollowUpKind[] = "pipeline.FollowUp";
+inline constexpr char kWeeklyReviewKind[] = "pipeline.WeeklyReview";
+
+struct PipelineStore {
+  explicit PipelineStore(Store* store);
+
+  Store* store;
+  Table<v1::StageModel> models;
+  Table<v1::Opportunity> opportunities;
+  Table<v1::OpportunityChange> changes;  // id = ChangeId(opp, seq)
+  Table<v1::ContactRole> roles;          // id = RoleId(opp, contact)
+  Table<v1::Activity> activities;
+  Table<v1::FollowUp> follow_ups;
+  Table<v1::WeeklyReview> reviews;  // id = ReviewId(opp, week)
+
+  UniqueIndex opportunity_by_external_id;
+  MultiIndex opportunities_by_owner;
+  MultiIndex opportunities_by_account;
+  MultiIndex changes_by_opportunity;
+  MultiIndex roles_by_opportunity;
+  MultiIndex activities_by_opportunity;
+  MultiIndex follow_ups_by_opportunity;
+  MultiIndex reviews_by_opportunity;
+
+  static std::string ChangeId(std::string_view opportunity_id, int64_t seq);
+  static std::string RoleId(std::string_view opportunity_id,
+                            std::string_view contact_id);
+  // week: "YYYY-MM-DD" of the Monday.
+  static std::string ReviewId(std::string_view opportunity_id,
+                              std::string_view week);
+};
+
+}  // namespace salesops::pipeline

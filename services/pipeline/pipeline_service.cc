@@ -34,12 +34,6 @@ constexpr size_t kMaxPerOpportunity = 100'000;
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
-std::string StatusName(v1::OpportunityStatus s) {
-  std::string name = v1::OpportunityStatus_Name(s);
-  const std::string prefix = "OPPORTUNITY_STATUS_";
-  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-}
-
 // Every id `index` lists under `value` (bounded).
 absl::StatusOr<std::vector<std::string>> AllIds(const Store& store,
                                                 const MultiIndex& index,

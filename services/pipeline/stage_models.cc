@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/violations.h"
 
 namespace salesops::pipeline {
 namespace {
@@ -263,10 +264,6 @@ bool MatchesKey(const std::string& s, bool upper) {
     if (!letter && !(c >= '0' && c <= '9') && c != '_') return false;
   }
   return true;
-}
-
-bool Blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
 }
 
 }  // namespace

@@ -9,20 +9,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status/violations.h"
 #include "services/pipeline/stage_models.h"
 
 namespace salesops::pipeline {
 namespace {
-
-std::string StatusName(v1::OpportunityStatus s) {
-  std::string name = v1::OpportunityStatus_Name(s);
-  const std::string prefix = "OPPORTUNITY_STATUS_";
-  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-}
-
-bool Blank(std::string_view s) {
-  return absl::StripAsciiWhitespace(std::string(s)).empty();
-}
 
 // Whether `opp` has the criterion checked (the last state recorded for it).
 bool IsChecked(const v1::Opportunity& opp, const std::string& stage_key,
@@ -37,6 +28,12 @@ bool IsChecked(const v1::Opportunity& opp, const std::string& stage_key,
 }
 
 }  // namespace
+
+std::string StatusName(v1::OpportunityStatus s) {
+  std::string name = v1::OpportunityStatus_Name(s);
+  const std::string prefix = "OPPORTUNITY_STATUS_";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
 
 absl::StatusOr<MovePlan> PlanMove(const v1::StageModel& model,
                                   const v1::Opportunity& opp,

@@ -11,6 +11,10 @@
 
 namespace salesops::pipeline {
 
+// "OPEN", "WON", "LOST", "NO_DECISION", "ABANDONED" (the enum name without
+// its prefix), for messages and history.
+std::string StatusName(v1::OpportunityStatus status);
+
 struct MovePlan {
   int from_index = 0;
   int to_index = 0;

@@ -26,15 +26,14 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/server/auth.h"
-#include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
+#include "tests/e2e.h"
 
 namespace salesops {
 namespace {
 
-using ::salesops::testing::Process;
 using ::salesops::testing::TempDir;
 
 constexpr char kAdmin[] = "e2e-admin-token";
@@ -42,50 +41,13 @@ constexpr char kPeer[] = "e2e-pipeline-peer-token";
 constexpr char kManagerA[] = "e2e-manager-a-token";
 constexpr char kRep1[] = "e2e-rep-1-token";
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string TokenLine(const std::string& token, const std::string& name,
-                      const std::string& role, const std::string& node = "") {
-  return absl::StrCat(Authenticator::Sha256Hex(token), " ", name, " ", role,
-                      node.empty() ? "" : " ", node, "\n");
-}
-
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::seconds(10));
-  ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-  return ctx;
-}
-
-std::string Describe(const grpc::Status& s) {
-  return absl::StrCat(static_cast<int>(s.error_code()), " ", s.error_message());
-}
-
-// One service binary on loopback ports.
-struct Service {
-  std::unique_ptr<Process> process;
-  int port = 0;
-  std::shared_ptr<grpc::Channel> channel;
-};
-
-Service Launch(const std::vector<std::string>& args, const std::string& ready) {
-  Service s;
-  s.process = Process::Start(args);
-  if (s.process == nullptr) {
-    return s;
-  }
-  s.port = s.process->WaitForIntField(ready, "port", absl::Seconds(30));
-  if (s.port > 0) {
-    s.channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", s.port),
-                                    grpc::InsecureChannelCredentials());
-  }
-  return s;
-}
+using e2e::Ctx;
+using e2e::Describe;
+using e2e::Eventually;
+using e2e::Launch;
+using e2e::Service;
+using e2e::TokenLine;
+using e2e::WriteFile;
 
 class PipelineE2eTest : public ::testing::Test {
  protected:
@@ -104,7 +66,7 @@ class PipelineE2eTest : public ::testing::Test {
                         "--metrics_listen=127.0.0.1:0", "--auth=tokens",
                         "--tokens_file=" + dir_.path() + "/accounts.tokens",
                         "--data_dir=" + dir_.path() + "/accounts"},
-                       "\"msg\":\"accounts ready\"");
+                       "accounts");
     accounts_port_ = accounts_.port;
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
   }
@@ -119,7 +81,7 @@ class PipelineE2eTest : public ::testing::Test {
                 absl::StrCat("--accounts_addr=127.0.0.1:", accounts_port_),
                 "--peer_token_file=" + dir_.path() + "/peer.token",
                 "--sync_writes=true"},
-               "\"msg\":\"pipeline ready\"");
+               "pipeline");
     ASSERT_NE(pipeline_.port, 0) << pipeline_.process->Log();
     stub_ = v1::PipelineService::NewStub(pipeline_.channel);
   }
@@ -171,18 +133,6 @@ class PipelineE2eTest : public ::testing::Test {
               TokenLine(kAdmin, "admin", "ADMIN") +
                   TokenLine(kManagerA, "manager-a", "MANAGER", a_.id()) +
                   TokenLine(kRep1, "rep-1", "REP", r1_.id()));
-  }
-
-  // Polls `check` every 50 ms for up to 30 s.
-  template <typename F>
-  bool Eventually(F check) {
-    for (int i = 0; i < 600; ++i) {
-      if (check()) {
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
   }
 
   TempDir dir_;

@@ -271,6 +271,9 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
         new_cursor = last;
         return absl::OkStatus();
       });
+  if (options_.after_batch) {
+    options_.after_batch(committed.ok());
+  }
   if (!committed.ok()) {
     return committed.status();
   }

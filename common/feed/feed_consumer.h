@@ -56,6 +56,11 @@ struct FeedConsumerOptions {
   size_t max_batch = 512;
   // Where metrics go; may be null.
   prometheus::Registry* registry = nullptr;
+  // Called on the consumer's thread after each batch transaction, with whether
+  // it committed. Lets a consumer keep an in-memory view in step with what is
+  // stored: stage changes in ApplyFn, publish them here when `committed`,
+  // drop them when not (the batch is applied again from the cursor).
+  std::function<void(bool committed)> after_batch;
 };
 
 // Applies one event inside the consumer's transaction. Must be idempotent by

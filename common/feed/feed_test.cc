@@ -412,6 +412,51 @@ TEST(FeedConsumer, FailedApplyIsRetriedFromTheCursor) {
   }
 }
 
+TEST(FeedConsumer, AfterBatchReportsEveryBatchAndWhetherItCommitted) {
+  salesops::testing::TempDir dir;
+  Source source(dir.Sub("source"));
+  Sink sink(dir.Sub("sink"));
+  for (int i = 0; i < 20; ++i) {
+    source.Change("e");
+  }
+  // Staged in the apply function, published only when the batch commits: the
+  // published count ends equal to the stored one despite a failed batch.
+  std::mutex mu;
+  int staged = 0;
+  int published = 0;
+  int rolled_back = 0;
+  std::atomic<int> failures{0};
+  ApplyFn inner = sink.Apply();
+  ApplyFn flaky = [&](const v1::Event& e, WriteTxn& txn) -> absl::Status {
+    RETURN_IF_ERROR(inner(e, txn));
+    std::lock_guard<std::mutex> lock(mu);
+    ++staged;
+    if (e.sequence() == 12 && failures.fetch_add(1) < 1) {
+      return absl::UnavailableError("transient");
+    }
+    return absl::OkStatus();
+  };
+  FeedConsumerOptions options = ConsumerOptions();
+  options.after_batch = [&](bool committed) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (committed) {
+      published += staged;
+    } else {
+      ++rolled_back;
+    }
+    staged = 0;
+  };
+  auto peer = source.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), options, flaky);
+  consumer.Start();
+  ASSERT_TRUE(consumer.WaitForApplied(20, absl::Seconds(20)));
+  consumer.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(rolled_back, 1);
+  EXPECT_EQ(published, 20);
+  EXPECT_EQ(sink.Total(), 20);
+}
+
 TEST(FeedConsumer, ExpiredCursorResyncsThenResumes) {
   salesops::testing::TempDir dir;
   Source source(dir.Sub("source"));

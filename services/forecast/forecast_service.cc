@@ -1,0 +1,284 @@
+#include "services/forecast/forecast_service.h"
+
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/money/money.h"
+#include "common/status/status.h"
+#include "common/status/violations.h"
+#include "common/store/ids.h"
+#include "common/time/fiscal_calendar.h"
+#include "salesops/v1/accounts.pb.h"
+
+namespace salesops::forecast {
+namespace {
+
+constexpr std::initializer_list<Role> kReaders = {
+    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
+
+// Tags inside Cf::kEntities. Never reuse a number.
+constexpr uint8_t kSaleTag = 1;
+constexpr char kSaleKind[] = "forecast.OutOfFunnelSale";
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+prometheus::Histogram::BucketBoundaries QueryBuckets() {
+  // 10 µs .. ~1.3 s, ×2 per bucket: the query path is meant to stay in the
+  // first few.
+  prometheus::Histogram::BucketBoundaries b;
+  for (double s = 10e-6; s < 2.0; s *= 2) {
+    b.push_back(s);
+  }
+  return b;
+}
+
+// Sums in minor units that the Rollup computed without overflow can still
+// overflow here (gap); such an answer is OUT_OF_RANGE, never wrapped.
+absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
+                      v1::NodeForecast* out) {
+  out->set_node_id(a.node_id);
+  *out->mutable_closed() = money::Make(a.figures.closed_minor, currency);
+  *out->mutable_out_of_funnel() =
+      money::Make(a.figures.out_of_funnel_minor, currency);
+  *out->mutable_pipeline_weighted() =
+      money::Make(a.figures.pipeline_weighted_minor, currency);
+  *out->mutable_forecast() = money::Make(a.figures.forecast_minor, currency);
+  *out->mutable_quota() = money::Make(a.quota_minor, currency);
+  ASSIGN_OR_RETURN(const int64_t gap,
+                   money::Sub(a.quota_minor, a.figures.forecast_minor));
+  *out->mutable_gap() = money::Make(gap, currency);
+  if (a.quota_minor > 0) {
+    ASSIGN_OR_RETURN(const int64_t coverage,
+                     money::MulDivRoundHalfEven(a.figures.forecast_minor, 10000,
+                                                a.quota_minor));
+    out->set_coverage_bp(coverage);
+  }
+  out->set_needs_more_pipeline(a.figures.forecast_minor < a.quota_minor);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ForecastServiceImpl::ForecastServiceImpl(Store* store,
+                                         const Authenticator* auth,
+                                         Clock* clock, ForecastView* view,
+                                         FeedPositions feeds,
+                                         ForecastOptions options,
+                                         prometheus::Registry* registry)
+    : store_(store),
+      auth_(auth),
+      clock_(clock),
+      view_(view),
+      feeds_(std::move(feeds)),
+      options_(std::move(options)),
+      sales_(store, Cf::kEntities, kSaleTag, kSaleKind, "out-of-funnel sale") {
+  if (registry != nullptr) {
+    query_seconds_ = &prometheus::BuildHistogram()
+                          .Name("salesops_forecast_query_seconds")
+                          .Help(
+                              "Time to answer a forecast query, by RPC "
+                              "(seconds), measured inside the handler.")
+                          .Register(*registry);
+    get_forecast_seconds_ =
+        &query_seconds_->Add({{"rpc", "GetForecast"}}, QueryBuckets());
+  }
+}
+
+absl::Status ForecastServiceImpl::Init() {
+  RETURN_IF_ERROR(view_->Load());
+  std::string after;
+  while (true) {
+    std::vector<v1::OutOfFunnelSale> page;
+    bool more = false;
+    RETURN_IF_ERROR(sales_.List(after, 1024, &page, &more));
+    for (const v1::OutOfFunnelSale& s : page) {
+      RETURN_IF_ERROR(view_->AddOutOfFunnelSale(
+          s.rep_node_id(),
+          absl::CivilDay(s.date().year(), s.date().month(), s.date().day()),
+          s.amount().units_minor()));
+      after = s.id();
+    }
+    if (!more) {
+      return absl::OkStatus();
+    }
+  }
+}
+
+void ForecastServiceImpl::Observe(const char* rpc, absl::Time start) const {
+  if (get_forecast_seconds_ != nullptr) {
+    get_forecast_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  (void)rpc;
+}
+
+absl::Status ForecastServiceImpl::RequireReader(
+    const Principal& who, const std::string& node_id) const {
+  switch (who.role) {
+    case Role::kAdmin:
+    case Role::kFinance:
+    case Role::kService:
+      return absl::OkStatus();
+    case Role::kManager:
+      if (view_->IsWithin(node_id, who.org_node_id)) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(
+          absl::StrCat("MANAGER ", who.name, " may not read org node ", node_id,
+                       " (outside their subtree)"));
+    case Role::kRep:
+      if (!who.org_node_id.empty() && node_id == who.org_node_id) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "REP ", who.name, " may only read their own node ", who.org_node_id));
+  }
+  return absl::PermissionDeniedError("unknown role");
+}
+
+grpc::Status ForecastServiceImpl::GetForecast(Ctx* ctx,
+                                              const v1::GetForecastRequest* req,
+                                              v1::Forecast* resp) {
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoGetForecast(ctx, req, resp));
+  Observe("GetForecast", start);
+  return s;
+}
+
+absl::Status ForecastServiceImpl::DoGetForecast(
+    Ctx* ctx, const v1::GetForecastRequest* req, v1::Forecast* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  Violations v;
+  if (req->node_id().empty()) {
+    v.Add("node_id: required");
+  }
+  absl::StatusOr<FiscalQuarter> quarter =
+      MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
+  v.Add(quarter.status());
+  RETURN_IF_ERROR(v.status());
+  if (req->min_pipeline_sequence() > feeds_.pipeline_applied()) {
+    const absl::Duration budget =
+        ctx->deadline() == std::chrono::system_clock::time_point::max()
+            ? absl::Seconds(10)
+            : absl::FromChrono(ctx->deadline()) - absl::Now();
+    if (!feeds_.wait_pipeline(req->min_pipeline_sequence(), budget)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "min_pipeline_sequence: the forecast reflects the pipeline feed up "
+          "to ",
+          feeds_.pipeline_applied(), ", not yet ", req->min_pipeline_sequence(),
+          "; retry"));
+    }
+  }
+  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
+  // The positions first: the figures read next reflect at least these.
+  resp->set_pipeline_sequence(feeds_.pipeline_applied());
+  resp->set_accounts_sequence(feeds_.accounts_applied());
+  NodeAnswer node;
+  std::vector<NodeAnswer> children;
+  absl::Status read = view_->Read(
+      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      !req->skip_children(), &node, &children);
+  if (absl::IsNotFound(read)) {
+    return absl::NotFoundError(absl::StrCat(
+        "node_id: org node ", req->node_id(),
+        " is not known to the forecast (not in the accounts feed yet?)"));
+  }
+  RETURN_IF_ERROR(read);
+  resp->set_fiscal_year(quarter->fiscal_year);
+  resp->set_fiscal_quarter(quarter->quarter);
+  RETURN_IF_ERROR(FillNode(node, options_.currency, resp->mutable_node()));
+  for (const auto& [stage, figures] : node.figures.funnel) {
+    v1::FunnelRow* row = resp->add_funnel();
+    row->set_stage_model_id(stage.model_id);
+    row->set_stage_key(stage.stage_key);
+    row->set_win_rate_bp(view_->WinRateBp(stage));
+    row->set_count(figures.count);
+    *row->mutable_total() =
+        money::Make(figures.amount_minor, options_.currency);
+    *row->mutable_weighted() =
+        money::Make(figures.weighted_minor, options_.currency);
+  }
+  for (const NodeAnswer& child : children) {
+    RETURN_IF_ERROR(FillNode(child, options_.currency, resp->add_children()));
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ForecastServiceImpl::RecordOutOfFunnelSale(
+    Ctx* ctx, const v1::RecordOutOfFunnelSaleRequest* req,
+    v1::OutOfFunnelSale* resp) {
+  return ToGrpc(DoRecordOutOfFunnelSale(ctx, req, resp));
+}
+
+absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
+    Ctx* ctx, const v1::RecordOutOfFunnelSaleRequest* req,
+    v1::OutOfFunnelSale* resp) {
+  ASSIGN_OR_RETURN(
+      Principal who,
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
+  const v1::OutOfFunnelSale& in = req->sale();
+  Violations v;
+  if (in.rep_node_id().empty()) {
+    v.Add("sale.rep_node_id: required (a REP node)");
+  }
+  v.Add(money::Validate(in.amount(), options_.currency, "sale.amount",
+                        money::Sign::kPositive));
+  absl::StatusOr<absl::CivilDay> day = FromProto(in.date(), "sale.date");
+  v.Add(day.status());
+  if (in.note().size() > 2000) {
+    v.Add("sale.note: at most 2000 characters");
+  }
+  RETURN_IF_ERROR(v.status());
+  const std::optional<int> kind = view_->KindOf(in.rep_node_id());
+  if (!kind) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("sale.rep_node_id: org node ", in.rep_node_id(),
+                     " is not known to the forecast (not in the accounts "
+                     "feed yet?)"));
+  }
+  if (*kind != v1::ORG_NODE_KIND_REP) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sale.rep_node_id: org node ", in.rep_node_id(),
+                     " is not a REP node; out-of-funnel sales are booked on a "
+                     "rep"));
+  }
+  const bool allowed =
+      who.role == Role::kAdmin ||
+      (who.role == Role::kManager &&
+       view_->IsWithin(in.rep_node_id(), who.org_node_id)) ||
+      (who.role == Role::kRep && in.rep_node_id() == who.org_node_id);
+  if (!allowed) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(std::string(RoleName(who.role)), " ", who.name,
+                     " may not book sales for org node ", in.rep_node_id()));
+  }
+  bool created = false;
+  RETURN_IF_ERROR(store_
+                      ->Write([&](WriteTxn& txn) -> absl::Status {
+                        return CreateOnce(
+                            txn, "RecordOutOfFunnelSale", req->request_id(),
+                            *req, resp, [&]() -> absl::Status {
+                              v1::OutOfFunnelSale s = in;
+                              s.set_id(NewId("oof", txn.now()));
+                              s.set_note(Trimmed(s.note()));
+                              s.set_recorded_by(who.name);
+                              s.set_created_micros(Micros(txn.now()));
+                              RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
+                              *resp = std::move(s);
+                              created = true;
+                              return absl::OkStatus();
+                            });
+                      })
+                      .status());
+  if (created) {
+    RETURN_IF_ERROR(view_->AddOutOfFunnelSale(resp->rep_node_id(), *day,
+                                              resp->amount().units_minor()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace salesops::forecast

@@ -1,0 +1,483 @@
+#include "services/forecast/forecast_view.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status.h"
+#include "common/store/key.h"
+#include "salesops/forecast/view.pb.h"
+#include "salesops/v1/accounts.pb.h"
+#include "salesops/v1/pipeline.pb.h"
+
+namespace salesops::forecast {
+namespace {
+
+constexpr CfRef kView(Cf::kView);
+
+// Tags inside Cf::kView. Never reuse a number.
+constexpr uint8_t kNodeTag = 1;
+constexpr uint8_t kQuotaTag = 2;
+constexpr uint8_t kModelTag = 3;
+constexpr uint8_t kOppTag = 4;
+// Copies of OPEN opportunities' records by (model, stage, id): what a win-rate
+// change re-weights.
+constexpr uint8_t kOpenByStageTag = 5;
+
+constexpr char kOrgNodeKind[] = "accounts.OrgNode";
+constexpr char kQuotaKind[] = "accounts.Quota";
+constexpr char kStageModelKind[] = "pipeline.StageModel";
+constexpr char kOpportunityKind[] = "pipeline.Opportunity";
+
+constexpr int kMaxDepth = 10'000;
+
+std::string NodeKey(std::string_view id) {
+  return KeyBuilder(kNodeTag).Str(id).key();
+}
+std::string QuotaKey(std::string_view node, QuarterKey q) {
+  return KeyBuilder(kQuotaTag).Str(node).I64(q).key();
+}
+std::string ModelKey(std::string_view id) {
+  return KeyBuilder(kModelTag).Str(id).key();
+}
+std::string OppKey(std::string_view id) {
+  return KeyBuilder(kOppTag).Str(id).key();
+}
+std::string OpenPrefix(std::string_view model, std::string_view stage) {
+  return KeyBuilder(kOpenByStageTag).Str(model).Str(stage).key();
+}
+std::string OpenKey(std::string_view model, std::string_view stage,
+                    std::string_view id) {
+  return KeyBuilder(kOpenByStageTag).Str(model).Str(stage).Str(id).key();
+}
+
+template <typename Msg>
+absl::StatusOr<std::optional<Msg>> ReadRecord(WriteTxn& txn,
+                                              const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(kView, key));
+  if (!raw) {
+    return std::nullopt;
+  }
+  Msg m;
+  if (!m.ParseFromString(*raw)) {
+    return absl::DataLossError("forecast view: corrupt record");
+  }
+  return m;
+}
+
+OppFacts FactsOf(const OppRecord& r) {
+  OppFacts f;
+  f.owner_node_id = r.owner_node_id();
+  f.stage = {r.stage_model_id(), r.stage_key()};
+  f.status = r.status() == v1::OPPORTUNITY_STATUS_OPEN ? OppFacts::Status::kOpen
+             : r.status() == v1::OPPORTUNITY_STATUS_WON
+                 ? OppFacts::Status::kWon
+                 : OppFacts::Status::kOther;
+  f.amount_minor = r.amount_minor();
+  f.quarter = r.quarter();
+  return f;
+}
+
+std::vector<std::pair<std::string, int32_t>> StagesOf(const ModelRecord& m) {
+  std::vector<std::pair<std::string, int32_t>> out;
+  out.reserve(m.stages_size());
+  for (const StageRate& s : m.stages()) {
+    out.emplace_back(s.key(), s.win_rate_bp());
+  }
+  return out;
+}
+
+// Visits every stored record under `tag` (at start).
+template <typename Msg>
+absl::Status ScanRecords(
+    const Store& store, uint8_t tag,
+    const std::function<absl::Status(KeyReader&, const Msg&)>& visit) {
+  const std::string prefix = KeyBuilder(tag).key();
+  absl::Status error;
+  RETURN_IF_ERROR(store.Scan(
+      kView, prefix, PrefixSuccessor(prefix),
+      [&](std::string_view key, std::string_view value) {
+        Msg m;
+        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("forecast view: corrupt record");
+          return false;
+        }
+        KeyReader reader(key);
+        uint8_t key_tag = 0;
+        if (!reader.Tag(&key_tag)) {
+          error = absl::DataLossError("forecast view: corrupt key");
+          return false;
+        }
+        error = visit(reader, m);
+        return error.ok();
+      }));
+  return error;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ColumnFamilies() {
+  static const auto* names = new std::vector<std::string>{"entities", "view"};
+  return *names;
+}
+
+std::vector<std::string> AccountsKinds() { return {kOrgNodeKind, kQuotaKind}; }
+std::vector<std::string> PipelineKinds() {
+  return {kStageModelKind, kOpportunityKind};
+}
+
+ForecastView::ForecastView(Store* store, FiscalCalendar calendar)
+    : store_(store), calendar_(std::move(calendar)) {}
+
+QuarterKey ForecastView::QuarterOf(absl::CivilDay day) const {
+  const FiscalQuarter q = calendar_.QuarterOf(day);
+  return MakeQuarterKey(q.fiscal_year, q.quarter);
+}
+
+absl::Status ForecastView::Load() {
+  std::unique_lock lock(mu_);
+  Rollup rollup;
+  std::map<std::string, int> kinds;
+  RETURN_IF_ERROR(ScanRecords<NodeRecord>(
+      *store_, kNodeTag,
+      [&](KeyReader& key, const NodeRecord& n) -> absl::Status {
+        std::string id;
+        if (!key.Str(&id)) {
+          return absl::DataLossError("forecast view: corrupt node key");
+        }
+        kinds[id] = n.kind();
+        return rollup.SetNode(id, n.parent_id());
+      }));
+  RETURN_IF_ERROR(ScanRecords<QuotaRecord>(
+      *store_, kQuotaTag,
+      [&](KeyReader& key, const QuotaRecord& r) -> absl::Status {
+        std::string node;
+        int64_t quarter = 0;
+        if (!key.Str(&node) || !key.I64(&quarter)) {
+          return absl::DataLossError("forecast view: corrupt quota key");
+        }
+        rollup.SetQuota(node, static_cast<QuarterKey>(quarter),
+                        r.amount_minor());
+        return absl::OkStatus();
+      }));
+  RETURN_IF_ERROR(ScanRecords<ModelRecord>(
+      *store_, kModelTag,
+      [&](KeyReader& key, const ModelRecord& m) -> absl::Status {
+        std::string id;
+        if (!key.Str(&id)) {
+          return absl::DataLossError("forecast view: corrupt model key");
+        }
+        rollup.SetStageModel(id, StagesOf(m));
+        return absl::OkStatus();
+      }));
+  RETURN_IF_ERROR(ScanRecords<OppRecord>(
+      *store_, kOppTag, [&](KeyReader&, const OppRecord& r) -> absl::Status {
+        if (!rollup.HasNode(r.owner_node_id())) {
+          RETURN_IF_ERROR(rollup.SetNode(r.owner_node_id(), ""));
+        }
+        return rollup.ApplyOpportunity(std::nullopt, FactsOf(r));
+      }));
+  rollup_ = std::move(rollup);
+  kinds_ = std::move(kinds);
+  std::lock_guard<std::mutex> cache(quota_cache_mu_);
+  quota_cache_.clear();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Applying feed events (on the commit thread)
+
+absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
+                                         WriteTxn& txn) {
+  std::vector<Op> ops;
+  if (event.kind() == kOrgNodeKind) {
+    v1::OrgNode node;
+    if (!event.payload().UnpackTo(&node) || node.id().empty()) {
+      return absl::DataLossError("not an OrgNode");
+    }
+    ASSIGN_OR_RETURN(std::optional<NodeRecord> stored,
+                     ReadRecord<NodeRecord>(txn, NodeKey(node.id())));
+    if (stored && stored->version() >= node.version()) {
+      return absl::OkStatus();  // already applied
+    }
+    NodeRecord r;
+    r.set_parent_id(node.parent_id());
+    r.set_kind(node.kind());
+    r.set_name(node.name());
+    r.set_manager_principal(node.manager_principal());
+    r.set_version(node.version());
+    txn.Put(kView, NodeKey(node.id()), r.SerializeAsString());
+    const bool moved = !stored || stored->parent_id() != node.parent_id();
+    ops.push_back([this, id = node.id(), parent = node.parent_id(),
+                   kind = static_cast<int>(node.kind()),
+                   moved](Rollup& rollup) -> absl::Status {
+      kinds_[id] = kind;
+      if (moved || !rollup.HasNode(id)) {
+        return rollup.SetNode(id, parent);
+      }
+      return absl::OkStatus();
+    });
+  } else if (event.kind() == kQuotaKind) {
+    v1::Quota quota;
+    if (!event.payload().UnpackTo(&quota) || quota.node_id().empty()) {
+      return absl::DataLossError("not a Quota");
+    }
+    const QuarterKey q =
+        MakeQuarterKey(quota.fiscal_year(), quota.fiscal_quarter());
+    const std::string key = QuotaKey(quota.node_id(), q);
+    ASSIGN_OR_RETURN(std::optional<QuotaRecord> stored,
+                     ReadRecord<QuotaRecord>(txn, key));
+    if (stored && stored->version() >= quota.version()) {
+      return absl::OkStatus();
+    }
+    QuotaRecord r;
+    r.set_amount_minor(quota.amount().units_minor());
+    r.set_version(quota.version());
+    txn.Put(kView, key, r.SerializeAsString());
+    ops.push_back(
+        [node = quota.node_id(), q, amount = r.amount_minor()](Rollup& rollup) {
+          rollup.SetQuota(node, q, amount);
+          return absl::OkStatus();
+        });
+  } else {
+    return absl::OkStatus();
+  }
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_accounts_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
+                                         WriteTxn& txn) {
+  std::vector<Op> ops;
+  if (event.kind() == kStageModelKind) {
+    v1::StageModel model;
+    if (!event.payload().UnpackTo(&model) || model.id().empty()) {
+      return absl::DataLossError("not a StageModel");
+    }
+    ASSIGN_OR_RETURN(std::optional<ModelRecord> stored,
+                     ReadRecord<ModelRecord>(txn, ModelKey(model.id())));
+    if (stored && stored->version() >= model.version()) {
+      return absl::OkStatus();
+    }
+    ModelRecord r;
+    for (const v1::Stage& s : model.stages()) {
+      StageRate* rate = r.add_stages();
+      rate->set_key(s.key());
+      rate->set_win_rate_bp(s.win_rate_bp());
+    }
+    r.set_version(model.version());
+    txn.Put(kView, ModelKey(model.id()), r.SerializeAsString());
+    // Stages whose rate changed re-weight their open opportunities, read as
+    // this transaction stores them.
+    std::map<std::string, int32_t> old_rates;
+    if (stored) {
+      for (const StageRate& s : stored->stages()) {
+        old_rates[s.key()] = s.win_rate_bp();
+      }
+    }
+    for (const StageRate& s : r.stages()) {
+      auto old = old_rates.find(s.key());
+      if (old == old_rates.end() || old->second == s.win_rate_bp()) {
+        continue;
+      }
+      std::vector<OppFacts> open;
+      const std::string prefix = OpenPrefix(model.id(), s.key());
+      absl::Status decode;
+      RETURN_IF_ERROR(txn.Scan(
+          kView, prefix, PrefixSuccessor(prefix),
+          [&](std::string_view, std::string_view value) {
+            OppRecord o;
+            if (!o.ParseFromArray(value.data(),
+                                  static_cast<int>(value.size()))) {
+              decode = absl::DataLossError("forecast view: corrupt record");
+              return false;
+            }
+            open.push_back(FactsOf(o));
+            return true;
+          }));
+      RETURN_IF_ERROR(decode);
+      ops.push_back([stage = StageRef{model.id(), s.key()},
+                     bp = s.win_rate_bp(),
+                     open = std::move(open)](Rollup& rollup) {
+        return rollup.ChangeWinRate(stage, bp, open);
+      });
+    }
+    ops.push_back([id = model.id(), stages = StagesOf(r)](Rollup& rollup) {
+      rollup.SetStageModel(id, stages);
+      return absl::OkStatus();
+    });
+  } else if (event.kind() == kOpportunityKind) {
+    v1::Opportunity o;
+    if (!event.payload().UnpackTo(&o) || o.id().empty()) {
+      return absl::DataLossError("not an Opportunity");
+    }
+    ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
+                     ReadRecord<OppRecord>(txn, OppKey(o.id())));
+    if (stored && stored->version() >= o.version()) {
+      return absl::OkStatus();
+    }
+    OppRecord r;
+    r.set_owner_node_id(o.owner_node_id());
+    r.set_stage_model_id(o.stage_model_id());
+    r.set_stage_key(o.stage_key());
+    r.set_status(o.status());
+    r.set_amount_minor(o.amount().units_minor());
+    if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+      const v1::Date& d = o.expected_close_date();
+      r.set_quarter(QuarterOf(absl::CivilDay(d.year(), d.month(), d.day())));
+    } else {
+      r.set_quarter(
+          QuarterOf(calendar_.DayOf(absl::FromUnixMicros(o.closed_micros()))));
+    }
+    r.set_version(o.version());
+    const std::string value = r.SerializeAsString();
+    txn.Put(kView, OppKey(o.id()), value);
+    if (stored && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
+      txn.Delete(kView, OpenKey(stored->stage_model_id(), stored->stage_key(),
+                                o.id()));
+    }
+    if (r.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+      txn.Put(kView, OpenKey(r.stage_model_id(), r.stage_key(), o.id()), value);
+    }
+    std::optional<OppFacts> before;
+    if (stored) {
+      before = FactsOf(*stored);
+    }
+    ops.push_back(
+        [before = std::move(before), after = FactsOf(r)](Rollup& rollup) {
+          if (!rollup.HasNode(after.owner_node_id)) {
+            // The pipeline feed is ahead of the accounts feed: a placeholder
+            // root until the node's own event places it.
+            RETURN_IF_ERROR(rollup.SetNode(after.owner_node_id, ""));
+          }
+          return rollup.ApplyOpportunity(before, after);
+        });
+  } else {
+    return absl::OkStatus();
+  }
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_pipeline_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+void ForecastView::AfterAccountsBatch(bool committed) {
+  Publish(staged_accounts_, committed);
+  std::lock_guard<std::mutex> cache(quota_cache_mu_);
+  quota_cache_.clear();
+}
+
+void ForecastView::AfterPipelineBatch(bool committed) {
+  Publish(staged_pipeline_, committed);
+}
+
+void ForecastView::Publish(std::vector<Op>& staged, bool committed) {
+  std::vector<Op> ops;
+  {
+    std::lock_guard<std::mutex> lock(staged_mu_);
+    ops.swap(staged);
+  }
+  if (!committed) {
+    return;  // the consumer applies the batch again from its cursor
+  }
+  std::unique_lock lock(mu_);
+  for (Op& op : ops) {
+    if (absl::Status s = op(rollup_); !s.ok()) {
+      // Stored but not aggregated: the next restart's Load() recomputes the
+      // aggregates from the stored records.
+      log::Error("forecast view: an applied event could not be aggregated",
+                 {{"error", s.ToString()}});
+    }
+  }
+}
+
+absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
+                                              absl::CivilDay date,
+                                              int64_t amount_minor) {
+  std::unique_lock lock(mu_);
+  if (!rollup_.HasNode(rep_node_id)) {
+    RETURN_IF_ERROR(rollup_.SetNode(rep_node_id, ""));
+  }
+  return rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor);
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+absl::StatusOr<int64_t> ForecastView::EffectiveQuotaLocked(
+    const std::string& node_id, QuarterKey quarter) const {
+  std::lock_guard<std::mutex> cache(quota_cache_mu_);
+  auto it = quota_cache_.find({node_id, quarter});
+  if (it != quota_cache_.end()) {
+    return it->second;
+  }
+  ASSIGN_OR_RETURN(int64_t q, rollup_.EffectiveQuota(node_id, quarter));
+  quota_cache_[{node_id, quarter}] = q;
+  return q;
+}
+
+absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
+                                bool children, NodeAnswer* node,
+                                std::vector<NodeAnswer>* child_answers) const {
+  std::shared_lock lock(mu_);
+  node->node_id = node_id;
+  ASSIGN_OR_RETURN(node->figures, rollup_.Figures(node_id, quarter));
+  ASSIGN_OR_RETURN(node->quota_minor, EffectiveQuotaLocked(node_id, quarter));
+  if (children) {
+    for (const std::string& child : rollup_.ChildrenOf(node_id)) {
+      NodeAnswer a;
+      a.node_id = child;
+      ASSIGN_OR_RETURN(a.figures, rollup_.Figures(child, quarter));
+      ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(child, quarter));
+      child_answers->push_back(std::move(a));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool ForecastView::IsWithin(const std::string& node_id,
+                            const std::string& ancestor_id) const {
+  std::shared_lock lock(mu_);
+  std::string at = node_id;
+  for (int depth = 0; depth < kMaxDepth; ++depth) {
+    if (at == ancestor_id) {
+      return true;
+    }
+    std::optional<std::string> parent = rollup_.ParentOf(at);
+    if (!parent || parent->empty()) {
+      return false;
+    }
+    at = *parent;
+  }
+  return false;
+}
+
+std::optional<int> ForecastView::KindOf(const std::string& node_id) const {
+  std::shared_lock lock(mu_);
+  auto it = kinds_.find(node_id);
+  if (it == kinds_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+int32_t ForecastView::WinRateBp(const StageRef& stage) const {
+  std::shared_lock lock(mu_);
+  return rollup_.WinRateBp(stage);
+}
+
+size_t ForecastView::node_count() const {
+  std::shared_lock lock(mu_);
+  return rollup_.node_count();
+}
+
+size_t ForecastView::aggregate_count() const {
+  std::shared_lock lock(mu_);
+  return rollup_.aggregate_count();
+}
+
+}  // namespace salesops::forecast

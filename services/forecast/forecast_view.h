@@ -1,0 +1,116 @@
+#pragma once
+
+// The forecast's read model (issue 5; SPEC.md §4.1): the records it keeps of
+// the accounts feed (org nodes, quotas) and the pipeline feed (stage models,
+// opportunities) in its own RocksDB, written by the feed consumers'
+// transactions together with their cursors, and the in-memory Rollup built
+// from them — at start from the stored records (no feed is replayed) and then
+// event by event.
+//
+// The Rollup changes only after the transaction that stored an event's effect
+// commits: Apply* stage the Rollup operations, the consumer's after_batch hook
+// publishes them (or drops them when the batch rolled back and will be applied
+// again). Readers take a shared lock; a batch's operations are published under
+// one exclusive lock, so a reader never sees half a batch.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/store/store.h"
+#include "common/time/fiscal_calendar.h"
+#include "salesops/v1/feed.pb.h"
+#include "services/forecast/rollup.h"
+
+namespace salesops::forecast {
+
+enum class Cf { kEntities = 0, kView = 1 };
+const std::vector<std::string>& ColumnFamilies();
+
+// Feed sources and the kinds followed.
+inline constexpr char kAccountsSource[] = "accounts";
+inline constexpr char kPipelineSource[] = "pipeline";
+std::vector<std::string> AccountsKinds();
+std::vector<std::string> PipelineKinds();
+
+// What a reader gets for one node and quarter.
+struct NodeAnswer {
+  std::string node_id;
+  NodeFigures figures;
+  int64_t quota_minor = 0;
+};
+
+class ForecastView {
+ public:
+  // `store` is not owned.
+  ForecastView(Store* store, FiscalCalendar calendar);
+
+  // Rebuilds the Rollup from the stored records (at start).
+  [[nodiscard]] absl::Status Load();
+
+  // FeedConsumer ApplyFn / after_batch of each source.
+  [[nodiscard]] absl::Status ApplyAccounts(const v1::Event& event,
+                                           WriteTxn& txn);
+  [[nodiscard]] absl::Status ApplyPipeline(const v1::Event& event,
+                                           WriteTxn& txn);
+  void AfterAccountsBatch(bool committed);
+  void AfterPipelineBatch(bool committed);
+
+  // Adds a committed out-of-funnel sale to the Rollup (the service stores the
+  // sale itself).
+  [[nodiscard]] absl::Status AddOutOfFunnelSale(const std::string& rep_node_id,
+                                                absl::CivilDay date,
+                                                int64_t amount_minor);
+
+  // ---- reads ----
+  // The node's figures and effective quota for `quarter`, and (when
+  // `children`) those of its direct children by id. NOT_FOUND for a node
+  // the view does not know.
+  [[nodiscard]] absl::Status Read(const std::string& node_id,
+                                  QuarterKey quarter, bool children,
+                                  NodeAnswer* node,
+                                  std::vector<NodeAnswer>* child_answers) const;
+  // True when `node_id` is `ancestor_id` or below it in the followed tree.
+  bool IsWithin(const std::string& node_id,
+                const std::string& ancestor_id) const;
+  // The node's kind (salesops.v1.OrgNodeKind) as followed; nullopt if unknown.
+  std::optional<int> KindOf(const std::string& node_id) const;
+  // The win rate the view weights a stage with.
+  int32_t WinRateBp(const StageRef& stage) const;
+  QuarterKey QuarterOf(absl::CivilDay day) const;
+  const FiscalCalendar& calendar() const { return calendar_; }
+
+  // For metrics: nodes and (node, quarter) aggregates held.
+  size_t node_count() const;
+  size_t aggregate_count() const;
+
+ private:
+  using Op = std::function<absl::Status(Rollup&)>;
+  void Publish(std::vector<Op>& staged, bool committed);
+  [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuotaLocked(
+      const std::string& node_id, QuarterKey quarter) const;
+
+  Store* store_;
+  const FiscalCalendar calendar_;
+
+  mutable std::shared_mutex mu_;
+  Rollup rollup_;                     // guarded by mu_
+  std::map<std::string, int> kinds_;  // node id → OrgNodeKind; guarded by mu_
+  // Effective quotas computed since the last quota or org change.
+  mutable std::mutex quota_cache_mu_;
+  mutable std::map<std::pair<std::string, QuarterKey>, int64_t> quota_cache_;
+
+  // Staged on the commit thread, published on the consumer's thread.
+  std::mutex staged_mu_;
+  std::vector<Op> staged_accounts_;
+  std::vector<Op> staged_pipeline_;
+};
+
+}  // namespace salesops::forecast

@@ -1,0 +1,234 @@
+#pragma once
+
+// The forecast's in-memory aggregates (SPEC.md §4.1, issue 5): per org node,
+// fiscal quarter and stage, the count, amount and weighted amount of OPEN
+// opportunities owned in the node's subtree, plus the WON amount and the
+// out-of-funnel sales — kept current event by event so that a GetForecast is a
+// lookup, never a scan.
+//
+// Pure logic, no I/O, not thread-safe (the service guards it). The caller keeps
+// the per-opportunity facts durable (RocksDB) and hands the engine the old and
+// new facts of each change; the engine keeps only aggregates, so its memory
+// grows with nodes × quarters × stages, not with opportunities.
+//
+// Every node's aggregate is inclusive of its whole subtree. A change at a rep
+// updates the rep and each ancestor (O(depth)); a re-org subtracts the moved
+// subtree's aggregate from the old ancestors and adds it to the new ones.
+//
+// Money is int64 minor units. The weighted amount of one opportunity is
+// money::WeightBp(amount, win_rate_bp) (round half to even per opportunity),
+// and aggregates are sums of those, so a re-weight after a win-rate change
+// needs the amounts of that stage's open opportunities (ChangeWinRate).
+// Sums that would overflow int64 are reported as OUT_OF_RANGE and leave the
+// engine unchanged.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace salesops::forecast {
+
+// A fiscal quarter as one comparable number: fiscal_year * 4 + (quarter - 1).
+using QuarterKey = int32_t;
+inline QuarterKey MakeQuarterKey(int fiscal_year, int quarter) {
+  return fiscal_year * 4 + (quarter - 1);
+}
+
+// A stage of a stage model, as the forecast knows it.
+struct StageRef {
+  std::string model_id;
+  std::string stage_key;
+  friend bool operator<(const StageRef& a, const StageRef& b) {
+    return a.model_id != b.model_id ? a.model_id < b.model_id
+                                    : a.stage_key < b.stage_key;
+  }
+  friend bool operator==(const StageRef& a, const StageRef& b) {
+    return a.model_id == b.model_id && a.stage_key == b.stage_key;
+  }
+};
+
+// What counts of one opportunity. An OPEN opportunity contributes to the
+// funnel of `quarter` (its expected close date's quarter) at its stage; a WON
+// one contributes `amount_minor` to `closed` of `quarter` (its close date's
+// quarter); any other status contributes nothing.
+struct OppFacts {
+  enum class Status { kOpen, kWon, kOther };
+  std::string owner_node_id;
+  StageRef stage;
+  Status status = Status::kOpen;
+  int64_t amount_minor = 0;
+  QuarterKey quarter = 0;
+};
+
+// One row of a funnel table.
+struct StageFigures {
+  int64_t count = 0;
+  int64_t amount_minor = 0;
+  int64_t weighted_minor = 0;
+};
+
+// A node's figures for one quarter (its whole subtree).
+struct NodeFigures {
+  int64_t closed_minor = 0;             // WON + out-of-funnel sales
+  int64_t out_of_funnel_minor = 0;      // the out-of-funnel part of closed
+  int64_t pipeline_weighted_minor = 0;  // Σ funnel weighted
+  int64_t forecast_minor = 0;           // closed + pipeline_weighted
+  // Stages with count > 0, ordered by model id, then the stage's position in
+  // its model (SetStageModel order); stages of unknown models last, by key.
+  std::vector<std::pair<StageRef, StageFigures>> funnel;
+};
+
+class Rollup {
+ public:
+  // --- The org tree (accounts feed). ---
+  // Adds `id` under `parent_id` ("" = a root), or moves it there (its subtree
+  // aggregate moves with it). FAILED_PRECONDITION when the move would make a
+  // cycle ("node X cannot move under its own descendant Y"); an unknown parent
+  // is created as a root placeholder (the feed may deliver a child first), and
+  // takes its place when its own event arrives.
+  [[nodiscard]] absl::Status SetNode(const std::string& id,
+                                     const std::string& parent_id);
+  // True for every node seen, placeholders included.
+  bool HasNode(const std::string& id) const;
+  // The parent of a known node ("" for a root, placeholders included);
+  // nullopt for an unknown node.
+  std::optional<std::string> ParentOf(const std::string& id) const;
+  // Direct children, sorted by id (empty for an unknown node).
+  std::vector<std::string> ChildrenOf(const std::string& id) const;
+
+  // --- Quotas (accounts feed). ---
+  // Sets (amount ≥ 0) or clears (nullopt) the explicit quota of `node_id` for
+  // `quarter`. Kept by id, so a quota that arrives before its node (the feed
+  // may be ahead) counts once the node is known; the amount is recorded as
+  // given (the accounts service validates it).
+  void SetQuota(const std::string& node_id, QuarterKey quarter,
+                std::optional<int64_t> amount_minor);
+  // Explicit when set, else the sum of the children's effective quotas (0 for
+  // a leaf without one) — the accounts service's rule. OUT_OF_RANGE on
+  // overflow; NOT_FOUND for an unknown node.
+  [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuota(
+      const std::string& node_id, QuarterKey quarter) const;
+
+  // --- Stage models (pipeline feed). ---
+  // Records the stage keys (in order) and win rates of a model. Changing the
+  // win rates of stages that hold open opportunities must go through
+  // ChangeWinRate; SetStageModel only records keys, order and rates. (Should
+  // it change the rate of a stage that holds open opportunities anyway, the
+  // engine keeps weighting that stage with the rate its aggregates were built
+  // with until ChangeWinRate re-weights it or the stage empties, so the
+  // aggregates never mix two rates; ChangeWinRate may thus come before or
+  // after the SetStageModel that announces the new rate.) A key listed twice
+  // counts at its first position with its first rate.
+  void SetStageModel(const std::string& model_id,
+                     const std::vector<std::pair<std::string, int32_t>>&
+                         stages_and_win_rates_bp);
+  // The win rate the engine weights `stage` with; 0 for unknown stages.
+  int32_t WinRateBp(const StageRef& stage) const;
+  // Re-weights the open opportunities of `stage` (their facts as stored, every
+  // one of them with status kOpen and this stage) from the current rate to
+  // `new_bp`, then records it. INVALID_ARGUMENT for a rate outside 0..10000,
+  // facts of another stage/status, or a number of facts other than the number
+  // of open opportunities the engine holds in `stage`; FAILED_PRECONDITION for
+  // an unknown owner; OUT_OF_RANGE on overflow. Nothing changes on error.
+  [[nodiscard]] absl::Status ChangeWinRate(
+      const StageRef& stage, int32_t new_bp,
+      const std::vector<OppFacts>& open_in_stage);
+
+  // --- Opportunities (pipeline feed). ---
+  // Replaces the contribution of one opportunity: `before` is what was applied
+  // last (nullopt for a new one), `after` its new facts (nullopt when it is
+  // gone). The owner must be a known node (else FAILED_PRECONDITION, nothing
+  // changed); a REP node is not required (the feed may be ahead). An open
+  // opportunity is weighted with WinRateBp(stage) (0 for an unknown stage).
+  [[nodiscard]] absl::Status ApplyOpportunity(
+      const std::optional<OppFacts>& before,
+      const std::optional<OppFacts>& after);
+
+  // --- Out-of-funnel sales (forecast's own writes, SPEC §4.4). ---
+  // Adds `amount_minor` to closed and out_of_funnel of `node_id`'s quarter
+  // (a negative amount reverses a booking). FAILED_PRECONDITION for an
+  // unknown node, OUT_OF_RANGE on overflow; nothing changes on error.
+  [[nodiscard]] absl::Status AddOutOfFunnelSale(const std::string& node_id,
+                                                QuarterKey quarter,
+                                                int64_t amount_minor);
+
+  // --- Reads. ---
+  // The figures of `node_id`'s subtree in `quarter` (zeros for a known node
+  // with nothing in it); NOT_FOUND for an unknown node.
+  [[nodiscard]] absl::StatusOr<NodeFigures> Figures(const std::string& node_id,
+                                                    QuarterKey quarter) const;
+
+  // Nodes known, and the (node, quarter) aggregates held: for the view-size
+  // metric and memory accounting.
+  size_t node_count() const;
+  size_t aggregate_count() const;
+
+ private:
+  // (see rollup.cc's design note)
+
+  // The figures of one node's subtree in one quarter; also used as a delta.
+  struct Agg {
+    int64_t closed = 0;
+    int64_t out_of_funnel = 0;
+    int64_t pipeline_weighted = 0;
+    std::vector<StageFigures> slots;  // indexed by stage slot; may be short
+  };
+  struct Node {
+    std::string id;
+    int parent = -1;            // index into nodes_, -1 for a root
+    std::vector<int> children;  // indices, unordered
+    std::unordered_map<QuarterKey, Agg> aggs;
+  };
+  // One interned StageRef.
+  struct Slot {
+    StageRef ref;
+    int position = -1;       // in its model's recorded list; -1 when unlisted
+    int32_t model_bp = 0;    // the recorded rate (0 when unlisted)
+    int32_t applied_bp = 0;  // the rate the aggregates are weighted with
+    int64_t open = 0;        // open opportunities in this stage, engine-wide
+  };
+  // Pending changes keyed by DeltaKey(node, quarter).
+  using DeltaMap = std::unordered_map<uint64_t, Agg>;
+
+  static uint64_t DeltaKey(int node, QuarterKey quarter);
+  static bool IsZero(const Agg& agg);
+  // into += d (or -= d when `negate`), field by field; OUT_OF_RANGE on
+  // overflow (then `into` is partly updated: use on scratch copies only).
+  static absl::Status AddAgg(Agg& into, const Agg& d, bool negate);
+
+  int FindNode(const std::string& id) const;
+  int AddNode(const std::string& id, int parent);
+  int FindSlot(const StageRef& stage) const;
+  int InternSlot(const StageRef& stage);
+  void RebuildOrder();
+  // Adds ±d to the (n, quarter) delta of every node n from `from` up to, not
+  // including, `stop` (-1: up to and including the root).
+  absl::Status AddToChain(DeltaMap& deltas, int from, int stop,
+                          QuarterKey quarter, const Agg& d, bool negate) const;
+  // Validates every pending delta against the stored aggregates (overflow of
+  // any field, or of closed + pipeline_weighted), then applies all of them;
+  // on error nothing is applied.
+  absl::Status Commit(const DeltaMap& deltas);
+  // The contribution of one opportunity (owner index in *node).
+  absl::Status Contribution(const OppFacts& facts, int* node, Agg* d,
+                            int* open_slot);
+
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string, int> node_index_;
+  std::unordered_map<std::string, std::map<QuarterKey, int64_t>> quotas_;
+  std::vector<Slot> slots_;
+  std::unordered_map<std::string, int> slot_index_;  // by SlotKey(StageRef)
+  // Slot indices of each model's recorded stages (current list).
+  std::unordered_map<std::string, std::vector<int>> model_slots_;
+  // All slots in funnel display order.
+  std::vector<int> order_;
+  size_t aggregate_count_ = 0;
+};
+
+}  // namespace salesops::forecast

@@ -23,7 +23,13 @@ constexpr std::initializer_list<Role> kReaders = {
 
 // Tags inside Cf::kEntities. Never reuse a number.
 constexpr uint8_t kSaleTag = 1;
+constexpr uint8_t kCloseTag = 2;
+constexpr uint8_t kSnapshotTag = 3;
+constexpr uint8_t kSubmissionTag = 4;
 constexpr char kSaleKind[] = "forecast.OutOfFunnelSale";
+constexpr char kCloseKind[] = "forecast.WeekClose";
+constexpr char kSnapshotKind[] = "forecast.WeekSnapshot";
+constexpr char kSubmissionKind[] = "forecast.Submission";
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
@@ -76,7 +82,12 @@ ForecastServiceImpl::ForecastServiceImpl(Store* store,
       view_(view),
       feeds_(std::move(feeds)),
       options_(std::move(options)),
-      sales_(store, Cf::kEntities, kSaleTag, kSaleKind, "out-of-funnel sale") {
+      sales_(store, Cf::kEntities, kSaleTag, kSaleKind, "out-of-funnel sale"),
+      closes_(store, Cf::kEntities, kCloseTag, kCloseKind, "week close"),
+      snapshots_(store, Cf::kEntities, kSnapshotTag, kSnapshotKind,
+                 "week snapshot"),
+      submissions_(store, Cf::kEntities, kSubmissionTag, kSubmissionKind,
+                   "forecast submission") {
   if (registry != nullptr) {
     query_seconds_ = &prometheus::BuildHistogram()
                           .Name("salesops_forecast_query_seconds")
@@ -160,12 +171,17 @@ absl::Status ForecastServiceImpl::DoGetForecast(
       MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
   v.Add(quarter.status());
   RETURN_IF_ERROR(v.status());
+  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
   if (req->min_pipeline_sequence() > feeds_.pipeline_applied()) {
-    const absl::Duration budget =
-        ctx->deadline() == std::chrono::system_clock::time_point::max()
-            ? absl::Seconds(10)
-            : absl::FromChrono(ctx->deadline()) - absl::Now();
-    if (!feeds_.wait_pipeline(req->min_pipeline_sequence(), budget)) {
+    // Wait a little less than the call's deadline, so the caller gets this
+    // answer rather than the transport's bare DEADLINE_EXCEEDED.
+    absl::Duration budget = absl::Seconds(10);
+    if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
+      budget = absl::FromChrono(ctx->deadline()) - absl::Now();
+    }
+    budget -= std::min(absl::Milliseconds(50), budget / 10);
+    if (budget <= absl::ZeroDuration() ||
+        !feeds_.wait_pipeline(req->min_pipeline_sequence(), budget)) {
       return absl::DeadlineExceededError(absl::StrCat(
           "min_pipeline_sequence: the forecast reflects the pipeline feed up "
           "to ",
@@ -173,7 +189,6 @@ absl::Status ForecastServiceImpl::DoGetForecast(
           "; retry"));
     }
   }
-  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
   // The positions first: the figures read next reflect at least these.
   resp->set_pipeline_sequence(feeds_.pipeline_applied());
   resp->set_accounts_sequence(feeds_.accounts_applied());

@@ -7,9 +7,12 @@
 // Scope (SPEC §8): ADMIN, FINANCE and SERVICE read every node; MANAGER their
 // own subtree; REP their own node.
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -17,6 +20,7 @@
 #include "common/store/store.h"
 #include "common/store/table.h"
 #include "common/time/clock.h"
+#include "common/time/fiscal_calendar.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "services/forecast/forecast_view.h"
 
@@ -60,6 +64,27 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   grpc::Status RecordOutOfFunnelSale(Ctx*,
                                      const v1::RecordOutOfFunnelSaleRequest*,
                                      v1::OutOfFunnelSale*) override;
+  grpc::Status CloseWeek(Ctx*, const v1::CloseWeekRequest*,
+                         v1::CloseWeekResponse*) override;
+  grpc::Status GetProgress(Ctx*, const v1::GetProgressRequest*,
+                           v1::GetProgressResponse*) override;
+  grpc::Status SubmitForecast(Ctx*, const v1::SubmitForecastRequest*,
+                              v1::ForecastSubmission*) override;
+  grpc::Status ListSubmissions(Ctx*, const v1::ListSubmissionsRequest*,
+                               v1::ListSubmissionsResponse*) override;
+
+  // Closes `week` of `quarter` (idempotent): snapshots every node's figures;
+  // closing a quarter's last week also records the next quarter's week 0.
+  // FAILED_PRECONDITION for a week that has not started at `now`.
+  [[nodiscard]] absl::Status Close(FiscalQuarter quarter, int week,
+                                   bool automatic, v1::CloseWeekResponse* resp);
+  // Closes the week before the one containing `now`, unless closed already
+  // (the automatic close at week end, SPEC §4.2).
+  [[nodiscard]] absl::Status CloseEndedWeek(absl::Time now);
+  // Runs CloseEndedWeek every `period` on a thread of its own until the
+  // service is destroyed.
+  void StartWeekCloser(absl::Duration period);
+  ~ForecastServiceImpl() override;
 
  private:
   absl::Status DoGetForecast(Ctx*, const v1::GetForecastRequest*,
@@ -71,6 +96,16 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   [[nodiscard]] absl::Status RequireReader(const Principal& who,
                                            const std::string& node_id) const;
   void Observe(const char* rpc, absl::Time start) const;
+  absl::Status DoGetProgress(Ctx*, const v1::GetProgressRequest*,
+                             v1::GetProgressResponse*);
+  absl::Status DoSubmitForecast(Ctx*, const v1::SubmitForecastRequest*,
+                                v1::ForecastSubmission*);
+  absl::Status DoListSubmissions(Ctx*, const v1::ListSubmissionsRequest*,
+                                 v1::ListSubmissionsResponse*);
+  // When `node_id`'s submission for `week` of `quarter` is due.
+  [[nodiscard]] absl::StatusOr<absl::Time> DueOf(const std::string& node_id,
+                                                 FiscalQuarter quarter,
+                                                 int week) const;
 
   Store* store_;
   const Authenticator* auth_;
@@ -79,6 +114,15 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   FeedPositions feeds_;
   ForecastOptions options_;
   Table<v1::OutOfFunnelSale> sales_;
+  Table<v1::WeekClose> closes_;        // id "<year>-Q<q>/W<week>"
+  Table<v1::WeekSnapshot> snapshots_;  // id "<node>/<year>-Q<q>/W<week>"
+  Table<v1::ForecastSubmission> submissions_;  // same id shape
+  std::mutex close_mu_;                        // one Close at a time
+
+  std::mutex closer_mu_;
+  std::condition_variable closer_cv_;
+  bool closer_stop_ = false;
+  std::thread closer_;
   prometheus::Family<prometheus::Histogram>* query_seconds_ = nullptr;
   prometheus::Histogram* get_forecast_seconds_ = nullptr;
 };

@@ -279,8 +279,10 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
       }
     }
     for (const StageRate& s : r.stages()) {
+      // A changed rate re-weights the stage; so does a model's first record
+      // when the pipeline feed delivered its opportunities first.
       auto old = old_rates.find(s.key());
-      if (old == old_rates.end() || old->second == s.win_rate_bp()) {
+      if (old != old_rates.end() && old->second == s.win_rate_bp()) {
         continue;
       }
       std::vector<OppFacts> open;
@@ -299,6 +301,9 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
             return true;
           }));
       RETURN_IF_ERROR(decode);
+      if (open.empty() && old == old_rates.end()) {
+        continue;
+      }
       ops.push_back([stage = StageRef{model.id(), s.key()},
                      bp = s.win_rate_bp(),
                      open = std::move(open)](Rollup& rollup) {
@@ -366,16 +371,15 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
 }
 
 void ForecastView::AfterAccountsBatch(bool committed) {
-  Publish(staged_accounts_, committed);
-  std::lock_guard<std::mutex> cache(quota_cache_mu_);
-  quota_cache_.clear();
+  Publish(staged_accounts_, committed, /*org_or_quota=*/true);
 }
 
 void ForecastView::AfterPipelineBatch(bool committed) {
-  Publish(staged_pipeline_, committed);
+  Publish(staged_pipeline_, committed, /*org_or_quota=*/false);
 }
 
-void ForecastView::Publish(std::vector<Op>& staged, bool committed) {
+void ForecastView::Publish(std::vector<Op>& staged, bool committed,
+                           bool org_or_quota) {
   std::vector<Op> ops;
   {
     std::lock_guard<std::mutex> lock(staged_mu_);
@@ -385,6 +389,11 @@ void ForecastView::Publish(std::vector<Op>& staged, bool committed) {
     return;  // the consumer applies the batch again from its cursor
   }
   std::unique_lock lock(mu_);
+  if (org_or_quota) {
+    // Under the view's lock: no reader pairs new figures with old quotas.
+    std::lock_guard<std::mutex> cache(quota_cache_mu_);
+    quota_cache_.clear();
+  }
   for (Op& op : ops) {
     if (absl::Status s = op(rollup_); !s.ok()) {
       // Stored but not aggregated: the next restart's Load() recomputes the
@@ -424,6 +433,10 @@ absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
                                 bool children, NodeAnswer* node,
                                 std::vector<NodeAnswer>* child_answers) const {
   std::shared_lock lock(mu_);
+  if (kinds_.count(node_id) == 0) {
+    // Known only as an owner or a parent: not delivered by accounts (yet).
+    return absl::NotFoundError(absl::StrCat("org node ", node_id));
+  }
   node->node_id = node_id;
   ASSIGN_OR_RETURN(node->figures, rollup_.Figures(node_id, quarter));
   ASSIGN_OR_RETURN(node->quota_minor, EffectiveQuotaLocked(node_id, quarter));
@@ -437,6 +450,26 @@ absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ForecastView::ReadAll(QuarterKey quarter,
+                                   std::vector<NodeAnswer>* out) const {
+  std::shared_lock lock(mu_);
+  out->reserve(out->size() + kinds_.size());
+  for (const auto& [id, kind] : kinds_) {
+    NodeAnswer a;
+    a.node_id = id;
+    ASSIGN_OR_RETURN(a.figures, rollup_.Figures(id, quarter));
+    ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(id, quarter));
+    out->push_back(std::move(a));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ForecastView::ChildrenOf(
+    const std::string& node_id) const {
+  std::shared_lock lock(mu_);
+  return rollup_.ChildrenOf(node_id);
 }
 
 bool ForecastView::IsWithin(const std::string& node_id,

@@ -72,11 +72,19 @@ class ForecastView {
   // ---- reads ----
   // The node's figures and effective quota for `quarter`, and (when
   // `children`) those of its direct children by id. NOT_FOUND for a node
-  // the view does not know.
+  // the accounts feed has not delivered (an owner or parent known only from
+  // other events).
   [[nodiscard]] absl::Status Read(const std::string& node_id,
                                   QuarterKey quarter, bool children,
                                   NodeAnswer* node,
                                   std::vector<NodeAnswer>* child_answers) const;
+  // The figures (without children) and effective quotas of every node the
+  // accounts feed has delivered, for `quarter`, read under one lock (a
+  // consistent snapshot), by node id.
+  [[nodiscard]] absl::Status ReadAll(QuarterKey quarter,
+                                     std::vector<NodeAnswer>* out) const;
+  // Direct children in the followed tree, by id.
+  std::vector<std::string> ChildrenOf(const std::string& node_id) const;
   // True when `node_id` is `ancestor_id` or below it in the followed tree.
   bool IsWithin(const std::string& node_id,
                 const std::string& ancestor_id) const;
@@ -93,7 +101,7 @@ class ForecastView {
 
  private:
   using Op = std::function<absl::Status(Rollup&)>;
-  void Publish(std::vector<Op>& staged, bool committed);
+  void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
   [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuotaLocked(
       const std::string& node_id, QuarterKey quarter) const;
 

@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
   if (absl::Status s = service.Init(); !s.ok()) {
     return ServiceRuntime::FailedToStart(s);
   }
+  // The automatic close at week end (SPEC §4.2): checked every minute.
+  service.StartWeekCloser(absl::Minutes(1));
   (*runtime)->AddService(&service, "salesops.v1.ForecastService");
   return (*runtime)->Run();
 }

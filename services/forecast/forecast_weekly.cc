@@ -1,0 +1,394 @@
+// ForecastService: week closes and snapshots, progress, and the bottom-up
+// submissions (SPEC.md §4.2, §4.3).
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/log/log.h"
+#include "common/money/money.h"
+#include "common/status/status.h"
+#include "common/status/violations.h"
+#include "salesops/v1/accounts.pb.h"
+#include "services/forecast/forecast_service.h"
+#include "services/forecast/weekly.h"
+
+namespace salesops::forecast {
+namespace {
+
+constexpr std::initializer_list<Role> kReaders = {
+    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+std::string WeekId(FiscalQuarter q, int week) {
+  return absl::StrFormat("%04d-Q%d/W%02d", q.fiscal_year, q.quarter, week);
+}
+std::string NodeWeekId(const std::string& node, FiscalQuarter q, int week) {
+  return absl::StrCat(node, "/", WeekId(q, week));
+}
+
+// INVALID_ARGUMENT naming the fields unless the quarter and week are valid.
+absl::StatusOr<FiscalQuarter> QuarterAndWeek(const FiscalCalendar& calendar,
+                                             int32_t year, int32_t quarter,
+                                             int32_t week, Violations& v) {
+  absl::StatusOr<FiscalQuarter> q = MakeQuarter(year, quarter);
+  v.Add(q.status());
+  if (week < 1 || week > calendar.weeks_per_quarter()) {
+    v.Add(absl::StrCat("week: must be 1..", calendar.weeks_per_quarter(),
+                       ", got ", week));
+  }
+  RETURN_IF_ERROR(v.status());
+  return *q;
+}
+
+}  // namespace
+
+ForecastServiceImpl::~ForecastServiceImpl() {
+  {
+    std::lock_guard<std::mutex> lock(closer_mu_);
+    closer_stop_ = true;
+  }
+  closer_cv_.notify_all();
+  if (closer_.joinable()) {
+    closer_.join();
+  }
+}
+
+void ForecastServiceImpl::StartWeekCloser(absl::Duration period) {
+  closer_ = std::thread([this, period] {
+    std::unique_lock<std::mutex> lock(closer_mu_);
+    while (!closer_stop_) {
+      lock.unlock();
+      if (absl::Status s = CloseEndedWeek(clock_->Now()); !s.ok()) {
+        log::Error("forecast: automatic week close failed",
+                   {{"error", s.ToString()}});
+      }
+      lock.lock();
+      closer_cv_.wait_for(lock, absl::ToChronoSeconds(period),
+                          [this] { return closer_stop_; });
+    }
+  });
+}
+
+absl::Status ForecastServiceImpl::CloseEndedWeek(absl::Time now) {
+  const FiscalCalendar& calendar = view_->calendar();
+  const absl::CivilDay today = calendar.DayOf(now);
+  FiscalQuarter quarter = calendar.QuarterOf(today);
+  int week = calendar.WeekOfQuarter(today) - 1;
+  if (week < 1) {
+    quarter = quarter.Prev();
+    week = calendar.weeks_per_quarter();
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::WeekClose> done,
+                   closes_.Find(WeekId(quarter, week)));
+  if (done) {
+    return absl::OkStatus();
+  }
+  v1::CloseWeekResponse resp;
+  return Close(quarter, week, /*automatic=*/true, &resp);
+}
+
+absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
+                                        bool automatic,
+                                        v1::CloseWeekResponse* resp) {
+  const FiscalCalendar& calendar = view_->calendar();
+  ASSIGN_OR_RETURN(const WeekRange range, calendar.Week(quarter, week));
+  const absl::Time now = clock_->Now();
+  if (!range.empty() && calendar.StartOf(range.first) > now) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("week: week ", week, " of ", quarter.ToString(),
+                     " has not started yet"));
+  }
+  std::lock_guard<std::mutex> one_at_a_time(close_mu_);
+  const std::string close_id = WeekId(quarter, week);
+  ASSIGN_OR_RETURN(std::optional<v1::WeekClose> done, closes_.Find(close_id));
+  if (done) {
+    *resp->mutable_close() = std::move(*done);
+    resp->set_already_closed(true);
+    return absl::OkStatus();
+  }
+  // Every node's figures under one lock, so the snapshot is consistent.
+  std::vector<NodeAnswer> nodes;
+  RETURN_IF_ERROR(view_->ReadAll(
+      MakeQuarterKey(quarter.fiscal_year, quarter.quarter), &nodes));
+  std::vector<NodeAnswer> next_nodes;
+  const bool last_week = week == calendar.weeks_per_quarter();
+  const FiscalQuarter next = quarter.Next();
+  if (last_week) {
+    RETURN_IF_ERROR(view_->ReadAll(
+        MakeQuarterKey(next.fiscal_year, next.quarter), &next_nodes));
+  }
+  const std::string& currency = options_.currency;
+  return store_
+      ->Write([&](WriteTxn& txn) -> absl::Status {
+        const int64_t at = Micros(txn.now());
+        const auto snapshot = [&](const NodeAnswer& a, FiscalQuarter q,
+                                  int w) -> absl::Status {
+          v1::WeekSnapshot s;
+          s.set_id(NodeWeekId(a.node_id, q, w));
+          s.set_node_id(a.node_id);
+          s.set_fiscal_year(q.fiscal_year);
+          s.set_fiscal_quarter(q.quarter);
+          s.set_week(w);
+          *s.mutable_pipeline_weighted() =
+              money::Make(a.figures.pipeline_weighted_minor, currency);
+          *s.mutable_cumulative_closed() =
+              money::Make(a.figures.closed_minor, currency);
+          *s.mutable_forecast() =
+              money::Make(a.figures.forecast_minor, currency);
+          *s.mutable_quota() = money::Make(a.quota_minor, currency);
+          s.set_closed_micros(at);
+          ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> old,
+                           snapshots_.Find(txn, s.id()));
+          if (old) {
+            return snapshots_.Update(txn, s.id(), 0, &s);
+          }
+          return snapshots_.Insert(txn, s.id(), &s);
+        };
+        for (const NodeAnswer& a : nodes) {
+          RETURN_IF_ERROR(snapshot(a, quarter, week));
+        }
+        for (const NodeAnswer& a : next_nodes) {
+          RETURN_IF_ERROR(snapshot(a, next, 0));
+        }
+        v1::WeekClose c;
+        c.set_fiscal_year(quarter.fiscal_year);
+        c.set_fiscal_quarter(quarter.quarter);
+        c.set_week(week);
+        c.set_closed_micros(at);
+        c.set_nodes(static_cast<int64_t>(nodes.size()));
+        c.set_automatic(automatic);
+        RETURN_IF_ERROR(closes_.Insert(txn, close_id, &c));
+        *resp->mutable_close() = std::move(c);
+        resp->set_already_closed(false);
+        return absl::OkStatus();
+      })
+      .status();
+}
+
+grpc::Status ForecastServiceImpl::CloseWeek(Ctx* ctx,
+                                            const v1::CloseWeekRequest* req,
+                                            v1::CloseWeekResponse* resp) {
+  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, {Role::kAdmin});
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  Violations v;
+  absl::StatusOr<FiscalQuarter> quarter =
+      QuarterAndWeek(view_->calendar(), req->fiscal_year(),
+                     req->fiscal_quarter(), req->week(), v);
+  if (!quarter.ok()) {
+    return ToGrpc(quarter.status());
+  }
+  return ToGrpc(Close(*quarter, req->week(), /*automatic=*/false, resp));
+}
+
+grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
+                                              const v1::GetProgressRequest* req,
+                                              v1::GetProgressResponse* resp) {
+  return ToGrpc(DoGetProgress(ctx, req, resp));
+}
+
+absl::Status ForecastServiceImpl::DoGetProgress(
+    Ctx* ctx, const v1::GetProgressRequest* req,
+    v1::GetProgressResponse* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  Violations v;
+  if (req->node_id().empty()) {
+    v.Add("node_id: required");
+  }
+  absl::StatusOr<FiscalQuarter> quarter =
+      MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
+  v.Add(quarter.status());
+  RETURN_IF_ERROR(v.status());
+  if (!view_->KindOf(req->node_id())) {
+    return absl::NotFoundError(absl::StrCat(
+        "node_id: org node ", req->node_id(), " is not known to the forecast"));
+  }
+  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
+  const int weeks = view_->calendar().weeks_per_quarter();
+  std::vector<std::optional<WeekFigures>> figures(weeks + 1);
+  int64_t quota = 0;
+  for (int w = 0; w <= weeks; ++w) {
+    ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> s,
+                     snapshots_.Find(NodeWeekId(req->node_id(), *quarter, w)));
+    if (s) {
+      figures[w] = WeekFigures{s->pipeline_weighted().units_minor(),
+                               s->cumulative_closed().units_minor()};
+      quota = s->quota().units_minor();  // the latest closed week's quota
+    }
+  }
+  NodeAnswer now;
+  std::vector<NodeAnswer> unused;
+  RETURN_IF_ERROR(view_->Read(
+      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      false, &now, &unused));
+  if (now.quota_minor > 0) {
+    quota = now.quota_minor;  // progress is measured against today's quota
+  }
+  resp->set_node_id(req->node_id());
+  *resp->mutable_quota() = money::Make(quota, options_.currency);
+  return ComputeProgress(figures, quota, weeks, options_.currency, resp);
+}
+
+absl::StatusOr<absl::Time> ForecastServiceImpl::DueOf(
+    const std::string& node_id, FiscalQuarter quarter, int week) const {
+  const int kind = view_->KindOf(node_id).value_or(v1::ORG_NODE_KIND_REP);
+  bool team_child = false;
+  for (const std::string& child : view_->ChildrenOf(node_id)) {
+    team_child |= view_->KindOf(child) == v1::ORG_NODE_KIND_TEAM;
+  }
+  return SubmissionDue(view_->calendar(), quarter, week,
+                       DueWeekday(kind, team_child));
+}
+
+grpc::Status ForecastServiceImpl::SubmitForecast(
+    Ctx* ctx, const v1::SubmitForecastRequest* req,
+    v1::ForecastSubmission* resp) {
+  return ToGrpc(DoSubmitForecast(ctx, req, resp));
+}
+
+absl::Status ForecastServiceImpl::DoSubmitForecast(
+    Ctx* ctx, const v1::SubmitForecastRequest* req,
+    v1::ForecastSubmission* resp) {
+  ASSIGN_OR_RETURN(
+      Principal who,
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
+  const v1::ForecastSubmission& in = req->submission();
+  Violations v;
+  if (in.node_id().empty()) {
+    v.Add("submission.node_id: required");
+  }
+  v.Add(money::Validate(in.amount(), options_.currency, "submission.amount",
+                        money::Sign::kNonNegative));
+  if (in.note().size() > 2000) {
+    v.Add("submission.note: at most 2000 characters");
+  }
+  absl::StatusOr<FiscalQuarter> quarter = QuarterAndWeek(
+      view_->calendar(), in.fiscal_year(), in.fiscal_quarter(), in.week(), v);
+  RETURN_IF_ERROR(quarter.status());
+  if (!view_->KindOf(in.node_id())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("submission.node_id: org node ", in.node_id(),
+                     " is not known to the forecast"));
+  }
+  if (who.role != Role::kAdmin && who.org_node_id != in.node_id()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        std::string(RoleName(who.role)), " ", who.name,
+        " may only submit the forecast of their own node ", who.org_node_id));
+  }
+  NodeAnswer now;
+  std::vector<NodeAnswer> unused;
+  RETURN_IF_ERROR(view_->Read(
+      in.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      false, &now, &unused));
+  if (in.amount().units_minor() != now.figures.forecast_minor &&
+      Blank(in.note())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "submission.note: required when the submitted amount differs from "
+        "the computed forecast (",
+        money::Format(now.figures.forecast_minor,
+                      money::CurrencyExponent(options_.currency)),
+        " ", options_.currency, ")"));
+  }
+  ASSIGN_OR_RETURN(const absl::Time due,
+                   DueOf(in.node_id(), *quarter, in.week()));
+  const std::string id = NodeWeekId(in.node_id(), *quarter, in.week());
+  return store_
+      ->Write([&](WriteTxn& txn) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<v1::ForecastSubmission> old,
+                         submissions_.Find(txn, id));
+        v1::ForecastSubmission s;
+        s.set_node_id(in.node_id());
+        s.set_fiscal_year(quarter->fiscal_year);
+        s.set_fiscal_quarter(quarter->quarter);
+        s.set_week(in.week());
+        *s.mutable_amount() = in.amount();
+        *s.mutable_computed() =
+            money::Make(now.figures.forecast_minor, options_.currency);
+        s.set_note(Trimmed(in.note()));
+        s.set_submitted_by(who.name);
+        s.set_submitted_micros(Micros(txn.now()));
+        s.set_due_micros(Micros(due));
+        s.set_late(txn.now() > due);
+        if (old) {
+          RETURN_IF_ERROR(
+              submissions_.Update(txn, id, req->expected_version(), &s));
+        } else {
+          if (req->expected_version() != 0) {
+            return absl::AbortedError(
+                absl::StrCat("expected_version: no submission of ",
+                             in.node_id(), " for that week yet (send 0)"));
+          }
+          RETURN_IF_ERROR(submissions_.Insert(txn, id, &s));
+        }
+        *resp = std::move(s);
+        return absl::OkStatus();
+      })
+      .status();
+}
+
+grpc::Status ForecastServiceImpl::ListSubmissions(
+    Ctx* ctx, const v1::ListSubmissionsRequest* req,
+    v1::ListSubmissionsResponse* resp) {
+  return ToGrpc(DoListSubmissions(ctx, req, resp));
+}
+
+absl::Status ForecastServiceImpl::DoListSubmissions(
+    Ctx* ctx, const v1::ListSubmissionsRequest* req,
+    v1::ListSubmissionsResponse* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  Violations v;
+  if (req->node_id().empty()) {
+    v.Add("node_id: required");
+  }
+  absl::StatusOr<FiscalQuarter> quarter =
+      QuarterAndWeek(view_->calendar(), req->fiscal_year(),
+                     req->fiscal_quarter(), req->week(), v);
+  RETURN_IF_ERROR(quarter.status());
+  if (!view_->KindOf(req->node_id())) {
+    return absl::NotFoundError(absl::StrCat(
+        "node_id: org node ", req->node_id(), " is not known to the forecast"));
+  }
+  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(
+      std::optional<v1::ForecastSubmission> own,
+      submissions_.Find(NodeWeekId(req->node_id(), *quarter, req->week())));
+  ASSIGN_OR_RETURN(const absl::Time own_due,
+                   DueOf(req->node_id(), *quarter, req->week()));
+  if (own) {
+    *resp->mutable_own() = *own;
+  }
+  if (own ? own->late() : now > own_due) {
+    resp->add_late_node_ids(req->node_id());
+  }
+  NodeAnswer node;
+  std::vector<NodeAnswer> children;
+  RETURN_IF_ERROR(view_->Read(
+      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      true, &node, &children));
+  for (const NodeAnswer& child : children) {
+    v1::ChildSubmission* c = resp->add_children();
+    c->set_node_id(child.node_id);
+    *c->mutable_computed() =
+        money::Make(child.figures.forecast_minor, options_.currency);
+    ASSIGN_OR_RETURN(
+        std::optional<v1::ForecastSubmission> s,
+        submissions_.Find(NodeWeekId(child.node_id, *quarter, req->week())));
+    ASSIGN_OR_RETURN(const absl::Time due,
+                     DueOf(child.node_id, *quarter, req->week()));
+    c->set_late(s ? s->late() : now > due);
+    if (s) {
+      *c->mutable_submission() = std::move(*s);
+    }
+    if (c->late()) {
+      resp->add_late_node_ids(child.node_id);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace salesops::forecast

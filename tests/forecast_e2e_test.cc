@@ -262,6 +262,9 @@ TEST_F(ForecastE2eTest, SeedFunnelThroughTheRealBinariesAndARestart) {
       testing::FindSample(*samples, "salesops_forecast_query_seconds_count",
                           {{"rpc", "GetForecast"}}),
       2.0);
+  EXPECT_EQ(testing::FindSample(*samples, "salesops_forecast_view_size",
+                                {{"what", "nodes"}}),
+            5.0);
   EXPECT_TRUE(testing::PromtoolCheck(*page).ok());
 }
 

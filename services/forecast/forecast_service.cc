@@ -1,5 +1,6 @@
 #include "services/forecast/forecast_service.h"
 
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -97,6 +98,18 @@ ForecastServiceImpl::ForecastServiceImpl(Store* store,
                           .Register(*registry);
     get_forecast_seconds_ =
         &query_seconds_->Add({{"rpc", "GetForecast"}}, QueryBuckets());
+    auto& size = prometheus::BuildGauge()
+                     .Name("salesops_forecast_view_size")
+                     .Help(
+                         "Entries of the forecast's in-memory view: org "
+                         "nodes, and (node, quarter) aggregates.")
+                     .Register(*registry);
+    prometheus::Gauge* nodes = &size.Add({{"what", "nodes"}});
+    prometheus::Gauge* aggregates = &size.Add({{"what", "aggregates"}});
+    view_->SetSizeListener([nodes, aggregates](size_t n, size_t a) {
+      nodes->Set(static_cast<double>(n));
+      aggregates->Set(static_cast<double>(a));
+    });
   }
 }
 

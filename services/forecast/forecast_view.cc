@@ -179,6 +179,9 @@ absl::Status ForecastView::Load() {
       }));
   rollup_ = std::move(rollup);
   kinds_ = std::move(kinds);
+  if (size_listener_) {
+    size_listener_(rollup_.node_count(), rollup_.aggregate_count());
+  }
   std::lock_guard<std::mutex> cache(quota_cache_mu_);
   quota_cache_.clear();
   return absl::OkStatus();
@@ -402,6 +405,9 @@ void ForecastView::Publish(std::vector<Op>& staged, bool committed,
                  {{"error", s.ToString()}});
     }
   }
+  if (size_listener_) {
+    size_listener_(rollup_.node_count(), rollup_.aggregate_count());
+  }
 }
 
 absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
@@ -411,7 +417,12 @@ absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
   if (!rollup_.HasNode(rep_node_id)) {
     RETURN_IF_ERROR(rollup_.SetNode(rep_node_id, ""));
   }
-  return rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor);
+  RETURN_IF_ERROR(
+      rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor));
+  if (size_listener_) {
+    size_listener_(rollup_.node_count(), rollup_.aggregate_count());
+  }
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------

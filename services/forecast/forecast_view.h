@@ -95,6 +95,11 @@ class ForecastView {
   QuarterKey QuarterOf(absl::CivilDay day) const;
   const FiscalCalendar& calendar() const { return calendar_; }
 
+  // Called with node_count() and aggregate_count() after every change of the
+  // aggregates (for the view-size gauges). Set before Load.
+  void SetSizeListener(std::function<void(size_t nodes, size_t aggregates)> f) {
+    size_listener_ = std::move(f);
+  }
   // For metrics: nodes and (node, quarter) aggregates held.
   size_t node_count() const;
   size_t aggregate_count() const;
@@ -114,6 +119,8 @@ class ForecastView {
   // Effective quotas computed since the last quota or org change.
   mutable std::mutex quota_cache_mu_;
   mutable std::map<std::pair<std::string, QuarterKey>, int64_t> quota_cache_;
+
+  std::function<void(size_t, size_t)> size_listener_;
 
   // Staged on the commit thread, published on the consumer's thread.
   std::mutex staged_mu_;

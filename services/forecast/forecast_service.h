@@ -72,6 +72,12 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
                               v1::ForecastSubmission*) override;
   grpc::Status ListSubmissions(Ctx*, const v1::ListSubmissionsRequest*,
                                v1::ListSubmissionsResponse*) override;
+  grpc::Status GetFunnelAnalytics(Ctx*, const v1::GetFunnelAnalyticsRequest*,
+                                  v1::FunnelAnalytics*) override;
+  grpc::Status GetPipelineChanges(Ctx*, const v1::GetPipelineChangesRequest*,
+                                  v1::PipelineChanges*) override;
+  grpc::Status GetForecastAccuracy(Ctx*, const v1::GetForecastAccuracyRequest*,
+                                   v1::ForecastAccuracy*) override;
 
   // Closes `week` of `quarter` (idempotent): snapshots every node's figures;
   // closing a quarter's last week also records the next quarter's week 0.
@@ -102,6 +108,18 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
                                 v1::ForecastSubmission*);
   absl::Status DoListSubmissions(Ctx*, const v1::ListSubmissionsRequest*,
                                  v1::ListSubmissionsResponse*);
+  absl::Status DoGetFunnelAnalytics(Ctx*, const v1::GetFunnelAnalyticsRequest*,
+                                    v1::FunnelAnalytics*);
+  absl::Status DoGetPipelineChanges(Ctx*, const v1::GetPipelineChangesRequest*,
+                                    v1::PipelineChanges*);
+  absl::Status DoGetForecastAccuracy(Ctx*,
+                                     const v1::GetForecastAccuracyRequest*,
+                                     v1::ForecastAccuracy*);
+  // The caller may read `node_id`, which the view knows (NOT_FOUND naming
+  // `field` otherwise).
+  [[nodiscard]] absl::Status RequireKnownReadable(const Principal& who,
+                                                  const std::string& node_id,
+                                                  std::string_view field) const;
   // When `node_id`'s submission for `week` of `quarter` is due.
   [[nodiscard]] absl::StatusOr<absl::Time> DueOf(const std::string& node_id,
                                                  FiscalQuarter quarter,

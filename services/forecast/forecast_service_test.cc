@@ -1451,5 +1451,177 @@ TEST_F(ForecastWeeklyTest, SubmissionsAreDueByLevelAndListedForTheManager) {
                       grpc::StatusCode::PERMISSION_DENIED));
 }
 
+// ---------------------------------------------------------------------------
+// Analytics (SPEC §4.5) from the opportunities and their history entries as
+// the pipeline feed delivers them.
+
+class ForecastAnalyticsTest : public ForecastWeeklyTest {
+ protected:
+  // An opportunity's state and its history entries, as pipeline emits them.
+  void PutDeal(const std::string& id, const std::string& owner, int64_t amount,
+               int64_t created, const std::string& stage,
+               v1::OpportunityStatus status, int64_t closed, int64_t version,
+               const std::vector<v1::OpportunityChange>& changes) {
+    v1::Opportunity m;
+    m.set_id(id);
+    m.set_account_id("acc_1");
+    m.set_owner_node_id(owner);
+    m.set_name(id);
+    *m.mutable_amount() = Eur(amount);
+    *m.mutable_expected_close_date() = Day(2026, 6, 15);
+    m.set_stage_model_id(kModel);
+    m.set_stage_key(stage);
+    m.set_status(status);
+    m.set_closed_micros(closed);
+    m.set_created_micros(created);
+    m.set_source_channel(v1::SOURCE_CHANNEL_REFERRAL);
+    m.set_version(version);
+    ASSERT_TRUE(
+        ApplyPipeline(MakeEvent(&pipeline_seq_, kOpportunityKind, id, m)).ok());
+    for (const v1::OpportunityChange& c : changes) {
+      v1::OpportunityChange e = c;
+      e.set_opportunity_id(id);
+      ASSERT_TRUE(
+          ApplyPipeline(MakeEvent(&pipeline_seq_, "pipeline.OpportunityChange",
+                                  absl::StrCat(id, "/", c.seq()), e))
+              .ok());
+    }
+  }
+  static v1::OpportunityChange Change(int64_t seq, v1::ChangeKind kind,
+                                      int64_t micros, const std::string& from,
+                                      const std::string& to) {
+    v1::OpportunityChange c;
+    c.set_seq(seq);
+    c.set_kind(kind);
+    c.set_time_micros(micros);
+    c.set_from(from);
+    c.set_to(to);
+    return c;
+  }
+
+  // In region a, FY2026 Q2:
+  //   A r1 100,000: created 04-02 in INTEREST, CONSIDERATION 04-10, WON 04-20
+  //   B r1  50,000: created 04-03 in INTEREST, LOST 04-15
+  //   C r2  30,000: created 04-06 (week 2) in INTEREST, open
+  void Deals() {
+    BuildOrg();
+    PutModel(BuyingCycle6());
+    PutDeal("A", "r1", 100000, NoonMicros(2026, 4, 2), "CONSIDERATION",
+            v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 4, 20), 3,
+            {Change(1, v1::CHANGE_KIND_CREATED, NoonMicros(2026, 4, 2), "",
+                    "INTEREST"),
+             Change(2, v1::CHANGE_KIND_STAGE_FORWARD, NoonMicros(2026, 4, 10),
+                    "INTEREST", "CONSIDERATION"),
+             Change(3, v1::CHANGE_KIND_CLOSED, NoonMicros(2026, 4, 20), "OPEN",
+                    "WON")});
+    PutDeal("B", "r1", 50000, NoonMicros(2026, 4, 3), "INTEREST",
+            v1::OPPORTUNITY_STATUS_LOST, NoonMicros(2026, 4, 15), 2,
+            {Change(1, v1::CHANGE_KIND_CREATED, NoonMicros(2026, 4, 3), "",
+                    "INTEREST"),
+             Change(2, v1::CHANGE_KIND_CLOSED, NoonMicros(2026, 4, 15), "OPEN",
+                    "LOST")});
+    PutDeal("C", "r2", 30000, NoonMicros(2026, 4, 6), "INTEREST",
+            v1::OPPORTUNITY_STATUS_OPEN, 0, 1,
+            {Change(1, v1::CHANGE_KIND_CREATED, NoonMicros(2026, 4, 6), "",
+                    "INTEREST")});
+  }
+};
+
+TEST_F(ForecastAnalyticsTest, FunnelAnalyticsOfASubtree) {
+  Deals();
+  v1::GetFunnelAnalyticsRequest req;
+  req.set_node_id("a");
+  *req.mutable_from() = Day(2026, 4, 1);
+  *req.mutable_to() = Day(2026, 4, 30);
+  v1::FunnelAnalytics out;
+  auto ctx = Ctx(kManagerAToken);
+  ASSERT_TRUE(IsOk(stub_->GetFunnelAnalytics(ctx.get(), req, &out)));
+  ASSERT_EQ(out.stages_size(), 6);
+  EXPECT_EQ(out.stages(0).stage_key(), "INTEREST");
+  EXPECT_EQ(out.stages(0).entered(), 3);
+  EXPECT_EQ(out.stages(0).advanced(), 1);
+  EXPECT_EQ(out.stages(0).conversion_bp(), 3333);
+  EXPECT_EQ(out.stages(0).closed(), 2);
+  EXPECT_EQ(out.stages(0).calibrated_win_rate_bp(), 5000);
+  EXPECT_EQ(out.stages(0).configured_win_rate_bp(), 500);
+  EXPECT_EQ(out.stages(1).entered(), 1);
+  EXPECT_EQ(out.stages(1).calibrated_win_rate_bp(), 10000);
+  EXPECT_EQ(out.ratio_line(), "3:1:0:0:0:0:1");
+  EXPECT_EQ(out.median_cycle_days(), 18);
+  ASSERT_EQ(out.by_source_size(), 1);
+  EXPECT_EQ(out.by_source(0).key(), "REFERRAL");
+  EXPECT_EQ(out.by_source(0).created(), 3);
+  EXPECT_EQ(out.by_source(0).win_rate_bp(), 5000);
+  EXPECT_EQ(out.by_source(0).won_amount().units_minor(), 100000);
+  ASSERT_EQ(out.by_owner_size(), 2);
+  EXPECT_EQ(out.by_owner(0).key(), "r1");
+  // Created range and scope.
+  *req.mutable_from() = Day(2026, 4, 4);
+  auto ctx2 = Ctx(kAdminToken);
+  ASSERT_TRUE(IsOk(stub_->GetFunnelAnalytics(ctx2.get(), req, &out)));
+  EXPECT_EQ(out.stages(0).entered(), 1);
+  auto ctx3 = Ctx(kManagerBToken);
+  EXPECT_TRUE(IsError(stub_->GetFunnelAnalytics(ctx3.get(), req, &out),
+                      grpc::StatusCode::PERMISSION_DENIED));
+  *req.mutable_from() = Day(2026, 5, 1);
+  auto ctx4 = Ctx(kAdminToken);
+  EXPECT_TRUE(IsError(stub_->GetFunnelAnalytics(ctx4.get(), req, &out),
+                      grpc::StatusCode::INVALID_ARGUMENT,
+                      "to: must not be before from"));
+}
+
+TEST_F(ForecastAnalyticsTest, WaterfallBetweenTwoWeeks) {
+  Deals();
+  // From the end of week 1 (Mon 04-06 00:00) to the end of week 4 (04-27).
+  v1::GetPipelineChangesRequest req;
+  req.set_node_id("a");
+  req.set_fiscal_year(2026);
+  req.set_fiscal_quarter(2);
+  req.set_from_week(1);
+  req.set_to_week(4);
+  v1::PipelineChanges out;
+  auto ctx = Ctx(kAdminToken);
+  ASSERT_TRUE(IsOk(stub_->GetPipelineChanges(ctx.get(), req, &out)));
+  EXPECT_EQ(out.start().units_minor(), 150000);        // A and B
+  EXPECT_EQ(out.new_pipeline().units_minor(), 30000);  // C
+  EXPECT_EQ(out.won().units_minor(), 100000);
+  EXPECT_EQ(out.lost().units_minor(), 50000);
+  EXPECT_EQ(out.advanced(), 1);
+  EXPECT_EQ(out.end().units_minor(), 30000);
+  req.set_to_week(5);  // still running on Friday 05-01
+  auto ctx2 = Ctx(kAdminToken);
+  EXPECT_TRUE(IsError(stub_->GetPipelineChanges(ctx2.get(), req, &out),
+                      grpc::StatusCode::FAILED_PRECONDITION, "to_week"));
+  req.set_from_week(4);
+  req.set_to_week(4);
+  auto ctx3 = Ctx(kAdminToken);
+  EXPECT_TRUE(IsError(stub_->GetPipelineChanges(ctx3.get(), req, &out),
+                      grpc::StatusCode::INVALID_ARGUMENT, "to_week"));
+}
+
+TEST_F(ForecastAnalyticsTest,
+       AccuracyComparesWeekSnapshotsWithTheClosedFigure) {
+  BuildOrg();
+  PutModel(BuyingCycle6());
+  PutOpp({"o1", "r1", "COMMITMENT", 100000, Day(2026, 6, 1)});  // 50,000
+  v1::CloseWeekResponse closed;
+  ASSERT_TRUE(IsOk(Close(2026, 2, 4, &closed)));
+  PutOpp({"o1", "r1", "COMMITMENT", 100000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NowMicros(), 2});
+  v1::GetForecastAccuracyRequest req;
+  req.set_node_id("global");
+  req.set_fiscal_year(2026);
+  req.set_fiscal_quarter(2);
+  v1::ForecastAccuracy out;
+  auto ctx = Ctx(kAdminToken);
+  ASSERT_TRUE(IsOk(stub_->GetForecastAccuracy(ctx.get(), req, &out)));
+  EXPECT_EQ(out.final_closed().units_minor(), 100000);
+  EXPECT_FALSE(out.quarter_over());
+  ASSERT_EQ(out.weeks_size(), 1);
+  EXPECT_EQ(out.weeks(0).week(), 4);
+  EXPECT_EQ(out.weeks(0).forecast().units_minor(), 50000);
+  EXPECT_EQ(out.weeks(0).error_bp(), -5000);
+}
+
 }  // namespace
 }  // namespace salesops::forecast

@@ -23,11 +23,14 @@ constexpr uint8_t kOppTag = 4;
 // Copies of OPEN opportunities' records by (model, stage, id): what a win-rate
 // change re-weights.
 constexpr uint8_t kOpenByStageTag = 5;
+// History entries by (opportunity id, seq), for the analytics.
+constexpr uint8_t kChangeTag = 6;
 
 constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
+constexpr char kChangeKind[] = "pipeline.OpportunityChange";
 
 constexpr int kMaxDepth = 10'000;
 
@@ -42,6 +45,9 @@ std::string ModelKey(std::string_view id) {
 }
 std::string OppKey(std::string_view id) {
   return KeyBuilder(kOppTag).Str(id).key();
+}
+std::string ChangeKey(std::string_view opp, int64_t seq) {
+  return KeyBuilder(kChangeTag).Str(opp).I64(seq).key();
 }
 std::string OpenPrefix(std::string_view model, std::string_view stage) {
   return KeyBuilder(kOpenByStageTag).Str(model).Str(stage).key();
@@ -123,7 +129,7 @@ const std::vector<std::string>& ColumnFamilies() {
 
 std::vector<std::string> AccountsKinds() { return {kOrgNodeKind, kQuotaKind}; }
 std::vector<std::string> PipelineKinds() {
-  return {kStageModelKind, kOpportunityKind};
+  return {kStageModelKind, kOpportunityKind, kChangeKind};
 }
 
 ForecastView::ForecastView(Store* store, FiscalCalendar calendar)
@@ -341,6 +347,12 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
           QuarterOf(calendar_.DayOf(absl::FromUnixMicros(o.closed_micros()))));
     }
     r.set_version(o.version());
+    r.set_created_micros(o.created_micros());
+    r.set_source_channel(o.source_channel());
+    r.set_close_year(o.expected_close_date().year());
+    r.set_close_month(o.expected_close_date().month());
+    r.set_close_day(o.expected_close_date().day());
+    r.set_closed_micros(o.closed_micros());
     const std::string value = r.SerializeAsString();
     txn.Put(kView, OppKey(o.id()), value);
     if (stored && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
@@ -363,6 +375,21 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
           }
           return rollup.ApplyOpportunity(before, after);
         });
+  } else if (event.kind() == kChangeKind) {
+    // History is only read by the analytics: stored, never aggregated.
+    v1::OpportunityChange c;
+    if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
+      return absl::DataLossError("not an OpportunityChange");
+    }
+    ChangeRecord r;
+    r.set_seq(c.seq());
+    r.set_kind(c.kind());
+    r.set_time_micros(c.time_micros());
+    r.set_from(c.from());
+    r.set_to(c.to());
+    txn.Put(kView, ChangeKey(c.opportunity_id(), c.seq()),
+            r.SerializeAsString());
+    return absl::OkStatus();
   } else {
     return absl::OkStatus();
   }
@@ -475,6 +502,88 @@ absl::Status ForecastView::ReadAll(QuarterKey quarter,
     out->push_back(std::move(a));
   }
   return absl::OkStatus();
+}
+
+absl::Status ForecastView::Timelines(const std::string& node_id,
+                                     const std::string& model_id,
+                                     absl::CivilDay created_from,
+                                     absl::CivilDay created_to,
+                                     std::vector<Timeline>* out) const {
+  const std::string prefix = KeyBuilder(kOppTag).key();
+  absl::Status error;
+  RETURN_IF_ERROR(store_->Scan(
+      kView, prefix, PrefixSuccessor(prefix),
+      [&](std::string_view key, std::string_view value) {
+        OppRecord r;
+        KeyReader reader(key);
+        uint8_t tag = 0;
+        std::string id;
+        if (!r.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+            !reader.Tag(&tag) || !reader.Str(&id)) {
+          error = absl::DataLossError("forecast view: corrupt record");
+          return false;
+        }
+        if ((!model_id.empty() && r.stage_model_id() != model_id) ||
+            !IsWithin(r.owner_node_id(), node_id)) {
+          return true;
+        }
+        const absl::CivilDay created =
+            calendar_.DayOf(absl::FromUnixMicros(r.created_micros()));
+        if (created < created_from || created > created_to) {
+          return true;
+        }
+        Timeline t;
+        t.id = id;
+        t.owner_node_id = r.owner_node_id();
+        t.stage_model_id = r.stage_model_id();
+        t.source_channel = static_cast<v1::SourceChannel>(r.source_channel());
+        t.created_micros = r.created_micros();
+        t.stage_key = r.stage_key();
+        t.status = static_cast<v1::OpportunityStatus>(r.status());
+        t.amount_minor = r.amount_minor();
+        t.expected_close =
+            absl::CivilDay(r.close_year(), r.close_month(), r.close_day());
+        t.closed_micros = r.closed_micros();
+        const std::string changes = KeyBuilder(kChangeTag).Str(id).key();
+        absl::Status decode;
+        absl::Status scan = store_->Scan(
+            kView, changes, PrefixSuccessor(changes),
+            [&](std::string_view, std::string_view v) {
+              ChangeRecord c;
+              if (!c.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+                decode = absl::DataLossError("forecast view: corrupt change");
+                return false;
+              }
+              t.changes.push_back(Timeline::Change{
+                  c.seq(), static_cast<v1::ChangeKind>(c.kind()),
+                  c.time_micros(), c.from(), c.to()});
+              return true;
+            });
+        error = scan.ok() ? decode : scan;
+        if (!error.ok()) {
+          return false;
+        }
+        out->push_back(std::move(t));
+        return true;
+      }));
+  return error;
+}
+
+std::optional<ModelStages> ForecastView::ModelStagesOf(
+    const std::string& model_id) const {
+  absl::StatusOr<std::optional<std::string>> raw =
+      store_->Get(kView, ModelKey(model_id));
+  if (!raw.ok() || !*raw) {
+    return std::nullopt;
+  }
+  ModelRecord m;
+  if (!m.ParseFromString(**raw)) {
+    return std::nullopt;
+  }
+  ModelStages out;
+  out.model_id = model_id;
+  out.stages = StagesOf(m);
+  return out;
 }
 
 std::vector<std::string> ForecastView::ChildrenOf(

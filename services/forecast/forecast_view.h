@@ -27,6 +27,7 @@
 #include "common/store/store.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/feed.pb.h"
+#include "services/forecast/analytics.h"
 #include "services/forecast/rollup.h"
 
 namespace salesops::forecast {
@@ -83,6 +84,17 @@ class ForecastView {
   // consistent snapshot), by node id.
   [[nodiscard]] absl::Status ReadAll(QuarterKey quarter,
                                      std::vector<NodeAnswer>* out) const;
+  // The timelines of the opportunities of model `model_id` ("" = any) owned
+  // in `node_id`'s subtree and created within [created_from, created_to] (in
+  // the calendar's zone), read from the stored records (a scan: for the
+  // analytics, not the query path).
+  [[nodiscard]] absl::Status Timelines(const std::string& node_id,
+                                       const std::string& model_id,
+                                       absl::CivilDay created_from,
+                                       absl::CivilDay created_to,
+                                       std::vector<Timeline>* out) const;
+  // A stage model's stages and rates as followed; nullopt if unknown.
+  std::optional<ModelStages> ModelStagesOf(const std::string& model_id) const;
   // Direct children in the followed tree, by id.
   std::vector<std::string> ChildrenOf(const std::string& node_id) const;
   // True when `node_id` is `ancestor_id` or below it in the followed tree.

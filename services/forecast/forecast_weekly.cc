@@ -22,13 +22,6 @@ constexpr std::initializer_list<Role> kReaders = {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
-std::string WeekId(FiscalQuarter q, int week) {
-  return absl::StrFormat("%04d-Q%d/W%02d", q.fiscal_year, q.quarter, week);
-}
-std::string NodeWeekId(const std::string& node, FiscalQuarter q, int week) {
-  return absl::StrCat(node, "/", WeekId(q, week));
-}
-
 // INVALID_ARGUMENT naming the fields unless the quarter and week are valid.
 absl::StatusOr<FiscalQuarter> QuarterAndWeek(const FiscalCalendar& calendar,
                                              int32_t year, int32_t quarter,

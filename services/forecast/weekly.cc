@@ -3,11 +3,20 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.pb.h"
 
 namespace salesops::forecast {
+
+std::string WeekId(FiscalQuarter q, int week) {
+  return absl::StrFormat("%04d-Q%d/W%02d", q.fiscal_year, q.quarter, week);
+}
+
+std::string NodeWeekId(const std::string& node, FiscalQuarter q, int week) {
+  return absl::StrCat(node, "/", WeekId(q, week));
+}
 
 absl::Status ComputeProgress(
     const std::vector<std::optional<WeekFigures>>& weeks, int64_t quota_minor,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,6 +13,12 @@
 #include "salesops/v1/forecast.pb.h"
 
 namespace salesops::forecast {
+
+// Ids of the stored week records: "2027-Q1/W03" for a week close, and
+// "<node>/2027-Q1/W03" for a node's snapshot or submission of that week.
+std::string WeekId(FiscalQuarter quarter, int week);
+std::string NodeWeekId(const std::string& node_id, FiscalQuarter quarter,
+                       int week);
 
 // A node's figures at one week's close (minor units).
 struct WeekFigures {

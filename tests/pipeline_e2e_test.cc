@@ -370,13 +370,22 @@ TEST_F(PipelineE2eTest, AcknowledgedWritesSurviveKillAndReorgMovesVisibility) {
     }
   }
 
-  // Accounts unreachable: a create fails UNAVAILABLE and writes nothing.
+  // Accounts unreachable: a create for an account pipeline has not checked
+  // yet fails UNAVAILABLE and writes nothing.
+  v1::Account unchecked;
+  {
+    v1::CreateAccountRequest req;
+    req.mutable_account()->set_name("Not Yet Seen Ltd");
+    ASSERT_TRUE(
+        accounts_stub_->CreateAccount(Ctx(kAdmin).get(), req, &unchecked).ok());
+  }
   accounts_.process->Signal(SIGKILL);
   ASSERT_TRUE(accounts_.process->WaitExit(absl::Seconds(10)).has_value());
   {
     v1::Opportunity out;
-    grpc::Status s = stub_->CreateOpportunity(Ctx(kAdmin).get(),
-                                              NewOpp(r1_.id(), 1000), &out);
+    v1::CreateOpportunityRequest create = NewOpp(r1_.id(), 1000);
+    create.mutable_opportunity()->set_account_id(unchecked.id());
+    grpc::Status s = stub_->CreateOpportunity(Ctx(kAdmin).get(), create, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(s);
     v1::ListOpportunitiesRequest req;
     req.mutable_page()->set_page_size(1000);

@@ -291,20 +291,29 @@ absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadVisible(
 absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
                                              const std::string& owner,
                                              std::string_view field) {
-  absl::StatusOr<v1::OrgNode> node = accounts_->GetOrgNode(owner);
-  if (absl::IsNotFound(node.status())) {
+  // The org tree followed from accounts answers without a call; a node the
+  // mirror does not know yet (feed lag) is asked of accounts.
+  std::string parent;
+  v1::OrgNodeKind kind = v1::ORG_NODE_KIND_UNSPECIFIED;
+  if (std::optional<OrgMirror::Node> known = org_->Find(owner)) {
+    parent = known->parent_id;
+    kind = known->kind;
+  } else {
+    absl::StatusOr<v1::OrgNode> node = accounts_->GetOrgNode(owner);
+    if (absl::IsNotFound(node.status())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          std::string(field), ": org node ", owner, " not found in accounts"));
+    }
+    RETURN_IF_ERROR(node.status());
+    parent = node->parent_id();
+    kind = node->kind();
+  }
+  if (kind != v1::ORG_NODE_KIND_REP) {
     return absl::InvalidArgumentError(absl::StrCat(
-        std::string(field), ": org node ", owner, " not found in accounts"));
+        std::string(field), ": org node ", owner, " is a ",
+        v1::OrgNodeKind_Name(kind), "; opportunities are owned by REP nodes"));
   }
-  RETURN_IF_ERROR(node.status());
-  if (node->kind() != v1::ORG_NODE_KIND_REP) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(field), ": org node ", owner, " is a ",
-                     v1::OrgNodeKind_Name(node->kind()),
-                     "; opportunities are owned by REP nodes"));
-  }
-  if (who.role == Role::kManager &&
-      !org_->IsWithin(node->parent_id(), who.org_node_id)) {
+  if (who.role == Role::kManager && !org_->IsWithin(parent, who.org_node_id)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "MANAGER ", who.name, " may not give opportunities to org node ", owner,
         " (outside their subtree)"));
@@ -314,6 +323,28 @@ absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
         "REP ", who.name, " may only own opportunities themselves (",
         std::string(field), " must be ", who.org_node_id, ")"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status PipelineServiceImpl::CheckAccount(const std::string& account_id,
+                                               std::string_view field) {
+  {
+    std::lock_guard<std::mutex> lock(known_accounts_mu_);
+    if (known_accounts_.count(account_id) > 0) {
+      return absl::OkStatus();
+    }
+  }
+  absl::StatusOr<v1::Account> account = accounts_->GetAccount(account_id);
+  if (absl::IsNotFound(account.status())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(field), ": account ", account_id, " not found"));
+  }
+  RETURN_IF_ERROR(account.status());
+  std::lock_guard<std::mutex> lock(known_accounts_mu_);
+  if (known_accounts_.size() >= kMaxKnownAccounts) {
+    known_accounts_.clear();  // a bound, not an eviction policy
+  }
+  known_accounts_.insert(account_id);
   return absl::OkStatus();
 }
 
@@ -483,12 +514,7 @@ absl::Status PipelineServiceImpl::DoCreateOpportunity(
   RETURN_IF_ERROR(v.status());
 
   // The peers first: nothing is written unless accounts confirms both.
-  absl::StatusOr<v1::Account> account = accounts_->GetAccount(o.account_id());
-  if (absl::IsNotFound(account.status())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "opportunity.account_id: account ", o.account_id(), " not found"));
-  }
-  RETURN_IF_ERROR(account.status());
+  RETURN_IF_ERROR(CheckAccount(o.account_id(), "opportunity.account_id"));
   RETURN_IF_ERROR(
       CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id"));
 

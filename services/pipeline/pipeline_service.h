@@ -10,7 +10,9 @@
 // read everything and write nothing. A single entity outside the caller's
 // scope is PERMISSION_DENIED; lists are filtered instead.
 
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -135,11 +137,17 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
   // it; `field` names the id in messages.
   [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
       const Principal& who, const std::string& id, std::string_view field);
-  // Validates `owner_node_id` with accounts: exists, is a REP node, and `who`
-  // may give it opportunities. `field` names it in messages.
+  // Validates `owner_node_id`: exists and is a REP node (per the followed org
+  // tree, else asking accounts), and `who` may give it opportunities. `field`
+  // names it in messages.
   [[nodiscard]] absl::Status CheckOwner(const Principal& who,
                                         const std::string& owner_node_id,
                                         std::string_view field);
+  // INVALID_ARGUMENT naming `field` unless accounts knows `account_id`.
+  // Accounts are never deleted, so a confirmed id is remembered (up to
+  // kMaxKnownAccounts) and not asked again.
+  [[nodiscard]] absl::Status CheckAccount(const std::string& account_id,
+                                          std::string_view field);
   // The rest of an Evaluate* call once `evaluation` is computed: stamps who
   // and when and, with an opportunity id, stores it in that opportunity's
   // `slot` field (the caller must be allowed to change the opportunity).
@@ -158,6 +166,10 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
   CreditClient* credit_;
   const OrgMirror* org_;
   PipelineOptions options_;
+
+  static constexpr size_t kMaxKnownAccounts = 1'000'000;
+  std::mutex known_accounts_mu_;
+  std::unordered_set<std::string> known_accounts_;
 };
 
 }  // namespace salesops::pipeline

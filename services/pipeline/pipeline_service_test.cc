@@ -1263,6 +1263,19 @@ TEST_F(PipelineCreateTest, AccountsUnavailableWritesNothing) {
   EXPECT_EQ(ListIds({}), std::set<std::string>{out.id()});
 }
 
+TEST_F(PipelineCreateTest, ConfirmedAccountsAndFollowedRepsNeedNoCall) {
+  v1::Opportunity out;
+  ASSERT_TRUE(IsOk(Create(Draft(), &out)));
+  // The account was confirmed once and the owner is in the followed org
+  // tree: creating more for them does not ask accounts again.
+  accounts_.SetUnavailable(true);
+  EXPECT_TRUE(IsOk(Create(Draft(), &out)));
+  // An account never confirmed still needs accounts.
+  v1::Opportunity other = Draft();
+  other.set_account_id(kAcc2);
+  EXPECT_TRUE(IsError(Create(other, &out), grpc::StatusCode::UNAVAILABLE));
+}
+
 TEST_F(PipelineCreateTest, FieldsAreValidated) {
   struct Case {
     std::string what;
@@ -1554,15 +1567,19 @@ TEST_F(PipelineUpdateTest, FixedFieldsAndReassignment) {
   EXPECT_EQ(OwnedBy({"r2"}), std::set<std::string>{o.id()});
   EXPECT_TRUE(OwnedBy({"r1"}).empty());
 
-  // Accounts down: a reassignment cannot be checked, a plain edit can go on.
+  // Accounts down: a node the followed org tree does not know cannot be
+  // checked; a rep it knows can, and a plain edit goes on.
   accounts_.SetUnavailable(true);
+  v1::Opportunity away = MustGet(o.id());
+  away.set_owner_node_id("r9");
+  EXPECT_TRUE(IsError(Update(away, 0, &out), grpc::StatusCode::UNAVAILABLE));
   v1::Opportunity back = MustGet(o.id());
   back.set_owner_node_id("r1");
-  EXPECT_TRUE(IsError(Update(back, 0, &out), grpc::StatusCode::UNAVAILABLE));
+  EXPECT_TRUE(IsOk(Update(back, 0, &out)));
+  EXPECT_EQ(out.owner_node_id(), "r1");
   v1::Opportunity rename = MustGet(o.id());
   rename.set_name("Renamed while accounts is down");
   EXPECT_TRUE(IsOk(Update(rename, 0, &out)));
-  EXPECT_EQ(out.owner_node_id(), "r2");
 }
 
 TEST_F(PipelineUpdateTest, ClosedOpportunitiesCannotBeChanged) {

@@ -1,0 +1,472 @@
+// salesops-bench: the forecast benchmark of issue 5, through the public APIs
+// of running salesops-accounts, salesops-pipeline and salesops-forecast
+// (started by bench/run.sh on loopback). Phases, each printing one line of
+// results:
+//   org       a 7-level org (global, regions, areas, 3 team levels, reps)
+//   load      N open opportunities over the reps with CreateOpportunity from
+//             --clients concurrent clients: the sustained create rate
+//   catchup   until forecast reflects pipeline's feed position: ingest rate
+//   query     GetForecast of the root and of a mid-level node against
+//             grpc.health.v1.Health/Check on the same server: p50/p99, ratio
+//   fresh     UpdateOpportunity at --fresh_rate/s; for sampled writes the time
+//             until GetForecast of the owner shows them: p50/p99
+// It also writes the dataset as CSV (--csv_dir) for the PostgreSQL comparison.
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "salesops/v1/accounts.grpc.pb.h"
+#include "salesops/v1/feed.grpc.pb.h"
+#include "salesops/v1/forecast.grpc.pb.h"
+#include "salesops/v1/pipeline.grpc.pb.h"
+
+ABSL_FLAG(std::string, accounts, "127.0.0.1:7201", "salesops-accounts");
+ABSL_FLAG(std::string, pipeline, "127.0.0.1:7202", "salesops-pipeline");
+ABSL_FLAG(std::string, forecast, "127.0.0.1:7203", "salesops-forecast");
+ABSL_FLAG(std::string, phases, "org,load,catchup,query,fresh",
+          "comma-separated phases to run");
+ABSL_FLAG(int64_t, opportunities, 1'000'000, "open opportunities to create");
+ABSL_FLAG(int32_t, reps, 10'000, "REP nodes (the org has 7 levels)");
+ABSL_FLAG(int32_t, clients, 64, "concurrent clients of the load phase");
+ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
+ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
+ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
+ABSL_FLAG(std::string, csv_dir, "", "write org.csv and opportunities.csv here");
+ABSL_FLAG(std::string, state, "bench-state.txt",
+          "file keeping node ids between runs of separate phases");
+
+namespace salesops::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& addr) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx(
+    absl::Duration deadline = absl::Seconds(30)) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(deadline));
+  return ctx;
+}
+
+[[noreturn]] void Fail(const std::string& what, const grpc::Status& s) {
+  std::cerr << "bench: " << what << ": " << s.error_code() << " "
+            << s.error_message() << "\n";
+  std::exit(1);
+}
+
+struct Percentiles {
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+Percentiles Of(std::vector<double> us) {
+  Percentiles p;
+  if (us.empty()) return p;
+  std::sort(us.begin(), us.end());
+  p.p50_us = us[us.size() / 2];
+  p.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  return p;
+}
+
+// The org: 1 global, 4 regions, 5 areas each, then three team levels (5, 5,
+// 4 per parent) and reps spread evenly over the lowest teams.
+struct Org {
+  std::string root;
+  std::string mid;  // an area: a mid-level node
+  std::vector<std::string> reps;
+  std::vector<std::pair<std::string, std::string>> edges;  // (id, parent)
+};
+
+class Bench {
+ public:
+  Bench()
+      : accounts_(v1::AccountsService::NewStub(
+            Channel(absl::GetFlag(FLAGS_accounts)))),
+        pipeline_channel_(Channel(absl::GetFlag(FLAGS_pipeline))),
+        pipeline_(v1::PipelineService::NewStub(pipeline_channel_)),
+        forecast_channel_(Channel(absl::GetFlag(FLAGS_forecast))),
+        forecast_(v1::ForecastService::NewStub(forecast_channel_)),
+        health_(grpc::health::v1::Health::NewStub(forecast_channel_)) {}
+
+  void BuildOrg() {
+    const absl::Time start = absl::Now();
+    org_.root = Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
+    std::vector<std::string> level = {org_.root};
+    const std::vector<std::pair<v1::OrgNodeKind, int>> fanout = {
+        {v1::ORG_NODE_KIND_REGION, 4},
+        {v1::ORG_NODE_KIND_AREA, 5},
+        {v1::ORG_NODE_KIND_TEAM, 5},
+        {v1::ORG_NODE_KIND_TEAM, 5},
+        {v1::ORG_NODE_KIND_TEAM, 4}};
+    for (const auto& [kind, n] : fanout) {
+      std::vector<std::string> next;
+      for (const std::string& parent : level) {
+        for (int i = 0; i < n; ++i) {
+          next.push_back(
+              Node(kind, absl::StrCat("node", org_.edges.size()), parent));
+        }
+      }
+      level = std::move(next);
+      if (kind == v1::ORG_NODE_KIND_AREA) org_.mid = level.front();
+    }
+    const int reps = absl::GetFlag(FLAGS_reps);
+    ParallelFor(reps, 16, [&](int i) {
+      const std::string parent = level[static_cast<size_t>(i) % level.size()];
+      std::string id =
+          Node(v1::ORG_NODE_KIND_REP, absl::StrCat("rep", i), parent);
+      std::lock_guard<std::mutex> lock(mu_);
+      org_.reps.push_back(id);
+    });
+    std::sort(org_.reps.begin(), org_.reps.end());
+    v1::CreateAccountRequest req;
+    req.mutable_account()->set_name("Benchmark Account");
+    req.set_request_id("bench-account");
+    v1::Account account;
+    grpc::Status s = accounts_->CreateAccount(Ctx().get(), req, &account);
+    if (!s.ok()) Fail("CreateAccount", s);
+    account_ = account.id();
+    SaveState();
+    std::cout << absl::StrFormat(
+        "org: %d nodes (7 levels, %d reps) in %.1f s\n", org_.edges.size(),
+        org_.reps.size(), absl::ToDoubleSeconds(absl::Now() - start));
+  }
+
+  void Load() {
+    LoadState();
+    const int64_t n = absl::GetFlag(FLAGS_opportunities);
+    const int clients = absl::GetFlag(FLAGS_clients);
+    std::atomic<int64_t> next{0};
+    const absl::Time start = absl::Now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        std::mt19937_64 rng(static_cast<uint64_t>(c) + 1);
+        for (int64_t i = next++; i < n; i = next++) {
+          v1::CreateOpportunityRequest req;
+          v1::Opportunity* o = req.mutable_opportunity();
+          o->set_account_id(account_);
+          o->set_owner_node_id(
+              org_.reps[static_cast<size_t>(i) % org_.reps.size()]);
+          o->set_name(absl::StrCat("Bench ", i));
+          o->mutable_amount()->set_units_minor(
+              static_cast<int64_t>(100'000 + rng() % 100'000'000));
+          o->mutable_amount()->set_currency("EUR");
+          o->mutable_expected_close_date()->set_year(2027);
+          o->mutable_expected_close_date()->set_month(
+              static_cast<int>(1 + rng() % 3));
+          o->mutable_expected_close_date()->set_day(
+              static_cast<int>(1 + rng() % 28));
+          static const char* kStages[] = {"INTEREST",   "CONSIDERATION",
+                                          "DESIGN",     "COMPARISON",
+                                          "COMMITMENT", "USAGE"};
+          o->set_stage_key(kStages[rng() % 6]);
+          req.set_request_id(absl::StrCat("bench-", i));
+          v1::Opportunity out;
+          grpc::Status s = pipeline_->CreateOpportunity(Ctx().get(), req, &out);
+          if (!s.ok()) Fail("CreateOpportunity", s);
+          if (i % 100'000 == 0 && i > 0) {
+            std::cout << absl::StrFormat(
+                             "load: %d created, %.0f/s\n", i,
+                             i / absl::ToDoubleSeconds(absl::Now() - start))
+                      << std::flush;
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::cout << absl::StrFormat(
+        "load: %d CreateOpportunity calls from %d clients in %.1f s = %.0f/s\n",
+        n, clients, secs, n / secs);
+  }
+
+  // Waits until forecast has applied pipeline's whole feed.
+  void CatchUp() {
+    auto feed = v1::FeedService::NewStub(pipeline_channel_);
+    v1::GetFeedPositionResponse pos;
+    grpc::Status s =
+        feed->GetFeedPosition(Ctx().get(), v1::GetFeedPositionRequest(), &pos);
+    if (!s.ok()) Fail("GetFeedPosition", s);
+    LoadState();
+    const absl::Time start = absl::Now();
+    const uint64_t first = Applied();
+    for (int i = 0; i < 36'000; ++i) {  // at most an hour
+      const uint64_t applied = Applied();
+      if (applied >= pos.sequence()) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::cout << absl::StrFormat(
+        "catchup: forecast at pipeline sequence %d after %.1f s (%.0f "
+        "events/s while waiting)\n",
+        Applied(), secs, (Applied() - first) / std::max(secs, 1e-9));
+  }
+
+  void Query() {
+    LoadState();
+    const int n = absl::GetFlag(FLAGS_queries);
+    std::vector<double> noop, root, mid;
+    noop.reserve(n);
+    root.reserve(n);
+    mid.reserve(n);
+    v1::GetForecastRequest root_req = ForecastRequest(org_.root);
+    v1::GetForecastRequest mid_req = ForecastRequest(org_.mid);
+    grpc::health::v1::HealthCheckRequest health_req;
+    for (int i = 0; i < n + 1000; ++i) {  // the first 1000 warm up
+      const bool keep = i >= 1000;
+      {
+        grpc::health::v1::HealthCheckResponse out;
+        auto ctx = Ctx();
+        const auto t0 = Clock::now();
+        grpc::Status s = health_->Check(ctx.get(), health_req, &out);
+        const auto t1 = Clock::now();
+        if (!s.ok()) Fail("Health/Check", s);
+        if (keep) noop.push_back(Micros(t0, t1));
+      }
+      {
+        v1::Forecast out;
+        auto ctx = Ctx();
+        const auto t0 = Clock::now();
+        grpc::Status s = forecast_->GetForecast(ctx.get(), root_req, &out);
+        const auto t1 = Clock::now();
+        if (!s.ok()) Fail("GetForecast root", s);
+        if (keep) root.push_back(Micros(t0, t1));
+        if (i == 0) {
+          std::cout << absl::StrFormat(
+              "query: root forecast %d minor units, pipeline_weighted %d, "
+              "%d funnel rows, %d children\n",
+              out.node().forecast().units_minor(),
+              out.node().pipeline_weighted().units_minor(), out.funnel_size(),
+              out.children_size());
+        }
+      }
+      {
+        v1::Forecast out;
+        auto ctx = Ctx();
+        const auto t0 = Clock::now();
+        grpc::Status s = forecast_->GetForecast(ctx.get(), mid_req, &out);
+        const auto t1 = Clock::now();
+        if (!s.ok()) Fail("GetForecast mid", s);
+        if (keep) mid.push_back(Micros(t0, t1));
+      }
+    }
+    const Percentiles pn = Of(noop), pr = Of(root), pm = Of(mid);
+    std::cout << absl::StrFormat(
+        "query: Health/Check p50 %.0f us p99 %.0f us; GetForecast root p50 "
+        "%.0f us p99 %.0f us (p99 ratio %.2f); mid-level p50 %.0f us p99 "
+        "%.0f us (p99 ratio %.2f); %d calls each\n",
+        pn.p50_us, pn.p99_us, pr.p50_us, pr.p99_us, pr.p99_us / pn.p99_us,
+        pm.p50_us, pm.p99_us, pm.p99_us / pn.p99_us, n);
+  }
+
+  // Creates opportunities at --fresh_rate per second for --fresh_seconds; for
+  // every 10th, the time from the acknowledgement until GetForecast of its
+  // rep counts it.
+  void Fresh() {
+    LoadState();
+    const int rate = absl::GetFlag(FLAGS_fresh_rate);
+    const int64_t total =
+        static_cast<int64_t>(rate) * absl::GetFlag(FLAGS_fresh_seconds);
+    const int threads = 16;
+    std::vector<double> visible_us;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> late_starts{0};
+    const Clock::time_point start = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        std::mt19937_64 rng(1000 + static_cast<uint64_t>(t));
+        for (int64_t i = next++; i < total; i = next++) {
+          // Write i is due at start + i / rate.
+          const Clock::time_point due =
+              start + std::chrono::microseconds(i * 1'000'000 / rate);
+          if (Clock::now() > due + std::chrono::milliseconds(5)) {
+            ++late_starts;
+          }
+          std::this_thread::sleep_until(due);
+          const std::string& rep =
+              org_.reps[static_cast<size_t>(i) % org_.reps.size()];
+          const bool sample = i % 10 == 0;
+          int64_t before = 0;
+          if (sample) before = RepCount(rep);
+          v1::CreateOpportunityRequest req;
+          v1::Opportunity* o = req.mutable_opportunity();
+          o->set_account_id(account_);
+          o->set_owner_node_id(rep);
+          o->set_name(absl::StrCat("Fresh ", i));
+          o->mutable_amount()->set_units_minor(
+              static_cast<int64_t>(100'000 + rng() % 1'000'000));
+          o->mutable_amount()->set_currency("EUR");
+          o->mutable_expected_close_date()->set_year(2027);
+          o->mutable_expected_close_date()->set_month(2);
+          o->mutable_expected_close_date()->set_day(1);
+          req.set_request_id(absl::StrCat("fresh-", i));
+          v1::Opportunity out;
+          grpc::Status s = pipeline_->CreateOpportunity(Ctx().get(), req, &out);
+          if (!s.ok()) Fail("CreateOpportunity", s);
+          if (!sample) continue;
+          const Clock::time_point acked = Clock::now();
+          for (int poll = 0; poll < 100'000; ++poll) {  // bounded: ~seconds
+            if (RepCount(rep) > before) break;
+          }
+          const double us = Micros(acked, Clock::now());
+          std::lock_guard<std::mutex> lock(mu_);
+          visible_us.push_back(us);
+        }
+      });
+    }
+    for (std::thread& t : pool) t.join();
+    const double secs =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    const Percentiles p = Of(visible_us);
+    std::cout << absl::StrFormat(
+        "fresh: %d creates in %.1f s (%.0f/s, %d started late); write to "
+        "forecast visible p50 %.1f ms p99 %.1f ms over %d samples\n",
+        total, secs, total / secs, late_starts.load(), p.p50_us / 1000,
+        p.p99_us / 1000, visible_us.size());
+  }
+
+ private:
+  // Open opportunities the forecast counts for `rep` in FY2027 Q1.
+  int64_t RepCount(const std::string& rep) {
+    v1::GetForecastRequest req = ForecastRequest(rep);
+    req.set_skip_children(true);
+    v1::Forecast out;
+    grpc::Status s = forecast_->GetForecast(Ctx().get(), req, &out);
+    if (!s.ok()) Fail("GetForecast rep", s);
+    int64_t n = 0;
+    for (const v1::FunnelRow& r : out.funnel()) n += r.count();
+    return n;
+  }
+
+  static double Micros(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::micro>(b - a).count();
+  }
+
+  static v1::GetForecastRequest ForecastRequest(const std::string& node) {
+    v1::GetForecastRequest req;
+    req.set_node_id(node);
+    req.set_fiscal_year(2027);
+    req.set_fiscal_quarter(1);
+    return req;
+  }
+
+  uint64_t Applied() {
+    v1::Forecast out;
+    grpc::Status s =
+        forecast_->GetForecast(Ctx().get(), ForecastRequest(org_.root), &out);
+    if (!s.ok()) return 0;
+    return out.pipeline_sequence();
+  }
+
+  std::string Node(v1::OrgNodeKind kind, const std::string& name,
+                   const std::string& parent) {
+    v1::CreateOrgNodeRequest req;
+    req.mutable_node()->set_kind(kind);
+    req.mutable_node()->set_name(name);
+    req.mutable_node()->set_parent_id(parent);
+    req.set_request_id(absl::StrCat("bench-", name));
+    v1::OrgNode out;
+    grpc::Status s = accounts_->CreateOrgNode(Ctx().get(), req, &out);
+    if (!s.ok()) Fail("CreateOrgNode " + name, s);
+    std::lock_guard<std::mutex> lock(mu_);
+    org_.edges.emplace_back(out.id(), parent);
+    return out.id();
+  }
+
+  template <typename F>
+  static void ParallelFor(int n, int threads, F f) {
+    std::atomic<int> next{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (int i = next++; i < n; i = next++) f(i);
+      });
+    }
+    for (std::thread& t : pool) t.join();
+  }
+
+  void SaveState() {
+    std::ofstream out(absl::GetFlag(FLAGS_state), std::ios::trunc);
+    out << org_.root << "\n" << org_.mid << "\n" << account_ << "\n";
+    for (const std::string& r : org_.reps) out << r << "\n";
+    const std::string dir = absl::GetFlag(FLAGS_csv_dir);
+    if (!dir.empty()) {
+      std::ofstream csv(dir + "/org.csv", std::ios::trunc);
+      for (const auto& [id, parent] : org_.edges) {
+        csv << id << "," << parent << "\n";
+      }
+    }
+  }
+
+  void LoadState() {
+    if (!org_.root.empty()) return;
+    std::ifstream in(absl::GetFlag(FLAGS_state));
+    std::getline(in, org_.root);
+    std::getline(in, org_.mid);
+    std::getline(in, account_);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) org_.reps.push_back(line);
+    }
+    if (org_.root.empty() || org_.reps.empty()) {
+      std::cerr << "bench: no state in " << absl::GetFlag(FLAGS_state)
+                << "; run the org phase first\n";
+      std::exit(1);
+    }
+  }
+
+  std::unique_ptr<v1::AccountsService::Stub> accounts_;
+  std::shared_ptr<grpc::Channel> pipeline_channel_;
+  std::unique_ptr<v1::PipelineService::Stub> pipeline_;
+  std::shared_ptr<grpc::Channel> forecast_channel_;
+  std::unique_ptr<v1::ForecastService::Stub> forecast_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::mutex mu_;
+  Org org_;
+  std::string account_;
+};
+
+}  // namespace
+}  // namespace salesops::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  salesops::bench::Bench bench;
+  const std::string phases = absl::GetFlag(FLAGS_phases);
+  const auto has = [&](const char* p) {
+    return absl::StrCat(",", phases, ",").find(absl::StrCat(",", p, ",")) !=
+           std::string::npos;
+  };
+  if (has("org")) bench.BuildOrg();
+  if (has("load")) bench.Load();
+  if (has("catchup")) bench.CatchUp();
+  if (has("query")) bench.Query();
+  if (has("fresh")) bench.Fresh();
+  return 0;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The forecast benchmark of issue 5 (results: docs/BENCHMARKS.md). Builds the
+# binaries in Release into build-bench/, starts salesops-accounts,
+# salesops-pipeline (--sync_writes=true) and, after the load, salesops-forecast
+# on loopback ports 7201..7203 with data under $BENCH_DIR, then runs
+# salesops-bench's phases and measures restart time and resident memory.
+#
+#   bench/run.sh                 # 1,000,000 opportunities over 10,000 reps
+#   OPPORTUNITIES=100000 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OPPORTUNITIES=${OPPORTUNITIES:-1000000}
+REPS=${REPS:-10000}
+BENCH_DIR=${BENCH_DIR:-/tmp/salesops-bench}
+BUILD_DIR=${BUILD_DIR:-build-bench}
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  bash scripts/setup.sh
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSALESOPS_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target salesops-accounts salesops-pipeline \
+    salesops-forecast salesops-bench
+fi
+
+rm -rf "$BENCH_DIR"
+mkdir -p "$BENCH_DIR"
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT
+
+# Starts service $1 on port $2 with more flags; waits for its "ready" line.
+start() {
+  local name=$1 port=$2
+  shift 2
+  "$BUILD_DIR/services/$name/salesops-$name" --listen="127.0.0.1:$port" \
+    --metrics_listen="127.0.0.1:$((port + 100))" --auth=none \
+    --data_dir="$BENCH_DIR/$name" --log_level=warn "$@" \
+    2>>"$BENCH_DIR/$name.log" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  for _ in $(seq 1 600); do
+    if grep -q "\"msg\":\"$name ready\"" "$BENCH_DIR/$name.log" 2>/dev/null; then return; fi
+    sleep 0.05
+  done
+  echo "bench: $name did not start; see $BENCH_DIR/$name.log" >&2
+  exit 1
+}
+
+BENCH=("$BUILD_DIR/bench/salesops-bench" --state="$BENCH_DIR/state.txt"
+       --csv_dir="$BENCH_DIR" --opportunities="$OPPORTUNITIES" --reps="$REPS")
+A=--accounts_addr=127.0.0.1:7201
+P=--pipeline_addr=127.0.0.1:7202
+
+echo "bench: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $OPPORTUNITIES opportunities, $REPS reps"
+start accounts 7201 --log_level=info
+start pipeline 7202 $A --sync_writes=true --log_level=info
+"${BENCH[@]}" --phases=org,load
+
+# The forecast starts on a full pipeline feed: its catch-up is the ingest rate.
+start forecast 7203 $A $P --log_level=info
+"${BENCH[@]}" --phases=catchup,query,fresh
+
+rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$forecast_pid"/status)
+echo "memory: forecast resident $((rss_kb / 1024)) MiB = $((rss_kb * 1024 / OPPORTUNITIES)) bytes per opportunity"
+
+# Restart on its own data: SIGKILL, start again, time until GetForecast answers.
+kill -9 "$forecast_pid"
+wait "$forecast_pid" 2>/dev/null || true
+t0=$(date +%s.%N)
+start forecast 7203 $A $P --log_level=info
+"${BENCH[@]}" --phases=catchup >/dev/null
+t1=$(date +%s.%N)
+echo "restart: forecast answering on its own data $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s after start"

@@ -582,6 +582,35 @@ absl::Status Rollup::ApplyOpportunity(const std::optional<OppFacts>& before,
   return absl::OkStatus();
 }
 
+absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
+  DeltaMap owners;  // each owner's sums, per quarter
+  std::unordered_map<int, int64_t> opened;
+  for (const OppFacts& f : facts) {
+    int n = -1;
+    int slot = -1;
+    Agg d;
+    absl::Status s = Contribution(f, &n, &d, &slot);
+    if (s.ok()) {
+      s = AddAgg(owners[DeltaKey(n, f.quarter)], d, /*negate=*/false);
+    }
+    if (!s.ok()) return s;
+    if (slot >= 0) ++opened[slot];
+  }
+  DeltaMap deltas;
+  for (const auto& [key, d] : owners) {
+    const int n = static_cast<int>(key >> 32);
+    const QuarterKey q = static_cast<QuarterKey>(static_cast<uint32_t>(key));
+    absl::Status s = AddToChain(deltas, n, -1, q, d, /*negate=*/false);
+    if (!s.ok()) return s;
+  }
+  absl::Status s = Commit(deltas);
+  if (!s.ok()) return s;
+  for (const auto& [slot, k] : opened) {
+    slots_[slot].open += k;
+  }
+  return absl::OkStatus();
+}
+
 // --- Out-of-funnel sales. ---
 
 absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,

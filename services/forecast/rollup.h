@@ -149,6 +149,11 @@ class Rollup {
   [[nodiscard]] absl::Status ApplyOpportunity(
       const std::optional<OppFacts>& before,
       const std::optional<OppFacts>& after);
+  // Adds new opportunities at once (loading at start): the same result as
+  // ApplyOpportunity(nullopt, f) for each, but summed at each owner first and
+  // pushed up each owner's chain once. All or nothing.
+  [[nodiscard]] absl::Status AddOpportunities(
+      const std::vector<OppFacts>& facts);
 
   // --- Out-of-funnel sales (forecast's own writes, SPEC §4.4). ---
   // Adds `amount_minor` to closed and out_of_funnel of `node_id`'s quarter

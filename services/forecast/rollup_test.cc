@@ -157,6 +157,60 @@ TEST(RollupTest, WeightIsRoundedPerOpportunityThenSummed) {
   EXPECT_EQ(Fig(r, "global", kQ1).funnel[0].second.amount_minor, 21);
 }
 
+TEST(RollupTest, BulkAddEqualsOneByOne) {
+  Rollup one;
+  Rollup bulk;
+  std::vector<OppFacts> facts;
+  for (Rollup* r : {&one, &bulk}) {
+    SeedTree(*r);
+    ASSERT_TRUE(r->SetNode("rep-ben", "team-muc").ok());
+    r->SetStageModel("buying-cycle-6", kBuyingCycle6);
+  }
+  for (int i = 0; i < 200; ++i) {
+    OppFacts f = Open(i % 3 == 0 ? "rep-ben" : "rep-anna",
+                      Bc6(kBuyingCycle6[i % 6].first), 5 + 7 * i,
+                      i % 2 == 0 ? kQ1 : kQ2);
+    if (i % 5 == 0) f = WithStatus(f, OppFacts::Status::kWon);
+    if (i % 11 == 0) f = WithStatus(f, OppFacts::Status::kOther);
+    facts.push_back(f);
+    ASSERT_TRUE(one.ApplyOpportunity(std::nullopt, f).ok());
+  }
+  ASSERT_TRUE(bulk.AddOpportunities(facts).ok());
+  for (const std::string& node :
+       {"rep-anna", "rep-ben", "team-muc", "global"}) {
+    for (QuarterKey q : {kQ1, kQ2}) {
+      const NodeFigures a = Fig(one, node, q);
+      const NodeFigures b = Fig(bulk, node, q);
+      EXPECT_EQ(a.closed_minor, b.closed_minor) << node;
+      EXPECT_EQ(a.pipeline_weighted_minor, b.pipeline_weighted_minor) << node;
+      ASSERT_EQ(a.funnel.size(), b.funnel.size()) << node;
+      for (size_t i = 0; i < a.funnel.size(); ++i) {
+        EXPECT_EQ(a.funnel[i].second.count, b.funnel[i].second.count);
+        EXPECT_EQ(a.funnel[i].second.weighted_minor,
+                  b.funnel[i].second.weighted_minor);
+      }
+    }
+  }
+  EXPECT_EQ(one.aggregate_count(), bulk.aggregate_count());
+  // The open counts agree too: a win-rate change needs exactly these facts.
+  std::vector<OppFacts> interest;
+  for (const OppFacts& f : facts) {
+    if (f.status == OppFacts::Status::kOpen && f.stage == Bc6("INTEREST")) {
+      interest.push_back(f);
+    }
+  }
+  EXPECT_TRUE(bulk.ChangeWinRate(Bc6("INTEREST"), 700, interest).ok());
+  EXPECT_TRUE(one.ChangeWinRate(Bc6("INTEREST"), 700, interest).ok());
+  EXPECT_EQ(Fig(one, "global", kQ1).pipeline_weighted_minor,
+            Fig(bulk, "global", kQ1).pipeline_weighted_minor);
+  // An unknown owner: nothing changes.
+  const size_t before = bulk.aggregate_count();
+  EXPECT_EQ(
+      bulk.AddOpportunities({Open("nobody", Bc6("DESIGN"), 1, kQ1)}).code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bulk.aggregate_count(), before);
+}
+
 // --- 3. Re-org. ---
 
 class ReorgTest : public ::testing::Test {

@@ -164,8 +164,12 @@ class Bench {
     std::atomic<int64_t> next{0};
     const absl::Time start = absl::Now();
     std::vector<std::thread> threads;
+    const std::string dir = absl::GetFlag(FLAGS_csv_dir);
+    std::ofstream csv;
+    if (!dir.empty()) csv.open(dir + "/opportunities.csv", std::ios::trunc);
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
+        std::string rows;  // owner,amount,stage of what was acknowledged
         std::mt19937_64 rng(static_cast<uint64_t>(c) + 1);
         for (int64_t i = next++; i < n; i = next++) {
           v1::CreateOpportunityRequest req;
@@ -190,6 +194,9 @@ class Bench {
           v1::Opportunity out;
           grpc::Status s = pipeline_->CreateOpportunity(Ctx().get(), req, &out);
           if (!s.ok()) Fail("CreateOpportunity", s);
+          absl::StrAppend(&rows, out.owner_node_id(), ",",
+                          out.amount().units_minor(), ",", out.stage_key(),
+                          "\n");
           if (i % 100'000 == 0 && i > 0) {
             std::cout << absl::StrFormat(
                              "load: %d created, %.0f/s\n", i,
@@ -197,6 +204,8 @@ class Bench {
                       << std::flush;
           }
         }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (csv.is_open()) csv << rows;
       });
     }
     for (std::thread& t : threads) t.join();

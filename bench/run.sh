@@ -68,11 +68,11 @@ P=--pipeline_addr=127.0.0.1:7202
 echo "bench: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $OPPORTUNITIES opportunities, $REPS reps"
 start accounts 7201 --log_level=info
 start pipeline 7202 $A --sync_writes=true --log_level=info
-"${BENCH[@]}" --phases=org,load
+"${BENCH[@]}" --phases=org,load | tee "$BENCH_DIR/load.txt"
 
 # The forecast starts on a full pipeline feed: its catch-up is the ingest rate.
 start forecast 7203 $A $P --log_level=info
-"${BENCH[@]}" --phases=catchup,query,fresh
+"${BENCH[@]}" --phases=catchup,query,fresh | tee "$BENCH_DIR/bench.txt"
 
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$forecast_pid"/status)
 echo "memory: forecast resident $((rss_kb / 1024)) MiB = $((rss_kb * 1024 / OPPORTUNITIES)) bytes per opportunity"
@@ -85,3 +85,17 @@ start forecast 7203 $A $P --log_level=info
 "${BENCH[@]}" --phases=catchup >/dev/null
 t1=$(date +%s.%N)
 echo "restart: forecast answering on its own data $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s after start"
+
+# The same rollup in PostgreSQL 15, on the opportunities of the load phase (the
+# query phase ran before the fresh phase added more).
+stop
+pids=()
+root=$(head -1 "$BENCH_DIR/state.txt")
+expected=$(sed -n 's/^query: root forecast [0-9]* minor units, pipeline_weighted \([0-9]*\).*/\1/p' "$BENCH_DIR/bench.txt")
+ours_p99=$(sed -n 's/.*GetForecast root p50 [0-9]* us p99 \([0-9]*\) us.*/\1/p' "$BENCH_DIR/bench.txt")
+BENCH_DIR="$BENCH_DIR" bash bench/pg.sh "$root" "$expected" | tee "$BENCH_DIR/pg.txt"
+for q in cte mv; do
+  pg_p99=$(sed -n "s/^postgres $q: p50 [0-9]* us p99 \([0-9]*\) us.*/\1/p" "$BENCH_DIR/pg.txt")
+  awk -v q="$q" -v pg="$pg_p99" -v ours="$ours_p99" \
+    'BEGIN { printf "ratio: PostgreSQL %s p99 / GetForecast root p99 = %d / %d us = %.0fx\n", q, pg, ours, pg / ours }'
+done

@@ -41,7 +41,10 @@ absl::Status ForecastServiceImpl::RequireKnownReadable(
 grpc::Status ForecastServiceImpl::GetFunnelAnalytics(
     Ctx* ctx, const v1::GetFunnelAnalyticsRequest* req,
     v1::FunnelAnalytics* resp) {
-  return ToGrpc(DoGetFunnelAnalytics(ctx, req, resp));
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoGetFunnelAnalytics(ctx, req, resp));
+  Observe("GetFunnelAnalytics", start);
+  return s;
 }
 
 absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
@@ -78,7 +81,10 @@ absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
 grpc::Status ForecastServiceImpl::GetPipelineChanges(
     Ctx* ctx, const v1::GetPipelineChangesRequest* req,
     v1::PipelineChanges* resp) {
-  return ToGrpc(DoGetPipelineChanges(ctx, req, resp));
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoGetPipelineChanges(ctx, req, resp));
+  Observe("GetPipelineChanges", start);
+  return s;
 }
 
 absl::Status ForecastServiceImpl::DoGetPipelineChanges(
@@ -131,7 +137,10 @@ absl::Status ForecastServiceImpl::DoGetPipelineChanges(
 grpc::Status ForecastServiceImpl::GetForecastAccuracy(
     Ctx* ctx, const v1::GetForecastAccuracyRequest* req,
     v1::ForecastAccuracy* resp) {
-  return ToGrpc(DoGetForecastAccuracy(ctx, req, resp));
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoGetForecastAccuracy(ctx, req, resp));
+  Observe("GetForecastAccuracy", start);
+  return s;
 }
 
 absl::Status ForecastServiceImpl::DoGetForecastAccuracy(

@@ -96,8 +96,12 @@ ForecastServiceImpl::ForecastServiceImpl(Store* store,
                               "Time to answer a forecast query, by RPC "
                               "(seconds), measured inside the handler.")
                           .Register(*registry);
-    get_forecast_seconds_ =
-        &query_seconds_->Add({{"rpc", "GetForecast"}}, QueryBuckets());
+    for (const char* rpc :
+         {"GetForecast", "GetProgress", "ListSubmissions", "GetFunnelAnalytics",
+          "GetPipelineChanges", "GetForecastAccuracy"}) {
+      query_histograms_[rpc] =
+          &query_seconds_->Add({{"rpc", rpc}}, QueryBuckets());
+    }
     auto& size = prometheus::BuildGauge()
                      .Name("salesops_forecast_view_size")
                      .Help(
@@ -134,10 +138,10 @@ absl::Status ForecastServiceImpl::Init() {
 }
 
 void ForecastServiceImpl::Observe(const char* rpc, absl::Time start) const {
-  if (get_forecast_seconds_ != nullptr) {
-    get_forecast_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  auto it = query_histograms_.find(rpc);
+  if (it != query_histograms_.end()) {
+    it->second->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
-  (void)rpc;
 }
 
 absl::Status ForecastServiceImpl::RequireReader(

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -142,7 +143,8 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   bool closer_stop_ = false;
   std::thread closer_;
   prometheus::Family<prometheus::Histogram>* query_seconds_ = nullptr;
-  prometheus::Histogram* get_forecast_seconds_ = nullptr;
+  // salesops_forecast_query_seconds by RPC; empty without a registry.
+  std::map<std::string, prometheus::Histogram*, std::less<>> query_histograms_;
 };
 
 }  // namespace salesops::forecast

@@ -181,7 +181,10 @@ grpc::Status ForecastServiceImpl::CloseWeek(Ctx* ctx,
 grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
                                               const v1::GetProgressRequest* req,
                                               v1::GetProgressResponse* resp) {
-  return ToGrpc(DoGetProgress(ctx, req, resp));
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoGetProgress(ctx, req, resp));
+  Observe("GetProgress", start);
+  return s;
 }
 
 absl::Status ForecastServiceImpl::DoGetProgress(
@@ -326,7 +329,10 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
 grpc::Status ForecastServiceImpl::ListSubmissions(
     Ctx* ctx, const v1::ListSubmissionsRequest* req,
     v1::ListSubmissionsResponse* resp) {
-  return ToGrpc(DoListSubmissions(ctx, req, resp));
+  const absl::Time start = absl::Now();
+  grpc::Status s = ToGrpc(DoListSubmissions(ctx, req, resp));
+  Observe("ListSubmissions", start);
+  return s;
 }
 
 absl::Status ForecastServiceImpl::DoListSubmissions(

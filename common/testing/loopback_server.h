@@ -2,7 +2,7 @@
 
 // In-process gRPC server for service tests: the service under test plus the
 // store's FeedService on 127.0.0.1 (a free port), with bearer-token auth from
-// a token → principal map.
+// a token → principal map; and the test's store.
 //
 //   auth_ = testing::AuthFor({{"admin-token", {"admin", Role::kAdmin, ""}}});
 //   server_ = std::make_unique<testing::LoopbackServer>(
@@ -25,8 +25,29 @@
 #include "common/feed/feed_service.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
+#include "common/time/clock.h"
 
 namespace salesops::testing {
+
+// A service's store for a test in `dir`: its column families, no fsync, no
+// outbox retention, commit times from `clock`. Records a test failure and
+// returns null when it cannot open.
+inline std::unique_ptr<Store> OpenTestStore(
+    const std::string& dir, const std::vector<std::string>& column_families,
+    Clock* clock) {
+  StoreOptions options;
+  options.column_families = column_families;
+  options.sync_writes = false;
+  options.outbox_retention = absl::ZeroDuration();
+  options.clock = clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, options);
+  if (!store.ok()) {
+    ADD_FAILURE() << "cannot open a test store in " << dir << ": "
+                  << store.status();
+    return nullptr;
+  }
+  return std::move(*store);
+}
 
 // An Authenticator accepting each token of `by_token` as its principal.
 inline std::unique_ptr<Authenticator> AuthFor(

@@ -98,14 +98,8 @@ struct Org {
 class AccountsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    options.column_families = ColumnFamilies();
-    options.sync_writes = false;
-    options.outbox_retention = absl::ZeroDuration();
-    options.clock = &clock_;
-    auto store = Store::Open(dir_.path(), options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = testing::OpenTestStore(dir_.path(), ColumnFamilies(), &clock_);
+    ASSERT_NE(store_, nullptr);
     principals_[kAdminToken] = {"admin", Role::kAdmin, ""};
     principals_[kFinanceToken] = {"finance", Role::kFinance, ""};
     principals_[kServiceToken] = {"forecast", Role::kService, ""};

@@ -17,8 +17,6 @@
 namespace salesops::forecast {
 namespace {
 
-constexpr std::initializer_list<Role> kReaders = {
-    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
 constexpr char kDefaultModel[] = "buying-cycle-6";
 
 }  // namespace
@@ -50,7 +48,7 @@ grpc::Status ForecastServiceImpl::GetFunnelAnalytics(
 absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
     Ctx* ctx, const v1::GetFunnelAnalyticsRequest* req,
     v1::FunnelAnalytics* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
   absl::StatusOr<absl::CivilDay> from = FromProto(req->from(), "from");
   absl::StatusOr<absl::CivilDay> to = FromProto(req->to(), "to");
@@ -90,7 +88,7 @@ grpc::Status ForecastServiceImpl::GetPipelineChanges(
 absl::Status ForecastServiceImpl::DoGetPipelineChanges(
     Ctx* ctx, const v1::GetPipelineChangesRequest* req,
     v1::PipelineChanges* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   const FiscalCalendar& calendar = view_->calendar();
   Violations v;
   absl::StatusOr<FiscalQuarter> quarter =
@@ -146,7 +144,7 @@ grpc::Status ForecastServiceImpl::GetForecastAccuracy(
 absl::Status ForecastServiceImpl::DoGetForecastAccuracy(
     Ctx* ctx, const v1::GetForecastAccuracyRequest* req,
     v1::ForecastAccuracy* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   ASSIGN_OR_RETURN(const FiscalQuarter quarter,
                    MakeQuarter(req->fiscal_year(), req->fiscal_quarter()));
   RETURN_IF_ERROR(RequireKnownReadable(who, req->node_id(), "node_id"));

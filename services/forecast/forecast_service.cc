@@ -19,9 +19,6 @@
 namespace salesops::forecast {
 namespace {
 
-constexpr std::initializer_list<Role> kReaders = {
-    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
-
 // Tags inside Cf::kEntities. Never reuse a number.
 constexpr uint8_t kSaleTag = 1;
 constexpr uint8_t kCloseTag = 2;
@@ -179,7 +176,7 @@ grpc::Status ForecastServiceImpl::GetForecast(Ctx* ctx,
 
 absl::Status ForecastServiceImpl::DoGetForecast(
     Ctx* ctx, const v1::GetForecastRequest* req, v1::Forecast* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
   if (req->node_id().empty()) {
     v.Add("node_id: required");

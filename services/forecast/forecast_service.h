@@ -35,6 +35,10 @@ class Gauge;
 
 namespace salesops::forecast {
 
+// Who may call the query RPCs (scope is checked per node).
+inline constexpr std::initializer_list<Role> kForecastReaders = {
+    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
+
 // Where the view stands in the feeds it follows.
 struct FeedPositions {
   std::function<uint64_t()> pipeline_applied;

@@ -172,14 +172,8 @@ std::vector<std::string> Children(const v1::Forecast& f) {
 class ForecastServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    options.column_families = ColumnFamilies();
-    options.sync_writes = false;
-    options.outbox_retention = absl::ZeroDuration();
-    options.clock = &clock_;
-    auto store = Store::Open(dir_.path(), options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = testing::OpenTestStore(dir_.path(), ColumnFamilies(), &clock_);
+    ASSERT_NE(store_, nullptr);
 
     principals_[kAdminToken] = {"admin", Role::kAdmin, ""};
     principals_[kFinanceToken] = {"finance", Role::kFinance, ""};

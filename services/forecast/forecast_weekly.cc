@@ -17,9 +17,6 @@
 namespace salesops::forecast {
 namespace {
 
-constexpr std::initializer_list<Role> kReaders = {
-    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
-
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 // INVALID_ARGUMENT naming the fields unless the quarter and week are valid.
@@ -190,7 +187,7 @@ grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
 absl::Status ForecastServiceImpl::DoGetProgress(
     Ctx* ctx, const v1::GetProgressRequest* req,
     v1::GetProgressResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
   if (req->node_id().empty()) {
     v.Add("node_id: required");
@@ -338,7 +335,7 @@ grpc::Status ForecastServiceImpl::ListSubmissions(
 absl::Status ForecastServiceImpl::DoListSubmissions(
     Ctx* ctx, const v1::ListSubmissionsRequest* req,
     v1::ListSubmissionsResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
   if (req->node_id().empty()) {
     v.Add("node_id: required");

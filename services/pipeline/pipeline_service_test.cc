@@ -317,14 +317,8 @@ std::vector<grpc::Status> RunConcurrently(
 class PipelineServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    options.column_families = ColumnFamilies();
-    options.sync_writes = false;
-    options.outbox_retention = absl::ZeroDuration();
-    options.clock = &clock_;
-    auto store = Store::Open(dir_.path(), options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = testing::OpenTestStore(dir_.path(), ColumnFamilies(), &clock_);
+    ASSERT_NE(store_, nullptr);
 
     org_nodes_ = DefaultOrg();
     mirror_ = std::make_unique<OrgMirror>(store_.get(), Cf::kMirror);

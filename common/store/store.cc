@@ -63,7 +63,8 @@ rocksdb::ColumnFamilyOptions CfOptions() {
 
 struct Store::Pending {
   TxnFn fn;
-  bool done = false;
+  bool done = false;             // guarded by queue_mu_
+  std::condition_variable done_cv;  // its caller waits on this alone
   absl::StatusOr<CommitResult> result =
       absl::UnavailableError("store: not committed");
 };
@@ -367,8 +368,11 @@ absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
     return absl::UnavailableError("store: shutting down");
   }
   queue_.push_back(pending);
-  queue_cv_.notify_all();
-  queue_cv_.wait(lock, [&] { return pending->done; });
+  // Only the committer waits on queue_cv_; each caller waits on its own
+  // condition, so a commit wakes just its group's callers (no herd of every
+  // waiting writer on every enqueue and every commit).
+  queue_cv_.notify_one();
+  pending->done_cv.wait(lock, [&] { return pending->done; });
   return std::move(pending->result);
 }
 
@@ -392,9 +396,9 @@ void Store::CommitLoop() {
       std::lock_guard<std::mutex> lock(queue_mu_);
       for (auto& p : group) {
         p->done = true;
+        p->done_cv.notify_one();
       }
     }
-    queue_cv_.notify_all();
     group.clear();
   }
 }

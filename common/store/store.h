@@ -251,7 +251,7 @@ class Store {
 
   // Commit queue.
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  std::condition_variable queue_cv_;  // the committer's: work or stopping
   std::deque<std::shared_ptr<Pending>> queue_;
   bool stopping_ = false;
   std::thread committer_;

@@ -63,7 +63,7 @@ rocksdb::ColumnFamilyOptions CfOptions() {
 
 struct Store::Pending {
   TxnFn fn;
-  bool done = false;             // guarded by queue_mu_
+  bool done = false;                // guarded by queue_mu_
   std::condition_variable done_cv;  // its caller waits on this alone
   absl::StatusOr<CommitResult> result =
       absl::UnavailableError("store: not committed");

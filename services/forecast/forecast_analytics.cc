@@ -39,10 +39,8 @@ absl::Status ForecastServiceImpl::RequireKnownReadable(
 grpc::Status ForecastServiceImpl::GetFunnelAnalytics(
     Ctx* ctx, const v1::GetFunnelAnalyticsRequest* req,
     v1::FunnelAnalytics* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoGetFunnelAnalytics(ctx, req, resp));
-  Observe("GetFunnelAnalytics", start);
-  return s;
+  return Timed("GetFunnelAnalytics",
+               [&] { return DoGetFunnelAnalytics(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
@@ -79,10 +77,8 @@ absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
 grpc::Status ForecastServiceImpl::GetPipelineChanges(
     Ctx* ctx, const v1::GetPipelineChangesRequest* req,
     v1::PipelineChanges* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoGetPipelineChanges(ctx, req, resp));
-  Observe("GetPipelineChanges", start);
-  return s;
+  return Timed("GetPipelineChanges",
+               [&] { return DoGetPipelineChanges(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoGetPipelineChanges(
@@ -135,10 +131,8 @@ absl::Status ForecastServiceImpl::DoGetPipelineChanges(
 grpc::Status ForecastServiceImpl::GetForecastAccuracy(
     Ctx* ctx, const v1::GetForecastAccuracyRequest* req,
     v1::ForecastAccuracy* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoGetForecastAccuracy(ctx, req, resp));
-  Observe("GetForecastAccuracy", start);
-  return s;
+  return Timed("GetForecastAccuracy",
+               [&] { return DoGetForecastAccuracy(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoGetForecastAccuracy(

@@ -134,11 +134,15 @@ absl::Status ForecastServiceImpl::Init() {
   }
 }
 
-void ForecastServiceImpl::Observe(const char* rpc, absl::Time start) const {
+grpc::Status ForecastServiceImpl::Timed(
+    const char* rpc, const std::function<absl::Status()>& body) const {
+  const absl::Time start = absl::Now();
+  grpc::Status status = ToGrpc(body());
   auto it = query_histograms_.find(rpc);
   if (it != query_histograms_.end()) {
     it->second->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
+  return status;
 }
 
 absl::Status ForecastServiceImpl::RequireReader(
@@ -168,10 +172,7 @@ absl::Status ForecastServiceImpl::RequireReader(
 grpc::Status ForecastServiceImpl::GetForecast(Ctx* ctx,
                                               const v1::GetForecastRequest* req,
                                               v1::Forecast* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoGetForecast(ctx, req, resp));
-  Observe("GetForecast", start);
-  return s;
+  return Timed("GetForecast", [&] { return DoGetForecast(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoGetForecast(
@@ -220,11 +221,12 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   resp->set_fiscal_year(quarter->fiscal_year);
   resp->set_fiscal_quarter(quarter->quarter);
   RETURN_IF_ERROR(FillNode(node, options_.currency, resp->mutable_node()));
-  for (const auto& [stage, figures] : node.figures.funnel) {
+  for (size_t i = 0; i < node.figures.funnel.size(); ++i) {
+    const auto& [stage, figures] = node.figures.funnel[i];
     v1::FunnelRow* row = resp->add_funnel();
     row->set_stage_model_id(stage.model_id);
     row->set_stage_key(stage.stage_key);
-    row->set_win_rate_bp(view_->WinRateBp(stage));
+    row->set_win_rate_bp(node.funnel_win_rates_bp[i]);
     row->set_count(figures.count);
     *row->mutable_total() =
         money::Make(figures.amount_minor, options_.currency);

@@ -106,7 +106,10 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   // PERMISSION_DENIED unless `who` may read node `node_id`.
   [[nodiscard]] absl::Status RequireReader(const Principal& who,
                                            const std::string& node_id) const;
-  void Observe(const char* rpc, absl::Time start) const;
+  // Runs a query RPC's body and observes its time in
+  // salesops_forecast_query_seconds{rpc}.
+  grpc::Status Timed(const char* rpc,
+                     const std::function<absl::Status()>& body) const;
   absl::Status DoGetProgress(Ctx*, const v1::GetProgressRequest*,
                              v1::GetProgressResponse*);
   absl::Status DoSubmitForecast(Ctx*, const v1::SubmitForecastRequest*,

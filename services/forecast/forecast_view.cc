@@ -71,6 +71,12 @@ absl::StatusOr<std::optional<Msg>> ReadRecord(WriteTxn& txn,
   return m;
 }
 
+// An owner the accounts feed has not delivered yet (the pipeline feed is
+// ahead) hangs as a provisional root until its own event places it.
+absl::Status EnsureNode(Rollup& rollup, const std::string& id) {
+  return rollup.HasNode(id) ? absl::OkStatus() : rollup.SetNode(id, "");
+}
+
 OppFacts FactsOf(const OppRecord& r) {
   OppFacts f;
   f.owner_node_id = r.owner_node_id();
@@ -184,9 +190,7 @@ absl::Status ForecastView::Load() {
   chunk.reserve(kChunk);
   const auto flush = [&]() -> absl::Status {
     for (const OppFacts& f : chunk) {
-      if (!rollup.HasNode(f.owner_node_id)) {
-        RETURN_IF_ERROR(rollup.SetNode(f.owner_node_id, ""));
-      }
+      RETURN_IF_ERROR(EnsureNode(rollup, f.owner_node_id));
     }
     absl::Status s = rollup.AddOpportunities(chunk);
     chunk.clear();
@@ -388,11 +392,7 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
     }
     ops.push_back(
         [before = std::move(before), after = FactsOf(r)](Rollup& rollup) {
-          if (!rollup.HasNode(after.owner_node_id)) {
-            // The pipeline feed is ahead of the accounts feed: a placeholder
-            // root until the node's own event places it.
-            RETURN_IF_ERROR(rollup.SetNode(after.owner_node_id, ""));
-          }
+          RETURN_IF_ERROR(EnsureNode(rollup, after.owner_node_id));
           return rollup.ApplyOpportunity(before, after);
         });
   } else if (event.kind() == kChangeKind) {
@@ -461,9 +461,7 @@ absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
                                               absl::CivilDay date,
                                               int64_t amount_minor) {
   std::unique_lock lock(mu_);
-  if (!rollup_.HasNode(rep_node_id)) {
-    RETURN_IF_ERROR(rollup_.SetNode(rep_node_id, ""));
-  }
+  RETURN_IF_ERROR(EnsureNode(rollup_, rep_node_id));
   RETURN_IF_ERROR(
       rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor));
   if (size_listener_) {
@@ -498,6 +496,10 @@ absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
   node->node_id = node_id;
   ASSIGN_OR_RETURN(node->figures, rollup_.Figures(node_id, quarter));
   ASSIGN_OR_RETURN(node->quota_minor, EffectiveQuotaLocked(node_id, quarter));
+  node->funnel_win_rates_bp.clear();
+  for (const auto& [stage, unused] : node->figures.funnel) {
+    node->funnel_win_rates_bp.push_back(rollup_.WinRateBp(stage));
+  }
   if (children) {
     for (const std::string& child : rollup_.ChildrenOf(node_id)) {
       NodeAnswer a;
@@ -636,11 +638,6 @@ std::optional<int> ForecastView::KindOf(const std::string& node_id) const {
     return std::nullopt;
   }
   return it->second;
-}
-
-int32_t ForecastView::WinRateBp(const StageRef& stage) const {
-  std::shared_lock lock(mu_);
-  return rollup_.WinRateBp(stage);
 }
 
 size_t ForecastView::node_count() const {

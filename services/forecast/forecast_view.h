@@ -46,6 +46,9 @@ struct NodeAnswer {
   std::string node_id;
   NodeFigures figures;
   int64_t quota_minor = 0;
+  // The rate each funnel row is weighted with (same order as
+  // figures.funnel), read with the figures; filled for Read's `node` only.
+  std::vector<int32_t> funnel_win_rates_bp;
 };
 
 class ForecastView {
@@ -102,8 +105,6 @@ class ForecastView {
                 const std::string& ancestor_id) const;
   // The node's kind (salesops.v1.OrgNodeKind) as followed; nullopt if unknown.
   std::optional<int> KindOf(const std::string& node_id) const;
-  // The win rate the view weights a stage with.
-  int32_t WinRateBp(const StageRef& stage) const;
   QuarterKey QuarterOf(absl::CivilDay day) const;
   const FiscalCalendar& calendar() const { return calendar_; }
 

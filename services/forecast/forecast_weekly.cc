@@ -178,10 +178,7 @@ grpc::Status ForecastServiceImpl::CloseWeek(Ctx* ctx,
 grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
                                               const v1::GetProgressRequest* req,
                                               v1::GetProgressResponse* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoGetProgress(ctx, req, resp));
-  Observe("GetProgress", start);
-  return s;
+  return Timed("GetProgress", [&] { return DoGetProgress(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoGetProgress(
@@ -326,10 +323,8 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
 grpc::Status ForecastServiceImpl::ListSubmissions(
     Ctx* ctx, const v1::ListSubmissionsRequest* req,
     v1::ListSubmissionsResponse* resp) {
-  const absl::Time start = absl::Now();
-  grpc::Status s = ToGrpc(DoListSubmissions(ctx, req, resp));
-  Observe("ListSubmissions", start);
-  return s;
+  return Timed("ListSubmissions",
+               [&] { return DoListSubmissions(ctx, req, resp); });
 }
 
 absl::Status ForecastServiceImpl::DoListSubmissions(

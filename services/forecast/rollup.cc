@@ -283,7 +283,7 @@ absl::Status Rollup::SetNode(const std::string& id,
   int p = parent_id.empty() ? -1 : FindNode(parent_id);
   if (n < 0) {
     if (!parent_id.empty() && p < 0) {
-      p = AddNode(parent_id, -1);  // placeholder root
+      p = AddNode(parent_id, -1);  // provisional root
     }
     AddNode(id, p);
     return absl::OkStatus();
@@ -302,7 +302,7 @@ absl::Status Rollup::SetNode(const std::string& id,
   }
   bool created = false;
   if (!parent_id.empty() && p < 0) {
-    p = AddNode(parent_id, -1);  // placeholder root
+    p = AddNode(parent_id, -1);  // provisional root
     created = true;
   }
   // Lowest common ancestor of the old and the new parent (-1: none).
@@ -332,7 +332,7 @@ absl::Status Rollup::SetNode(const std::string& id,
   }
   if (s.ok()) s = Commit(deltas);
   if (!s.ok()) {
-    if (created) {  // the placeholder is the last node and has no children
+    if (created) {  // the provisional root is the last node and has no children
       node_index_.erase(nodes_.back().id);
       nodes_.pop_back();
     }

@@ -90,13 +90,13 @@ class Rollup {
   // Adds `id` under `parent_id` ("" = a root), or moves it there (its subtree
   // aggregate moves with it). FAILED_PRECONDITION when the move would make a
   // cycle ("node X cannot move under its own descendant Y"); an unknown parent
-  // is created as a root placeholder (the feed may deliver a child first), and
+  // is created as a provisional root (the feed may deliver a child first), and
   // takes its place when its own event arrives.
   [[nodiscard]] absl::Status SetNode(const std::string& id,
                                      const std::string& parent_id);
-  // True for every node seen, placeholders included.
+  // True for every node seen, provisional roots included.
   bool HasNode(const std::string& id) const;
-  // The parent of a known node ("" for a root, placeholders included);
+  // The parent of a known node ("" for a root, provisional roots included);
   // nullopt for an unknown node.
   std::optional<std::string> ParentOf(const std::string& id) const;
   // Direct children, sorted by id (empty for an unknown node).

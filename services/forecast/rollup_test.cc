@@ -176,8 +176,7 @@ TEST(RollupTest, BulkAddEqualsOneByOne) {
     ASSERT_TRUE(one.ApplyOpportunity(std::nullopt, f).ok());
   }
   ASSERT_TRUE(bulk.AddOpportunities(facts).ok());
-  for (const std::string& node :
-       {"rep-anna", "rep-ben", "team-muc", "global"}) {
+  for (const char* node : {"rep-anna", "rep-ben", "team-muc", "global"}) {
     for (QuarterKey q : {kQ1, kQ2}) {
       const NodeFigures a = Fig(one, node, q);
       const NodeFigures b = Fig(bulk, node, q);

@@ -288,6 +288,12 @@ absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadVisible(
   return o;
 }
 
+absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadForAnyone(
+    Ctx* ctx, const std::string& id, std::string_view field) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
+  return ReadVisible(who, id, field);
+}
+
 absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
                                              const std::string& owner,
                                              std::string_view field) {
@@ -596,11 +602,7 @@ absl::Status PipelineServiceImpl::DoCreateOpportunity(
 
 grpc::Status PipelineServiceImpl::GetOpportunity(
     Ctx* ctx, const v1::GetOpportunityRequest* req, v1::Opportunity* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  absl::StatusOr<v1::Opportunity> o = ReadVisible(*who, req->id(), "id");
+  absl::StatusOr<v1::Opportunity> o = ReadForAnyone(ctx, req->id(), "id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }
@@ -1098,12 +1100,8 @@ grpc::Status PipelineServiceImpl::ReopenOpportunity(
 grpc::Status PipelineServiceImpl::GetOpportunityHistory(
     Ctx* ctx, const v1::GetOpportunityHistoryRequest* req,
     v1::GetOpportunityHistoryResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
   absl::StatusOr<v1::Opportunity> o =
-      ReadVisible(*who, req->opportunity_id(), "opportunity_id");
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }
@@ -1266,12 +1264,8 @@ grpc::Status PipelineServiceImpl::RemoveContactRole(
 grpc::Status PipelineServiceImpl::ListContactRoles(
     Ctx* ctx, const v1::ListContactRolesRequest* req,
     v1::ListContactRolesResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
   absl::StatusOr<v1::Opportunity> o =
-      ReadVisible(*who, req->opportunity_id(), "opportunity_id");
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }
@@ -1445,12 +1439,8 @@ absl::Status PipelineServiceImpl::DoRecordActivity(
 grpc::Status PipelineServiceImpl::ListActivities(
     Ctx* ctx, const v1::ListActivitiesRequest* req,
     v1::ListActivitiesResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
   absl::StatusOr<v1::Opportunity> o =
-      ReadVisible(*who, req->opportunity_id(), "opportunity_id");
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }
@@ -1471,12 +1461,8 @@ grpc::Status PipelineServiceImpl::ListActivities(
 grpc::Status PipelineServiceImpl::ListFollowUps(
     Ctx* ctx, const v1::ListFollowUpsRequest* req,
     v1::ListFollowUpsResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
   absl::StatusOr<v1::Opportunity> o =
-      ReadVisible(*who, req->opportunity_id(), "opportunity_id");
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }
@@ -1711,12 +1697,8 @@ absl::Status PipelineServiceImpl::DoRecordWeeklyReview(
 grpc::Status PipelineServiceImpl::ListWeeklyReviews(
     Ctx* ctx, const v1::ListWeeklyReviewsRequest* req,
     v1::ListWeeklyReviewsResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kAnyone);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
   absl::StatusOr<v1::Opportunity> o =
-      ReadVisible(*who, req->opportunity_id(), "opportunity_id");
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
   if (!o.ok()) {
     return ToGrpc(o.status());
   }

@@ -137,6 +137,9 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
   // it; `field` names the id in messages.
   [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
       const Principal& who, const std::string& id, std::string_view field);
+  // Authorizes any reader, then ReadVisible.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadForAnyone(
+      Ctx* ctx, const std::string& id, std::string_view field);
   // Validates `owner_node_id`: exists and is a REP node (per the followed org
   // tree, else asking accounts), and `who` may give it opportunities. `field`
   // names it in messages.

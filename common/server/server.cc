@@ -42,6 +42,12 @@
 namespace salesops {
 namespace {
 
+// How many idle threads the gRPC synchronous server keeps polling (see
+// Server::Start). Above the calls a service has in flight at its peak, so
+// threads are reused rather than started per call; each idle one costs a
+// stack and a wake-up share of the completion queue.
+constexpr int kMaxIdleServerThreads = 256;
+
 struct HostPort {
   std::string host;  // without IPv6 brackets
   int port = 0;
@@ -345,6 +351,16 @@ absl::Status Server::Start() {
       static_cast<int>(
           absl::ToInt64Milliseconds(config_.min_client_ping_interval)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // The synchronous server runs each call on a thread that polls for work. A
+  // worker coming back from a call stays a poller only while fewer than
+  // MAX_POLLERS poll (default 2) and otherwise exits, while a poller taking a
+  // call starts a new thread when fewer than MIN_POLLERS are left: with many
+  // calls waiting on the group commit at once, the default made one thread
+  // start and exit per call (half the pipeline's CPU at 64 creates in flight;
+  // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+      kMaxIdleServerThreads);
 
   // Every method served gets its own metrics series; the names come from the
   // generated descriptors.

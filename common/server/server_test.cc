@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -592,6 +594,61 @@ TEST(ServerReflectionTest, ListsTheEchoService) {
   EXPECT_THAT(*names, Contains("grpc.reflection.v1alpha.ServerReflection"));
   // Our health service is generated code, so reflection describes it too.
   EXPECT_THAT(*names, Contains("grpc.health.v1.Health"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many calls waiting at once (as writes waiting for the group commit do) run on
+// reused server threads, not on a thread started and ended per call.
+
+std::set<std::string> ThreadsOfThisProcess() {
+  std::set<std::string> tids;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    tids.insert(entry.path().filename().string());
+  }
+  return tids;
+}
+
+TEST(ServerThreadsTest, ConcurrentWaitingCallsReuseServerThreads) {
+  auto metrics = Metrics::Create("");
+  ASSERT_TRUE(metrics.ok());
+  EchoFixture f = EchoFixture::Start(LoopbackConfig(), metrics->get());
+  ASSERT_NE(f.server, nullptr);
+  auto stub = EchoService::NewStub(FreshChannel(f.server->target()));
+  ASSERT_TRUE(CallEcho(*stub, "warm-up").ok());
+
+  constexpr int kClients = 32;
+  constexpr int kRounds = 10;
+  std::set<std::string> seen = ThreadsOfThisProcess();
+  const size_t before = seen.size();
+  std::atomic<int> failed{0};
+  std::atomic<int> running{kClients};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      for (int r = 0; r < kRounds; ++r) {
+        if (!CallEcho(*stub, "wait", /*delay_ms=*/40).ok()) {
+          ++failed;
+        }
+      }
+      --running;
+    });
+  }
+  // Sample the process's threads while the rounds run (bounded: the calls
+  // take ~0.4 s; the loop gives up after 30 s).
+  for (int i = 0; i < 3000 && running.load() > 0; ++i) {
+    std::set<std::string> now = ThreadsOfThisProcess();
+    seen.insert(now.begin(), now.end());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (std::thread& t : clients) {
+    t.join();
+  }
+  EXPECT_EQ(failed.load(), 0);
+  // The clients' threads plus up to one server thread per call in flight and
+  // some slack; a thread per call would be about kClients * kRounds more.
+  EXPECT_LE(seen.size(), before + kClients + kClients + 16)
+      << "threads seen during " << kClients * kRounds << " calls";
 }
 
 // ---------------------------------------------------------------------------------------------

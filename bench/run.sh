@@ -7,10 +7,14 @@
 #
 #   bench/run.sh                 # 1,000,000 opportunities over 10,000 reps
 #   OPPORTUNITIES=100000 bench/run.sh
+#   CLIENTS=128 bench/run.sh     # calls in flight while loading (default 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPPORTUNITIES=${OPPORTUNITIES:-1000000}
 REPS=${REPS:-10000}
+# Calls in flight during the load phase: the group commit merges what waits,
+# so more in flight means larger groups.
+CLIENTS=${CLIENTS:-64}
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-bench}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 
@@ -68,7 +72,7 @@ P=--pipeline_addr=127.0.0.1:7202
 echo "bench: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $OPPORTUNITIES opportunities, $REPS reps"
 start accounts 7201 --log_level=info
 start pipeline 7202 $A --sync_writes=true --log_level=info
-"${BENCH[@]}" --phases=org,load | tee "$BENCH_DIR/load.txt"
+"${BENCH[@]}" --phases=org,load --clients="$CLIENTS" | tee "$BENCH_DIR/load.txt"
 
 # The forecast starts on a full pipeline feed: its catch-up is the ingest rate.
 start forecast 7203 $A $P --log_level=info

@@ -1,6 +1,9 @@
 #include "common/store/store.h"
 
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <pthread.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
@@ -132,6 +135,12 @@ void WriteTxn::Delete(CfRef cf, std::string_view key) {
 
 uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
                         const google::protobuf::Message& state) {
+  return Emit(kind, entity_id, state, state.SerializeAsString());
+}
+
+uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
+                        const google::protobuf::Message& state,
+                        std::string serialized) {
   const uint64_t sequence = next_sequence_++;
   if (first_emitted_ == 0) {
     first_emitted_ = sequence;
@@ -141,7 +150,11 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
   event.set_kind(std::string(kind));
   event.set_entity_id(std::string(entity_id));
   event.set_time_micros(absl::ToUnixMicros(now_));
-  event.mutable_payload()->PackFrom(state);
+  // What Any::PackFrom(state) stores, without serializing state again.
+  google::protobuf::Any* payload = event.mutable_payload();
+  payload->set_type_url(
+      absl::StrCat("type.googleapis.com/", state.GetDescriptor()->full_name()));
+  payload->set_value(std::move(serialized));
   batch_->Put(store_->outbox_, EventKey(sequence), event.SerializeAsString())
       .PermitUncheckedError();
   return sequence;
@@ -377,6 +390,8 @@ absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
 }
 
 void Store::CommitLoop() {
+  // Named for top, perf and /proc/<pid>/task (at most 15 characters).
+  pthread_setname_np(pthread_self(), "store-commit");
   std::vector<std::shared_ptr<Pending>> group;
   while (true) {
     {
@@ -404,8 +419,10 @@ void Store::CommitLoop() {
 }
 
 void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0,
-                                     /*overwrite_key=*/true);
+  // One batch for the life of the committer, cleared per group: its buffer
+  // keeps the capacity the largest group needed.
+  rocksdb::WriteBatchWithIndex& batch = *commit_batch_;
+  batch.Clear();
   const uint64_t group_first = last_sequence() + 1;
   uint64_t next = group_first;
   const absl::Time now = clock_->Now();
@@ -587,6 +604,7 @@ absl::Status Store::TrimOutboxBefore(absl::Time cutoff) {
 }
 
 void Store::MaintenanceLoop() {
+  pthread_setname_np(pthread_self(), "store-maintain");
   if (options_.outbox_retention <= absl::ZeroDuration()) {
     return;
   }

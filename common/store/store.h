@@ -114,6 +114,11 @@ class WriteTxn {
   // returns its sequence number.
   uint64_t Emit(std::string_view kind, std::string_view entity_id,
                 const google::protobuf::Message& state);
+  // The same with `state` already serialized (`serialized` is
+  // state.SerializeAsString()), so a caller that also stores those bytes
+  // serializes once.
+  uint64_t Emit(std::string_view kind, std::string_view entity_id,
+                const google::protobuf::Message& state, std::string serialized);
 
   // request_id idempotency: the stored result of the first request with this id
   // in `scope` (e.g. "CreateAccount"), with the fingerprint of that request.
@@ -253,6 +258,10 @@ class Store {
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;  // the committer's: work or stopping
   std::deque<std::shared_ptr<Pending>> queue_;
+  // Used by the committer only.
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> commit_batch_ =
+      std::make_unique<rocksdb::WriteBatchWithIndex>(
+          rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   bool stopping_ = false;
   std::thread committer_;
 

@@ -134,8 +134,9 @@ class Table {
 
  private:
   void Write(WriteTxn& txn, std::string_view id, const Msg& msg) const {
-    txn.Put(cf_, Key(id), msg.SerializeAsString());
-    txn.Emit(kind_, id, msg);
+    std::string bytes = msg.SerializeAsString();
+    txn.Put(cf_, Key(id), bytes);
+    txn.Emit(kind_, id, msg, std::move(bytes));
   }
   absl::StatusOr<std::optional<Msg>> Decode(
       const std::optional<std::string>& raw) const {

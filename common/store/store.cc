@@ -66,6 +66,7 @@ rocksdb::ColumnFamilyOptions CfOptions() {
 
 struct Store::Pending {
   TxnFn fn;
+  DoneFn on_done;                   // WriteAsync; empty for Write
   bool done = false;                // guarded by queue_mu_
   std::condition_variable done_cv;  // its caller waits on this alone
   absl::StatusOr<CommitResult> result =
@@ -276,6 +277,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
 
   store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
+  store->completer_ =
+      std::thread([raw = store.get()] { raw->CompletionLoop(); });
   store->maintenance_ =
       std::thread([raw = store.get()] { raw->MaintenanceLoop(); });
   log::Info("store opened", {{"dir", dir},
@@ -297,6 +300,15 @@ Store::~Store() {
   maintenance_cv_.notify_all();
   if (committer_.joinable()) {
     committer_.join();
+  }
+  // After the committer: every queued write has its result by now.
+  {
+    std::lock_guard<std::mutex> lock(completion_mu_);
+    completion_stop_ = true;
+  }
+  completion_cv_.notify_all();
+  if (completer_.joinable()) {
+    completer_.join();
   }
   if (maintenance_.joinable()) {
     maintenance_.join();
@@ -389,6 +401,41 @@ absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
   return std::move(pending->result);
 }
 
+void Store::WriteAsync(TxnFn fn, DoneFn done) {
+  auto pending = std::make_shared<Pending>();
+  pending->fn = std::move(fn);
+  pending->on_done = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(pending);
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  pending->on_done(absl::UnavailableError("store: shutting down"));
+}
+
+void Store::CompletionLoop() {
+  pthread_setname_np(pthread_self(), "store-complete");
+  std::vector<std::shared_ptr<Pending>> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(completion_mu_);
+      completion_cv_.wait(
+          lock, [&] { return completion_stop_ || !completions_.empty(); });
+      if (completions_.empty()) {
+        return;  // stopping, and nothing left to deliver
+      }
+      batch.swap(completions_);
+    }
+    for (auto& p : batch) {
+      p->on_done(std::move(p->result));
+    }
+    batch.clear();
+  }
+}
+
 void Store::CommitLoop() {
   // Named for top, perf and /proc/<pid>/task (at most 15 characters).
   pthread_setname_np(pthread_self(), "store-commit");
@@ -407,12 +454,28 @@ void Store::CommitLoop() {
       }
     }
     CommitGroup(group);
+    bool any_async = false;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
       for (auto& p : group) {
+        if (p->on_done) {
+          any_async = true;
+          continue;
+        }
         p->done = true;
         p->done_cv.notify_one();
       }
+    }
+    if (any_async) {
+      {
+        std::lock_guard<std::mutex> lock(completion_mu_);
+        for (auto& p : group) {
+          if (p->on_done) {
+            completions_.push_back(std::move(p));
+          }
+        }
+      }
+      completion_cv_.notify_one();
     }
     group.clear();
   }

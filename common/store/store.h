@@ -189,6 +189,13 @@ class Store {
   // Runs `fn` on the commit path and returns once its batch is durable (or
   // failed).
   [[nodiscard]] absl::StatusOr<CommitResult> Write(TxnFn fn);
+  // The same without waiting: `done` gets what Write would return, once the
+  // batch is durable (or failed). It runs on the store's completion thread —
+  // one wake-up per committed group, never the committer — or, when the store
+  // is shutting down, at once on the caller's thread with UNAVAILABLE. It must
+  // be quick and must not call Write.
+  using DoneFn = std::function<void(absl::StatusOr<CommitResult>)>;
+  void WriteAsync(TxnFn fn, DoneFn done);
 
   // ---- Outbox / feed ----
   // Newest committed sequence (0 when none) and oldest retained one (last + 1
@@ -238,6 +245,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* Handle(CfRef cf) const;
   void CommitLoop();
   void CommitGroup(std::vector<std::shared_ptr<Pending>>& group);
+  void CompletionLoop();
   void MaintenanceLoop();
 
   StoreOptions options_;
@@ -264,6 +272,13 @@ class Store {
           rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   bool stopping_ = false;
   std::thread committer_;
+
+  // WriteAsync callbacks of committed groups, run by completer_.
+  std::mutex completion_mu_;
+  std::condition_variable completion_cv_;
+  std::vector<std::shared_ptr<Pending>> completions_;
+  bool completion_stop_ = false;
+  std::thread completer_;
 
   // Feed waiters.
   mutable std::mutex event_mu_;

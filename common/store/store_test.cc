@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "common/store/key.h"
 #include "common/testing/temp_dir.h"
@@ -94,6 +98,90 @@ TEST(Store, FailedTransactionLeavesNothingBehind) {
   });
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->first_sequence, 1u);
+}
+
+// WriteAsync: each callback gets what Write would have returned, on the
+// completion thread, after its batch is committed; failures roll back just
+// that write; closing the store delivers every queued write's result.
+TEST(Store, WriteAsyncDeliversEachResultAfterItsCommit) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  constexpr int kWrites = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  int delivered = 0;
+  std::vector<absl::StatusOr<CommitResult>> results(kWrites);
+  std::vector<bool> visible(kWrites, false);
+  std::set<std::thread::id> threads;
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string key = absl::StrCat("e", i);
+    store->WriteAsync(
+        [i, key](WriteTxn& txn) -> absl::Status {
+          txn.Put(TestCf::kEntities, key, "v");
+          txn.Emit("test.Entity", key, Entity(key, "x"));
+          if (i % 10 == 3) {
+            return absl::FailedPreconditionError("every tenth is refused");
+          }
+          return absl::OkStatus();
+        },
+        [&, i, key](absl::StatusOr<CommitResult> r) {
+          // Committed before the callback: a read already sees it.
+          const bool seen =
+              store->Get(TestCf::kEntities, key).value().has_value();
+          std::lock_guard<std::mutex> lock(mu);
+          results[i] = std::move(r);
+          visible[i] = seen;
+          threads.insert(std::this_thread::get_id());
+          ++delivered;
+          cv.notify_all();
+        });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return delivered == kWrites; }));
+  }
+  std::set<uint64_t> sequences;
+  for (int i = 0; i < kWrites; ++i) {
+    if (i % 10 == 3) {
+      EXPECT_EQ(results[i].status().code(),
+                absl::StatusCode::kFailedPrecondition);
+      EXPECT_FALSE(visible[i]) << i;
+      continue;
+    }
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status();
+    EXPECT_TRUE(visible[i]) << i;
+    EXPECT_EQ(results[i]->first_sequence, results[i]->last_sequence);
+    sequences.insert(results[i]->first_sequence);
+  }
+  // Dense: the refused writes' sequences were handed out again.
+  EXPECT_EQ(sequences.size(), 180u);
+  EXPECT_EQ(*sequences.begin(), 1u);
+  EXPECT_EQ(*sequences.rbegin(), 180u);
+  EXPECT_EQ(store->last_sequence(), 180u);
+  EXPECT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+}
+
+TEST(Store, ClosingDeliversEveryQueuedAsyncWrite) {
+  salesops::testing::TempDir dir;
+  std::atomic<int> ok{0};
+  {
+    auto store = Store::Open(dir.path(), Options()).value();
+    for (int i = 0; i < 50; ++i) {
+      store->WriteAsync(
+          [i](WriteTxn& txn) {
+            txn.Put(TestCf::kEntities, absl::StrCat("e", i), "v");
+            return absl::OkStatus();
+          },
+          [&ok](absl::StatusOr<CommitResult> r) {
+            if (r.ok()) ++ok;
+          });
+    }
+  }  // ~Store commits what is queued and runs every callback first
+  EXPECT_EQ(ok.load(), 50);
+  auto store = Store::Open(dir.path(), Options()).value();
+  EXPECT_EQ(store->Get(TestCf::kEntities, "e49").value(), "v");
 }
 
 TEST(Store, ReadsInsideTransactionSeeEarlierWritesOfTheGroup) {

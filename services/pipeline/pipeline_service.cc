@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -494,15 +495,56 @@ grpc::Status PipelineServiceImpl::UpdateStageModel(
 // ---------------------------------------------------------------------------
 // Opportunities
 
-grpc::Status PipelineServiceImpl::CreateOpportunity(
-    Ctx* ctx, const v1::CreateOpportunityRequest* req, v1::Opportunity* resp) {
-  return ToGrpc(DoCreateOpportunity(ctx, req, resp));
+grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
+    grpc::CallbackServerContext* ctx, const v1::CreateOpportunityRequest* req,
+    v1::Opportunity* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Prepare, then commit without waiting: the store's completion thread
+  // finishes the call. `release` (on a peer-check thread) gives the thread's
+  // slot back once the checks are done, before anything can finish the call.
+  auto create = [this, ctx, req, resp, reactor](bool release) {
+    Principal who;
+    v1::Opportunity o;
+    absl::Status s = PrepareCreate(*ctx, *req, &who, &o);
+    if (release) {
+      --peer_check_threads_;
+    }
+    if (!s.ok()) {
+      reactor->Finish(ToGrpc(s));
+      return;
+    }
+    db_.store->WriteAsync(CreateTxn(req, who.name, std::move(o), resp),
+                          [reactor](absl::StatusOr<CommitResult> r) {
+                            reactor->Finish(ToGrpc(r.status()));
+                          });
+  };
+  // A peer check that has to ask accounts blocks: not on gRPC's thread while
+  // there are peer-check threads to spare.
+  if (!PeersKnown(*req)) {
+    if (peer_check_threads_.fetch_add(1) < kMaxPeerCheckThreads) {
+      std::thread([create] { create(/*release=*/true); }).detach();
+      return reactor;
+    }
+    --peer_check_threads_;
+  }
+  create(/*release=*/false);
+  return reactor;
 }
 
-absl::Status PipelineServiceImpl::DoCreateOpportunity(
-    Ctx* ctx, const v1::CreateOpportunityRequest* req, v1::Opportunity* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  v1::Opportunity o = req->opportunity();
+bool PipelineServiceImpl::PeersKnown(const v1::CreateOpportunityRequest& req) {
+  const v1::Opportunity& o = req.opportunity();
+  if (!o.owner_node_id().empty() && !org_->Find(o.owner_node_id())) {
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(known_accounts_mu_);
+  return o.account_id().empty() || known_accounts_.count(o.account_id()) > 0;
+}
+
+absl::Status PipelineServiceImpl::PrepareCreate(
+    const grpc::ServerContextBase& ctx, const v1::CreateOpportunityRequest& req,
+    Principal* who_out, v1::Opportunity* o_out) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(ctx, kWriters));
+  v1::Opportunity o = req.opportunity();
   if (o.owner_node_id().empty() && who.role == Role::kRep) {
     o.set_owner_node_id(who.org_node_id);
   }
@@ -523,81 +565,84 @@ absl::Status PipelineServiceImpl::DoCreateOpportunity(
   RETURN_IF_ERROR(CheckAccount(o.account_id(), "opportunity.account_id"));
   RETURN_IF_ERROR(
       CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id"));
+  *who_out = std::move(who);
+  *o_out = std::move(o);
+  return absl::OkStatus();
+}
 
-  return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        return CreateOnce(
-            txn, "CreateOpportunity", req->request_id(), *req, resp,
-            [&]() -> absl::Status {
-              ASSIGN_OR_RETURN(std::optional<v1::StageModel> model,
-                               db_.models.Find(txn, o.stage_model_id()));
-              if (!model) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("opportunity.stage_model_id: stage model ",
-                                 o.stage_model_id(), " not found"));
-              }
-              if (o.stage_key().empty()) {
-                o.set_stage_key(model->stages(0).key());
-              }
-              const int stage = StageIndex(*model, o.stage_key());
-              if (stage < 0) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("opportunity.stage_key: stage ", o.stage_key(),
-                                 " is not in stage model ", model->id()));
-              }
-              if (model->stages(stage).closes_won()) {
-                return absl::InvalidArgumentError(absl::StrCat(
-                    "opportunity.stage_key: ", o.stage_key(),
-                    " closes the opportunity as WON; create it in an "
-                    "earlier stage and close it"));
-              }
-              RETURN_IF_ERROR(CheckFunnelThreshold(*model, o.amount()));
-              if (!o.external_id().empty()) {
-                ASSIGN_OR_RETURN(auto same,
-                                 db_.opportunity_by_external_id.Lookup(
-                                     txn, o.external_id()));
-                if (same) {
-                  return absl::AlreadyExistsError(absl::StrCat(
-                      "opportunity.external_id: \"", o.external_id(),
-                      "\" is already opportunity ", *same));
-                }
-              }
-              const int64_t now = Micros(txn.now());
-              o.set_id(NewId("opp", txn.now()));
-              o.set_name(Trimmed(o.name()));
-              o.set_status(v1::OPPORTUNITY_STATUS_OPEN);
-              o.clear_close_reason();
-              o.clear_criteria();
-              o.clear_four_factors();
-              o.clear_qualification();
-              o.clear_competitive();
-              o.set_credit_review_pending(false);
-              o.clear_credit_review_reason();
-              o.set_closed_micros(0);
-              o.set_stage_entered_micros(now);
-              o.set_created_micros(now);
-              o.set_history_length(0);
-              Touch(*model, txn.now(), &o);
-              o.set_version(1);
-              RETURN_IF_ERROR(AppendChange(db_, txn, &o,
-                                           v1::CHANGE_KIND_CREATED, "",
-                                           o.stage_key(), who.name));
-              RETURN_IF_ERROR(db_.opportunities.Insert(txn, o.id(), &o));
-              db_.opportunities_by_owner.Put(txn, o.owner_node_id(), o.id());
-              db_.opportunities_by_account.Put(txn, o.account_id(), o.id());
-              if (!o.external_id().empty()) {
-                db_.opportunity_by_external_id.Put(txn, o.external_id(),
-                                                   o.id());
-              }
-              if (std::optional<v1::FollowUp> first =
-                      FirstFollowUp(model->cadence(), now)) {
-                RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, *first));
-              }
-              *resp = o;
-              return absl::OkStatus();
-            });
-      })
-      .status();
+TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
+                                     std::string by, v1::Opportunity o,
+                                     v1::Opportunity* resp) {
+  return [this, req, by = std::move(by), o = std::move(o),
+          resp](WriteTxn& txn) mutable -> absl::Status {
+    return CreateOnce(
+        txn, "CreateOpportunity", req->request_id(), *req, resp,
+        [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<v1::StageModel> model,
+                           db_.models.Find(txn, o.stage_model_id()));
+          if (!model) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("opportunity.stage_model_id: stage model ",
+                             o.stage_model_id(), " not found"));
+          }
+          if (o.stage_key().empty()) {
+            o.set_stage_key(model->stages(0).key());
+          }
+          const int stage = StageIndex(*model, o.stage_key());
+          if (stage < 0) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("opportunity.stage_key: stage ", o.stage_key(),
+                             " is not in stage model ", model->id()));
+          }
+          if (model->stages(stage).closes_won()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("opportunity.stage_key: ", o.stage_key(),
+                             " closes the opportunity as WON; create it in an "
+                             "earlier stage and close it"));
+          }
+          RETURN_IF_ERROR(CheckFunnelThreshold(*model, o.amount()));
+          if (!o.external_id().empty()) {
+            ASSIGN_OR_RETURN(auto same, db_.opportunity_by_external_id.Lookup(
+                                            txn, o.external_id()));
+            if (same) {
+              return absl::AlreadyExistsError(
+                  absl::StrCat("opportunity.external_id: \"", o.external_id(),
+                               "\" is already opportunity ", *same));
+            }
+          }
+          const int64_t now = Micros(txn.now());
+          o.set_id(NewId("opp", txn.now()));
+          o.set_name(Trimmed(o.name()));
+          o.set_status(v1::OPPORTUNITY_STATUS_OPEN);
+          o.clear_close_reason();
+          o.clear_criteria();
+          o.clear_four_factors();
+          o.clear_qualification();
+          o.clear_competitive();
+          o.set_credit_review_pending(false);
+          o.clear_credit_review_reason();
+          o.set_closed_micros(0);
+          o.set_stage_entered_micros(now);
+          o.set_created_micros(now);
+          o.set_history_length(0);
+          Touch(*model, txn.now(), &o);
+          o.set_version(1);
+          RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_CREATED,
+                                       "", o.stage_key(), by));
+          RETURN_IF_ERROR(db_.opportunities.Insert(txn, o.id(), &o));
+          db_.opportunities_by_owner.Put(txn, o.owner_node_id(), o.id());
+          db_.opportunities_by_account.Put(txn, o.account_id(), o.id());
+          if (!o.external_id().empty()) {
+            db_.opportunity_by_external_id.Put(txn, o.external_id(), o.id());
+          }
+          if (std::optional<v1::FollowUp> first =
+                  FirstFollowUp(model->cadence(), now)) {
+            RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, *first));
+          }
+          *resp = o;
+          return absl::OkStatus();
+        });
+  };
 }
 
 grpc::Status PipelineServiceImpl::GetOpportunity(

@@ -10,6 +10,7 @@
 // read everything and write nothing. A single entity outside the caller's
 // scope is PERMISSION_DENIED; lists are filtered instead.
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -33,7 +34,12 @@ struct PipelineOptions {
   absl::TimeZone time_zone = absl::UTCTimeZone();
 };
 
-class PipelineServiceImpl final : public v1::PipelineService::Service {
+// CreateOpportunity is served with gRPC's callback API: the call waits for the
+// group commit without holding a thread (Store::WriteAsync); the other methods
+// are synchronous.
+class PipelineServiceImpl final
+    : public v1::PipelineService::WithCallbackMethod_CreateOpportunity<
+          v1::PipelineService::Service> {
  public:
   // Pointers are not owned and outlive the service.
   PipelineServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
@@ -54,8 +60,9 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
   grpc::Status UpdateStageModel(Ctx*, const v1::UpdateStageModelRequest*,
                                 v1::StageModel*) override;
 
-  grpc::Status CreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*,
-                                 v1::Opportunity*) override;
+  grpc::ServerUnaryReactor* CreateOpportunity(
+      grpc::CallbackServerContext*, const v1::CreateOpportunityRequest*,
+      v1::Opportunity*) override;
   grpc::Status GetOpportunity(Ctx*, const v1::GetOpportunityRequest*,
                               v1::Opportunity*) override;
   grpc::Status UpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
@@ -108,8 +115,18 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
 
  private:
   // Each handler's body; the public methods map their status to gRPC.
-  absl::Status DoCreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*,
-                                   v1::Opportunity*);
+  // CreateOpportunity before the commit path: authorizes, validates and
+  // checks the peers (may call accounts); fills the opportunity to create and
+  // its creator.
+  absl::Status PrepareCreate(const grpc::ServerContextBase& ctx,
+                             const v1::CreateOpportunityRequest& req,
+                             Principal* who, v1::Opportunity* o);
+  // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
+  TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
+                  v1::Opportunity o, v1::Opportunity* resp);
+  // True when the account and owner of `req` can be checked without calling
+  // accounts (both already confirmed).
+  bool PeersKnown(const v1::CreateOpportunityRequest& req);
   absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
                                    v1::Opportunity*);
   absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
@@ -173,6 +190,10 @@ class PipelineServiceImpl final : public v1::PipelineService::Service {
   static constexpr size_t kMaxKnownAccounts = 1'000'000;
   std::mutex known_accounts_mu_;
   std::unordered_set<std::string> known_accounts_;
+  // Creates whose peer checks call accounts run on threads of their own, at
+  // most this many at once (more wait on gRPC's thread instead).
+  static constexpr int kMaxPeerCheckThreads = 32;
+  std::atomic<int> peer_check_threads_{0};
 };
 
 }  // namespace salesops::pipeline

@@ -272,43 +272,38 @@ class Bench {
     v1::GetForecastRequest root_req = ForecastRequest(org_.root);
     v1::GetForecastRequest mid_req = ForecastRequest(org_.mid);
     grpc::health::v1::HealthCheckRequest health_req;
+    // Times one call (`call` takes the context, returns the status).
+    auto timed = [&](bool keep, const char* what, std::vector<double>* into,
+                     const auto& call) {
+      auto ctx = Ctx();
+      const auto t0 = Clock::now();
+      grpc::Status s = call(ctx.get());
+      const auto t1 = Clock::now();
+      if (!s.ok()) Fail(what, s);
+      if (keep) into->push_back(Micros(t0, t1));
+    };
     for (int i = 0; i < n + 1000; ++i) {  // the first 1000 warm up
       const bool keep = i >= 1000;
-      {
-        grpc::health::v1::HealthCheckResponse out;
-        auto ctx = Ctx();
-        const auto t0 = Clock::now();
-        grpc::Status s = health_->Check(ctx.get(), health_req, &out);
-        const auto t1 = Clock::now();
-        if (!s.ok()) Fail("Health/Check", s);
-        if (keep) noop.push_back(Micros(t0, t1));
+      grpc::health::v1::HealthCheckResponse health;
+      timed(keep, "Health/Check", &noop, [&](grpc::ClientContext* ctx) {
+        return health_->Check(ctx, health_req, &health);
+      });
+      v1::Forecast out;
+      timed(keep, "GetForecast root", &root, [&](grpc::ClientContext* ctx) {
+        return forecast_->GetForecast(ctx, root_req, &out);
+      });
+      if (i == 0) {
+        std::cout << absl::StrFormat(
+            "query: root forecast %d minor units, pipeline_weighted %d, "
+            "%d funnel rows, %d children\n",
+            out.node().forecast().units_minor(),
+            out.node().pipeline_weighted().units_minor(), out.funnel_size(),
+            out.children_size());
       }
-      {
-        v1::Forecast out;
-        auto ctx = Ctx();
-        const auto t0 = Clock::now();
-        grpc::Status s = forecast_->GetForecast(ctx.get(), root_req, &out);
-        const auto t1 = Clock::now();
-        if (!s.ok()) Fail("GetForecast root", s);
-        if (keep) root.push_back(Micros(t0, t1));
-        if (i == 0) {
-          std::cout << absl::StrFormat(
-              "query: root forecast %d minor units, pipeline_weighted %d, "
-              "%d funnel rows, %d children\n",
-              out.node().forecast().units_minor(),
-              out.node().pipeline_weighted().units_minor(), out.funnel_size(),
-              out.children_size());
-        }
-      }
-      {
-        v1::Forecast out;
-        auto ctx = Ctx();
-        const auto t0 = Clock::now();
-        grpc::Status s = forecast_->GetForecast(ctx.get(), mid_req, &out);
-        const auto t1 = Clock::now();
-        if (!s.ok()) Fail("GetForecast mid", s);
-        if (keep) mid.push_back(Micros(t0, t1));
-      }
+      v1::Forecast mid_out;
+      timed(keep, "GetForecast mid", &mid, [&](grpc::ClientContext* ctx) {
+        return forecast_->GetForecast(ctx, mid_req, &mid_out);
+      });
     }
     const Percentiles pn = Of(noop), pr = Of(root), pm = Of(mid);
     std::cout << absl::StrFormat(

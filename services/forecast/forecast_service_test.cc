@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/money/money.h"
 #include "common/server/auth.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
@@ -85,13 +86,10 @@ Rates BuyingCycle6() {
           {"COMPARISON", 3000}, {"COMMITMENT", 5000},    {"USAGE", 8000}};
 }
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
 
+// Field by field (not ToProto of a CivilDay, which would normalize): tests
+// write invalid dates such as 2026-02-30 too.
 v1::Date Day(int year, int month, int day) {
   v1::Date d;
   d.set_year(year);

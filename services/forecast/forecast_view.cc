@@ -485,6 +485,15 @@ absl::StatusOr<int64_t> ForecastView::EffectiveQuotaLocked(
   return q;
 }
 
+absl::StatusOr<NodeAnswer> ForecastView::AnswerLocked(
+    const std::string& node_id, QuarterKey quarter) const {
+  NodeAnswer a;
+  a.node_id = node_id;
+  ASSIGN_OR_RETURN(a.figures, rollup_.Figures(node_id, quarter));
+  ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(node_id, quarter));
+  return a;
+}
+
 absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
                                 bool children, NodeAnswer* node,
                                 std::vector<NodeAnswer>* child_answers) const {
@@ -493,19 +502,13 @@ absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
     // Known only as an owner or a parent: not delivered by accounts (yet).
     return absl::NotFoundError(absl::StrCat("org node ", node_id));
   }
-  node->node_id = node_id;
-  ASSIGN_OR_RETURN(node->figures, rollup_.Figures(node_id, quarter));
-  ASSIGN_OR_RETURN(node->quota_minor, EffectiveQuotaLocked(node_id, quarter));
-  node->funnel_win_rates_bp.clear();
+  ASSIGN_OR_RETURN(*node, AnswerLocked(node_id, quarter));
   for (const auto& [stage, unused] : node->figures.funnel) {
     node->funnel_win_rates_bp.push_back(rollup_.WinRateBp(stage));
   }
   if (children) {
     for (const std::string& child : rollup_.ChildrenOf(node_id)) {
-      NodeAnswer a;
-      a.node_id = child;
-      ASSIGN_OR_RETURN(a.figures, rollup_.Figures(child, quarter));
-      ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(child, quarter));
+      ASSIGN_OR_RETURN(NodeAnswer a, AnswerLocked(child, quarter));
       child_answers->push_back(std::move(a));
     }
   }
@@ -517,10 +520,7 @@ absl::Status ForecastView::ReadAll(QuarterKey quarter,
   std::shared_lock lock(mu_);
   out->reserve(out->size() + kinds_.size());
   for (const auto& [id, kind] : kinds_) {
-    NodeAnswer a;
-    a.node_id = id;
-    ASSIGN_OR_RETURN(a.figures, rollup_.Figures(id, quarter));
-    ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(id, quarter));
+    ASSIGN_OR_RETURN(NodeAnswer a, AnswerLocked(id, quarter));
     out->push_back(std::move(a));
   }
   return absl::OkStatus();

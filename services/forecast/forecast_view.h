@@ -122,6 +122,9 @@ class ForecastView {
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
   [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuotaLocked(
       const std::string& node_id, QuarterKey quarter) const;
+  // A node's figures and effective quota (without funnel win rates).
+  [[nodiscard]] absl::StatusOr<NodeAnswer> AnswerLocked(
+      const std::string& node_id, QuarterKey quarter) const;
 
   Store* store_;
   const FiscalCalendar calendar_;

@@ -335,11 +335,8 @@ absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
 
 absl::Status PipelineServiceImpl::CheckAccount(const std::string& account_id,
                                                std::string_view field) {
-  {
-    std::lock_guard<std::mutex> lock(known_accounts_mu_);
-    if (known_accounts_.count(account_id) > 0) {
-      return absl::OkStatus();
-    }
+  if (AccountKnown(account_id)) {
+    return absl::OkStatus();
   }
   absl::StatusOr<v1::Account> account = accounts_->GetAccount(account_id);
   if (absl::IsNotFound(account.status())) {
@@ -499,13 +496,23 @@ grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
     grpc::CallbackServerContext* ctx, const v1::CreateOpportunityRequest* req,
     v1::Opportunity* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Prepare, then commit without waiting: the store's completion thread
-  // finishes the call. `release` (on a peer-check thread) gives the thread's
-  // slot back once the checks are done, before anything can finish the call.
-  auto create = [this, ctx, req, resp, reactor](bool release) {
-    Principal who;
-    v1::Opportunity o;
-    absl::Status s = PrepareCreate(*ctx, *req, &who, &o);
+  Principal who;
+  v1::Opportunity o;
+  if (absl::Status s = PrepareCreate(*ctx, *req, &who, &o); !s.ok()) {
+    reactor->Finish(ToGrpc(s));
+    return reactor;
+  }
+  // The peer checks, then the commit without waiting: the store's completion
+  // thread finishes the call. `release` (on a peer-check thread) gives the
+  // thread's slot back once the checks are done, before anything can finish
+  // the call.
+  const bool known = PeersKnown(o);
+  auto check_and_commit = [this, req, resp, reactor, who = std::move(who),
+                           o = std::move(o)](bool release) mutable {
+    absl::Status s = CheckAccount(o.account_id(), "opportunity.account_id");
+    if (s.ok()) {
+      s = CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id");
+    }
     if (release) {
       --peer_check_threads_;
     }
@@ -520,24 +527,27 @@ grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
   };
   // A peer check that has to ask accounts blocks: not on gRPC's thread while
   // there are peer-check threads to spare.
-  if (!PeersKnown(*req)) {
+  if (!known) {
     if (peer_check_threads_.fetch_add(1) < kMaxPeerCheckThreads) {
-      std::thread([create] { create(/*release=*/true); }).detach();
+      std::thread([run = std::move(check_and_commit)]() mutable {
+        run(/*release=*/true);
+      }).detach();
       return reactor;
     }
     --peer_check_threads_;
   }
-  create(/*release=*/false);
+  check_and_commit(/*release=*/false);
   return reactor;
 }
 
-bool PipelineServiceImpl::PeersKnown(const v1::CreateOpportunityRequest& req) {
-  const v1::Opportunity& o = req.opportunity();
-  if (!o.owner_node_id().empty() && !org_->Find(o.owner_node_id())) {
-    return false;
-  }
+bool PipelineServiceImpl::PeersKnown(const v1::Opportunity& o) {
+  return org_->Find(o.owner_node_id()).has_value() &&
+         AccountKnown(o.account_id());
+}
+
+bool PipelineServiceImpl::AccountKnown(const std::string& account_id) {
   std::lock_guard<std::mutex> lock(known_accounts_mu_);
-  return o.account_id().empty() || known_accounts_.count(o.account_id()) > 0;
+  return known_accounts_.count(account_id) > 0;
 }
 
 absl::Status PipelineServiceImpl::PrepareCreate(
@@ -560,11 +570,6 @@ absl::Status PipelineServiceImpl::PrepareCreate(
     v.Add("opportunity.owner_node_id: required (a REP node)");
   }
   RETURN_IF_ERROR(v.status());
-
-  // The peers first: nothing is written unless accounts confirms both.
-  RETURN_IF_ERROR(CheckAccount(o.account_id(), "opportunity.account_id"));
-  RETURN_IF_ERROR(
-      CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id"));
   *who_out = std::move(who);
   *o_out = std::move(o);
   return absl::OkStatus();

@@ -115,18 +115,20 @@ class PipelineServiceImpl final
 
  private:
   // Each handler's body; the public methods map their status to gRPC.
-  // CreateOpportunity before the commit path: authorizes, validates and
-  // checks the peers (may call accounts); fills the opportunity to create and
-  // its creator.
+  // CreateOpportunity before the peer checks: authorizes, fills defaults and
+  // validates the fields; gives the opportunity to create and its creator.
+  // The peer checks (CheckAccount, CheckOwner) follow, so nothing is written
+  // unless accounts confirms both.
   absl::Status PrepareCreate(const grpc::ServerContextBase& ctx,
                              const v1::CreateOpportunityRequest& req,
                              Principal* who, v1::Opportunity* o);
   // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
   TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
                   v1::Opportunity o, v1::Opportunity* resp);
-  // True when the account and owner of `req` can be checked without calling
+  // True when CheckAccount and CheckOwner of `o` answer without calling
   // accounts (both already confirmed).
-  bool PeersKnown(const v1::CreateOpportunityRequest& req);
+  bool PeersKnown(const v1::Opportunity& o);
+  bool AccountKnown(const std::string& account_id);
   absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
                                    v1::Opportunity*);
   absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,

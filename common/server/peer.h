@@ -17,8 +17,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
 namespace salesops {
@@ -75,5 +78,39 @@ class PeerChannel {
   PeerConfig config_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// Lists every page of a peer's List RPC (a follower's resync after
+// OUT_OF_RANGE): `call(ctx, request, &response)` is the stub method, `visit`
+// takes each page's response. Pages of 1000; at most `max_pages`.
+// `*first_sequence` is the feed sequence of the first page (where a follower
+// resumes: later events are applied again, idempotently). A failed call is
+// UNAVAILABLE naming `peer_name`.
+template <typename Req, typename Resp, typename Call, typename Visit>
+[[nodiscard]] absl::Status ListAllPages(const PeerChannel& peer,
+                                        std::string_view peer_name, Req req,
+                                        const Call& call, const Visit& visit,
+                                        uint64_t* first_sequence,
+                                        int max_pages = 10'000) {
+  req.mutable_page()->set_page_size(1000);
+  for (int pages = 0; pages < max_pages; ++pages) {
+    Resp resp;
+    auto ctx = peer.NewContext();
+    grpc::Status s = call(ctx.get(), req, &resp);
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          std::string(peer_name), " unavailable: ", s.error_message()));
+    }
+    if (pages == 0 && first_sequence != nullptr) {
+      *first_sequence = resp.page().feed_sequence();
+    }
+    visit(resp);
+    if (resp.page().next_page_token().empty()) {
+      return absl::OkStatus();
+    }
+    req.mutable_page()->set_page_token(resp.page().next_page_token());
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      std::string(peer_name), ": more than ", max_pages, " pages to list"));
+}
 
 }  // namespace salesops

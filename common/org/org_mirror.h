@@ -1,9 +1,11 @@
 #pragma once
 
-// The pipeline's copy of our sales hierarchy, followed from the accounts
+// A service's copy of our sales hierarchy, followed from the accounts
 // service's feed (kind "accounts.OrgNode"; SPEC.md §6), so that role scopes
 // (a MANAGER sees their subtree, a REP their own node) are decided locally and
-// a re-org in accounts changes who may see what here.
+// a re-org in accounts changes who may see what here. A follower that also
+// asks for "accounts.Account" events (credit) gets each account's owner node
+// too, so "accounts owned in a subtree" is decided locally as well.
 //
 // Durable part: one record per node in the store's "mirror" column family,
 // written by the feed consumer's transaction together with its cursor.
@@ -23,7 +25,7 @@
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/feed.pb.h"
 
-namespace salesops::pipeline {
+namespace salesops {
 
 class OrgMirror {
  public:
@@ -33,14 +35,16 @@ class OrgMirror {
   // Reads the stored nodes into memory (at start).
   [[nodiscard]] absl::Status Load();
   // Applies one accounts feed event inside the consumer's transaction:
-  // "accounts.OrgNode" events newer than what is stored replace the node;
-  // older or equal versions and other kinds are ignored.
+  // "accounts.OrgNode" and "accounts.Account" events newer than what is
+  // stored replace the node (the account's owner); older or equal versions
+  // and other kinds are ignored.
   [[nodiscard]] absl::Status Apply(const v1::Event& event, WriteTxn& txn);
-  // Replaces the whole copy with `nodes` and stores `cursor` as the cursor of
+  // Replaces the whole copy with `nodes` (and, when `accounts` is given, the
+  // accounts' owners with `accounts`) and stores `cursor` as the cursor of
   // `source`, in one transaction (a resync after OUT_OF_RANGE).
-  [[nodiscard]] absl::Status Replace(const std::vector<v1::OrgNode>& nodes,
-                                     const std::string& source,
-                                     uint64_t cursor);
+  [[nodiscard]] absl::Status Replace(
+      const std::vector<v1::OrgNode>& nodes, const std::string& source,
+      uint64_t cursor, const std::vector<v1::Account>* accounts = nullptr);
 
   struct Node {
     std::string parent_id;
@@ -54,13 +58,26 @@ class OrgMirror {
                 const std::string& ancestor_id) const;
   size_t size() const;
 
+  // The owner node of an account ("accounts.Account" events only); nullopt
+  // for an account not seen yet.
+  std::optional<std::string> AccountOwner(const std::string& account_id) const;
+  // Accounts whose owner node is `ancestor_id` or below it, in id order.
+  std::vector<std::string> AccountsWithin(const std::string& ancestor_id) const;
+
  private:
+  struct AccountOwnerRecord {
+    std::string owner_node_id;
+    int64_t version = 0;
+  };
   void Remember(const v1::OrgNode& node);
+  bool IsWithinLocked(const std::string& node_id,
+                      const std::string& ancestor_id) const;
 
   Store* store_;
   CfRef cf_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Node> nodes_;
+  std::unordered_map<std::string, AccountOwnerRecord> accounts_;
 };
 
-}  // namespace salesops::pipeline
+}  // namespace salesops

@@ -1,18 +1,20 @@
-// The pipeline's copy of the org tree: applied from accounts feed events,
+// A service's copy of the org tree: applied from accounts feed events,
 // idempotent by version, durable with the consumer cursor, replaced on resync.
 
-#include "services/pipeline/org_mirror.h"
+#include "common/org/org_mirror.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
+#include "common/status/status.h"
 #include "common/testing/temp_dir.h"
-#include "services/pipeline/pipeline_store.h"
 
-namespace salesops::pipeline {
+namespace salesops {
 namespace {
+
+enum class Cf { kMirror = 0 };
 
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  v1::OrgNodeKind kind, int64_t version) {
@@ -40,7 +42,7 @@ class OrgMirrorTest : public ::testing::Test {
     mirror_.reset();
     store_.reset();
     StoreOptions options;
-    options.column_families = ColumnFamilies();
+    options.column_families = {"mirror"};
     auto store = Store::Open(dir_.path() + "/db", options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -93,7 +95,7 @@ TEST_F(OrgMirrorTest, AppliesEventsAndAnswersSubtreeQuestions) {
 
 TEST_F(OrgMirrorTest, OtherKindsAreIgnoredAndGarbageIsDataLoss) {
   v1::Event other;
-  other.set_kind("accounts.Account");
+  other.set_kind("accounts.Contact");
   auto s =
       store_->Write([&](WriteTxn& txn) { return mirror_->Apply(other, txn); });
   EXPECT_TRUE(s.ok());
@@ -119,5 +121,70 @@ TEST_F(OrgMirrorTest, ReplaceSwapsTheWholeTreeWithTheCursor) {
   EXPECT_EQ(mirror_->size(), 2u);
 }
 
+v1::Event AccountEvent(const std::string& id, const std::string& owner,
+                       int64_t version, uint64_t sequence) {
+  v1::Account a;
+  a.set_id(id);
+  a.set_name("Name of " + id);
+  a.set_owner_node_id(owner);
+  a.set_version(version);
+  v1::Event e;
+  e.set_sequence(sequence);
+  e.set_kind("accounts.Account");
+  e.set_entity_id(id);
+  e.mutable_payload()->PackFrom(a);
+  return e;
+}
+
+TEST_F(OrgMirrorTest, AccountsFollowTheirOwnerThroughTheTree) {
+  ASSERT_TRUE(Apply(Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 1), 1).ok());
+  ASSERT_TRUE(Apply(Node("east", "g", v1::ORG_NODE_KIND_REGION, 1), 2).ok());
+  ASSERT_TRUE(Apply(Node("west", "g", v1::ORG_NODE_KIND_REGION, 1), 3).ok());
+  ASSERT_TRUE(Apply(Node("r1", "east", v1::ORG_NODE_KIND_REP, 1), 4).ok());
+  ASSERT_TRUE(Apply(Node("r2", "west", v1::ORG_NODE_KIND_REP, 1), 5).ok());
+  auto apply = [&](const v1::Event& e) {
+    return store_->Write([&](WriteTxn& txn) { return mirror_->Apply(e, txn); })
+        .status();
+  };
+  ASSERT_TRUE(apply(AccountEvent("acc_b", "r1", 1, 6)).ok());
+  ASSERT_TRUE(apply(AccountEvent("acc_a", "r2", 1, 7)).ok());
+  EXPECT_EQ(mirror_->AccountOwner("acc_b"), "r1");
+  EXPECT_FALSE(mirror_->AccountOwner("acc_zz").has_value());
+  EXPECT_EQ(mirror_->AccountsWithin("g"),
+            (std::vector<std::string>{"acc_a", "acc_b"}));
+  EXPECT_EQ(mirror_->AccountsWithin("east"),
+            (std::vector<std::string>{"acc_b"}));
+  // A new owner moves the account; a replayed older event does not.
+  ASSERT_TRUE(apply(AccountEvent("acc_b", "r2", 2, 8)).ok());
+  ASSERT_TRUE(apply(AccountEvent("acc_b", "r1", 1, 6)).ok());
+  EXPECT_EQ(mirror_->AccountsWithin("east"), std::vector<std::string>{});
+  // A re-org moves the accounts with the subtree; everything survives a
+  // restart.
+  ASSERT_TRUE(Apply(Node("r2", "east", v1::ORG_NODE_KIND_REP, 2), 9).ok());
+  Open();
+  EXPECT_EQ(mirror_->AccountOwner("acc_b"), "r2");
+  EXPECT_EQ(mirror_->AccountsWithin("east"),
+            (std::vector<std::string>{"acc_a", "acc_b"}));
+  // A resync with accounts replaces them; without, keeps them.
+  ASSERT_TRUE(mirror_
+                  ->Replace({Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 1),
+                             Node("r1", "g", v1::ORG_NODE_KIND_REP, 1)},
+                            "accounts", 50)
+                  .ok());
+  EXPECT_EQ(mirror_->AccountOwner("acc_a"), "r2");
+  std::vector<v1::Account> accounts(1);
+  accounts[0].set_id("acc_c");
+  accounts[0].set_owner_node_id("r1");
+  accounts[0].set_version(4);
+  ASSERT_TRUE(mirror_
+                  ->Replace({Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 1),
+                             Node("r1", "g", v1::ORG_NODE_KIND_REP, 1)},
+                            "accounts", 60, &accounts)
+                  .ok());
+  Open();
+  EXPECT_FALSE(mirror_->AccountOwner("acc_a").has_value());
+  EXPECT_EQ(mirror_->AccountsWithin("g"), std::vector<std::string>{"acc_c"});
+}
+
 }  // namespace
-}  // namespace salesops::pipeline
+}  // namespace salesops

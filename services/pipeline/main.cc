@@ -1,17 +1,20 @@
 // salesops-pipeline: opportunities, stage models, buying centres, evaluations,
 // deal health, activities and follow-ups (SPEC.md §3). Flags: the common ones
-// (common/server/flags.h) plus --accounts_addr (required) and --credit_addr.
+// (common/server/flags.h) plus --accounts_addr (required) and --credit_addr
+// (optional: credit checks on moves, and the credit feed that closes
+// `closes_on_collection` opportunities WON once collected in full).
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/org/org_mirror.h"
 #include "common/runtime/service_runtime.h"
 #include "common/server/flags.h"
 #include "common/server/peer.h"
-#include "services/pipeline/org_mirror.h"
 #include "services/pipeline/peers.h"
 #include "services/pipeline/pipeline_service.h"
 #include "services/pipeline/pipeline_store.h"
@@ -20,8 +23,11 @@ ABSL_FLAG(std::string, accounts_addr, "",
           "HOST:PORT of salesops-accounts (required): account, owner and "
           "contact checks, and the org-node feed");
 ABSL_FLAG(std::string, credit_addr, "",
-          "HOST:PORT of salesops-credit; empty: moves into credit-checked "
-          "stages pass marked credit_review_pending");
+          "HOST:PORT of salesops-credit: CheckCredit on moves into "
+          "credit-checked stages, and its feed (full collection closes an "
+          "opportunity in a closes_on_collection stage WON); empty: no credit "
+          "feed, and moves into credit-checked stages pass marked "
+          "credit_review_pending");
 
 int main(int argc, char** argv) {
   using salesops::ServiceRuntime;
@@ -35,12 +41,7 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
         "--accounts_addr: required (HOST:PORT of salesops-accounts)"));
   }
-  if (!absl::GetFlag(FLAGS_credit_addr).empty()) {
-    return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
-        "--credit_addr: this build has no credit service client yet; leave "
-        "it empty (moves into credit-checked stages are then marked "
-        "credit_review_pending)"));
-  }
+  const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &tz)) {
     return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
@@ -51,20 +52,30 @@ int main(int argc, char** argv) {
   if (!accounts_peer.ok()) {
     return ServiceRuntime::FailedToStart(accounts_peer.status());
   }
+  // Outlives the runtime (and so its feed consumers), like accounts_peer.
+  std::unique_ptr<salesops::PeerChannel> credit_peer;
+  if (!credit_addr.empty()) {
+    auto peer = salesops::PeerChannel::FromFlags(credit_addr);
+    if (!peer.ok()) {
+      return ServiceRuntime::FailedToStart(peer.status());
+    }
+    credit_peer = std::move(*peer);
+  }
   auto runtime =
       ServiceRuntime::FromFlags({"pipeline", pipeline::ColumnFamilies()});
   if (!runtime.ok()) {
     return ServiceRuntime::FailedToStart(runtime.status());
   }
   salesops::Store& store = (*runtime)->store();
-  pipeline::OrgMirror org(&store, pipeline::Cf::kMirror);
+  salesops::OrgMirror org(&store, pipeline::Cf::kMirror);
   if (absl::Status s = org.Load(); !s.ok()) {
     return ServiceRuntime::FailedToStart(s);
   }
   std::unique_ptr<pipeline::AccountsClient> accounts =
       pipeline::NewGrpcAccountsClient(accounts_peer->get());
   std::unique_ptr<pipeline::CreditClient> credit =
-      pipeline::NewUnconfiguredCreditClient();
+      credit_peer != nullptr ? pipeline::NewGrpcCreditClient(credit_peer.get())
+                             : pipeline::NewUnconfiguredCreditClient();
 
   salesops::FeedConsumerOptions follow;
   follow.source = "accounts";
@@ -90,6 +101,20 @@ int main(int argc, char** argv) {
                                         credit.get(), &org, options);
   if (absl::Status s = service.Init(); !s.ok()) {
     return ServiceRuntime::FailedToStart(s);
+  }
+  if (credit_peer != nullptr) {
+    // Full collection closes closes_on_collection opportunities WON, in the
+    // same transaction as the cursor (SPEC §6).
+    salesops::FeedConsumerOptions follow_credit;
+    follow_credit.source = pipeline::kCreditSource;
+    follow_credit.kinds = {pipeline::kOpportunityCollectionKind};
+    follow_credit.registry = &(*runtime)->metrics().registry();
+    (*runtime)->AddConsumer(std::make_unique<salesops::FeedConsumer>(
+        &store, credit_peer.get(), follow_credit,
+        [&service](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
+          return service.ApplyCreditEvent(e, txn);
+        },
+        [&service]() { return service.ResyncCredit(); }));
   }
   (*runtime)->AddService(&service, "salesops.v1.PipelineService");
   return (*runtime)->Run();

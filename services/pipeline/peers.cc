@@ -3,14 +3,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.grpc.pb.h"
+#include "salesops/v1/credit.grpc.pb.h"
 
 namespace salesops::pipeline {
 namespace {
 
 // A peer's answer as we report it: NOT_FOUND and the caller's own mistakes
 // pass through; everything that means "could not ask" becomes UNAVAILABLE
-// naming the peer, so handlers can say "retry" and write nothing.
-absl::Status FromPeer(const grpc::Status& s) {
+// naming the peer (`peer_name`: "accounts", "credit"), so handlers can say
+// "retry" and write nothing.
+absl::Status FromPeer(const grpc::Status& s, const char* peer_name) {
   if (s.ok()) {
     return absl::OkStatus();
   }
@@ -21,9 +23,12 @@ absl::Status FromPeer(const grpc::Status& s) {
       return FromGrpc(s);
     default:
       return absl::UnavailableError(
-          absl::StrCat("accounts service unavailable: ", s.error_message()));
+          absl::StrCat(peer_name, " service unavailable: ", s.error_message()));
   }
 }
+
+constexpr char kAccounts[] = "accounts";
+constexpr char kCredit[] = "credit";
 
 class GrpcAccountsClient final : public AccountsClient {
  public:
@@ -35,7 +40,8 @@ class GrpcAccountsClient final : public AccountsClient {
     req.set_id(id);
     v1::Account resp;
     auto ctx = peer_->NewContext();
-    RETURN_IF_ERROR(FromPeer(stub_->GetAccount(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(
+        FromPeer(stub_->GetAccount(ctx.get(), req, &resp), kAccounts));
     return resp;
   }
   absl::StatusOr<v1::OrgNode> GetOrgNode(const std::string& id) override {
@@ -43,7 +49,8 @@ class GrpcAccountsClient final : public AccountsClient {
     req.set_id(id);
     v1::OrgNode resp;
     auto ctx = peer_->NewContext();
-    RETURN_IF_ERROR(FromPeer(stub_->GetOrgNode(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(
+        FromPeer(stub_->GetOrgNode(ctx.get(), req, &resp), kAccounts));
     return resp;
   }
   absl::StatusOr<v1::Contact> GetContact(const std::string& id) override {
@@ -51,7 +58,8 @@ class GrpcAccountsClient final : public AccountsClient {
     req.set_id(id);
     v1::Contact resp;
     auto ctx = peer_->NewContext();
-    RETURN_IF_ERROR(FromPeer(stub_->GetContact(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(
+        FromPeer(stub_->GetContact(ctx.get(), req, &resp), kAccounts));
     return resp;
   }
   absl::Status ListAllOrgNodes(std::vector<v1::OrgNode>* nodes,
@@ -63,7 +71,8 @@ class GrpcAccountsClient final : public AccountsClient {
     for (int pages = 0; pages < 10'000; ++pages) {
       v1::ListOrgNodesResponse resp;
       auto ctx = peer_->NewContext();
-      RETURN_IF_ERROR(FromPeer(stub_->ListOrgNodes(ctx.get(), req, &resp)));
+      RETURN_IF_ERROR(
+          FromPeer(stub_->ListOrgNodes(ctx.get(), req, &resp), kAccounts));
       if (pages == 0) {
         *feed_sequence = resp.page().feed_sequence();
       }
@@ -84,6 +93,76 @@ class GrpcAccountsClient final : public AccountsClient {
   std::unique_ptr<v1::AccountsService::Stub> stub_;
 };
 
+class GrpcCreditClient final : public CreditClient {
+ public:
+  explicit GrpcCreditClient(const PeerChannel* peer)
+      : peer_(peer), stub_(v1::CreditService::NewStub(peer->channel())) {}
+
+  absl::StatusOr<CreditAnswer> CheckCredit(
+      const std::string& account_id, const v1::Money& amount,
+      const std::string& opportunity_id) override {
+    v1::CheckCreditRequest req;
+    req.set_account_id(account_id);
+    *req.mutable_amount() = amount;
+    req.set_opportunity_id(opportunity_id);
+    v1::CreditCheck resp;
+    auto ctx = peer_->NewContext();
+    RETURN_IF_ERROR(
+        FromPeer(stub_->CheckCredit(ctx.get(), req, &resp), kCredit));
+    CreditAnswer answer;
+    switch (resp.decision()) {
+      case v1::CREDIT_DECISION_APPROVE:
+        answer.decision = CreditDecision::kApprove;
+        break;
+      case v1::CREDIT_DECISION_REVIEW:
+        answer.decision = CreditDecision::kReview;
+        break;
+      case v1::CREDIT_DECISION_BLOCK:
+        answer.decision = CreditDecision::kBlock;
+        break;
+      default:
+        // Not an answer we can act on: the move must neither pass nor be
+        // refused on it, so it is treated like a peer that could not be asked.
+        return absl::UnavailableError(absl::StrCat(
+            "credit service unavailable: CheckCredit answered decision ",
+            static_cast<int>(resp.decision()), " for account ", account_id));
+    }
+    answer.reasons.assign(resp.reasons().begin(), resp.reasons().end());
+    return answer;
+  }
+
+  absl::Status ListAllOpportunityCollections(
+      std::vector<v1::OpportunityCollection>* collections,
+      uint64_t* feed_sequence) override {
+    v1::ListOpportunityCollectionsRequest req;
+    req.mutable_page()->set_page_size(1000);
+    *feed_sequence = 0;
+    // Bounded: each page advances the token; 10,000 pages = 10M collections.
+    for (int pages = 0; pages < 10'000; ++pages) {
+      v1::ListOpportunityCollectionsResponse resp;
+      auto ctx = peer_->NewContext();
+      RETURN_IF_ERROR(FromPeer(
+          stub_->ListOpportunityCollections(ctx.get(), req, &resp), kCredit));
+      if (pages == 0) {
+        *feed_sequence = resp.page().feed_sequence();
+      }
+      for (v1::OpportunityCollection& c : *resp.mutable_collections()) {
+        collections->push_back(std::move(c));
+      }
+      if (resp.page().next_page_token().empty()) {
+        return absl::OkStatus();
+      }
+      req.mutable_page()->set_page_token(resp.page().next_page_token());
+    }
+    return absl::FailedPreconditionError(
+        "credit: more than 10,000 pages of opportunity collections");
+  }
+
+ private:
+  const PeerChannel* peer_;
+  std::unique_ptr<v1::CreditService::Stub> stub_;
+};
+
 class UnconfiguredCreditClient final : public CreditClient {
  public:
   absl::StatusOr<CreditAnswer> CheckCredit(const std::string&, const v1::Money&,
@@ -91,12 +170,21 @@ class UnconfiguredCreditClient final : public CreditClient {
     return CreditAnswer{CreditDecision::kReview,
                         {"credit service not configured"}};
   }
+  absl::Status ListAllOpportunityCollections(
+      std::vector<v1::OpportunityCollection>*, uint64_t*) override {
+    return absl::FailedPreconditionError(
+        "credit service not configured (--credit_addr is empty)");
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<AccountsClient> NewGrpcAccountsClient(const PeerChannel* peer) {
   return std::make_unique<GrpcAccountsClient>(peer);
+}
+
+std::unique_ptr<CreditClient> NewGrpcCreditClient(const PeerChannel* peer) {
+  return std::make_unique<GrpcCreditClient>(peer);
 }
 
 std::unique_ptr<CreditClient> NewUnconfiguredCreditClient() {

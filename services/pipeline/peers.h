@@ -5,8 +5,12 @@
 //
 // Errors the handlers rely on: NOT_FOUND when the peer says the entity does not
 // exist; UNAVAILABLE (with the peer's message) when the peer cannot be reached
-// or timed out — the handler then writes nothing and the caller retries.
+// or timed out — the handler then writes nothing and the caller retries. The
+// peer's own verdicts on the request (INVALID_ARGUMENT, PERMISSION_DENIED) pass
+// through; every other failure is UNAVAILABLE "<peer> service unavailable:
+// <peer's message>".
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "common/server/peer.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/common.pb.h"
+#include "salesops/v1/credit.pb.h"
 
 namespace salesops::pipeline {
 
@@ -51,11 +56,25 @@ class CreditClient {
   [[nodiscard]] virtual absl::StatusOr<CreditAnswer> CheckCredit(
       const std::string& account_id, const v1::Money& amount,
       const std::string& opportunity_id) = 0;
+  // Every opportunity's collection state
+  // (credit.ListOpportunityCollections, all pages, in opportunity id order),
+  // with the credit feed sequence at which the listing began (for a feed
+  // resync).
+  [[nodiscard]] virtual absl::Status ListAllOpportunityCollections(
+      std::vector<v1::OpportunityCollection>* collections,
+      uint64_t* feed_sequence) = 0;
 };
+
+// Calls salesops.v1.CreditService over `peer` (not owned). CheckCredit maps
+// CREDIT_DECISION_APPROVE/REVIEW/BLOCK and the reasons; an answer without a
+// decision is UNAVAILABLE like a peer that cannot be asked. Errors name the
+// credit service ("credit service unavailable: ...").
+std::unique_ptr<CreditClient> NewGrpcCreditClient(const PeerChannel* peer);
 
 // Used when no --credit_addr is given: every check answers REVIEW with the
 // reason "credit service not configured", so moves pass and are marked
-// credit_review_pending.
+// credit_review_pending. Listing collections is FAILED_PRECONDITION (nothing
+// follows credit's feed then).
 std::unique_ptr<CreditClient> NewUnconfiguredCreditClient();
 
 }  // namespace salesops::pipeline

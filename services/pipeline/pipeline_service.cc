@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/log/log.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
@@ -198,6 +199,26 @@ void Touch(const v1::StageModel& model, absl::Time now, v1::Opportunity* o) {
   const int64_t threshold = model.out_of_funnel_threshold().units_minor();
   o->set_out_of_funnel(threshold > 0 && o->amount().units_minor() < threshold);
   o->set_updated_micros(Micros(now));
+}
+
+// Closes the OPEN opportunity `o` (as read in `txn`) with `outcome`: status,
+// reason, closed time, version + 1, a CLOSED history entry by `by`, its
+// planned follow-ups cancelled, stored with its event. The one close path of
+// CloseOpportunity and of the close on full collection (credit's feed).
+absl::Status CloseInTxn(const PipelineStore& db, WriteTxn& txn,
+                        const v1::StageModel& model,
+                        v1::OpportunityStatus outcome, std::string reason,
+                        int64_t closed_micros, const std::string& by,
+                        v1::Opportunity* o) {
+  o->set_status(outcome);
+  o->set_close_reason(std::move(reason));
+  o->set_closed_micros(closed_micros);
+  o->set_version(o->version() + 1);
+  RETURN_IF_ERROR(AppendChange(db, txn, o, v1::CHANGE_KIND_CLOSED, "OPEN",
+                               StatusName(outcome), by, o->close_reason()));
+  RETURN_IF_ERROR(CancelFollowUps(db, txn, o->id()));
+  Touch(model, txn.now(), o);
+  return db.opportunities.Update(txn, o->id(), 0, o);
 }
 
 std::string DateText(const v1::Date& d) {
@@ -1075,16 +1096,9 @@ grpc::Status PipelineServiceImpl::CloseOpportunity(
             }
             ASSIGN_OR_RETURN(v1::StageModel model,
                              db_.models.Get(txn, o.stage_model_id()));
-            o.set_status(outcome);
-            o.set_close_reason(Trimmed(req->reason()));
-            o.set_closed_micros(Micros(txn.now()));
-            o.set_version(o.version() + 1);
-            RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_CLOSED,
-                                         "OPEN", StatusName(outcome), who->name,
-                                         o.close_reason()));
-            RETURN_IF_ERROR(CancelFollowUps(db_, txn, o.id()));
-            Touch(model, txn.now(), &o);
-            RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
+            RETURN_IF_ERROR(CloseInTxn(db_, txn, model, outcome,
+                                       Trimmed(req->reason()),
+                                       Micros(txn.now()), who->name, &o));
             *resp = std::move(o);
             return absl::OkStatus();
           })
@@ -1763,6 +1777,94 @@ grpc::Status PipelineServiceImpl::ListWeeklyReviews(
     *resp->add_reviews() = std::move(r);
   }
   return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// Credit's feed: full collection closes a closes_on_collection opportunity WON
+
+absl::Status PipelineServiceImpl::ApplyCreditEvent(const v1::Event& event,
+                                                   WriteTxn& txn) {
+  if (event.kind() != kOpportunityCollectionKind) {
+    return absl::OkStatus();
+  }
+  v1::OpportunityCollection collection;
+  if (!event.payload().UnpackTo(&collection)) {
+    return absl::DataLossError(absl::StrCat("credit feed event ",
+                                            event.sequence(),
+                                            ": not an OpportunityCollection"));
+  }
+  return ApplyCollection(collection, event.time_micros(), txn);
+}
+
+absl::Status PipelineServiceImpl::ApplyCollection(
+    const v1::OpportunityCollection& collection, int64_t closed_micros,
+    WriteTxn& txn) {
+  if (!collection.fully_collected() || collection.opportunity_id().empty()) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::Opportunity> found,
+                   db_.opportunities.Find(txn, collection.opportunity_id()));
+  // Unknown here (e.g. an ERP invoice naming an id of another system) or
+  // already closed (this state applied before, or closed by hand): nothing to
+  // do. A reopened opportunity is OPEN again and is closed by the next fully
+  // collected state that reaches it.
+  if (!found || found->status() != v1::OPPORTUNITY_STATUS_OPEN) {
+    return absl::OkStatus();
+  }
+  v1::Opportunity& o = *found;
+  if (!collection.account_id().empty() &&
+      collection.account_id() != o.account_id()) {
+    // A receivable linked to the wrong opportunity must not close someone
+    // else's deal.
+    log::Warn("credit feed: collection names another account; not closing",
+              {{"opportunity_id", o.id()},
+               {"opportunity_account_id", o.account_id()},
+               {"collection_account_id", collection.account_id()}});
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(v1::StageModel model,
+                   db_.models.Get(txn, o.stage_model_id()));
+  const int stage = StageIndex(model, o.stage_key());
+  if (stage < 0 || !model.stages(stage).closes_on_collection()) {
+    return absl::OkStatus();
+  }
+  return CloseInTxn(
+      db_, txn, model, v1::OPPORTUNITY_STATUS_WON, "collected in full",
+      closed_micros > 0 ? closed_micros : Micros(txn.now()), kCreditSource, &o);
+}
+
+absl::Status PipelineServiceImpl::ResyncCredit() {
+  std::vector<v1::OpportunityCollection> listed;
+  uint64_t sequence = 0;
+  RETURN_IF_ERROR(credit_->ListAllOpportunityCollections(&listed, &sequence));
+  std::vector<const v1::OpportunityCollection*> collected;
+  for (const v1::OpportunityCollection& c : listed) {
+    if (c.fully_collected()) {
+      collected.push_back(&c);
+    }
+  }
+  // Transactions of at most kResyncBatch collections keep the commit path
+  // free for handlers; the cursor goes with the last one, so an interrupted
+  // resync is simply run again (closing is idempotent).
+  size_t next = 0;
+  do {
+    const size_t end = std::min(collected.size(), next + kResyncBatch);
+    const bool last = end == collected.size();
+    RETURN_IF_ERROR(db_.store
+                        ->Write([&](WriteTxn& txn) -> absl::Status {
+                          for (size_t i = next; i < end; ++i) {
+                            RETURN_IF_ERROR(
+                                ApplyCollection(*collected[i], 0, txn));
+                          }
+                          if (last) {
+                            txn.PutCursor(kCreditSource, sequence);
+                          }
+                          return absl::OkStatus();
+                        })
+                        .status());
+    next = end;
+  } while (next < collected.size());
+  return absl::OkStatus();
 }
 
 }  // namespace salesops::pipeline

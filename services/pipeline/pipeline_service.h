@@ -17,15 +17,24 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/org/org_mirror.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
 #include "common/time/clock.h"
+#include "salesops/v1/credit.pb.h"
+#include "salesops/v1/feed.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
-#include "services/pipeline/org_mirror.h"
 #include "services/pipeline/peers.h"
 #include "services/pipeline/pipeline_store.h"
 
 namespace salesops::pipeline {
+
+// Following credit's feed (SPEC.md §3.1 `closes_on_collection`, §6): the
+// consumer's source name (its cursor's key and metrics label) and the one kind
+// it asks for.
+inline constexpr char kCreditSource[] = "credit";
+inline constexpr char kOpportunityCollectionKind[] =
+    "credit.OpportunityCollection";
 
 struct PipelineOptions {
   // The instance's single currency (--currency).
@@ -112,6 +121,37 @@ class PipelineServiceImpl final
                                   v1::WeeklyReview*) override;
   grpc::Status ListWeeklyReviews(Ctx*, const v1::ListWeeklyReviewsRequest*,
                                  v1::ListWeeklyReviewsResponse*) override;
+
+  // ---- Credit's feed (the consumer of source kCreditSource calls these) ----
+
+  // Applies one event of credit's feed inside the consumer's transaction.
+  // A "credit.OpportunityCollection" event (payload: OpportunityCollection)
+  // goes to ApplyCollection with the event's time (time_micros) as the close
+  // time; other kinds are ignored. DATA_LOSS when the payload is not an
+  // OpportunityCollection (the consumer then retries; nothing is written).
+  [[nodiscard]] absl::Status ApplyCreditEvent(const v1::Event& event,
+                                              WriteTxn& txn);
+  // Closes the collection's opportunity WON when `collection` is
+  // fully_collected and the opportunity is OPEN, sits in a stage with
+  // `closes_on_collection` and belongs to the collection's account: exactly as
+  // CloseOpportunity WON (close reason "collected in full", closed_micros =
+  // `closed_micros`, or the transaction's time when 0; one CLOSED history
+  // entry by "credit"; follow-ups cancelled; version + 1; its event).
+  // Anything else (not fully collected, already closed, another stage, an
+  // unknown opportunity) writes nothing and is OK, so applying the same state
+  // again changes nothing (feeds are at-least-once).
+  [[nodiscard]] absl::Status ApplyCollection(
+      const v1::OpportunityCollection& collection, int64_t closed_micros,
+      WriteTxn& txn);
+  // The credit consumer's resync after OUT_OF_RANGE: lists every collection
+  // with the credit client (ListAllOpportunityCollections), applies the fully
+  // collected ones with ApplyCollection (close time: the transaction's time),
+  // at most kResyncBatch per transaction, and stores the listing's feed
+  // sequence as the cursor of kCreditSource in the last transaction. A failure
+  // part-way leaves the cursor as it was (the consumer resyncs again; what
+  // was closed stays closed).
+  [[nodiscard]] absl::Status ResyncCredit();
+  static constexpr size_t kResyncBatch = 500;
 
  private:
   // Each handler's body; the public methods map their status to gRPC.

@@ -49,6 +49,7 @@ absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
   *out->mutable_closed() = money::Make(a.figures.closed_minor, currency);
   *out->mutable_out_of_funnel() =
       money::Make(a.figures.out_of_funnel_minor, currency);
+  *out->mutable_collected() = money::Make(a.figures.collected_minor, currency);
   *out->mutable_pipeline_weighted() =
       money::Make(a.figures.pipeline_weighted_minor, currency);
   *out->mutable_forecast() = money::Make(a.figures.forecast_minor, currency);
@@ -207,6 +208,9 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   // The positions first: the figures read next reflect at least these.
   resp->set_pipeline_sequence(feeds_.pipeline_applied());
   resp->set_accounts_sequence(feeds_.accounts_applied());
+  if (feeds_.credit_applied) {
+    resp->set_credit_sequence(feeds_.credit_applied());
+  }
   NodeAnswer node;
   std::vector<NodeAnswer> children;
   absl::Status read = view_->Read(

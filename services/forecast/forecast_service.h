@@ -43,6 +43,8 @@ inline constexpr std::initializer_list<Role> kForecastReaders = {
 struct FeedPositions {
   std::function<uint64_t()> pipeline_applied;
   std::function<uint64_t()> accounts_applied;
+  // Null when no credit feed is followed (the answer reports 0).
+  std::function<uint64_t()> credit_applied;
   // Blocks until the pipeline feed is applied up to `sequence` or `timeout`
   // passes; true when reached.
   std::function<bool(uint64_t sequence, absl::Duration timeout)> wait_pipeline;

@@ -1,9 +1,9 @@
 // gRPC-level tests of the forecast service (SPEC.md §4.1, §4.4, roles §8) in
 // process: the service and its ForecastView on a loopback port over a real
-// store. The view is fed by hand with synthetic accounts and pipeline events,
-// exactly as the feed consumers would (ApplyAccounts / ApplyPipeline inside a
-// Store::Write, then the after_batch hook); the feed positions are counters the
-// test controls.
+// store. The view is fed by hand with synthetic accounts, pipeline and credit
+// events, exactly as the feed consumers would (ApplyAccounts / ApplyPipeline /
+// ApplyCredit inside a Store::Write, then the after_batch hook); the feed
+// positions are counters the test controls.
 
 #include "services/forecast/forecast_service.h"
 
@@ -43,9 +43,11 @@
 #include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.pb.h"
+#include "salesops/v1/credit.grpc.pb.h"
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/pipeline.pb.h"
+#include "services/forecast/credit_collections.h"
 #include "services/forecast/forecast_view.h"
 
 namespace salesops::forecast {
@@ -72,6 +74,7 @@ constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
+constexpr char kCollectionKind[] = "credit.OpportunityCollection";
 
 constexpr v1::OrgNodeKind kGlobal = v1::ORG_NODE_KIND_GLOBAL;
 constexpr v1::OrgNodeKind kRegion = v1::ORG_NODE_KIND_REGION;
@@ -164,6 +167,38 @@ std::vector<std::string> Children(const v1::Forecast& f) {
   return out;
 }
 
+// A node's closed figure and the collected part of it.
+std::string Cash(const v1::NodeForecast& n) {
+  return absl::StrCat(n.node_id(), " closed=", n.closed().units_minor(),
+                      " collected=", n.collected().units_minor());
+}
+std::string C(const std::string& id, int64_t closed, int64_t collected) {
+  return absl::StrCat(id, " closed=", closed, " collected=", collected);
+}
+std::vector<std::string> CashChildren(const v1::Forecast& f) {
+  std::vector<std::string> out;
+  for (const v1::NodeForecast& c : f.children()) {
+    out.push_back(Cash(c));
+  }
+  return out;
+}
+
+// What credit reports of one opportunity (invoiced = the opportunity's
+// amount, nothing written off).
+v1::OpportunityCollection Collection(const std::string& opp, int64_t collected,
+                                     int64_t version,
+                                     int64_t invoiced = 200000) {
+  v1::OpportunityCollection c;
+  c.set_opportunity_id(opp);
+  c.set_account_id("acc_1");
+  *c.mutable_invoiced() = Eur(invoiced);
+  *c.mutable_collected() = Eur(collected);
+  *c.mutable_written_off() = Eur(0);
+  c.set_fully_collected(collected >= invoiced);
+  c.set_version(version);
+  return c;
+}
+
 // ---------------------------------------------------------------------------
 // The fixture
 
@@ -202,6 +237,10 @@ class ForecastServiceTest : public ::testing::Test {
     feeds.accounts_applied = [this] {
       std::lock_guard<std::mutex> lock(feed_mu_);
       return accounts_applied_;
+    };
+    feeds.credit_applied = [this] {
+      std::lock_guard<std::mutex> lock(feed_mu_);
+      return credit_applied_;
     };
     feeds.wait_pipeline = [this](uint64_t sequence, absl::Duration timeout) {
       ++waits_;
@@ -278,6 +317,34 @@ class ForecastServiceTest : public ::testing::Test {
       feed_cv_.notify_all();
     }
     return s;
+  }
+
+  // One credit batch holding `e`, committed.
+  absl::Status ApplyCredit(const v1::Event& e) {
+    absl::Status s =
+        store_->Write([&](WriteTxn& txn) { return view_->ApplyCredit(e, txn); })
+            .status();
+    view_->AfterCreditBatch(s.ok());
+    if (s.ok()) {
+      std::lock_guard<std::mutex> lock(feed_mu_);
+      credit_applied_ = std::max(credit_applied_, e.sequence());
+    }
+    return s;
+  }
+
+  v1::Event CollectionEvent(const std::string& opp, int64_t collected,
+                            int64_t version, int64_t invoiced = 200000) {
+    return MakeEvent(&credit_seq_, kCollectionKind, opp,
+                     Collection(opp, collected, version, invoiced));
+  }
+  void PutCollection(const std::string& opp, int64_t collected, int64_t version,
+                     int64_t invoiced = 200000) {
+    absl::Status s =
+        ApplyCredit(CollectionEvent(opp, collected, version, invoiced));
+    EXPECT_TRUE(s.ok()) << "OpportunityCollection " << opp << ": " << s;
+  }
+  std::string CashLine(const std::string& node, int fy = 2026, int q = 2) {
+    return Cash(MustGet(node, fy, q).node());
   }
 
   // One pipeline batch holding `events` in order (one transaction), committed
@@ -502,9 +569,11 @@ class ForecastServiceTest : public ::testing::Test {
   std::condition_variable feed_cv_;
   uint64_t pipeline_applied_ = 0;  // guarded by feed_mu_
   uint64_t accounts_applied_ = 0;  // guarded by feed_mu_
+  uint64_t credit_applied_ = 0;    // guarded by feed_mu_
   std::atomic<int> waits_{0};
   uint64_t accounts_seq_ = 0;
   uint64_t pipeline_seq_ = 0;
+  uint64_t credit_seq_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -1228,6 +1297,382 @@ TEST_F(ForecastServiceTest, OutOfFunnelSaleMovesWithItsRepOnReOrg) {
   Restart();
   EXPECT_EQ(NodeLine("a"), Fig("a", 0, 0, 0, 0, 0, false));
   EXPECT_EQ(NodeLine("b"), Fig("b", 500, 500, 0, 0, 0, false));
+}
+
+// ---------------------------------------------------------------------------
+// Collected (the credit feed): of closed, the part credit reports collected
+
+TEST_F(ForecastServiceTest, CollectedGrowsUpTheTreeAndPerChild) {
+  Seed();
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 0));
+  EXPECT_EQ(MustGet("global").credit_sequence(), 0u);
+
+  // o6 (r1, WON 200000 in Q2): a partial collection.
+  PutCollection("o6", 50000, 1);
+  v1::Forecast global = MustGet("global");
+  EXPECT_EQ(Cash(global.node()), C("global", 200000, 50000));
+  EXPECT_EQ(global.node().collected().currency(), "EUR");
+  EXPECT_THAT(CashChildren(global),
+              ElementsAre(C("a", 200000, 50000), C("b", 0, 0)));
+  for (const v1::NodeForecast& c : global.children()) {
+    EXPECT_EQ(c.collected().currency(), "EUR");
+  }
+  EXPECT_THAT(CashChildren(MustGet("a")), ElementsAre(C("ta", 200000, 50000)));
+  EXPECT_THAT(CashChildren(MustGet("ta")),
+              ElementsAre(C("r1", 200000, 50000), C("r2", 0, 0)));
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 50000));
+  EXPECT_EQ(global.credit_sequence(), 1u);
+  // Part of closed: nothing else moves.
+  EXPECT_EQ(Describe(global.node()),
+            Fig("global", 200000, 0, 621668, 1400000, 5869, true));
+
+  // The rest of it.
+  PutCollection("o6", 200000, 2);
+  global = MustGet("global");
+  EXPECT_EQ(Cash(global.node()), C("global", 200000, 200000));
+  EXPECT_THAT(CashChildren(global),
+              ElementsAre(C("a", 200000, 200000), C("b", 0, 0)));
+  EXPECT_THAT(CashChildren(MustGet("ta")),
+              ElementsAre(C("r1", 200000, 200000), C("r2", 0, 0)));
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 200000));
+
+  // o8 (r2) closed in Q1: collected there only.
+  PutCollection("o8", 10000, 1, 10000);
+  EXPECT_EQ(CashLine("global", 2026, 1), C("global", 10000, 10000));
+  EXPECT_EQ(CashLine("r2", 2026, 1), C("r2", 10000, 10000));
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 200000));
+
+  // A collection of an OPEN opportunity counts nothing until it is won.
+  PutCollection("o1", 30000, 1, 100000);
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 200000));
+  PutOpp({"o1", "r1", "INTEREST", 100000, Day(2026, 5, 10),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 20), 2});
+  EXPECT_EQ(CashLine("r1"), C("r1", 300000, 230000));
+  EXPECT_EQ(CashLine("global"), C("global", 300000, 230000));
+
+  // Out-of-funnel sales count in closed, not in collected.
+  v1::OutOfFunnelSale sale;
+  ASSERT_TRUE(IsOk(Record(SaleReq("r1", 5000, Day(2026, 5, 5)), &sale)));
+  EXPECT_EQ(CashLine("r1"), C("r1", 305000, 230000));
+  EXPECT_EQ(CashLine("global"), C("global", 305000, 230000));
+  EXPECT_EQ(MustGet("global").credit_sequence(), 4u);
+
+  // A restart rebuilds the same from the stored records.
+  const v1::Forecast q2 = MustGet("global");
+  const v1::Forecast q2_ta = MustGet("ta");
+  const v1::Forecast q1 = MustGet("global", 2026, 1);
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(q2, MustGet("global")))
+      << MustGet("global").DebugString();
+  EXPECT_TRUE(MessageDifferencer::Equals(q2_ta, MustGet("ta")));
+  EXPECT_TRUE(MessageDifferencer::Equals(q1, MustGet("global", 2026, 1)));
+}
+
+TEST_F(ForecastServiceTest, CollectionBeforeItsOpportunityIsNotLost) {
+  BuildOrg();
+  PutModel(BuyingCycle6());
+  // The credit feed is ahead: o30's collection first.
+  PutCollection("o30", 70000, 1, 100000);
+  EXPECT_EQ(CashLine("global"), C("global", 0, 0));
+  // Open: counts nothing. Won: the stored collection counts.
+  PutOpp({"o30", "r3", "USAGE", 100000, Day(2026, 6, 1)});
+  EXPECT_EQ(CashLine("global"), C("global", 0, 0));
+  PutOpp({"o30", "r3", "USAGE", 100000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 20), 2});
+  for (const char* node : {"r3", "tb", "b", "global"}) {
+    EXPECT_EQ(CashLine(node), C(node, 100000, 70000));
+  }
+  EXPECT_EQ(CashLine("a"), C("a", 0, 0));
+
+  // First seen already WON, collected more than its amount: capped.
+  PutCollection("o31", 40000, 3, 40000);
+  PutOpp({"o31", "r1", "USAGE", 30000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 6, 2)});
+  EXPECT_EQ(CashLine("r1"), C("r1", 30000, 30000));
+  EXPECT_EQ(CashLine("global"), C("global", 130000, 100000));
+
+  // All three feeds out of order: the collection, then the opportunity of a
+  // rep the accounts feed has not delivered, then the rep.
+  PutCollection("o32", 5000, 1, 5000);
+  PutOpp({"o32", "r9", "USAGE", 5000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 6, 3)});
+  EXPECT_EQ(CashLine("global"), C("global", 130000, 100000));
+  PutNode("r9", "ta", kRep);
+  EXPECT_EQ(CashLine("ta"), C("ta", 35000, 35000));
+  EXPECT_EQ(CashLine("global"), C("global", 135000, 105000));
+
+  const v1::Forecast before = MustGet("global");
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(before, MustGet("global")))
+      << MustGet("global").DebugString();
+}
+
+TEST_F(ForecastServiceTest, OlderOrEqualCollectionVersionsChangeNothing) {
+  Seed();
+  PutCollection("o6", 150000, 2);
+  const v1::Forecast at_v2 = MustGet("global");
+  EXPECT_EQ(Cash(at_v2.node()), C("global", 200000, 150000));
+  // A replayed older version, and another payload under the same version.
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o6", 50000, 1)).ok());
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o6", 10, 2)).ok());
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 150000));
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 150000));
+
+  // Delivered twice: counted once.
+  const v1::Event v3 = CollectionEvent("o6", 180000, 3);
+  ASSERT_TRUE(ApplyCredit(v3).ok());
+  ASSERT_TRUE(ApplyCredit(v3).ok());
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 180000));
+
+  // A rolled-back credit batch changes nothing; applied again, once.
+  const v1::Event v4 = CollectionEvent("o6", 200000, 4);
+  absl::Status failed = store_
+                            ->Write([&](WriteTxn& txn) -> absl::Status {
+                              RETURN_IF_ERROR(view_->ApplyCredit(v4, txn));
+                              return absl::AbortedError("injected failure");
+                            })
+                            .status();
+  ASSERT_FALSE(failed.ok());
+  view_->AfterCreditBatch(false);
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 180000));
+  ASSERT_TRUE(ApplyCredit(v4).ok());
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 200000));
+
+  // The same for a collection stored ahead of its opportunity.
+  PutCollection("o40", 9000, 2, 9000);
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o40", 1000, 1, 9000)).ok());
+  PutOpp({"o40", "r2", "USAGE", 9000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 6, 2)});
+  EXPECT_EQ(CashLine("r2"), C("r2", 9000, 9000));
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o40", 1000, 2, 9000)).ok());
+  EXPECT_EQ(CashLine("r2"), C("r2", 9000, 9000));
+
+  const v1::Forecast before = MustGet("global");
+  EXPECT_EQ(Cash(before.node()), C("global", 209000, 209000));
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(before, MustGet("global")));
+  // Versions are remembered across the restart too.
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o6", 1, 3)).ok());
+  EXPECT_EQ(CashLine("global"), C("global", 209000, 209000));
+}
+
+TEST_F(ForecastServiceTest, ReOrgMovesCollectedWithTheSubtree) {
+  Seed();
+  PutCollection("o6", 120000, 1);
+  EXPECT_EQ(CashLine("a"), C("a", 200000, 120000));
+  EXPECT_EQ(CashLine("b"), C("b", 0, 0));
+
+  // ta (with r1) moves from a to b.
+  PutNode("ta", "b", kTeam, 2);
+  EXPECT_EQ(CashLine("a"), C("a", 0, 0));
+  const v1::Forecast b = MustGet("b");
+  EXPECT_EQ(Cash(b.node()), C("b", 200000, 120000));
+  EXPECT_THAT(CashChildren(b),
+              ElementsAre(C("ta", 200000, 120000), C("tb", 0, 0)));
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 120000));
+  EXPECT_THAT(CashChildren(MustGet("global")),
+              ElementsAre(C("a", 0, 0), C("b", 200000, 120000)));
+
+  // The opportunity itself moves to r3 (tb): its collected goes along.
+  PutOpp({"o6", "r3", "USAGE", 200000, Day(2026, 9, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 15), 2});
+  EXPECT_THAT(CashChildren(MustGet("b")),
+              ElementsAre(C("ta", 0, 0), C("tb", 200000, 120000)));
+  // Its amount is cut below what was collected: collected is capped.
+  PutOpp({"o6", "r3", "USAGE", 100000, Day(2026, 9, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 15), 3});
+  EXPECT_EQ(CashLine("tb"), C("tb", 100000, 100000));
+  EXPECT_EQ(CashLine("global"), C("global", 100000, 100000));
+  // And r3 moves back under a: so do its figures.
+  PutNode("r3", "ta", kRep, 2);
+  EXPECT_EQ(CashLine("b"), C("b", 100000, 100000));  // ta is under b
+  PutNode("ta", "a", kTeam, 3);
+  EXPECT_EQ(CashLine("a"), C("a", 100000, 100000));
+  EXPECT_EQ(CashLine("b"), C("b", 0, 0));
+
+  const v1::Forecast before = MustGet("global");
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(before, MustGet("global")));
+  EXPECT_EQ(CashLine("a"), C("a", 100000, 100000));
+}
+
+TEST_F(ForecastServiceTest, ReopenedOpportunityDropsOutOfClosedAndCollected) {
+  Seed();
+  PutCollection("o6", 200000, 1);
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 200000));
+  // Reopened (expected in Q3): out of Q2's closed and collected.
+  PutOpp({"o6", "r1", "USAGE", 200000, Day(2026, 9, 1),
+          v1::OPPORTUNITY_STATUS_OPEN, 0, 2});
+  for (const char* node : {"r1", "ta", "a", "global"}) {
+    EXPECT_EQ(CashLine(node), C(node, 0, 0));
+    EXPECT_EQ(CashLine(node, 2026, 3), C(node, 0, 0));
+  }
+  EXPECT_EQ(NodeLine("r1", 2026, 3), Fig("r1", 0, 0, 160000, 0, 0, false));
+  // A collection change while open is kept, not counted.
+  PutCollection("o6", 150000, 2);
+  EXPECT_EQ(CashLine("global", 2026, 3), C("global", 0, 0));
+  // Won again, in Q3: the stored collection counts there.
+  PutOpp({"o6", "r1", "USAGE", 200000, Day(2026, 9, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 7, 10), 3});
+  EXPECT_EQ(CashLine("global", 2026, 3), C("global", 200000, 150000));
+  EXPECT_EQ(CashLine("global"), C("global", 0, 0));
+  // Lost after all: nowhere.
+  PutOpp({"o6", "r1", "USAGE", 200000, Day(2026, 9, 1),
+          v1::OPPORTUNITY_STATUS_LOST, NoonMicros(2026, 7, 11), 4});
+  EXPECT_EQ(CashLine("global", 2026, 3), C("global", 0, 0));
+
+  const v1::Forecast q3 = MustGet("global", 2026, 3);
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(q3, MustGet("global", 2026, 3)));
+}
+
+TEST_F(ForecastServiceTest, ResyncReplacesTheStoredCollections) {
+  Seed();
+  PutCollection("o6", 100000, 3);
+  PutCollection("o8", 10000, 1, 10000);
+  PutCollection("o50", 7000, 1, 50000);  // its opportunity is not known yet
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 100000));
+  EXPECT_EQ(CashLine("global", 2026, 1), C("global", 10000, 10000));
+
+  // Credit's whole list: o6 at a newer version, o51 (not known yet); o8 and
+  // o50 are not listed any more.
+  ASSERT_TRUE(view_
+                  ->ReplaceCollections({Collection("o6", 60000, 5),
+                                        Collection("o51", 30000, 1, 40000)},
+                                       77)
+                  .ok());
+  absl::StatusOr<uint64_t> cursor = store_->GetCursor(kCreditSource);
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor, 77u);
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 60000));
+  EXPECT_EQ(CashLine("global"), C("global", 200000, 60000));
+  EXPECT_EQ(CashLine("global", 2026, 1), C("global", 10000, 0));
+  PutOpp({"o50", "r2", "USAGE", 50000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 6, 2)});
+  EXPECT_EQ(CashLine("r2"), C("r2", 50000, 0));
+  PutOpp({"o51", "r3", "USAGE", 40000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 6, 2)});
+  EXPECT_EQ(CashLine("r3"), C("r3", 40000, 30000));
+
+  // The feed resumes after the list: what it already showed is ignored by
+  // version, newer events apply.
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o6", 100000, 3)).ok());
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 60000));
+  ASSERT_TRUE(ApplyCredit(CollectionEvent("o6", 70000, 6)).ok());
+  EXPECT_EQ(CashLine("r1"), C("r1", 200000, 70000));
+  EXPECT_EQ(CashLine("global"), C("global", 290000, 100000));
+
+  const v1::Forecast q2 = MustGet("global");
+  const v1::Forecast q1 = MustGet("global", 2026, 1);
+  Restart();
+  EXPECT_TRUE(MessageDifferencer::Equals(q2, MustGet("global")));
+  EXPECT_TRUE(MessageDifferencer::Equals(q1, MustGet("global", 2026, 1)));
+}
+
+// A credit service that lists `total` collections "o0".."o<total-1>" in
+// pages (the page token is the next index) or, when `stuck`, always answers
+// the same next page token.
+class FakeCredit final : public v1::CreditService::Service {
+ public:
+  grpc::Status ListOpportunityCollections(
+      grpc::ServerContext*, const v1::ListOpportunityCollectionsRequest* req,
+      v1::ListOpportunityCollectionsResponse* resp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    requests_.push_back(*req);
+    if (denied_) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "finance only");
+    }
+    resp->mutable_page()->set_feed_sequence(100 + requests_.size());
+    if (stuck_) {
+      resp->mutable_page()->set_next_page_token("same");
+      return grpc::Status::OK;
+    }
+    const int start = req->page().page_token().empty()
+                          ? 0
+                          : std::stoi(req->page().page_token());
+    const int end = std::min(total_, start + req->page().page_size());
+    for (int i = start; i < end; ++i) {
+      *resp->add_collections() = Collection(absl::StrCat("o", i), i, 1);
+    }
+    if (end < total_) {
+      resp->mutable_page()->set_next_page_token(absl::StrCat(end));
+    }
+    return grpc::Status::OK;
+  }
+
+  void Set(int total, bool stuck, bool denied) {
+    std::lock_guard<std::mutex> lock(mu_);
+    total_ = total;
+    stuck_ = stuck;
+    denied_ = denied;
+    requests_.clear();
+  }
+  std::vector<v1::ListOpportunityCollectionsRequest> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  std::mutex mu_;
+  int total_ = 0;
+  bool stuck_ = false;
+  bool denied_ = false;
+  std::vector<v1::ListOpportunityCollectionsRequest> requests_;
+};
+
+TEST_F(ForecastServiceTest, ResyncListsEveryPageOfCreditsCollections) {
+  FakeCredit fake;
+  testing::LoopbackServer credit(store_.get(), auth_.get(), {&fake});
+  ASSERT_NE(credit.channel(), nullptr);
+  auto stub = v1::CreditService::NewStub(credit.channel());
+  auto new_context = [] {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::seconds(10));
+    return ctx;
+  };
+  ListCollectionsOptions options;
+  options.page_size = 2;
+  options.max_pages = 5;
+
+  fake.Set(/*total=*/5, /*stuck=*/false, /*denied=*/false);
+  std::vector<v1::OpportunityCollection> got;
+  uint64_t sequence = 0;
+  ASSERT_TRUE(
+      ListAllCollections(*stub, new_context, &got, &sequence, options).ok());
+  std::vector<std::string> ids;
+  for (const v1::OpportunityCollection& c : got) {
+    ids.push_back(c.opportunity_id());
+  }
+  EXPECT_THAT(ids, ElementsAre("o0", "o1", "o2", "o3", "o4"));
+  EXPECT_EQ(sequence, 101u);  // the first page's position
+  const std::vector<v1::ListOpportunityCollectionsRequest> sent =
+      fake.requests();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].page().page_token(), "");
+  EXPECT_EQ(sent[1].page().page_token(), "2");
+  EXPECT_EQ(sent[2].page().page_token(), "4");
+  for (const auto& r : sent) EXPECT_EQ(r.page().page_size(), 2);
+
+  // Bounded: more pages than allowed, or a token that does not advance.
+  fake.Set(/*total=*/11, /*stuck=*/false, /*denied=*/false);
+  got.clear();
+  absl::Status too_many =
+      ListAllCollections(*stub, new_context, &got, &sequence, options);
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(too_many.message()), HasSubstr("more than 5 pages"));
+  EXPECT_EQ(fake.requests().size(), 5u);
+  fake.Set(/*total=*/0, /*stuck=*/true, /*denied=*/false);
+  got.clear();
+  absl::Status stuck =
+      ListAllCollections(*stub, new_context, &got, &sequence, options);
+  EXPECT_EQ(stuck.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(fake.requests().size(), 2u);
+  // Credit's refusal comes back as such.
+  fake.Set(/*total=*/0, /*stuck=*/false, /*denied=*/true);
+  EXPECT_EQ(
+      ListAllCollections(*stub, new_context, &got, &sequence, options).code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 // ---------------------------------------------------------------------------

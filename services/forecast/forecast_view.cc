@@ -25,12 +25,15 @@ constexpr uint8_t kOppTag = 4;
 constexpr uint8_t kOpenByStageTag = 5;
 // History entries by (opportunity id, seq), for the analytics.
 constexpr uint8_t kChangeTag = 6;
+// Collections (credit feed) by opportunity id.
+constexpr uint8_t kCollectionTag = 7;
 
 constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
 constexpr char kChangeKind[] = "pipeline.OpportunityChange";
+constexpr char kCollectionKind[] = "credit.OpportunityCollection";
 
 constexpr int kMaxDepth = 10'000;
 
@@ -45,6 +48,9 @@ std::string ModelKey(std::string_view id) {
 }
 std::string OppKey(std::string_view id) {
   return KeyBuilder(kOppTag).Str(id).key();
+}
+std::string CollectionKey(std::string_view opp) {
+  return KeyBuilder(kCollectionTag).Str(opp).key();
 }
 std::string ChangeKey(std::string_view opp, int64_t seq) {
   return KeyBuilder(kChangeTag).Str(opp).I64(seq).key();
@@ -87,6 +93,7 @@ OppFacts FactsOf(const OppRecord& r) {
                  : OppFacts::Status::kOther;
   f.amount_minor = r.amount_minor();
   f.quarter = r.quarter();
+  f.collected_minor = r.collected_minor();
   return f;
 }
 
@@ -137,6 +144,7 @@ std::vector<std::string> AccountsKinds() { return {kOrgNodeKind, kQuotaKind}; }
 std::vector<std::string> PipelineKinds() {
   return {kStageModelKind, kOpportunityKind, kChangeKind};
 }
+std::vector<std::string> CreditKinds() { return {kCollectionKind}; }
 
 ForecastView::ForecastView(Store* store, FiscalCalendar calendar)
     : store_(store), calendar_(std::move(calendar)) {}
@@ -377,6 +385,17 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
     r.set_close_month(o.expected_close_date().month());
     r.set_close_day(o.expected_close_date().day());
     r.set_closed_micros(o.closed_micros());
+    if (stored) {
+      r.set_collected_minor(stored->collected_minor());
+    } else {
+      // The credit feed may have delivered its collection first.
+      ASSIGN_OR_RETURN(
+          std::optional<CollectionRecord> collection,
+          ReadRecord<CollectionRecord>(txn, CollectionKey(o.id())));
+      if (collection) {
+        r.set_collected_minor(collection->collected_minor());
+      }
+    }
     const std::string value = r.SerializeAsString();
     txn.Put(kView, OppKey(o.id()), value);
     if (stored && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
@@ -420,12 +439,139 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
   return absl::OkStatus();
 }
 
+absl::Status ForecastView::SetCollected(WriteTxn& txn,
+                                        const std::string& opp_id,
+                                        int64_t collected_minor,
+                                        std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<OppRecord> opp,
+                   ReadRecord<OppRecord>(txn, OppKey(opp_id)));
+  if (!opp || opp->collected_minor() == collected_minor) {
+    return absl::OkStatus();  // taken up when the opportunity arrives
+  }
+  const OppFacts before = FactsOf(*opp);
+  opp->set_collected_minor(collected_minor);
+  const std::string value = opp->SerializeAsString();
+  txn.Put(kView, OppKey(opp_id), value);
+  if (opp->status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    // Keep the copy a win-rate change reads identical to the record.
+    txn.Put(kView, OpenKey(opp->stage_model_id(), opp->stage_key(), opp_id),
+            value);
+  }
+  if (opp->status() != v1::OPPORTUNITY_STATUS_WON) {
+    return absl::OkStatus();  // counts only once WON
+  }
+  // Only the collected part differs, an additive delta: it commutes with the
+  // pipeline and accounts operations published by the other consumers.
+  ops->push_back([before, after = FactsOf(*opp)](Rollup& rollup) {
+    RETURN_IF_ERROR(EnsureNode(rollup, after.owner_node_id));
+    return rollup.ApplyOpportunity(before, after);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+  if (event.kind() != kCollectionKind) {
+    return absl::OkStatus();
+  }
+  v1::OpportunityCollection c;
+  if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
+    return absl::DataLossError("not an OpportunityCollection");
+  }
+  const std::string key = CollectionKey(c.opportunity_id());
+  ASSIGN_OR_RETURN(std::optional<CollectionRecord> stored,
+                   ReadRecord<CollectionRecord>(txn, key));
+  if (stored && stored->version() >= c.version()) {
+    return absl::OkStatus();  // already applied, or older
+  }
+  CollectionRecord r;
+  r.set_collected_minor(c.collected().units_minor());
+  r.set_version(c.version());
+  txn.Put(kView, key, r.SerializeAsString());
+  std::vector<Op> ops;
+  RETURN_IF_ERROR(
+      SetCollected(txn, c.opportunity_id(), r.collected_minor(), &ops));
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_credit_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::ReplaceCollections(
+    const std::vector<v1::OpportunityCollection>& collections,
+    uint64_t cursor) {
+  // The list is credit's whole state: the newest version of each
+  // opportunity's collection (by id), nothing for one it does not list.
+  std::map<std::string, const v1::OpportunityCollection*> next;
+  for (const v1::OpportunityCollection& c : collections) {
+    if (c.opportunity_id().empty()) {
+      return absl::DataLossError(
+          "credit: a listed collection has no opportunity_id");
+    }
+    auto [it, inserted] = next.emplace(c.opportunity_id(), &c);
+    if (!inserted && it->second->version() < c.version()) {
+      it->second = &c;
+    }
+  }
+  std::vector<Op> ops;
+  absl::Status written =
+      store_
+          ->Write([&](WriteTxn& txn) -> absl::Status {
+            ops.clear();
+            std::vector<std::string> gone;
+            const std::string prefix = KeyBuilder(kCollectionTag).key();
+            absl::Status decode;
+            RETURN_IF_ERROR(
+                txn.Scan(kView, prefix, PrefixSuccessor(prefix),
+                         [&](std::string_view key, std::string_view) {
+                           KeyReader reader(key);
+                           uint8_t tag = 0;
+                           std::string id;
+                           if (!reader.Tag(&tag) || !reader.Str(&id)) {
+                             decode = absl::DataLossError(
+                                 "forecast view: corrupt collection key");
+                             return false;
+                           }
+                           if (next.count(id) == 0) {
+                             gone.push_back(std::move(id));
+                           }
+                           return true;
+                         }));
+            RETURN_IF_ERROR(decode);
+            for (const std::string& id : gone) {
+              txn.Delete(kView, CollectionKey(id));
+              RETURN_IF_ERROR(SetCollected(txn, id, 0, &ops));
+            }
+            for (const auto& [id, c] : next) {
+              CollectionRecord r;
+              r.set_collected_minor(c->collected().units_minor());
+              r.set_version(c->version());
+              txn.Put(kView, CollectionKey(id), r.SerializeAsString());
+              RETURN_IF_ERROR(SetCollected(txn, id, r.collected_minor(), &ops));
+            }
+            txn.PutCursor(kCreditSource, cursor);
+            return absl::OkStatus();
+          })
+          .status();
+  if (written.ok()) {
+    PublishOps(ops, /*org_or_quota=*/false);
+    log::Info("forecast view: collections replaced from credit",
+              {{"collections", static_cast<int64_t>(next.size())},
+               {"cursor", static_cast<int64_t>(cursor)}});
+  }
+  return written;
+}
+
 void ForecastView::AfterAccountsBatch(bool committed) {
   Publish(staged_accounts_, committed, /*org_or_quota=*/true);
 }
 
 void ForecastView::AfterPipelineBatch(bool committed) {
   Publish(staged_pipeline_, committed, /*org_or_quota=*/false);
+}
+
+void ForecastView::AfterCreditBatch(bool committed) {
+  Publish(staged_credit_, committed, /*org_or_quota=*/false);
 }
 
 void ForecastView::Publish(std::vector<Op>& staged, bool committed,
@@ -438,6 +584,10 @@ void ForecastView::Publish(std::vector<Op>& staged, bool committed,
   if (!committed) {
     return;  // the consumer applies the batch again from its cursor
   }
+  PublishOps(ops, org_or_quota);
+}
+
+void ForecastView::PublishOps(std::vector<Op>& ops, bool org_or_quota) {
   std::unique_lock lock(mu_);
   if (org_or_quota) {
     // Under the view's lock: no reader pairs new figures with old quotas.

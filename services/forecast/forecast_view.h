@@ -1,11 +1,17 @@
 #pragma once
 
 // The forecast's read model (issue 5; SPEC.md §4.1): the records it keeps of
-// the accounts feed (org nodes, quotas) and the pipeline feed (stage models,
-// opportunities) in its own RocksDB, written by the feed consumers'
-// transactions together with their cursors, and the in-memory Rollup built
-// from them — at start from the stored records (no feed is replayed) and then
-// event by event.
+// the accounts feed (org nodes, quotas), the pipeline feed (stage models,
+// opportunities) and the credit feed (what is collected of each opportunity)
+// in its own RocksDB, written by the feed consumers' transactions together
+// with their cursors, and the in-memory Rollup built from them — at start from
+// the stored records (no feed is replayed) and then event by event.
+//
+// Collections: a "credit.OpportunityCollection" event newer (by version) than
+// the stored one replaces the opportunity's CollectionRecord and, when the
+// opportunity is known, the collected amount copied into its OppRecord; an
+// opportunity that arrives later takes up the stored collection. A WON
+// opportunity counts min(collected, amount) in `collected`.
 //
 // The Rollup changes only after the transaction that stored an event's effect
 // commits: Apply* stage the Rollup operations, the consumer's after_batch hook
@@ -26,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "common/store/store.h"
 #include "common/time/fiscal_calendar.h"
+#include "salesops/v1/credit.pb.h"
 #include "salesops/v1/feed.pb.h"
 #include "services/forecast/analytics.h"
 #include "services/forecast/rollup.h"
@@ -38,8 +45,10 @@ const std::vector<std::string>& ColumnFamilies();
 // Feed sources and the kinds followed.
 inline constexpr char kAccountsSource[] = "accounts";
 inline constexpr char kPipelineSource[] = "pipeline";
+inline constexpr char kCreditSource[] = "credit";
 std::vector<std::string> AccountsKinds();
 std::vector<std::string> PipelineKinds();
+std::vector<std::string> CreditKinds();
 
 // What a reader gets for one node and quarter.
 struct NodeAnswer {
@@ -64,8 +73,21 @@ class ForecastView {
                                            WriteTxn& txn);
   [[nodiscard]] absl::Status ApplyPipeline(const v1::Event& event,
                                            WriteTxn& txn);
+  [[nodiscard]] absl::Status ApplyCredit(const v1::Event& event, WriteTxn& txn);
   void AfterAccountsBatch(bool committed);
   void AfterPipelineBatch(bool committed);
+  void AfterCreditBatch(bool committed);
+
+  // The credit consumer's resync (its cursor fell behind credit's retention):
+  // replaces every stored collection with `collections` (credit's whole list;
+  // an opportunity missing from it has nothing collected), adjusts the
+  // opportunities whose collected amount changes, and stores `cursor` as the
+  // credit feed's cursor — one transaction, published to the Rollup once it
+  // commits. Call only from the credit consumer's thread (no batch of its in
+  // flight).
+  [[nodiscard]] absl::Status ReplaceCollections(
+      const std::vector<v1::OpportunityCollection>& collections,
+      uint64_t cursor);
 
   // Adds a committed out-of-funnel sale to the Rollup (the service stores the
   // sale itself).
@@ -120,6 +142,15 @@ class ForecastView {
  private:
   using Op = std::function<absl::Status(Rollup&)>;
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
+  // Applies committed ops to the Rollup under the exclusive lock.
+  void PublishOps(std::vector<Op>& ops, bool org_or_quota);
+  // Sets the collected amount copied into opportunity `opp_id`'s record (when
+  // the opportunity is known) and, when it changes what the opportunity
+  // counts, appends the Rollup operation to `ops`.
+  [[nodiscard]] absl::Status SetCollected(WriteTxn& txn,
+                                          const std::string& opp_id,
+                                          int64_t collected_minor,
+                                          std::vector<Op>* ops);
   [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuotaLocked(
       const std::string& node_id, QuarterKey quarter) const;
   // A node's figures and effective quota (without funnel win rates).
@@ -142,6 +173,7 @@ class ForecastView {
   std::mutex staged_mu_;
   std::vector<Op> staged_accounts_;
   std::vector<Op> staged_pipeline_;
+  std::vector<Op> staged_credit_;
 };
 
 }  // namespace salesops::forecast

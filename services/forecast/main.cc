@@ -1,10 +1,13 @@
 // salesops-forecast: the weighted forecast rolled up our sales hierarchy
-// (SPEC.md §4), a read model of the accounts and pipeline feeds. Flags: the
-// common ones (common/server/flags.h) plus --accounts_addr and --pipeline_addr
-// (required), --credit_addr, --quarter_start_month and --weeks_per_quarter.
+// (SPEC.md §4), a read model of the accounts, pipeline and credit feeds.
+// Flags: the common ones (common/server/flags.h) plus --accounts_addr and
+// --pipeline_addr (required), --credit_addr (optional: without it `collected`
+// stays 0), --quarter_start_month and --weeks_per_quarter.
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +16,8 @@
 #include "common/server/flags.h"
 #include "common/server/peer.h"
 #include "common/time/fiscal_calendar.h"
+#include "salesops/v1/credit.grpc.pb.h"
+#include "services/forecast/credit_collections.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/forecast_view.h"
 
@@ -23,8 +28,8 @@ ABSL_FLAG(std::string, pipeline_addr, "",
           "HOST:PORT of salesops-pipeline (required): the opportunity and "
           "stage-model feed");
 ABSL_FLAG(std::string, credit_addr, "",
-          "HOST:PORT of salesops-credit (collected amounts; not in this build "
-          "yet: leave empty)");
+          "HOST:PORT of salesops-credit (optional): the collection feed behind "
+          "`collected`; empty = follow no credit feed, collected stays 0");
 ABSL_FLAG(int32_t, quarter_start_month, 1,
           "first calendar month of fiscal Q1 (1 = calendar quarters)");
 ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
@@ -43,11 +48,7 @@ int main(int argc, char** argv) {
         "--accounts_addr and --pipeline_addr: required (HOST:PORT of "
         "salesops-accounts and salesops-pipeline)"));
   }
-  if (!absl::GetFlag(FLAGS_credit_addr).empty()) {
-    return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
-        "--credit_addr: this build has no credit feed client yet; leave it "
-        "empty"));
-  }
+  const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
   absl::StatusOr<absl::TimeZone> tz =
       salesops::LoadTimeZone(absl::GetFlag(FLAGS_time_zone));
   if (!tz.ok()) {
@@ -70,6 +71,17 @@ int main(int argc, char** argv) {
   auto pipeline_peer = salesops::PeerChannel::FromFlags(pipeline_addr);
   if (!pipeline_peer.ok()) {
     return ServiceRuntime::FailedToStart(pipeline_peer.status());
+  }
+  // Both outlive the runtime (its consumer's resync uses them).
+  std::unique_ptr<salesops::PeerChannel> credit_peer;
+  std::unique_ptr<salesops::v1::CreditService::Stub> credit_stub;
+  if (!credit_addr.empty()) {
+    auto peer = salesops::PeerChannel::FromFlags(credit_addr);
+    if (!peer.ok()) {
+      return ServiceRuntime::FailedToStart(peer.status());
+    }
+    credit_peer = std::move(*peer);
+    credit_stub = salesops::v1::CreditService::NewStub(credit_peer->channel());
   }
   auto runtime =
       ServiceRuntime::FromFlags({"forecast", forecast::ColumnFamilies()});
@@ -106,9 +118,41 @@ int main(int argc, char** argv) {
             return view.ApplyPipeline(e, txn);
           }));
 
+  salesops::FeedConsumer* credit_feed = nullptr;
+  if (credit_peer != nullptr) {
+    salesops::FeedConsumerOptions credit_follow;
+    credit_follow.source = forecast::kCreditSource;
+    credit_follow.kinds = forecast::CreditKinds();
+    credit_follow.registry = &(*runtime)->metrics().registry();
+    credit_follow.after_batch = [&view](bool committed) {
+      view.AfterCreditBatch(committed);
+    };
+    credit_feed =
+        (*runtime)->AddConsumer(std::make_unique<salesops::FeedConsumer>(
+            &store, credit_peer.get(), credit_follow,
+            [&view](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
+              return view.ApplyCredit(e, txn);
+            },
+            // Fell behind credit's retention: re-list every collection.
+            [&view, &credit_stub, &credit_peer]() -> absl::Status {
+              std::vector<salesops::v1::OpportunityCollection> collections;
+              uint64_t sequence = 0;
+              absl::Status listed = forecast::ListAllCollections(
+                  *credit_stub, [&] { return credit_peer->NewContext(); },
+                  &collections, &sequence);
+              if (!listed.ok()) {
+                return listed;
+              }
+              return view.ReplaceCollections(collections, sequence);
+            }));
+  }
+
   forecast::FeedPositions feeds;
   feeds.pipeline_applied = [pipeline_feed] { return pipeline_feed->applied(); };
   feeds.accounts_applied = [accounts_feed] { return accounts_feed->applied(); };
+  if (credit_feed != nullptr) {
+    feeds.credit_applied = [credit_feed] { return credit_feed->applied(); };
+  }
   feeds.wait_pipeline = [pipeline_feed](uint64_t sequence,
                                         absl::Duration timeout) {
     return pipeline_feed->WaitForApplied(sequence, timeout);

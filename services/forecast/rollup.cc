@@ -3,13 +3,13 @@
 // Nodes live in a vector (`nodes_`, index = node handle) with an id → index
 // map; a node knows its parent index and its children. Each node holds an
 // unordered_map quarter → Agg, where Agg is the node's WHOLE-SUBTREE figures
-// for that quarter: closed, out-of-funnel, Σ weighted, and a dense vector of
-// StageFigures indexed by a stage "slot". Every StageRef the engine meets is
-// interned once into `slots_` (a small int), so an aggregate is a few int64s
-// plus a short vector, never a map of strings. `order_` lists all slots in
-// funnel display order and is rebuilt only when a slot is interned or a model
-// is recorded, so Figures() is: one id lookup, one quarter lookup, one pass
-// over order_ (O(stages)) — no tree walk, no sort.
+// for that quarter: closed, out-of-funnel, collected, Σ weighted, and a dense
+// vector of StageFigures indexed by a stage "slot". Every StageRef the engine
+// meets is interned once into `slots_` (a small int), so an aggregate is a few
+// int64s plus a short vector, never a map of strings. `order_` lists all slots
+// in funnel display order and is rebuilt only when a slot is interned or a
+// model is recorded, so Figures() is: one id lookup, one quarter lookup, one
+// pass over order_ (O(stages)) — no tree walk, no sort.
 //
 // Writes are two-phase so that an error (OUT_OF_RANGE above all) leaves the
 // engine unchanged: the change is first expressed as per-(node, quarter)
@@ -33,6 +33,12 @@
 // rate it was added with. ChangeWinRate re-weights from applied_bp using the
 // caller's facts and checks their number against the slot's engine-wide open
 // count.
+//
+// Collected is one more additive field of the WON contribution (min(collected,
+// amount) of each WON opportunity), so it follows every change that moves
+// `closed` — win, reopen, owner, quarter, amount, re-org — with no code of its
+// own; a collection change is an ApplyOpportunity whose facts differ only in
+// collected_minor.
 //
 // No per-opportunity state is kept. Quotas are kept by node id (they may
 // arrive before the node) and the effective quota is computed on read by an
@@ -80,7 +86,8 @@ uint64_t Rollup::DeltaKey(int node, QuarterKey quarter) {
 }
 
 bool Rollup::IsZero(const Agg& agg) {
-  if (agg.closed != 0 || agg.out_of_funnel != 0 || agg.pipeline_weighted != 0) {
+  if (agg.closed != 0 || agg.out_of_funnel != 0 || agg.collected != 0 ||
+      agg.pipeline_weighted != 0) {
     return false;
   }
   for (const StageFigures& f : agg.slots) {
@@ -105,6 +112,7 @@ absl::Status Rollup::AddAgg(Agg& into, const Agg& d, bool negate) {
   };
   absl::Status s = acc(into.closed, d.closed);
   if (s.ok()) s = acc(into.out_of_funnel, d.out_of_funnel);
+  if (s.ok()) s = acc(into.collected, d.collected);
   if (s.ok()) s = acc(into.pipeline_weighted, d.pipeline_weighted);
   if (!s.ok()) {
     return s;
@@ -261,6 +269,10 @@ absl::Status Rollup::Contribution(const OppFacts& facts, int* node, Agg* d,
     }
     case OppFacts::Status::kWon:
       d->closed = facts.amount_minor;
+      // Only what was sold counts as collected (an over-payment, or a
+      // collection credit still reports after an amount cut, does not).
+      d->collected = std::max<int64_t>(
+          0, std::min(facts.collected_minor, facts.amount_minor));
       break;
     case OppFacts::Status::kOther:
       break;
@@ -651,6 +663,7 @@ absl::StatusOr<NodeFigures> Rollup::Figures(const std::string& node_id,
   const Agg& a = it->second;
   out.closed_minor = a.closed;
   out.out_of_funnel_minor = a.out_of_funnel;
+  out.collected_minor = a.collected;
   out.pipeline_weighted_minor = a.pipeline_weighted;
   out.forecast_minor = a.closed + a.pipeline_weighted;  // checked on write
   const size_t held = a.slots.size();

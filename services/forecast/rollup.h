@@ -2,9 +2,9 @@
 
 // The forecast's in-memory aggregates (SPEC.md §4.1, issue 5): per org node,
 // fiscal quarter and stage, the count, amount and weighted amount of OPEN
-// opportunities owned in the node's subtree, plus the WON amount and the
-// out-of-funnel sales — kept current event by event so that a GetForecast is a
-// lookup, never a scan.
+// opportunities owned in the node's subtree, plus the WON amount, the part of
+// it credit reports collected, and the out-of-funnel sales — kept current event
+// by event so that a GetForecast is a lookup, never a scan.
 //
 // Pure logic, no I/O, not thread-safe (the service guards it). The caller keeps
 // the per-opportunity facts durable (RocksDB) and hands the engine the old and
@@ -56,7 +56,10 @@ struct StageRef {
 // What counts of one opportunity. An OPEN opportunity contributes to the
 // funnel of `quarter` (its expected close date's quarter) at its stage; a WON
 // one contributes `amount_minor` to `closed` of `quarter` (its close date's
-// quarter); any other status contributes nothing.
+// quarter), and min(collected_minor, amount_minor) (never below 0) to
+// `collected` of that quarter; any other status contributes nothing. A change
+// of the collected amount is a change of facts like any other
+// (ApplyOpportunity(before, after)).
 struct OppFacts {
   enum class Status { kOpen, kWon, kOther };
   std::string owner_node_id;
@@ -64,6 +67,9 @@ struct OppFacts {
   Status status = Status::kOpen;
   int64_t amount_minor = 0;
   QuarterKey quarter = 0;
+  // What the credit service reports collected for this opportunity (0 when it
+  // reports nothing). Kept whatever the status: it counts while WON.
+  int64_t collected_minor = 0;
 };
 
 // One row of a funnel table.
@@ -75,8 +81,11 @@ struct StageFigures {
 
 // A node's figures for one quarter (its whole subtree).
 struct NodeFigures {
-  int64_t closed_minor = 0;             // WON + out-of-funnel sales
-  int64_t out_of_funnel_minor = 0;      // the out-of-funnel part of closed
+  int64_t closed_minor = 0;         // WON + out-of-funnel sales
+  int64_t out_of_funnel_minor = 0;  // the out-of-funnel part of closed
+  // Of closed, the part credit reports collected: Σ min(collected, amount)
+  // over the WON opportunities in closed (out-of-funnel sales never count).
+  int64_t collected_minor = 0;
   int64_t pipeline_weighted_minor = 0;  // Σ funnel weighted
   int64_t forecast_minor = 0;           // closed + pipeline_weighted
   // Stages with count > 0, ordered by model id, then the stage's position in
@@ -181,6 +190,7 @@ class Rollup {
   struct Agg {
     int64_t closed = 0;
     int64_t out_of_funnel = 0;
+    int64_t collected = 0;
     int64_t pipeline_weighted = 0;
     std::vector<StageFigures> slots;  // indexed by stage slot; may be short
   };

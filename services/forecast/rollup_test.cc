@@ -172,6 +172,7 @@ TEST(RollupTest, BulkAddEqualsOneByOne) {
                       i % 2 == 0 ? kQ1 : kQ2);
     if (i % 5 == 0) f = WithStatus(f, OppFacts::Status::kWon);
     if (i % 11 == 0) f = WithStatus(f, OppFacts::Status::kOther);
+    f.collected_minor = (i % 4) * 3 * i;  // below, at or above the amount
     facts.push_back(f);
     ASSERT_TRUE(one.ApplyOpportunity(std::nullopt, f).ok());
   }
@@ -181,6 +182,7 @@ TEST(RollupTest, BulkAddEqualsOneByOne) {
       const NodeFigures a = Fig(one, node, q);
       const NodeFigures b = Fig(bulk, node, q);
       EXPECT_EQ(a.closed_minor, b.closed_minor) << node;
+      EXPECT_EQ(a.collected_minor, b.collected_minor) << node;
       EXPECT_EQ(a.pipeline_weighted_minor, b.pipeline_weighted_minor) << node;
       ASSERT_EQ(a.funnel.size(), b.funnel.size()) << node;
       for (size_t i = 0; i < a.funnel.size(); ++i) {
@@ -190,6 +192,7 @@ TEST(RollupTest, BulkAddEqualsOneByOne) {
       }
     }
   }
+  EXPECT_GT(Fig(bulk, "global", kQ1).collected_minor, 0);
   EXPECT_EQ(one.aggregate_count(), bulk.aggregate_count());
   // The open counts agree too: a win-rate change needs exactly these facts.
   std::vector<OppFacts> interest;
@@ -488,6 +491,125 @@ TEST_F(ReorgTest, OutOfFunnelSalesCountInClosedNotInTheFunnel) {
   EXPECT_EQ(Fig(r, "g", kQ3).closed_minor, 0);
 }
 
+// --- 5b. Collected: the part of closed that credit reports collected. ---
+
+// The collected figure of each node for `q`.
+std::vector<int64_t> Collected(const Rollup& r,
+                               const std::vector<std::string>& nodes,
+                               QuarterKey q) {
+  std::vector<int64_t> out;
+  for (const std::string& n : nodes)
+    out.push_back(Fig(r, n, q).collected_minor);
+  return out;
+}
+
+using Amounts = std::vector<int64_t>;
+const std::vector<std::string> kRep1Chain = {"rep1", "ta", "ra", "g"};
+const std::vector<std::string> kRep3Chain = {"rep3", "tb", "rb"};
+
+TEST_F(ReorgTest, CollectedOfAWonOpportunityGrowsUpTheTree) {
+  const OppFacts won = WithStatus(Open("rep1", Bc6("USAGE"), 10'000, kQ2),
+                                  OppFacts::Status::kWon);
+  ASSERT_TRUE(r.ApplyOpportunity(std::nullopt, won).ok());
+  EXPECT_EQ(Fig(r, "g", kQ2).closed_minor, 10'000);
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ2), (Amounts{0, 0, 0, 0}));
+
+  // A partial collection, then the full one: rep, team, region, root.
+  OppFacts partial = won;
+  partial.collected_minor = 4'000;
+  ASSERT_TRUE(r.ApplyOpportunity(won, partial).ok());
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ2),
+            (Amounts{4'000, 4'000, 4'000, 4'000}));
+  EXPECT_EQ(Collected(r, {"rep2", "rb"}, kQ2), (Amounts{0, 0}));
+  OppFacts full = won;
+  full.collected_minor = 10'000;
+  ASSERT_TRUE(r.ApplyOpportunity(partial, full).ok());
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ2),
+            (Amounts{10'000, 10'000, 10'000, 10'000}));
+  // Part of closed, not added to it.
+  EXPECT_EQ(Fig(r, "g", kQ2).closed_minor, 10'000);
+  EXPECT_EQ(Fig(r, "g", kQ2).forecast_minor, 10'000 + 1'600);
+
+  // More than the amount counts as the amount; an amount cut below what was
+  // collected caps it.
+  OppFacts over = full;
+  over.collected_minor = 12'000;
+  ASSERT_TRUE(r.ApplyOpportunity(full, over).ok());
+  EXPECT_EQ(Fig(r, "g", kQ2).collected_minor, 10'000);
+  OppFacts cut = over;
+  cut.amount_minor = 8'000;
+  ASSERT_TRUE(r.ApplyOpportunity(over, cut).ok());
+  EXPECT_EQ(Fig(r, "g", kQ2).closed_minor, 8'000);
+  EXPECT_EQ(Fig(r, "g", kQ2).collected_minor, 8'000);
+
+  // Out-of-funnel sales count in closed, never in collected.
+  ASSERT_TRUE(r.AddOutOfFunnelSale("rep1", kQ2, 500).ok());
+  EXPECT_EQ(Fig(r, "ta", kQ2).closed_minor, 8'500);
+  EXPECT_EQ(Fig(r, "ta", kQ2).collected_minor, 8'000);
+  EXPECT_EQ(Fig(r, "rb", kQ1).closed_minor, 30);  // the fixture's sale
+  EXPECT_EQ(Fig(r, "rb", kQ1).collected_minor, 0);
+
+  // Closed in another quarter: collected moves with closed.
+  OppFacts q3 = cut;
+  q3.quarter = kQ3;
+  ASSERT_TRUE(r.ApplyOpportunity(cut, q3).ok());
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ2), (Amounts{0, 0, 0, 0}));
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ3),
+            (Amounts{8'000, 8'000, 8'000, 8'000}));
+
+  // Another owner: it leaves rep1's chain for rep3's.
+  OppFacts moved = q3;
+  moved.owner_node_id = "rep3";
+  ASSERT_TRUE(r.ApplyOpportunity(q3, moved).ok());
+  EXPECT_EQ(Collected(r, kRep1Chain, kQ3), (Amounts{0, 0, 0, 8'000}));
+  EXPECT_EQ(Collected(r, kRep3Chain, kQ3), (Amounts{8'000, 8'000, 8'000}));
+
+  // Reopened: out of closed and collected (its collected amount is kept in
+  // the facts, but an open opportunity counts nothing of it).
+  const OppFacts reopened = WithStatus(moved, OppFacts::Status::kOpen);
+  ASSERT_TRUE(r.ApplyOpportunity(moved, reopened).ok());
+  EXPECT_EQ(Fig(r, "g", kQ3).closed_minor, 0);
+  EXPECT_EQ(Collected(r, kRep3Chain, kQ3), (Amounts{0, 0, 0}));
+  EXPECT_EQ(Fig(r, "g", kQ3).collected_minor, 0);
+  // Won again: back.
+  ASSERT_TRUE(r.ApplyOpportunity(reopened, moved).ok());
+  EXPECT_EQ(Fig(r, "g", kQ3).collected_minor, 8'000);
+  // Lost, or gone: nothing.
+  const OppFacts lost = WithStatus(moved, OppFacts::Status::kOther);
+  ASSERT_TRUE(r.ApplyOpportunity(moved, lost).ok());
+  EXPECT_EQ(Fig(r, "g", kQ3).collected_minor, 0);
+  ASSERT_TRUE(r.ApplyOpportunity(lost, moved).ok());
+  ASSERT_TRUE(r.ApplyOpportunity(moved, std::nullopt).ok());
+  EXPECT_EQ(Fig(r, "g", kQ3).collected_minor, 0);
+  EXPECT_EQ(Fig(r, "g", kQ3).forecast_minor, 0);
+}
+
+TEST_F(ReorgTest, ReOrgMovesCollectedWithTheSubtree) {
+  // rep1: WON 1000 in Q1, 600 collected; the fixture's rep2 WON 700 gets all
+  // of it collected.
+  OppFacts a = WithStatus(Open("rep1", Bc6("USAGE"), 1'000, kQ1),
+                          OppFacts::Status::kWon);
+  a.collected_minor = 600;
+  ASSERT_TRUE(r.ApplyOpportunity(std::nullopt, a).ok());
+  const OppFacts b =
+      WithStatus(Open("rep2", Bc6("USAGE"), 700, kQ1), OppFacts::Status::kWon);
+  OppFacts b_paid = b;
+  b_paid.collected_minor = 700;
+  ASSERT_TRUE(r.ApplyOpportunity(b, b_paid).ok());
+  EXPECT_EQ(Collected(r, {"rep1", "rep2", "ta", "ra", "rb", "g"}, kQ1),
+            (Amounts{600, 700, 1'300, 1'300, 0, 1'300}));
+
+  ASSERT_TRUE(r.SetNode("ta", "rb").ok());
+  EXPECT_EQ(Collected(r, {"ta", "ra", "rb", "tb", "g"}, kQ1),
+            (Amounts{1'300, 0, 1'300, 0, 1'300}));
+  EXPECT_EQ(Fig(r, "rb", kQ1).closed_minor, 1'700 + 30);
+  ASSERT_TRUE(r.SetNode("rep2", "tb").ok());
+  EXPECT_EQ(Collected(r, {"ta", "tb", "rb", "g"}, kQ1),
+            (Amounts{600, 700, 1'300, 1'300}));
+  ASSERT_TRUE(r.SetNode("ta", "ra").ok());
+  EXPECT_EQ(Collected(r, {"ra", "rb", "g"}, kQ1), (Amounts{600, 700, 1'300}));
+}
+
 // --- 6. Quotas. ---
 
 TEST_F(ReorgTest, QuotaExplicitElseSumOfChildren) {
@@ -755,6 +877,7 @@ class RandomModel {
     kRate,
     kOof,
     kReorder,
+    kCollect,
     kKinds
   };
 
@@ -769,6 +892,20 @@ class RandomModel {
     return Uniform(0, 1) == 0
                ? Uniform(1, 1000)
                : std::uniform_int_distribution<int64_t>(1, 1'000'000'000)(rng_);
+  }
+
+  // A collected amount for an opportunity of `amount`: none, part, all, more.
+  int64_t Collect(int64_t amount) {
+    switch (Uniform(0, 3)) {
+      case 0:
+        return 0;
+      case 1:
+        return std::uniform_int_distribution<int64_t>(1, amount)(rng_);
+      case 2:
+        return amount;
+      default:
+        return amount + Uniform(1, 1000);
+    }
   }
 
   void BuildTree() {
@@ -817,8 +954,8 @@ class RandomModel {
 
   void Step() {
     // Weights per kind.
-    static const std::vector<int> kWeights = {20, 10, 10, 8, 8, 6, 5,
-                                              5,  4,  4,  1, 2, 5, 1};
+    static const std::vector<int> kWeights = {20, 10, 10, 8, 8, 6, 5, 5,
+                                              4,  4,  1,  2, 5, 1, 8};
     static const int kTotal = [] {
       int t = 0;
       for (int w : kWeights) t += w;
@@ -827,12 +964,14 @@ class RandomModel {
     int roll = Uniform(0, kTotal - 1);
     int kind = 0;
     while (roll >= kWeights[kind]) roll -= kWeights[kind++];
-    if (kind >= kStage && kind <= kDelete && opps_.empty()) kind = kCreate;
+    const bool on_an_opp =
+        (kind >= kStage && kind <= kDelete) || kind == kCollect;
+    if (on_an_opp && opps_.empty()) kind = kCreate;
     ++ran_[kind];
 
     int id = -1;
     OppFacts f;
-    if (kind >= kStage && kind <= kDelete) {
+    if (kind != kCreate && on_an_opp) {
       auto it = opps_.begin();
       std::advance(it, Uniform(0, static_cast<int>(opps_.size()) - 1));
       id = it->first;
@@ -844,9 +983,14 @@ class RandomModel {
         const int s = Uniform(0, 19);
         if (s == 0) n.status = OppFacts::Status::kWon;
         if (s == 1) n.status = OppFacts::Status::kOther;
+        if (Uniform(0, 3) == 0) n.collected_minor = Collect(n.amount_minor);
         Apply(next_id_++, n);
         break;
       }
+      case kCollect:
+        f.collected_minor = Collect(f.amount_minor);
+        Apply(id, f);
+        break;
       case kStage:
         f.stage = Pick(stages_);
         Apply(id, f);
@@ -941,6 +1085,7 @@ class RandomModel {
   struct Expected {
     int64_t closed = 0;
     int64_t oof = 0;
+    int64_t collected = 0;
     int64_t pipeline = 0;
     std::map<StageRef, StageFigures> stages;
   };
@@ -967,6 +1112,7 @@ class RandomModel {
         Expected& e = want[{n, o.quarter}];
         if (o.status == OppFacts::Status::kWon) {
           e.closed += o.amount_minor;
+          e.collected += std::min(o.collected_minor, o.amount_minor);
           continue;
         }
         auto rate = rates_.find(o.stage);
@@ -996,13 +1142,17 @@ class RandomModel {
       ASSERT_EQ(r_.ChildrenOf(node), children) << node;
       for (QuarterKey q : quarters_) {
         const Expected& e = want[{node, q}];
-        if (e.closed != 0 || e.oof != 0 || !e.stages.empty()) ++non_zero;
+        if (e.closed != 0 || e.oof != 0 || e.collected != 0 ||
+            !e.stages.empty()) {
+          ++non_zero;
+        }
         const std::string where =
             absl::StrCat(node, " q", q, " after ", next_id_, " opportunities");
         absl::StatusOr<NodeFigures> got = r_.Figures(node, q);
         ASSERT_TRUE(got.ok()) << where;
         ASSERT_EQ(got->closed_minor, e.closed) << where;
         ASSERT_EQ(got->out_of_funnel_minor, e.oof) << where;
+        ASSERT_EQ(got->collected_minor, e.collected) << where;
         ASSERT_EQ(got->pipeline_weighted_minor, e.pipeline) << where;
         ASSERT_EQ(got->forecast_minor, e.closed + e.pipeline) << where;
         std::vector<std::pair<StageRef, StageFigures>> rows(e.stages.begin(),

@@ -3,12 +3,19 @@
 // Helpers of the cross-service end-to-end tests: service binaries started on
 // loopback ports, bearer-token files and call contexts. Every wait is bounded.
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,6 +82,53 @@ inline Service Launch(const std::vector<std::string>& args,
                                     grpc::InsecureChannelCredentials());
   }
   return s;
+}
+
+// A loopback TCP port that can be bound now, for a service whose address its
+// peers need before it starts, or that must come back on the same port after a
+// restart. Chosen at random below the kernel's ephemeral range (read from
+// /proc/sys/net/ipv4/ip_local_port_range; 10000..32767 by default), so that
+// servers binding port 0 elsewhere never take it in the meantime; a port is
+// handed out at most once per test process. 0 when none was found.
+inline int FreeLoopbackPort() {
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  static std::mt19937 rng(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mu);
+  int ephemeral_low = 32768;
+  {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0;
+    if (range >> low && low > 11000) {
+      ephemeral_low = low;
+    }
+  }
+  std::uniform_int_distribution<int> pick(10000, ephemeral_low - 1);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = pick(rng);
+    if (handed_out.count(port) > 0) {
+      continue;
+    }
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+      return 0;
+    }
+    // As gRPC does: a port left in TIME_WAIT can be bound, a listening one not.
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool bound =
+        bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (bound) {
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  return 0;
 }
 
 // Polls `check` every 50 ms for up to 30 s.

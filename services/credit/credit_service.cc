@@ -185,6 +185,27 @@ absl::Status CreditServiceImpl::RequireAccount(const std::string& account_id,
   return owner.status();
 }
 
+template <typename Msg>
+absl::Status CreditServiceImpl::ListByAccount(
+    Ctx* ctx, const std::string& account_id, const v1::PageRequest& page_req,
+    const MultiIndex& index, const Table<Msg>& table,
+    const std::function<bool(const Msg&)>& keep,
+    google::protobuf::RepeatedPtrField<Msg>* out,
+    v1::PageResponse* page_out) const {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kReaders));
+  if (account_id.empty()) {
+    return absl::InvalidArgumentError("account_id: required");
+  }
+  RETURN_IF_ERROR(RequireAccountReader(who, account_id));
+  ASSIGN_OR_RETURN(Page page, ReadPage(page_req));
+  page_out->set_feed_sequence(db_.store->last_sequence());
+  std::string next;
+  RETURN_IF_ERROR(FillPageFromIndex<Msg>(*db_.store, index, account_id, table,
+                                         page, keep, out, &next));
+  page_out->set_next_page_token(next);
+  return absl::OkStatus();
+}
+
 // ---- profiles and checks ----
 
 grpc::Status CreditServiceImpl::SetCreditProfile(
@@ -194,8 +215,7 @@ grpc::Status CreditServiceImpl::SetCreditProfile(
 
 absl::Status CreditServiceImpl::DoSetCreditProfile(
     Ctx* ctx, const v1::SetCreditProfileRequest* req, v1::CreditProfile* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  (void)who;
+  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
   const v1::CreditProfile& in = req->profile();
   Violations v;
   if (in.account_id().empty()) {
@@ -375,28 +395,10 @@ absl::Status CreditServiceImpl::DoCheckCredit(Ctx* ctx,
 grpc::Status CreditServiceImpl::ListCreditChecks(
     Ctx* ctx, const v1::ListCreditChecksRequest* req,
     v1::ListCreditChecksResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kReaders);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (req->account_id().empty()) {
-    return ToGrpc(absl::InvalidArgumentError("account_id: required"));
-  }
-  if (absl::Status s = RequireAccountReader(*who, req->account_id()); !s.ok()) {
-    return ToGrpc(s);
-  }
-  absl::StatusOr<Page> page = ReadPage(req->page());
-  if (!page.ok()) {
-    return ToGrpc(page.status());
-  }
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
-  std::string next;
-  absl::Status s = FillPageFromIndex<v1::CreditCheck>(
-      *db_.store, db_.checks_by_account, req->account_id(), db_.checks, *page,
+  return ToGrpc(ListByAccount<v1::CreditCheck>(
+      ctx, req->account_id(), req->page(), db_.checks_by_account, db_.checks,
       [](const v1::CreditCheck&) { return true; }, resp->mutable_checks(),
-      &next);
-  resp->mutable_page()->set_next_page_token(next);
-  return ToGrpc(s);
+      resp->mutable_page()));
 }
 
 // ---- receivables and payments ----
@@ -480,8 +482,7 @@ grpc::Status CreditServiceImpl::PostReceivable(
 
 absl::Status CreditServiceImpl::DoPostReceivable(
     Ctx* ctx, const v1::PostReceivableRequest* req, v1::Receivable* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  (void)who;
+  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
   const v1::Receivable& in = req->receivable();
   const std::string external_id =
       req->external_id().empty() ? in.external_id() : req->external_id();
@@ -756,28 +757,10 @@ absl::Status CreditServiceImpl::DoRecordPayment(
 grpc::Status CreditServiceImpl::ListPayments(Ctx* ctx,
                                              const v1::ListPaymentsRequest* req,
                                              v1::ListPaymentsResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kReaders);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (req->account_id().empty()) {
-    return ToGrpc(absl::InvalidArgumentError("account_id: required"));
-  }
-  if (absl::Status s = RequireAccountReader(*who, req->account_id()); !s.ok()) {
-    return ToGrpc(s);
-  }
-  absl::StatusOr<Page> page = ReadPage(req->page());
-  if (!page.ok()) {
-    return ToGrpc(page.status());
-  }
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
-  std::string next;
-  absl::Status s = FillPageFromIndex<v1::Payment>(
-      *db_.store, db_.payments_by_account, req->account_id(), db_.payments,
-      *page, [](const v1::Payment&) { return true; }, resp->mutable_payments(),
-      &next);
-  resp->mutable_page()->set_next_page_token(next);
-  return ToGrpc(s);
+  return ToGrpc(ListByAccount<v1::Payment>(
+      ctx, req->account_id(), req->page(), db_.payments_by_account,
+      db_.payments, [](const v1::Payment&) { return true; },
+      resp->mutable_payments(), resp->mutable_page()));
 }
 
 grpc::Status CreditServiceImpl::WriteOff(Ctx* ctx,
@@ -789,8 +772,7 @@ grpc::Status CreditServiceImpl::WriteOff(Ctx* ctx,
 absl::Status CreditServiceImpl::DoWriteOff(Ctx* ctx,
                                            const v1::WriteOffRequest* req,
                                            v1::Receivable* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  (void)who;
+  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
   const absl::CivilDay today = Today();
   Violations v;
   if (req->receivable_id().empty()) {
@@ -841,8 +823,7 @@ grpc::Status CreditServiceImpl::SetDispute(Ctx* ctx,
 absl::Status CreditServiceImpl::DoSetDispute(Ctx* ctx,
                                              const v1::SetDisputeRequest* req,
                                              v1::Receivable* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  (void)who;
+  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
   Violations v;
   if (req->receivable_id().empty()) {
     v.Add("receivable_id: required");
@@ -1116,35 +1097,17 @@ absl::Status CreditServiceImpl::DoRecordPromise(
 grpc::Status CreditServiceImpl::ListPromises(Ctx* ctx,
                                              const v1::ListPromisesRequest* req,
                                              v1::ListPromisesResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kReaders);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (req->account_id().empty()) {
-    return ToGrpc(absl::InvalidArgumentError("account_id: required"));
-  }
   if (!v1::PromiseState_IsValid(req->state())) {
     return ToGrpc(absl::InvalidArgumentError("state: not a PromiseState"));
   }
-  if (absl::Status s = RequireAccountReader(*who, req->account_id()); !s.ok()) {
-    return ToGrpc(s);
-  }
-  absl::StatusOr<Page> page = ReadPage(req->page());
-  if (!page.ok()) {
-    return ToGrpc(page.status());
-  }
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
-  std::string next;
-  absl::Status s = FillPageFromIndex<v1::Promise>(
-      *db_.store, db_.promises_by_account, req->account_id(), db_.promises,
-      *page,
+  return ToGrpc(ListByAccount<v1::Promise>(
+      ctx, req->account_id(), req->page(), db_.promises_by_account,
+      db_.promises,
       [&](const v1::Promise& p) {
         return req->state() == v1::PROMISE_STATE_UNSPECIFIED ||
                p.state() == req->state();
       },
-      resp->mutable_promises(), &next);
-  resp->mutable_page()->set_next_page_token(next);
-  return ToGrpc(s);
+      resp->mutable_promises(), resp->mutable_page()));
 }
 
 grpc::Status CreditServiceImpl::RecordCollectionContact(
@@ -1461,8 +1424,7 @@ grpc::Status CreditServiceImpl::SetDunningStrategy(
 
 absl::Status CreditServiceImpl::DoSetDunningStrategy(
     Ctx* ctx, const v1::DunningStrategy* req, v1::DunningStrategy* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
-  (void)who;
+  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
   RETURN_IF_ERROR(ValidateDunningStrategy(*req));
   return db_.store
       ->Write([&](WriteTxn& txn) -> absl::Status {

@@ -159,6 +159,15 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> ScopeAccounts(
       const Principal& who, const std::string& account_id,
       const std::string& org_node_id) const;
+  // One page of an account's entities listed by `index` (checks, payments,
+  // promises), for a caller allowed to read the account.
+  template <typename Msg>
+  [[nodiscard]] absl::Status ListByAccount(
+      Ctx* ctx, const std::string& account_id, const v1::PageRequest& page,
+      const MultiIndex& index, const Table<Msg>& table,
+      const std::function<bool(const Msg&)>& keep,
+      google::protobuf::RepeatedPtrField<Msg>* out,
+      v1::PageResponse* page_out) const;
   // INVALID_ARGUMENT naming `field` when the account is unknown to accounts.
   [[nodiscard]] absl::Status RequireAccount(const std::string& account_id,
                                             std::string_view field) const;

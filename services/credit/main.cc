@@ -17,6 +17,7 @@
 #include "common/server/flags.h"
 #include "common/server/peer.h"
 #include "common/status/status.h"
+#include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
 #include "services/credit/credit_service.h"
@@ -163,11 +164,12 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(
         absl::InvalidArgumentError("--overdue_block_days: must be 0..3650"));
   }
-  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
-    return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
-        absl::StrCat("--time_zone: unknown time zone ",
-                     absl::GetFlag(FLAGS_time_zone))));
+  absl::StatusOr<absl::TimeZone> tz =
+      salesops::LoadTimeZone(absl::GetFlag(FLAGS_time_zone));
+  if (!tz.ok()) {
+    return ServiceRuntime::FailedToStart(tz.status());
   }
+  options.time_zone = *tz;
   auto accounts_peer = salesops::PeerChannel::FromFlags(accounts_addr);
   if (!accounts_peer.ok()) {
     return ServiceRuntime::FailedToStart(accounts_peer.status());

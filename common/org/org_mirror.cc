@@ -93,18 +93,23 @@ absl::Status OrgMirror::Apply(const v1::Event& event, WriteTxn& txn) {
       return absl::DataLossError(absl::StrCat(
           "accounts feed event ", event.sequence(), ": not an Account"));
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = accounts_.find(account.id());
-      if (it != accounts_.end() && it->second.version >= account.version()) {
+    // Judged against the store, as for nodes: memory may already hold a
+    // version whose batch rolled back and is being applied again.
+    ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                     txn.Get(cf_, AccountKey(account.id())));
+    if (stored) {
+      v1::Account old;
+      if (old.ParseFromString(*stored) && old.version() >= account.version()) {
         return absl::OkStatus();  // already applied
       }
     }
     txn.Put(cf_, AccountKey(account.id()),
             OwnerOnly(account).SerializeAsString());
     std::lock_guard<std::mutex> lock(mu_);
-    accounts_[account.id()] =
-        AccountOwnerRecord{account.owner_node_id(), account.version()};
+    AccountOwnerRecord& known = accounts_[account.id()];
+    if (known.version < account.version()) {
+      known = AccountOwnerRecord{account.owner_node_id(), account.version()};
+    }
     return absl::OkStatus();
   }
   if (event.kind() != kOrgNodeKind) {

@@ -186,5 +186,23 @@ TEST_F(OrgMirrorTest, AccountsFollowTheirOwnerThroughTheTree) {
   EXPECT_EQ(mirror_->AccountsWithin("g"), std::vector<std::string>{"acc_c"});
 }
 
+TEST_F(OrgMirrorTest, AnAccountWhoseBatchRolledBackIsAppliedAgain) {
+  ASSERT_TRUE(Apply(Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 1), 1).ok());
+  ASSERT_TRUE(Apply(Node("r1", "g", v1::ORG_NODE_KIND_REP, 1), 2).ok());
+  const v1::Event account = AccountEvent("acc_x", "r1", 3, 3);
+  // The batch fails after applying the account: nothing is stored ...
+  auto failed = store_->Write([&](WriteTxn& txn) -> absl::Status {
+    RETURN_IF_ERROR(mirror_->Apply(account, txn));
+    return absl::AbortedError("a later event of the batch failed");
+  });
+  ASSERT_FALSE(failed.ok());
+  // ... so the retry must store it, although memory has seen it.
+  ASSERT_TRUE(
+      store_->Write([&](WriteTxn& txn) { return mirror_->Apply(account, txn); })
+          .ok());
+  Open();
+  EXPECT_EQ(mirror_->AccountOwner("acc_x"), "r1");
+}
+
 }  // namespace
 }  // namespace salesops

@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics/testing/scrape.h"
+#include "common/runtime/service_runtime.h"
+#include "common/status/status.h"
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/testing/testing.grpc.pb.h"
@@ -266,4 +268,32 @@ TEST(RuntimeEndToEnd, MetricsPageShowsCallsByCodeAndRocksDbAndPassesPromtool) {
 }
 
 }  // namespace
+TEST(RuntimeShutdown, HooksRunAfterTheServerAndBeforeTheStoreCloses) {
+  TempDir dir;
+  RuntimeSettings settings;
+  settings.server.listen = {"127.0.0.1:0"};
+  settings.server.auth = "none";
+  settings.data_dir = dir.path() + "/data";
+  auto runtime = ServiceRuntime::Create({"hooked", {"entities"}}, settings);
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  ASSERT_TRUE((*runtime)->Start().ok());
+  // A periodic job's last write, made from its stop hook, still lands.
+  bool stopped = false;
+  (*runtime)->OnShutdown([&] {
+    stopped = true;
+    auto committed = (*runtime)->store().Write([](WriteTxn& txn) {
+      txn.PutCursor("job", 7);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(committed.ok()) << committed.status();
+  });
+  (*runtime)->Shutdown();
+  EXPECT_TRUE(stopped);
+  runtime->reset();
+  auto store =
+      Store::Open(dir.path() + "/data", StoreOptions{{"entities"}, true});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->GetCursor("job").value(), 7u);
+}
+
 }  // namespace salesops

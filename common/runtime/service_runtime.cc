@@ -75,6 +75,10 @@ FeedConsumer* ServiceRuntime::AddConsumer(
   return consumers_.back().get();
 }
 
+void ServiceRuntime::OnShutdown(std::function<void()> stop) {
+  stop_hooks_.push_back(std::move(stop));
+}
+
 absl::Status ServiceRuntime::Start() {
   RETURN_IF_ERROR(server_->Start());
   for (auto& c : consumers_) {
@@ -109,6 +113,9 @@ void ServiceRuntime::Shutdown() {
   }
   for (auto& c : consumers_) {
     c->Stop();
+  }
+  for (auto& stop : stop_hooks_) {
+    stop();
   }
   if (collector_ != nullptr) {
     metrics_->UnregisterCollectable(collector_);

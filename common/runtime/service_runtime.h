@@ -25,6 +25,7 @@
 // (--drain_timeout), feed consumers stop, the collector detaches, the store
 // closes.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,11 @@ class ServiceRuntime {
   // store closes.
   FeedConsumer* AddConsumer(std::unique_ptr<FeedConsumer> consumer);
 
+  // Runs `stop` at shutdown after the server drained and the consumers
+  // stopped, before the store closes: a service's own background threads that
+  // write to the store (a periodic job) stop here.
+  void OnShutdown(std::function<void()> stop);
+
   // Binds and serves; starts the consumers.
   [[nodiscard]] absl::Status Start();
   // Start, log "<name> ready" with the bound ports, serve until SIGTERM/SIGINT,
@@ -111,6 +117,7 @@ class ServiceRuntime {
   std::shared_ptr<RocksDbCollector> collector_;
   std::unique_ptr<FeedServiceImpl> feed_;
   std::vector<std::unique_ptr<FeedConsumer>> consumers_;
+  std::vector<std::function<void()>> stop_hooks_;
   bool shut_down_ = false;
 };
 

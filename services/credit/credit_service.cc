@@ -35,6 +35,25 @@ constexpr size_t kMaxExternalIdLength = 128;
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// INVALID_ARGUMENT when pipeline's feed showed `opportunity_id` under another
+// account (an opportunity not seen yet passes: the feed may lag the call).
+absl::Status RequireOpportunityOf(const CreditStore& db, WriteTxn& txn,
+                                  const std::string& opportunity_id,
+                                  const std::string& account_id,
+                                  std::string_view field) {
+  if (opportunity_id.empty()) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                   db.OpportunityAccount(txn, opportunity_id));
+  if (owner && *owner != account_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": opportunity ", opportunity_id,
+                     " is of account ", *owner, ", not ", account_id));
+  }
+  return absl::OkStatus();
+}
+
 bool IsWriter(const Principal& who) {
   return who.role == Role::kAdmin || who.role == Role::kFinance;
 }
@@ -82,7 +101,9 @@ CreditServiceImpl::CreditServiceImpl(Store* store, const Authenticator* auth,
       options_(std::move(options)),
       exponent_(money::CurrencyExponent(options_.currency)) {}
 
-CreditServiceImpl::~CreditServiceImpl() {
+CreditServiceImpl::~CreditServiceImpl() { StopDailyRunner(); }
+
+void CreditServiceImpl::StopDailyRunner() {
   {
     std::lock_guard<std::mutex> lock(runner_mu_);
     runner_stop_ = true;
@@ -292,7 +313,12 @@ absl::StatusOr<int64_t> CreditServiceImpl::Exposure(
   ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
                    db_.AccountReceivables(txn, account_id));
   for (const v1::Receivable& r : rs) {
-    total.Add(r.open().units_minor());
+    // The opportunity asking is counted once, by the amount it asks for,
+    // even when it was invoiced before and slipped back.
+    if (except_opportunity.empty() ||
+        r.opportunity_id() != except_opportunity) {
+      total.Add(r.open().units_minor());
+    }
   }
   ASSIGN_OR_RETURN(std::vector<Commitment> cs,
                    db_.AccountCommitments(txn, account_id));
@@ -324,12 +350,23 @@ absl::Status CreditServiceImpl::DoCheckCredit(Ctx* ctx,
     v.Add("opportunity_id: at most 128 characters");
   }
   RETURN_IF_ERROR(v.status());
+  if (!req->opportunity_id().empty() && who.role != Role::kService &&
+      !IsWriter(who)) {
+    // Naming an opportunity reserves exposure for it: that is pipeline's
+    // (or finance's) call, not a what-if of a rep.
+    return absl::PermissionDeniedError(
+        "opportunity_id: only SERVICE (pipeline), FINANCE or ADMIN may name an "
+        "opportunity; leave it empty for a check that reserves nothing");
+  }
   // Scope first: a caller outside it learns nothing about the account.
   RETURN_IF_ERROR(RequireAccountReader(who, req->account_id()));
   RETURN_IF_ERROR(RequireAccount(req->account_id(), "account_id"));
   const absl::CivilDay today = Today();
   return db_.store
       ->Write([&](WriteTxn& txn) -> absl::Status {
+        RETURN_IF_ERROR(RequireOpportunityOf(db_, txn, req->opportunity_id(),
+                                             req->account_id(),
+                                             "opportunity_id"));
         CreditFacts facts;
         facts.exponent = exponent_;
         facts.overdue_block_days = options_.overdue_block_days;
@@ -547,6 +584,44 @@ absl::Status CreditServiceImpl::DoPostReceivable(
             return absl::OkStatus();
           }
         }
+        RETURN_IF_ERROR(RequireOpportunityOf(db_, txn, in.opportunity_id(),
+                                             in.account_id(),
+                                             "receivable.opportunity_id"));
+        std::optional<absl::CivilDay> due_date = due;
+        if (!due_date) {
+          ASSIGN_OR_RETURN(int terms, PaymentTermsDays(txn, in.account_id()));
+          due_date = *issue + terms;
+        }
+        ASSIGN_OR_RETURN(
+            std::optional<std::string> contract,
+            in.opportunity_id().empty()
+                ? absl::StatusOr<std::optional<std::string>>(std::nullopt)
+                : db_.contract_receivable_by_opportunity.Lookup(
+                      txn, in.opportunity_id()));
+        if (contract) {
+          // The contract's receivable is already open: the ERP's invoice for
+          // it is that receivable (adopted while nothing is paid and the
+          // amounts agree), never a second debt.
+          ASSIGN_OR_RETURN(v1::Receivable r,
+                           db_.receivables.Get(txn, *contract));
+          if (!r.external_id().empty() || r.payments_size() > 0 ||
+              r.amount().units_minor() != in.amount().units_minor()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "receivable.opportunity_id: opportunity ", in.opportunity_id(),
+                " is invoiced by ", r.id(),
+                " (opened when its contract was signed); only an invoice of "
+                "the same amount before any payment can be posted for it"));
+          }
+          r.set_external_id(external_id);
+          *r.mutable_issue_date() = ToProto(*issue);
+          *r.mutable_due_date() = ToProto(*due_date);
+          RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
+          if (!external_id.empty()) {
+            db_.receivable_by_external_id.Put(txn, external_id, r.id());
+          }
+          *resp = std::move(r);
+          return absl::OkStatus();
+        }
         v1::Receivable r;
         r.set_id(NewId("rcv", txn.now()));
         r.set_account_id(in.account_id());
@@ -556,11 +631,7 @@ absl::Status CreditServiceImpl::DoPostReceivable(
         *r.mutable_paid() = M(0);
         *r.mutable_written_off() = M(0);
         *r.mutable_issue_date() = ToProto(*issue);
-        if (!due) {
-          ASSIGN_OR_RETURN(int terms, PaymentTermsDays(txn, in.account_id()));
-          due = *issue + terms;
-        }
-        *r.mutable_due_date() = ToProto(*due);
+        *r.mutable_due_date() = ToProto(*due_date);
         r.set_source(v1::RECEIVABLE_SOURCE_POSTED);
         r.set_created_micros(Micros(txn.now()));
         RETURN_IF_ERROR(OpenReceivable(txn, &r));
@@ -1037,7 +1108,7 @@ absl::Status CreditServiceImpl::DoRecordPromise(
             txn, "RecordPromise", req->request_id(), *req, resp,
             [&]() -> absl::Status {
               std::string account_id;
-              int64_t owed = 0;
+              money::Accumulator owing;
               for (int i = 0; i < req->receivable_ids_size(); ++i) {
                 const std::string field =
                     absl::StrCat("receivable_ids[", i, "]");
@@ -1060,8 +1131,9 @@ absl::Status CreditServiceImpl::DoRecordPromise(
                                    v1::ReceivableState_Name(r->state()),
                                    " and owes nothing"));
                 }
-                owed += r->open().units_minor();
+                owing.Add(r->open().units_minor());
               }
+              ASSIGN_OR_RETURN(const int64_t owed, owing.Total());
               if (req->amount().units_minor() > owed) {
                 return absl::FailedPreconditionError(absl::StrCat(
                     "amount: ",
@@ -1157,16 +1229,24 @@ absl::Status CreditServiceImpl::DoRecordCollectionContact(
                 ASSIGN_OR_RETURN(
                     std::vector<v1::Receivable> rs,
                     db_.AccountReceivables(txn, req->account_id()));
-                std::set<std::string> named(req->receivable_ids().begin(),
-                                            req->receivable_ids().end());
-                for (const std::string& id : named) {
-                  if (std::none_of(rs.begin(), rs.end(), [&](const auto& r) {
-                        return r.id() == id && Collectible(r);
-                      })) {
+                std::set<std::string> named;
+                for (int i = 0; i < req->receivable_ids_size(); ++i) {
+                  const std::string& id = req->receivable_ids(i);
+                  auto r =
+                      std::find_if(rs.begin(), rs.end(),
+                                   [&](const auto& x) { return x.id() == id; });
+                  if (r == rs.end() || !named.insert(id).second) {
+                    return absl::InvalidArgumentError(absl::StrCat(
+                        "receivable_ids[", i, "]: ", id,
+                        r == rs.end() ? " is not a receivable of account "
+                                      : " is named twice for account ",
+                        req->account_id()));
+                  }
+                  if (!Collectible(*r)) {
                     return absl::FailedPreconditionError(
-                        absl::StrCat("receivable_ids: ", id,
-                                     " is not an open receivable of account ",
-                                     req->account_id()));
+                        absl::StrCat("receivable_ids[", i, "]: ", id, " is ",
+                                     v1::ReceivableState_Name(r->state()),
+                                     ", not open: it cannot be disputed"));
                   }
                 }
                 for (v1::Receivable& r : rs) {
@@ -1485,6 +1565,15 @@ absl::Status CreditServiceImpl::RunDailyIn(
     }
     const int64_t paid = PaidTowardPromise(p, rs);
     p.set_state(JudgePromise(p.amount().units_minor(), paid));
+    // A payment recorded late with a date before the promise may have paid
+    // everything in time: nothing is left to chase.
+    if (std::all_of(rs.begin(), rs.end(), [&](const v1::Receivable& r) {
+          return r.state() == v1::RECEIVABLE_STATE_PAID &&
+                 absl::CivilDay(r.paid_date().year(), r.paid_date().month(),
+                                r.paid_date().day()) < judge;
+        })) {
+      p.set_state(v1::PROMISE_STATE_KEPT);
+    }
     *p.mutable_paid() = M(paid);
     *p.mutable_judged_date() = ToProto(judge);
     if (p.state() == v1::PROMISE_STATE_BROKEN) {
@@ -1593,11 +1682,19 @@ absl::StatusOr<v1::RunCollectionsResponse> CreditServiceImpl::RunDaily() {
 void CreditServiceImpl::StartDailyRunner(absl::Duration period) {
   runner_ = std::thread([this, period] {
     std::unique_lock<std::mutex> lock(runner_mu_);
+    // The work depends only on the day: it runs once per day (and again
+    // after a failure), not on every tick.
+    std::optional<absl::CivilDay> done;
     while (!runner_stop_) {
       lock.unlock();
-      if (absl::StatusOr<v1::RunCollectionsResponse> r = RunDaily(); !r.ok()) {
-        log::Error("credit: daily collections run failed",
-                   {{"error", r.status().ToString()}});
+      const absl::CivilDay today = Today();
+      if (done != today) {
+        if (absl::StatusOr<v1::RunCollectionsResponse> r = RunDaily(); r.ok()) {
+          done = today;
+        } else {
+          log::Error("credit: daily collections run failed",
+                     {{"error", r.status().ToString()}});
+        }
       }
       lock.lock();
       runner_cv_.wait_for(lock, absl::ToChronoSeconds(period),
@@ -1721,6 +1818,7 @@ absl::Status CreditServiceImpl::ApplyPipeline(const v1::Event& event,
     return absl::DataLossError(absl::StrCat(
         "pipeline feed event ", event.sequence(), ": not an Opportunity"));
   }
+  db_.PutOpportunityAccount(txn, o.id(), o.account_id());
   const bool sold = o.status() == v1::OPPORTUNITY_STATUS_OPEN ||
                     o.status() == v1::OPPORTUNITY_STATUS_WON;
   if (!sold) {

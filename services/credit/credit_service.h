@@ -74,8 +74,10 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   // The daily collections work for the clock's today (see RunCollections).
   [[nodiscard]] absl::StatusOr<v1::RunCollectionsResponse> RunDaily();
   // Runs RunDaily now and then every `period` on a thread of its own, until
-  // the service is destroyed.
+  // StopDailyRunner (at the latest the destructor).
   void StartDailyRunner(absl::Duration period);
+  // Stops and joins the runner; call before the store closes. Idempotent.
+  void StopDailyRunner();
 
   using Ctx = grpc::ServerContext;
   grpc::Status SetCreditProfile(Ctx*, const v1::SetCreditProfileRequest*,

@@ -827,8 +827,10 @@ TEST_F(CreditServiceTest, CheckCreditCountsContractedNotInvoicedOnce) {
   ApplyOk(OppEvent("opp_a", kAccE1, 500'000, "USAGE", 3));
   ASSERT_EQ(Receivables(kAccE1, "opp_a").size(), 1u);
   EXPECT_EQ(Exposure(kAccE1), 800'000);  // 1,000 + 5,000 receivable + 2,000
-  // A re-check of an invoiced opportunity adds no commitment.
-  EXPECT_EQ(Check(kAccE1, 500'000, "opp_a").exposure().units_minor(), 800'000);
+  // A re-check of an invoiced opportunity (slipped back and moving forward
+  // again) counts it once, by the amount asked: its own receivable is left
+  // out of the exposure, and no commitment is added.
+  EXPECT_EQ(Check(kAccE1, 500'000, "opp_a").exposure().units_minor(), 300'000);
   EXPECT_EQ(Exposure(kAccE1), 800'000);
 
   // opp_b closes LOST: its commitment is released.
@@ -842,7 +844,7 @@ TEST_F(CreditServiceTest, CheckCreditCountsContractedNotInvoicedOnce) {
   EXPECT_EQ(Exposure(kAccE1), 900'000);
   Post(kAccE1, 300'000, Today(), std::nullopt, "INV-E", "opp_e");
   EXPECT_EQ(Exposure(kAccE1), 900'000);  // 1,000 + 5,000 + 3,000 invoiced
-  EXPECT_EQ(Check(kAccE1, 300'000, "opp_e").exposure().units_minor(), 900'000);
+  EXPECT_EQ(Check(kAccE1, 300'000, "opp_e").exposure().units_minor(), 600'000);
   EXPECT_EQ(Exposure(kAccE1), 900'000);
 
   // A REVIEW (no profile) counts as contracted too; NO_DECISION releases it.
@@ -1633,7 +1635,7 @@ TEST_F(CreditServiceTest, QualityIssueDisputesOpenReceivables) {
   EXPECT_EQ(GetReceivable(e2.id()).state(), v1::RECEIVABLE_STATE_OPEN);
   EXPECT_TRUE(IsError(
       Contact(kAccE1, v1::EXCUSE_CODE_QUALITY_ISSUE, &c, {paid.id()}, ""),
-      Code::FAILED_PRECONDITION, "is not an open receivable"));
+      Code::FAILED_PRECONDITION, "not open: it cannot be disputed"));
 }
 
 TEST_F(CreditServiceTest, RecordCollectionContactValidatesAndReplays) {
@@ -2334,6 +2336,87 @@ TEST_F(CreditServiceTest, RestartKeepsReceivablesPromisesAndTasks) {
   SetToday(absl::CivilDay(2026, 11, 6));
   EXPECT_EQ(Run().promises_judged(), 1);
   EXPECT_EQ(Promises(kAccE1)[promise.id()].state(), v1::PROMISE_STATE_BROKEN);
+}
+
+TEST_F(CreditServiceTest,
+       OnlyPipelineOrFinanceNameAnOpportunityOfTheRightAccount) {
+  PutModel();
+  SetProfile(kAccE1, 1'000'000, 30, v1::RISK_CLASS_MEDIUM);
+  v1::CheckCreditRequest req;
+  req.set_account_id(kAccE1);
+  *req.mutable_amount() = Eur(100);
+  req.set_opportunity_id("opp_mine");
+  v1::CreditCheck out;
+  // A rep's or manager's check reserves nothing, so it may not name one.
+  for (const char* token : {kRepE1Token, kManagerEastToken}) {
+    EXPECT_TRUE(IsError(Call(&Stub::CheckCredit, req, &out, token),
+                        Code::PERMISSION_DENIED, "opportunity_id: only"))
+        << token;
+  }
+  // Pipeline's feed says which account an opportunity is of: naming it for
+  // another account is refused, and its reservation stays where it is.
+  ApplyOk(OppEvent("opp_other", kAccE2, 40'000, "COMMITMENT", 1));
+  EXPECT_EQ(Check(kAccE2, 40'000, "opp_other", kServiceToken).decision(),
+            v1::CREDIT_DECISION_REVIEW);
+  req.set_opportunity_id("opp_other");
+  EXPECT_TRUE(IsError(Call(&Stub::CheckCredit, req, &out, kServiceToken),
+                      Code::INVALID_ARGUMENT,
+                      "opportunity_id: opportunity opp_other is of account"));
+  EXPECT_EQ(Check(kAccE2, 1).exposure().units_minor(), 40'000);
+  v1::Receivable wrong;
+  EXPECT_TRUE(IsError(
+      Call(&Stub::PostReceivable,
+           PostRequest(kAccE1, 100, Today(), std::nullopt, "", "opp_other"),
+           &wrong),
+      Code::INVALID_ARGUMENT, "receivable.opportunity_id: opportunity"));
+}
+
+TEST_F(CreditServiceTest, AnErpInvoiceForASignedContractIsThatReceivable) {
+  PutModel();
+  SetProfile(kAccE1, 1'000'000, 30, v1::RISK_CLASS_MEDIUM);
+  ApplyOk(OppEvent("opp_s", kAccE1, 250'000, "USAGE", 1));
+  ASSERT_EQ(Receivables(kAccE1, "opp_s").size(), 1u);
+  const std::string contract = Receivables(kAccE1, "opp_s")[0].id();
+  // Another amount, or the same invoice once paid, would be a second debt.
+  v1::Receivable out;
+  EXPECT_TRUE(IsError(Call(&Stub::PostReceivable,
+                           PostRequest(kAccE1, 200'000, Today(), std::nullopt,
+                                       "INV-9", "opp_s"),
+                           &out),
+                      Code::FAILED_PRECONDITION, "is invoiced by " + contract));
+  // The ERP's invoice of the signed amount is adopted: still one receivable,
+  // now with the ERP's id and dates; a replay changes nothing.
+  const absl::CivilDay issue = Today() + 2;
+  const v1::Receivable adopted =
+      Post(kAccE1, 250'000, issue, issue + 45, "INV-7", "opp_s");
+  EXPECT_EQ(adopted.id(), contract);
+  EXPECT_EQ(adopted.external_id(), "INV-7");
+  EXPECT_EQ(Str(adopted.due_date()), Str(ToProto(issue + 45)));
+  EXPECT_EQ(
+      Post(kAccE1, 250'000, issue, issue + 45, "INV-7", "opp_s").version(),
+      adopted.version());
+  EXPECT_EQ(Receivables(kAccE1, "opp_s").size(), 1u);
+  EXPECT_EQ(Check(kAccE1, 1).exposure().units_minor(), 250'000);
+}
+
+TEST_F(CreditServiceTest, APaymentDatedInTimeButRecordedLateKeepsThePromise) {
+  SetToday(absl::CivilDay(2026, 11, 30));
+  const v1::Receivable r = Post(kAccE1, 100'000, absl::CivilDay(2026, 11, 1),
+                                absl::CivilDay(2027, 1, 15));
+  const v1::Promise p = RecordPromise({r.id()}, 100'000, Today() + 2);
+  SetToday(Today() + 5);
+  // Finance records on the 5th a payment the bank shows on the 29th, before
+  // the promise was even made: in time, nothing to escalate.
+  ASSERT_TRUE(IsOk(Pay(kAccE1, 100'000, absl::CivilDay(2026, 11, 29))));
+  EXPECT_EQ(Run().promises_judged(), 1);
+  v1::ListPromisesRequest req;
+  req.set_account_id(kAccE1);
+  v1::ListPromisesResponse resp;
+  ASSERT_TRUE(IsOk(Call(&Stub::ListPromises, req, &resp)));
+  ASSERT_EQ(resp.promises_size(), 1);
+  EXPECT_EQ(resp.promises(0).state(), v1::PROMISE_STATE_KEPT);
+  EXPECT_EQ(resp.promises(0).escalation_task_id(), "");
+  EXPECT_TRUE(TaskLines(kAccE1, v1::COLLECTION_TASK_KIND_ESCALATION).empty());
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ enum : uint8_t {
 };
 // Tags in "mirror" (tags 1 and 2 are the OrgMirror's).
 constexpr uint8_t kModelTag = 10;
+constexpr uint8_t kOpportunityAccountTag = 11;
 
 constexpr size_t kMaxIds = 1'000'000;
 
@@ -224,6 +225,20 @@ absl::StatusOr<std::vector<Commitment>> CreditStore::AccountCommitments(
       }));
   RETURN_IF_ERROR(bad);
   return out;
+}
+
+void CreditStore::PutOpportunityAccount(WriteTxn& txn,
+                                        std::string_view opportunity_id,
+                                        std::string_view account_id) const {
+  txn.Put(Cf::kMirror,
+          KeyBuilder(kOpportunityAccountTag).Str(opportunity_id).key(),
+          account_id);
+}
+
+absl::StatusOr<std::optional<std::string>> CreditStore::OpportunityAccount(
+    WriteTxn& txn, std::string_view opportunity_id) const {
+  return txn.Get(Cf::kMirror,
+                 KeyBuilder(kOpportunityAccountTag).Str(opportunity_id).key());
 }
 
 absl::StatusOr<std::optional<v1::StageModel>> CreditStore::FindModel(

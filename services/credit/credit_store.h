@@ -104,6 +104,14 @@ struct CreditStore {
   [[nodiscard]] absl::StatusOr<std::vector<Commitment>> AccountCommitments(
       WriteTxn& txn, std::string_view account_id) const;
 
+  // The account of each opportunity seen on pipeline's feed (fixed when the
+  // opportunity is created), so a check or an invoice naming an opportunity
+  // of another account is refused.
+  void PutOpportunityAccount(WriteTxn& txn, std::string_view opportunity_id,
+                             std::string_view account_id) const;
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> OpportunityAccount(
+      WriteTxn& txn, std::string_view opportunity_id) const;
+
   // Stage models followed from pipeline (mirror family).
   [[nodiscard]] absl::StatusOr<std::optional<v1::StageModel>> FindModel(
       WriteTxn& txn, std::string_view model_id) const;

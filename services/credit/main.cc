@@ -217,6 +217,7 @@ int main(int argc, char** argv) {
 
   // Promises judged, dunning steps issued and holds placed as days pass.
   service.StartDailyRunner(absl::Minutes(1));
+  (*runtime)->OnShutdown([&service] { service.StopDailyRunner(); });
   (*runtime)->AddService(&service, "salesops.v1.CreditService");
   return (*runtime)->Run();
 }

@@ -94,9 +94,11 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   // Closes the week before the one containing `now`, unless closed already
   // (the automatic close at week end, SPEC §4.2).
   [[nodiscard]] absl::Status CloseEndedWeek(absl::Time now);
-  // Runs CloseEndedWeek every `period` on a thread of its own until the
-  // service is destroyed.
+  // Runs CloseEndedWeek every `period` on a thread of its own until
+  // StopWeekCloser (at the latest the destructor).
   void StartWeekCloser(absl::Duration period);
+  // Stops and joins the closer; call before the store closes. Idempotent.
+  void StopWeekCloser();
   ~ForecastServiceImpl() override;
 
  private:

@@ -35,7 +35,9 @@ absl::StatusOr<FiscalQuarter> QuarterAndWeek(const FiscalCalendar& calendar,
 
 }  // namespace
 
-ForecastServiceImpl::~ForecastServiceImpl() {
+ForecastServiceImpl::~ForecastServiceImpl() { StopWeekCloser(); }
+
+void ForecastServiceImpl::StopWeekCloser() {
   {
     std::lock_guard<std::mutex> lock(closer_mu_);
     closer_stop_ = true;

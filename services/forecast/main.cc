@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   }
   // The automatic close at week end (SPEC §4.2): checked every minute.
   service.StartWeekCloser(absl::Minutes(1));
+  (*runtime)->OnShutdown([&service] { service.StopWeekCloser(); });
   (*runtime)->AddService(&service, "salesops.v1.ForecastService");
   return (*runtime)->Run();
 }

@@ -1850,18 +1850,27 @@ absl::Status PipelineServiceImpl::ResyncCredit() {
   do {
     const size_t end = std::min(collected.size(), next + kResyncBatch);
     const bool last = end == collected.size();
-    RETURN_IF_ERROR(db_.store
-                        ->Write([&](WriteTxn& txn) -> absl::Status {
-                          for (size_t i = next; i < end; ++i) {
-                            RETURN_IF_ERROR(
-                                ApplyCollection(*collected[i], 0, txn));
-                          }
-                          if (last) {
-                            txn.PutCursor(kCreditSource, sequence);
-                          }
-                          return absl::OkStatus();
-                        })
-                        .status());
+    RETURN_IF_ERROR(
+        db_.store
+            ->Write([&](WriteTxn& txn) -> absl::Status {
+              for (size_t i = next; i < end; ++i) {
+                // The sale lands on the day the cash came in,
+                // not on the day of the resync.
+                const v1::Date& d = collected[i]->collected_date();
+                const int64_t at =
+                    d.year() > 0
+                        ? Micros(absl::FromCivil(
+                              absl::CivilDay(d.year(), d.month(), d.day()),
+                              options_.time_zone))
+                        : 0;
+                RETURN_IF_ERROR(ApplyCollection(*collected[i], at, txn));
+              }
+              if (last) {
+                txn.PutCursor(kCreditSource, sequence);
+              }
+              return absl::OkStatus();
+            })
+            .status());
     next = end;
   } while (next < collected.size());
   return absl::OkStatus();

@@ -1087,12 +1087,20 @@ absl::Status CreditServiceImpl::DoRecordPromise(
   }
   v.Add(money::Validate(req->amount(), options_.currency, "amount",
                         Sign::kPositive));
+  absl::StatusOr<absl::CivilDay> made =
+      DateOr(req->made_date(), "made_date", today);
+  v.Add(made.status());
+  if (made.ok() && *made > today) {
+    v.Add(absl::StrCat("made_date: must not be after today (",
+                       absl::FormatCivilTime(today), ")"));
+  }
   absl::StatusOr<absl::CivilDay> promised =
       FromProto(req->promised_date(), "promised_date");
   v.Add(promised.status());
-  if (promised.ok() && *promised < today) {
-    v.Add(absl::StrCat("promised_date: must not be before today (",
-                       absl::FormatCivilTime(today), ")"));
+  if (promised.ok() && made.ok() && *promised < *made) {
+    v.Add(absl::StrCat("promised_date: must not be before ",
+                       *made == today ? "today" : "made_date", " (",
+                       absl::FormatCivilTime(*made), ")"));
   }
   if (req->tolerance_days() < 0 || req->tolerance_days() > 30) {
     v.Add(absl::StrCat("tolerance_days: must be 0..30, got ",
@@ -1153,7 +1161,7 @@ absl::Status CreditServiceImpl::DoRecordPromise(
               p.set_contact_id(req->contact_id());
               p.set_excuse_code(req->excuse_code());
               p.set_state(v1::PROMISE_STATE_PENDING);
-              *p.mutable_made_date() = ToProto(today);
+              *p.mutable_made_date() = ToProto(*made);
               p.set_recorded_by(who.name);
               p.set_created_micros(Micros(txn.now()));
               RETURN_IF_ERROR(db_.promises.Insert(txn, p.id(), &p));

@@ -2419,5 +2419,43 @@ TEST_F(CreditServiceTest, APaymentDatedInTimeButRecordedLateKeepsThePromise) {
   EXPECT_TRUE(TaskLines(kAccE1, v1::COLLECTION_TASK_KIND_ESCALATION).empty());
 }
 
+TEST_F(CreditServiceTest, APromiseFromHistoryIsJudgedByTheNextRun) {
+  SetToday(absl::CivilDay(2026, 11, 30));  // a Monday
+  const v1::Receivable r = Post(kAccE1, 100'000, absl::CivilDay(2026, 10, 1),
+                                absl::CivilDay(2026, 10, 31));
+  v1::RecordPromiseRequest req;
+  req.add_receivable_ids(r.id());
+  *req.mutable_amount() = Eur(100'000);
+  *req.mutable_made_date() = ToProto(absl::CivilDay(2026, 11, 20));
+  *req.mutable_promised_date() = ToProto(absl::CivilDay(2026, 11, 23));
+  v1::Promise p;
+  ASSERT_TRUE(IsOk(Call(&Stub::RecordPromise, req, &p)));
+  EXPECT_EQ(Str(p.made_date()), "2026-11-20");
+  EXPECT_EQ(p.state(), v1::PROMISE_STATE_PENDING);
+  // Nothing was paid by the 23rd: broken, judged on the 24th, and the
+  // escalation is due today, not on a day already past.
+  EXPECT_EQ(Run().promises_judged(), 1);
+  const std::vector<std::string> escalations =
+      TaskLines(kAccE1, v1::COLLECTION_TASK_KIND_ESCALATION);
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_THAT(escalations[0], HasSubstr("2026-11-30"));
+  v1::ListPromisesRequest list;
+  list.set_account_id(kAccE1);
+  list.set_state(v1::PROMISE_STATE_BROKEN);
+  v1::ListPromisesResponse broken;
+  ASSERT_TRUE(IsOk(Call(&Stub::ListPromises, list, &broken)));
+  ASSERT_EQ(broken.promises_size(), 1);
+  EXPECT_EQ(Str(broken.promises(0).judged_date()), "2026-11-24");
+
+  *req.mutable_made_date() = ToProto(absl::CivilDay(2026, 12, 1));
+  EXPECT_TRUE(IsError(Call(&Stub::RecordPromise, req, &p),
+                      Code::INVALID_ARGUMENT,
+                      "made_date: must not be after today (2026-11-30)"));
+  *req.mutable_made_date() = ToProto(absl::CivilDay(2026, 11, 24));
+  EXPECT_TRUE(
+      IsError(Call(&Stub::RecordPromise, req, &p), Code::INVALID_ARGUMENT,
+              "promised_date: must not be before made_date (2026-11-24)"));
+}
+
 }  // namespace
 }  // namespace salesops::credit

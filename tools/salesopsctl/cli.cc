@@ -1,0 +1,300 @@
+#include "tools/salesopsctl/cli.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/money/money.h"
+#include "common/status/status.h"
+
+namespace salesops::ctl {
+namespace {
+
+constexpr int kDefaultTimeoutSeconds = 30;
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+absl::StatusOr<Args> Args::Parse(int argc, const char* const* argv, int from) {
+  Args a;
+  for (int i = from; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.rfind("--", 0) != 0) {
+      a.positional_.push_back(word);
+      continue;
+    }
+    const std::string body = word.substr(2);
+    const size_t eq = body.find('=');
+    const std::string name = body.substr(0, eq);
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("argument ", i, ": \"", word, "\" names no flag"));
+    }
+    a.flags_.emplace(name,
+                     eq == std::string::npos ? "true" : body.substr(eq + 1));
+  }
+  return a;
+}
+
+Args Args::FromMap(std::map<std::string, std::string> flags,
+                   std::vector<std::string> positional) {
+  Args a;
+  for (auto& [k, v] : flags) {
+    a.flags_.emplace(k, std::move(v));
+  }
+  a.positional_ = std::move(positional);
+  return a;
+}
+
+bool Args::Has(const std::string& name) const { return flags_.count(name) > 0; }
+
+std::string Args::Get(const std::string& name,
+                      const std::string& fallback) const {
+  auto it = flags_.find(name);
+  return it == flags_.end() ? fallback : it->second;
+}
+
+absl::StatusOr<std::string> Args::Required(const std::string& name) const {
+  std::string v = Get(name);
+  if (v.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": required"));
+  }
+  return v;
+}
+
+absl::StatusOr<int64_t> Args::Int(const std::string& name,
+                                  int64_t fallback) const {
+  if (!Has(name)) {
+    return fallback;
+  }
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(Get(name), &v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": not a whole number: ", Get(name)));
+  }
+  return v;
+}
+
+absl::StatusOr<std::optional<int64_t>> Args::Money(const std::string& name,
+                                                   int exponent) const {
+  if (!Has(name)) {
+    return std::nullopt;
+  }
+  absl::StatusOr<int64_t> v = money::Parse(Get(name), exponent);
+  if (!v.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": ", v.status().message()));
+  }
+  return *v;
+}
+
+absl::StatusOr<std::optional<absl::CivilDay>> Args::Date(
+    const std::string& name) const {
+  if (!Has(name)) {
+    return std::nullopt;
+  }
+  absl::CivilDay d;
+  if (!absl::ParseCivilTime(Get(name), &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": not a date (YYYY-MM-DD): ", Get(name)));
+  }
+  return d;
+}
+
+absl::StatusOr<bool> Args::Bool(const std::string& name, bool fallback) const {
+  if (!Has(name)) {
+    return fallback;
+  }
+  const std::string v = absl::AsciiStrToLower(Get(name));
+  if (v == "true" || v == "1" || v == "yes") {
+    return true;
+  }
+  if (v == "false" || v == "0" || v == "no") {
+    return false;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", name, ": must be true or false, got ", Get(name)));
+}
+
+std::vector<std::string> Args::List(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [begin, end] = flags_.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    for (absl::string_view part :
+         absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+      out.emplace_back(part);
+    }
+  }
+  return out;
+}
+
+absl::Status Args::CheckKnown(const std::vector<std::string>& allowed) const {
+  static const std::set<std::string> kGlobal = {
+      "server", "accounts", "pipeline", "forecast", "credit",
+      "token",  "output",   "timeout",  "currency", "help"};
+  for (const auto& [name, value] : flags_) {
+    if (kGlobal.count(name) == 0 &&
+        std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, ": unknown flag for this command"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Connections>> Connections::FromArgs(
+    const Args& args) {
+  auto c = std::make_unique<Connections>();
+  const std::string server =
+      args.Get("server", EnvOr("SALESOPS_SERVER", "127.0.0.1"));
+  const std::pair<const char*, int> services[] = {{"accounts", 7101},
+                                                  {"pipeline", 7102},
+                                                  {"forecast", 7103},
+                                                  {"credit", 7104}};
+  for (const auto& [name, port] : services) {
+    const std::string env =
+        absl::StrCat("SALESOPS_", absl::AsciiStrToUpper(name));
+    std::string addr =
+        args.Get(name, EnvOr(env.c_str(), absl::StrCat(server, ":", port)));
+    c->channels_[name] =
+        grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    c->addresses_[name] = std::move(addr);
+  }
+  c->token_ = args.Get("token", EnvOr("SALESOPS_TOKEN", ""));
+  absl::StatusOr<int64_t> timeout = args.Int("timeout", kDefaultTimeoutSeconds);
+  if (!timeout.ok()) {
+    return timeout.status();
+  }
+  if (*timeout < 1 || *timeout > 3600) {
+    return absl::InvalidArgumentError("--timeout: must be 1..3600 seconds");
+  }
+  c->timeout_seconds_ = static_cast<int>(*timeout);
+  c->accounts_ = v1::AccountsService::NewStub(c->channels_["accounts"]);
+  c->pipeline_ = v1::PipelineService::NewStub(c->channels_["pipeline"]);
+  c->forecast_ = v1::ForecastService::NewStub(c->channels_["forecast"]);
+  c->credit_ = v1::CreditService::NewStub(c->channels_["credit"]);
+  return c;
+}
+
+std::shared_ptr<grpc::Channel> Connections::channel(
+    const std::string& service) const {
+  auto it = channels_.find(service);
+  return it == channels_.end() ? nullptr : it->second;
+}
+
+std::unique_ptr<grpc::ClientContext> Connections::Context() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(timeout_seconds_));
+  if (!token_.empty()) {
+    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+  }
+  return ctx;
+}
+
+absl::Status Check(const grpc::Status& s) { return FromGrpc(s); }
+
+void Registry::Add(Command c) { commands_.push_back(std::move(c)); }
+
+const Command* Registry::Find(const std::string& group,
+                              const std::string& verb) const {
+  for (const Command& c : commands_) {
+    if (c.group == group && c.verb == verb) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+void Registry::PrintHelp(std::ostream& out) const {
+  out << "usage: salesopsctl [--server=HOST] [--token=T] "
+         "[--output=table|json|csv] <group> <verb> [--flag=value ...]\n"
+         "addresses: --accounts/--pipeline/--forecast/--credit=HOST:PORT or "
+         "SALESOPS_<SERVICE>; token: SALESOPS_TOKEN\n";
+  std::string group;
+  for (const Command& c : commands_) {
+    if (c.group != group) {
+      group = c.group;
+      out << "\n" << group << ":\n";
+    }
+    out << "  " << c.group << " " << c.verb << " " << c.usage << "\n      "
+        << c.help << "\n";
+  }
+}
+
+int Main(int argc, const char* const* argv, std::ostream& out,
+         std::ostream& err) {
+  Registry registry;
+  RegisterAccountsCommands(registry);
+  RegisterPipelineCommands(registry);
+  RegisterForecastCommands(registry);
+  RegisterCreditCommands(registry);
+  RegisterTransferCommands(registry);
+  RegisterDemoCommands(registry);
+
+  absl::StatusOr<Args> args = Args::Parse(argc, argv);
+  if (!args.ok()) {
+    err << "error: " << args.status().message() << "\n";
+    return 2;
+  }
+  if (args->positional().size() < 2 || args->Has("help")) {
+    registry.PrintHelp(args->Has("help") ? out : err);
+    return args->Has("help") ? 0 : 2;
+  }
+  const Command* command =
+      registry.Find(args->positional()[0], args->positional()[1]);
+  if (command == nullptr) {
+    err << "error: unknown command \"" << args->positional()[0] << " "
+        << args->positional()[1] << "\" (salesopsctl --help lists them)\n";
+    return 2;
+  }
+  Env env;
+  env.out = &out;
+  env.err = &err;
+  const std::string format = args->Get("output", "table");
+  if (format == "table") {
+    env.format = Format::kTable;
+  } else if (format == "json") {
+    env.format = Format::kJson;
+  } else if (format == "csv") {
+    env.format = Format::kCsv;
+  } else {
+    err << "error: --output: must be table, json or csv, got " << format
+        << "\n";
+    return 2;
+  }
+  env.currency = args->Get("currency", "EUR");
+  absl::StatusOr<std::unique_ptr<Connections>> conn =
+      Connections::FromArgs(*args);
+  if (!conn.ok()) {
+    err << "error: " << conn.status().message() << "\n";
+    return 2;
+  }
+  env.conn = conn->get();
+  absl::Status s = args->CheckKnown(command->flags);
+  if (s.ok()) {
+    s = command->run(*args, env);
+  }
+  if (!s.ok()) {
+    err << "error: " << absl::StatusCodeToString(s.code()) << ": "
+        << s.message() << "\n";
+    if (s.code() == absl::StatusCode::kInvalidArgument &&
+        s.message().rfind("--", 0) == 0) {
+      err << "usage: salesopsctl " << command->group << " " << command->verb
+          << " " << command->usage << "\n";
+      return 2;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace salesops::ctl

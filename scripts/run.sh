@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The README's run command: set up the machine, build, and run the suite on this machine with
-# demo data, every service on a loopback port with its data under ${RUN_DIR:-.run}. Ctrl-C
-# stops them all (each drains and exits cleanly on SIGINT/SIGTERM).
+# demo data. Every service listens on a loopback port (--auth=none) with its data under
+# ${RUN_DIR:-.run}/<service> and its log in ${RUN_DIR:-.run}/<service>.log. Once all four report
+# SERVING (grpc health), `salesopsctl demo load` loads the demo dataset (idempotent: a second
+# run keeps the data and adds nothing) and prints the addresses and the forecast tree. Ctrl-C
+# (or SIGTERM) stops the services once, cleanly: each gets one SIGTERM, drains and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 RUN_DIR=${RUN_DIR:-.run}
+CTL="$BUILD_DIR/tools/salesopsctl/salesopsctl"
 mkdir -p "$RUN_DIR"
 
 # service  port  metrics-port  peers it calls or follows
@@ -18,46 +22,71 @@ SERVICES=(
   "credit   7104 9104 accounts pipeline"
 )
 declare -A PORT=([accounts]=7101 [pipeline]=7102 [forecast]=7103 [credit]=7104)
+ADDRS=(--accounts=127.0.0.1:7101 --pipeline=127.0.0.1:7102 --forecast=127.0.0.1:7103
+       --credit=127.0.0.1:7104)
+
+for entry in "${SERVICES[@]}"; do
+  read -r name _ <<<"$entry"
+  if [ ! -x "$BUILD_DIR/services/$name/salesops-$name" ]; then
+    echo "run: $BUILD_DIR/services/$name/salesops-$name is missing; the build failed?" >&2
+    exit 1
+  fi
+done
+if [ ! -x "$CTL" ]; then
+  echo "run: $CTL is missing; the build failed?" >&2
+  exit 1
+fi
 
 pids=()
+stopping=0
+# Stops the services once: one SIGTERM each, then waits for them to drain (each exits within
+# its --drain_timeout, 10 s). Further Ctrl-C while stopping is ignored.
 stop() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait || true
+  if [ "$stopping" -eq 1 ]; then
+    return
+  fi
+  stopping=1
+  trap '' INT TERM
+  if [ "${#pids[@]}" -gt 0 ]; then
+    echo "run: stopping the services..."
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for pid in "${pids[@]}"; do
+      wait "$pid" 2>/dev/null || true
+    done
+    echo "run: stopped; the data stays in $RUN_DIR"
+  fi
 }
-trap stop EXIT INT TERM
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
-started=0
 for entry in "${SERVICES[@]}"; do
   read -r name port metrics peer_names <<<"$entry"
-  bin="$BUILD_DIR/services/$name/salesops-$name"
-  if [ ! -x "$bin" ]; then
-    echo "run: salesops-$name is not part of this build yet (see the open issues)"
-    continue
-  fi
-  # Only peers that exist in this build are passed (a service runs without an
-  # optional peer, and refuses an address it has no client for).
-  peers=""
+  peers=()
   for peer in $peer_names; do
-    if [ -x "$BUILD_DIR/services/$peer/salesops-$peer" ]; then
-      peers="$peers --${peer}_addr=127.0.0.1:${PORT[$peer]}"
-    fi
+    peers+=("--${peer}_addr=127.0.0.1:${PORT[$peer]}")
   done
   mkdir -p "$RUN_DIR/$name"
-  "$bin" --listen="127.0.0.1:$port" --metrics_listen="127.0.0.1:$metrics" \
-    --data_dir="$RUN_DIR/$name" --auth=none $peers 2>>"$RUN_DIR/$name.log" &
+  # setsid: a new session, so the terminal's Ctrl-C reaches only this script, which sends
+  # each service exactly one SIGTERM (a second signal would make it exit without draining).
+  setsid "$BUILD_DIR/services/$name/salesops-$name" --listen="127.0.0.1:$port" \
+    --metrics_listen="127.0.0.1:$metrics" --data_dir="$RUN_DIR/$name" --auth=none \
+    "${peers[@]}" 2>>"$RUN_DIR/$name.log" &
   pids+=($!)
-  started=$((started + 1))
   echo "run: salesops-$name on 127.0.0.1:$port, metrics on 127.0.0.1:$metrics, log $RUN_DIR/$name.log"
 done
 
-if [ "$started" -eq 0 ]; then
-  echo "run: the shared runtime is built and tested; no service binary exists yet, so there is"
-  echo "run: nothing to start. Run scripts/test.sh to exercise the runtime."
-  exit 0
+if ! "$CTL" "${ADDRS[@]}" demo wait --wait_seconds=60; then
+  echo "run: the services did not all report SERVING within 60 s; see $RUN_DIR/*.log" >&2
+  exit 1
 fi
-if [ -x "$BUILD_DIR/tools/salesopsctl/salesopsctl" ]; then
-  "$BUILD_DIR/tools/salesopsctl/salesopsctl" demo --accounts=127.0.0.1:7101 \
-    --pipeline=127.0.0.1:7102 --forecast=127.0.0.1:7103 --credit=127.0.0.1:7104 || true
+if ! "$CTL" "${ADDRS[@]}" demo load; then
+  echo "run: loading the demo data failed (above); the services keep running" >&2
 fi
-echo "run: $started service(s) running; Ctrl-C stops them"
-wait
+echo "run: ${#pids[@]} services running; Ctrl-C stops them"
+# Until Ctrl-C, or until a service exits on its own.
+wait -n "${pids[@]}" || true
+if [ "$stopping" -eq 0 ]; then
+  echo "run: a service exited unexpectedly; see $RUN_DIR/*.log" >&2
+  exit 1
+fi

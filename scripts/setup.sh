@@ -16,6 +16,8 @@ PACKAGES=(
   openssl      # the TLS tests make their own certificates
   curl
   tzdata       # time zones for the fiscal calendar (--time_zone)
+  systemd      # systemd-analyze verify checks deploy/systemd
+  nodejs npm   # the deploy test validates deploy/k8s with npm kubernetes-models (D24)
 )
 
 missing=()

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Checks the deployment files in deploy/ (ctest DeployManifests.Validate):
+#  1. systemd: `systemd-analyze verify` on each unit and salesops.target, with ExecStart
+#     pointed at the binaries in the build dir; any warning fails (verify itself exits 0 on
+#     most of them).
+#  2. Kubernetes: every document in deploy/k8s/*.yaml against the Kubernetes schema (npm
+#     kubernetes-models, installed once into <build>/deploy-npm) plus the cross-checks of
+#     tests/deploy_validate.js. No registry and no cache is a failure, not a skip.
+#  3. Dockerfile: Debian 12 stages, the build packages come from scripts/setup.sh, the runtime
+#     packages exist in Debian 12, a non-root USER in the final stage, the ports exposed.
+# Usage: deploy_manifests_test.sh <source dir> [<build dir>]   (build dir default: <src>/build)
+set -euo pipefail
+SRC=$(cd "${1:?usage: $0 <source dir> [<build dir>]}" && pwd)
+BUILD=$(cd "${2:-$SRC/build}" && pwd)
+SERVICES=(accounts pipeline forecast credit)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+start=$(date +%s)
+
+# ---- 1. systemd units
+echo "== systemd: systemd-analyze verify deploy/systemd/*"
+command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze not installed" >&2; exit 1; }
+cp "$SRC"/deploy/systemd/*.service "$SRC"/deploy/systemd/salesops.target "$TMP"/
+for s in "${SERVICES[@]}"; do
+  unit="$TMP/salesops-$s.service"
+  bin="$BUILD/services/$s/salesops-$s"
+  [ -f "$unit" ] || { fail "deploy/systemd/salesops-$s.service is missing"; continue; }
+  [ -x "$bin" ] || { fail "$bin is missing: build the services first"; continue; }
+  grep -q "^ExecStart=/usr/local/bin/salesops-$s " "$unit" \
+    || fail "salesops-$s.service: ExecStart is not /usr/local/bin/salesops-$s"
+  sed -i "s#^ExecStart=/usr/local/bin/salesops-$s #ExecStart=$bin #" "$unit"
+  for want in "Type=simple" "Restart=on-failure" "KillSignal=SIGTERM" "StateDirectory=salesops/$s" \
+              "NoNewPrivileges=yes" "ProtectSystem=strict" "PrivateTmp=yes" "DynamicUser=yes" \
+              "LoadCredential=tokens:/etc/salesops/tokens" "EnvironmentFile=-/etc/salesops/$s.env" \
+              "WantedBy=salesops.target"; do
+    grep -qx "$want" "$unit" || fail "salesops-$s.service lacks $want"
+  done
+  stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\?$/\1/p' "$unit")
+  [ -n "$stop" ] && [ "$stop" -gt 10 ] || fail "salesops-$s.service: TimeoutStopSec is not above the 10 s drain"
+  grep -q -- "--data_dir=/var/lib/salesops/$s" "$unit" || fail "salesops-$s.service: --data_dir is not the StateDirectory"
+done
+# The peers each service needs (scripts/run.sh): ordered after, and given the peer token.
+for pair in pipeline:accounts forecast:accounts forecast:pipeline credit:accounts credit:pipeline; do
+  s=${pair%%:*}; p=${pair#*:}
+  grep -q "^After=.*salesops-$p.service" "$TMP/salesops-$s.service" || fail "salesops-$s.service is not After= salesops-$p"
+  grep -q "^Environment=SALESOPS_${p^^}_ADDR=" "$TMP/salesops-$s.service" || fail "salesops-$s.service lacks SALESOPS_${p^^}_ADDR"
+  grep -q -- "--peer_token_file=" "$TMP/salesops-$s.service" || fail "salesops-$s.service lacks --peer_token_file"
+done
+if out=$(cd "$TMP" && systemd-analyze verify --man=no ./salesops-*.service ./salesops.target 2>&1); then
+  if [ -n "$out" ]; then
+    fail "systemd-analyze verify warned:"; echo "$out" >&2
+  else
+    echo "  ok   5 units verify cleanly"
+  fi
+else
+  fail "systemd-analyze verify failed:"; echo "$out" >&2
+fi
+
+# ---- 2. Kubernetes manifests
+echo "== k8s: schema validation of deploy/k8s/*.yaml (kubernetes-models)"
+command -v node >/dev/null && command -v npm >/dev/null \
+  || { echo "FAIL: node and npm are needed to validate the Kubernetes manifests" >&2; exit 1; }
+NPM_DIR="$BUILD/deploy-npm"
+mkdir -p "$NPM_DIR"
+(
+  flock 9
+  if [ ! -f "$NPM_DIR/node_modules/kubernetes-models/package.json" ] \
+     || [ ! -f "$NPM_DIR/node_modules/js-yaml/package.json" ]; then
+    echo "  installing kubernetes-models@4 js-yaml into $NPM_DIR (first run only)"
+    [ -f "$NPM_DIR/package.json" ] || echo '{"name":"salesops-deploy-check","private":true}' >"$NPM_DIR/package.json"
+    # A registry hiccup is retried (bounded: 3 attempts); a lasting failure fails the test.
+    installed=0
+    for attempt in 1 2 3; do
+      if npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+           kubernetes-models@4 js-yaml@4 @kubernetes-models/prometheus-operator \
+           >"$NPM_DIR/install.log" 2>&1; then
+        installed=1
+        break
+      fi
+      echo "  npm install attempt $attempt failed; retrying" >&2
+      sleep $((attempt * 5))
+    done
+    if [ "$installed" -ne 1 ]; then
+      cat "$NPM_DIR/install.log" >&2
+      echo "FAIL: npm could not install kubernetes-models (no registry access?); the manifests cannot be validated" >&2
+      exit 1
+    fi
+  else
+    echo "  using cached kubernetes-models in $NPM_DIR"
+  fi
+) 9>"$BUILD/deploy-npm.lock" || exit 1
+shopt -s nullglob
+manifests=("$SRC"/deploy/k8s/*.yaml)
+[ ${#manifests[@]} -gt 0 ] || fail "no manifests in deploy/k8s"
+node "$SRC/tests/deploy_validate.js" "$NPM_DIR" "$SRC/README.md" "${manifests[@]}" || fail "Kubernetes manifests"
+grep -q "PLACEHOLDER" "$SRC/deploy/k8s/secret.example.yaml" || fail "secret.example.yaml is not marked as placeholder"
+
+# ---- 3. Dockerfile
+echo "== docker: deploy/docker/Dockerfile"
+DF="$SRC/deploy/docker/Dockerfile"
+if [ ! -f "$DF" ]; then
+  fail "deploy/docker/Dockerfile is missing"
+else
+  froms=$(grep -ciE '^FROM ' "$DF")
+  [ "$froms" -ge 2 ] || fail "Dockerfile is not multi-stage"
+  bad=$(grep -iE '^FROM ' "$DF" | grep -viE '^FROM debian:12(-slim)?( AS [a-z0-9_-]+)?$' || true)
+  [ -z "$bad" ] || fail "Dockerfile stage not on debian:12: $bad"
+  # The final stage: from its FROM to the end.
+  final=$(awk 'toupper($1)=="FROM"{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$DF")
+  user=$(printf '%s' "$final" | awk 'toupper($1)=="USER"{u=$2} END{print u}')
+  case "${user%%:*}" in
+    "" ) fail "Dockerfile final stage sets no USER" ;;
+    root|0 ) fail "Dockerfile final stage runs as root" ;;
+    * ) echo "  ok   final stage runs as USER $user" ;;
+  esac
+  printf '%s' "$final" | grep -q '^ENTRYPOINT\|^CMD' || fail "Dockerfile final stage has no CMD/ENTRYPOINT"
+  for p in 7101 7102 7103 7104 9101 9102 9103 9104; do
+    printf '%s' "$final" | grep -E '^EXPOSE' | grep -qw "$p" || fail "Dockerfile does not EXPOSE $p"
+  done
+  if grep -q 'option(SALESOPS_BUILD_TESTS' "$SRC/CMakeLists.txt"; then
+    grep -q -- '-DSALESOPS_BUILD_TESTS=OFF' "$DF" || fail "Dockerfile builds the tests"
+  fi
+  grep -q -- '-DCMAKE_BUILD_TYPE=Release' "$DF" || fail "Dockerfile does not build Release"
+  for d in $(grep -E '^COPY [^-]' "$DF" | awk '{print $2}'); do
+    [ -e "$SRC/$d" ] || fail "Dockerfile copies $d, which the repository does not have"
+  done
+  # Packages: build stage ⊆ scripts/setup.sh; runtime packages known to Debian 12's apt.
+  setup_pkgs=$(sed -n '/^PACKAGES=(/,/^)/p' "$SRC/scripts/setup.sh" | sed 's/#.*//' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true)
+  stage=0
+  while IFS= read -r line; do
+    if [[ "$line" =~ ^FROM ]]; then stage=$((stage + 1)); fi
+    printf '%s\t%s\n' "$stage" "$line"
+  done <"$DF" | awk -F'\t' '{print $1 "\t" $2}' >"$TMP/df.staged"
+  pkgs_of_stage() {  # the package names after "apt-get install ... " in stage $1
+    awk -F'\t' -v s="$1" '$1==s{print $2}' "$TMP/df.staged" | sed 's/\\$//' | tr -s ' ' '\n' \
+      | awk '/apt-get/{a=0} /^install$/{a=1; next} /^&&$/{a=0} a && $0 !~ /^-/ && $0 != ""' | sort -u
+  }
+  last=$(awk -F'\t' 'END{print $1}' "$TMP/df.staged")
+  for p in $(pkgs_of_stage 1); do
+    grep -qx "$p" <<<"$setup_pkgs" || fail "Dockerfile build stage installs $p, which scripts/setup.sh does not list"
+  done
+  runtime_pkgs=$(pkgs_of_stage "$last")
+  [ -n "$runtime_pkgs" ] || fail "Dockerfile runtime stage installs no packages"
+  if command -v apt-cache >/dev/null && grep -q 'VERSION_ID="12"' /etc/os-release 2>/dev/null; then
+    for p in $runtime_pkgs; do
+      apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package $p is unknown to Debian 12's apt"
+    done
+    # Every shared library the service binaries load comes from a runtime package (or libc).
+    # (one ldd per binary, one dpkg -S for all their libraries: dpkg -S is slow per call)
+    libs=$(for s in "${SERVICES[@]}"; do
+             bin="$BUILD/services/$s/salesops-$s"
+             [ -x "$bin" ] && ldd "$bin" | awk '$3 ~ /^\//{print $3}'
+           done | xargs -r readlink -f | sort -u)
+    owned=$(dpkg -S $libs 2>/dev/null | sed 's/:[^ ]* / /' || true)
+    for lib in $libs; do
+      pkg=$(awk -v l="$lib" '$2==l{print $1}' <<<"$owned" | head -1)
+      if [ -z "$pkg" ]; then  # usr-merge: dpkg may know the /lib path only
+        pkg=$(dpkg -S "${lib#/usr}" 2>/dev/null | head -1 || true); pkg=${pkg%%:*}
+      fi
+      case "$pkg" in
+        libc6|libgcc-s1|libstdc++6) ;;  # in every Debian image
+        "") fail "the services load $lib, which no installed package owns" ;;
+        *) grep -qx "$pkg" <<<"$runtime_pkgs" || fail "the services need $pkg ($lib), missing from the runtime stage" ;;
+      esac
+    done
+    echo "  ok   runtime packages: $(echo $runtime_pkgs)"
+  else
+    echo "  note not Debian 12: runtime package names not checked against apt"
+  fi
+fi
+
+echo "== $(( $(date +%s) - start )) s"
+if [ "$failures" -gt 0 ]; then
+  echo "deploy_manifests_test: $failures failure(s)" >&2
+  exit 1
+fi
+echo "deploy_manifests_test: all checks passed"

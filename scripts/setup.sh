@@ -17,13 +17,21 @@ PACKAGES=(
   curl
   tzdata       # time zones for the fiscal calendar (--time_zone)
   systemd      # systemd-analyze verify checks deploy/systemd
-  nodejs npm   # the deploy test validates deploy/k8s with npm kubernetes-models (D24)
 )
+# Commands that may come from another source than Debian's package (e.g. Node.js from
+# NodeSource ships its own npm, which Debian's npm package conflicts with): installed only when
+# the command is missing. The deploy test validates deploy/k8s with npm kubernetes-models (D24).
+declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
+  fi
+done
+for cmd in "${!COMMAND_PACKAGES[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    missing+=("${COMMAND_PACKAGES[$cmd]}")
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -486,7 +486,7 @@ class CtlForecastCreditTest : public ::testing::Test {
       }
     }
     // The forecast follows the feeds: wait for the rep and the top.
-    for (const std::string& name : {"Li Wei", "Global"}) {
+    for (const char* name : {"Li Wei", "Global"}) {
       v1::Forecast f;
       grpc::Status last;
       ASSERT_TRUE(Eventually([&] {
@@ -624,8 +624,7 @@ TEST_F(CtlForecastCreditTest, ForecastTreePrintsEveryLevelWithItsFigures) {
   EXPECT_EQ(seen["Anna Berger"], seen["DACH Team"] + 1);
   // SPEC §7: 3,648,000 of 5,000,000 is 72.96%, needing more pipeline — at
   // every level of Li Wei's line.
-  for (const std::string& name :
-       {"Li Wei", "Beijing Team", "China", "Asia-Pacific"}) {
+  for (const char* name : {"Li Wei", "Beijing Team", "China", "Asia-Pacific"}) {
     const TableLine& l = lines[seen[name]];
     EXPECT_EQ(l.cells[1], "0.00") << name;
     EXPECT_EQ(l.cells[3], "3648000.00") << name;
@@ -880,7 +879,7 @@ TEST_F(CtlForecastCreditTest, ForecastTreeShowsCollectedAfterCliPayment) {
            by_name["Asia-Pacific"]["collected"] == "490000.00";
   });
   ASSERT_TRUE(shown) << last;
-  for (const std::string& name : {"Li Wei", "China", "Asia-Pacific"}) {
+  for (const char* name : {"Li Wei", "China", "Asia-Pacific"}) {
     EXPECT_EQ(by_name[name]["closed"], "490000.00") << name;
     EXPECT_EQ(by_name[name]["pipeline_weighted"], "3256000.00") << name;
     EXPECT_EQ(by_name[name]["forecast"], "3746000.00") << name;

@@ -51,18 +51,32 @@ absl::Status QuarterFlags(const Args& args, int* year, int* quarter) {
   return absl::OkStatus();
 }
 
-// --node (required), then the quarter as QuarterFlags.
-absl::StatusOr<std::string> NodeQuarterFlags(const Args& args, int* year,
-                                             int* quarter) {
+// A node and a fiscal quarter: the --node flag (required) and QuarterFlags.
+struct NodeQuarter {
+  std::string node;
+  int year = 0;
+  int quarter = 0;
+  // Sets node_id, fiscal_year and fiscal_quarter of a request.
+  template <typename Req>
+  void Fill(Req* req) const {
+    req->set_node_id(node);
+    req->set_fiscal_year(year);
+    req->set_fiscal_quarter(quarter);
+  }
+};
+
+absl::StatusOr<NodeQuarter> NodeQuarterFlags(const Args& args) {
+  NodeQuarter nq;
   absl::StatusOr<std::string> node = args.Required("node");
   if (!node.ok()) {
     return node.status();
   }
-  absl::Status s = QuarterFlags(args, year, quarter);
+  nq.node = *node;
+  absl::Status s = QuarterFlags(args, &nq.year, &nq.quarter);
   if (!s.ok()) {
     return s;
   }
-  return node;
+  return nq;
 }
 
 // --week, required: a week of the quarter, 1..14.
@@ -233,34 +247,32 @@ const std::vector<std::string>& FigureHeader() {
 // ---- Commands ----
 
 absl::Status RunTree(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::StatusOr<int> depth =
       IntFlag(args, "depth", kDefaultDepth, 0, kMaxDepth);
   if (!depth.ok()) {
     return depth.status();
   }
-  return PrintForecastTree(env, *node, year, quarter, *depth);
+  return PrintForecastTree(env, nq.node, nq.year, nq.quarter, *depth);
 }
 
 absl::Status RunGet(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   absl::StatusOr<int64_t> min_seq = args.Int("min-sequence", 0);
   if (!min_seq.ok()) {
     return min_seq.status();
   }
   v1::Forecast f;
-  s = GetForecast(env, *node, year, quarter, false,
+  s = GetForecast(env, nq.node, nq.year, nq.quarter, false,
                   static_cast<uint64_t>(*min_seq), &f);
   if (!s.ok()) {
     return s;
@@ -270,14 +282,14 @@ absl::Status RunGet(const Args& args, Env& env) {
     return absl::OkStatus();
   }
   NameCache names(*env.conn);
-  absl::StatusOr<std::string> name = names.Name(*node);
+  absl::StatusOr<std::string> name = names.Name(nq.node);
   if (!name.ok()) {
     return name.status();
   }
   const v1::NodeForecast& n = f.node();
   std::vector<std::string> header = {"node", "node_id", "quarter"};
-  std::vector<std::string> row = {*name, *node,
-                                  absl::StrCat(year, "-Q", quarter)};
+  std::vector<std::string> row = {*name, nq.node,
+                                  absl::StrCat(nq.year, "-Q", nq.quarter)};
   for (const std::string& h : FigureHeader()) {
     header.push_back(h);
   }
@@ -317,7 +329,7 @@ absl::Status RunGet(const Args& args, Env& env) {
     return absl::OkStatus();
   }
   Blank(env);
-  s = names.LoadChildren(*node);
+  s = names.LoadChildren(nq.node);
   if (!s.ok()) {
     return s;
   }
@@ -342,15 +354,14 @@ absl::Status RunGet(const Args& args, Env& env) {
 }
 
 absl::Status RunFunnel(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   v1::Forecast f;
-  s = GetForecast(env, *node, year, quarter, true, 0, &f);
+  s = GetForecast(env, nq.node, nq.year, nq.quarter, true, 0, &f);
   if (!s.ok()) {
     return s;
   }
@@ -361,17 +372,14 @@ absl::Status RunFunnel(const Args& args, Env& env) {
 }
 
 absl::Status RunProgress(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   v1::GetProgressRequest req;
-  req.set_node_id(*node);
-  req.set_fiscal_year(year);
-  req.set_fiscal_quarter(quarter);
+  nq.Fill(&req);
   v1::GetProgressResponse resp;
   s = Check(
       env.conn->forecast().GetProgress(env.conn->Context().get(), req, &resp));
@@ -397,7 +405,7 @@ absl::Status RunProgress(const Args& args, Env& env) {
   PrintCells(
       env,
       {"node_id", "quota", "cumulative_progress", "pace_per_week", "on_pace"},
-      {{resp.node_id().empty() ? *node : resp.node_id(),
+      {{resp.node_id().empty() ? nq.node : resp.node_id(),
         MoneyText(resp.quota(), env), Percent(resp.cumulative_progress_bp()),
         Percent(resp.pace_bp()), YesNo(resp.on_pace())}});
   return absl::OkStatus();
@@ -411,12 +419,11 @@ const std::vector<std::string>& SubmissionColumns() {
 }
 
 absl::Status RunSubmit(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   absl::StatusOr<int> week = WeekFlag(args);
   if (!week.ok()) {
@@ -433,9 +440,9 @@ absl::Status RunSubmit(const Args& args, Env& env) {
   }
   v1::SubmitForecastRequest req;
   v1::ForecastSubmission* sub = req.mutable_submission();
-  sub->set_node_id(*node);
-  sub->set_fiscal_year(year);
-  sub->set_fiscal_quarter(quarter);
+  sub->set_node_id(nq.node);
+  sub->set_fiscal_year(nq.year);
+  sub->set_fiscal_quarter(nq.quarter);
   sub->set_week(*week);
   sub->set_note(args.Get("note"));
   if (amount->has_value()) {
@@ -443,7 +450,7 @@ absl::Status RunSubmit(const Args& args, Env& env) {
   } else {
     // No --amount: submit the computed forecast as it stands.
     v1::Forecast f;
-    s = GetForecast(env, *node, year, quarter, true, 0, &f);
+    s = GetForecast(env, nq.node, nq.year, nq.quarter, true, 0, &f);
     if (!s.ok()) {
       return s;
     }
@@ -461,21 +468,18 @@ absl::Status RunSubmit(const Args& args, Env& env) {
 }
 
 absl::Status RunSubmissions(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   absl::StatusOr<int> week = WeekFlag(args);
   if (!week.ok()) {
     return week.status();
   }
   v1::ListSubmissionsRequest req;
-  req.set_node_id(*node);
-  req.set_fiscal_year(year);
-  req.set_fiscal_quarter(quarter);
+  nq.Fill(&req);
   req.set_week(*week);
   v1::ListSubmissionsResponse resp;
   s = Check(env.conn->forecast().ListSubmissions(env.conn->Context().get(), req,
@@ -488,7 +492,7 @@ absl::Status RunSubmissions(const Args& args, Env& env) {
     return absl::OkStatus();
   }
   NameCache names(*env.conn);
-  s = names.LoadChildren(*node);
+  s = names.LoadChildren(nq.node);
   if (!s.ok()) {
     return s;
   }
@@ -506,7 +510,7 @@ absl::Status RunSubmissions(const Args& args, Env& env) {
                     has_submission ? sub.submitted_by() : "", YesNo(late)});
     return absl::OkStatus();
   };
-  s = add(*node, "own",
+  s = add(nq.node, "own",
           resp.has_own() ? MoneyText(resp.own().computed(), env) : "",
           resp.has_own(), resp.own(), resp.has_own() && resp.own().late());
   if (!s.ok()) {
@@ -637,12 +641,11 @@ absl::Status RunAnalytics(const Args& args, Env& env) {
 }
 
 absl::Status RunChanges(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   absl::StatusOr<int> from = IntFlag(args, "from-week", 0, 0, 14);
   if (!from.ok()) {
@@ -653,9 +656,7 @@ absl::Status RunChanges(const Args& args, Env& env) {
     return to.status();
   }
   v1::GetPipelineChangesRequest req;
-  req.set_node_id(*node);
-  req.set_fiscal_year(year);
-  req.set_fiscal_quarter(quarter);
+  nq.Fill(&req);
   req.set_from_week(*from);
   req.set_to_week(*to);
   v1::PipelineChanges resp;
@@ -671,17 +672,14 @@ absl::Status RunChanges(const Args& args, Env& env) {
 }
 
 absl::Status RunAccuracy(const Args& args, Env& env) {
-  int year = 0;
-  int quarter = 0;
-  absl::StatusOr<std::string> node = NodeQuarterFlags(args, &year, &quarter);
-  if (!node.ok()) {
-    return node.status();
+  absl::StatusOr<NodeQuarter> flags = NodeQuarterFlags(args);
+  if (!flags.ok()) {
+    return flags.status();
   }
+  const NodeQuarter& nq = *flags;
   absl::Status s;
   v1::GetForecastAccuracyRequest req;
-  req.set_node_id(*node);
-  req.set_fiscal_year(year);
-  req.set_fiscal_quarter(quarter);
+  nq.Fill(&req);
   v1::ForecastAccuracy resp;
   s = Check(env.conn->forecast().GetForecastAccuracy(env.conn->Context().get(),
                                                      req, &resp));

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
+#include "salesops/v1/audit.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
@@ -268,12 +269,14 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
         break;
       case Victim::kPipeline:
         pipeline_stub_ = v1::PipelineService::NewStub(s->channel);
+        pipeline_audit_ = v1::AuditService::NewStub(s->channel);
         break;
       case Victim::kForecast:
         forecast_stub_ = v1::ForecastService::NewStub(s->channel);
         break;
       case Victim::kCredit:
         credit_stub_ = v1::CreditService::NewStub(s->channel);
+        credit_audit_ = v1::AuditService::NewStub(s->channel);
         break;
       case Victim::kNone:
         break;
@@ -743,6 +746,77 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
   // Credit and pipeline SIGKILLed and restarted once more; a second
   // opportunity pushed through contract and payment is the barrier that shows
   // both have followed each other's feed past everything of the first one.
+  // The audit records of `id` (ADMIN), asserting each version appears once,
+  // in order, from 1 to `version`: no change unrecorded, none recorded twice,
+  // whichever service was killed.
+  std::vector<v1::AuditRecord> Audit(v1::AuditService::Stub& stub,
+                                     const std::string& kind,
+                                     const std::string& id, int64_t version) {
+    v1::ListAuditRecordsRequest req;
+    req.set_entity_id(id);
+    req.set_kind(kind);
+    v1::ListAuditRecordsResponse resp;
+    grpc::Status s = stub.ListAuditRecords(Ctx(kAdmin).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    std::vector<v1::AuditRecord> out(resp.records().begin(),
+                                     resp.records().end());
+    EXPECT_EQ(static_cast<int64_t>(out.size()), version) << kind << " " << id;
+    for (size_t i = 0; i < out.size(); ++i) {
+      EXPECT_EQ(out[i].before_version(), static_cast<int64_t>(i));
+      EXPECT_EQ(out[i].after_version(), static_cast<int64_t>(i) + 1);
+    }
+    return out;
+  }
+  static bool Has(const v1::AuditRecord& r, const std::string& field) {
+    return std::find(r.changed_fields().begin(), r.changed_fields().end(),
+                     field) != r.changed_fields().end();
+  }
+
+  // Who changed the deal and its receivable: the people by their principal
+  // and RPC, the services' own follow-ups by service and feed.
+  void ExpectAuditTrail() {
+    const std::vector<v1::AuditRecord> deal = Audit(
+        *pipeline_audit_, "pipeline.Opportunity", opp_.id(), opp_.version());
+    ASSERT_FALSE(deal.empty());
+    EXPECT_EQ(deal.front().method(), "CreateOpportunity");
+    EXPECT_EQ(deal.front().actor(), "admin");
+    EXPECT_EQ(deal.front().actor_role(), "ADMIN");
+    int moves = 0;
+    for (const v1::AuditRecord& r : deal) {
+      if (r.method() == "MoveStage") {
+        ++moves;
+        EXPECT_TRUE(Has(r, "stage_key")) << r.ShortDebugString();
+      }
+    }
+    // INTEREST → ... → USAGE of buying-cycle-6: five moves that passed.
+    EXPECT_EQ(moves, 5);
+    // Closed WON by pipeline itself, following credit's collections.
+    const v1::AuditRecord& won = deal.back();
+    EXPECT_EQ(won.actor(), "salesops-pipeline");
+    EXPECT_EQ(won.actor_role(), "SYSTEM");
+    EXPECT_TRUE(won.method() == "feed:credit" ||
+                won.method() == "resync:credit")
+        << won.method();
+    EXPECT_TRUE(Has(won, "status")) << won.ShortDebugString();
+
+    const std::vector<v1::AuditRecord> debt =
+        Audit(*credit_audit_, "credit.Receivable", receivable_.id(),
+              paid_receivable_.version());
+    ASSERT_FALSE(debt.empty());
+    EXPECT_EQ(debt.front().actor(), "salesops-credit");
+    EXPECT_EQ(debt.front().actor_role(), "SYSTEM");
+    EXPECT_TRUE(debt.front().method() == "feed:pipeline" ||
+                debt.front().method() == "resync:pipeline")
+        << debt.front().method();
+    const int paid = static_cast<int>(
+        std::count_if(debt.begin(), debt.end(), [](const v1::AuditRecord& r) {
+          return r.method() == "RecordPayment" && r.actor() == "finance" &&
+                 r.actor_role() == "FINANCE";
+        }));
+    // The payment's replay (same external id) changed nothing.
+    EXPECT_EQ(paid, 1);
+  }
+
   void ExpectNoReplayEffects() {
     const v1::Opportunity before = Get(opp_.id());
     const int history_before = HistoryLength(opp_.id());
@@ -814,6 +888,8 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
   std::unique_ptr<v1::PipelineService::Stub> pipeline_stub_;
   std::unique_ptr<v1::ForecastService::Stub> forecast_stub_;
   std::unique_ptr<v1::CreditService::Stub> credit_stub_;
+  std::unique_ptr<v1::AuditService::Stub> pipeline_audit_;
+  std::unique_ptr<v1::AuditService::Stub> credit_audit_;
   Victim down_ = Victim::kNone;
 
   v1::OrgNode global_, region_, team_, rep_;
@@ -831,6 +907,7 @@ TEST_P(CreditE2eTest, CreditCheckContractPaymentWonAndCollected) {
   ASSERT_NO_FATAL_FAILURE(RunFlow());
   ASSERT_NO_FATAL_FAILURE(ExpectOutcome());
   ASSERT_NO_FATAL_FAILURE(ExpectNoReplayEffects());
+  ASSERT_NO_FATAL_FAILURE(ExpectAuditTrail());
   std::cout << "[ " << GetParam().name << " ] flow took "
             << absl::FormatDuration(absl::Now() - start) << "\n";
 }

@@ -329,6 +329,23 @@ TEST_F(CtlAccountsPipelineE2eTest, OrgAccountContactsAndQuotas) {
   EXPECT_EQ(stale.exit, 1) << stale;
   EXPECT_TRUE(absl::StartsWith(stale.err, "error: ")) << stale;
   EXPECT_EQ(stale.out, "") << stale;
+  // The audit log: the create and the update by "admin", the update naming
+  // the two fields it changed; the refused update left no record.
+  CtlRun audit = Ctl({"audit", "list", "--service=accounts",
+                      "--entity=" + account_.id(), "--output=csv"});
+  lines = Lines(audit.out);
+  ASSERT_EQ(lines.size(), 3u) << audit;
+  EXPECT_EQ(lines[0],
+            "sequence,time,actor,role,method,kind,before,after,changed")
+      << audit;
+  EXPECT_TRUE(absl::StrContains(
+      lines[1], ",admin,ADMIN,CreateAccount,accounts.Account,0,1,"))
+      << audit;
+  EXPECT_TRUE(absl::StrContains(
+      lines[2], ",admin,ADMIN,UpdateAccount,accounts.Account,1,2,"))
+      << audit;
+  EXPECT_TRUE(absl::StrContains(lines[2], "tier")) << audit;
+  EXPECT_TRUE(absl::StrContains(lines[2], "region")) << audit;
   // Listing by owner finds it.
   CtlRun by_owner = Ctl({"accounts", "list", "--owner=" + team_.id()});
   EXPECT_TRUE(absl::StrContains(by_owner.out, account_.id())) << by_owner;

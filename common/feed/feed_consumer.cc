@@ -237,8 +237,9 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
   uint64_t new_cursor = 0;
   size_t applied_events = 0;
   const v1::Event* last_real = nullptr;
-  absl::StatusOr<CommitResult> committed =
-      store_->Write([&](WriteTxn& txn) -> absl::Status {
+  absl::StatusOr<CommitResult> committed = store_->Write(
+      SystemActor(absl::StrCat("feed:", options_.source)),
+      [&](WriteTxn& txn) -> absl::Status {
         applied_events = 0;
         last_real = nullptr;
         ASSIGN_OR_RETURN(const uint64_t cursor, txn.GetCursor(options_.source));

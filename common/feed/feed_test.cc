@@ -60,19 +60,21 @@ class Source {
   // One change of entity `id` of `kind`; returns its sequence.
   uint64_t Change(const std::string& id,
                   const std::string& kind = "test.TestEntity") {
-    auto r = store_->Write([&](WriteTxn& txn) -> absl::Status {
-      ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Cf::kData, id));
-      TestEntity e;
-      if (raw) {
-        e.ParseFromString(*raw);
-      }
-      e.set_id(id);
-      e.set_version(e.version() + 1);
-      e.set_name(absl::StrCat(id, "@v", e.version()));
-      txn.Put(Cf::kData, id, e.SerializeAsString());
-      txn.Emit(kind, id, e);
-      return absl::OkStatus();
-    });
+    auto r =
+        store_->Write(SystemActor("test"), [&](WriteTxn& txn) -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                           txn.Get(Cf::kData, id));
+          TestEntity e;
+          if (raw) {
+            e.ParseFromString(*raw);
+          }
+          e.set_id(id);
+          e.set_version(e.version() + 1);
+          e.set_name(absl::StrCat(id, "@v", e.version()));
+          txn.Put(Cf::kData, id, e.SerializeAsString());
+          txn.Emit(kind, id, e);
+          return absl::OkStatus();
+        });
     EXPECT_TRUE(r.ok()) << r.status();
     return r->last_sequence;
   }
@@ -473,10 +475,11 @@ TEST(FeedConsumer, ExpiredCursorResyncsThenResumes) {
                           // A real resync re-lists; here the "list" says it
                           // reflects seq 9.
                           return sink.store()
-                              ->Write([](WriteTxn& txn) {
-                                txn.PutCursor("source", 9);
-                                return absl::OkStatus();
-                              })
+                              ->Write(SystemActor("test"),
+                                      [](WriteTxn& txn) {
+                                        txn.PutCursor("source", 9);
+                                        return absl::OkStatus();
+                                      })
                               .status();
                         });
   consumer.Start();

@@ -136,23 +136,25 @@ absl::Status OrgMirror::Apply(const v1::Event& event, WriteTxn& txn) {
 absl::Status OrgMirror::Replace(const std::vector<v1::OrgNode>& nodes,
                                 const std::string& source, uint64_t cursor,
                                 const std::vector<v1::Account>* accounts) {
-  RETURN_IF_ERROR(store_
-                      ->Write([&](WriteTxn& txn) -> absl::Status {
-                        RETURN_IF_ERROR(DeleteTag(txn, cf_, kNodeTag));
-                        for (const v1::OrgNode& n : nodes) {
-                          txn.Put(cf_, NodeKey(n.id()), n.SerializeAsString());
-                        }
-                        if (accounts != nullptr) {
-                          RETURN_IF_ERROR(DeleteTag(txn, cf_, kAccountTag));
-                          for (const v1::Account& a : *accounts) {
-                            txn.Put(cf_, AccountKey(a.id()),
-                                    OwnerOnly(a).SerializeAsString());
-                          }
-                        }
-                        txn.PutCursor(source, cursor);
-                        return absl::OkStatus();
-                      })
-                      .status());
+  RETURN_IF_ERROR(
+      store_
+          ->Write(SystemActor(absl::StrCat("resync:", source)),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    RETURN_IF_ERROR(DeleteTag(txn, cf_, kNodeTag));
+                    for (const v1::OrgNode& n : nodes) {
+                      txn.Put(cf_, NodeKey(n.id()), n.SerializeAsString());
+                    }
+                    if (accounts != nullptr) {
+                      RETURN_IF_ERROR(DeleteTag(txn, cf_, kAccountTag));
+                      for (const v1::Account& a : *accounts) {
+                        txn.Put(cf_, AccountKey(a.id()),
+                                OwnerOnly(a).SerializeAsString());
+                      }
+                    }
+                    txn.PutCursor(source, cursor);
+                    return absl::OkStatus();
+                  })
+          .status());
   std::lock_guard<std::mutex> lock(mu_);
   nodes_.clear();
   for (const v1::OrgNode& n : nodes) {

@@ -51,11 +51,12 @@ class OrgMirrorTest : public ::testing::Test {
   }
   absl::Status Apply(const v1::OrgNode& n, uint64_t sequence) {
     return store_
-        ->Write([&](WriteTxn& txn) -> absl::Status {
-          RETURN_IF_ERROR(mirror_->Apply(EventOf(n, sequence), txn));
-          txn.PutCursor("accounts", sequence);
-          return absl::OkStatus();
-        })
+        ->Write(SystemActor("test"),
+                [&](WriteTxn& txn) -> absl::Status {
+                  RETURN_IF_ERROR(mirror_->Apply(EventOf(n, sequence), txn));
+                  txn.PutCursor("accounts", sequence);
+                  return absl::OkStatus();
+                })
         .status();
   }
 
@@ -96,13 +97,15 @@ TEST_F(OrgMirrorTest, AppliesEventsAndAnswersSubtreeQuestions) {
 TEST_F(OrgMirrorTest, OtherKindsAreIgnoredAndGarbageIsDataLoss) {
   v1::Event other;
   other.set_kind("accounts.Contact");
-  auto s =
-      store_->Write([&](WriteTxn& txn) { return mirror_->Apply(other, txn); });
+  auto s = store_->Write(SystemActor("test"), [&](WriteTxn& txn) {
+    return mirror_->Apply(other, txn);
+  });
   EXPECT_TRUE(s.ok());
   EXPECT_EQ(mirror_->size(), 0u);
   v1::Event bad;
   bad.set_kind("accounts.OrgNode");
-  s = store_->Write([&](WriteTxn& txn) { return mirror_->Apply(bad, txn); });
+  s = store_->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) { return mirror_->Apply(bad, txn); });
   EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
 }
 
@@ -143,7 +146,9 @@ TEST_F(OrgMirrorTest, AccountsFollowTheirOwnerThroughTheTree) {
   ASSERT_TRUE(Apply(Node("r1", "east", v1::ORG_NODE_KIND_REP, 1), 4).ok());
   ASSERT_TRUE(Apply(Node("r2", "west", v1::ORG_NODE_KIND_REP, 1), 5).ok());
   auto apply = [&](const v1::Event& e) {
-    return store_->Write([&](WriteTxn& txn) { return mirror_->Apply(e, txn); })
+    return store_
+        ->Write(SystemActor("test"),
+                [&](WriteTxn& txn) { return mirror_->Apply(e, txn); })
         .status();
   };
   ASSERT_TRUE(apply(AccountEvent("acc_b", "r1", 1, 6)).ok());
@@ -191,14 +196,17 @@ TEST_F(OrgMirrorTest, AnAccountWhoseBatchRolledBackIsAppliedAgain) {
   ASSERT_TRUE(Apply(Node("r1", "g", v1::ORG_NODE_KIND_REP, 1), 2).ok());
   const v1::Event account = AccountEvent("acc_x", "r1", 3, 3);
   // The batch fails after applying the account: nothing is stored ...
-  auto failed = store_->Write([&](WriteTxn& txn) -> absl::Status {
-    RETURN_IF_ERROR(mirror_->Apply(account, txn));
-    return absl::AbortedError("a later event of the batch failed");
-  });
+  auto failed =
+      store_->Write(SystemActor("test"), [&](WriteTxn& txn) -> absl::Status {
+        RETURN_IF_ERROR(mirror_->Apply(account, txn));
+        return absl::AbortedError("a later event of the batch failed");
+      });
   ASSERT_FALSE(failed.ok());
   // ... so the retry must store it, although memory has seen it.
   ASSERT_TRUE(
-      store_->Write([&](WriteTxn& txn) { return mirror_->Apply(account, txn); })
+      store_
+          ->Write(SystemActor("test"),
+                  [&](WriteTxn& txn) { return mirror_->Apply(account, txn); })
           .ok());
   Open();
   EXPECT_EQ(mirror_->AccountOwner("acc_x"), "r1");

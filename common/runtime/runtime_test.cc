@@ -18,6 +18,7 @@
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/testing/testing.grpc.pb.h"
+#include "salesops/v1/audit.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
 
 namespace salesops {
@@ -148,6 +149,31 @@ TEST(RuntimeEndToEnd, AcknowledgedWritesSurviveSigkillAndTheFeedReplaysThem) {
   }
   ctx->TryCancel();
   reader->Finish();
+
+  // And one audit record per acknowledged write, with who (--auth=none:
+  // anonymous ADMIN), the RPC, both versions and what changed.
+  auto audit = v1::AuditService::NewStub(r.channel);
+  uint64_t records = 0;
+  for (const auto& [id, want] : acknowledged) {
+    v1::ListAuditRecordsRequest req;
+    req.set_entity_id(id);
+    v1::ListAuditRecordsResponse resp;
+    auto actx = Ctx();
+    ASSERT_TRUE(audit->ListAuditRecords(actx.get(), req, &resp).ok()) << id;
+    ASSERT_EQ(resp.records_size(), want.version()) << id;
+    for (int i = 0; i < resp.records_size(); ++i) {
+      const v1::AuditRecord& rec = resp.records(i);
+      EXPECT_EQ(rec.actor(), "anonymous");
+      EXPECT_EQ(rec.actor_role(), "ADMIN");
+      EXPECT_EQ(rec.method(), "PutEntity");
+      EXPECT_EQ(rec.kind(), "testing.TestEntity");
+      EXPECT_EQ(rec.before_version(), i);
+      EXPECT_EQ(rec.after_version(), i + 1);
+      EXPECT_EQ(rec.changed_fields_size(), i == 0 ? 0 : 1) << id;
+    }
+    records += resp.records_size();
+  }
+  EXPECT_EQ(records, writes);
 }
 
 TEST(RuntimeEndToEnd, VersionConflictsAndRequestIdReplayThroughTheApi) {
@@ -281,10 +307,11 @@ TEST(RuntimeShutdown, HooksRunAfterTheServerAndBeforeTheStoreCloses) {
   bool stopped = false;
   (*runtime)->OnShutdown([&] {
     stopped = true;
-    auto committed = (*runtime)->store().Write([](WriteTxn& txn) {
-      txn.PutCursor("job", 7);
-      return absl::OkStatus();
-    });
+    auto committed =
+        (*runtime)->store().Write(SystemActor("test"), [](WriteTxn& txn) {
+          txn.PutCursor("job", 7);
+          return absl::OkStatus();
+        });
     EXPECT_TRUE(committed.ok()) << committed.status();
   });
   (*runtime)->Shutdown();

@@ -1,6 +1,7 @@
 #include "common/runtime/service_runtime.h"
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/server/flags.h"
 #include "common/status/status.h"
@@ -44,6 +45,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
   store_options.sync_writes = settings.sync_writes;
   store_options.outbox_retention = settings.feed_retention;
   store_options.clock = rt->clock_;
+  store_options.system_actor = absl::StrCat("salesops-", rt->spec_.name);
   ASSIGN_OR_RETURN(rt->store_, Store::Open(settings.data_dir, store_options));
 
   rt->collector_ = std::make_shared<RocksDbCollector>(
@@ -54,6 +56,9 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
       std::make_unique<FeedServiceImpl>(rt->store_.get(), &rt->server_->auth());
   rt->server_->AddService(rt->feed_.get(), "salesops.v1.FeedService");
   rt->server_->OnShutdown([feed = rt->feed_.get()] { feed->Stop(); });
+  rt->audit_ = std::make_unique<AuditServiceImpl>(rt->store_.get(),
+                                                  &rt->server_->auth());
+  rt->server_->AddService(rt->audit_.get(), "salesops.v1.AuditService");
   return rt;
 }
 

@@ -20,8 +20,8 @@
 // --metrics_listen), the Server (auth, TLS, health, reflection, interceptors),
 // the Store (--data_dir, --sync_writes,
 // --feed_retention) with a RocksDB statistics collector, and the FeedService
-// over the store. Shutdown runs the other way: health NOT_SERVING, open Watch
-// streams end, in-flight calls drain
+// and AuditService over the store. Shutdown runs the other way: health
+// NOT_SERVING, open Watch streams end, in-flight calls drain
 // (--drain_timeout), feed consumers stop, the collector detaches, the store
 // closes.
 
@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/audit/audit_service.h"
 #include "common/feed/feed_consumer.h"
 #include "common/feed/feed_service.h"
 #include "common/metrics/metrics.h"
@@ -116,6 +117,7 @@ class ServiceRuntime {
   std::unique_ptr<Store> store_;
   std::shared_ptr<RocksDbCollector> collector_;
   std::unique_ptr<FeedServiceImpl> feed_;
+  std::unique_ptr<AuditServiceImpl> audit_;
   std::vector<std::unique_ptr<FeedConsumer>> consumers_;
   std::vector<std::function<void()>> stop_hooks_;
   bool shut_down_ = false;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/store/actor.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -39,6 +40,11 @@ struct Principal {
   // REP in a tokens file (their data scope), optional otherwise.
   std::string org_node_id;
 };
+
+// The actor of a write made for `who` by the RPC `method` ("MoveStage").
+inline Actor ActorFor(const Principal& who, std::string method) {
+  return Actor{who.name, std::string(RoleName(who.role)), std::move(method)};
+}
 
 class Authenticator {
  public:

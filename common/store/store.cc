@@ -3,9 +3,13 @@
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <pthread.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+
+#include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -19,7 +23,8 @@ namespace {
 constexpr int kDefaultCf = 0;
 constexpr int kOutboxCf = 1;
 constexpr int kMetaCf = 2;
-constexpr int kFirstServiceCf = 3;
+constexpr int kAuditCf = 3;
+constexpr int kFirstServiceCf = 4;
 
 // Tags of the keys in the meta column family.
 constexpr uint8_t kMetaLastSequence = 1;
@@ -28,6 +33,8 @@ constexpr uint8_t kMetaRequest = 3;
 constexpr uint8_t kMetaCursor = 4;
 // Tag of outbox keys.
 constexpr uint8_t kOutboxEvent = 1;
+// Tag of audit keys: <tag><entity id><kind><sequence>.
+constexpr uint8_t kAuditRecord = 1;
 
 std::string EventKey(uint64_t sequence) {
   return KeyBuilder(kOutboxEvent).U64(sequence).key();
@@ -37,6 +44,12 @@ std::string RequestKey(std::string_view scope, std::string_view request_id) {
 }
 std::string CursorKey(std::string_view source) {
   return KeyBuilder(kMetaCursor).Str(source).key();
+}
+std::string AuditPrefix(std::string_view entity_id) {
+  return KeyBuilder(kAuditRecord).Str(entity_id).key();
+}
+std::string AuditPrefix(std::string_view entity_id, std::string_view kind) {
+  return KeyBuilder(kAuditRecord).Str(entity_id).Str(kind).key();
 }
 std::string EncodeU64(uint64_t v) {
   return KeyBuilder(0).U64(v).key().substr(1);
@@ -62,9 +75,61 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   return cf;
 }
 
+// The `int64 version` of an entity message; 0 when it has none.
+int64_t VersionOf(const google::protobuf::Message& m) {
+  const google::protobuf::FieldDescriptor* f =
+      m.GetDescriptor()->FindFieldByName("version");
+  if (f == nullptr || f->is_repeated() ||
+      f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
+    return 0;
+  }
+  return m.GetReflection()->GetInt64(m, f);
+}
+
+// Collects the top-level fields a comparison found different.
+class ChangedFields
+    : public google::protobuf::util::MessageDifferencer::Reporter {
+ public:
+  using Path =
+      std::vector<google::protobuf::util::MessageDifferencer::SpecificField>;
+  void ReportAdded(const google::protobuf::Message&,
+                   const google::protobuf::Message&, const Path& p) override {
+    Add(p);
+  }
+  void ReportDeleted(const google::protobuf::Message&,
+                     const google::protobuf::Message&, const Path& p) override {
+    Add(p);
+  }
+  void ReportModified(const google::protobuf::Message&,
+                      const google::protobuf::Message&,
+                      const Path& p) override {
+    Add(p);
+  }
+  // In field-number order, without `version`.
+  std::vector<const google::protobuf::FieldDescriptor*> Sorted() const {
+    std::vector<const google::protobuf::FieldDescriptor*> out(fields_.begin(),
+                                                              fields_.end());
+    std::sort(out.begin(), out.end(),
+              [](auto* a, auto* b) { return a->number() < b->number(); });
+    return out;
+  }
+
+ private:
+  void Add(const Path& p) {
+    // Unknown fields (no descriptor) cannot be named; entity messages have
+    // none.
+    if (!p.empty() && p.front().field != nullptr &&
+        p.front().field->name() != "version") {
+      fields_.insert(p.front().field);
+    }
+  }
+  std::set<const google::protobuf::FieldDescriptor*> fields_;
+};
+
 }  // namespace
 
 struct Store::Pending {
+  Actor actor;
   TxnFn fn;
   DoneFn on_done;                   // WriteAsync; empty for Write
   bool done = false;                // guarded by queue_mu_
@@ -135,13 +200,15 @@ void WriteTxn::Delete(CfRef cf, std::string_view key) {
 }
 
 uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
-                        const google::protobuf::Message& state) {
-  return Emit(kind, entity_id, state, state.SerializeAsString());
+                        const google::protobuf::Message& state,
+                        const google::protobuf::Message* before) {
+  return Emit(kind, entity_id, state, state.SerializeAsString(), before);
 }
 
 uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
                         const google::protobuf::Message& state,
-                        std::string serialized) {
+                        std::string serialized,
+                        const google::protobuf::Message* before) {
   const uint64_t sequence = next_sequence_++;
   if (first_emitted_ == 0) {
     first_emitted_ = sequence;
@@ -157,6 +224,33 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
       absl::StrCat("type.googleapis.com/", state.GetDescriptor()->full_name()));
   payload->set_value(std::move(serialized));
   batch_->Put(store_->outbox_, EventKey(sequence), event.SerializeAsString())
+      .PermitUncheckedError();
+
+  v1::AuditRecord record;
+  record.set_sequence(sequence);
+  record.set_time_micros(event.time_micros());
+  record.set_actor(actor_->name.empty() ? store_->options_.system_actor
+                                        : actor_->name);
+  record.set_actor_role(actor_->role);
+  record.set_method(actor_->method);
+  record.set_kind(std::string(kind));
+  record.set_entity_id(std::string(entity_id));
+  record.set_after_version(VersionOf(state));
+  if (before != nullptr) {
+    record.set_before_version(VersionOf(*before));
+    ChangedFields changed;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesTo(&changed);
+    differ.Compare(*before, state);
+    for (const google::protobuf::FieldDescriptor* f : changed.Sorted()) {
+      record.add_changed_fields(f->name());
+    }
+  }
+  batch_
+      ->Put(
+          store_->audit_,
+          KeyBuilder(kAuditRecord).Str(entity_id).Str(kind).U64(sequence).key(),
+          record.SerializeAsString())
       .PermitUncheckedError();
   return sequence;
 }
@@ -226,7 +320,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.statistics = store->statistics_;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "outbox",
-                                    "meta"};
+                                    "meta", "audit"};
   for (const std::string& name : store->options_.column_families) {
     for (const std::string& existing : names) {
       if (existing == name) {
@@ -256,6 +350,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
   store->outbox_ = store->handles_[kOutboxCf].get();
   store->meta_ = store->handles_[kMetaCf].get();
+  store->audit_ = store->handles_[kAuditCf].get();
 
   // Recover the feed position.
   std::string value;
@@ -385,8 +480,9 @@ absl::StatusOr<uint64_t> Store::GetCursor(std::string_view source) const {
 // ---------------------------------------------------------------------------------------------
 // The commit path
 
-absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
+absl::StatusOr<CommitResult> Store::Write(Actor actor, TxnFn fn) {
   auto pending = std::make_shared<Pending>();
+  pending->actor = std::move(actor);
   pending->fn = std::move(fn);
   std::unique_lock<std::mutex> lock(queue_mu_);
   if (stopping_) {
@@ -401,8 +497,9 @@ absl::StatusOr<CommitResult> Store::Write(TxnFn fn) {
   return std::move(pending->result);
 }
 
-void Store::WriteAsync(TxnFn fn, DoneFn done) {
+void Store::WriteAsync(Actor actor, TxnFn fn, DoneFn done) {
   auto pending = std::make_shared<Pending>();
+  pending->actor = std::move(actor);
   pending->fn = std::move(fn);
   pending->on_done = std::move(done);
   {
@@ -493,7 +590,7 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
 
   for (size_t i = 0; i < group.size(); ++i) {
     batch.SetSavePoint();
-    WriteTxn txn(this, &batch, next, now);
+    WriteTxn txn(this, &batch, next, now, &group[i]->actor);
     absl::Status status = group[i]->fn(txn);
     if (!status.ok()) {
       // Undo this function's writes; its sequence numbers go to the next one.
@@ -549,6 +646,45 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
     }
     event_cv_.notify_all();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+absl::Status Store::ReadAudit(std::string_view entity_id, std::string_view kind,
+                              std::string_view after, size_t limit,
+                              std::vector<v1::AuditRecord>* out,
+                              std::string* last, bool* more) const {
+  const std::string entity = AuditPrefix(entity_id);
+  const std::string prefix =
+      kind.empty() ? entity : AuditPrefix(entity_id, kind);
+  const std::string end = PrefixSuccessor(prefix);
+  // A position from another query may lie before this one's range.
+  const std::string resume = entity + std::string(after);
+  const std::string start = std::max(prefix, resume);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, audit_));
+  *more = false;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!after.empty() && key == resume) {
+      continue;
+    }
+    if (out->size() >= limit) {
+      *more = true;
+      break;
+    }
+    v1::AuditRecord record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("store: corrupt audit record");
+    }
+    out->push_back(std::move(record));
+    *last = std::string(key.substr(entity.size()));
+  }
+  return FromRocks(it->status());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,12 @@
 //
 // Reads (Get, Scan, ReadEvents) never take the commit path; they see the latest
 // committed state.
+//
+// The audit log (docs/DECISIONS.md D25): every write names its Actor, and every
+// outbox event it emits (one per entity change) gets an AuditRecord in the
+// `audit` column family, in the same batch: who, which RPC or job, when, the
+// entity, its version before and after, and the top-level fields that changed.
+// Audit records are never trimmed.
 
 #include <rocksdb/db.h>
 #include <rocksdb/statistics.h>
@@ -43,7 +49,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/store/actor.h"
 #include "common/time/clock.h"
+#include "salesops/v1/audit.pb.h"
 #include "salesops/v1/feed.pb.h"
 
 namespace google::protobuf {
@@ -82,6 +90,8 @@ struct StoreOptions {
   int max_group_size = 256;
   // Source of event times; not owned; Clock::Real() when null.
   Clock* clock = nullptr;
+  // The audit records' actor for SystemActor writes (e.g. "salesops-credit").
+  std::string system_actor = "system";
 };
 
 // What a successful Write committed: the range of outbox sequences its events
@@ -111,14 +121,19 @@ class WriteTxn {
                                   std::string_view end, const Visitor& visit);
 
   // Appends an outbox event holding `state` (the entity's full new state) and
-  // returns its sequence number.
+  // its audit record, and returns its sequence number. `before` is the state
+  // `state` replaces (nullptr when the entity is new); the audit record takes
+  // both versions from their `int64 version` field (0 when there is none) and
+  // lists the top-level fields that differ.
   uint64_t Emit(std::string_view kind, std::string_view entity_id,
-                const google::protobuf::Message& state);
+                const google::protobuf::Message& state,
+                const google::protobuf::Message* before = nullptr);
   // The same with `state` already serialized (`serialized` is
   // state.SerializeAsString()), so a caller that also stores those bytes
   // serializes once.
   uint64_t Emit(std::string_view kind, std::string_view entity_id,
-                const google::protobuf::Message& state, std::string serialized);
+                const google::protobuf::Message& state, std::string serialized,
+                const google::protobuf::Message* before);
 
   // request_id idempotency: the stored result of the first request with this id
   // in `scope` (e.g. "CreateAccount"), with the fingerprint of that request.
@@ -141,11 +156,12 @@ class WriteTxn {
  private:
   friend class Store;
   WriteTxn(Store* store, rocksdb::WriteBatchWithIndex* batch,
-           uint64_t next_sequence, absl::Time now)
+           uint64_t next_sequence, absl::Time now, const Actor* actor)
       : store_(store),
         batch_(batch),
         next_sequence_(next_sequence),
-        now_(now) {}
+        now_(now),
+        actor_(actor) {}
 
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetRaw(
       rocksdb::ColumnFamilyHandle* cf, std::string_view key);
@@ -155,6 +171,7 @@ class WriteTxn {
   uint64_t next_sequence_;
   uint64_t first_emitted_ = 0;
   absl::Time now_;
+  const Actor* actor_;
 };
 
 // The transaction function. Runs on the commit thread: it must be quick and
@@ -186,16 +203,27 @@ class Store {
       std::string_view source) const;
 
   // ---- Writes ----
-  // Runs `fn` on the commit path and returns once its batch is durable (or
-  // failed).
-  [[nodiscard]] absl::StatusOr<CommitResult> Write(TxnFn fn);
+  // Runs `fn` on the commit path on behalf of `actor` and returns once its
+  // batch is durable (or failed).
+  [[nodiscard]] absl::StatusOr<CommitResult> Write(Actor actor, TxnFn fn);
   // The same without waiting: `done` gets what Write would return, once the
   // batch is durable (or failed). It runs on the store's completion thread —
   // one wake-up per committed group, never the committer — or, when the store
   // is shutting down, at once on the caller's thread with UNAVAILABLE. It must
   // be quick and must not call Write.
   using DoneFn = std::function<void(absl::StatusOr<CommitResult>)>;
-  void WriteAsync(TxnFn fn, DoneFn done);
+  void WriteAsync(Actor actor, TxnFn fn, DoneFn done);
+
+  // ---- Audit log ----
+  // Up to `limit` records of `entity_id` (only of `kind` when not empty),
+  // ordered by kind then sequence, after the position `after` (a value of
+  // *last, "" = from the start); `*last` is the position of the last record
+  // returned and `*more` tells whether others follow.
+  [[nodiscard]] absl::Status ReadAudit(std::string_view entity_id,
+                                       std::string_view kind,
+                                       std::string_view after, size_t limit,
+                                       std::vector<v1::AuditRecord>* out,
+                                       std::string* last, bool* more) const;
 
   // ---- Outbox / feed ----
   // Newest committed sequence (0 when none) and oldest retained one (last + 1
@@ -253,10 +281,11 @@ class Store {
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>
-      handles_;  // default, outbox, meta,
+      handles_;  // default, outbox, meta, audit,
                  // then the service's
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
 
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> first_sequence_{1};

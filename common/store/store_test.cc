@@ -55,7 +55,7 @@ TEST(Store, WriteReadAndEventInOneBatch) {
   salesops::testing::TempDir dir;
   FakeClock clock;
   auto store = Store::Open(dir.path(), Options(&clock)).value();
-  auto result = store->Write([](WriteTxn& txn) {
+  auto result = store->Write(SystemActor("test"), [](WriteTxn& txn) {
     txn.Put(TestCf::kEntities, "e1", "v1");
     txn.Put(TestCf::kIndex, "name:alpha", "e1");
     txn.Emit("test.Entity", "e1", Entity("e1", "alpha"));
@@ -79,12 +79,13 @@ TEST(Store, WriteReadAndEventInOneBatch) {
 TEST(Store, FailedTransactionLeavesNothingBehind) {
   salesops::testing::TempDir dir;
   auto store = Store::Open(dir.path(), Options()).value();
-  auto failed = store->Write([](WriteTxn& txn) -> absl::Status {
-    txn.Put(TestCf::kEntities, "e1", "v1");
-    txn.Put(TestCf::kIndex, "name:alpha", "e1");
-    txn.Emit("test.Entity", "e1", Entity("e1", "alpha"));
-    return absl::InvalidArgumentError("name: rejected after writing");
-  });
+  auto failed =
+      store->Write(SystemActor("test"), [](WriteTxn& txn) -> absl::Status {
+        txn.Put(TestCf::kEntities, "e1", "v1");
+        txn.Put(TestCf::kIndex, "name:alpha", "e1");
+        txn.Emit("test.Entity", "e1", Entity("e1", "alpha"));
+        return absl::InvalidArgumentError("name: rejected after writing");
+      });
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store->Get(TestCf::kEntities, "e1").value(), std::nullopt);
   EXPECT_EQ(store->Get(TestCf::kIndex, "name:alpha").value(), std::nullopt);
@@ -92,7 +93,7 @@ TEST(Store, FailedTransactionLeavesNothingBehind) {
   EXPECT_TRUE(AllEvents(*store).empty());
   // The sequence the failed write took is handed out again: the feed stays
   // dense.
-  auto ok = store->Write([](WriteTxn& txn) {
+  auto ok = store->Write(SystemActor("test"), [](WriteTxn& txn) {
     txn.Emit("test.Entity", "e2", Entity("e2", "beta"));
     return absl::OkStatus();
   });
@@ -116,6 +117,7 @@ TEST(Store, WriteAsyncDeliversEachResultAfterItsCommit) {
   for (int i = 0; i < kWrites; ++i) {
     const std::string key = absl::StrCat("e", i);
     store->WriteAsync(
+        SystemActor("test"),
         [i, key](WriteTxn& txn) -> absl::Status {
           txn.Put(TestCf::kEntities, key, "v");
           txn.Emit("test.Entity", key, Entity(key, "x"));
@@ -170,6 +172,7 @@ TEST(Store, ClosingDeliversEveryQueuedAsyncWrite) {
     auto store = Store::Open(dir.path(), Options()).value();
     for (int i = 0; i < 50; ++i) {
       store->WriteAsync(
+          SystemActor("test"),
           [i](WriteTxn& txn) {
             txn.Put(TestCf::kEntities, absl::StrCat("e", i), "v");
             return absl::OkStatus();
@@ -195,17 +198,19 @@ TEST(Store, ReadsInsideTransactionSeeEarlierWritesOfTheGroup) {
   std::vector<absl::Status> results(kWriters);
   for (int i = 0; i < kWriters; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = store
-                       ->Write([i](WriteTxn& txn) -> absl::Status {
-                         ASSIGN_OR_RETURN(auto existing,
-                                          txn.Get(TestCf::kIndex, "unique"));
-                         if (existing) {
-                           return absl::AlreadyExistsError("taken");
-                         }
-                         txn.Put(TestCf::kIndex, "unique", std::to_string(i));
-                         return absl::OkStatus();
-                       })
-                       .status();
+      results[i] =
+          store
+              ->Write(SystemActor("test"),
+                      [i](WriteTxn& txn) -> absl::Status {
+                        ASSIGN_OR_RETURN(auto existing,
+                                         txn.Get(TestCf::kIndex, "unique"));
+                        if (existing) {
+                          return absl::AlreadyExistsError("taken");
+                        }
+                        txn.Put(TestCf::kIndex, "unique", std::to_string(i));
+                        return absl::OkStatus();
+                      })
+              .status();
     });
   }
   for (auto& t : threads) {
@@ -228,18 +233,21 @@ TEST(Store,
   auto store = Store::Open(dir.path(), Options()).value();
   std::optional<std::string> seen_own;
   ASSERT_TRUE(store
-                  ->Write([&](WriteTxn& txn) -> absl::Status {
-                    txn.Put(TestCf::kEntities, "k", "mine");
-                    ASSIGN_OR_RETURN(seen_own, txn.Get(TestCf::kEntities, "k"));
-                    return absl::OkStatus();
-                  })
+                  ->Write(SystemActor("test"),
+                          [&](WriteTxn& txn) -> absl::Status {
+                            txn.Put(TestCf::kEntities, "k", "mine");
+                            ASSIGN_OR_RETURN(seen_own,
+                                             txn.Get(TestCf::kEntities, "k"));
+                            return absl::OkStatus();
+                          })
                   .ok());
   EXPECT_EQ(seen_own, "mine");
   ASSERT_FALSE(store
-                   ->Write([](WriteTxn& txn) -> absl::Status {
-                     txn.Delete(TestCf::kEntities, "k");
-                     return absl::AbortedError("changed my mind");
-                   })
+                   ->Write(SystemActor("test"),
+                           [](WriteTxn& txn) -> absl::Status {
+                             txn.Delete(TestCf::kEntities, "k");
+                             return absl::AbortedError("changed my mind");
+                           })
                    .ok());
   EXPECT_EQ(store->Get(TestCf::kEntities, "k").value(), "mine");
 }
@@ -255,18 +263,19 @@ TEST(Store, OutboxSequencesAreDenseAndIncreasingWithEightConcurrentWriters) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kWritesEach; ++i) {
         const int events = 1 + (i % 3);  // 1..3 events per write
-        auto r = store->Write([&](WriteTxn& txn) -> absl::Status {
-          if (i % 10 == 9) {
-            txn.Emit("test.Entity", "doomed", Entity("doomed", "x"));
-            return absl::FailedPreconditionError("every tenth write fails");
-          }
-          for (int e = 0; e < events; ++e) {
-            const std::string id = absl::StrCat("w", w, "-", i, "-", e);
-            txn.Put(TestCf::kEntities, id, "v");
-            txn.Emit("test.Entity", id, Entity(id, "n"));
-          }
-          return absl::OkStatus();
-        });
+        auto r = store->Write(
+            SystemActor("test"), [&](WriteTxn& txn) -> absl::Status {
+              if (i % 10 == 9) {
+                txn.Emit("test.Entity", "doomed", Entity("doomed", "x"));
+                return absl::FailedPreconditionError("every tenth write fails");
+              }
+              for (int e = 0; e < events; ++e) {
+                const std::string id = absl::StrCat("w", w, "-", i, "-", e);
+                txn.Put(TestCf::kEntities, id, "v");
+                txn.Emit("test.Entity", id, Entity(id, "n"));
+              }
+              return absl::OkStatus();
+            });
         if (i % 10 == 9) {
           EXPECT_FALSE(r.ok());
           continue;
@@ -312,13 +321,15 @@ TEST(Store, ReopenRecoversFeedPositionAndData) {
     auto store = Store::Open(dir.path(), Options()).value();
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(store
-                      ->Write([&](WriteTxn& txn) {
-                        txn.Put(TestCf::kEntities, absl::StrCat("k", i), "v");
-                        txn.Emit("test.Entity", absl::StrCat("k", i),
-                                 Entity("k", "n"));
-                        txn.PutCursor("peer", 40 + i);
-                        return absl::OkStatus();
-                      })
+                      ->Write(SystemActor("test"),
+                              [&](WriteTxn& txn) {
+                                txn.Put(TestCf::kEntities, absl::StrCat("k", i),
+                                        "v");
+                                txn.Emit("test.Entity", absl::StrCat("k", i),
+                                         Entity("k", "n"));
+                                txn.PutCursor("peer", 40 + i);
+                                return absl::OkStatus();
+                              })
                       .ok());
     }
     ASSERT_TRUE(store->TrimOutbox(3).ok());
@@ -328,7 +339,7 @@ TEST(Store, ReopenRecoversFeedPositionAndData) {
   EXPECT_EQ(store->first_sequence(), 3u);
   EXPECT_EQ(store->GetCursor("peer").value(), 44u);
   EXPECT_EQ(store->GetCursor("other").value(), 0u);
-  auto r = store->Write([](WriteTxn& txn) {
+  auto r = store->Write(SystemActor("test"), [](WriteTxn& txn) {
     txn.Emit("test.Entity", "k9", Entity("k9", "n"));
     return absl::OkStatus();
   });
@@ -347,10 +358,11 @@ TEST(Store, TrimByAgeKeepsNewerEvents) {
   auto store = Store::Open(dir.path(), options).value();
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(store
-                    ->Write([&](WriteTxn& txn) {
-                      txn.Emit("test.Entity", "e", Entity("e", "n"));
-                      return absl::OkStatus();
-                    })
+                    ->Write(SystemActor("test"),
+                            [&](WriteTxn& txn) {
+                              txn.Emit("test.Entity", "e", Entity("e", "n"));
+                              return absl::OkStatus();
+                            })
                     .ok());
     clock.Advance(absl::Hours(1));
   }
@@ -369,10 +381,11 @@ TEST(Store, WaitForEventsWakesOnCommit) {
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(store
-                    ->Write([](WriteTxn& txn) {
-                      txn.Emit("test.Entity", "e", Entity("e", "n"));
-                      return absl::OkStatus();
-                    })
+                    ->Write(SystemActor("test"),
+                            [](WriteTxn& txn) {
+                              txn.Emit("test.Entity", "e", Entity("e", "n"));
+                              return absl::OkStatus();
+                            })
                     .ok());
   });
   const absl::Time start = absl::Now();

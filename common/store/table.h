@@ -6,8 +6,8 @@
 //   - `version` starts at 1 and grows by 1 per change; updates take
 //   expected_version
 //     (0 = don't care) and a mismatch is ABORTED;
-//   - every insert and update emits an outbox event with the full new state, in
-//   the same batch.
+//   - every insert and update emits an outbox event with the full new state,
+//   and its audit record (store.h), in the same batch.
 // Msg must have `int64 version` (version()/set_version()).
 
 #include <google/protobuf/message.h>
@@ -116,7 +116,7 @@ class Table {
           absl::StrCat(what_, " ", std::string(id), " already exists"));
     }
     msg->set_version(1);
-    Write(txn, id, *msg);
+    Write(txn, id, *msg, nullptr);
     return absl::OkStatus();
   }
   // Replaces an existing entity: checks expected_version against the stored
@@ -128,15 +128,16 @@ class Table {
     RETURN_IF_ERROR(
         CheckVersion(what_, id, expected_version, stored.version()));
     msg->set_version(stored.version() + 1);
-    Write(txn, id, *msg);
+    Write(txn, id, *msg, &stored);
     return absl::OkStatus();
   }
 
  private:
-  void Write(WriteTxn& txn, std::string_view id, const Msg& msg) const {
+  void Write(WriteTxn& txn, std::string_view id, const Msg& msg,
+             const Msg* before) const {
     std::string bytes = msg.SerializeAsString();
     txn.Put(cf_, Key(id), bytes);
-    txn.Emit(kind_, id, msg, std::move(bytes));
+    txn.Emit(kind_, id, msg, std::move(bytes), before);
   }
   absl::StatusOr<std::optional<Msg>> Decode(
       const std::optional<std::string>& raw) const {

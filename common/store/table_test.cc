@@ -43,24 +43,27 @@ class TableTest : public ::testing::Test {
     TestEntity out;
     RETURN_IF_ERROR(
         store_
-            ->Write([&](WriteTxn& txn) {
-              return CreateOnce(
-                  txn, "CreateTestEntity", request_id, request, &out,
-                  [&]() -> absl::Status {
-                    ASSIGN_OR_RETURN(auto existing, by_name_.Lookup(txn, name));
-                    if (existing) {
-                      return absl::AlreadyExistsError(
-                          absl::StrCat("name: already used by ", *existing));
-                    }
-                    out.set_id(NewId("tst", txn.now()));
-                    out.set_name(name);
-                    out.set_owner(owner);
-                    RETURN_IF_ERROR(table_->Insert(txn, out.id(), &out));
-                    by_name_.Put(txn, name, out.id());
-                    by_owner_.Put(txn, owner, out.id());
-                    return absl::OkStatus();
-                  });
-            })
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) {
+                      return CreateOnce(
+                          txn, "CreateTestEntity", request_id, request, &out,
+                          [&]() -> absl::Status {
+                            ASSIGN_OR_RETURN(auto existing,
+                                             by_name_.Lookup(txn, name));
+                            if (existing) {
+                              return absl::AlreadyExistsError(absl::StrCat(
+                                  "name: already used by ", *existing));
+                            }
+                            out.set_id(NewId("tst", txn.now()));
+                            out.set_name(name);
+                            out.set_owner(owner);
+                            RETURN_IF_ERROR(
+                                table_->Insert(txn, out.id(), &out));
+                            by_name_.Put(txn, name, out.id());
+                            by_owner_.Put(txn, owner, out.id());
+                            return absl::OkStatus();
+                          });
+                    })
             .status());
     return out;
   }
@@ -70,14 +73,15 @@ class TableTest : public ::testing::Test {
                                     int64_t expected_version) {
     TestEntity out;
     RETURN_IF_ERROR(store_
-                        ->Write([&](WriteTxn& txn) -> absl::Status {
-                          ASSIGN_OR_RETURN(out, table_->Get(txn, id));
-                          by_name_.Delete(txn, out.name());
-                          out.set_name(name);
-                          by_name_.Put(txn, name, id);
-                          return table_->Update(txn, id, expected_version,
-                                                &out);
-                        })
+                        ->Write(SystemActor("test"),
+                                [&](WriteTxn& txn) -> absl::Status {
+                                  ASSIGN_OR_RETURN(out, table_->Get(txn, id));
+                                  by_name_.Delete(txn, out.name());
+                                  out.set_name(name);
+                                  by_name_.Put(txn, name, id);
+                                  return table_->Update(txn, id,
+                                                        expected_version, &out);
+                                })
                         .status());
     return out;
   }
@@ -213,21 +217,22 @@ TEST_F(TableTest, IndexListedInsideATransactionSeesItsOwnWrites) {
   const std::string a = Create("a", "", "team")->id();
   const std::string b = Create("b", "", "team")->id();
   std::vector<std::string> seen;
-  auto result = store_->Write([&](WriteTxn& txn) -> absl::Status {
-    by_owner_.Delete(txn, "team", a);            // deleted in this batch
-    by_owner_.Put(txn, "team", "zz-new");        // added in this batch
-    by_owner_.Put(txn, "teams", "other-value");  // a neighbouring value
-    bool more = false;
-    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 10, &seen, &more));
-    EXPECT_FALSE(more);
-    std::vector<std::string> after_b;
-    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", b, 10, &after_b, &more));
-    EXPECT_EQ(after_b, (std::vector<std::string>{"zz-new"}));
-    std::vector<std::string> first;
-    RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 1, &first, &more));
-    EXPECT_TRUE(more);
-    return absl::OkStatus();
-  });
+  auto result =
+      store_->Write(SystemActor("test"), [&](WriteTxn& txn) -> absl::Status {
+        by_owner_.Delete(txn, "team", a);            // deleted in this batch
+        by_owner_.Put(txn, "team", "zz-new");        // added in this batch
+        by_owner_.Put(txn, "teams", "other-value");  // a neighbouring value
+        bool more = false;
+        RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 10, &seen, &more));
+        EXPECT_FALSE(more);
+        std::vector<std::string> after_b;
+        RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", b, 10, &after_b, &more));
+        EXPECT_EQ(after_b, (std::vector<std::string>{"zz-new"}));
+        std::vector<std::string> first;
+        RETURN_IF_ERROR(by_owner_.ListIds(txn, "team", "", 1, &first, &more));
+        EXPECT_TRUE(more);
+        return absl::OkStatus();
+      });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(seen, (std::vector<std::string>{b, "zz-new"}));
 }

@@ -199,60 +199,62 @@ grpc::Status AccountsServiceImpl::CreateAccount(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            return CreateOnce(
-                txn, "CreateAccount", req->request_id(), *req, resp,
-                [&]() -> absl::Status {
-                  v1::Account a = req->account();
-                  a.set_name(Trimmed(a.name()));
-                  const NodeFinder find = [&](const std::string& id) {
-                    return db_.nodes.Find(txn, id);
-                  };
-                  if (!a.owner_node_id().empty()) {
-                    ASSIGN_OR_RETURN(auto owner, find(a.owner_node_id()));
-                    if (!owner) {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat("account.owner_node_id: org node ",
-                                       a.owner_node_id(), " not found"));
-                    }
-                    RETURN_IF_ERROR(RequireScope(*who, find, a.owner_node_id(),
-                                                 "accounts"));
-                  }
-                  const std::string key =
-                      AccountsStore::NormalizeName(a.name());
-                  ASSIGN_OR_RETURN(auto same_name,
-                                   db_.account_by_name.Lookup(txn, key));
-                  if (same_name) {
-                    return absl::AlreadyExistsError(
-                        absl::StrCat("account.name: \"", a.name(),
-                                     "\" is already account ", *same_name));
-                  }
-                  if (!a.external_id().empty()) {
-                    ASSIGN_OR_RETURN(auto same_ext,
-                                     db_.account_by_external_id.Lookup(
-                                         txn, a.external_id()));
-                    if (same_ext) {
-                      return absl::AlreadyExistsError(absl::StrCat(
-                          "account.external_id: \"", a.external_id(),
-                          "\" is already account ", *same_ext));
-                    }
-                  }
-                  a.set_id(NewId("acc", txn.now()));
-                  a.set_segment(
-                      SegmentFor(a.purchase_potential(), a.share_of_wallet()));
-                  a.set_created_micros(absl::ToUnixMicros(txn.now()));
-                  a.set_updated_micros(a.created_micros());
-                  RETURN_IF_ERROR(db_.accounts.Insert(txn, a.id(), &a));
-                  db_.account_by_name.Put(txn, key, a.id());
-                  if (!a.external_id().empty()) {
-                    db_.account_by_external_id.Put(txn, a.external_id(),
-                                                   a.id());
-                  }
-                  db_.accounts_by_owner.Put(txn, a.owner_node_id(), a.id());
-                  *resp = std::move(a);
-                  return absl::OkStatus();
-                });
-          })
+          ->Write(
+              ActorFor(*who, "CreateAccount"),
+              [&](WriteTxn& txn) -> absl::Status {
+                return CreateOnce(
+                    txn, "CreateAccount", req->request_id(), *req, resp,
+                    [&]() -> absl::Status {
+                      v1::Account a = req->account();
+                      a.set_name(Trimmed(a.name()));
+                      const NodeFinder find = [&](const std::string& id) {
+                        return db_.nodes.Find(txn, id);
+                      };
+                      if (!a.owner_node_id().empty()) {
+                        ASSIGN_OR_RETURN(auto owner, find(a.owner_node_id()));
+                        if (!owner) {
+                          return absl::InvalidArgumentError(
+                              absl::StrCat("account.owner_node_id: org node ",
+                                           a.owner_node_id(), " not found"));
+                        }
+                        RETURN_IF_ERROR(RequireScope(
+                            *who, find, a.owner_node_id(), "accounts"));
+                      }
+                      const std::string key =
+                          AccountsStore::NormalizeName(a.name());
+                      ASSIGN_OR_RETURN(auto same_name,
+                                       db_.account_by_name.Lookup(txn, key));
+                      if (same_name) {
+                        return absl::AlreadyExistsError(
+                            absl::StrCat("account.name: \"", a.name(),
+                                         "\" is already account ", *same_name));
+                      }
+                      if (!a.external_id().empty()) {
+                        ASSIGN_OR_RETURN(auto same_ext,
+                                         db_.account_by_external_id.Lookup(
+                                             txn, a.external_id()));
+                        if (same_ext) {
+                          return absl::AlreadyExistsError(absl::StrCat(
+                              "account.external_id: \"", a.external_id(),
+                              "\" is already account ", *same_ext));
+                        }
+                      }
+                      a.set_id(NewId("acc", txn.now()));
+                      a.set_segment(SegmentFor(a.purchase_potential(),
+                                               a.share_of_wallet()));
+                      a.set_created_micros(absl::ToUnixMicros(txn.now()));
+                      a.set_updated_micros(a.created_micros());
+                      RETURN_IF_ERROR(db_.accounts.Insert(txn, a.id(), &a));
+                      db_.account_by_name.Put(txn, key, a.id());
+                      if (!a.external_id().empty()) {
+                        db_.account_by_external_id.Put(txn, a.external_id(),
+                                                       a.id());
+                      }
+                      db_.accounts_by_owner.Put(txn, a.owner_node_id(), a.id());
+                      *resp = std::move(a);
+                      return absl::OkStatus();
+                    });
+              })
           .status();
   return ToGrpc(s);
 }
@@ -289,68 +291,72 @@ grpc::Status AccountsServiceImpl::UpdateAccount(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            const std::string& id = req->account().id();
-            ASSIGN_OR_RETURN(v1::Account old, db_.accounts.Get(txn, id));
-            const NodeFinder find = [&](const std::string& node) {
-              return db_.nodes.Find(txn, node);
-            };
-            // A MANAGER must own the account before and after the change.
-            RETURN_IF_ERROR(
-                RequireScope(*who, find, old.owner_node_id(), "accounts"));
-            v1::Account a = req->account();
-            a.set_name(Trimmed(a.name()));
-            if (a.owner_node_id() != old.owner_node_id()) {
-              if (!a.owner_node_id().empty()) {
-                ASSIGN_OR_RETURN(auto owner, find(a.owner_node_id()));
-                if (!owner) {
-                  return absl::InvalidArgumentError(
-                      absl::StrCat("account.owner_node_id: org node ",
-                                   a.owner_node_id(), " not found"));
+          ->Write(
+              ActorFor(*who, "UpdateAccount"),
+              [&](WriteTxn& txn) -> absl::Status {
+                const std::string& id = req->account().id();
+                ASSIGN_OR_RETURN(v1::Account old, db_.accounts.Get(txn, id));
+                const NodeFinder find = [&](const std::string& node) {
+                  return db_.nodes.Find(txn, node);
+                };
+                // A MANAGER must own the account before and after the change.
+                RETURN_IF_ERROR(
+                    RequireScope(*who, find, old.owner_node_id(), "accounts"));
+                v1::Account a = req->account();
+                a.set_name(Trimmed(a.name()));
+                if (a.owner_node_id() != old.owner_node_id()) {
+                  if (!a.owner_node_id().empty()) {
+                    ASSIGN_OR_RETURN(auto owner, find(a.owner_node_id()));
+                    if (!owner) {
+                      return absl::InvalidArgumentError(
+                          absl::StrCat("account.owner_node_id: org node ",
+                                       a.owner_node_id(), " not found"));
+                    }
+                  }
+                  RETURN_IF_ERROR(
+                      RequireScope(*who, find, a.owner_node_id(), "accounts"));
+                  db_.accounts_by_owner.Delete(txn, old.owner_node_id(), id);
+                  db_.accounts_by_owner.Put(txn, a.owner_node_id(), id);
                 }
-              }
-              RETURN_IF_ERROR(
-                  RequireScope(*who, find, a.owner_node_id(), "accounts"));
-              db_.accounts_by_owner.Delete(txn, old.owner_node_id(), id);
-              db_.accounts_by_owner.Put(txn, a.owner_node_id(), id);
-            }
-            const std::string old_key =
-                AccountsStore::NormalizeName(old.name());
-            const std::string key = AccountsStore::NormalizeName(a.name());
-            if (key != old_key) {
-              ASSIGN_OR_RETURN(auto same, db_.account_by_name.Lookup(txn, key));
-              if (same) {
-                return absl::AlreadyExistsError(
-                    absl::StrCat("account.name: \"", a.name(),
-                                 "\" is already account ", *same));
-              }
-              db_.account_by_name.Delete(txn, old_key);
-              db_.account_by_name.Put(txn, key, id);
-            }
-            if (a.external_id() != old.external_id()) {
-              if (!a.external_id().empty()) {
-                ASSIGN_OR_RETURN(auto same, db_.account_by_external_id.Lookup(
-                                                txn, a.external_id()));
-                if (same) {
-                  return absl::AlreadyExistsError(
-                      absl::StrCat("account.external_id: \"", a.external_id(),
-                                   "\" is already account ", *same));
+                const std::string old_key =
+                    AccountsStore::NormalizeName(old.name());
+                const std::string key = AccountsStore::NormalizeName(a.name());
+                if (key != old_key) {
+                  ASSIGN_OR_RETURN(auto same,
+                                   db_.account_by_name.Lookup(txn, key));
+                  if (same) {
+                    return absl::AlreadyExistsError(
+                        absl::StrCat("account.name: \"", a.name(),
+                                     "\" is already account ", *same));
+                  }
+                  db_.account_by_name.Delete(txn, old_key);
+                  db_.account_by_name.Put(txn, key, id);
                 }
-                db_.account_by_external_id.Put(txn, a.external_id(), id);
-              }
-              if (!old.external_id().empty()) {
-                db_.account_by_external_id.Delete(txn, old.external_id());
-              }
-            }
-            a.set_segment(
-                SegmentFor(a.purchase_potential(), a.share_of_wallet()));
-            a.set_created_micros(old.created_micros());
-            a.set_updated_micros(absl::ToUnixMicros(txn.now()));
-            RETURN_IF_ERROR(
-                db_.accounts.Update(txn, id, req->expected_version(), &a));
-            *resp = std::move(a);
-            return absl::OkStatus();
-          })
+                if (a.external_id() != old.external_id()) {
+                  if (!a.external_id().empty()) {
+                    ASSIGN_OR_RETURN(auto same,
+                                     db_.account_by_external_id.Lookup(
+                                         txn, a.external_id()));
+                    if (same) {
+                      return absl::AlreadyExistsError(absl::StrCat(
+                          "account.external_id: \"", a.external_id(),
+                          "\" is already account ", *same));
+                    }
+                    db_.account_by_external_id.Put(txn, a.external_id(), id);
+                  }
+                  if (!old.external_id().empty()) {
+                    db_.account_by_external_id.Delete(txn, old.external_id());
+                  }
+                }
+                a.set_segment(
+                    SegmentFor(a.purchase_potential(), a.share_of_wallet()));
+                a.set_created_micros(old.created_micros());
+                a.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                RETURN_IF_ERROR(
+                    db_.accounts.Update(txn, id, req->expected_version(), &a));
+                *resp = std::move(a);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -408,61 +414,64 @@ grpc::Status AccountsServiceImpl::CreateContact(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            return CreateOnce(
-                txn, "CreateContact", req->request_id(), *req, resp,
-                [&]() -> absl::Status {
-                  v1::Contact c = req->contact();
-                  ASSIGN_OR_RETURN(auto account,
-                                   db_.accounts.Find(txn, c.account_id()));
-                  if (!account) {
-                    return absl::InvalidArgumentError(
-                        absl::StrCat("contact.account_id: account ",
-                                     c.account_id(), " not found"));
-                  }
-                  RETURN_IF_ERROR(CheckContactWriter(txn, *who, *account));
-                  if (!c.reports_to_id().empty()) {
-                    ASSIGN_OR_RETURN(auto boss,
-                                     db_.contacts.Find(txn, c.reports_to_id()));
-                    if (!boss) {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat("contact.reports_to_id: contact ",
-                                       c.reports_to_id(), " not found"));
-                    }
-                    if (boss->account_id() != c.account_id()) {
-                      return absl::InvalidArgumentError(absl::StrCat(
-                          "contact.reports_to_id: contact ", c.reports_to_id(),
-                          " belongs to account ", boss->account_id(), ", not ",
-                          c.account_id()));
-                    }
-                  }
-                  if (!c.external_id().empty()) {
-                    ASSIGN_OR_RETURN(auto same,
-                                     db_.contact_by_external_id.Lookup(
-                                         txn, c.external_id()));
-                    if (same) {
-                      return absl::AlreadyExistsError(absl::StrCat(
-                          "contact.external_id: \"", c.external_id(),
-                          "\" is already contact ", *same));
-                    }
-                  }
-                  c.set_id(NewId("con", txn.now()));
-                  c.set_name(Trimmed(c.name()));
-                  if (c.status() == v1::CONTACT_STATUS_UNSPECIFIED) {
-                    c.set_status(v1::CONTACT_STATUS_ACTIVE);
-                  }
-                  c.set_created_micros(absl::ToUnixMicros(txn.now()));
-                  c.set_updated_micros(c.created_micros());
-                  RETURN_IF_ERROR(db_.contacts.Insert(txn, c.id(), &c));
-                  db_.contacts_by_account.Put(txn, c.account_id(), c.id());
-                  if (!c.external_id().empty()) {
-                    db_.contact_by_external_id.Put(txn, c.external_id(),
-                                                   c.id());
-                  }
-                  *resp = std::move(c);
-                  return absl::OkStatus();
-                });
-          })
+          ->Write(
+              ActorFor(*who, "CreateContact"),
+              [&](WriteTxn& txn) -> absl::Status {
+                return CreateOnce(
+                    txn, "CreateContact", req->request_id(), *req, resp,
+                    [&]() -> absl::Status {
+                      v1::Contact c = req->contact();
+                      ASSIGN_OR_RETURN(auto account,
+                                       db_.accounts.Find(txn, c.account_id()));
+                      if (!account) {
+                        return absl::InvalidArgumentError(
+                            absl::StrCat("contact.account_id: account ",
+                                         c.account_id(), " not found"));
+                      }
+                      RETURN_IF_ERROR(CheckContactWriter(txn, *who, *account));
+                      if (!c.reports_to_id().empty()) {
+                        ASSIGN_OR_RETURN(
+                            auto boss,
+                            db_.contacts.Find(txn, c.reports_to_id()));
+                        if (!boss) {
+                          return absl::InvalidArgumentError(
+                              absl::StrCat("contact.reports_to_id: contact ",
+                                           c.reports_to_id(), " not found"));
+                        }
+                        if (boss->account_id() != c.account_id()) {
+                          return absl::InvalidArgumentError(absl::StrCat(
+                              "contact.reports_to_id: contact ",
+                              c.reports_to_id(), " belongs to account ",
+                              boss->account_id(), ", not ", c.account_id()));
+                        }
+                      }
+                      if (!c.external_id().empty()) {
+                        ASSIGN_OR_RETURN(auto same,
+                                         db_.contact_by_external_id.Lookup(
+                                             txn, c.external_id()));
+                        if (same) {
+                          return absl::AlreadyExistsError(absl::StrCat(
+                              "contact.external_id: \"", c.external_id(),
+                              "\" is already contact ", *same));
+                        }
+                      }
+                      c.set_id(NewId("con", txn.now()));
+                      c.set_name(Trimmed(c.name()));
+                      if (c.status() == v1::CONTACT_STATUS_UNSPECIFIED) {
+                        c.set_status(v1::CONTACT_STATUS_ACTIVE);
+                      }
+                      c.set_created_micros(absl::ToUnixMicros(txn.now()));
+                      c.set_updated_micros(c.created_micros());
+                      RETURN_IF_ERROR(db_.contacts.Insert(txn, c.id(), &c));
+                      db_.contacts_by_account.Put(txn, c.account_id(), c.id());
+                      if (!c.external_id().empty()) {
+                        db_.contact_by_external_id.Put(txn, c.external_id(),
+                                                       c.id());
+                      }
+                      *resp = std::move(c);
+                      return absl::OkStatus();
+                    });
+              })
           .status();
   return ToGrpc(s);
 }
@@ -521,69 +530,74 @@ grpc::Status AccountsServiceImpl::UpdateContact(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            const v1::Contact& in = req->contact();
-            ASSIGN_OR_RETURN(v1::Contact old, db_.contacts.Get(txn, in.id()));
-            if (!in.account_id().empty() &&
-                in.account_id() != old.account_id()) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "contact.account_id: cannot change (contact ", in.id(),
-                  " belongs to account ", old.account_id(), ")"));
-            }
-            ASSIGN_OR_RETURN(v1::Account account,
-                             db_.accounts.Get(txn, old.account_id()));
-            RETURN_IF_ERROR(CheckContactWriter(txn, *who, account));
-            if (!in.reports_to_id().empty() &&
-                in.reports_to_id() != old.reports_to_id()) {
-              ASSIGN_OR_RETURN(auto boss,
-                               db_.contacts.Find(txn, in.reports_to_id()));
-              if (!boss) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("contact.reports_to_id: contact ",
-                                 in.reports_to_id(), " not found"));
-              }
-              if (boss->account_id() != old.account_id()) {
-                return absl::InvalidArgumentError(absl::StrCat(
-                    "contact.reports_to_id: contact ", in.reports_to_id(),
-                    " belongs to account ", boss->account_id(), ", not ",
-                    old.account_id()));
-              }
-              RETURN_IF_ERROR(CheckNoCycle(
-                  [&](const std::string& id) -> std::optional<std::string> {
-                    absl::StatusOr<std::optional<v1::Contact>> c =
-                        db_.contacts.Find(txn, id);
-                    if (!c.ok() || !c->has_value()) {
-                      return std::nullopt;
-                    }
-                    return (*c)->reports_to_id();
-                  },
-                  in.id(), in.reports_to_id(), "contact.reports_to_id"));
-            }
-            if (in.external_id() != old.external_id()) {
-              if (!in.external_id().empty()) {
-                ASSIGN_OR_RETURN(auto same, db_.contact_by_external_id.Lookup(
-                                                txn, in.external_id()));
-                if (same) {
-                  return absl::AlreadyExistsError(
-                      absl::StrCat("contact.external_id: \"", in.external_id(),
-                                   "\" is already contact ", *same));
+          ->Write(
+              ActorFor(*who, "UpdateContact"),
+              [&](WriteTxn& txn) -> absl::Status {
+                const v1::Contact& in = req->contact();
+                ASSIGN_OR_RETURN(v1::Contact old,
+                                 db_.contacts.Get(txn, in.id()));
+                if (!in.account_id().empty() &&
+                    in.account_id() != old.account_id()) {
+                  return absl::InvalidArgumentError(absl::StrCat(
+                      "contact.account_id: cannot change (contact ", in.id(),
+                      " belongs to account ", old.account_id(), ")"));
                 }
-                db_.contact_by_external_id.Put(txn, in.external_id(), in.id());
-              }
-              if (!old.external_id().empty()) {
-                db_.contact_by_external_id.Delete(txn, old.external_id());
-              }
-            }
-            v1::Contact c = in;
-            c.set_account_id(old.account_id());
-            c.set_name(Trimmed(c.name()));
-            c.set_created_micros(old.created_micros());
-            c.set_updated_micros(absl::ToUnixMicros(txn.now()));
-            RETURN_IF_ERROR(
-                db_.contacts.Update(txn, c.id(), req->expected_version(), &c));
-            *resp = std::move(c);
-            return absl::OkStatus();
-          })
+                ASSIGN_OR_RETURN(v1::Account account,
+                                 db_.accounts.Get(txn, old.account_id()));
+                RETURN_IF_ERROR(CheckContactWriter(txn, *who, account));
+                if (!in.reports_to_id().empty() &&
+                    in.reports_to_id() != old.reports_to_id()) {
+                  ASSIGN_OR_RETURN(auto boss,
+                                   db_.contacts.Find(txn, in.reports_to_id()));
+                  if (!boss) {
+                    return absl::InvalidArgumentError(
+                        absl::StrCat("contact.reports_to_id: contact ",
+                                     in.reports_to_id(), " not found"));
+                  }
+                  if (boss->account_id() != old.account_id()) {
+                    return absl::InvalidArgumentError(absl::StrCat(
+                        "contact.reports_to_id: contact ", in.reports_to_id(),
+                        " belongs to account ", boss->account_id(), ", not ",
+                        old.account_id()));
+                  }
+                  RETURN_IF_ERROR(CheckNoCycle(
+                      [&](const std::string& id) -> std::optional<std::string> {
+                        absl::StatusOr<std::optional<v1::Contact>> c =
+                            db_.contacts.Find(txn, id);
+                        if (!c.ok() || !c->has_value()) {
+                          return std::nullopt;
+                        }
+                        return (*c)->reports_to_id();
+                      },
+                      in.id(), in.reports_to_id(), "contact.reports_to_id"));
+                }
+                if (in.external_id() != old.external_id()) {
+                  if (!in.external_id().empty()) {
+                    ASSIGN_OR_RETURN(auto same,
+                                     db_.contact_by_external_id.Lookup(
+                                         txn, in.external_id()));
+                    if (same) {
+                      return absl::AlreadyExistsError(absl::StrCat(
+                          "contact.external_id: \"", in.external_id(),
+                          "\" is already contact ", *same));
+                    }
+                    db_.contact_by_external_id.Put(txn, in.external_id(),
+                                                   in.id());
+                  }
+                  if (!old.external_id().empty()) {
+                    db_.contact_by_external_id.Delete(txn, old.external_id());
+                  }
+                }
+                v1::Contact c = in;
+                c.set_account_id(old.account_id());
+                c.set_name(Trimmed(c.name()));
+                c.set_created_micros(old.created_micros());
+                c.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                RETURN_IF_ERROR(db_.contacts.Update(
+                    txn, c.id(), req->expected_version(), &c));
+                *resp = std::move(c);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -708,75 +722,81 @@ grpc::Status AccountsServiceImpl::CreateOrgNode(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            return CreateOnce(
-                txn, "CreateOrgNode", req->request_id(), *req, resp,
-                [&]() -> absl::Status {
-                  const NodeFinder find = [&](const std::string& id) {
-                    return db_.nodes.Find(txn, id);
-                  };
-                  ASSIGN_OR_RETURN(auto root, db_.root_node.Lookup(txn, ""));
-                  if (in.parent_id().empty()) {
-                    if (root) {
-                      return absl::FailedPreconditionError(absl::StrCat(
-                          "node.parent_id: required: the organization already "
-                          "has its root, org node ",
-                          *root));
-                    }
-                    if (in.kind() != v1::ORG_NODE_KIND_GLOBAL) {
-                      return absl::InvalidArgumentError(
-                          "node.kind: the root of the organization must be "
-                          "GLOBAL");
-                    }
-                    if (who->role != Role::kAdmin) {
-                      return absl::PermissionDeniedError(
-                          "only an ADMIN creates the root org node");
-                    }
-                  } else {
-                    ASSIGN_OR_RETURN(auto parent, find(in.parent_id()));
-                    if (!parent) {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat("node.parent_id: org node ",
-                                       in.parent_id(), " not found"));
-                    }
-                    if (parent->kind() == v1::ORG_NODE_KIND_REP) {
-                      return absl::FailedPreconditionError(absl::StrCat(
-                          "node.parent_id: ", in.parent_id(),
-                          " is a REP node; REP nodes have no children"));
-                    }
-                    if (in.kind() == v1::ORG_NODE_KIND_GLOBAL) {
-                      return absl::InvalidArgumentError(
-                          "node.kind: GLOBAL is only the root");
-                    }
-                    RETURN_IF_ERROR(
-                        RequireScope(*who, find, in.parent_id(), "org nodes"));
-                  }
-                  if (!in.external_id().empty()) {
-                    ASSIGN_OR_RETURN(auto same, db_.node_by_external_id.Lookup(
-                                                    txn, in.external_id()));
-                    if (same) {
-                      return absl::AlreadyExistsError(
-                          absl::StrCat("node.external_id: \"", in.external_id(),
-                                       "\" is already org node ", *same));
-                    }
-                  }
-                  v1::OrgNode n = in;
-                  n.set_id(NewId("org", txn.now()));
-                  n.set_name(Trimmed(n.name()));
-                  n.set_created_micros(absl::ToUnixMicros(txn.now()));
-                  n.set_updated_micros(n.created_micros());
-                  RETURN_IF_ERROR(db_.nodes.Insert(txn, n.id(), &n));
-                  db_.nodes_by_parent.Put(txn, n.parent_id(), n.id());
-                  if (n.parent_id().empty()) {
-                    db_.root_node.Put(txn, "", n.id());
-                  }
-                  if (!n.external_id().empty()) {
-                    db_.node_by_external_id.Put(txn, n.external_id(), n.id());
-                  }
-                  *resp = std::move(n);
-                  return absl::OkStatus();
-                });
-          })
+          ->Write(
+              ActorFor(*who, "CreateOrgNode"),
+              [&](WriteTxn& txn) -> absl::Status {
+                return CreateOnce(
+                    txn, "CreateOrgNode", req->request_id(), *req, resp,
+                    [&]() -> absl::Status {
+                      const NodeFinder find = [&](const std::string& id) {
+                        return db_.nodes.Find(txn, id);
+                      };
+                      ASSIGN_OR_RETURN(auto root,
+                                       db_.root_node.Lookup(txn, ""));
+                      if (in.parent_id().empty()) {
+                        if (root) {
+                          return absl::FailedPreconditionError(
+                              absl::StrCat("node.parent_id: required: the "
+                                           "organization already "
+                                           "has its root, org node ",
+                                           *root));
+                        }
+                        if (in.kind() != v1::ORG_NODE_KIND_GLOBAL) {
+                          return absl::InvalidArgumentError(
+                              "node.kind: the root of the organization must be "
+                              "GLOBAL");
+                        }
+                        if (who->role != Role::kAdmin) {
+                          return absl::PermissionDeniedError(
+                              "only an ADMIN creates the root org node");
+                        }
+                      } else {
+                        ASSIGN_OR_RETURN(auto parent, find(in.parent_id()));
+                        if (!parent) {
+                          return absl::InvalidArgumentError(
+                              absl::StrCat("node.parent_id: org node ",
+                                           in.parent_id(), " not found"));
+                        }
+                        if (parent->kind() == v1::ORG_NODE_KIND_REP) {
+                          return absl::FailedPreconditionError(absl::StrCat(
+                              "node.parent_id: ", in.parent_id(),
+                              " is a REP node; REP nodes have no children"));
+                        }
+                        if (in.kind() == v1::ORG_NODE_KIND_GLOBAL) {
+                          return absl::InvalidArgumentError(
+                              "node.kind: GLOBAL is only the root");
+                        }
+                        RETURN_IF_ERROR(RequireScope(*who, find, in.parent_id(),
+                                                     "org nodes"));
+                      }
+                      if (!in.external_id().empty()) {
+                        ASSIGN_OR_RETURN(auto same,
+                                         db_.node_by_external_id.Lookup(
+                                             txn, in.external_id()));
+                        if (same) {
+                          return absl::AlreadyExistsError(absl::StrCat(
+                              "node.external_id: \"", in.external_id(),
+                              "\" is already org node ", *same));
+                        }
+                      }
+                      v1::OrgNode n = in;
+                      n.set_id(NewId("org", txn.now()));
+                      n.set_name(Trimmed(n.name()));
+                      n.set_created_micros(absl::ToUnixMicros(txn.now()));
+                      n.set_updated_micros(n.created_micros());
+                      RETURN_IF_ERROR(db_.nodes.Insert(txn, n.id(), &n));
+                      db_.nodes_by_parent.Put(txn, n.parent_id(), n.id());
+                      if (n.parent_id().empty()) {
+                        db_.root_node.Put(txn, "", n.id());
+                      }
+                      if (!n.external_id().empty()) {
+                        db_.node_by_external_id.Put(txn, n.external_id(),
+                                                    n.id());
+                      }
+                      *resp = std::move(n);
+                      return absl::OkStatus();
+                    });
+              })
           .status();
   return ToGrpc(s);
 }
@@ -816,45 +836,49 @@ grpc::Status AccountsServiceImpl::UpdateOrgNode(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(v1::OrgNode n, db_.nodes.Get(txn, in.id()));
-            const NodeFinder find = [&](const std::string& id) {
-              return db_.nodes.Find(txn, id);
-            };
-            RETURN_IF_ERROR(RequireScope(*who, find, n.id(), "org nodes"));
-            if (in.kind() != v1::ORG_NODE_KIND_UNSPECIFIED &&
-                in.kind() != n.kind()) {
-              return absl::InvalidArgumentError(
-                  "node.kind: cannot change; create a node of the new kind");
-            }
-            if (!in.parent_id().empty() && in.parent_id() != n.parent_id()) {
-              return absl::InvalidArgumentError(
-                  "node.parent_id: change it with MoveOrgNode");
-            }
-            if (in.external_id() != n.external_id()) {
-              if (!in.external_id().empty()) {
-                ASSIGN_OR_RETURN(auto same, db_.node_by_external_id.Lookup(
-                                                txn, in.external_id()));
-                if (same) {
-                  return absl::AlreadyExistsError(
-                      absl::StrCat("node.external_id: \"", in.external_id(),
-                                   "\" is already org node ", *same));
+          ->Write(
+              ActorFor(*who, "UpdateOrgNode"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(v1::OrgNode n, db_.nodes.Get(txn, in.id()));
+                const NodeFinder find = [&](const std::string& id) {
+                  return db_.nodes.Find(txn, id);
+                };
+                RETURN_IF_ERROR(RequireScope(*who, find, n.id(), "org nodes"));
+                if (in.kind() != v1::ORG_NODE_KIND_UNSPECIFIED &&
+                    in.kind() != n.kind()) {
+                  return absl::InvalidArgumentError(
+                      "node.kind: cannot change; create a node of the new "
+                      "kind");
                 }
-                db_.node_by_external_id.Put(txn, in.external_id(), n.id());
-              }
-              if (!n.external_id().empty()) {
-                db_.node_by_external_id.Delete(txn, n.external_id());
-              }
-            }
-            n.set_name(Trimmed(in.name()));
-            n.set_manager_principal(in.manager_principal());
-            n.set_external_id(in.external_id());
-            n.set_updated_micros(absl::ToUnixMicros(txn.now()));
-            RETURN_IF_ERROR(
-                db_.nodes.Update(txn, n.id(), req->expected_version(), &n));
-            *resp = std::move(n);
-            return absl::OkStatus();
-          })
+                if (!in.parent_id().empty() &&
+                    in.parent_id() != n.parent_id()) {
+                  return absl::InvalidArgumentError(
+                      "node.parent_id: change it with MoveOrgNode");
+                }
+                if (in.external_id() != n.external_id()) {
+                  if (!in.external_id().empty()) {
+                    ASSIGN_OR_RETURN(auto same, db_.node_by_external_id.Lookup(
+                                                    txn, in.external_id()));
+                    if (same) {
+                      return absl::AlreadyExistsError(
+                          absl::StrCat("node.external_id: \"", in.external_id(),
+                                       "\" is already org node ", *same));
+                    }
+                    db_.node_by_external_id.Put(txn, in.external_id(), n.id());
+                  }
+                  if (!n.external_id().empty()) {
+                    db_.node_by_external_id.Delete(txn, n.external_id());
+                  }
+                }
+                n.set_name(Trimmed(in.name()));
+                n.set_manager_principal(in.manager_principal());
+                n.set_external_id(in.external_id());
+                n.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                RETURN_IF_ERROR(
+                    db_.nodes.Update(txn, n.id(), req->expected_version(), &n));
+                *resp = std::move(n);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -879,44 +903,47 @@ grpc::Status AccountsServiceImpl::MoveOrgNode(Ctx* ctx,
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(v1::OrgNode n, db_.nodes.Get(txn, req->id()));
-            const NodeFinder find = [&](const std::string& id) {
-              return db_.nodes.Find(txn, id);
-            };
-            if (n.parent_id().empty()) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("id: ", n.id(),
-                               " is the root of the organization; it has no "
-                               "parent to move under"));
-            }
-            ASSIGN_OR_RETURN(auto parent, find(req->new_parent_id()));
-            if (!parent) {
-              return absl::InvalidArgumentError(
-                  absl::StrCat("new_parent_id: org node ", req->new_parent_id(),
-                               " not found"));
-            }
-            // A cycle is wrong whatever the parent's kind: checked first.
-            RETURN_IF_ERROR(CheckNoCycle(
-                ParentOf(find), n.id(), req->new_parent_id(), "new_parent_id"));
-            if (parent->kind() == v1::ORG_NODE_KIND_REP) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("new_parent_id: ", parent->id(),
-                               " is a REP node; REP nodes have no children"));
-            }
-            // A MANAGER moves nodes within their subtree only: from and to.
-            RETURN_IF_ERROR(RequireScope(*who, find, n.id(), "org nodes"));
-            RETURN_IF_ERROR(
-                RequireScope(*who, find, req->new_parent_id(), "org nodes"));
-            db_.nodes_by_parent.Delete(txn, n.parent_id(), n.id());
-            db_.nodes_by_parent.Put(txn, req->new_parent_id(), n.id());
-            n.set_parent_id(req->new_parent_id());
-            n.set_updated_micros(absl::ToUnixMicros(txn.now()));
-            RETURN_IF_ERROR(
-                db_.nodes.Update(txn, n.id(), req->expected_version(), &n));
-            *resp = std::move(n);
-            return absl::OkStatus();
-          })
+          ->Write(
+              ActorFor(*who, "MoveOrgNode"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(v1::OrgNode n, db_.nodes.Get(txn, req->id()));
+                const NodeFinder find = [&](const std::string& id) {
+                  return db_.nodes.Find(txn, id);
+                };
+                if (n.parent_id().empty()) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "id: ", n.id(),
+                      " is the root of the organization; it has no "
+                      "parent to move under"));
+                }
+                ASSIGN_OR_RETURN(auto parent, find(req->new_parent_id()));
+                if (!parent) {
+                  return absl::InvalidArgumentError(
+                      absl::StrCat("new_parent_id: org node ",
+                                   req->new_parent_id(), " not found"));
+                }
+                // A cycle is wrong whatever the parent's kind: checked first.
+                RETURN_IF_ERROR(CheckNoCycle(ParentOf(find), n.id(),
+                                             req->new_parent_id(),
+                                             "new_parent_id"));
+                if (parent->kind() == v1::ORG_NODE_KIND_REP) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "new_parent_id: ", parent->id(),
+                      " is a REP node; REP nodes have no children"));
+                }
+                // A MANAGER moves nodes within their subtree only: from and to.
+                RETURN_IF_ERROR(RequireScope(*who, find, n.id(), "org nodes"));
+                RETURN_IF_ERROR(RequireScope(*who, find, req->new_parent_id(),
+                                             "org nodes"));
+                db_.nodes_by_parent.Delete(txn, n.parent_id(), n.id());
+                db_.nodes_by_parent.Put(txn, req->new_parent_id(), n.id());
+                n.set_parent_id(req->new_parent_id());
+                n.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                RETURN_IF_ERROR(
+                    db_.nodes.Update(txn, n.id(), req->expected_version(), &n));
+                *resp = std::move(n);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -979,36 +1006,38 @@ grpc::Status AccountsServiceImpl::SetQuota(Ctx* ctx,
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            const NodeFinder find = [&](const std::string& id) {
-              return db_.nodes.Find(txn, id);
-            };
-            ASSIGN_OR_RETURN(v1::OrgNode node,
-                             db_.nodes.Get(txn, req->node_id()));
-            RETURN_IF_ERROR(RequireScope(*who, find, node.id(), "quotas"));
-            const std::string id = AccountsStore::QuotaId(
-                node.id(), req->fiscal_year(), req->fiscal_quarter());
-            ASSIGN_OR_RETURN(auto old, db_.quotas.Find(txn, id));
-            v1::Quota q;
-            q.set_node_id(node.id());
-            q.set_fiscal_year(req->fiscal_year());
-            q.set_fiscal_quarter(req->fiscal_quarter());
-            *q.mutable_amount() = req->amount();
-            q.set_updated_micros(absl::ToUnixMicros(txn.now()));
-            if (old) {
-              RETURN_IF_ERROR(
-                  db_.quotas.Update(txn, id, req->expected_version(), &q));
-            } else {
-              if (req->expected_version() != 0) {
-                return absl::AbortedError(absl::StrCat(
-                    "quota ", id, ": expected_version ",
-                    req->expected_version(), " but no quota is set yet"));
-              }
-              RETURN_IF_ERROR(db_.quotas.Insert(txn, id, &q));
-            }
-            *resp = std::move(q);
-            return absl::OkStatus();
-          })
+          ->Write(
+              ActorFor(*who, "SetQuota"),
+              [&](WriteTxn& txn) -> absl::Status {
+                const NodeFinder find = [&](const std::string& id) {
+                  return db_.nodes.Find(txn, id);
+                };
+                ASSIGN_OR_RETURN(v1::OrgNode node,
+                                 db_.nodes.Get(txn, req->node_id()));
+                RETURN_IF_ERROR(RequireScope(*who, find, node.id(), "quotas"));
+                const std::string id = AccountsStore::QuotaId(
+                    node.id(), req->fiscal_year(), req->fiscal_quarter());
+                ASSIGN_OR_RETURN(auto old, db_.quotas.Find(txn, id));
+                v1::Quota q;
+                q.set_node_id(node.id());
+                q.set_fiscal_year(req->fiscal_year());
+                q.set_fiscal_quarter(req->fiscal_quarter());
+                *q.mutable_amount() = req->amount();
+                q.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                if (old) {
+                  RETURN_IF_ERROR(
+                      db_.quotas.Update(txn, id, req->expected_version(), &q));
+                } else {
+                  if (req->expected_version() != 0) {
+                    return absl::AbortedError(absl::StrCat(
+                        "quota ", id, ": expected_version ",
+                        req->expected_version(), " but no quota is set yet"));
+                  }
+                  RETURN_IF_ERROR(db_.quotas.Insert(txn, id, &q));
+                }
+                *resp = std::move(q);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -1226,24 +1255,25 @@ grpc::Status AccountsServiceImpl::ClassifyAccounts(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            const NodeFinder find = [&](const std::string& id) {
-              return db_.nodes.Find(txn, id);
-            };
-            for (const auto& c : resp->accounts()) {
-              ASSIGN_OR_RETURN(v1::Account a,
-                               db_.accounts.Get(txn, c.account_id()));
-              RETURN_IF_ERROR(
-                  RequireScope(*who, find, a.owner_node_id(), "accounts"));
-              if (a.tier() == c.tier()) {
-                continue;
-              }
-              a.set_tier(c.tier());
-              a.set_updated_micros(absl::ToUnixMicros(txn.now()));
-              RETURN_IF_ERROR(db_.accounts.Update(txn, a.id(), 0, &a));
-            }
-            return absl::OkStatus();
-          })
+          ->Write(ActorFor(*who, "ClassifyAccounts"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    const NodeFinder find = [&](const std::string& id) {
+                      return db_.nodes.Find(txn, id);
+                    };
+                    for (const auto& c : resp->accounts()) {
+                      ASSIGN_OR_RETURN(v1::Account a,
+                                       db_.accounts.Get(txn, c.account_id()));
+                      RETURN_IF_ERROR(RequireScope(
+                          *who, find, a.owner_node_id(), "accounts"));
+                      if (a.tier() == c.tier()) {
+                        continue;
+                      }
+                      a.set_tier(c.tier());
+                      a.set_updated_micros(absl::ToUnixMicros(txn.now()));
+                      RETURN_IF_ERROR(db_.accounts.Update(txn, a.id(), 0, &a));
+                    }
+                    return absl::OkStatus();
+                  })
           .status();
   return ToGrpc(s);
 }

@@ -236,7 +236,7 @@ grpc::Status CreditServiceImpl::SetCreditProfile(
 
 absl::Status CreditServiceImpl::DoSetCreditProfile(
     Ctx* ctx, const v1::SetCreditProfileRequest* req, v1::CreditProfile* resp) {
-  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   const v1::CreditProfile& in = req->profile();
   Violations v;
   if (in.account_id().empty()) {
@@ -261,28 +261,29 @@ absl::Status CreditServiceImpl::DoSetCreditProfile(
   RETURN_IF_ERROR(v.status());
   RETURN_IF_ERROR(RequireAccount(in.account_id(), "profile.account_id"));
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<v1::CreditProfile> old,
-                         db_.profiles.Find(txn, in.account_id()));
-        v1::CreditProfile p;
-        p.set_account_id(in.account_id());
-        *p.mutable_credit_limit() = M(in.credit_limit().units_minor());
-        p.set_payment_terms_days(in.payment_terms_days());
-        p.set_risk_class(in.risk_class());
-        p.set_hold(in.hold());
-        p.set_hold_reason(in.hold() ? Trimmed(in.hold_reason()) : "");
-        p.set_updated_micros(Micros(txn.now()));
-        if (old) {
-          RETURN_IF_ERROR(db_.profiles.Update(txn, p.account_id(),
-                                              req->expected_version(), &p));
-        } else {
-          RETURN_IF_ERROR(CheckVersion("credit profile", p.account_id(),
-                                       req->expected_version(), 0));
-          RETURN_IF_ERROR(db_.profiles.Insert(txn, p.account_id(), &p));
-        }
-        *resp = p;
-        return absl::OkStatus();
-      })
+      ->Write(ActorFor(who, "SetCreditProfile"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(std::optional<v1::CreditProfile> old,
+                                 db_.profiles.Find(txn, in.account_id()));
+                v1::CreditProfile p;
+                p.set_account_id(in.account_id());
+                *p.mutable_credit_limit() = M(in.credit_limit().units_minor());
+                p.set_payment_terms_days(in.payment_terms_days());
+                p.set_risk_class(in.risk_class());
+                p.set_hold(in.hold());
+                p.set_hold_reason(in.hold() ? Trimmed(in.hold_reason()) : "");
+                p.set_updated_micros(Micros(txn.now()));
+                if (old) {
+                  RETURN_IF_ERROR(db_.profiles.Update(
+                      txn, p.account_id(), req->expected_version(), &p));
+                } else {
+                  RETURN_IF_ERROR(CheckVersion("credit profile", p.account_id(),
+                                               req->expected_version(), 0));
+                  RETURN_IF_ERROR(db_.profiles.Insert(txn, p.account_id(), &p));
+                }
+                *resp = p;
+                return absl::OkStatus();
+              })
       .status();
 }
 
@@ -363,69 +364,73 @@ absl::Status CreditServiceImpl::DoCheckCredit(Ctx* ctx,
   RETURN_IF_ERROR(RequireAccount(req->account_id(), "account_id"));
   const absl::CivilDay today = Today();
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        RETURN_IF_ERROR(RequireOpportunityOf(db_, txn, req->opportunity_id(),
-                                             req->account_id(),
-                                             "opportunity_id"));
-        CreditFacts facts;
-        facts.exponent = exponent_;
-        facts.overdue_block_days = options_.overdue_block_days;
-        facts.amount = req->amount().units_minor();
-        ASSIGN_OR_RETURN(facts.profile,
-                         db_.profiles.Find(txn, req->account_id()));
-        ASSIGN_OR_RETURN(facts.exposure, Exposure(txn, req->account_id(),
-                                                  req->opportunity_id()));
-        ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
-                         db_.AccountReceivables(txn, req->account_id()));
-        money::Accumulator beyond;
-        for (const v1::Receivable& r : rs) {
-          if (!Collectible(r)) {
-            continue;
-          }
-          const int days = DaysPastDue(r, today);
-          facts.max_days_overdue = std::max(facts.max_days_overdue, days);
-          if (days > options_.overdue_block_days) {
-            beyond.Add(r.open().units_minor());
-          }
-        }
-        ASSIGN_OR_RETURN(facts.overdue_beyond_limit, beyond.Total());
-        ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db_.Strategy(txn));
-        facts.debtor_class = ClassifyDebtor(rs, strategy, today).debtor_class;
-        const CreditVerdict verdict = DecideCredit(facts);
+      ->Write(
+          ActorFor(who, "CheckCredit"),
+          [&](WriteTxn& txn) -> absl::Status {
+            RETURN_IF_ERROR(
+                RequireOpportunityOf(db_, txn, req->opportunity_id(),
+                                     req->account_id(), "opportunity_id"));
+            CreditFacts facts;
+            facts.exponent = exponent_;
+            facts.overdue_block_days = options_.overdue_block_days;
+            facts.amount = req->amount().units_minor();
+            ASSIGN_OR_RETURN(facts.profile,
+                             db_.profiles.Find(txn, req->account_id()));
+            ASSIGN_OR_RETURN(facts.exposure, Exposure(txn, req->account_id(),
+                                                      req->opportunity_id()));
+            ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
+                             db_.AccountReceivables(txn, req->account_id()));
+            money::Accumulator beyond;
+            for (const v1::Receivable& r : rs) {
+              if (!Collectible(r)) {
+                continue;
+              }
+              const int days = DaysPastDue(r, today);
+              facts.max_days_overdue = std::max(facts.max_days_overdue, days);
+              if (days > options_.overdue_block_days) {
+                beyond.Add(r.open().units_minor());
+              }
+            }
+            ASSIGN_OR_RETURN(facts.overdue_beyond_limit, beyond.Total());
+            ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db_.Strategy(txn));
+            facts.debtor_class =
+                ClassifyDebtor(rs, strategy, today).debtor_class;
+            const CreditVerdict verdict = DecideCredit(facts);
 
-        v1::CreditCheck c;
-        c.set_id(NewId("chk", txn.now()));
-        c.set_account_id(req->account_id());
-        c.set_opportunity_id(req->opportunity_id());
-        *c.mutable_amount() = M(facts.amount);
-        c.set_decision(verdict.decision);
-        for (const std::string& reason : verdict.reasons) {
-          c.add_reasons(reason);
-        }
-        *c.mutable_exposure() = M(facts.exposure);
-        *c.mutable_credit_limit() =
-            M(facts.profile ? facts.profile->credit_limit().units_minor() : 0);
-        c.set_checked_by(who.name);
-        c.set_checked_micros(Micros(txn.now()));
-        RETURN_IF_ERROR(db_.checks.Insert(txn, c.id(), &c));
-        db_.checks_by_account.Put(txn, c.account_id(), c.id());
-        if (!c.opportunity_id().empty()) {
-          RETURN_IF_ERROR(db_.ReleaseCommitment(txn, c.opportunity_id()));
-          // Invoiced: any receivable of the opportunity (opened from the
-          // pipeline feed or posted by the ERP) ends its commitment.
-          ASSIGN_OR_RETURN(std::vector<std::string> invoiced,
-                           db_.AllIds(txn, db_.receivables_by_opportunity,
-                                      c.opportunity_id()));
-          if (verdict.decision != v1::CREDIT_DECISION_BLOCK &&
-              invoiced.empty()) {
-            db_.PutCommitment(
-                txn,
-                Commitment{c.account_id(), c.opportunity_id(), facts.amount});
-          }
-        }
-        *resp = c;
-        return absl::OkStatus();
-      })
+            v1::CreditCheck c;
+            c.set_id(NewId("chk", txn.now()));
+            c.set_account_id(req->account_id());
+            c.set_opportunity_id(req->opportunity_id());
+            *c.mutable_amount() = M(facts.amount);
+            c.set_decision(verdict.decision);
+            for (const std::string& reason : verdict.reasons) {
+              c.add_reasons(reason);
+            }
+            *c.mutable_exposure() = M(facts.exposure);
+            *c.mutable_credit_limit() =
+                M(facts.profile ? facts.profile->credit_limit().units_minor()
+                                : 0);
+            c.set_checked_by(who.name);
+            c.set_checked_micros(Micros(txn.now()));
+            RETURN_IF_ERROR(db_.checks.Insert(txn, c.id(), &c));
+            db_.checks_by_account.Put(txn, c.account_id(), c.id());
+            if (!c.opportunity_id().empty()) {
+              RETURN_IF_ERROR(db_.ReleaseCommitment(txn, c.opportunity_id()));
+              // Invoiced: any receivable of the opportunity (opened from the
+              // pipeline feed or posted by the ERP) ends its commitment.
+              ASSIGN_OR_RETURN(std::vector<std::string> invoiced,
+                               db_.AllIds(txn, db_.receivables_by_opportunity,
+                                          c.opportunity_id()));
+              if (verdict.decision != v1::CREDIT_DECISION_BLOCK &&
+                  invoiced.empty()) {
+                db_.PutCommitment(txn,
+                                  Commitment{c.account_id(), c.opportunity_id(),
+                                             facts.amount});
+              }
+            }
+            *resp = c;
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -519,7 +524,7 @@ grpc::Status CreditServiceImpl::PostReceivable(
 
 absl::Status CreditServiceImpl::DoPostReceivable(
     Ctx* ctx, const v1::PostReceivableRequest* req, v1::Receivable* resp) {
-  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   const v1::Receivable& in = req->receivable();
   const std::string external_id =
       req->external_id().empty() ? in.external_id() : req->external_id();
@@ -564,80 +569,84 @@ absl::Status CreditServiceImpl::DoPostReceivable(
   RETURN_IF_ERROR(v.status());
   RETURN_IF_ERROR(RequireAccount(in.account_id(), "receivable.account_id"));
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        if (!external_id.empty()) {
-          ASSIGN_OR_RETURN(
-              std::optional<std::string> known,
-              db_.receivable_by_external_id.Lookup(txn, external_id));
-          if (known) {
-            ASSIGN_OR_RETURN(v1::Receivable r,
-                             db_.receivables.Get(txn, *known));
-            if (r.account_id() != in.account_id() ||
-                r.amount().units_minor() != in.amount().units_minor() ||
-                r.issue_date().SerializeAsString() !=
-                    in.issue_date().SerializeAsString()) {
-              return absl::FailedPreconditionError(absl::StrCat(
-                  "external_id: ", external_id, " was posted as ", r.id(),
-                  " with a different account, amount or issue date"));
+      ->Write(
+          ActorFor(who, "PostReceivable"),
+          [&](WriteTxn& txn) -> absl::Status {
+            if (!external_id.empty()) {
+              ASSIGN_OR_RETURN(
+                  std::optional<std::string> known,
+                  db_.receivable_by_external_id.Lookup(txn, external_id));
+              if (known) {
+                ASSIGN_OR_RETURN(v1::Receivable r,
+                                 db_.receivables.Get(txn, *known));
+                if (r.account_id() != in.account_id() ||
+                    r.amount().units_minor() != in.amount().units_minor() ||
+                    r.issue_date().SerializeAsString() !=
+                        in.issue_date().SerializeAsString()) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "external_id: ", external_id, " was posted as ", r.id(),
+                      " with a different account, amount or issue date"));
+                }
+                *resp = std::move(r);  // a replay: nothing changes
+                return absl::OkStatus();
+              }
             }
-            *resp = std::move(r);  // a replay: nothing changes
+            RETURN_IF_ERROR(RequireOpportunityOf(db_, txn, in.opportunity_id(),
+                                                 in.account_id(),
+                                                 "receivable.opportunity_id"));
+            std::optional<absl::CivilDay> due_date = due;
+            if (!due_date) {
+              ASSIGN_OR_RETURN(int terms,
+                               PaymentTermsDays(txn, in.account_id()));
+              due_date = *issue + terms;
+            }
+            ASSIGN_OR_RETURN(
+                std::optional<std::string> contract,
+                in.opportunity_id().empty()
+                    ? absl::StatusOr<std::optional<std::string>>(std::nullopt)
+                    : db_.contract_receivable_by_opportunity.Lookup(
+                          txn, in.opportunity_id()));
+            if (contract) {
+              // The contract's receivable is already open: the ERP's invoice
+              // for it is that receivable (adopted while nothing is paid and
+              // the amounts agree), never a second debt.
+              ASSIGN_OR_RETURN(v1::Receivable r,
+                               db_.receivables.Get(txn, *contract));
+              if (!r.external_id().empty() || r.payments_size() > 0 ||
+                  r.amount().units_minor() != in.amount().units_minor()) {
+                return absl::FailedPreconditionError(absl::StrCat(
+                    "receivable.opportunity_id: opportunity ",
+                    in.opportunity_id(), " is invoiced by ", r.id(),
+                    " (opened when its contract was signed); only an invoice "
+                    "of "
+                    "the same amount before any payment can be posted for it"));
+              }
+              r.set_external_id(external_id);
+              *r.mutable_issue_date() = ToProto(*issue);
+              *r.mutable_due_date() = ToProto(*due_date);
+              RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
+              if (!external_id.empty()) {
+                db_.receivable_by_external_id.Put(txn, external_id, r.id());
+              }
+              *resp = std::move(r);
+              return absl::OkStatus();
+            }
+            v1::Receivable r;
+            r.set_id(NewId("rcv", txn.now()));
+            r.set_account_id(in.account_id());
+            r.set_opportunity_id(in.opportunity_id());
+            r.set_external_id(external_id);
+            *r.mutable_amount() = M(in.amount().units_minor());
+            *r.mutable_paid() = M(0);
+            *r.mutable_written_off() = M(0);
+            *r.mutable_issue_date() = ToProto(*issue);
+            *r.mutable_due_date() = ToProto(*due_date);
+            r.set_source(v1::RECEIVABLE_SOURCE_POSTED);
+            r.set_created_micros(Micros(txn.now()));
+            RETURN_IF_ERROR(OpenReceivable(txn, &r));
+            *resp = std::move(r);
             return absl::OkStatus();
-          }
-        }
-        RETURN_IF_ERROR(RequireOpportunityOf(db_, txn, in.opportunity_id(),
-                                             in.account_id(),
-                                             "receivable.opportunity_id"));
-        std::optional<absl::CivilDay> due_date = due;
-        if (!due_date) {
-          ASSIGN_OR_RETURN(int terms, PaymentTermsDays(txn, in.account_id()));
-          due_date = *issue + terms;
-        }
-        ASSIGN_OR_RETURN(
-            std::optional<std::string> contract,
-            in.opportunity_id().empty()
-                ? absl::StatusOr<std::optional<std::string>>(std::nullopt)
-                : db_.contract_receivable_by_opportunity.Lookup(
-                      txn, in.opportunity_id()));
-        if (contract) {
-          // The contract's receivable is already open: the ERP's invoice for
-          // it is that receivable (adopted while nothing is paid and the
-          // amounts agree), never a second debt.
-          ASSIGN_OR_RETURN(v1::Receivable r,
-                           db_.receivables.Get(txn, *contract));
-          if (!r.external_id().empty() || r.payments_size() > 0 ||
-              r.amount().units_minor() != in.amount().units_minor()) {
-            return absl::FailedPreconditionError(absl::StrCat(
-                "receivable.opportunity_id: opportunity ", in.opportunity_id(),
-                " is invoiced by ", r.id(),
-                " (opened when its contract was signed); only an invoice of "
-                "the same amount before any payment can be posted for it"));
-          }
-          r.set_external_id(external_id);
-          *r.mutable_issue_date() = ToProto(*issue);
-          *r.mutable_due_date() = ToProto(*due_date);
-          RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
-          if (!external_id.empty()) {
-            db_.receivable_by_external_id.Put(txn, external_id, r.id());
-          }
-          *resp = std::move(r);
-          return absl::OkStatus();
-        }
-        v1::Receivable r;
-        r.set_id(NewId("rcv", txn.now()));
-        r.set_account_id(in.account_id());
-        r.set_opportunity_id(in.opportunity_id());
-        r.set_external_id(external_id);
-        *r.mutable_amount() = M(in.amount().units_minor());
-        *r.mutable_paid() = M(0);
-        *r.mutable_written_off() = M(0);
-        *r.mutable_issue_date() = ToProto(*issue);
-        *r.mutable_due_date() = ToProto(*due_date);
-        r.set_source(v1::RECEIVABLE_SOURCE_POSTED);
-        r.set_created_micros(Micros(txn.now()));
-        RETURN_IF_ERROR(OpenReceivable(txn, &r));
-        *resp = std::move(r);
-        return absl::OkStatus();
-      })
+          })
       .status();
 }
 
@@ -763,65 +772,69 @@ absl::Status CreditServiceImpl::DoRecordPayment(
   }
   RETURN_IF_ERROR(v.status());
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        if (!req->external_id().empty()) {
-          ASSIGN_OR_RETURN(
-              std::optional<std::string> known,
-              db_.payment_by_external_id.Lookup(txn, req->external_id()));
-          if (known) {
-            ASSIGN_OR_RETURN(v1::Payment p, db_.payments.Get(txn, *known));
-            if (p.account_id() != req->account_id() ||
-                p.amount().units_minor() != req->amount().units_minor() ||
-                p.date().SerializeAsString() !=
-                    req->date().SerializeAsString()) {
-              return absl::FailedPreconditionError(absl::StrCat(
-                  "external_id: ", req->external_id(), " was recorded as ",
-                  p.id(), " with a different account, amount or date"));
+      ->Write(
+          ActorFor(who, "RecordPayment"),
+          [&](WriteTxn& txn) -> absl::Status {
+            if (!req->external_id().empty()) {
+              ASSIGN_OR_RETURN(
+                  std::optional<std::string> known,
+                  db_.payment_by_external_id.Lookup(txn, req->external_id()));
+              if (known) {
+                ASSIGN_OR_RETURN(v1::Payment p, db_.payments.Get(txn, *known));
+                if (p.account_id() != req->account_id() ||
+                    p.amount().units_minor() != req->amount().units_minor() ||
+                    p.date().SerializeAsString() !=
+                        req->date().SerializeAsString()) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "external_id: ", req->external_id(), " was recorded as ",
+                      p.id(), " with a different account, amount or date"));
+                }
+                *resp = std::move(p);  // a replay: nothing changes
+                return absl::OkStatus();
+              }
             }
-            *resp = std::move(p);  // a replay: nothing changes
+            ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
+                             db_.AccountReceivables(txn, req->account_id()));
+            std::vector<v1::Allocation> named(req->allocations().begin(),
+                                              req->allocations().end());
+            ASSIGN_OR_RETURN(std::vector<v1::Allocation> allocations,
+                             Allocate(rs, req->amount().units_minor(), named,
+                                      options_.currency));
+            v1::Payment p;
+            p.set_id(NewId("pay", txn.now()));
+            p.set_account_id(req->account_id());
+            *p.mutable_amount() = M(req->amount().units_minor());
+            *p.mutable_date() = ToProto(*date);
+            p.set_external_id(req->external_id());
+            p.set_recorded_by(who.name);
+            p.set_created_micros(Micros(txn.now()));
+            std::set<std::string> opportunities;
+            for (const v1::Allocation& a : allocations) {
+              auto it = std::find_if(rs.begin(), rs.end(), [&](const auto& r) {
+                return r.id() == a.receivable_id();
+              });
+              if (it == rs.end()) {
+                return absl::InternalError(
+                    "allocation to an unknown receivable");
+              }
+              RETURN_IF_ERROR(ApplyPayment(&*it, p.id(),
+                                           a.amount().units_minor(), *date,
+                                           options_.currency));
+              RETURN_IF_ERROR(db_.SaveReceivable(txn, &*it));
+              opportunities.insert(it->opportunity_id());
+              *p.add_allocations() = a;
+            }
+            RETURN_IF_ERROR(db_.payments.Insert(txn, p.id(), &p));
+            db_.payments_by_account.Put(txn, p.account_id(), p.id());
+            if (!p.external_id().empty()) {
+              db_.payment_by_external_id.Put(txn, p.external_id(), p.id());
+            }
+            for (const std::string& opp : opportunities) {
+              RETURN_IF_ERROR(RefreshCollection(txn, opp));
+            }
+            *resp = std::move(p);
             return absl::OkStatus();
-          }
-        }
-        ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
-                         db_.AccountReceivables(txn, req->account_id()));
-        std::vector<v1::Allocation> named(req->allocations().begin(),
-                                          req->allocations().end());
-        ASSIGN_OR_RETURN(std::vector<v1::Allocation> allocations,
-                         Allocate(rs, req->amount().units_minor(), named,
-                                  options_.currency));
-        v1::Payment p;
-        p.set_id(NewId("pay", txn.now()));
-        p.set_account_id(req->account_id());
-        *p.mutable_amount() = M(req->amount().units_minor());
-        *p.mutable_date() = ToProto(*date);
-        p.set_external_id(req->external_id());
-        p.set_recorded_by(who.name);
-        p.set_created_micros(Micros(txn.now()));
-        std::set<std::string> opportunities;
-        for (const v1::Allocation& a : allocations) {
-          auto it = std::find_if(rs.begin(), rs.end(), [&](const auto& r) {
-            return r.id() == a.receivable_id();
-          });
-          if (it == rs.end()) {
-            return absl::InternalError("allocation to an unknown receivable");
-          }
-          RETURN_IF_ERROR(ApplyPayment(&*it, p.id(), a.amount().units_minor(),
-                                       *date, options_.currency));
-          RETURN_IF_ERROR(db_.SaveReceivable(txn, &*it));
-          opportunities.insert(it->opportunity_id());
-          *p.add_allocations() = a;
-        }
-        RETURN_IF_ERROR(db_.payments.Insert(txn, p.id(), &p));
-        db_.payments_by_account.Put(txn, p.account_id(), p.id());
-        if (!p.external_id().empty()) {
-          db_.payment_by_external_id.Put(txn, p.external_id(), p.id());
-        }
-        for (const std::string& opp : opportunities) {
-          RETURN_IF_ERROR(RefreshCollection(txn, opp));
-        }
-        *resp = std::move(p);
-        return absl::OkStatus();
-      })
+          })
       .status();
 }
 
@@ -843,7 +856,7 @@ grpc::Status CreditServiceImpl::WriteOff(Ctx* ctx,
 absl::Status CreditServiceImpl::DoWriteOff(Ctx* ctx,
                                            const v1::WriteOffRequest* req,
                                            v1::Receivable* resp) {
-  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   const absl::CivilDay today = Today();
   Violations v;
   if (req->receivable_id().empty()) {
@@ -861,27 +874,29 @@ absl::Status CreditServiceImpl::DoWriteOff(Ctx* ctx,
   }
   RETURN_IF_ERROR(v.status());
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Receivable r,
-                         db_.receivables.Get(txn, req->receivable_id()));
-        RETURN_IF_ERROR(CheckVersion("receivable", r.id(),
-                                     req->expected_version(), r.version()));
-        if (!Outstanding(r)) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "receivable ", r.id(), " is ",
-              v1::ReceivableState_Name(r.state()),
-              ": only an OPEN, PARTIALLY_PAID or DISPUTED one can be "
-              "written off"));
-        }
-        *r.mutable_written_off() = M(r.open().units_minor());
-        r.set_write_off_reason(Trimmed(req->reason()));
-        *r.mutable_written_off_date() = ToProto(*date);
-        Settle(&r, options_.currency);
-        RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
-        RETURN_IF_ERROR(RefreshCollection(txn, r.opportunity_id()));
-        *resp = std::move(r);
-        return absl::OkStatus();
-      })
+      ->Write(
+          ActorFor(who, "WriteOff"),
+          [&](WriteTxn& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(v1::Receivable r,
+                             db_.receivables.Get(txn, req->receivable_id()));
+            RETURN_IF_ERROR(CheckVersion("receivable", r.id(),
+                                         req->expected_version(), r.version()));
+            if (!Outstanding(r)) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "receivable ", r.id(), " is ",
+                  v1::ReceivableState_Name(r.state()),
+                  ": only an OPEN, PARTIALLY_PAID or DISPUTED one can be "
+                  "written off"));
+            }
+            *r.mutable_written_off() = M(r.open().units_minor());
+            r.set_write_off_reason(Trimmed(req->reason()));
+            *r.mutable_written_off_date() = ToProto(*date);
+            Settle(&r, options_.currency);
+            RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
+            RETURN_IF_ERROR(RefreshCollection(txn, r.opportunity_id()));
+            *resp = std::move(r);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -894,7 +909,7 @@ grpc::Status CreditServiceImpl::SetDispute(Ctx* ctx,
 absl::Status CreditServiceImpl::DoSetDispute(Ctx* ctx,
                                              const v1::SetDisputeRequest* req,
                                              v1::Receivable* resp) {
-  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   Violations v;
   if (req->receivable_id().empty()) {
     v.Add("receivable_id: required");
@@ -907,27 +922,30 @@ absl::Status CreditServiceImpl::DoSetDispute(Ctx* ctx,
   }
   RETURN_IF_ERROR(v.status());
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Receivable r,
-                         db_.receivables.Get(txn, req->receivable_id()));
-        RETURN_IF_ERROR(CheckVersion("receivable", r.id(),
-                                     req->expected_version(), r.version()));
-        if (req->disputed() && !Collectible(r)) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "receivable ", r.id(), " is ",
-              v1::ReceivableState_Name(r.state()),
-              ": only an OPEN or PARTIALLY_PAID one can be disputed"));
-        }
-        if (!req->disputed() && r.state() != v1::RECEIVABLE_STATE_DISPUTED) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("receivable ", r.id(), " is not disputed"));
-        }
-        r.set_dispute_reason(req->disputed() ? Trimmed(req->reason()) : "");
-        Settle(&r, options_.currency);
-        RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
-        *resp = std::move(r);
-        return absl::OkStatus();
-      })
+      ->Write(
+          ActorFor(who, "SetDispute"),
+          [&](WriteTxn& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(v1::Receivable r,
+                             db_.receivables.Get(txn, req->receivable_id()));
+            RETURN_IF_ERROR(CheckVersion("receivable", r.id(),
+                                         req->expected_version(), r.version()));
+            if (req->disputed() && !Collectible(r)) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "receivable ", r.id(), " is ",
+                  v1::ReceivableState_Name(r.state()),
+                  ": only an OPEN or PARTIALLY_PAID one can be disputed"));
+            }
+            if (!req->disputed() &&
+                r.state() != v1::RECEIVABLE_STATE_DISPUTED) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("receivable ", r.id(), " is not disputed"));
+            }
+            r.set_dispute_reason(req->disputed() ? Trimmed(req->reason()) : "");
+            Settle(&r, options_.currency);
+            RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
+            *resp = std::move(r);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -1111,66 +1129,68 @@ absl::Status CreditServiceImpl::DoRecordPromise(
   }
   RETURN_IF_ERROR(v.status());
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        return CreateOnce(
-            txn, "RecordPromise", req->request_id(), *req, resp,
-            [&]() -> absl::Status {
-              std::string account_id;
-              money::Accumulator owing;
-              for (int i = 0; i < req->receivable_ids_size(); ++i) {
-                const std::string field =
-                    absl::StrCat("receivable_ids[", i, "]");
-                ASSIGN_OR_RETURN(
-                    std::optional<v1::Receivable> r,
-                    db_.receivables.Find(txn, req->receivable_ids(i)));
-                if (!r) {
-                  return absl::InvalidArgumentError(
-                      absl::StrCat(field, ": receivable ",
-                                   req->receivable_ids(i), " does not exist"));
-                }
-                if (!account_id.empty() && r->account_id() != account_id) {
-                  return absl::InvalidArgumentError(absl::StrCat(
-                      field, ": all receivables must be of one account"));
-                }
-                account_id = r->account_id();
-                if (!Outstanding(*r)) {
-                  return absl::FailedPreconditionError(
-                      absl::StrCat(field, ": receivable ", r->id(), " is ",
-                                   v1::ReceivableState_Name(r->state()),
-                                   " and owes nothing"));
-                }
-                owing.Add(r->open().units_minor());
-              }
-              ASSIGN_OR_RETURN(const int64_t owed, owing.Total());
-              if (req->amount().units_minor() > owed) {
-                return absl::FailedPreconditionError(absl::StrCat(
-                    "amount: ",
-                    money::Format(req->amount().units_minor(), exponent_),
-                    " is more than the ", money::Format(owed, exponent_),
-                    " still owed on the named receivables"));
-              }
-              v1::Promise p;
-              p.set_id(NewId("prm", txn.now()));
-              p.set_account_id(account_id);
-              for (const std::string& id : req->receivable_ids()) {
-                p.add_receivable_ids(id);
-              }
-              *p.mutable_amount() = M(req->amount().units_minor());
-              *p.mutable_promised_date() = ToProto(*promised);
-              p.set_tolerance_days(req->tolerance_days());
-              p.set_contact_id(req->contact_id());
-              p.set_excuse_code(req->excuse_code());
-              p.set_state(v1::PROMISE_STATE_PENDING);
-              *p.mutable_made_date() = ToProto(*made);
-              p.set_recorded_by(who.name);
-              p.set_created_micros(Micros(txn.now()));
-              RETURN_IF_ERROR(db_.promises.Insert(txn, p.id(), &p));
-              db_.promises_by_account.Put(txn, account_id, p.id());
-              db_.pending_promises.Put(txn, "", p.id());
-              *resp = std::move(p);
-              return absl::OkStatus();
-            });
-      })
+      ->Write(
+          ActorFor(who, "RecordPromise"),
+          [&](WriteTxn& txn) -> absl::Status {
+            return CreateOnce(
+                txn, "RecordPromise", req->request_id(), *req, resp,
+                [&]() -> absl::Status {
+                  std::string account_id;
+                  money::Accumulator owing;
+                  for (int i = 0; i < req->receivable_ids_size(); ++i) {
+                    const std::string field =
+                        absl::StrCat("receivable_ids[", i, "]");
+                    ASSIGN_OR_RETURN(
+                        std::optional<v1::Receivable> r,
+                        db_.receivables.Find(txn, req->receivable_ids(i)));
+                    if (!r) {
+                      return absl::InvalidArgumentError(absl::StrCat(
+                          field, ": receivable ", req->receivable_ids(i),
+                          " does not exist"));
+                    }
+                    if (!account_id.empty() && r->account_id() != account_id) {
+                      return absl::InvalidArgumentError(absl::StrCat(
+                          field, ": all receivables must be of one account"));
+                    }
+                    account_id = r->account_id();
+                    if (!Outstanding(*r)) {
+                      return absl::FailedPreconditionError(
+                          absl::StrCat(field, ": receivable ", r->id(), " is ",
+                                       v1::ReceivableState_Name(r->state()),
+                                       " and owes nothing"));
+                    }
+                    owing.Add(r->open().units_minor());
+                  }
+                  ASSIGN_OR_RETURN(const int64_t owed, owing.Total());
+                  if (req->amount().units_minor() > owed) {
+                    return absl::FailedPreconditionError(absl::StrCat(
+                        "amount: ",
+                        money::Format(req->amount().units_minor(), exponent_),
+                        " is more than the ", money::Format(owed, exponent_),
+                        " still owed on the named receivables"));
+                  }
+                  v1::Promise p;
+                  p.set_id(NewId("prm", txn.now()));
+                  p.set_account_id(account_id);
+                  for (const std::string& id : req->receivable_ids()) {
+                    p.add_receivable_ids(id);
+                  }
+                  *p.mutable_amount() = M(req->amount().units_minor());
+                  *p.mutable_promised_date() = ToProto(*promised);
+                  p.set_tolerance_days(req->tolerance_days());
+                  p.set_contact_id(req->contact_id());
+                  p.set_excuse_code(req->excuse_code());
+                  p.set_state(v1::PROMISE_STATE_PENDING);
+                  *p.mutable_made_date() = ToProto(*made);
+                  p.set_recorded_by(who.name);
+                  p.set_created_micros(Micros(txn.now()));
+                  RETURN_IF_ERROR(db_.promises.Insert(txn, p.id(), &p));
+                  db_.promises_by_account.Put(txn, account_id, p.id());
+                  db_.pending_promises.Put(txn, "", p.id());
+                  *resp = std::move(p);
+                  return absl::OkStatus();
+                });
+          })
       .status();
 }
 
@@ -1219,73 +1239,75 @@ absl::Status CreditServiceImpl::DoRecordCollectionContact(
   RETURN_IF_ERROR(v.status());
   RETURN_IF_ERROR(RequireAccount(req->account_id(), "account_id"));
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        return CreateOnce(
-            txn, "RecordCollectionContact", req->request_id(), *req, resp,
-            [&]() -> absl::Status {
-              v1::CollectionContact c;
-              c.set_id(NewId("col", txn.now()));
-              c.set_account_id(req->account_id());
-              c.set_excuse_code(req->excuse_code());
-              c.set_notes(req->notes());
-              c.set_contact_id(req->contact_id());
-              c.set_recommended_response(
-                  std::string(rule->recommended_response));
-              c.set_recorded_by(who.name);
-              c.set_created_micros(Micros(txn.now()));
-              if (rule->opens_dispute) {
-                ASSIGN_OR_RETURN(
-                    std::vector<v1::Receivable> rs,
-                    db_.AccountReceivables(txn, req->account_id()));
-                std::set<std::string> named;
-                for (int i = 0; i < req->receivable_ids_size(); ++i) {
-                  const std::string& id = req->receivable_ids(i);
-                  auto r =
-                      std::find_if(rs.begin(), rs.end(),
-                                   [&](const auto& x) { return x.id() == id; });
-                  if (r == rs.end() || !named.insert(id).second) {
-                    return absl::InvalidArgumentError(absl::StrCat(
-                        "receivable_ids[", i, "]: ", id,
-                        r == rs.end() ? " is not a receivable of account "
-                                      : " is named twice for account ",
-                        req->account_id()));
+      ->Write(
+          ActorFor(who, "RecordCollectionContact"),
+          [&](WriteTxn& txn) -> absl::Status {
+            return CreateOnce(
+                txn, "RecordCollectionContact", req->request_id(), *req, resp,
+                [&]() -> absl::Status {
+                  v1::CollectionContact c;
+                  c.set_id(NewId("col", txn.now()));
+                  c.set_account_id(req->account_id());
+                  c.set_excuse_code(req->excuse_code());
+                  c.set_notes(req->notes());
+                  c.set_contact_id(req->contact_id());
+                  c.set_recommended_response(
+                      std::string(rule->recommended_response));
+                  c.set_recorded_by(who.name);
+                  c.set_created_micros(Micros(txn.now()));
+                  if (rule->opens_dispute) {
+                    ASSIGN_OR_RETURN(
+                        std::vector<v1::Receivable> rs,
+                        db_.AccountReceivables(txn, req->account_id()));
+                    std::set<std::string> named;
+                    for (int i = 0; i < req->receivable_ids_size(); ++i) {
+                      const std::string& id = req->receivable_ids(i);
+                      auto r = std::find_if(
+                          rs.begin(), rs.end(),
+                          [&](const auto& x) { return x.id() == id; });
+                      if (r == rs.end() || !named.insert(id).second) {
+                        return absl::InvalidArgumentError(absl::StrCat(
+                            "receivable_ids[", i, "]: ", id,
+                            r == rs.end() ? " is not a receivable of account "
+                                          : " is named twice for account ",
+                            req->account_id()));
+                      }
+                      if (!Collectible(*r)) {
+                        return absl::FailedPreconditionError(absl::StrCat(
+                            "receivable_ids[", i, "]: ", id, " is ",
+                            v1::ReceivableState_Name(r->state()),
+                            ", not open: it cannot be disputed"));
+                      }
+                    }
+                    for (v1::Receivable& r : rs) {
+                      if (!Collectible(r) ||
+                          (!named.empty() && !named.count(r.id()))) {
+                        continue;
+                      }
+                      r.set_dispute_reason(absl::StrCat(
+                          "quality issue: ",
+                          req->notes().empty() ? "(no notes)" : req->notes()));
+                      Settle(&r, options_.currency);
+                      RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
+                      c.add_disputed_receivable_ids(r.id());
+                    }
                   }
-                  if (!Collectible(*r)) {
-                    return absl::FailedPreconditionError(
-                        absl::StrCat("receivable_ids[", i, "]: ", id, " is ",
-                                     v1::ReceivableState_Name(r->state()),
-                                     ", not open: it cannot be disputed"));
-                  }
-                }
-                for (v1::Receivable& r : rs) {
-                  if (!Collectible(r) ||
-                      (!named.empty() && !named.count(r.id()))) {
-                    continue;
-                  }
-                  r.set_dispute_reason(absl::StrCat(
-                      "quality issue: ",
-                      req->notes().empty() ? "(no notes)" : req->notes()));
-                  Settle(&r, options_.currency);
-                  RETURN_IF_ERROR(db_.SaveReceivable(txn, &r));
-                  c.add_disputed_receivable_ids(r.id());
-                }
-              }
-              v1::CollectionTask t;
-              t.set_account_id(c.account_id());
-              t.set_kind(v1::COLLECTION_TASK_KIND_FOLLOW_UP);
-              *t.mutable_due_date() = ToProto(
-                  AddBusinessDays(today, rule->follow_up_business_days));
-              t.set_text(std::string(rule->follow_up));
-              t.set_contact_record_id(c.id());
-              t.set_excuse_code(c.excuse_code());
-              RETURN_IF_ERROR(NewTask(txn, &t, txn.now()));
-              c.set_follow_up_task_id(t.id());
-              RETURN_IF_ERROR(db_.contacts.Insert(txn, c.id(), &c));
-              db_.contacts_by_account.Put(txn, c.account_id(), c.id());
-              *resp = std::move(c);
-              return absl::OkStatus();
-            });
-      })
+                  v1::CollectionTask t;
+                  t.set_account_id(c.account_id());
+                  t.set_kind(v1::COLLECTION_TASK_KIND_FOLLOW_UP);
+                  *t.mutable_due_date() = ToProto(
+                      AddBusinessDays(today, rule->follow_up_business_days));
+                  t.set_text(std::string(rule->follow_up));
+                  t.set_contact_record_id(c.id());
+                  t.set_excuse_code(c.excuse_code());
+                  RETURN_IF_ERROR(NewTask(txn, &t, txn.now()));
+                  c.set_follow_up_task_id(t.id());
+                  RETURN_IF_ERROR(db_.contacts.Insert(txn, c.id(), &c));
+                  db_.contacts_by_account.Put(txn, c.account_id(), c.id());
+                  *resp = std::move(c);
+                  return absl::OkStatus();
+                });
+          })
       .status();
 }
 
@@ -1348,20 +1370,22 @@ grpc::Status CreditServiceImpl::CompleteCollectionTask(
     return ToGrpc(absl::InvalidArgumentError("id: required"));
   }
   return ToGrpc(db_.store
-                    ->Write([&](WriteTxn& txn) -> absl::Status {
-                      ASSIGN_OR_RETURN(v1::CollectionTask t,
-                                       db_.tasks.Get(txn, req->id()));
-                      if (t.done()) {
-                        return absl::FailedPreconditionError(absl::StrCat(
-                            "collection task ", t.id(), " is already done"));
-                      }
-                      t.set_done(true);
-                      t.set_done_by(who->name);
-                      RETURN_IF_ERROR(db_.tasks.Update(
-                          txn, t.id(), req->expected_version(), &t));
-                      *resp = std::move(t);
-                      return absl::OkStatus();
-                    })
+                    ->Write(ActorFor(*who, "CompleteCollectionTask"),
+                            [&](WriteTxn& txn) -> absl::Status {
+                              ASSIGN_OR_RETURN(v1::CollectionTask t,
+                                               db_.tasks.Get(txn, req->id()));
+                              if (t.done()) {
+                                return absl::FailedPreconditionError(
+                                    absl::StrCat("collection task ", t.id(),
+                                                 " is already done"));
+                              }
+                              t.set_done(true);
+                              t.set_done_by(who->name);
+                              RETURN_IF_ERROR(db_.tasks.Update(
+                                  txn, t.id(), req->expected_version(), &t));
+                              *resp = std::move(t);
+                              return absl::OkStatus();
+                            })
                     .status());
 }
 
@@ -1512,28 +1536,30 @@ grpc::Status CreditServiceImpl::SetDunningStrategy(
 
 absl::Status CreditServiceImpl::DoSetDunningStrategy(
     Ctx* ctx, const v1::DunningStrategy* req, v1::DunningStrategy* resp) {
-  RETURN_IF_ERROR(auth_->Authorize(*ctx, kWriters).status());
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   RETURN_IF_ERROR(ValidateDunningStrategy(*req));
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        v1::DunningStrategy s = *req;
-        s.clear_expected_version();
-        s.clear_version();
-        ASSIGN_OR_RETURN(std::optional<v1::DunningStrategy> old,
-                         db_.strategy.Find(txn, CreditStore::kStrategyId));
-        if (old) {
-          RETURN_IF_ERROR(db_.strategy.Update(txn, CreditStore::kStrategyId,
-                                              req->expected_version(), &s));
-        } else {
-          RETURN_IF_ERROR(CheckVersion("dunning strategy",
-                                       CreditStore::kStrategyId,
-                                       req->expected_version(), 0));
-          RETURN_IF_ERROR(
-              db_.strategy.Insert(txn, CreditStore::kStrategyId, &s));
-        }
-        *resp = std::move(s);
-        return absl::OkStatus();
-      })
+      ->Write(
+          ActorFor(who, "SetDunningStrategy"),
+          [&](WriteTxn& txn) -> absl::Status {
+            v1::DunningStrategy s = *req;
+            s.clear_expected_version();
+            s.clear_version();
+            ASSIGN_OR_RETURN(std::optional<v1::DunningStrategy> old,
+                             db_.strategy.Find(txn, CreditStore::kStrategyId));
+            if (old) {
+              RETURN_IF_ERROR(db_.strategy.Update(txn, CreditStore::kStrategyId,
+                                                  req->expected_version(), &s));
+            } else {
+              RETURN_IF_ERROR(CheckVersion("dunning strategy",
+                                           CreditStore::kStrategyId,
+                                           req->expected_version(), 0));
+              RETURN_IF_ERROR(
+                  db_.strategy.Insert(txn, CreditStore::kStrategyId, &s));
+            }
+            *resp = std::move(s);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -1674,15 +1700,17 @@ absl::Status CreditServiceImpl::RunDailyIn(
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::RunCollectionsResponse> CreditServiceImpl::RunDaily() {
+absl::StatusOr<v1::RunCollectionsResponse> CreditServiceImpl::RunDaily(
+    Actor actor) {
   const absl::Time now = clock_->Now();
   const absl::CivilDay today = absl::ToCivilDay(now, options_.time_zone);
   v1::RunCollectionsResponse resp;
   RETURN_IF_ERROR(db_.store
-                      ->Write([&](WriteTxn& txn) {
-                        resp.Clear();
-                        return RunDailyIn(txn, today, now, &resp);
-                      })
+                      ->Write(std::move(actor),
+                              [&](WriteTxn& txn) {
+                                resp.Clear();
+                                return RunDailyIn(txn, today, now, &resp);
+                              })
                       .status());
   return resp;
 }
@@ -1697,7 +1725,9 @@ void CreditServiceImpl::StartDailyRunner(absl::Duration period) {
       lock.unlock();
       const absl::CivilDay today = Today();
       if (done != today) {
-        if (absl::StatusOr<v1::RunCollectionsResponse> r = RunDaily(); r.ok()) {
+        if (absl::StatusOr<v1::RunCollectionsResponse> r =
+                RunDaily(SystemActor("daily-collections"));
+            r.ok()) {
           done = today;
         } else {
           log::Error("credit: daily collections run failed",
@@ -1718,7 +1748,8 @@ grpc::Status CreditServiceImpl::RunCollections(
   if (!who.ok()) {
     return ToGrpc(who.status());
   }
-  absl::StatusOr<v1::RunCollectionsResponse> r = RunDaily();
+  absl::StatusOr<v1::RunCollectionsResponse> r =
+      RunDaily(ActorFor(*who, "RunCollections"));
   if (!r.ok()) {
     return ToGrpc(r.status());
   }

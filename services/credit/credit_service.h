@@ -72,7 +72,8 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   static std::vector<std::string> AccountsKinds();
 
   // The daily collections work for the clock's today (see RunCollections).
-  [[nodiscard]] absl::StatusOr<v1::RunCollectionsResponse> RunDaily();
+  [[nodiscard]] absl::StatusOr<v1::RunCollectionsResponse> RunDaily(
+      Actor actor);
   // Runs RunDaily now and then every `period` on a thread of its own, until
   // StopDailyRunner (at the latest the destructor).
   void StartDailyRunner(absl::Duration period);

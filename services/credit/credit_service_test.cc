@@ -218,7 +218,9 @@ class CreditServiceTest : public ::testing::Test {
   }
 
   absl::Status ApplyAccounts(const v1::Event& e) {
-    return store_->Write([&](WriteTxn& txn) { return mirror_->Apply(e, txn); })
+    return store_
+        ->Write(SystemActor("test"),
+                [&](WriteTxn& txn) { return mirror_->Apply(e, txn); })
         .status();
   }
 
@@ -248,7 +250,8 @@ class CreditServiceTest : public ::testing::Test {
 
   absl::Status ApplyPipeline(const v1::Event& e) {
     return store_
-        ->Write([&](WriteTxn& txn) { return service_->ApplyPipeline(e, txn); })
+        ->Write(SystemActor("test"),
+                [&](WriteTxn& txn) { return service_->ApplyPipeline(e, txn); })
         .status();
   }
 

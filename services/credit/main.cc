@@ -70,17 +70,18 @@ absl::Status ResyncPipeline(const PeerChannel& peer, salesops::Store& store,
   auto stub = v1::PipelineService::NewStub(peer.channel());
   auto apply_all = [&](const char* kind, const auto& entities) {
     return store
-        .Write([&](salesops::WriteTxn& txn) -> absl::Status {
-          for (const auto& entity : entities) {
-            v1::Event e;
-            e.set_kind(kind);
-            e.set_entity_id(entity.id());
-            e.set_time_micros(absl::ToUnixMicros(txn.now()));
-            e.mutable_payload()->PackFrom(entity);
-            RETURN_IF_ERROR(service.ApplyPipeline(e, txn));
-          }
-          return absl::OkStatus();
-        })
+        .Write(salesops::SystemActor("resync:pipeline"),
+               [&](salesops::WriteTxn& txn) -> absl::Status {
+                 for (const auto& entity : entities) {
+                   v1::Event e;
+                   e.set_kind(kind);
+                   e.set_entity_id(entity.id());
+                   e.set_time_micros(absl::ToUnixMicros(txn.now()));
+                   e.mutable_payload()->PackFrom(entity);
+                   RETURN_IF_ERROR(service.ApplyPipeline(e, txn));
+                 }
+                 return absl::OkStatus();
+               })
         .status();
   };
   absl::Status applied;
@@ -112,10 +113,11 @@ absl::Status ResyncPipeline(const PeerChannel& peer, salesops::Store& store,
       &opportunities_at, /*max_pages=*/100'000)));
   RETURN_IF_ERROR(applied);
   return store
-      .Write([&](salesops::WriteTxn& txn) -> absl::Status {
-        txn.PutCursor("pipeline", std::min(models_at, opportunities_at));
-        return absl::OkStatus();
-      })
+      .Write(salesops::SystemActor("resync:pipeline"),
+             [&](salesops::WriteTxn& txn) -> absl::Status {
+               txn.PutCursor("pipeline", std::min(models_at, opportunities_at));
+               return absl::OkStatus();
+             })
       .status();
 }
 

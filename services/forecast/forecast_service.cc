@@ -292,23 +292,25 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
                      " may not book sales for org node ", in.rep_node_id()));
   }
   bool created = false;
-  RETURN_IF_ERROR(store_
-                      ->Write([&](WriteTxn& txn) -> absl::Status {
-                        return CreateOnce(
-                            txn, "RecordOutOfFunnelSale", req->request_id(),
-                            *req, resp, [&]() -> absl::Status {
-                              v1::OutOfFunnelSale s = in;
-                              s.set_id(NewId("oof", txn.now()));
-                              s.set_note(Trimmed(s.note()));
-                              s.set_recorded_by(who.name);
-                              s.set_created_micros(Micros(txn.now()));
-                              RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
-                              *resp = std::move(s);
-                              created = true;
-                              return absl::OkStatus();
-                            });
-                      })
-                      .status());
+  RETURN_IF_ERROR(
+      store_
+          ->Write(ActorFor(who, "RecordOutOfFunnelSale"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    return CreateOnce(
+                        txn, "RecordOutOfFunnelSale", req->request_id(), *req,
+                        resp, [&]() -> absl::Status {
+                          v1::OutOfFunnelSale s = in;
+                          s.set_id(NewId("oof", txn.now()));
+                          s.set_note(Trimmed(s.note()));
+                          s.set_recorded_by(who.name);
+                          s.set_created_micros(Micros(txn.now()));
+                          RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
+                          *resp = std::move(s);
+                          created = true;
+                          return absl::OkStatus();
+                        });
+                  })
+          .status());
   if (created) {
     RETURN_IF_ERROR(view_->AddOutOfFunnelSale(resp->rep_node_id(), *day,
                                               resp->amount().units_minor()));

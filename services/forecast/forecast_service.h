@@ -88,9 +88,11 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
 
   // Closes `week` of `quarter` (idempotent): snapshots every node's figures;
   // closing a quarter's last week also records the next quarter's week 0.
-  // FAILED_PRECONDITION for a week that has not started at `now`.
+  // FAILED_PRECONDITION for a week that has not started at `now`. `actor`
+  // closes it (the audit log's who).
   [[nodiscard]] absl::Status Close(FiscalQuarter quarter, int week,
-                                   bool automatic, v1::CloseWeekResponse* resp);
+                                   bool automatic, Actor actor,
+                                   v1::CloseWeekResponse* resp);
   // Closes the week before the one containing `now`, unless closed already
   // (the automatic close at week end, SPEC §4.2).
   [[nodiscard]] absl::Status CloseEndedWeek(absl::Time now);

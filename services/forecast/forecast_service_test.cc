@@ -294,7 +294,8 @@ class ForecastServiceTest : public ::testing::Test {
   absl::Status ApplyAccounts(const v1::Event& e) {
     absl::Status s =
         store_
-            ->Write([&](WriteTxn& txn) { return view_->ApplyAccounts(e, txn); })
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) { return view_->ApplyAccounts(e, txn); })
             .status();
     view_->AfterAccountsBatch(s.ok());
     if (s.ok()) {
@@ -308,7 +309,8 @@ class ForecastServiceTest : public ::testing::Test {
   absl::Status ApplyPipeline(const v1::Event& e) {
     absl::Status s =
         store_
-            ->Write([&](WriteTxn& txn) { return view_->ApplyPipeline(e, txn); })
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) { return view_->ApplyPipeline(e, txn); })
             .status();
     view_->AfterPipelineBatch(s.ok());
     if (s.ok()) {
@@ -322,7 +324,9 @@ class ForecastServiceTest : public ::testing::Test {
   // One credit batch holding `e`, committed.
   absl::Status ApplyCredit(const v1::Event& e) {
     absl::Status s =
-        store_->Write([&](WriteTxn& txn) { return view_->ApplyCredit(e, txn); })
+        store_
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) { return view_->ApplyCredit(e, txn); })
             .status();
     view_->AfterCreditBatch(s.ok());
     if (s.ok()) {
@@ -353,14 +357,16 @@ class ForecastServiceTest : public ::testing::Test {
   absl::Status ApplyPipelineBatch(
       const std::vector<v1::Event>& events,
       const std::function<void()>& before_publish = nullptr) {
-    absl::Status s = store_
-                         ->Write([&](WriteTxn& txn) -> absl::Status {
-                           for (const v1::Event& e : events) {
-                             RETURN_IF_ERROR(view_->ApplyPipeline(e, txn));
-                           }
-                           return absl::OkStatus();
-                         })
-                         .status();
+    absl::Status s =
+        store_
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) -> absl::Status {
+                      for (const v1::Event& e : events) {
+                        RETURN_IF_ERROR(view_->ApplyPipeline(e, txn));
+                      }
+                      return absl::OkStatus();
+                    })
+            .status();
     if (before_publish) {
       before_publish();
     }
@@ -754,11 +760,12 @@ TEST_F(ForecastServiceTest, RolledBackBatchChangesNothing) {
   // The consumer's batch applies both events, then fails.
   absl::Status failed =
       store_
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            RETURN_IF_ERROR(view_->ApplyPipeline(extra, txn));
-            RETURN_IF_ERROR(view_->ApplyPipeline(update, txn));
-            return absl::AbortedError("injected failure");
-          })
+          ->Write(SystemActor("test"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    RETURN_IF_ERROR(view_->ApplyPipeline(extra, txn));
+                    RETURN_IF_ERROR(view_->ApplyPipeline(update, txn));
+                    return absl::AbortedError("injected failure");
+                  })
           .status();
   ASSERT_FALSE(failed.ok());
   view_->AfterPipelineBatch(false);
@@ -768,13 +775,15 @@ TEST_F(ForecastServiceTest, RolledBackBatchChangesNothing) {
       << after_rollback.DebugString();
 
   // An accounts batch rolled back: the re-org does not happen.
-  absl::Status failed_org = store_
-                                ->Write([&](WriteTxn& txn) -> absl::Status {
-                                  RETURN_IF_ERROR(view_->ApplyAccounts(
-                                      NodeEvent("ta", "b", kTeam, 2), txn));
-                                  return absl::AbortedError("injected failure");
-                                })
-                                .status();
+  absl::Status failed_org =
+      store_
+          ->Write(SystemActor("test"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    RETURN_IF_ERROR(view_->ApplyAccounts(
+                        NodeEvent("ta", "b", kTeam, 2), txn));
+                    return absl::AbortedError("injected failure");
+                  })
+          .status();
   ASSERT_FALSE(failed_org.ok());
   view_->AfterAccountsBatch(false);
   after_rollback = MustGet("global");
@@ -783,10 +792,11 @@ TEST_F(ForecastServiceTest, RolledBackBatchChangesNothing) {
 
   // The consumer applies the batch again from its cursor: counted once.
   ASSERT_TRUE(store_
-                  ->Write([&](WriteTxn& txn) -> absl::Status {
-                    RETURN_IF_ERROR(view_->ApplyPipeline(extra, txn));
-                    return view_->ApplyPipeline(update, txn);
-                  })
+                  ->Write(SystemActor("test"),
+                          [&](WriteTxn& txn) -> absl::Status {
+                            RETURN_IF_ERROR(view_->ApplyPipeline(extra, txn));
+                            return view_->ApplyPipeline(update, txn);
+                          })
                   .ok());
   view_->AfterPipelineBatch(true);
   const v1::Forecast after = MustGet("global");
@@ -1426,12 +1436,14 @@ TEST_F(ForecastServiceTest, OlderOrEqualCollectionVersionsChangeNothing) {
 
   // A rolled-back credit batch changes nothing; applied again, once.
   const v1::Event v4 = CollectionEvent("o6", 200000, 4);
-  absl::Status failed = store_
-                            ->Write([&](WriteTxn& txn) -> absl::Status {
-                              RETURN_IF_ERROR(view_->ApplyCredit(v4, txn));
-                              return absl::AbortedError("injected failure");
-                            })
-                            .status();
+  absl::Status failed =
+      store_
+          ->Write(SystemActor("test"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    RETURN_IF_ERROR(view_->ApplyCredit(v4, txn));
+                    return absl::AbortedError("injected failure");
+                  })
+          .status();
   ASSERT_FALSE(failed.ok());
   view_->AfterCreditBatch(false);
   EXPECT_EQ(CashLine("global"), C("global", 200000, 180000));

@@ -516,42 +516,44 @@ absl::Status ForecastView::ReplaceCollections(
   std::vector<Op> ops;
   absl::Status written =
       store_
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ops.clear();
-            std::vector<std::string> gone;
-            const std::string prefix = KeyBuilder(kCollectionTag).key();
-            absl::Status decode;
-            RETURN_IF_ERROR(
-                txn.Scan(kView, prefix, PrefixSuccessor(prefix),
-                         [&](std::string_view key, std::string_view) {
-                           KeyReader reader(key);
-                           uint8_t tag = 0;
-                           std::string id;
-                           if (!reader.Tag(&tag) || !reader.Str(&id)) {
-                             decode = absl::DataLossError(
-                                 "forecast view: corrupt collection key");
-                             return false;
-                           }
-                           if (next.count(id) == 0) {
-                             gone.push_back(std::move(id));
-                           }
-                           return true;
-                         }));
-            RETURN_IF_ERROR(decode);
-            for (const std::string& id : gone) {
-              txn.Delete(kView, CollectionKey(id));
-              RETURN_IF_ERROR(SetCollected(txn, id, 0, &ops));
-            }
-            for (const auto& [id, c] : next) {
-              CollectionRecord r;
-              r.set_collected_minor(c->collected().units_minor());
-              r.set_version(c->version());
-              txn.Put(kView, CollectionKey(id), r.SerializeAsString());
-              RETURN_IF_ERROR(SetCollected(txn, id, r.collected_minor(), &ops));
-            }
-            txn.PutCursor(kCreditSource, cursor);
-            return absl::OkStatus();
-          })
+          ->Write(SystemActor("resync:credit"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    ops.clear();
+                    std::vector<std::string> gone;
+                    const std::string prefix = KeyBuilder(kCollectionTag).key();
+                    absl::Status decode;
+                    RETURN_IF_ERROR(txn.Scan(
+                        kView, prefix, PrefixSuccessor(prefix),
+                        [&](std::string_view key, std::string_view) {
+                          KeyReader reader(key);
+                          uint8_t tag = 0;
+                          std::string id;
+                          if (!reader.Tag(&tag) || !reader.Str(&id)) {
+                            decode = absl::DataLossError(
+                                "forecast view: corrupt collection key");
+                            return false;
+                          }
+                          if (next.count(id) == 0) {
+                            gone.push_back(std::move(id));
+                          }
+                          return true;
+                        }));
+                    RETURN_IF_ERROR(decode);
+                    for (const std::string& id : gone) {
+                      txn.Delete(kView, CollectionKey(id));
+                      RETURN_IF_ERROR(SetCollected(txn, id, 0, &ops));
+                    }
+                    for (const auto& [id, c] : next) {
+                      CollectionRecord r;
+                      r.set_collected_minor(c->collected().units_minor());
+                      r.set_version(c->version());
+                      txn.Put(kView, CollectionKey(id), r.SerializeAsString());
+                      RETURN_IF_ERROR(
+                          SetCollected(txn, id, r.collected_minor(), &ops));
+                    }
+                    txn.PutCursor(kCreditSource, cursor);
+                    return absl::OkStatus();
+                  })
           .status();
   if (written.ok()) {
     PublishOps(ops, /*org_or_quota=*/false);

@@ -79,11 +79,12 @@ absl::Status ForecastServiceImpl::CloseEndedWeek(absl::Time now) {
     return absl::OkStatus();
   }
   v1::CloseWeekResponse resp;
-  return Close(quarter, week, /*automatic=*/true, &resp);
+  return Close(quarter, week, /*automatic=*/true, SystemActor("week-closer"),
+               &resp);
 }
 
 absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
-                                        bool automatic,
+                                        bool automatic, Actor actor,
                                         v1::CloseWeekResponse* resp) {
   const FiscalCalendar& calendar = view_->calendar();
   ASSIGN_OR_RETURN(const WeekRange range, calendar.Week(quarter, week));
@@ -114,49 +115,50 @@ absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
   }
   const std::string& currency = options_.currency;
   return store_
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        const int64_t at = Micros(txn.now());
-        const auto snapshot = [&](const NodeAnswer& a, FiscalQuarter q,
-                                  int w) -> absl::Status {
-          v1::WeekSnapshot s;
-          s.set_id(NodeWeekId(a.node_id, q, w));
-          s.set_node_id(a.node_id);
-          s.set_fiscal_year(q.fiscal_year);
-          s.set_fiscal_quarter(q.quarter);
-          s.set_week(w);
-          *s.mutable_pipeline_weighted() =
-              money::Make(a.figures.pipeline_weighted_minor, currency);
-          *s.mutable_cumulative_closed() =
-              money::Make(a.figures.closed_minor, currency);
-          *s.mutable_forecast() =
-              money::Make(a.figures.forecast_minor, currency);
-          *s.mutable_quota() = money::Make(a.quota_minor, currency);
-          s.set_closed_micros(at);
-          ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> old,
-                           snapshots_.Find(txn, s.id()));
-          if (old) {
-            return snapshots_.Update(txn, s.id(), 0, &s);
-          }
-          return snapshots_.Insert(txn, s.id(), &s);
-        };
-        for (const NodeAnswer& a : nodes) {
-          RETURN_IF_ERROR(snapshot(a, quarter, week));
-        }
-        for (const NodeAnswer& a : next_nodes) {
-          RETURN_IF_ERROR(snapshot(a, next, 0));
-        }
-        v1::WeekClose c;
-        c.set_fiscal_year(quarter.fiscal_year);
-        c.set_fiscal_quarter(quarter.quarter);
-        c.set_week(week);
-        c.set_closed_micros(at);
-        c.set_nodes(static_cast<int64_t>(nodes.size()));
-        c.set_automatic(automatic);
-        RETURN_IF_ERROR(closes_.Insert(txn, close_id, &c));
-        *resp->mutable_close() = std::move(c);
-        resp->set_already_closed(false);
-        return absl::OkStatus();
-      })
+      ->Write(std::move(actor),
+              [&](WriteTxn& txn) -> absl::Status {
+                const int64_t at = Micros(txn.now());
+                const auto snapshot = [&](const NodeAnswer& a, FiscalQuarter q,
+                                          int w) -> absl::Status {
+                  v1::WeekSnapshot s;
+                  s.set_id(NodeWeekId(a.node_id, q, w));
+                  s.set_node_id(a.node_id);
+                  s.set_fiscal_year(q.fiscal_year);
+                  s.set_fiscal_quarter(q.quarter);
+                  s.set_week(w);
+                  *s.mutable_pipeline_weighted() =
+                      money::Make(a.figures.pipeline_weighted_minor, currency);
+                  *s.mutable_cumulative_closed() =
+                      money::Make(a.figures.closed_minor, currency);
+                  *s.mutable_forecast() =
+                      money::Make(a.figures.forecast_minor, currency);
+                  *s.mutable_quota() = money::Make(a.quota_minor, currency);
+                  s.set_closed_micros(at);
+                  ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> old,
+                                   snapshots_.Find(txn, s.id()));
+                  if (old) {
+                    return snapshots_.Update(txn, s.id(), 0, &s);
+                  }
+                  return snapshots_.Insert(txn, s.id(), &s);
+                };
+                for (const NodeAnswer& a : nodes) {
+                  RETURN_IF_ERROR(snapshot(a, quarter, week));
+                }
+                for (const NodeAnswer& a : next_nodes) {
+                  RETURN_IF_ERROR(snapshot(a, next, 0));
+                }
+                v1::WeekClose c;
+                c.set_fiscal_year(quarter.fiscal_year);
+                c.set_fiscal_quarter(quarter.quarter);
+                c.set_week(week);
+                c.set_closed_micros(at);
+                c.set_nodes(static_cast<int64_t>(nodes.size()));
+                c.set_automatic(automatic);
+                RETURN_IF_ERROR(closes_.Insert(txn, close_id, &c));
+                *resp->mutable_close() = std::move(c);
+                resp->set_already_closed(false);
+                return absl::OkStatus();
+              })
       .status();
 }
 
@@ -174,7 +176,8 @@ grpc::Status ForecastServiceImpl::CloseWeek(Ctx* ctx,
   if (!quarter.ok()) {
     return ToGrpc(quarter.status());
   }
-  return ToGrpc(Close(*quarter, req->week(), /*automatic=*/false, resp));
+  return ToGrpc(Close(*quarter, req->week(), /*automatic=*/false,
+                      ActorFor(*who, "CloseWeek"), resp));
 }
 
 grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
@@ -289,36 +292,37 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
                    DueOf(in.node_id(), *quarter, in.week()));
   const std::string id = NodeWeekId(in.node_id(), *quarter, in.week());
   return store_
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(std::optional<v1::ForecastSubmission> old,
-                         submissions_.Find(txn, id));
-        v1::ForecastSubmission s;
-        s.set_node_id(in.node_id());
-        s.set_fiscal_year(quarter->fiscal_year);
-        s.set_fiscal_quarter(quarter->quarter);
-        s.set_week(in.week());
-        *s.mutable_amount() = in.amount();
-        *s.mutable_computed() =
-            money::Make(now.figures.forecast_minor, options_.currency);
-        s.set_note(Trimmed(in.note()));
-        s.set_submitted_by(who.name);
-        s.set_submitted_micros(Micros(txn.now()));
-        s.set_due_micros(Micros(due));
-        s.set_late(txn.now() > due);
-        if (old) {
-          RETURN_IF_ERROR(
-              submissions_.Update(txn, id, req->expected_version(), &s));
-        } else {
-          if (req->expected_version() != 0) {
-            return absl::AbortedError(
-                absl::StrCat("expected_version: no submission of ",
-                             in.node_id(), " for that week yet (send 0)"));
-          }
-          RETURN_IF_ERROR(submissions_.Insert(txn, id, &s));
-        }
-        *resp = std::move(s);
-        return absl::OkStatus();
-      })
+      ->Write(ActorFor(who, "SubmitForecast"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(std::optional<v1::ForecastSubmission> old,
+                                 submissions_.Find(txn, id));
+                v1::ForecastSubmission s;
+                s.set_node_id(in.node_id());
+                s.set_fiscal_year(quarter->fiscal_year);
+                s.set_fiscal_quarter(quarter->quarter);
+                s.set_week(in.week());
+                *s.mutable_amount() = in.amount();
+                *s.mutable_computed() =
+                    money::Make(now.figures.forecast_minor, options_.currency);
+                s.set_note(Trimmed(in.note()));
+                s.set_submitted_by(who.name);
+                s.set_submitted_micros(Micros(txn.now()));
+                s.set_due_micros(Micros(due));
+                s.set_late(txn.now() > due);
+                if (old) {
+                  RETURN_IF_ERROR(submissions_.Update(
+                      txn, id, req->expected_version(), &s));
+                } else {
+                  if (req->expected_version() != 0) {
+                    return absl::AbortedError(absl::StrCat(
+                        "expected_version: no submission of ", in.node_id(),
+                        " for that week yet (send 0)"));
+                  }
+                  RETURN_IF_ERROR(submissions_.Insert(txn, id, &s));
+                }
+                *resp = std::move(s);
+                return absl::OkStatus();
+              })
       .status();
 }
 

@@ -243,19 +243,20 @@ PipelineServiceImpl::PipelineServiceImpl(Store* store,
 
 absl::Status PipelineServiceImpl::Init() {
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        for (v1::StageModel m : BuiltInModels()) {
-          ASSIGN_OR_RETURN(std::optional<v1::StageModel> stored,
-                           db_.models.Find(txn, m.id()));
-          if (stored) {
-            continue;
-          }
-          m.set_created_micros(Micros(txn.now()));
-          m.set_updated_micros(m.created_micros());
-          RETURN_IF_ERROR(db_.models.Insert(txn, m.id(), &m));
-        }
-        return absl::OkStatus();
-      })
+      ->Write(SystemActor("start-up"),
+              [&](WriteTxn& txn) -> absl::Status {
+                for (v1::StageModel m : BuiltInModels()) {
+                  ASSIGN_OR_RETURN(std::optional<v1::StageModel> stored,
+                                   db_.models.Find(txn, m.id()));
+                  if (stored) {
+                    continue;
+                  }
+                  m.set_created_micros(Micros(txn.now()));
+                  m.set_updated_micros(m.created_micros());
+                  RETURN_IF_ERROR(db_.models.Insert(txn, m.id(), &m));
+                }
+                return absl::OkStatus();
+              })
       .status();
 }
 
@@ -414,21 +415,22 @@ grpc::Status PipelineServiceImpl::CreateStageModel(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            return CreateOnce(
-                txn, "CreateStageModel", req->request_id(), *req, resp,
-                [&]() -> absl::Status {
-                  m.set_id(NewId("stm", txn.now()));
-                  m.set_name(Trimmed(m.name()));
-                  m.set_built_in(false);
-                  m.clear_win_rate_history();
-                  m.set_created_micros(Micros(txn.now()));
-                  m.set_updated_micros(m.created_micros());
-                  RETURN_IF_ERROR(db_.models.Insert(txn, m.id(), &m));
-                  *resp = m;
-                  return absl::OkStatus();
-                });
-          })
+          ->Write(ActorFor(*who, "CreateStageModel"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    return CreateOnce(
+                        txn, "CreateStageModel", req->request_id(), *req, resp,
+                        [&]() -> absl::Status {
+                          m.set_id(NewId("stm", txn.now()));
+                          m.set_name(Trimmed(m.name()));
+                          m.set_built_in(false);
+                          m.clear_win_rate_history();
+                          m.set_created_micros(Micros(txn.now()));
+                          m.set_updated_micros(m.created_micros());
+                          RETURN_IF_ERROR(db_.models.Insert(txn, m.id(), &m));
+                          *resp = m;
+                          return absl::OkStatus();
+                        });
+                  })
           .status();
   return ToGrpc(s);
 }
@@ -486,26 +488,27 @@ grpc::Status PipelineServiceImpl::UpdateStageModel(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(v1::StageModel stored,
-                             db_.models.Get(txn, req->model().id()));
-            RETURN_IF_ERROR(CheckSameStageKeys(stored, req->model()));
-            v1::StageModel m = req->model();
-            m.set_name(Trimmed(m.name()));
-            m.set_built_in(stored.built_in());
-            m.set_created_micros(stored.created_micros());
-            m.set_updated_micros(Micros(txn.now()));
-            *m.mutable_win_rate_history() = stored.win_rate_history();
-            for (v1::WinRateChange& c :
-                 WinRateChanges(stored, m, Micros(txn.now()), who->name,
-                                stored.version() + 1)) {
-              *m.add_win_rate_history() = std::move(c);
-            }
-            RETURN_IF_ERROR(
-                db_.models.Update(txn, m.id(), req->expected_version(), &m));
-            *resp = std::move(m);
-            return absl::OkStatus();
-          })
+          ->Write(ActorFor(*who, "UpdateStageModel"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(v1::StageModel stored,
+                                     db_.models.Get(txn, req->model().id()));
+                    RETURN_IF_ERROR(CheckSameStageKeys(stored, req->model()));
+                    v1::StageModel m = req->model();
+                    m.set_name(Trimmed(m.name()));
+                    m.set_built_in(stored.built_in());
+                    m.set_created_micros(stored.created_micros());
+                    m.set_updated_micros(Micros(txn.now()));
+                    *m.mutable_win_rate_history() = stored.win_rate_history();
+                    for (v1::WinRateChange& c :
+                         WinRateChanges(stored, m, Micros(txn.now()), who->name,
+                                        stored.version() + 1)) {
+                      *m.add_win_rate_history() = std::move(c);
+                    }
+                    RETURN_IF_ERROR(db_.models.Update(
+                        txn, m.id(), req->expected_version(), &m));
+                    *resp = std::move(m);
+                    return absl::OkStatus();
+                  })
           .status();
   return ToGrpc(s);
 }
@@ -541,7 +544,8 @@ grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
       reactor->Finish(ToGrpc(s));
       return;
     }
-    db_.store->WriteAsync(CreateTxn(req, who.name, std::move(o), resp),
+    db_.store->WriteAsync(ActorFor(who, "CreateOpportunity"),
+                          CreateTxn(req, who.name, std::move(o), resp),
                           [reactor](absl::StatusOr<CommitResult> r) {
                             reactor->Finish(ToGrpc(r.status()));
                           });
@@ -711,103 +715,108 @@ absl::Status PipelineServiceImpl::DoUpdateOpportunity(
         CheckOwner(who, in.owner_node_id(), "opportunity.owner_node_id"));
   }
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Opportunity o,
-                         db_.opportunities.Get(txn, in.id()));
-        RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-        RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                     req->expected_version(), o.version()));
-        if (reassign && o.owner_node_id() != committed.owner_node_id()) {
-          return absl::AbortedError(absl::StrCat(
-              "opportunity ", o.id(),
-              " changed owner while the new owner was checked; retry"));
-        }
-        Violations fixed;
-        if (!in.account_id().empty() && in.account_id() != o.account_id()) {
-          fixed.Add(
-              "opportunity.account_id: cannot change (create a new "
-              "opportunity for another account)");
-        }
-        if (!in.stage_model_id().empty() &&
-            in.stage_model_id() != o.stage_model_id()) {
-          fixed.Add("opportunity.stage_model_id: cannot change");
-        }
-        if (!in.stage_key().empty() && in.stage_key() != o.stage_key()) {
-          fixed.Add("opportunity.stage_key: change it with MoveStage");
-        }
-        RETURN_IF_ERROR(fixed.status());
-        if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "opportunity ", o.id(), " is ", StatusName(o.status()),
-              "; reopen it before changing it"));
-        }
-        ASSIGN_OR_RETURN(v1::StageModel model,
-                         db_.models.Get(txn, o.stage_model_id()));
-        // Only a new amount must clear the threshold: an opportunity left
-        // below it by a raised threshold stays changeable (out_of_funnel).
-        if (in.amount().units_minor() != o.amount().units_minor()) {
-          RETURN_IF_ERROR(CheckFunnelThreshold(model, in.amount()));
-        }
-        if (in.external_id() != o.external_id()) {
-          if (!in.external_id().empty()) {
-            ASSIGN_OR_RETURN(auto same, db_.opportunity_by_external_id.Lookup(
-                                            txn, in.external_id()));
-            if (same) {
-              return absl::AlreadyExistsError(
-                  absl::StrCat("opportunity.external_id: \"", in.external_id(),
-                               "\" is already opportunity ", *same));
+      ->Write(
+          ActorFor(who, "UpdateOpportunity"),
+          [&](WriteTxn& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(v1::Opportunity o,
+                             db_.opportunities.Get(txn, in.id()));
+            RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+            RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                         req->expected_version(), o.version()));
+            if (reassign && o.owner_node_id() != committed.owner_node_id()) {
+              return absl::AbortedError(absl::StrCat(
+                  "opportunity ", o.id(),
+                  " changed owner while the new owner was checked; retry"));
             }
-            db_.opportunity_by_external_id.Put(txn, in.external_id(), o.id());
-          }
-          if (!o.external_id().empty()) {
-            db_.opportunity_by_external_id.Delete(txn, o.external_id());
-          }
-        }
-        const v1::Opportunity old = o;
-        o.set_version(old.version() + 1);  // the version history refers to
-        if (old.amount().units_minor() != in.amount().units_minor()) {
-          RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_AMOUNT,
-                                       absl::StrCat(old.amount().units_minor()),
-                                       absl::StrCat(in.amount().units_minor()),
-                                       who.name));
-        }
-        if (DateText(old.expected_close_date()) !=
-            DateText(in.expected_close_date())) {
-          RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_CLOSE_DATE,
-                                       DateText(old.expected_close_date()),
-                                       DateText(in.expected_close_date()),
-                                       who.name));
-        }
-        if (reassign) {
-          RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_OWNER,
-                                       old.owner_node_id(), in.owner_node_id(),
-                                       who.name));
-          db_.opportunities_by_owner.Delete(txn, old.owner_node_id(), o.id());
-          db_.opportunities_by_owner.Put(txn, in.owner_node_id(), o.id());
-          o.set_owner_node_id(in.owner_node_id());
-          ASSIGN_OR_RETURN(std::vector<v1::FollowUp> fups,
-                           LoadAll(txn, db_.follow_ups_by_opportunity,
-                                   db_.follow_ups, o.id()));
-          for (v1::FollowUp& f : fups) {
-            if (f.state() == v1::FOLLOW_UP_STATE_PLANNED) {
-              f.set_owner_node_id(o.owner_node_id());
-              RETURN_IF_ERROR(db_.follow_ups.Update(txn, f.id(), 0, &f));
+            Violations fixed;
+            if (!in.account_id().empty() && in.account_id() != o.account_id()) {
+              fixed.Add(
+                  "opportunity.account_id: cannot change (create a new "
+                  "opportunity for another account)");
             }
-          }
-        }
-        o.set_name(Trimmed(in.name()));
-        *o.mutable_amount() = in.amount();
-        *o.mutable_expected_close_date() = in.expected_close_date();
-        *o.mutable_competitors() = in.competitors();
-        o.set_competitors_unknown(in.competitors_unknown());
-        o.set_source_channel(in.source_channel());
-        *o.mutable_next_step() = in.next_step();
-        o.set_external_id(in.external_id());
-        Touch(model, txn.now(), &o);
-        RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
-        *resp = std::move(o);
-        return absl::OkStatus();
-      })
+            if (!in.stage_model_id().empty() &&
+                in.stage_model_id() != o.stage_model_id()) {
+              fixed.Add("opportunity.stage_model_id: cannot change");
+            }
+            if (!in.stage_key().empty() && in.stage_key() != o.stage_key()) {
+              fixed.Add("opportunity.stage_key: change it with MoveStage");
+            }
+            RETURN_IF_ERROR(fixed.status());
+            if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "opportunity ", o.id(), " is ", StatusName(o.status()),
+                  "; reopen it before changing it"));
+            }
+            ASSIGN_OR_RETURN(v1::StageModel model,
+                             db_.models.Get(txn, o.stage_model_id()));
+            // Only a new amount must clear the threshold: an opportunity left
+            // below it by a raised threshold stays changeable (out_of_funnel).
+            if (in.amount().units_minor() != o.amount().units_minor()) {
+              RETURN_IF_ERROR(CheckFunnelThreshold(model, in.amount()));
+            }
+            if (in.external_id() != o.external_id()) {
+              if (!in.external_id().empty()) {
+                ASSIGN_OR_RETURN(auto same,
+                                 db_.opportunity_by_external_id.Lookup(
+                                     txn, in.external_id()));
+                if (same) {
+                  return absl::AlreadyExistsError(absl::StrCat(
+                      "opportunity.external_id: \"", in.external_id(),
+                      "\" is already opportunity ", *same));
+                }
+                db_.opportunity_by_external_id.Put(txn, in.external_id(),
+                                                   o.id());
+              }
+              if (!o.external_id().empty()) {
+                db_.opportunity_by_external_id.Delete(txn, o.external_id());
+              }
+            }
+            const v1::Opportunity old = o;
+            o.set_version(old.version() + 1);  // the version history refers to
+            if (old.amount().units_minor() != in.amount().units_minor()) {
+              RETURN_IF_ERROR(AppendChange(
+                  db_, txn, &o, v1::CHANGE_KIND_AMOUNT,
+                  absl::StrCat(old.amount().units_minor()),
+                  absl::StrCat(in.amount().units_minor()), who.name));
+            }
+            if (DateText(old.expected_close_date()) !=
+                DateText(in.expected_close_date())) {
+              RETURN_IF_ERROR(
+                  AppendChange(db_, txn, &o, v1::CHANGE_KIND_CLOSE_DATE,
+                               DateText(old.expected_close_date()),
+                               DateText(in.expected_close_date()), who.name));
+            }
+            if (reassign) {
+              RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_OWNER,
+                                           old.owner_node_id(),
+                                           in.owner_node_id(), who.name));
+              db_.opportunities_by_owner.Delete(txn, old.owner_node_id(),
+                                                o.id());
+              db_.opportunities_by_owner.Put(txn, in.owner_node_id(), o.id());
+              o.set_owner_node_id(in.owner_node_id());
+              ASSIGN_OR_RETURN(std::vector<v1::FollowUp> fups,
+                               LoadAll(txn, db_.follow_ups_by_opportunity,
+                                       db_.follow_ups, o.id()));
+              for (v1::FollowUp& f : fups) {
+                if (f.state() == v1::FOLLOW_UP_STATE_PLANNED) {
+                  f.set_owner_node_id(o.owner_node_id());
+                  RETURN_IF_ERROR(db_.follow_ups.Update(txn, f.id(), 0, &f));
+                }
+              }
+            }
+            o.set_name(Trimmed(in.name()));
+            *o.mutable_amount() = in.amount();
+            *o.mutable_expected_close_date() = in.expected_close_date();
+            *o.mutable_competitors() = in.competitors();
+            o.set_competitors_unknown(in.competitors_unknown());
+            o.set_source_channel(in.source_channel());
+            *o.mutable_next_step() = in.next_step();
+            o.set_external_id(in.external_id());
+            Touch(model, txn.now(), &o);
+            RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
+            *resp = std::move(o);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -916,30 +925,34 @@ grpc::Status PipelineServiceImpl::SetExitCriterion(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            if (req->opportunity_id().empty()) {
-              return absl::InvalidArgumentError("opportunity_id: required");
-            }
-            ASSIGN_OR_RETURN(v1::Opportunity o,
-                             db_.opportunities.Get(txn, req->opportunity_id()));
-            RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
-            RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                         req->expected_version(), o.version()));
-            if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("opportunity ", o.id(), " is ",
-                               StatusName(o.status()), "; reopen it first"));
-            }
-            ASSIGN_OR_RETURN(v1::StageModel model,
-                             db_.models.Get(txn, o.stage_model_id()));
-            RETURN_IF_ERROR(SetCriterion(model, req->stage_key(),
-                                         req->criterion_key(), req->checked(),
-                                         who->name, Micros(txn.now()), &o));
-            Touch(model, txn.now(), &o);
-            RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
-            *resp = std::move(o);
-            return absl::OkStatus();
-          })
+          ->Write(
+              ActorFor(*who, "SetExitCriterion"),
+              [&](WriteTxn& txn) -> absl::Status {
+                if (req->opportunity_id().empty()) {
+                  return absl::InvalidArgumentError("opportunity_id: required");
+                }
+                ASSIGN_OR_RETURN(
+                    v1::Opportunity o,
+                    db_.opportunities.Get(txn, req->opportunity_id()));
+                RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
+                RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                             req->expected_version(),
+                                             o.version()));
+                if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "opportunity ", o.id(), " is ", StatusName(o.status()),
+                      "; reopen it first"));
+                }
+                ASSIGN_OR_RETURN(v1::StageModel model,
+                                 db_.models.Get(txn, o.stage_model_id()));
+                RETURN_IF_ERROR(SetCriterion(
+                    model, req->stage_key(), req->criterion_key(),
+                    req->checked(), who->name, Micros(txn.now()), &o));
+                Touch(model, txn.now(), &o);
+                RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
+                *resp = std::move(o);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -998,63 +1011,66 @@ absl::Status PipelineServiceImpl::DoMoveStage(Ctx* ctx,
   }
 
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Opportunity o,
-                         db_.opportunities.Get(txn, committed.id()));
-        RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                     req->expected_version(), o.version()));
-        RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-        ASSIGN_OR_RETURN(MovePlan plan, check(o));
-        if (plan.needs_credit_check &&
-            (!credit ||
-             o.amount().units_minor() != committed.amount().units_minor())) {
-          return absl::AbortedError(absl::StrCat(
-              "opportunity ", o.id(),
-              " changed during the credit check; read it again and retry"));
-        }
-        const int64_t now = Micros(txn.now());
-        const std::string from = o.stage_key();
-        o.set_stage_key(req->to_stage_key());
-        o.set_stage_entered_micros(now);
-        if (credit) {
-          o.set_credit_review_pending(credit->decision ==
-                                      CreditDecision::kReview);
-          o.set_credit_review_reason(credit->decision == CreditDecision::kReview
-                                         ? absl::StrJoin(credit->reasons, "; ")
-                                         : "");
-        }
-        o.set_version(o.version() + 1);
-        const bool overridden = plan.forward && !plan.unchecked.empty();
-        // History names overridden criteria as "STAGE/criterion"
-        // (OpportunityChange.overridden_criteria); the plan's entries also
-        // carry the criterion text for error messages.
-        std::vector<std::string> overridden_keys;
-        if (overridden) {
-          for (const std::string& u : plan.unchecked) {
-            overridden_keys.push_back(u.substr(0, u.find(" (")));
-          }
-        }
-        RETURN_IF_ERROR(
-            AppendChange(db_, txn, &o,
-                         plan.forward ? v1::CHANGE_KIND_STAGE_FORWARD
-                                      : v1::CHANGE_KIND_STAGE_BACKWARD,
-                         from, o.stage_key(), who.name,
-                         overridden ? Trimmed(req->override_reason()) : "",
-                         std::move(overridden_keys)));
-        if (plan.closes_won) {
-          o.set_status(v1::OPPORTUNITY_STATUS_WON);
-          o.set_closed_micros(now);
-          o.set_close_reason(absl::StrCat("entered ", o.stage_key()));
-          RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_CLOSED,
-                                       "OPEN", "WON", who.name,
-                                       o.close_reason()));
-          RETURN_IF_ERROR(CancelFollowUps(db_, txn, o.id()));
-        }
-        Touch(model, txn.now(), &o);
-        RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
-        *resp = std::move(o);
-        return absl::OkStatus();
-      })
+      ->Write(
+          ActorFor(who, "MoveStage"),
+          [&](WriteTxn& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(v1::Opportunity o,
+                             db_.opportunities.Get(txn, committed.id()));
+            RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                         req->expected_version(), o.version()));
+            RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+            ASSIGN_OR_RETURN(MovePlan plan, check(o));
+            if (plan.needs_credit_check &&
+                (!credit || o.amount().units_minor() !=
+                                committed.amount().units_minor())) {
+              return absl::AbortedError(absl::StrCat(
+                  "opportunity ", o.id(),
+                  " changed during the credit check; read it again and retry"));
+            }
+            const int64_t now = Micros(txn.now());
+            const std::string from = o.stage_key();
+            o.set_stage_key(req->to_stage_key());
+            o.set_stage_entered_micros(now);
+            if (credit) {
+              o.set_credit_review_pending(credit->decision ==
+                                          CreditDecision::kReview);
+              o.set_credit_review_reason(
+                  credit->decision == CreditDecision::kReview
+                      ? absl::StrJoin(credit->reasons, "; ")
+                      : "");
+            }
+            o.set_version(o.version() + 1);
+            const bool overridden = plan.forward && !plan.unchecked.empty();
+            // History names overridden criteria as "STAGE/criterion"
+            // (OpportunityChange.overridden_criteria); the plan's entries also
+            // carry the criterion text for error messages.
+            std::vector<std::string> overridden_keys;
+            if (overridden) {
+              for (const std::string& u : plan.unchecked) {
+                overridden_keys.push_back(u.substr(0, u.find(" (")));
+              }
+            }
+            RETURN_IF_ERROR(
+                AppendChange(db_, txn, &o,
+                             plan.forward ? v1::CHANGE_KIND_STAGE_FORWARD
+                                          : v1::CHANGE_KIND_STAGE_BACKWARD,
+                             from, o.stage_key(), who.name,
+                             overridden ? Trimmed(req->override_reason()) : "",
+                             std::move(overridden_keys)));
+            if (plan.closes_won) {
+              o.set_status(v1::OPPORTUNITY_STATUS_WON);
+              o.set_closed_micros(now);
+              o.set_close_reason(absl::StrCat("entered ", o.stage_key()));
+              RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_CLOSED,
+                                           "OPEN", "WON", who.name,
+                                           o.close_reason()));
+              RETURN_IF_ERROR(CancelFollowUps(db_, txn, o.id()));
+            }
+            Touch(model, txn.now(), &o);
+            RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
+            *resp = std::move(o);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -1083,25 +1099,28 @@ grpc::Status PipelineServiceImpl::CloseOpportunity(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(v1::Opportunity o,
-                             db_.opportunities.Get(txn, req->opportunity_id()));
-            RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
-            RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                         req->expected_version(), o.version()));
-            if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("opportunity ", o.id(), " is already ",
-                               StatusName(o.status())));
-            }
-            ASSIGN_OR_RETURN(v1::StageModel model,
-                             db_.models.Get(txn, o.stage_model_id()));
-            RETURN_IF_ERROR(CloseInTxn(db_, txn, model, outcome,
-                                       Trimmed(req->reason()),
-                                       Micros(txn.now()), who->name, &o));
-            *resp = std::move(o);
-            return absl::OkStatus();
-          })
+          ->Write(ActorFor(*who, "CloseOpportunity"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    ASSIGN_OR_RETURN(
+                        v1::Opportunity o,
+                        db_.opportunities.Get(txn, req->opportunity_id()));
+                    RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
+                    RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                                 req->expected_version(),
+                                                 o.version()));
+                    if (o.status() != v1::OPPORTUNITY_STATUS_OPEN) {
+                      return absl::FailedPreconditionError(
+                          absl::StrCat("opportunity ", o.id(), " is already ",
+                                       StatusName(o.status())));
+                    }
+                    ASSIGN_OR_RETURN(v1::StageModel model,
+                                     db_.models.Get(txn, o.stage_model_id()));
+                    RETURN_IF_ERROR(CloseInTxn(
+                        db_, txn, model, outcome, Trimmed(req->reason()),
+                        Micros(txn.now()), who->name, &o));
+                    *resp = std::move(o);
+                    return absl::OkStatus();
+                  })
           .status();
   return ToGrpc(s);
 }
@@ -1125,38 +1144,42 @@ grpc::Status PipelineServiceImpl::ReopenOpportunity(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            ASSIGN_OR_RETURN(v1::Opportunity o,
-                             db_.opportunities.Get(txn, req->opportunity_id()));
-            RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
-            RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                         req->expected_version(), o.version()));
-            if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("opportunity ", o.id(), " is already OPEN"));
-            }
-            ASSIGN_OR_RETURN(v1::StageModel model,
-                             db_.models.Get(txn, o.stage_model_id()));
-            const int stage = StageIndex(model, o.stage_key());
-            if (stage >= 0 && model.stages(stage).closes_won()) {
-              return absl::FailedPreconditionError(absl::StrCat(
-                  "opportunity ", o.id(), " sits in ", o.stage_key(),
-                  ", which closes it as WON; it cannot be reopened there"));
-            }
-            const std::string from = StatusName(o.status());
-            o.set_status(v1::OPPORTUNITY_STATUS_OPEN);
-            o.clear_close_reason();
-            o.set_closed_micros(0);
-            o.set_stage_entered_micros(Micros(txn.now()));
-            o.set_version(o.version() + 1);
-            RETURN_IF_ERROR(AppendChange(db_, txn, &o, v1::CHANGE_KIND_REOPENED,
-                                         from, "OPEN", who->name,
-                                         Trimmed(req->reason())));
-            Touch(model, txn.now(), &o);
-            RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
-            *resp = std::move(o);
-            return absl::OkStatus();
-          })
+          ->Write(
+              ActorFor(*who, "ReopenOpportunity"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(
+                    v1::Opportunity o,
+                    db_.opportunities.Get(txn, req->opportunity_id()));
+                RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
+                RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                             req->expected_version(),
+                                             o.version()));
+                if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+                  return absl::FailedPreconditionError(
+                      absl::StrCat("opportunity ", o.id(), " is already OPEN"));
+                }
+                ASSIGN_OR_RETURN(v1::StageModel model,
+                                 db_.models.Get(txn, o.stage_model_id()));
+                const int stage = StageIndex(model, o.stage_key());
+                if (stage >= 0 && model.stages(stage).closes_won()) {
+                  return absl::FailedPreconditionError(absl::StrCat(
+                      "opportunity ", o.id(), " sits in ", o.stage_key(),
+                      ", which closes it as WON; it cannot be reopened there"));
+                }
+                const std::string from = StatusName(o.status());
+                o.set_status(v1::OPPORTUNITY_STATUS_OPEN);
+                o.clear_close_reason();
+                o.set_closed_micros(0);
+                o.set_stage_entered_micros(Micros(txn.now()));
+                o.set_version(o.version() + 1);
+                RETURN_IF_ERROR(
+                    AppendChange(db_, txn, &o, v1::CHANGE_KIND_REOPENED, from,
+                                 "OPEN", who->name, Trimmed(req->reason())));
+                Touch(model, txn.now(), &o);
+                RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
+                *resp = std::move(o);
+                return absl::OkStatus();
+              })
           .status();
   return ToGrpc(s);
 }
@@ -1226,67 +1249,70 @@ absl::Status PipelineServiceImpl::DoSetContactRole(
         committed.account_id()));
   }
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Opportunity o,
-                         db_.opportunities.Get(txn, committed.id()));
-        RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-        ASSIGN_OR_RETURN(
-            std::vector<v1::ContactRole> all,
-            LoadAll(txn, db_.roles_by_opportunity, db_.roles, o.id()));
-        std::vector<v1::ContactRole> others;
-        std::optional<v1::ContactRole> existing;
-        for (v1::ContactRole& r : all) {
-          if (r.contact_id() == req->contact_id()) {
-            existing = std::move(r);
-          } else if (!r.removed()) {
-            others.push_back(std::move(r));
-          }
-        }
-        RETURN_IF_ERROR(
-            CheckInfluenceWeights(others, req->influence_weight_pct()));
-        const int64_t now = Micros(txn.now());
-        const std::string id = PipelineStore::RoleId(o.id(), req->contact_id());
-        v1::ContactRole r;
-        if (existing) {
-          r = *existing;
-          RETURN_IF_ERROR(CheckVersion("contact role", id,
-                                       req->expected_version(), r.version()));
-          const bool revived = r.removed();
-          if (revived) {
-            r.set_removed(false);
-            r.set_added_micros(now);
-            r.set_changed_micros(0);
-          } else if (r.role() != req->role() ||
-                     r.attitude() != req->attitude()) {
-            r.set_changed_micros(now);
-          }
-          if (r.attitude() != req->attitude()) {
-            v1::AttitudeChange* c = r.add_attitude_history();
-            c->set_from(r.attitude());
-            c->set_to(req->attitude());
-            c->set_by(who.name);
-            c->set_time_micros(now);
-          }
-        } else {
-          r.set_opportunity_id(o.id());
-          r.set_contact_id(req->contact_id());
-          r.set_original_attitude(req->attitude());
-          r.set_added_micros(now);
-        }
-        r.set_role(req->role());
-        r.set_attitude(req->attitude());
-        r.set_influence_weight_pct(req->influence_weight_pct());
-        r.set_is_core(req->has_is_core() ? req->is_core()
-                                         : IsCoreRole(req->role()));
-        if (existing) {
-          RETURN_IF_ERROR(db_.roles.Update(txn, id, 0, &r));
-        } else {
-          RETURN_IF_ERROR(db_.roles.Insert(txn, id, &r));
-          db_.roles_by_opportunity.Put(txn, o.id(), id);
-        }
-        *resp = std::move(r);
-        return absl::OkStatus();
-      })
+      ->Write(
+          ActorFor(who, "SetContactRole"),
+          [&](WriteTxn& txn) -> absl::Status {
+            ASSIGN_OR_RETURN(v1::Opportunity o,
+                             db_.opportunities.Get(txn, committed.id()));
+            RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+            ASSIGN_OR_RETURN(
+                std::vector<v1::ContactRole> all,
+                LoadAll(txn, db_.roles_by_opportunity, db_.roles, o.id()));
+            std::vector<v1::ContactRole> others;
+            std::optional<v1::ContactRole> existing;
+            for (v1::ContactRole& r : all) {
+              if (r.contact_id() == req->contact_id()) {
+                existing = std::move(r);
+              } else if (!r.removed()) {
+                others.push_back(std::move(r));
+              }
+            }
+            RETURN_IF_ERROR(
+                CheckInfluenceWeights(others, req->influence_weight_pct()));
+            const int64_t now = Micros(txn.now());
+            const std::string id =
+                PipelineStore::RoleId(o.id(), req->contact_id());
+            v1::ContactRole r;
+            if (existing) {
+              r = *existing;
+              RETURN_IF_ERROR(CheckVersion(
+                  "contact role", id, req->expected_version(), r.version()));
+              const bool revived = r.removed();
+              if (revived) {
+                r.set_removed(false);
+                r.set_added_micros(now);
+                r.set_changed_micros(0);
+              } else if (r.role() != req->role() ||
+                         r.attitude() != req->attitude()) {
+                r.set_changed_micros(now);
+              }
+              if (r.attitude() != req->attitude()) {
+                v1::AttitudeChange* c = r.add_attitude_history();
+                c->set_from(r.attitude());
+                c->set_to(req->attitude());
+                c->set_by(who.name);
+                c->set_time_micros(now);
+              }
+            } else {
+              r.set_opportunity_id(o.id());
+              r.set_contact_id(req->contact_id());
+              r.set_original_attitude(req->attitude());
+              r.set_added_micros(now);
+            }
+            r.set_role(req->role());
+            r.set_attitude(req->attitude());
+            r.set_influence_weight_pct(req->influence_weight_pct());
+            r.set_is_core(req->has_is_core() ? req->is_core()
+                                             : IsCoreRole(req->role()));
+            if (existing) {
+              RETURN_IF_ERROR(db_.roles.Update(txn, id, 0, &r));
+            } else {
+              RETURN_IF_ERROR(db_.roles.Insert(txn, id, &r));
+              db_.roles_by_opportunity.Put(txn, o.id(), id);
+            }
+            *resp = std::move(r);
+            return absl::OkStatus();
+          })
       .status();
 }
 
@@ -1298,29 +1324,32 @@ grpc::Status PipelineServiceImpl::RemoveContactRole(
   }
   absl::Status s =
       db_.store
-          ->Write([&](WriteTxn& txn) -> absl::Status {
-            if (req->opportunity_id().empty() || req->contact_id().empty()) {
-              return absl::InvalidArgumentError(
-                  "opportunity_id, contact_id: required");
-            }
-            ASSIGN_OR_RETURN(v1::Opportunity o,
-                             db_.opportunities.Get(txn, req->opportunity_id()));
-            RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
-            const std::string id =
-                PipelineStore::RoleId(o.id(), req->contact_id());
-            ASSIGN_OR_RETURN(std::optional<v1::ContactRole> r,
-                             db_.roles.Find(txn, id));
-            if (!r || r->removed()) {
-              return absl::NotFoundError(
-                  absl::StrCat("contact ", req->contact_id(),
-                               " has no role on opportunity ", o.id()));
-            }
-            r->set_removed(true);
-            RETURN_IF_ERROR(
-                db_.roles.Update(txn, id, req->expected_version(), &*r));
-            *resp = std::move(*r);
-            return absl::OkStatus();
-          })
+          ->Write(ActorFor(*who, "RemoveContactRole"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    if (req->opportunity_id().empty() ||
+                        req->contact_id().empty()) {
+                      return absl::InvalidArgumentError(
+                          "opportunity_id, contact_id: required");
+                    }
+                    ASSIGN_OR_RETURN(
+                        v1::Opportunity o,
+                        db_.opportunities.Get(txn, req->opportunity_id()));
+                    RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
+                    const std::string id =
+                        PipelineStore::RoleId(o.id(), req->contact_id());
+                    ASSIGN_OR_RETURN(std::optional<v1::ContactRole> r,
+                                     db_.roles.Find(txn, id));
+                    if (!r || r->removed()) {
+                      return absl::NotFoundError(
+                          absl::StrCat("contact ", req->contact_id(),
+                                       " has no role on opportunity ", o.id()));
+                    }
+                    r->set_removed(true);
+                    RETURN_IF_ERROR(db_.roles.Update(
+                        txn, id, req->expected_version(), &*r));
+                    *resp = std::move(*r);
+                    return absl::OkStatus();
+                  })
           .status();
   return ToGrpc(s);
 }
@@ -1410,93 +1439,95 @@ absl::Status PipelineServiceImpl::DoRecordActivity(
   RETURN_IF_ERROR(RequireWriter(who, committed.owner_node_id()));
 
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        return CreateOnce(
-            txn, "RecordActivity", req->request_id(), *req, resp,
-            [&]() -> absl::Status {
-              ASSIGN_OR_RETURN(v1::Opportunity o,
-                               db_.opportunities.Get(txn, committed.id()));
-              RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-              v1::Activity a = in;
-              a.set_id(NewId("act", txn.now()));
-              if (a.time_micros() == 0) {
-                a.set_time_micros(Micros(txn.now()));
-              }
-              a.set_recorded_by(who.name);
-              a.set_created_micros(Micros(txn.now()));
-              a.clear_completed_follow_up_id();
-              // The contacts must be in the buying centre; their last
-              // activity (and visit) times follow this one.
-              for (const std::string& c : contacts) {
-                const std::string rid = PipelineStore::RoleId(o.id(), c);
-                ASSIGN_OR_RETURN(std::optional<v1::ContactRole> r,
-                                 db_.roles.Find(txn, rid));
-                if (!r || r->removed()) {
-                  return absl::InvalidArgumentError(absl::StrCat(
-                      "activity.contact_ids: contact ", c,
-                      " is not in the buying centre of opportunity ", o.id(),
-                      " (SetContactRole first)"));
-                }
-                bool changed = false;
-                if (a.time_micros() > r->last_activity_micros()) {
-                  r->set_last_activity_micros(a.time_micros());
-                  changed = true;
-                }
-                if (IsVisit(a.kind()) &&
-                    a.time_micros() > r->last_visit_micros()) {
-                  r->set_last_visit_micros(a.time_micros());
-                  changed = true;
-                }
-                if (changed) {
-                  RETURN_IF_ERROR(db_.roles.Update(txn, rid, 0, &*r));
-                }
-              }
-              // Complete a planned follow-up, and plan the cadence's next.
-              ASSIGN_OR_RETURN(std::vector<v1::FollowUp> fups,
-                               LoadAll(txn, db_.follow_ups_by_opportunity,
-                                       db_.follow_ups, o.id()));
-              std::vector<v1::FollowUp> planned;
-              for (v1::FollowUp& f : fups) {
-                if (f.state() == v1::FOLLOW_UP_STATE_PLANNED) {
-                  planned.push_back(std::move(f));
-                }
-              }
-              std::optional<size_t> done = FollowUpCompletedBy(a, planned);
-              if (!a.follow_up_id().empty() && !done) {
-                return absl::InvalidArgumentError(absl::StrCat(
-                    "activity.follow_up_id: ", a.follow_up_id(),
-                    " is not a planned follow-up of opportunity ", o.id()));
-              }
-              ASSIGN_OR_RETURN(v1::StageModel model,
-                               db_.models.Get(txn, o.stage_model_id()));
-              if (done) {
-                v1::FollowUp f = planned[*done];
-                f.set_state(v1::FOLLOW_UP_STATE_DONE);
-                f.set_completed_by_activity_id(a.id());
-                f.set_completed_micros(a.time_micros());
-                RETURN_IF_ERROR(db_.follow_ups.Update(txn, f.id(), 0, &f));
-                a.set_completed_follow_up_id(f.id());
-                if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
-                  if (std::optional<v1::FollowUp> next =
-                          NextFollowUp(model.cadence(), f, a.time_micros())) {
-                    RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, *next));
+      ->Write(
+          ActorFor(who, "RecordActivity"),
+          [&](WriteTxn& txn) -> absl::Status {
+            return CreateOnce(
+                txn, "RecordActivity", req->request_id(), *req, resp,
+                [&]() -> absl::Status {
+                  ASSIGN_OR_RETURN(v1::Opportunity o,
+                                   db_.opportunities.Get(txn, committed.id()));
+                  RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+                  v1::Activity a = in;
+                  a.set_id(NewId("act", txn.now()));
+                  if (a.time_micros() == 0) {
+                    a.set_time_micros(Micros(txn.now()));
                   }
-                }
-              }
-              if (a.has_plan_follow_up()) {
-                v1::FollowUp f;
-                f.set_kind(a.plan_follow_up().kind());
-                f.set_text(Trimmed(a.plan_follow_up().text()));
-                f.set_earliest_micros(a.time_micros());
-                f.set_due_micros(a.plan_follow_up().due_micros());
-                RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, std::move(f)));
-              }
-              RETURN_IF_ERROR(db_.activities.Insert(txn, a.id(), &a));
-              db_.activities_by_opportunity.Put(txn, o.id(), a.id());
-              *resp = std::move(a);
-              return absl::OkStatus();
-            });
-      })
+                  a.set_recorded_by(who.name);
+                  a.set_created_micros(Micros(txn.now()));
+                  a.clear_completed_follow_up_id();
+                  // The contacts must be in the buying centre; their last
+                  // activity (and visit) times follow this one.
+                  for (const std::string& c : contacts) {
+                    const std::string rid = PipelineStore::RoleId(o.id(), c);
+                    ASSIGN_OR_RETURN(std::optional<v1::ContactRole> r,
+                                     db_.roles.Find(txn, rid));
+                    if (!r || r->removed()) {
+                      return absl::InvalidArgumentError(absl::StrCat(
+                          "activity.contact_ids: contact ", c,
+                          " is not in the buying centre of opportunity ",
+                          o.id(), " (SetContactRole first)"));
+                    }
+                    bool changed = false;
+                    if (a.time_micros() > r->last_activity_micros()) {
+                      r->set_last_activity_micros(a.time_micros());
+                      changed = true;
+                    }
+                    if (IsVisit(a.kind()) &&
+                        a.time_micros() > r->last_visit_micros()) {
+                      r->set_last_visit_micros(a.time_micros());
+                      changed = true;
+                    }
+                    if (changed) {
+                      RETURN_IF_ERROR(db_.roles.Update(txn, rid, 0, &*r));
+                    }
+                  }
+                  // Complete a planned follow-up, and plan the cadence's next.
+                  ASSIGN_OR_RETURN(std::vector<v1::FollowUp> fups,
+                                   LoadAll(txn, db_.follow_ups_by_opportunity,
+                                           db_.follow_ups, o.id()));
+                  std::vector<v1::FollowUp> planned;
+                  for (v1::FollowUp& f : fups) {
+                    if (f.state() == v1::FOLLOW_UP_STATE_PLANNED) {
+                      planned.push_back(std::move(f));
+                    }
+                  }
+                  std::optional<size_t> done = FollowUpCompletedBy(a, planned);
+                  if (!a.follow_up_id().empty() && !done) {
+                    return absl::InvalidArgumentError(absl::StrCat(
+                        "activity.follow_up_id: ", a.follow_up_id(),
+                        " is not a planned follow-up of opportunity ", o.id()));
+                  }
+                  ASSIGN_OR_RETURN(v1::StageModel model,
+                                   db_.models.Get(txn, o.stage_model_id()));
+                  if (done) {
+                    v1::FollowUp f = planned[*done];
+                    f.set_state(v1::FOLLOW_UP_STATE_DONE);
+                    f.set_completed_by_activity_id(a.id());
+                    f.set_completed_micros(a.time_micros());
+                    RETURN_IF_ERROR(db_.follow_ups.Update(txn, f.id(), 0, &f));
+                    a.set_completed_follow_up_id(f.id());
+                    if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+                      if (std::optional<v1::FollowUp> next = NextFollowUp(
+                              model.cadence(), f, a.time_micros())) {
+                        RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, *next));
+                      }
+                    }
+                  }
+                  if (a.has_plan_follow_up()) {
+                    v1::FollowUp f;
+                    f.set_kind(a.plan_follow_up().kind());
+                    f.set_text(Trimmed(a.plan_follow_up().text()));
+                    f.set_earliest_micros(a.time_micros());
+                    f.set_due_micros(a.plan_follow_up().due_micros());
+                    RETURN_IF_ERROR(InsertFollowUp(db_, txn, o, std::move(f)));
+                  }
+                  RETURN_IF_ERROR(db_.activities.Insert(txn, a.id(), &a));
+                  db_.activities_by_opportunity.Put(txn, o.id(), a.id());
+                  *resp = std::move(a);
+                  return absl::OkStatus();
+                });
+          })
       .status();
 }
 
@@ -1590,7 +1621,7 @@ absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
 
 template <typename Eval>
 absl::Status PipelineServiceImpl::FinishEvaluation(
-    Ctx* ctx, absl::StatusOr<Eval> evaluation,
+    Ctx* ctx, const char* method, absl::StatusOr<Eval> evaluation,
     const std::string& opportunity_id, int64_t expected_version,
     Eval* (v1::Opportunity::*slot)(), Eval* resp) {
   ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
@@ -1602,18 +1633,20 @@ absl::Status PipelineServiceImpl::FinishEvaluation(
     evaluation->set_opportunity_id(opportunity_id);
     RETURN_IF_ERROR(
         db_.store
-            ->Write([&](WriteTxn& txn) -> absl::Status {
-              ASSIGN_OR_RETURN(v1::Opportunity o,
-                               db_.opportunities.Get(txn, opportunity_id));
-              RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-              RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
-                                           expected_version, o.version()));
-              ASSIGN_OR_RETURN(v1::StageModel model,
-                               db_.models.Get(txn, o.stage_model_id()));
-              *(o.*slot)() = *evaluation;
-              Touch(model, txn.now(), &o);
-              return db_.opportunities.Update(txn, o.id(), 0, &o);
-            })
+            ->Write(
+                ActorFor(who, method),
+                [&](WriteTxn& txn) -> absl::Status {
+                  ASSIGN_OR_RETURN(v1::Opportunity o,
+                                   db_.opportunities.Get(txn, opportunity_id));
+                  RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+                  RETURN_IF_ERROR(CheckVersion("opportunity", o.id(),
+                                               expected_version, o.version()));
+                  ASSIGN_OR_RETURN(v1::StageModel model,
+                                   db_.models.Get(txn, o.stage_model_id()));
+                  *(o.*slot)() = *evaluation;
+                  Touch(model, txn.now(), &o);
+                  return db_.opportunities.Update(txn, o.id(), 0, &o);
+                })
             .status());
   }
   *resp = std::move(*evaluation);
@@ -1624,7 +1657,7 @@ grpc::Status PipelineServiceImpl::EvaluateFourFactors(
     Ctx* ctx, const v1::EvaluateFourFactorsRequest* req,
     v1::FourFactorEvaluation* resp) {
   return ToGrpc(FinishEvaluation(
-      ctx,
+      ctx, "EvaluateFourFactors",
       pipeline::EvaluateFourFactors(req->need(), req->impact(), req->fit(),
                                     req->relationship(), req->min_factor(),
                                     req->min_total()),
@@ -1635,17 +1668,18 @@ grpc::Status PipelineServiceImpl::EvaluateFourFactors(
 grpc::Status PipelineServiceImpl::EvaluateQualification(
     Ctx* ctx, const v1::EvaluateQualificationRequest* req,
     v1::QualificationEvaluation* resp) {
-  return ToGrpc(
-      FinishEvaluation(ctx, pipeline::EvaluateQualification(req->evaluation()),
-                       req->opportunity_id(), req->expected_version(),
-                       &v1::Opportunity::mutable_qualification, resp));
+  return ToGrpc(FinishEvaluation(
+      ctx, "EvaluateQualification",
+      pipeline::EvaluateQualification(req->evaluation()), req->opportunity_id(),
+      req->expected_version(), &v1::Opportunity::mutable_qualification, resp));
 }
 
 grpc::Status PipelineServiceImpl::EvaluateCompetitive(
     Ctx* ctx, const v1::EvaluateCompetitiveRequest* req,
     v1::CompetitiveEvaluation* resp) {
   return ToGrpc(FinishEvaluation(
-      ctx, pipeline::EvaluateCompetitive(req->criteria(), req->parties()),
+      ctx, "EvaluateCompetitive",
+      pipeline::EvaluateCompetitive(req->criteria(), req->parties()),
       req->opportunity_id(), req->expected_version(),
       &v1::Opportunity::mutable_competitive, resp));
 }
@@ -1733,28 +1767,30 @@ absl::Status PipelineServiceImpl::DoRecordWeeklyReview(
     monday -= 1;
   }
   return db_.store
-      ->Write([&](WriteTxn& txn) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Opportunity o,
-                         db_.opportunities.Get(txn, in.opportunity_id()));
-        RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
-        v1::WeeklyReview r = in;
-        *r.mutable_week() = ToProto(monday);
-        r.set_recorded_by(who.name);
-        r.set_recorded_micros(Micros(txn.now()));
-        const std::string id =
-            PipelineStore::ReviewId(o.id(), DateText(r.week()));
-        ASSIGN_OR_RETURN(std::optional<v1::WeeklyReview> stored,
-                         db_.reviews.Find(txn, id));
-        if (stored) {
-          RETURN_IF_ERROR(
-              db_.reviews.Update(txn, id, req->expected_version(), &r));
-        } else {
-          RETURN_IF_ERROR(db_.reviews.Insert(txn, id, &r));
-          db_.reviews_by_opportunity.Put(txn, o.id(), id);
-        }
-        *resp = std::move(r);
-        return absl::OkStatus();
-      })
+      ->Write(ActorFor(who, "RecordWeeklyReview"),
+              [&](WriteTxn& txn) -> absl::Status {
+                ASSIGN_OR_RETURN(
+                    v1::Opportunity o,
+                    db_.opportunities.Get(txn, in.opportunity_id()));
+                RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+                v1::WeeklyReview r = in;
+                *r.mutable_week() = ToProto(monday);
+                r.set_recorded_by(who.name);
+                r.set_recorded_micros(Micros(txn.now()));
+                const std::string id =
+                    PipelineStore::ReviewId(o.id(), DateText(r.week()));
+                ASSIGN_OR_RETURN(std::optional<v1::WeeklyReview> stored,
+                                 db_.reviews.Find(txn, id));
+                if (stored) {
+                  RETURN_IF_ERROR(
+                      db_.reviews.Update(txn, id, req->expected_version(), &r));
+                } else {
+                  RETURN_IF_ERROR(db_.reviews.Insert(txn, id, &r));
+                  db_.reviews_by_opportunity.Put(txn, o.id(), id);
+                }
+                *resp = std::move(r);
+                return absl::OkStatus();
+              })
       .status();
 }
 
@@ -1852,24 +1888,26 @@ absl::Status PipelineServiceImpl::ResyncCredit() {
     const bool last = end == collected.size();
     RETURN_IF_ERROR(
         db_.store
-            ->Write([&](WriteTxn& txn) -> absl::Status {
-              for (size_t i = next; i < end; ++i) {
-                // The sale lands on the day the cash came in,
-                // not on the day of the resync.
-                const v1::Date& d = collected[i]->collected_date();
-                const int64_t at =
-                    d.year() > 0
-                        ? Micros(absl::FromCivil(
-                              absl::CivilDay(d.year(), d.month(), d.day()),
-                              options_.time_zone))
-                        : 0;
-                RETURN_IF_ERROR(ApplyCollection(*collected[i], at, txn));
-              }
-              if (last) {
-                txn.PutCursor(kCreditSource, sequence);
-              }
-              return absl::OkStatus();
-            })
+            ->Write(
+                SystemActor("resync:credit"),
+                [&](WriteTxn& txn) -> absl::Status {
+                  for (size_t i = next; i < end; ++i) {
+                    // The sale lands on the day the cash came in,
+                    // not on the day of the resync.
+                    const v1::Date& d = collected[i]->collected_date();
+                    const int64_t at =
+                        d.year() > 0
+                            ? Micros(absl::FromCivil(
+                                  absl::CivilDay(d.year(), d.month(), d.day()),
+                                  options_.time_zone))
+                            : 0;
+                    RETURN_IF_ERROR(ApplyCollection(*collected[i], at, txn));
+                  }
+                  if (last) {
+                    txn.PutCursor(kCreditSource, sequence);
+                  }
+                  return absl::OkStatus();
+                })
             .status());
     next = end;
   } while (next < collected.size());

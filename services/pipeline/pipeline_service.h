@@ -213,8 +213,9 @@ class PipelineServiceImpl final
   // The rest of an Evaluate* call once `evaluation` is computed: stamps who
   // and when and, with an opportunity id, stores it in that opportunity's
   // `slot` field (the caller must be allowed to change the opportunity).
+  // `method` names the RPC in the audit log.
   template <typename Eval>
-  [[nodiscard]] absl::Status FinishEvaluation(Ctx* ctx,
+  [[nodiscard]] absl::Status FinishEvaluation(Ctx* ctx, const char* method,
                                               absl::StatusOr<Eval> evaluation,
                                               const std::string& opportunity_id,
                                               int64_t expected_version,

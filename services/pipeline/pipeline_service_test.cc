@@ -3597,7 +3597,7 @@ class CreditPeer {
   uint64_t Emit(const v1::OpportunityCollection& c,
                 const std::string& kind = kOpportunityCollectionKind) {
     absl::StatusOr<CommitResult> r =
-        store_->Write([&](WriteTxn& txn) -> absl::Status {
+        store_->Write(SystemActor("test"), [&](WriteTxn& txn) -> absl::Status {
           txn.Emit(kind, c.opportunity_id(), c);
           return absl::OkStatus();
         });
@@ -3673,6 +3673,7 @@ class PipelineCreditPeerTest : public PipelineServiceTest {
   absl::Status ApplyCredit(const v1::Event& e) {
     return store_
         ->Write(
+            SystemActor("test"),
             [&](WriteTxn& txn) { return service_->ApplyCreditEvent(e, txn); })
         .status();
   }

@@ -239,6 +239,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   RegisterCreditCommands(registry);
   RegisterTransferCommands(registry);
   RegisterDemoCommands(registry);
+  RegisterAuditCommands(registry);
 
   absl::StatusOr<Args> args = Args::Parse(argc, argv);
   if (!args.ok()) {

@@ -130,6 +130,14 @@ std::string MoneyText(const v1::Money& m, const Env& env) {
   return money::Format(m.units_minor(), exponent);
 }
 
+std::string TimeText(int64_t micros) {
+  if (micros == 0) {
+    return "";
+  }
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(micros),
+                          absl::UTCTimeZone());
+}
+
 std::string Percent(int64_t bp) { return money::Format(bp, 2) + "%"; }
 
 void Blank(Env& env) {

@@ -101,6 +101,9 @@ std::string MoneyText(const v1::Money& m, const Env& env);
 // Basis points as a percentage with two decimals: 7296 → "72.96%".
 std::string Percent(int64_t bp);
 
+// Unix microseconds as UTC "2026-11-29T19:30:00Z" ("" for 0).
+std::string TimeText(int64_t micros);
+
 // ---- output ----
 
 // The line between two tables of one command (CRLF in csv).

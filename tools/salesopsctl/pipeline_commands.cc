@@ -23,14 +23,6 @@
 namespace salesops::ctl {
 namespace {
 
-std::string TimeText(int64_t micros) {
-  if (micros == 0) {
-    return "";
-  }
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(micros),
-                          absl::UTCTimeZone());
-}
-
 // Basis points as a percentage: 500 → "5%", 2550 → "25.5%".
 std::string PercentText(int32_t bp) {
   std::string s = absl::StrFormat("%d.%02d", bp / 100, bp % 100);

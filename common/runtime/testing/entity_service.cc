@@ -26,8 +26,8 @@ grpc::Status EntityServiceImpl::PutEntity(grpc::ServerContext* ctx,
     return ToGrpc(absl::InvalidArgumentError("entity.name: required"));
   }
   const TestEntity& in = request->entity();
-  absl::StatusOr<CommitResult> done =
-      store_->Write([&](WriteTxn& txn) -> absl::Status {
+  absl::StatusOr<CommitResult> done = store_->Write(
+      ActorFor(*who, "PutEntity"), [&](WriteTxn& txn) -> absl::Status {
         if (in.id().empty()) {
           return CreateOnce(txn, "PutEntity", request->request_id(), *request,
                             response, [&]() -> absl::Status {

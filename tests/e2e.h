@@ -84,6 +84,57 @@ inline Service Launch(const std::vector<std::string>& args,
   return s;
 }
 
+// The four services of one suite listen on ports chosen before any of them
+// starts, because each is told its peers' addresses on its command line.
+struct SuitePorts {
+  int accounts = 0, pipeline = 0, forecast = 0, credit = 0;
+
+  // The port of "accounts", "pipeline", "forecast" or "credit".
+  int Of(const std::string& name) const {
+    return name == "accounts"   ? accounts
+           : name == "pipeline" ? pipeline
+           : name == "forecast" ? forecast
+                                : credit;
+  }
+};
+
+#if defined(SALESOPS_ACCOUNTS_BIN) && defined(SALESOPS_PIPELINE_BIN) && \
+    defined(SALESOPS_FORECAST_BIN) && defined(SALESOPS_CREDIT_BIN)
+// The command line of service `name` ("accounts", "pipeline", "forecast" or
+// "credit") of a suite on `ports` with --auth=tokens: its peers' addresses,
+// the tokens file <dir>/tokens, the peer token in <dir>/peer.token, its data in
+// <dir>/<name>, EUR and UTC. Only for tests that are given all four binaries.
+inline std::vector<std::string> SuiteArgs(const std::string& name,
+                                          const SuitePorts& ports,
+                                          const std::string& dir) {
+  const auto addr = [](int port) { return absl::StrCat("127.0.0.1:", port); };
+  std::vector<std::string> args;
+  if (name == "accounts") {
+    args = {SALESOPS_ACCOUNTS_BIN};
+  } else if (name == "pipeline") {
+    args = {SALESOPS_PIPELINE_BIN, "--accounts_addr=" + addr(ports.accounts),
+            "--credit_addr=" + addr(ports.credit)};
+  } else if (name == "credit") {
+    args = {SALESOPS_CREDIT_BIN, "--accounts_addr=" + addr(ports.accounts),
+            "--pipeline_addr=" + addr(ports.pipeline)};
+  } else {
+    args = {SALESOPS_FORECAST_BIN, "--accounts_addr=" + addr(ports.accounts),
+            "--pipeline_addr=" + addr(ports.pipeline),
+            "--credit_addr=" + addr(ports.credit)};
+  }
+  for (std::string a :
+       {"--listen=" + addr(ports.Of(name)),
+        std::string("--metrics_listen=127.0.0.1:0"),
+        std::string("--auth=tokens"), "--tokens_file=" + dir + "/tokens",
+        "--peer_token_file=" + dir + "/peer.token",
+        "--data_dir=" + dir + "/" + name, std::string("--currency=EUR"),
+        std::string("--time_zone=UTC")}) {
+    args.push_back(std::move(a));
+  }
+  return args;
+}
+#endif
+
 // A loopback TCP port that can be bound now, for a service whose address its
 // peers need before it starts, or that must come back on the same port after a
 // restart. Chosen at random below the kernel's ephemeral range (read from

@@ -179,49 +179,15 @@ class SecurityE2eTest : public ::testing::Test {
 
   // ---- starting the binaries ----
 
-  static std::string Addr(int port) { return absl::StrCat("127.0.0.1:", port); }
-
-  static std::vector<std::string> Common(const std::string& name, int port) {
-    return {absl::StrCat("--listen=127.0.0.1:", port),
-            "--metrics_listen=127.0.0.1:0",
-            "--auth=tokens",
-            "--tokens_file=" + w->dir.Sub("tokens"),
-            "--peer_token_file=" + w->dir.Sub("peer.token"),
-            "--data_dir=" + w->dir.Sub(name),
-            "--currency=EUR",
-            "--time_zone=UTC"};
-  }
-
   static void Start(const std::string& name) {
-    std::vector<std::string> args;
-    Service* s = nullptr;
-    int port = 0;
-    if (name == "accounts") {
-      args = {SALESOPS_ACCOUNTS_BIN};
-      port = w->accounts_port;
-      s = &w->accounts;
-    } else if (name == "pipeline") {
-      args = {SALESOPS_PIPELINE_BIN,
-              "--accounts_addr=" + Addr(w->accounts_port),
-              "--credit_addr=" + Addr(w->credit_port)};
-      port = w->pipeline_port;
-      s = &w->pipeline;
-    } else if (name == "credit") {
-      args = {SALESOPS_CREDIT_BIN, "--accounts_addr=" + Addr(w->accounts_port),
-              "--pipeline_addr=" + Addr(w->pipeline_port)};
-      port = w->credit_port;
-      s = &w->credit;
-    } else {
-      args = {SALESOPS_FORECAST_BIN,
-              "--accounts_addr=" + Addr(w->accounts_port),
-              "--pipeline_addr=" + Addr(w->pipeline_port),
-              "--credit_addr=" + Addr(w->credit_port)};
-      port = w->forecast_port;
-      s = &w->forecast;
-    }
-    for (std::string& a : Common(name, port)) {
-      args.push_back(std::move(a));
-    }
+    Service* s = name == "accounts"   ? &w->accounts
+                 : name == "pipeline" ? &w->pipeline
+                 : name == "credit"   ? &w->credit
+                                      : &w->forecast;
+    const e2e::SuitePorts ports{w->accounts_port, w->pipeline_port,
+                                w->forecast_port, w->credit_port};
+    const int port = ports.Of(name);
+    std::vector<std::string> args = e2e::SuiteArgs(name, ports, w->dir.path());
     if (s->process != nullptr) {
       w->dead.push_back(std::move(s->process));
     }

@@ -152,8 +152,8 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   // owned in their subtree; REP one they own. PERMISSION_DENIED otherwise.
   [[nodiscard]] absl::Status RequireAccountReader(
       const Principal& who, const std::string& account_id) const;
-  // Reads of a subtree: ADMIN and FINANCE any node; MANAGER a node in their
-  // subtree; REP their own node.
+  // Reads of a subtree: ADMIN, FINANCE and SERVICE any node; MANAGER a node in
+  // their subtree; REP their own node.
   [[nodiscard]] absl::Status RequireNodeReader(const Principal& who,
                                                const std::string& node_id,
                                                std::string_view field) const;

@@ -11,6 +11,7 @@ PACKAGES=(
   librocksdb-dev prometheus-cpp-dev libssl-dev
   # tests
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev   # the fuzz targets: libFuzzer, ASan and UBSan runtimes (D26)
   prometheus   # promtool: the tests check every /metrics page with `promtool check metrics`
   grpc-proto   # grpc/health/v1/health.proto for health-check clients
   openssl      # the TLS tests make their own certificates

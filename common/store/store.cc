@@ -19,8 +19,8 @@
 namespace salesops {
 namespace {
 
-// Fixed column families before the service's own.
-constexpr int kDefaultCf = 0;
+// Fixed column families before the service's own (0 is RocksDB's default,
+// unused).
 constexpr int kOutboxCf = 1;
 constexpr int kMetaCf = 2;
 constexpr int kAuditCf = 3;

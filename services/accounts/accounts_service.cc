@@ -174,8 +174,8 @@ void ValidateContactFields(const v1::Contact& c, Violations& v) {
 
 AccountsServiceImpl::AccountsServiceImpl(Store* store,
                                          const Authenticator* auth,
-                                         Clock* clock, std::string currency)
-    : db_(store), auth_(auth), clock_(clock), currency_(std::move(currency)) {}
+                                         std::string currency)
+    : db_(store), auth_(auth), currency_(std::move(currency)) {}
 
 // ---------------------------------------------------------------------------
 // Accounts

@@ -11,7 +11,6 @@
 
 #include "common/server/auth.h"
 #include "common/store/store.h"
-#include "common/time/clock.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "services/accounts/accounts_store.h"
 
@@ -21,7 +20,8 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
  public:
   // Pointers are not owned and outlive the service. `currency` is the
   // instance's single currency (--currency).
-  AccountsServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
+  // Times come from the store's clock (WriteTxn::now()).
+  AccountsServiceImpl(Store* store, const Authenticator* auth,
                       std::string currency);
 
   using Ctx = grpc::ServerContext;
@@ -75,7 +75,6 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
 
   AccountsStore db_;
   const Authenticator* auth_;
-  Clock* clock_;
   std::string currency_;
 };
 

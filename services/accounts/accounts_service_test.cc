@@ -113,8 +113,8 @@ class AccountsServiceTest : public ::testing::Test {
 
   void StartServer() {
     auth_ = testing::AuthFor(principals_);
-    service_ = std::make_unique<AccountsServiceImpl>(store_.get(), auth_.get(),
-                                                     &clock_, "EUR");
+    service_ =
+        std::make_unique<AccountsServiceImpl>(store_.get(), auth_.get(), "EUR");
     server_ = std::make_unique<testing::LoopbackServer>(
         store_.get(), auth_.get(), std::vector<grpc::Service*>{service_.get()});
     ASSERT_NE(server_->channel(), nullptr);

@@ -18,8 +18,7 @@ int main(int argc, char** argv) {
     return salesops::ServiceRuntime::FailedToStart(runtime.status());
   }
   salesops::accounts::AccountsServiceImpl service(
-      &(*runtime)->store(), &(*runtime)->auth(), (*runtime)->clock(),
-      absl::GetFlag(FLAGS_currency));
+      &(*runtime)->store(), &(*runtime)->auth(), absl::GetFlag(FLAGS_currency));
   (*runtime)->AddService(&service, "salesops.v1.AccountsService");
   return (*runtime)->Run();
 }

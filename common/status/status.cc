@@ -26,11 +26,17 @@ absl::Status FromRocks(const rocksdb::Status& s) {
     case rocksdb::Status::kCorruption:
       return absl::DataLossError(msg);
     case rocksdb::Status::kShutdownInProgress:
+    case rocksdb::Status::kColumnFamilyDropped:
       return absl::UnavailableError(msg);
     case rocksdb::Status::kIOError:
+      // A full disk is the operator's to fix and clears by itself once space
+      // is freed; any other I/O error may pass (a retry can succeed).
+      if (s.IsNoSpace()) {
+        return absl::ResourceExhaustedError(msg);
+      }
+      return absl::UnavailableError(msg);
     case rocksdb::Status::kMergeInProgress:
     case rocksdb::Status::kExpired:
-    case rocksdb::Status::kColumnFamilyDropped:
     default:
       return absl::InternalError(msg);
   }

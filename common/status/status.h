@@ -12,9 +12,10 @@
 
 namespace salesops {
 
-// RocksDB → absl. Busy/TryAgain (write conflicts, stalls) become UNAVAILABLE,
-// corruption and I/O errors INTERNAL/DATA_LOSS, NotFound NOT_FOUND. The message
-// keeps RocksDB's text.
+// RocksDB → absl. Busy/TryAgain (write conflicts, stalls) and I/O errors
+// become UNAVAILABLE, an I/O error for lack of space RESOURCE_EXHAUSTED,
+// corruption DATA_LOSS, NotFound NOT_FOUND; INTERNAL is left for states that
+// mean a bug. The message keeps RocksDB's text.
 [[nodiscard]] absl::Status FromRocks(const rocksdb::Status& s);
 
 // absl → gRPC: same code number, same message.

@@ -63,7 +63,11 @@ TEST(StatusConversion, RocksToAbsl) {
   EXPECT_EQ(FromRocks(rocksdb::Status::Corruption("x")).code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(FromRocks(rocksdb::Status::IOError("disk")).code(),
-            absl::StatusCode::kInternal);
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(FromRocks(rocksdb::Status::NoSpace("write")).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(FromRocks(rocksdb::Status::ShutdownInProgress()).code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(FromRocks(rocksdb::Status::Busy()).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_NE(FromRocks(rocksdb::Status::IOError("disk full"))

@@ -34,28 +34,31 @@ struct Page {
 }
 
 // Fills a page of `table` in id order with the entities `keep` accepts:
-// examines entities after `page.after` until the page is full (then sets
-// `*next_token`) or none are left.
+// examines entities after `page.after` until the page is full — page.size
+// entities, or MaxPageBytes() of them — (then sets `*next_token`) or none are
+// left.
 template <typename Msg>
 [[nodiscard]] absl::Status FillPage(
     const Table<Msg>& table, const Page& page,
     const std::function<bool(const Msg&)>& keep,
     google::protobuf::RepeatedPtrField<Msg>* out, std::string* next_token) {
   std::string after = page.after;
+  size_t bytes = 0;
   while (true) {
     std::vector<Msg> chunk;
     bool more = false;
-    RETURN_IF_ERROR(table.List(after, 256, &chunk, &more));
+    RETURN_IF_ERROR(table.List(after, 64, &chunk, &more));
     for (Msg& m : chunk) {
       if (!keep(m)) {
         after = m.id();
         continue;
       }
-      if (out->size() >= page.size) {
+      if (out->size() >= page.size || bytes >= MaxPageBytes()) {
         *next_token = EncodePageToken(after);
         return absl::OkStatus();
       }
       after = m.id();
+      bytes += m.ByteSizeLong();
       *out->Add() = std::move(m);
     }
     if (!more) {
@@ -72,21 +75,23 @@ template <typename Msg>
     const std::function<bool(const Msg&)>& keep,
     google::protobuf::RepeatedPtrField<Msg>* out, std::string* next_token) {
   std::string after = page.after;
+  size_t bytes = 0;
   while (true) {
     std::vector<std::string> ids;
     bool more = false;
-    RETURN_IF_ERROR(index.ListIds(store, value, after, 256, &ids, &more));
+    RETURN_IF_ERROR(index.ListIds(store, value, after, 64, &ids, &more));
     for (const std::string& id : ids) {
       ASSIGN_OR_RETURN(std::optional<Msg> m, table.Find(id));
       if (!m || !keep(*m)) {
         after = id;
         continue;
       }
-      if (out->size() >= page.size) {
+      if (out->size() >= page.size || bytes >= MaxPageBytes()) {
         *next_token = EncodePageToken(after);
         return absl::OkStatus();
       }
       after = id;
+      bytes += m->ByteSizeLong();
       *out->Add() = std::move(*m);
     }
     if (!more) {

@@ -1,5 +1,7 @@
 #include "common/store/paging.h"
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -10,7 +12,11 @@ namespace {
 // old ones.
 constexpr char kTokenPrefix[] = "p1:";
 constexpr size_t kTokenPrefixSize = sizeof(kTokenPrefix) - 1;
+std::atomic<size_t> max_page_bytes{size_t{4} << 20};
 }  // namespace
+
+void SetMaxPageBytes(size_t bytes) { max_page_bytes.store(bytes); }
+size_t MaxPageBytes() { return max_page_bytes.load(std::memory_order_relaxed); }
 
 absl::StatusOr<int32_t> PageSize(int32_t requested) {
   if (requested == 0) {

@@ -15,6 +15,14 @@ namespace salesops {
 inline constexpr int32_t kDefaultPageSize = 100;
 inline constexpr int32_t kMaxPageSize = 1000;
 
+// A page also stops once its entities take this many bytes (the entity that
+// crosses the line is the last one), so with entities of at most
+// --max_entity_bytes (<= message size / 4) a page always fits one message.
+// Set once at start by the service runtime (message size / 4); 4 MiB until
+// then. Thread-safe.
+void SetMaxPageBytes(size_t bytes);
+size_t MaxPageBytes();
+
 // 0 → kDefaultPageSize; 1..1000 as is; otherwise INVALID_ARGUMENT naming
 // page_size.
 [[nodiscard]] absl::StatusOr<int32_t> PageSize(int32_t requested);

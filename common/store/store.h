@@ -26,6 +26,23 @@
 // `audit` column family, in the same batch: who, which RPC or job, when, the
 // entity, its version before and after, and the top-level fields that changed.
 // Audit records are never trimmed.
+//
+// Hardening (docs/DECISIONS.md D27):
+// - A store is created only when StoreOptions::create_if_missing (--init);
+//   otherwise Open refuses a missing or empty directory, so an unmounted
+//   volume never starts as an empty service.
+// - Each store has an epoch, a random id made when it is created and made
+//   anew by a restore; the feed carries it so followers notice a different
+//   incarnation of their source.
+// - An entity whose serialized state exceeds max_entity_bytes is refused
+//   (INVALID_ARGUMENT), so every feed event and List page fits a message.
+// - Before a group is written, the free space of the data dir's file system
+//   is checked against min_free_disk_bytes: below it, writes are refused with
+//   RESOURCE_EXHAUSTED (reads go on) and resume by themselves once space is
+//   freed; RocksDB never runs out of space in the middle of a WAL write.
+// - request_id records are kept per principal (Actor::name).
+// - Online backups (RocksDB BackupEngine, WAL included: consistent across
+//   column families) and a restore into an empty directory with a new epoch.
 
 #include <rocksdb/db.h>
 #include <rocksdb/statistics.h>
@@ -92,6 +109,34 @@ struct StoreOptions {
   Clock* clock = nullptr;
   // The audit records' actor for SystemActor writes (e.g. "salesops-credit").
   std::string system_actor = "system";
+  // Create the store when the directory is missing or empty. Without it Open
+  // answers FAILED_PRECONDITION for such a directory. The service runtime
+  // sets it from --init, which defaults to false; tests that own their temp
+  // dirs keep this default.
+  bool create_if_missing = true;
+  // Largest serialized entity state an Emit accepts (--max_entity_bytes).
+  int64_t max_entity_bytes = int64_t{1} << 20;
+  // Writes are refused while the data dir's file system has less free space
+  // than this plus the group's size (--min_free_disk_bytes); 0 = no check.
+  int64_t min_free_disk_bytes = int64_t{128} << 20;
+  // Observers for metrics; may be empty. Called on the commit thread with
+  // the free bytes seen by each check, and once per refused write.
+  std::function<void(int64_t free_bytes)> on_disk_free;
+  std::function<void()> on_write_refused;
+  // Restore this backup into the (missing or empty) directory before opening
+  // it, and give the restored store a new epoch. Empty = no restore.
+  std::string restore_from_backup_dir;
+  uint32_t restore_backup_id = 0;  // 0 = the newest backup
+};
+
+// One backup of a store (Store::CreateBackup, Store::ListBackups).
+struct BackupInfo {
+  uint32_t id = 0;
+  int64_t time_micros = 0;  // when it was taken
+  uint64_t size_bytes = 0;  // bytes of its files
+  uint32_t file_count = 0;
+  std::string epoch;           // the store's epoch when it was taken
+  uint64_t last_sequence = 0;  // the feed head when it was taken
 };
 
 // What a successful Write committed: the range of outbox sequences its events
@@ -103,6 +148,18 @@ struct CommitResult {
 };
 
 class Store;
+
+// Where a feed consumer stands in a source's feed.
+struct FeedCursor {
+  uint64_t sequence = 0;     // last applied; 0 = nothing yet
+  std::string epoch;         // the source store's epoch; "" = not known yet
+  uint64_t fingerprint = 0;  // of the event at `sequence`; 0 = not known
+};
+
+// A stable 64-bit hash of a stored outbox event's bytes (never 0), which a
+// consumer sends back with its position so the source can tell whether the
+// event at that sequence is still the one the consumer applied.
+uint64_t EventFingerprint(std::string_view stored_event);
 
 // The view a transaction function gets on the commit thread. Reads see the
 // committed state plus the earlier functions of the same group plus this
@@ -146,9 +203,16 @@ class WriteTxn {
   void PutRequest(std::string_view scope, std::string_view request_id,
                   const RequestRecord& record);
 
-  // Feed consumer cursors: the last applied sequence of `source` (0 when none).
+  // Feed consumer cursors: the last applied sequence of `source` (0 when
+  // none). PutCursor also forgets the fingerprint kept with the cursor (it
+  // belonged to another sequence); the epoch is kept.
   [[nodiscard]] absl::StatusOr<uint64_t> GetCursor(std::string_view source);
   void PutCursor(std::string_view source, uint64_t sequence);
+  // The whole cursor record (FeedConsumer): sequence, the source's epoch and
+  // the fingerprint of the event at that sequence.
+  [[nodiscard]] absl::StatusOr<FeedCursor> GetFeedCursor(
+      std::string_view source);
+  void PutFeedCursor(std::string_view source, const FeedCursor& cursor);
 
   // The commit time given to this group's events.
   absl::Time now() const { return now_; }
@@ -165,6 +229,8 @@ class WriteTxn {
 
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetRaw(
       rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  // Whose request_id records this transaction reads and writes.
+  std::string_view Principal() const;
 
   Store* store_;
   rocksdb::WriteBatchWithIndex* batch_;
@@ -172,6 +238,9 @@ class WriteTxn {
   uint64_t first_emitted_ = 0;
   absl::Time now_;
   const Actor* actor_;
+  // The first rule an Emit broke (e.g. an oversized entity); fails the
+  // transaction function when it returns.
+  absl::Status deferred_;
 };
 
 // The transaction function. Runs on the commit thread: it must be quick and
@@ -201,6 +270,13 @@ class Store {
                                   const Visitor& visit) const;
   [[nodiscard]] absl::StatusOr<uint64_t> GetCursor(
       std::string_view source) const;
+  [[nodiscard]] absl::StatusOr<FeedCursor> GetFeedCursor(
+      std::string_view source) const;
+
+  // The store's incarnation id (32 hex digits), made when it was created and
+  // anew by a restore.
+  const std::string& epoch() const { return epoch_; }
+  const std::string& dir() const { return dir_; }
 
   // ---- Writes ----
   // Runs `fn` on the commit path on behalf of `actor` and returns once its
@@ -235,10 +311,18 @@ class Store {
     return first_sequence_.load(std::memory_order_acquire);
   }
   // Visits committed events with sequence > after_sequence in order, at most
-  // `max_events`, until `visit` returns false.
+  // `max_events` and, after the first, at most `max_bytes` of stored events,
+  // until `visit` returns false. Each event comes with its fingerprint.
   [[nodiscard]] absl::Status ReadEvents(
       uint64_t after_sequence, size_t max_events,
       const std::function<bool(v1::Event&)>& visit) const;
+  [[nodiscard]] absl::Status ReadEvents(
+      uint64_t after_sequence, size_t max_events, size_t max_bytes,
+      const std::function<bool(v1::Event&, uint64_t fingerprint)>& visit) const;
+  // The fingerprint of the retained event at `sequence`; nullopt when it is
+  // not retained (trimmed, or beyond the head).
+  [[nodiscard]] absl::StatusOr<std::optional<uint64_t>> FingerprintAt(
+      uint64_t sequence) const;
   // Blocks until an event after `after_sequence` is committed, `deadline`
   // passes or Wake() is called — since `generation` (a wake_generation() the
   // caller read earlier) when given, so a Wake() between the caller's last
@@ -255,6 +339,23 @@ class Store {
   // Deletes the events committed before `cutoff`.
   [[nodiscard]] absl::Status TrimOutboxBefore(absl::Time cutoff);
 
+  // ---- Backups ----
+  // Takes a consistent online backup into `backup_dir` (created if missing)
+  // while writes go on — every write acknowledged before the call is in it —
+  // then keeps the newest `keep` backups (>= 1). One backup at a time:
+  // FAILED_PRECONDITION while another runs.
+  [[nodiscard]] absl::StatusOr<BackupInfo> CreateBackup(
+      const std::string& backup_dir, int keep);
+  // The backups in `backup_dir`, oldest first.
+  [[nodiscard]] static absl::StatusOr<std::vector<BackupInfo>> ListBackups(
+      const std::string& backup_dir);
+
+  // ---- Disk space ----
+  // Free bytes of the data dir's file system at the last check.
+  int64_t disk_free_bytes() const {
+    return disk_free_.load(std::memory_order_relaxed);
+  }
+
   // ---- For metrics and tests ----
   rocksdb::DB* db() const { return db_.get(); }
   std::shared_ptr<rocksdb::Statistics> statistics() const {
@@ -270,7 +371,22 @@ class Store {
 
   Store(StoreOptions options, Clock* clock)
       : options_(std::move(options)), clock_(clock) {}
+  [[nodiscard]] absl::Status OpenDb(const std::string& dir);
+  // Restores backup `id` (0 = newest) of `backup_dir` into `dir`.
+  [[nodiscard]] static absl::Status RestoreBackup(const std::string& backup_dir,
+                                                  uint32_t id,
+                                                  const std::string& dir);
+  // Reads the feed position and the epoch; makes a new epoch when
+  // `new_epoch` (a created or restored store) or when none is stored.
+  [[nodiscard]] absl::Status LoadMeta(bool new_epoch);
+  void StartThreads();
   rocksdb::ColumnFamilyHandle* Handle(CfRef cf) const;
+  // OK, or RESOURCE_EXHAUSTED when writing `bytes` would leave less than
+  // min_free_disk_bytes free.
+  [[nodiscard]] absl::Status CheckDiskSpace(size_t bytes);
+  // After a write failed because RocksDB stopped (e.g. out of space in a
+  // flush): resumes it once space is back. Maintenance thread.
+  void TryResume();
   void CommitLoop();
   void CommitGroup(std::vector<std::shared_ptr<Pending>>& group);
   void CompletionLoop();
@@ -278,6 +394,11 @@ class Store {
 
   StoreOptions options_;
   Clock* clock_;
+  std::string dir_;
+  std::string epoch_;
+  std::atomic<int64_t> disk_free_{0};
+  std::atomic<bool> needs_resume_{false};
+  std::mutex backup_mu_;  // one backup at a time
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>

@@ -1,0 +1,66 @@
+#pragma once
+
+// What store.cc, write_txn.cc, outbox.cc and backup.cc share: the fixed
+// column families and the keys of the store's own records. Not for services.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/store/key.h"
+
+namespace salesops::store_internal {
+
+// Fixed column families before the service's own (0 is RocksDB's default,
+// unused).
+inline constexpr int kOutboxCf = 1;
+inline constexpr int kMetaCf = 2;
+inline constexpr int kAuditCf = 3;
+inline constexpr int kFirstServiceCf = 4;
+
+// Tags of the keys in the meta column family.
+inline constexpr uint8_t kMetaLastSequence = 1;
+inline constexpr uint8_t kMetaFirstSequence = 2;
+inline constexpr uint8_t kMetaRequest = 3;
+inline constexpr uint8_t kMetaCursor = 4;
+inline constexpr uint8_t kMetaEpoch = 5;
+inline constexpr uint8_t kMetaCursorEpoch = 6;
+inline constexpr uint8_t kMetaCursorFingerprint = 7;
+// Tag of outbox keys.
+inline constexpr uint8_t kOutboxEvent = 1;
+// Tag of audit keys: <tag><entity id><kind><sequence>.
+inline constexpr uint8_t kAuditRecord = 1;
+
+inline std::string EventKey(uint64_t sequence) {
+  return KeyBuilder(kOutboxEvent).U64(sequence).key();
+}
+// request_id records are per principal: another caller replaying the same
+// request_id makes a request of their own (issue 16, finding 7).
+inline std::string RequestKey(std::string_view principal,
+                              std::string_view scope,
+                              std::string_view request_id) {
+  return KeyBuilder(kMetaRequest)
+      .Str(principal)
+      .Str(scope)
+      .Str(request_id)
+      .key();
+}
+inline std::string CursorKey(uint8_t tag, std::string_view source) {
+  return KeyBuilder(tag).Str(source).key();
+}
+inline std::string EncodeU64(uint64_t v) {
+  return KeyBuilder(0).U64(v).key().substr(1);
+}
+[[nodiscard]] inline absl::StatusOr<uint64_t> DecodeU64(std::string_view bytes,
+                                                        std::string_view what) {
+  uint64_t v = 0;
+  KeyReader reader(bytes);
+  if (!reader.U64(&v) || !reader.Done()) {
+    return absl::DataLossError(
+        std::string("store: corrupt ").append(what.data(), what.size()));
+  }
+  return v;
+}
+
+}  // namespace salesops::store_internal

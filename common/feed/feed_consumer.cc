@@ -49,6 +49,14 @@ FeedConsumer::FeedConsumer(Store* store, const PeerChannel* peer,
              .Help("Times the feed stream ended and was opened again")
              .Register(*options_.registry)
              .Add(labels);
+    resyncs_total_ =
+        &prometheus::BuildCounter()
+             .Name("salesops_feed_resyncs_total")
+             .Help(
+                 "Times this copy was rebuilt from the source's lists "
+                 "(position expired, source restored or diverged)")
+             .Register(*options_.registry)
+             .Add(labels);
   }
   absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
   if (cursor.ok()) {
@@ -114,17 +122,16 @@ void FeedConsumer::Run() {
       reconnects_total_->Increment();
     }
     if (status.code() == absl::StatusCode::kOutOfRange && resync_) {
-      log::Warn("feed: position expired, resyncing",
+      log::Warn("feed: position refused by the source, resyncing",
                 {{"source", options_.source}, {"error", status.ToString()}});
-      status = resync_();
-      absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
-      if (cursor.ok()) {
-        SetApplied(*cursor);
-      }
+      status = Resync();
       if (status.ok()) {
         backoff = options_.initial_backoff;
         continue;
       }
+    } else if (status.code() == absl::StatusCode::kOutOfRange) {
+      log::Error("feed: position refused and no resync for this source",
+                 {{"source", options_.source}, {"error", status.ToString()}});
     }
     if (applied_.load() != before) {
       backoff = options_.initial_backoff;
@@ -147,9 +154,53 @@ void FeedConsumer::Run() {
   }
 }
 
+absl::Status FeedConsumer::Resync() {
+  // The epoch first: the lists the resync reads are of this incarnation (if
+  // the source is restored meanwhile, the next Watch is refused again).
+  v1::GetFeedPositionResponse position;
+  {
+    auto ctx = peer_->NewContext();
+    grpc::Status got = stub_->GetFeedPosition(
+        ctx.get(), v1::GetFeedPositionRequest(), &position);
+    if (!got.ok()) {
+      return FromGrpc(got);
+    }
+  }
+  absl::Status status = resync_();
+  if (status.ok()) {
+    // Last: a crash before this line leaves the old epoch with the new
+    // cursor, which the source refuses, so the resync runs again.
+    status = store_
+                 ->Write(SystemActor(absl::StrCat("resync:", options_.source)),
+                         [&](WriteTxn& txn) -> absl::Status {
+                           ASSIGN_OR_RETURN(FeedCursor c,
+                                            txn.GetFeedCursor(options_.source));
+                           c.epoch = position.epoch();
+                           c.fingerprint = 0;
+                           txn.PutFeedCursor(options_.source, c);
+                           return absl::OkStatus();
+                         })
+                 .status();
+  }
+  absl::StatusOr<uint64_t> cursor = store_->GetCursor(options_.source);
+  if (cursor.ok()) {
+    SetApplied(*cursor);
+  }
+  if (status.ok()) {
+    if (resyncs_total_ != nullptr) {
+      resyncs_total_->Increment();
+    }
+    log::Info("feed: resynced", {{"source", options_.source},
+                                 {"epoch", position.epoch()},
+                                 {"cursor", applied_.load()}});
+  }
+  return status;
+}
+
 absl::Status FeedConsumer::RunSession() {
-  ASSIGN_OR_RETURN(uint64_t cursor, store_->GetCursor(options_.source));
-  SetApplied(cursor);
+  ASSIGN_OR_RETURN(const FeedCursor cursor,
+                   store_->GetFeedCursor(options_.source));
+  SetApplied(cursor.sequence);
 
   grpc::ClientContext context;
   peer_->Prepare(&context,
@@ -162,7 +213,9 @@ absl::Status FeedConsumer::RunSession() {
     active_context_ = &context;
   }
   v1::WatchRequest request;
-  request.set_after_sequence(cursor);
+  request.set_after_sequence(cursor.sequence);
+  request.set_epoch(cursor.epoch);
+  request.set_fingerprint(cursor.fingerprint);
   for (const std::string& kind : options_.kinds) {
     request.add_kinds(kind);
   }
@@ -242,8 +295,11 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
       [&](WriteTxn& txn) -> absl::Status {
         applied_events = 0;
         last_real = nullptr;
-        ASSIGN_OR_RETURN(const uint64_t cursor, txn.GetCursor(options_.source));
+        ASSIGN_OR_RETURN(const FeedCursor stored,
+                         txn.GetFeedCursor(options_.source));
+        const uint64_t cursor = stored.sequence;
         uint64_t last = cursor;
+        uint64_t fingerprint = 0;
         for (const v1::Event& event : batch) {
           if (event.sequence() <= last) {
             continue;  // already applied (replayed after a reconnect)
@@ -265,9 +321,16 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
             last_real = &event;
           }
           last = event.sequence();
+          fingerprint = event.fingerprint();
         }
         if (last != cursor) {
-          txn.PutCursor(options_.source, last);
+          // The epoch the stream's events carry (the same for all of them:
+          // Watch refused any other).
+          const std::string& epoch = batch.back().source_epoch();
+          txn.PutFeedCursor(
+              options_.source,
+              FeedCursor{last, epoch.empty() ? stored.epoch : epoch,
+                         fingerprint});
         }
         new_cursor = last;
         return absl::OkStatus();

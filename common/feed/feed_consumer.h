@@ -13,6 +13,14 @@
 // the stored cursor with exponential backoff (initial_backoff doubling up to
 // max_backoff, with jitter).
 //
+// Next to the cursor it keeps the source's epoch and the fingerprint of the
+// last event applied, and sends both with Watch. When the source refuses the
+// position (OUT_OF_RANGE: trimmed by retention, beyond its head, another
+// epoch after a restore, a different event at that sequence after its data
+// dir was replaced by an older copy), the consumer reads the source's epoch
+// (GetFeedPosition), runs the ResyncFn, then stores that epoch with the
+// cursor the resync wrote.
+//
 // Metrics (label `source`): salesops_feed_lag_events (head of the source feed
 // minus applied), salesops_feed_last_applied_seconds (commit time, Unix
 // seconds, of the last applied event), salesops_feed_events_applied_total,
@@ -70,11 +78,13 @@ struct FeedConsumerOptions {
 using ApplyFn =
     std::function<absl::Status(const v1::Event& event, WriteTxn& txn)>;
 
-// Called when the source answers OUT_OF_RANGE (our cursor fell behind its
-// retention). It must rebuild this service's copy from the source's List RPCs
-// and store the cursor those lists returned (WriteTxn::PutCursor(source, ...))
-// in the same transaction. Without one, the consumer keeps retrying and logs
-// the error.
+// Called when the source answers OUT_OF_RANGE (see above). It must REPLACE
+// this service's copy with what the source's List RPCs return — entities no
+// longer listed are removed, listed ones overwrite the copy whatever its
+// version (a restored source's versions restart lower) — and store the
+// cursor those lists returned (WriteTxn::PutCursor(source, ...)) in the same
+// transaction as its last write. Without one, the consumer keeps retrying and
+// logs the error.
 using ResyncFn = std::function<absl::Status()>;
 
 class FeedConsumer {
@@ -104,6 +114,8 @@ class FeedConsumer {
   // One connection: stream events into the queue on a reader thread, apply them
   // in batches here.
   absl::Status RunSession();
+  // GetFeedPosition's epoch, resync_, then the epoch stored with the cursor.
+  absl::Status Resync();
   absl::Status ApplyBatch(std::vector<v1::Event>& batch);
   void Run();
   bool SleepUnlessStopped(absl::Duration d);
@@ -130,6 +142,7 @@ class FeedConsumer {
   prometheus::Gauge* last_applied_seconds_ = nullptr;
   prometheus::Counter* applied_total_ = nullptr;
   prometheus::Counter* reconnects_total_ = nullptr;
+  prometheus::Counter* resyncs_total_ = nullptr;
 };
 
 }  // namespace salesops

@@ -3,6 +3,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "common/feed/feed_consumer.h"
@@ -522,6 +524,183 @@ TEST(FeedConsumer, FilteredConsumerAdvancesPastSkippedEventsAndExportsLag) {
       << page;
   EXPECT_NE(page.find("salesops_feed_last_applied_seconds{source=\"source\"}"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace salesops
+
+namespace salesops {
+namespace {
+
+// Reads the first event of a Watch from `after` with `epoch` and
+// `fingerprint`, or the status the stream ended with.
+grpc::Status FirstEvent(Source& source, uint64_t after,
+                        const std::string& epoch, uint64_t fingerprint,
+                        v1::Event* first) {
+  auto stub = v1::FeedService::NewStub(source.Channel());
+  auto ctx = Ctx();
+  v1::WatchRequest req;
+  req.set_after_sequence(after);
+  req.set_epoch(epoch);
+  req.set_fingerprint(fingerprint);
+  auto reader = stub->Watch(ctx.get(), req);
+  if (reader->Read(first)) {
+    ctx->TryCancel();
+  }
+  return reader->Finish();
+}
+
+TEST(FeedHeal, EventsCarryTheEpochAndAFingerprintTheSourceChecks) {
+  salesops::testing::TempDir dir;
+  Source source(dir.Sub("source"));
+  for (int i = 0; i < 5; ++i) {
+    source.Change("e");
+  }
+  const std::string epoch = source.store()->epoch();
+  v1::Event third;
+  ASSERT_EQ(FirstEvent(source, 2, "", 0, &third).error_code(),
+            grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(third.sequence(), 3u);
+  EXPECT_EQ(third.source_epoch(), epoch);
+  EXPECT_NE(third.fingerprint(), 0u);
+
+  v1::Event next;
+  // The right epoch and fingerprint: accepted.
+  EXPECT_EQ(
+      FirstEvent(source, 3, epoch, third.fingerprint(), &next).error_code(),
+      grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(next.sequence(), 4u);
+  // Another incarnation's epoch: refused.
+  grpc::Status s = FirstEvent(source, 3, "0123456789abcdef0123456789abcdef",
+                              third.fingerprint(), &next);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_NE(s.error_message().find("epoch"), std::string::npos);
+  // A different event at that sequence: refused.
+  s = FirstEvent(source, 3, epoch, third.fingerprint() ^ 1, &next);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_NE(s.error_message().find("fingerprint"), std::string::npos);
+
+  v1::GetFeedPositionResponse pos;
+  auto ctx = Ctx();
+  ASSERT_TRUE(v1::FeedService::NewStub(source.Channel())
+                  ->GetFeedPosition(ctx.get(), {}, &pos)
+                  .ok());
+  EXPECT_EQ(pos.epoch(), epoch);
+}
+
+// A consumer whose source comes back on the same port from other data: a
+// store made anew (another epoch), or an older copy of its own data dir (the
+// same epoch, a diverged history once new writes pass the consumer's cursor).
+// Either way the consumer resyncs and then applies the new history.
+void ExpectResyncAfterSourceSwap(bool same_epoch) {
+  salesops::testing::TempDir dir;
+  Sink sink(dir.Sub("sink"));
+  std::atomic<int> resyncs{0};
+  auto resync = [&]() -> absl::Status {
+    ++resyncs;
+    return sink.store()
+        ->Write(SystemActor("test"),
+                [](WriteTxn& txn) {
+                  txn.PutCursor("source", 0);  // "the list" is empty
+                  return absl::OkStatus();
+                })
+        .status();
+  };
+  int port = 0;
+  {
+    Source source(dir.Sub("source"));
+    port = source.port();
+    for (int i = 0; i < 3; ++i) {
+      source.Change("e");
+    }
+  }
+  if (same_epoch) {
+    std::filesystem::copy(dir.Sub("source"), dir.Sub("older"));
+  }
+  {
+    Source source(dir.Sub("source"), port);
+    for (int i = 0; i < 3; ++i) {
+      source.Change("e");
+    }
+    auto peer = source.Peer();
+    FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
+                          sink.Apply(), resync);
+    consumer.Start();
+    ASSERT_TRUE(consumer.WaitForApplied(6, absl::Seconds(20)));
+    consumer.Stop();
+  }
+  ASSERT_EQ(resyncs.load(), 0);
+  Source swapped(dir.Sub(same_epoch ? "older" : "fresh"), port);
+  for (int i = 0; i < 8; ++i) {  // past the consumer's cursor (6)
+    swapped.Change("other");
+  }
+  const uint64_t head = swapped.store()->last_sequence();
+  auto peer = swapped.Peer();
+  FeedConsumer consumer(sink.store(), peer.get(), ConsumerOptions(),
+                        sink.Apply(), resync);
+  consumer.Start();
+  ASSERT_TRUE(consumer.WaitForApplied(head, absl::Seconds(20)));
+  consumer.Stop();
+  EXPECT_EQ(resyncs.load(), 1);
+  const FeedCursor cursor = sink.store()->GetFeedCursor("source").value();
+  EXPECT_EQ(cursor.sequence, head);
+  EXPECT_EQ(cursor.epoch, swapped.store()->epoch());
+  EXPECT_EQ(cursor.fingerprint, *swapped.store()->FingerprintAt(head).value());
+}
+
+TEST(FeedHeal, ConsumerResyncsWhenItsSourceIsAnotherIncarnation) {
+  ExpectResyncAfterSourceSwap(/*same_epoch=*/false);
+}
+
+TEST(FeedHeal, ConsumerResyncsWhenItsSourceWentBackToAnOlderCopy) {
+  ExpectResyncAfterSourceSwap(/*same_epoch=*/true);
+}
+
+int Threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::stoi(line.substr(8));
+    }
+  }
+  return -1;
+}
+
+TEST(FeedHeal, OpenWatchStreamsHoldNoThreadEach) {
+  salesops::testing::TempDir dir;
+  Source source(dir.Sub("source"));
+  source.Change("e");
+  auto stub = v1::FeedService::NewStub(source.Channel());
+  const int before = Threads();
+  constexpr int kStreams = 300;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Event>>> readers;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(Ctx());
+    readers.push_back(stub->Watch(contexts.back().get(), v1::WatchRequest()));
+    v1::Event first;
+    ASSERT_TRUE(readers.back()->Read(&first));  // the stream is open
+  }
+  for (int i = 0; i < 100 && source.feed()->watchers() < kStreams; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(source.feed()->watchers(), static_cast<size_t>(kStreams));
+  EXPECT_LT(Threads() - before, 50) << "threads before " << before;
+  // Every one of them still gets the next commit.
+  const uint64_t next = source.Change("e");
+  for (auto& reader : readers) {
+    v1::Event e;
+    ASSERT_TRUE(reader->Read(&e));
+    EXPECT_EQ(e.sequence(), next);
+  }
+  source.feed()->Stop();
+  for (auto& reader : readers) {
+    v1::Event e;
+    while (reader->Read(&e)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "common/runtime/service_runtime.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/server/flags.h"
 #include "common/status/status.h"
+#include "common/store/paging.h"
 
 namespace salesops {
 
@@ -14,6 +19,13 @@ RuntimeSettings RuntimeSettings::FromFlags() {
   s.data_dir = absl::GetFlag(FLAGS_data_dir);
   s.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   s.feed_retention = absl::GetFlag(FLAGS_feed_retention);
+  s.init = absl::GetFlag(FLAGS_init);
+  s.max_entity_bytes = absl::GetFlag(FLAGS_max_entity_bytes);
+  s.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
+  s.backup.dir = absl::GetFlag(FLAGS_backup_dir);
+  s.backup.keep = absl::GetFlag(FLAGS_backup_keep);
+  s.restore_from_backup_dir = absl::GetFlag(FLAGS_restore_from_backup_dir);
+  s.restore_backup_id = absl::GetFlag(FLAGS_restore_backup_id);
   return s;
 }
 
@@ -36,17 +48,13 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
     return absl::InvalidArgumentError(
         "--data_dir: required (the service's RocksDB directory)");
   }
-  if (settings.feed_retention < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "--feed_retention: must be >= 0 (0 keeps every event)");
-  }
-  StoreOptions store_options;
-  store_options.column_families = rt->spec_.column_families;
-  store_options.sync_writes = settings.sync_writes;
-  store_options.outbox_retention = settings.feed_retention;
-  store_options.clock = rt->clock_;
-  store_options.system_actor = absl::StrCat("salesops-", rt->spec_.name);
-  ASSIGN_OR_RETURN(rt->store_, Store::Open(settings.data_dir, store_options));
+  RETURN_IF_ERROR(CheckStoreSettings(settings));
+  ASSIGN_OR_RETURN(
+      rt->store_,
+      Store::Open(settings.data_dir, rt->StoreOptionsFor(settings, rt->spec_)));
+  // A List page stops adding entities past this many bytes, so the largest
+  // page (this plus one entity) stays within half a message.
+  SetMaxPageBytes(static_cast<size_t>(settings.server.max_message_bytes) / 4);
 
   rt->collector_ = std::make_shared<RocksDbCollector>(
       rt->store_->db(), rt->store_->column_families(),
@@ -59,7 +67,70 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
   rt->audit_ = std::make_unique<AuditServiceImpl>(rt->store_.get(),
                                                   &rt->server_->auth());
   rt->server_->AddService(rt->audit_.get(), "salesops.v1.AuditService");
+  rt->backup_ = std::make_unique<BackupServiceImpl>(
+      rt->store_.get(), &rt->server_->auth(), settings.backup);
+  rt->server_->AddService(rt->backup_.get(), "salesops.v1.BackupService");
   return rt;
+}
+
+absl::Status ServiceRuntime::CheckStoreSettings(
+    const RuntimeSettings& settings) {
+  if (settings.feed_retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--feed_retention: must be >= 0 (0 keeps every event)");
+  }
+  if (settings.max_entity_bytes > settings.server.max_message_bytes / 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_entity_bytes=", settings.max_entity_bytes,
+        ": at most --max_message_bytes / 4 (",
+        settings.server.max_message_bytes / 4,
+        "), so a feed event and a List page always fit a message"));
+  }
+  if (settings.backup.keep < 1) {
+    return absl::InvalidArgumentError("--backup_keep: must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+StoreOptions ServiceRuntime::StoreOptionsFor(const RuntimeSettings& settings,
+                                             const ServiceSpec& spec) {
+  StoreOptions o;
+  o.column_families = spec.column_families;
+  o.sync_writes = settings.sync_writes;
+  o.outbox_retention = settings.feed_retention;
+  o.clock = clock_;
+  o.system_actor = absl::StrCat("salesops-", spec.name);
+  o.create_if_missing = settings.init;
+  o.max_entity_bytes = settings.max_entity_bytes;
+  o.min_free_disk_bytes = settings.min_free_disk_bytes;
+  o.restore_from_backup_dir = settings.restore_from_backup_dir;
+  o.restore_backup_id = settings.restore_backup_id;
+  prometheus::Registry& registry = metrics_->registry();
+  prometheus::BuildGauge()
+      .Name("salesops_store_disk_reserve_bytes")
+      .Help(
+          "Free space below which the store refuses writes "
+          "(--min_free_disk_bytes)")
+      .Register(registry)
+      .Add({})
+      .Set(static_cast<double>(settings.min_free_disk_bytes));
+  prometheus::Gauge* free_bytes =
+      &prometheus::BuildGauge()
+           .Name("salesops_store_disk_free_bytes")
+           .Help("Free bytes of the file system of the service's data dir")
+           .Register(registry)
+           .Add({});
+  prometheus::Counter* refused =
+      &prometheus::BuildCounter()
+           .Name("salesops_store_writes_refused_total")
+           .Help("Writes refused or failed at commit (disk full, I/O error)")
+           .Register(registry)
+           .Add({});
+  o.on_disk_free = [free_bytes](int64_t b) {
+    free_bytes->Set(static_cast<double>(b));
+  };
+  o.on_write_refused = [refused] { refused->Increment(); };
+  return o;
 }
 
 int ServiceRuntime::FailedToStart(const absl::Status& status) {

@@ -18,10 +18,11 @@
 //
 // The runtime owns, in this order of construction: Metrics (/metrics on
 // --metrics_listen), the Server (auth, TLS, health, reflection, interceptors),
-// the Store (--data_dir, --sync_writes,
-// --feed_retention) with a RocksDB statistics collector, and the FeedService
-// and AuditService over the store. Shutdown runs the other way: health
-// NOT_SERVING, open Watch streams end, in-flight calls drain
+// the Store (--data_dir, --init, --sync_writes, --feed_retention,
+// --max_entity_bytes, --min_free_disk_bytes, --restore_from_backup_dir) with a
+// RocksDB statistics collector and the disk-space metrics, and the
+// FeedService, AuditService and BackupService over the store. Shutdown runs the
+// other way: health NOT_SERVING, open Watch streams end, in-flight calls drain
 // (--drain_timeout), feed consumers stop, the collector detaches, the store
 // closes.
 
@@ -33,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/audit/audit_service.h"
+#include "common/backup/backup_service.h"
 #include "common/feed/feed_consumer.h"
 #include "common/feed/feed_service.h"
 #include "common/metrics/metrics.h"
@@ -55,6 +57,13 @@ struct RuntimeSettings {
   std::string data_dir;
   bool sync_writes = true;
   absl::Duration feed_retention = absl::Hours(168);
+  // --init: create the store when data_dir is missing or empty.
+  bool init = false;
+  int64_t max_entity_bytes = int64_t{1} << 20;
+  int64_t min_free_disk_bytes = int64_t{128} << 20;
+  BackupSettings backup;
+  std::string restore_from_backup_dir;
+  uint32_t restore_backup_id = 0;
   // Not owned; Clock::Real() when null.
   Clock* clock = nullptr;
 
@@ -109,6 +118,11 @@ class ServiceRuntime {
 
  private:
   ServiceRuntime() = default;
+  [[nodiscard]] static absl::Status CheckStoreSettings(
+      const RuntimeSettings& settings);
+  // The store's options from the settings, with the disk-space metrics.
+  StoreOptions StoreOptionsFor(const RuntimeSettings& settings,
+                               const ServiceSpec& spec);
 
   ServiceSpec spec_;
   Clock* clock_ = nullptr;
@@ -118,6 +132,7 @@ class ServiceRuntime {
   std::shared_ptr<RocksDbCollector> collector_;
   std::unique_ptr<FeedServiceImpl> feed_;
   std::unique_ptr<AuditServiceImpl> audit_;
+  std::unique_ptr<BackupServiceImpl> backup_;
   std::vector<std::unique_ptr<FeedConsumer>> consumers_;
   std::vector<std::function<void()>> stop_hooks_;
   bool shut_down_ = false;

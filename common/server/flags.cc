@@ -58,6 +58,25 @@ ABSL_FLAG(std::string, peer_tls_key_file, "",
           "PEM private key of --peer_tls_cert_file");
 ABSL_FLAG(absl::Duration, peer_timeout, absl::Seconds(5),
           "deadline of a call to a peer service");
+ABSL_FLAG(bool, init, false,
+          "create the store when --data_dir is missing or empty; without it "
+          "the service refuses to start on one (an unmounted volume)");
+ABSL_FLAG(int64_t, max_entity_bytes, int64_t{1} << 20,
+          "largest serialized entity the store accepts (bytes); at most "
+          "--max_message_bytes / 4, so a feed event and a List page fit");
+ABSL_FLAG(int64_t, min_free_disk_bytes, int64_t{128} << 20,
+          "writes are refused (RESOURCE_EXHAUSTED) while the data dir's file "
+          "system has less free space than this; 0 = no check");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory of this service's backups (BackupService.CreateBackup); "
+          "empty = backups off");
+ABSL_FLAG(int32_t, backup_keep, 7, "backups kept in --backup_dir (>= 1)");
+ABSL_FLAG(std::string, restore_from_backup_dir, "",
+          "restore the newest backup (or --restore_backup_id) of this backup "
+          "dir into the empty --data_dir before starting; the restored store "
+          "gets a new epoch");
+ABSL_FLAG(uint32_t, restore_backup_id, 0,
+          "with --restore_from_backup_dir: the backup to restore; 0 = newest");
 
 namespace salesops {
 namespace {

@@ -31,6 +31,15 @@
 //       its peers (see peer.h); --peer_tls_ca_file, --peer_tls_cert_file,
 //       --peer_tls_key_file (""): TLS/mTLS to peers; --peer_timeout (5s):
 //       deadline of a call to a peer.
+//   --init (false): create the store when --data_dir is missing or empty;
+//       without it such a dir is refused (FAILED_PRECONDITION).
+//   --max_entity_bytes (1 MiB): largest serialized entity stored.
+//   --min_free_disk_bytes (128 MiB): free-space reserve below which writes
+//       are refused with RESOURCE_EXHAUSTED; 0 = no check.
+//   --backup_dir (""), --backup_keep (7): where BackupService.CreateBackup
+//       writes and how many backups it keeps.
+//   --restore_from_backup_dir (""), --restore_backup_id (0 = newest): restore
+//       a backup into the empty --data_dir at start (a new epoch).
 
 #include <cstdint>
 #include <string>
@@ -60,6 +69,13 @@ ABSL_DECLARE_FLAG(std::string, peer_tls_ca_file);
 ABSL_DECLARE_FLAG(std::string, peer_tls_cert_file);
 ABSL_DECLARE_FLAG(std::string, peer_tls_key_file);
 ABSL_DECLARE_FLAG(absl::Duration, peer_timeout);
+ABSL_DECLARE_FLAG(bool, init);
+ABSL_DECLARE_FLAG(int64_t, max_entity_bytes);
+ABSL_DECLARE_FLAG(int64_t, min_free_disk_bytes);
+ABSL_DECLARE_FLAG(std::string, backup_dir);
+ABSL_DECLARE_FLAG(int32_t, backup_keep);
+ABSL_DECLARE_FLAG(std::string, restore_from_backup_dir);
+ABSL_DECLARE_FLAG(uint32_t, restore_backup_id);
 
 namespace salesops {
 

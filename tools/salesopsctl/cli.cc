@@ -240,6 +240,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   RegisterTransferCommands(registry);
   RegisterDemoCommands(registry);
   RegisterAuditCommands(registry);
+  RegisterBackupCommands(registry);
 
   absl::StatusOr<Args> args = Args::Parse(argc, argv);
   if (!args.ok()) {

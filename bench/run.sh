@@ -50,7 +50,7 @@ start() {
   seen=$(readies "$name")
   "$BUILD_DIR/services/$name/salesops-$name" --listen="127.0.0.1:$port" \
     --metrics_listen="127.0.0.1:$((port + 100))" --auth=none \
-    --data_dir="$BENCH_DIR/$name" --log_level=warn "$@" \
+    --data_dir="$BENCH_DIR/$name" --init --log_level=warn "$@" \
     2>>"$BENCH_DIR/$name.log" &
   pids+=($!)
   eval "${name}_pid=$!"

@@ -70,7 +70,7 @@ for entry in "${SERVICES[@]}"; do
   # setsid: a new session, so the terminal's Ctrl-C reaches only this script, which sends
   # each service exactly one SIGTERM (a second signal would make it exit without draining).
   setsid "$BUILD_DIR/services/$name/salesops-$name" --listen="127.0.0.1:$port" \
-    --metrics_listen="127.0.0.1:$metrics" --data_dir="$RUN_DIR/$name" --auth=none \
+    --metrics_listen="127.0.0.1:$metrics" --data_dir="$RUN_DIR/$name" --init --auth=none \
     "${peers[@]}" 2>>"$RUN_DIR/$name.log" &
   pids+=($!)
   echo "run: salesops-$name on 127.0.0.1:$port, metrics on 127.0.0.1:$metrics, log $RUN_DIR/$name.log"

@@ -211,6 +211,7 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
             "--tokens_file=" + dir_.Sub("tokens"),
             "--peer_token_file=" + dir_.Sub("peer.token"),
             "--data_dir=" + dir_.Sub(name),
+            "--init",
             "--currency=EUR",
             "--time_zone=UTC"};
   }

@@ -148,6 +148,7 @@ class CtlDemoE2eTest : public ::testing::Test {
     args.push_back("--metrics_listen=127.0.0.1:0");
     args.push_back("--auth=none");
     args.push_back("--data_dir=" + dir_.Sub(name));
+    args.push_back("--init");
     *s = Launch(args, name);
     ASSERT_NE(s->process, nullptr) << name;
     ASSERT_EQ(s->port, port) << name << " did not come up on its port:\n"

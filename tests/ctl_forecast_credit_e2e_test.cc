@@ -280,8 +280,8 @@ class CtlForecastCreditTest : public ::testing::Test {
           std::string("--metrics_listen=127.0.0.1:0"),
           std::string("--auth=tokens"), "--tokens_file=" + w.dir.Sub("tokens"),
           "--peer_token_file=" + w.dir.Sub("peer.token"),
-          "--data_dir=" + w.dir.Sub(name), std::string("--currency=EUR"),
-          std::string("--time_zone=UTC")}) {
+          "--data_dir=" + w.dir.Sub(name), "--init",
+          std::string("--currency=EUR"), std::string("--time_zone=UTC")}) {
       args.push_back(std::move(a));
     }
     *s = Launch(args, name);

@@ -103,7 +103,8 @@ struct SuitePorts {
 // The command line of service `name` ("accounts", "pipeline", "forecast" or
 // "credit") of a suite on `ports` with --auth=tokens: its peers' addresses,
 // the tokens file <dir>/tokens, the peer token in <dir>/peer.token, its data in
-// <dir>/<name>, EUR and UTC. Only for tests that are given all four binaries.
+// <dir>/<name> (made on the first start: --init), EUR and UTC. Only for tests
+// that are given all four binaries.
 inline std::vector<std::string> SuiteArgs(const std::string& name,
                                           const SuitePorts& ports,
                                           const std::string& dir) {
@@ -127,8 +128,8 @@ inline std::vector<std::string> SuiteArgs(const std::string& name,
         std::string("--metrics_listen=127.0.0.1:0"),
         std::string("--auth=tokens"), "--tokens_file=" + dir + "/tokens",
         "--peer_token_file=" + dir + "/peer.token",
-        "--data_dir=" + dir + "/" + name, std::string("--currency=EUR"),
-        std::string("--time_zone=UTC")}) {
+        "--data_dir=" + dir + "/" + name, std::string("--init"),
+        std::string("--currency=EUR"), std::string("--time_zone=UTC")}) {
     args.push_back(std::move(a));
   }
   return args;

@@ -761,16 +761,16 @@ int ReadyPort(Process& p) {
   return port;
 }
 
-// A data directory for one run of the binary.
+// A data directory for one run of the binary (made on the first start).
 std::string DataDirFlag(const TempDir& dir) {
-  return "--data_dir=" + dir.path();
+  return "--data_dir=" + dir.path() + "/data";
 }
 
 TEST(EchoServerProcessTest, SigtermDrainsInFlightCallsAndExitsZero) {
   TempDir dir;
   auto p =
       Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
-                      DataDirFlag(dir), "--drain_timeout=10s"});
+                      DataDirFlag(dir), "--init", "--drain_timeout=10s"});
   const int port = ReadyPort(*p);
   ASSERT_GT(port, 0);
   const std::string target = absl::StrCat("127.0.0.1:", port);
@@ -818,7 +818,7 @@ TEST(EchoServerProcessTest, DrainTimeoutCancelsLongCalls) {
   TempDir dir;
   auto p =
       Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
-                      DataDirFlag(dir), "--drain_timeout=500ms"});
+                      DataDirFlag(dir), "--init", "--drain_timeout=500ms"});
   const int port = ReadyPort(*p);
   ASSERT_GT(port, 0);
   auto stub =
@@ -840,7 +840,7 @@ TEST(EchoServerProcessTest, SecondSignalExitsWithoutDraining) {
   TempDir dir;
   auto p =
       Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
-                      DataDirFlag(dir), "--drain_timeout=60s"});
+                      DataDirFlag(dir), "--init", "--drain_timeout=60s"});
   const int port = ReadyPort(*p);
   ASSERT_GT(port, 0);
   auto stub =
@@ -898,7 +898,7 @@ TEST(EchoServerProcessTest, ConfigurationFromEnvironment) {
   // ...and the command line wins.
   TempDir dir;
   auto ok = Process::Start(
-      {EchoServerPath(), "--listen=127.0.0.1:0", DataDirFlag(dir)},
+      {EchoServerPath(), "--listen=127.0.0.1:0", DataDirFlag(dir), "--init"},
       {"SALESOPS_AUTH=none", "SALESOPS_LISTEN=0.0.0.0:0",
        "SALESOPS_METRICS_LISTEN=127.0.0.1:0"});
   EXPECT_GT(ReadyPort(*ok), 0) << ok->Log();

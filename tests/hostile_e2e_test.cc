@@ -1,0 +1,440 @@
+// Hostile end-to-end tests of issue 16 ("Must show" 1), part 1: a careless
+// operator and a hostile client against the four real binaries on loopback
+// with bearer tokens (tests/suite.h).
+//
+//   EmptyDataDirWithoutInitRefusesToStart (finding 4): each binary on a
+//     missing and on an empty --data_dir without --init exits non-zero naming
+//     the dir and --init and leaves the dir as it was; a dir holding another
+//     file is refused even with --init, and the file is left alone.
+//   RequestIdReplayByAnotherPrincipalIsASeparateRequest (finding 7).
+//   DiskFullRefusesWritesKeepsReadsAndResumes (finding 5): pipeline's data dir
+//     on a 64 MiB tmpfs (or, where mounting is not allowed, the free-space
+//     reserve set just above the file system's free space and a filler file).
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/suite.h"
+
+namespace salesops {
+namespace {
+
+using e2e::Describe;
+using e2e::Suite;
+using e2e::Svc;
+using grpc::StatusCode;
+namespace fs = std::filesystem;
+
+constexpr Svc kAll[] = {e2e::kAccounts, e2e::kPipeline, e2e::kForecast,
+                        e2e::kCredit};
+
+// The names in `dir` (none when it is missing).
+std::set<std::string> Entries(const std::string& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    out.insert(e.path().filename().string());
+  }
+  return out;
+}
+
+// Runs `args` to its end (30 s); the exit code (-1 when it did not exit by
+// itself) and its log.
+std::pair<int, std::string> RunToExit(const std::vector<std::string>& args) {
+  std::unique_ptr<testing::Process> p = testing::Process::Start(args);
+  if (p == nullptr) {
+    return {-1, ""};
+  }
+  const std::optional<int> status = p->WaitExit(absl::Seconds(30));
+  const int code =
+      status.has_value() && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  return {code, p->Log()};
+}
+
+TEST(HostileE2eTest, EmptyDataDirWithoutInitRefusesToStart) {
+  Suite suite;  // ports, tokens; nothing running
+  for (Svc s : kAll) {
+    SCOPED_TRACE(e2e::SvcName(s));
+    const std::string missing =
+        suite.dir().Sub(absl::StrCat("missing-", e2e::SvcName(s)));
+    const std::string empty =
+        suite.dir().Sub(absl::StrCat("empty-", e2e::SvcName(s)));
+    ASSERT_TRUE(fs::create_directory(empty));
+    for (const std::string& dir : {missing, empty}) {
+      suite.data_dir(s) = dir;
+      const auto [code, log] = RunToExit(suite.Args(s, /*init=*/false));
+      EXPECT_NE(code, 0) << dir << ":\n" << log;
+      EXPECT_NE(code, -1) << "did not exit by itself:\n" << log;
+      EXPECT_TRUE(absl::StrContains(log, dir)) << log;
+      EXPECT_TRUE(absl::StrContains(log, "--init")) << log;
+      EXPECT_TRUE(Entries(dir).empty()) << dir << " was written into";
+      EXPECT_FALSE(absl::StrContains(log, " ready\"")) << log;
+    }
+    EXPECT_FALSE(fs::exists(missing)) << missing << " was created";
+
+    // Another file: refused even with --init, and left alone.
+    const std::string other =
+        suite.dir().Sub(absl::StrCat("other-", e2e::SvcName(s)));
+    ASSERT_TRUE(fs::create_directory(other));
+    e2e::WriteFile(other + "/notes.txt", "not a store\n");
+    suite.data_dir(s) = other;
+    const auto [code, log] = RunToExit(suite.Args(s, /*init=*/true));
+    EXPECT_NE(code, 0) << log;
+    EXPECT_NE(code, -1) << "did not exit by itself:\n" << log;
+    EXPECT_TRUE(absl::StrContains(log, other)) << log;
+    EXPECT_TRUE(absl::StrContains(log, "notes.txt")) << log;
+    EXPECT_EQ(Entries(other), std::set<std::string>{"notes.txt"});
+    std::ifstream in(other + "/notes.txt");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(text, "not a store\n");
+  }
+}
+
+TEST(HostileE2eTest, RequestIdReplayByAnotherPrincipalIsASeparateRequest) {
+  Suite suite;
+  ASSERT_TRUE(suite.Build());
+  const std::string rid = "replayed-request-id";
+  const v1::Opportunity body = Suite::NewOpp("replay deal", suite.acc_a.id(),
+                                             suite.rep_a.id(), 1'234'500);
+
+  v1::Opportunity first;
+  grpc::Status s = suite.CreateOpp(e2e::kRepAToken, body, rid, &first);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ASSERT_FALSE(first.id().empty());
+
+  // REP A's retry: the same opportunity.
+  v1::Opportunity again;
+  s = suite.CreateOpp(e2e::kRepAToken, body, rid, &again);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(again.id(), first.id());
+
+  // REP B with A's exact body: refused by scope, not answered with A's deal.
+  v1::Opportunity stolen;
+  s = suite.CreateOpp(e2e::kRepBToken, body, rid, &stolen);
+  EXPECT_EQ(s.error_code(), StatusCode::PERMISSION_DENIED) << Describe(s);
+  EXPECT_NE(stolen.id(), first.id());
+  EXPECT_EQ(stolen.ByteSizeLong(), 0u) << stolen.ShortDebugString();
+
+  // REP B, same request id and body but B as owner: a request of B's own.
+  v1::Opportunity b_body = body;
+  b_body.set_owner_node_id(suite.rep_b.id());
+  v1::Opportunity b_first;
+  s = suite.CreateOpp(e2e::kRepBToken, b_body, rid, &b_first);
+  if (s.ok()) {
+    EXPECT_NE(b_first.id(), first.id());
+    EXPECT_EQ(b_first.owner_node_id(), suite.rep_b.id());
+  } else {
+    // The ordinary refusal of B's request, never A's opportunity.
+    EXPECT_TRUE(s.error_code() == StatusCode::INVALID_ARGUMENT ||
+                s.error_code() == StatusCode::PERMISSION_DENIED)
+        << Describe(s);
+    EXPECT_FALSE(absl::StrContains(s.error_message(), first.id()));
+  }
+  // B with its own account too: a new opportunity of B's, and B's retry of
+  // it is answered with B's.
+  b_body.set_account_id(suite.acc_b.id());
+  v1::Opportunity b_own, b_own_again;
+  s = suite.CreateOpp(e2e::kRepBToken, b_body, rid + "-own", &b_own);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  s = suite.CreateOpp(e2e::kRepBToken, b_body, rid + "-own", &b_own_again);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(b_own_again.id(), b_own.id());
+  EXPECT_NE(b_own.id(), first.id());
+
+  // B still cannot read A's deal, nor learn it through the request id.
+  {
+    v1::GetOpportunityRequest req;
+    req.set_id(first.id());
+    v1::Opportunity out;
+    s = suite.pipeline().GetOpportunity(e2e::Ctx(e2e::kRepBToken).get(), req,
+                                        &out);
+    EXPECT_EQ(s.error_code(), StatusCode::PERMISSION_DENIED) << Describe(s);
+  }
+  // ADMIN replaying A's request id with A's body is another principal too.
+  v1::Opportunity admin_copy;
+  s = suite.CreateOpp(e2e::kAdminToken, body, rid, &admin_copy);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_NE(admin_copy.id(), first.id());
+
+  // A's opportunity exists once; each other principal's request made its own.
+  std::vector<v1::Opportunity> listed =
+      suite.ListOpps(e2e::kAdminToken, {}, &s);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  std::multiset<std::string> ids;
+  for (const v1::Opportunity& o : listed) {
+    ids.insert(o.id());
+  }
+  EXPECT_EQ(ids.count(first.id()), 1u);
+  EXPECT_EQ(ids.count(b_own.id()), 1u);
+  EXPECT_EQ(ids.count(admin_copy.id()), 1u);
+  EXPECT_EQ(listed.size(), 3u + (b_first.id().empty() ? 0u : 1u));
+  if (HasFailure()) {
+    suite.DumpLogs();
+  }
+}
+
+// ---- disk full ----
+
+constexpr int64_t kMiB = 1 << 20;
+
+int64_t FreeBytes(const std::string& path) {
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) {
+    return -1;
+  }
+  return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+}
+
+// Appends `bytes` of real (not sparse) data to `path`, synced, so the file
+// system counts them at once.
+bool GrowFiller(const std::string& path, int64_t bytes) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd < 0) {
+    return false;
+  }
+  const std::string chunk(kMiB, 'f');
+  bool ok = true;
+  for (int64_t done = 0; done < bytes && ok; done += kMiB) {
+    ok = write(fd, chunk.data(), chunk.size()) ==
+         static_cast<ssize_t>(chunk.size());
+  }
+  ok = fsync(fd) == 0 && ok;
+  close(fd);
+  return ok;
+}
+
+// The volume pipeline's data dir lives on: a tmpfs of 64 MiB mounted here
+// when the machine allows it (and HOSTILE_E2E_NO_TMPFS is not set), else a
+// plain directory; unmounted (lazily, so
+// even with files open) when the test ends, whatever happened.
+class Volume {
+ public:
+  explicit Volume(std::string dir) : dir_(std::move(dir)) {
+    fs::create_directories(dir_);
+    if (getenv("HOSTILE_E2E_NO_TMPFS") != nullptr) {  // to try the fallback
+      why_ = "HOSTILE_E2E_NO_TMPFS is set";
+      return;
+    }
+    tmpfs_ =
+        mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64m,mode=0700") == 0;
+    if (!tmpfs_) {
+      why_ = strerror(errno);
+    }
+  }
+  ~Volume() { Unmount(); }
+  void Unmount() {
+    if (tmpfs_) {
+      umount2(dir_.c_str(), MNT_DETACH);
+      tmpfs_ = false;
+    }
+  }
+  bool tmpfs() const { return tmpfs_; }
+  const std::string& why() const { return why_; }
+
+ private:
+  std::string dir_;
+  bool tmpfs_ = false;
+  std::string why_;
+};
+
+// An opportunity of about 60 KB (15 competitors with 2,000 characters of
+// strengths and of weaknesses: within every field bound).
+v1::Opportunity Bulky(const Suite& suite, int i) {
+  v1::Opportunity o = Suite::NewOpp(absl::StrCat("disk ", i), suite.acc_a.id(),
+                                    suite.rep_a.id(), 100'000 + i);
+  for (int c = 0; c < 15; ++c) {
+    v1::Competitor* comp = o.add_competitors();
+    comp->set_name(absl::StrCat("competitor ", c));
+    comp->set_strengths(std::string(2000, 'a' + c % 26));
+    comp->set_weaknesses(std::string(2000, 'z' - c % 26));
+  }
+  return o;
+}
+
+TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
+  Suite suite;
+  const std::string vol_dir = suite.dir().Sub("pipeline-volume");
+  Volume volume(vol_dir);
+  const std::string filler = vol_dir + "/filler";
+  // On the tmpfs: 16 MiB of filler, the reserve 8 MiB below what is left;
+  // pipeline's own writes fill the rest. Else the reserve 1 GiB below the
+  // shared disk's free space (which drifts as other programs write, and as
+  // the services' RocksDB preallocate their logs), and the filler grows by
+  // 64 MiB after every acknowledged create until writes are refused.
+  const bool grow = !volume.tmpfs();
+  const int64_t room = grow ? 1024 * kMiB : 8 * kMiB;
+  if (!grow) {
+    ASSERT_TRUE(GrowFiller(filler, 16 * kMiB));
+  }
+  const int64_t free_before = FreeBytes(vol_dir);
+  ASSERT_GT(free_before, room);
+  const int64_t reserve = free_before - room;
+  std::cout << "disk full: "
+            << (volume.tmpfs()
+                    ? "pipeline's data dir on a 64 MiB tmpfs, filler 16 MiB"
+                    : "tmpfs not mountable (" + volume.why() +
+                          "): the reserve set 1 GiB below the file "
+                          "system's free space, a growing filler")
+            << ", free " << free_before
+            << " B, --min_free_disk_bytes=" << reserve << "\n";
+  suite.data_dir(e2e::kPipeline) = vol_dir + "/data";
+  suite.extra_args(e2e::kPipeline) = {
+      absl::StrCat("--min_free_disk_bytes=", reserve)};
+  ASSERT_TRUE(suite.Build());
+  const int pid = suite.pid(e2e::kPipeline);
+
+  // Write until the disk is "full" (bounded), then a few more attempts.
+  std::vector<std::string> acked;
+  std::vector<std::pair<std::string, v1::Opportunity>> refused;
+  std::string refusal;
+  const absl::Time t0 = absl::Now();
+  for (int i = 0; i < 2000 && refused.size() < 5; ++i) {
+    const v1::Opportunity o = Bulky(suite, i);
+    const std::string rid = absl::StrCat("disk-", i);
+    v1::Opportunity out;
+    const grpc::Status s = suite.CreateOpp(e2e::kRepAToken, o, rid, &out);
+    if (s.ok()) {
+      ASSERT_TRUE(refused.empty()) << "a write was accepted after a refusal";
+      acked.push_back(out.id());
+      if (grow) {
+        ASSERT_TRUE(GrowFiller(filler, 64 * kMiB));
+      }
+    } else {
+      ASSERT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+      ASSERT_TRUE(absl::StrContains(s.error_message(), "disk full"))
+          << Describe(s);
+      refusal = s.error_message();
+      refused.emplace_back(rid, o);
+    }
+  }
+  std::cout << "disk full: " << acked.size() << " creates acknowledged, then "
+            << refused.size() << " refused in "
+            << absl::FormatDuration(absl::Now() - t0) << ": " << refusal
+            << "\n";
+  ASSERT_GT(acked.size(), 0u);
+  ASSERT_EQ(refused.size(), 5u) << "never refused";
+
+  // Reads go on; the process lives and is SERVING.
+  grpc::Status s;
+  for (const std::string& id : {acked.front(), acked.back()}) {
+    v1::GetOpportunityRequest req;
+    req.set_id(id);
+    v1::Opportunity out;
+    s = suite.pipeline().GetOpportunity(e2e::Ctx(e2e::kRepAToken).get(), req,
+                                        &out);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+  }
+  std::vector<v1::Opportunity> listed =
+      suite.ListOpps(e2e::kAdminToken, {}, &s);
+  EXPECT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(listed.size(), acked.size());
+  v1::Forecast f;
+  s = suite.GetForecast(e2e::kAdminToken, suite.global.id(), &f);
+  EXPECT_TRUE(s.ok()) << Describe(s);
+  EXPECT_TRUE(suite.Running(e2e::kPipeline));
+  EXPECT_EQ(suite.Health(e2e::kPipeline), "SERVING");
+  const std::optional<double> refused_total =
+      suite.Metric(e2e::kPipeline, "salesops_store_writes_refused_total");
+  const std::optional<double> disk_free =
+      suite.Metric(e2e::kPipeline, "salesops_store_disk_free_bytes");
+  ASSERT_TRUE(refused_total.has_value());
+  ASSERT_TRUE(disk_free.has_value());
+  EXPECT_GE(*refused_total, 5);
+  EXPECT_LT(*disk_free, static_cast<double>(reserve + 2 * kMiB));
+  std::cout << "disk full: metrics writes_refused_total=" << *refused_total
+            << " disk_free_bytes=" << static_cast<int64_t>(*disk_free) << "\n";
+
+  // A crash while the disk is full: the restart comes up (no abort on every
+  // start), reads work, writes are still refused.
+  EXPECT_EQ(suite.pid(e2e::kPipeline), pid) << "pipeline restarted by itself";
+  ASSERT_TRUE(suite.Kill(e2e::kPipeline));
+  ASSERT_TRUE(suite.Start(e2e::kPipeline));
+  const int restarted_pid = suite.pid(e2e::kPipeline);
+  {
+    v1::GetOpportunityRequest req;
+    req.set_id(acked.back());
+    v1::Opportunity out;
+    s = suite.pipeline().GetOpportunity(e2e::Ctx(e2e::kRepAToken).get(), req,
+                                        &out);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    s = suite.CreateOpp(e2e::kRepAToken, refused.front().second,
+                        refused.front().first, &out);
+    EXPECT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+  }
+
+  // Free space: writes resume by themselves (bounded wait).
+  ASSERT_TRUE(fs::remove(filler));
+  const absl::Time freed = absl::Now();
+  bool resumed = false;
+  while (!resumed && absl::Now() - freed < absl::Seconds(30)) {
+    v1::Opportunity out;
+    s = suite.CreateOpp(e2e::kRepAToken, refused.front().second,
+                        refused.front().first, &out);
+    if (s.ok()) {
+      acked.push_back(out.id());
+      refused.erase(refused.begin());
+      resumed = true;
+    } else {
+      ASSERT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(resumed) << "writes did not resume: " << Describe(s);
+  std::cout << "disk full: writes resumed "
+            << absl::FormatDuration(absl::Now() - freed)
+            << " after the filler was removed\n";
+  for (int i = 0; i < 5; ++i) {
+    v1::Opportunity out;
+    s = suite.CreateOpp(e2e::kRepAToken, Bulky(suite, 5000 + i),
+                        absl::StrCat("after-", i), &out);
+    ASSERT_TRUE(s.ok()) << Describe(s);
+    acked.push_back(out.id());
+  }
+
+  // Every acknowledged create exactly once; the refused ones never made.
+  listed = suite.ListOpps(e2e::kAdminToken, {}, &s);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  std::multiset<std::string> ids;
+  std::set<std::string> names;
+  for (const v1::Opportunity& o : listed) {
+    ids.insert(o.id());
+    names.insert(o.name());
+  }
+  for (const std::string& id : acked) {
+    EXPECT_EQ(ids.count(id), 1u) << id;
+  }
+  EXPECT_EQ(listed.size(), acked.size());
+  for (const auto& [rid, o] : refused) {
+    EXPECT_EQ(names.count(o.name()), 0u) << rid << " was refused but stored";
+  }
+  std::string why;
+  EXPECT_TRUE(suite.WaitForecastMatchesPipeline(suite.global.id(),
+                                                absl::Seconds(30), &why))
+      << why;
+  EXPECT_EQ(suite.pid(e2e::kPipeline), restarted_pid);
+  EXPECT_TRUE(suite.Running(e2e::kPipeline)) << "pipeline died";
+  if (HasFailure()) {
+    suite.DumpLogs();
+  }
+  suite.Stop(e2e::kPipeline);
+  volume.Unmount();
+}
+
+}  // namespace
+}  // namespace salesops

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
+#include "common/server/bounds.h"
 
 namespace salesops {
 namespace {
@@ -195,6 +196,18 @@ std::unique_ptr<Authenticator> Authenticator::None() {
 
 absl::StatusOr<Principal> Authenticator::Authenticate(
     const grpc::ServerContextBase& ctx) const {
+  absl::StatusOr<Principal> principal = Identify(ctx);
+  if (!principal.ok()) {
+    return principal;
+  }
+  if (absl::Status edge = EdgeRejection(&ctx); !edge.ok()) {
+    return edge;
+  }
+  return principal;
+}
+
+absl::StatusOr<Principal> Authenticator::Identify(
+    const grpc::ServerContextBase& ctx) const {
   if (disabled_) {
     return Principal{"anonymous", Role::kAdmin, ""};
   }
@@ -243,12 +256,15 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
 absl::StatusOr<Principal> Authenticator::Authorize(
     const grpc::ServerContextBase& ctx,
     std::initializer_list<Role> allowed) const {
-  absl::StatusOr<Principal> principal = Authenticate(ctx);
+  absl::StatusOr<Principal> principal = Identify(ctx);
   if (!principal.ok()) {
     return principal;
   }
   for (Role r : allowed) {
     if (r == principal->role) {
+      if (absl::Status edge = EdgeRejection(&ctx); !edge.ok()) {
+        return edge;
+      }
       return principal;
     }
   }

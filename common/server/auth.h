@@ -11,6 +11,16 @@
 //
 // Health and reflection are served without authentication (probes and tooling
 // need them and they reveal no data).
+//
+// Field bounds (bounds.h): Authenticate and Authorize are also where the edge
+// answers a request that broke a field bound. The metrics interceptor records
+// an INVALID_ARGUMENT for the call before the handler runs; once the caller is
+// authenticated (Authorize: and its role is allowed), that INVALID_ARGUMENT is
+// returned instead of the principal. So every handler that authenticates first
+// thing rejects an out-of-bounds request before reading it, and a caller
+// without a valid token (or with a role the method refuses) gets
+// UNAUTHENTICATED (PERMISSION_DENIED) and learns nothing about the request's
+// shape.
 
 #include <initializer_list>
 #include <map>
@@ -66,11 +76,14 @@ class Authenticator {
 
   // Reads "authorization: Bearer <token>"; UNAUTHENTICATED when missing,
   // malformed or unknown. The token is compared by its SHA-256 digest, in
-  // constant time per known principal.
+  // constant time per known principal. Then the edge's INVALID_ARGUMENT for
+  // this call, if one was recorded (bounds.h).
   [[nodiscard]] absl::StatusOr<Principal> Authenticate(
       const grpc::ServerContextBase& ctx) const;
-  // Authenticate, then PERMISSION_DENIED unless the principal's role is one of
-  // `allowed` (message names the method's allowed roles and the caller's role).
+  // Authenticates, then PERMISSION_DENIED unless the principal's role is one
+  // of `allowed` (message names the method's allowed roles and the caller's
+  // role), then the edge's INVALID_ARGUMENT for this call, if one was recorded
+  // (bounds.h).
   [[nodiscard]] absl::StatusOr<Principal> Authorize(
       const grpc::ServerContextBase& ctx,
       std::initializer_list<Role> allowed) const;
@@ -88,6 +101,10 @@ class Authenticator {
   };
 
   Authenticator() = default;
+
+  // Authenticate without the edge's verdict.
+  [[nodiscard]] absl::StatusOr<Principal> Identify(
+      const grpc::ServerContextBase& ctx) const;
 
   bool disabled_ = false;
   std::vector<Entry> entries_;

@@ -3,8 +3,10 @@
 #include <grpcpp/server_context.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -106,8 +108,37 @@ std::string Authenticator::Sha256Hex(std::string_view token) {
   return hex;
 }
 
+namespace {
+
+// A tokens file others may write, or everybody may read, is refused: anyone
+// who can write it can make themselves ADMIN, and token digests of short or
+// guessable tokens can be brute-forced offline. Group-read is allowed for
+// Kubernetes secret volumes (defaultMode 0440, group = the pod's fsGroup).
+absl::Status CheckTokensFileMode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read tokens file ", path, ": ", std::strerror(errno)));
+  }
+  const unsigned mode = st.st_mode & 07777;
+  if ((mode & 0022) != 0 || (mode & 0004) != 0) {
+    char octal[8];
+    std::snprintf(octal, sizeof(octal), "%04o", mode);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tokens file ", path, " has mode ", octal,
+        ": it must not be writable by group or others nor readable by others "
+        "(chmod 0600, or 0640/0440 for a group such as a Kubernetes fsGroup)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
     const std::string& path) {
+  if (absl::Status s = CheckTokensFileMode(path); !s.ok()) {
+    return s;
+  }
   std::ifstream in(path);
   if (!in) {
     return absl::FailedPreconditionError(absl::StrCat(

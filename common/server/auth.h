@@ -64,7 +64,12 @@ class Authenticator {
   // e.g. produced by `printf %s "$TOKEN" | sha256sum`. Fields are separated by
   // spaces or tabs. A hash may appear once. Errors name the file and line
   // ("F:12: ..."): INVALID_ARGUMENT for a bad line, FAILED_PRECONDITION for an
-  // unreadable file or one without principals.
+  // unreadable file or one without principals. The file holds secrets'
+  // digests: one that others may write (mode & 0022) or that everybody may
+  // read (mode & 0004) is FAILED_PRECONDITION naming the file and its mode
+  // (e.g. "0644"); owner-only 0600/0400 is right, and group-readable 0640/0440
+  // is accepted (a Kubernetes secret volume with defaultMode 0440). The mode
+  // is that of the file a symlink points to.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Authenticator>>
   FromTokensFile(const std::string& path);
   // For tests: keys are SHA-256 hex digests of tokens (see Sha256Hex); keys

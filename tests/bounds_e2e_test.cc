@@ -488,6 +488,16 @@ TEST_F(BoundsE2eTest, LargestOpportunityTheBoundsAllow) {
 
   v1::Opportunity created;
   grpc::Status s;
+  // One minor unit over the maximum magnitude is refused, naming it.
+  o->mutable_amount()->set_units_minor(1'000'000'000'000'001);
+  s = pipeline->CreateOpportunity(Ctx(kAdmin).get(), req, &created);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << Describe(s);
+  EXPECT_TRUE(absl::StrContains(
+      s.error_message(),
+      "opportunity.amount.units_minor: magnitude at most 1000000000000000 "
+      "minor units"))
+      << s.error_message();
+  o->mutable_amount()->set_units_minor(1'000'000'000'000'000);
   ASSERT_TRUE(e2e::Eventually([&] {  // pipeline learns of the account
     s = pipeline->CreateOpportunity(Ctx(kAdmin).get(), req, &created);
     return s.error_code() != StatusCode::INVALID_ARGUMENT &&

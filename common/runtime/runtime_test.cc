@@ -48,7 +48,7 @@ Running Launch(const std::string& data_dir,
   std::vector<std::string> args = {
       SALESOPS_ECHO_SERVER,           "--listen=127.0.0.1:0",
       "--metrics_listen=127.0.0.1:0", "--auth=none",
-      "--data_dir=" + data_dir,       "--init"};
+      "--data_dir=" + data_dir,       std::string("--init")};
   args.insert(args.end(), extra.begin(), extra.end());
   Running r;
   r.process = Process::Start(args);

@@ -177,6 +177,12 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
                               "\"; roles are ADMIN, MANAGER, REP, FINANCE, "
                               "SERVICE"));
     }
+    // Names are copied into entities (changed_by) and audit records, which
+    // keep within their own bounds.
+    if (fields[1].size() > 128 ||
+        (fields.size() == 4 && fields[3].size() > 128)) {
+      return bad("a principal name or org node id is longer than 128 bytes");
+    }
     entry.principal.name = std::string(fields[1]);
     entry.principal.role = *role;
     if (fields.size() == 4) {

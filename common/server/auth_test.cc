@@ -90,6 +90,8 @@ TEST(AuthTest, TokensFileErrorsNameFileAndLine) {
       {absl::StrCat(bob, " bob REP\n"), 1, "needs an org node id"},
       {absl::StrCat(absl::AsciiStrToUpper(alice), " alice ADMIN\n"), 1,
        "lowercase"},
+      {absl::StrCat(alice, " ", std::string(129, 'a'), " ADMIN\n"), 1,
+       "longer than 128 bytes"},
   };
   for (const BadFile& c : cases) {
     SCOPED_TRACE(c.content);

@@ -156,7 +156,7 @@ class CtlAccountsPipelineE2eTest : public ::testing::Test {
           std::string("--metrics_listen=127.0.0.1:0"),
           std::string("--auth=tokens"), "--tokens_file=" + dir_.Sub("tokens"),
           "--peer_token_file=" + dir_.Sub("peer.token"),
-          "--data_dir=" + dir_.Sub(name), "--init",
+          "--data_dir=" + dir_.Sub(name), std::string("--init"),
           std::string("--currency=EUR"), std::string("--time_zone=UTC")}) {
       args.push_back(std::move(a));
     }

@@ -280,7 +280,7 @@ class CtlForecastCreditTest : public ::testing::Test {
           std::string("--metrics_listen=127.0.0.1:0"),
           std::string("--auth=tokens"), "--tokens_file=" + w.dir.Sub("tokens"),
           "--peer_token_file=" + w.dir.Sub("peer.token"),
-          "--data_dir=" + w.dir.Sub(name), "--init",
+          "--data_dir=" + w.dir.Sub(name), std::string("--init"),
           std::string("--currency=EUR"), std::string("--time_zone=UTC")}) {
       args.push_back(std::move(a));
     }

@@ -40,6 +40,10 @@ for s in "${SERVICES[@]}"; do
   stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\?$/\1/p' "$unit")
   [ -n "$stop" ] && [ "$stop" -gt 10 ] || fail "salesops-$s.service: TimeoutStopSec is not above the 10 s drain"
   grep -q -- "--data_dir=/var/lib/salesops/$s" "$unit" || fail "salesops-$s.service: --data_dir is not the StateDirectory"
+  grep -qx "StateDirectory=salesops/backup/$s" "$unit" \
+    && grep -qx "Environment=SALESOPS_BACKUP_DIR=/var/lib/salesops/backup/$s" "$unit" \
+    || fail "salesops-$s.service: no backup StateDirectory named by SALESOPS_BACKUP_DIR"
+  ! grep -q -- "--init" "$unit" || fail "salesops-$s.service: --init on every start would recreate a lost store"
 done
 # The peers each service needs (scripts/run.sh): ordered after, and given the peer token.
 for pair in pipeline:accounts forecast:accounts forecast:pipeline credit:accounts credit:pipeline; do

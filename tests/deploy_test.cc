@@ -220,7 +220,7 @@ class DeployMetricsTest : public ::testing::Test {
   void SetUp() override {
     accounts_ = Launch({SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
                         "--metrics_listen=127.0.0.1:0", "--auth=none",
-                        "--data_dir=" + dir_.path() + "/accounts", "--init"},
+                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
                        "accounts");
     ASSERT_GT(accounts_.port, 0) << accounts_.process->Log();
     const std::string accounts_addr =
@@ -228,21 +228,21 @@ class DeployMetricsTest : public ::testing::Test {
     pipeline_ = Launch(
         {SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
          "--metrics_listen=127.0.0.1:0", "--auth=none",
-         "--data_dir=" + dir_.path() + "/pipeline", "--init", accounts_addr},
+         "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"), accounts_addr},
         "pipeline");
     ASSERT_GT(pipeline_.port, 0) << pipeline_.process->Log();
     const std::string pipeline_addr =
         absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port);
     credit_ = Launch({SALESOPS_CREDIT_BIN, "--listen=127.0.0.1:0",
                       "--metrics_listen=127.0.0.1:0", "--auth=none",
-                      "--data_dir=" + dir_.path() + "/credit", "--init",
+                      "--data_dir=" + dir_.path() + "/credit", std::string("--init"),
                       accounts_addr, pipeline_addr},
                      "credit");
     ASSERT_GT(credit_.port, 0) << credit_.process->Log();
     forecast_ = Launch(
         {SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
          "--metrics_listen=127.0.0.1:0", "--auth=none",
-         "--data_dir=" + dir_.path() + "/forecast", "--init", accounts_addr,
+         "--data_dir=" + dir_.path() + "/forecast", std::string("--init"), accounts_addr,
          pipeline_addr, absl::StrCat("--credit_addr=127.0.0.1:", credit_.port)},
         "forecast");
     ASSERT_GT(forecast_.port, 0) << forecast_.process->Log();

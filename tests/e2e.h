@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,10 +28,16 @@
 
 namespace salesops::e2e {
 
+// Writes `text` to `path`, readable and writable by the owner only (0600): the
+// services refuse a tokens file others may read or write (auth.h), and every
+// tokens and peer-token file of the tests is written here.
 inline void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+    ASSERT_TRUE(out.good()) << path;
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0) << path;
 }
 
 // One line of a tokens file.

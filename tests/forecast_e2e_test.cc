@@ -62,14 +62,14 @@ class ForecastE2eTest : public ::testing::Test {
   void SetUp() override {
     accounts_ = Launch({SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
                         "--metrics_listen=127.0.0.1:0", "--auth=none",
-                        "--data_dir=" + dir_.path() + "/accounts", "--init"},
+                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
                        "accounts");
     ASSERT_GT(accounts_.port, 0) << accounts_.process->Log();
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
     pipeline_ =
         Launch({SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
                 "--metrics_listen=127.0.0.1:0", "--auth=none",
-                "--data_dir=" + dir_.path() + "/pipeline", "--init",
+                "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
                 absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port)},
                "pipeline");
     ASSERT_GT(pipeline_.port, 0) << pipeline_.process->Log();
@@ -81,7 +81,7 @@ class ForecastE2eTest : public ::testing::Test {
     forecast_ =
         Launch({SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
                 "--metrics_listen=127.0.0.1:0", "--auth=none",
-                "--data_dir=" + dir_.path() + "/forecast", "--init",
+                "--data_dir=" + dir_.path() + "/forecast", std::string("--init"),
                 absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port),
                 absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port)},
                "forecast");

@@ -223,7 +223,7 @@ struct Suite {
              "--tokens_file=" + dir.Sub("tokens"),
              "--peer_token_file=" + dir.Sub("peer.token"),
              "--data_dir=" + dir.Sub(name + ".db"),
-             "--init",
+             std::string("--init"),
              std::string("--currency=EUR"),
              std::string("--time_zone=UTC"),
              // Our listener: TLS, and client certificates required.

@@ -65,7 +65,7 @@ class PipelineE2eTest : public ::testing::Test {
                         "--listen=127.0.0.1:" + std::to_string(accounts_port_),
                         "--metrics_listen=127.0.0.1:0", "--auth=tokens",
                         "--tokens_file=" + dir_.path() + "/accounts.tokens",
-                        "--data_dir=" + dir_.path() + "/accounts", "--init"},
+                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
                        "accounts");
     accounts_port_ = accounts_.port;
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
@@ -77,7 +77,7 @@ class PipelineE2eTest : public ::testing::Test {
         Launch({SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
                 "--metrics_listen=127.0.0.1:0", "--auth=tokens",
                 "--tokens_file=" + dir_.path() + "/pipeline.tokens",
-                "--data_dir=" + dir_.path() + "/pipeline", "--init",
+                "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
                 absl::StrCat("--accounts_addr=127.0.0.1:", accounts_port_),
                 "--peer_token_file=" + dir_.path() + "/peer.token",
                 "--sync_writes=true"},

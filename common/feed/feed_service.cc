@@ -186,14 +186,18 @@ FeedServiceImpl::FeedServiceImpl(Store* store, const Authenticator* auth,
   pump_ = std::thread([this] { PumpLoop(); });
 }
 
-FeedServiceImpl::~FeedServiceImpl() {
+FeedServiceImpl::~FeedServiceImpl() { Close(); }
+
+void FeedServiceImpl::Close() {
   Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
     quit_ = true;
   }
   store_->Wake();
-  pump_.join();
+  if (pump_.joinable()) {
+    pump_.join();
+  }
 }
 
 grpc::ServerUnaryReactor* FeedServiceImpl::GetFeedPosition(

@@ -47,8 +47,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   // Neither pointer is owned; both outlive the service. Starts the pump.
   FeedServiceImpl(Store* store, const Authenticator* auth,
                   FeedServiceOptions options = {});
-  // Stop()s and joins the pump. The gRPC server must have finished every
-  // Watch before (Server::Shutdown does).
+  // Close()s.
   ~FeedServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::Event>* Watch(
@@ -63,6 +62,11 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   // later) and refuses new ones. Register with Server::OnShutdown so draining
   // does not wait for streams that never end. Idempotent.
   void Stop();
+
+  // Stop()s and joins the pump thread, which reads the store: call before
+  // the store closes, after the gRPC server finished every Watch
+  // (Server::Shutdown does). Idempotent.
+  void Close();
 
   // Open Watch streams (for tests and metrics).
   size_t watchers() const;

@@ -167,6 +167,12 @@ absl::Status Validate(const salesops::v1::Money& m,
       }
       break;
   }
+  // Written as two comparisons: -INT64_MIN does not exist.
+  if (m.units_minor() > kMaxAmountMinor || m.units_minor() < -kMaxAmountMinor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(field), ".units_minor: magnitude at most ",
+                     kMaxAmountMinor, " minor units"));
+  }
   return absl::OkStatus();
 }
 

@@ -20,6 +20,13 @@ namespace salesops::money {
 // Basis points in 100%.
 inline constexpr int32_t kBasisPointsPerUnit = 10000;
 
+// The largest magnitude of an amount any request may carry: 10^15 minor units
+// (10 trillion EUR; 10^15 JPY is 1000 trillion yen). Validate refuses more.
+// Any 9,223 such amounts sum within int64, so no single accepted amount can
+// overflow arithmetic on it (aggregates of many still use wide accumulators;
+// docs/API.md "Field bounds").
+inline constexpr int64_t kMaxAmountMinor = 1'000'000'000'000'000;
+
 // a + b, a - b, -a. OUT_OF_RANGE ("amount overflow: ... exceeds int64") when
 // the exact result does not fit int64 (e.g. Add(INT64_MAX, 1), Sub(INT64_MIN,
 // 1), Neg(INT64_MIN)).
@@ -79,6 +86,9 @@ enum class Sign {
 //   "<field>.currency: must be EUR (the instance currency), got USD"
 //   "<field>.units_minor: must be >= 0" (kNonNegative)
 //   "<field>.units_minor: must be > 0" (kPositive)
+//   "<field>.units_minor: magnitude at most 1000000000000000 minor units"
+//       (|units_minor| > kMaxAmountMinor, whatever the sign rule)
+// Every Money field of every request goes through Validate.
 [[nodiscard]] absl::Status Validate(const salesops::v1::Money& m,
                                     std::string_view instance_currency,
                                     std::string_view field, Sign sign);

@@ -325,6 +325,41 @@ TEST(MoneyValidateTest, Messages) {
       "amount.currency: must be EUR (the instance currency), got USD");
 }
 
+TEST(MoneyValidateTest, MagnitudeIsBounded) {
+  static_assert(kMaxAmountMinor == 1'000'000'000'000'000);
+  const std::string too_big =
+      "opportunity.amount.units_minor: magnitude at most 1000000000000000 "
+      "minor units";
+  for (Sign sign : {Sign::kAny, Sign::kNonNegative, Sign::kPositive}) {
+    EXPECT_TRUE(
+        Validate(M(kMaxAmountMinor, "EUR"), "EUR", "opportunity.amount", sign)
+            .ok());
+    ExpectInvalid(Validate(M(kMaxAmountMinor + 1, "EUR"), "EUR",
+                           "opportunity.amount", sign),
+                  too_big);
+    ExpectInvalid(
+        Validate(M(INT64_MAX, "EUR"), "EUR", "opportunity.amount", sign),
+        too_big);
+  }
+  EXPECT_TRUE(
+      Validate(M(-kMaxAmountMinor, "EUR"), "EUR", "x", Sign::kAny).ok());
+  ExpectInvalid(
+      Validate(M(-kMaxAmountMinor - 1, "EUR"), "EUR", "x", Sign::kAny),
+      "x.units_minor: magnitude at most 1000000000000000 minor units");
+  ExpectInvalid(
+      Validate(M(INT64_MIN, "EUR"), "EUR", "x", Sign::kAny),
+      "x.units_minor: magnitude at most 1000000000000000 minor units");
+  // The sign rule speaks first for a negative amount where only positives go.
+  ExpectInvalid(Validate(M(INT64_MIN, "EUR"), "EUR", "x", Sign::kPositive),
+                "x.units_minor: must be > 0");
+  // The worst case of adding bounded amounts fits int64 many times over.
+  Accumulator sum;
+  for (int i = 0; i < 9000; ++i) {
+    sum.Add(kMaxAmountMinor);
+  }
+  EXPECT_TRUE(sum.Total().ok());
+}
+
 TEST(MoneyCurrencyTest, Exponent) {
   EXPECT_EQ(CurrencyExponent("EUR"), 2);
   EXPECT_EQ(CurrencyExponent("USD"), 2);

@@ -48,7 +48,7 @@ Running Launch(const std::string& data_dir,
   std::vector<std::string> args = {
       SALESOPS_ECHO_SERVER,           "--listen=127.0.0.1:0",
       "--metrics_listen=127.0.0.1:0", "--auth=none",
-      "--data_dir=" + data_dir,       "--init"};
+      "--data_dir=" + data_dir,       std::string("--init")};
   args.insert(args.end(), extra.begin(), extra.end());
   Running r;
   r.process = Process::Start(args);
@@ -301,6 +301,10 @@ TEST(RuntimeShutdown, HooksRunAfterTheServerAndBeforeTheStoreCloses) {
   settings.server.listen = {"127.0.0.1:0"};
   settings.server.auth = "none";
   settings.data_dir = dir.path() + "/data";
+  // Without --init a missing data dir is refused; with it, made.
+  auto refused = ServiceRuntime::Create({"hooked", {"entities"}}, settings);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  settings.init = true;
   auto runtime = ServiceRuntime::Create({"hooked", {"entities"}}, settings);
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   ASSERT_TRUE((*runtime)->Start().ok());

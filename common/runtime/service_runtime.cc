@@ -197,6 +197,9 @@ void ServiceRuntime::Shutdown() {
     metrics_->UnregisterCollectable(collector_);
     collector_->Detach();
   }
+  if (feed_ != nullptr) {
+    feed_->Close();  // its pump reads the store
+  }
   store_.reset();
 }
 

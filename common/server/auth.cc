@@ -3,8 +3,10 @@
 #include <grpcpp/server_context.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -19,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
+#include "common/server/bounds.h"
 
 namespace salesops {
 namespace {
@@ -105,8 +108,37 @@ std::string Authenticator::Sha256Hex(std::string_view token) {
   return hex;
 }
 
+namespace {
+
+// A tokens file others may write, or everybody may read, is refused: anyone
+// who can write it can make themselves ADMIN, and token digests of short or
+// guessable tokens can be brute-forced offline. Group-read is allowed for
+// Kubernetes secret volumes (defaultMode 0440, group = the pod's fsGroup).
+absl::Status CheckTokensFileMode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read tokens file ", path, ": ", std::strerror(errno)));
+  }
+  const unsigned mode = st.st_mode & 07777;
+  if ((mode & 0022) != 0 || (mode & 0004) != 0) {
+    char octal[8];
+    std::snprintf(octal, sizeof(octal), "%04o", mode);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tokens file ", path, " has mode ", octal,
+        ": it must not be writable by group or others nor readable by others "
+        "(chmod 0600, or 0640/0440 for a group such as a Kubernetes fsGroup)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
     const std::string& path) {
+  if (absl::Status s = CheckTokensFileMode(path); !s.ok()) {
+    return s;
+  }
   std::ifstream in(path);
   if (!in) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -144,6 +176,12 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromTokensFile(
       return bad(absl::StrCat("unknown role \"", fields[2],
                               "\"; roles are ADMIN, MANAGER, REP, FINANCE, "
                               "SERVICE"));
+    }
+    // Names are copied into entities (changed_by) and audit records, which
+    // keep within their own bounds.
+    if (fields[1].size() > 128 ||
+        (fields.size() == 4 && fields[3].size() > 128)) {
+      return bad("a principal name or org node id is longer than 128 bytes");
     }
     entry.principal.name = std::string(fields[1]);
     entry.principal.role = *role;
@@ -195,6 +233,18 @@ std::unique_ptr<Authenticator> Authenticator::None() {
 
 absl::StatusOr<Principal> Authenticator::Authenticate(
     const grpc::ServerContextBase& ctx) const {
+  absl::StatusOr<Principal> principal = Identify(ctx);
+  if (!principal.ok()) {
+    return principal;
+  }
+  if (absl::Status edge = EdgeRejection(&ctx); !edge.ok()) {
+    return edge;
+  }
+  return principal;
+}
+
+absl::StatusOr<Principal> Authenticator::Identify(
+    const grpc::ServerContextBase& ctx) const {
   if (disabled_) {
     return Principal{"anonymous", Role::kAdmin, ""};
   }
@@ -243,12 +293,15 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
 absl::StatusOr<Principal> Authenticator::Authorize(
     const grpc::ServerContextBase& ctx,
     std::initializer_list<Role> allowed) const {
-  absl::StatusOr<Principal> principal = Authenticate(ctx);
+  absl::StatusOr<Principal> principal = Identify(ctx);
   if (!principal.ok()) {
     return principal;
   }
   for (Role r : allowed) {
     if (r == principal->role) {
+      if (absl::Status edge = EdgeRejection(&ctx); !edge.ok()) {
+        return edge;
+      }
       return principal;
     }
   }

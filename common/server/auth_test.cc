@@ -1,6 +1,8 @@
 #include "common/server/auth.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -88,6 +90,8 @@ TEST(AuthTest, TokensFileErrorsNameFileAndLine) {
       {absl::StrCat(bob, " bob REP\n"), 1, "needs an org node id"},
       {absl::StrCat(absl::AsciiStrToUpper(alice), " alice ADMIN\n"), 1,
        "lowercase"},
+      {absl::StrCat(alice, " ", std::string(129, 'a'), " ADMIN\n"), 1,
+       "longer than 128 bytes"},
   };
   for (const BadFile& c : cases) {
     SCOPED_TRACE(c.content);
@@ -112,6 +116,33 @@ TEST(AuthTest, MissingOrEmptyTokensFileIsRefused) {
   auto empty = Authenticator::FromTokensFile(path);
   ASSERT_FALSE(empty.ok());
   EXPECT_THAT(empty.status().message(), HasSubstr("no principals"));
+  std::remove(path.c_str());
+}
+
+TEST(AuthTest, TokensFileOthersMayReadOrWriteIsRefused) {
+  const std::string path = WriteTempFile(TokensFile());
+  for (const char* mode : {"0644", "0666", "0604", "0602", "0620", "0660",
+                           "0622", "0606", "0664", "0444"}) {
+    SCOPED_TRACE(mode);
+    ASSERT_EQ(chmod(path.c_str(), std::stoi(mode, nullptr, 8)), 0);
+    auto auth = Authenticator::FromTokensFile(path);
+    ASSERT_FALSE(auth.ok());
+    EXPECT_EQ(auth.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(
+        auth.status().message(),
+        HasSubstr(absl::StrCat("tokens file ", path, " has mode ", mode)));
+  }
+  // Owner only, and group-readable as a Kubernetes secret volume with
+  // defaultMode 0440 mounts it (a symlink to the file, as there).
+  const std::string link = path + ".link";
+  ASSERT_EQ(symlink(path.c_str(), link.c_str()), 0);
+  for (const char* mode : {"0600", "0400", "0640", "0440"}) {
+    SCOPED_TRACE(mode);
+    ASSERT_EQ(chmod(path.c_str(), std::stoi(mode, nullptr, 8)), 0);
+    EXPECT_TRUE(Authenticator::FromTokensFile(path).ok());
+    EXPECT_TRUE(Authenticator::FromTokensFile(link).ok());
+  }
+  std::remove(link.c_str());
   std::remove(path.c_str());
 }
 

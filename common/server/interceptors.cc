@@ -8,8 +8,14 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
+#include "common/server/bounds.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
@@ -94,6 +100,10 @@ struct MethodMetrics {
   prometheus::Counter* started = nullptr;
   prometheus::Histogram* handling = nullptr;
   std::array<std::atomic<prometheus::Counter*>, kNumCodes> handled{};
+  // The request type of a unary or server-streaming method found in the
+  // generated descriptor pool: its one request is checked at the edge
+  // (bounds.h). Null for client-streaming methods and unknown names.
+  const google::protobuf::Descriptor* request_type = nullptr;
 };
 
 }  // namespace interceptors_internal
@@ -126,6 +136,12 @@ struct MetricsInterceptorFactory::State {
       }
       MethodMetrics* m = Make(service, method);
       Handled(m, grpc::StatusCode::OK);  // zero series for the common case
+      const google::protobuf::MethodDescriptor* d =
+          google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+              absl::StrCat(service, ".", method));
+      if (d != nullptr && !d->client_streaming()) {
+        m->request_type = d->input_type();
+      }
       methods.emplace(name, m);
     }
   }
@@ -187,6 +203,9 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
   }
 
   ~MetricsInterceptor() override {
+    if (rejected_) {
+      ForgetEdgeRejection(info_->server_context());
+    }
     if (!recorded_) {
       // The call ended without sending a status (e.g. cancelled at shutdown).
       Record(grpc::Status(grpc::StatusCode::CANCELLED,
@@ -198,13 +217,73 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      CheckRequest(methods->GetRecvMessage());
+    }
+    if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (undecodable_) {
+        AnswerUndecodable(methods);
+      }
+      if (rejected_) {
+        ForgetEdgeRejection(info_->server_context());
+        rejected_ = false;
+      }
       Record(methods->GetSendStatus(), /*with_peer=*/true);
     }
     methods->Proceed();
   }
 
  private:
+  // The edge (bounds.h): strips the request's unknown fields and records an
+  // INVALID_ARGUMENT for the call when it breaks a bound. gRPC hands the
+  // request over as the void* it made from the handler's `RequestType*` (the
+  // generated class of `request_type`), before the handler runs. Every
+  // generated message derives from google::protobuf::Message by single,
+  // non-virtual inheritance with Message as its primary (and only) base, so
+  // the object's address is its Message's address and the static_cast from
+  // void* yields that Message; the descriptor check below guards against a
+  // handler registered with another request representation (a generic
+  // service's ByteBuffer is never registered for these method names).
+  void CheckRequest(void* received) {
+    if (metrics_->request_type == nullptr || seen_request_) {
+      return;
+    }
+    seen_request_ = true;
+    if (received == nullptr) {
+      undecodable_ = true;  // the bytes did not parse as request_type
+      return;
+    }
+    auto* request = static_cast<google::protobuf::Message*>(received);
+    if (request->GetDescriptor() != metrics_->request_type) {
+      return;
+    }
+    DiscardUnknownFieldsRecursively(request);
+    const std::vector<std::string> violations = BoundViolations(*request);
+    if (!violations.empty()) {
+      RecordEdgeRejection(
+          info_->server_context(),
+          absl::InvalidArgumentError(absl::StrJoin(violations, "; ")));
+      rejected_ = true;
+    }
+  }
+
+  // gRPC answers a request it could not parse with INTERNAL (sync handlers)
+  // or UNIMPLEMENTED (callback handlers), both with an empty message; the
+  // caller sent bad bytes, which is INVALID_ARGUMENT (ARCHITECTURE.md §6).
+  // Other codes (e.g. RESOURCE_EXHAUSTED when the sync server had no thread
+  // for the call, which also leaves no request) are left alone.
+  void AnswerUndecodable(grpc::experimental::InterceptorBatchMethods* methods) {
+    const grpc::Status sent = methods->GetSendStatus();
+    if (sent.error_code() == grpc::StatusCode::INTERNAL ||
+        sent.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      methods->ModifySendStatus(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("request: not a valid ",
+                                    metrics_->request_type->full_name())));
+    }
+  }
+
   void Record(const grpc::Status& status, bool with_peer) {
     recorded_ = true;
     const double seconds =
@@ -235,6 +314,9 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
   const char* method_;                       // lives as long as the call
   std::chrono::steady_clock::time_point start_;
   bool recorded_ = false;
+  bool seen_request_ = false;  // the first message was looked at
+  bool undecodable_ = false;   // it did not parse
+  bool rejected_ = false;      // an edge rejection is recorded for the call
 };
 
 }  // namespace

@@ -2,7 +2,11 @@
 
 // In-process gRPC server for service tests: the service under test plus the
 // store's FeedService on 127.0.0.1 (a free port), with bearer-token auth from
-// a token → principal map; and the test's store.
+// a token → principal map; and the test's store. As in the real server
+// (common/server/server.h), every call passes the metrics interceptor, which
+// is also the edge of field bounds (common/server/bounds.h): requests of every
+// salesops.v1 method linked into the test lose their unknown fields and are
+// checked against their bounds before the handler runs.
 //
 //   auth_ = testing::AuthFor({{"admin-token", {"admin", Role::kAdmin, ""}}});
 //   server_ = std::make_unique<testing::LoopbackServer>(
@@ -24,8 +28,11 @@
 #include "absl/time/time.h"
 #include "common/feed/feed_service.h"
 #include "common/server/auth.h"
+#include "common/server/interceptors.h"
 #include "common/store/store.h"
 #include "common/time/clock.h"
+#include "google/protobuf/descriptor.h"
+#include "prometheus/registry.h"
 
 namespace salesops::testing {
 
@@ -77,6 +84,12 @@ class LoopbackServer {
       builder.RegisterService(s);
     }
     builder.RegisterService(feed_.get());
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(
+        registry_, LinkedMethods()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port == 0) {
       ADD_FAILURE() << "cannot start a gRPC server on 127.0.0.1";
@@ -101,6 +114,29 @@ class LoopbackServer {
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
+  // "/salesops.v1.X/Method" of every service of the public API's files that
+  // are linked into the test.
+  static std::vector<std::string> LinkedMethods() {
+    std::vector<std::string> methods;
+    for (const char* file :
+         {"salesops/v1/accounts.proto", "salesops/v1/pipeline.proto",
+          "salesops/v1/forecast.proto", "salesops/v1/credit.proto",
+          "salesops/v1/feed.proto", "salesops/v1/audit.proto"}) {
+      const google::protobuf::FileDescriptor* f =
+          google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+              file);
+      for (int i = 0; f != nullptr && i < f->service_count(); ++i) {
+        const google::protobuf::ServiceDescriptor* service = f->service(i);
+        for (int m = 0; m < service->method_count(); ++m) {
+          methods.push_back(absl::StrCat("/", service->full_name(), "/",
+                                         service->method(m)->name()));
+        }
+      }
+    }
+    return methods;
+  }
+
+  prometheus::Registry registry_;  // outlives server_
   std::unique_ptr<FeedServiceImpl> feed_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -570,7 +570,13 @@ TEST_F(CreditServiceTest, SetCreditProfileNamesEveryInvalidField) {
   v1::SetCreditProfileRequest req;
   *req.mutable_profile()->mutable_credit_limit() = Eur(-1);
   req.mutable_profile()->set_payment_terms_days(400);
-  req.mutable_profile()->set_hold_reason(std::string(2001, 'x'));
+  // 1001 code points pass the field bound (2000, counted in code points at
+  // the edge); their 2002 bytes break the service's own check.
+  std::string long_reason;
+  for (int i = 0; i < 1001; ++i) {
+    long_reason += "é";
+  }
+  req.mutable_profile()->set_hold_reason(long_reason);
   req.set_expected_version(-1);
   v1::CreditProfile out;
   grpc::Status s = Call(&Stub::SetCreditProfile, req, &out);
@@ -583,6 +589,14 @@ TEST_F(CreditServiceTest, SetCreditProfileNamesEveryInvalidField) {
   EXPECT_THAT(s.error_message(), HasSubstr("profile.risk_class: required"));
   EXPECT_THAT(s.error_message(), HasSubstr("profile.hold_reason"));
   EXPECT_THAT(s.error_message(), HasSubstr("expected_version"));
+
+  // Over the field bound the edge answers before the service (bounds.h):
+  // only the bound is named.
+  req.mutable_profile()->set_hold_reason(std::string(2001, 'x'));
+  s = Call(&Stub::SetCreditProfile, req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "profile.hold_reason: at most 2000 characters (got 2001)");
 
   req.Clear();
   req.mutable_profile()->set_account_id(kAccE1);

@@ -10,6 +10,11 @@
 //   DiskFullRefusesWritesKeepsReadsAndResumes (finding 5): pipeline's data dir
 //     on a 64 MiB tmpfs (or, where mounting is not allowed, the free-space
 //     reserve set just above the file system's free space and a filler file).
+//   HugeAmountsNeverStopForecast (finding 2): INT64_MAX and 10^15 + 1 are
+//     INVALID_ARGUMENT naming the field; 9,300 accepted amounts of 10^15 make
+//     one node's figures pass int64: forecast answers OUT_OF_RANGE naming the
+//     node for it and the nodes above, OK for the others, and again after a
+//     restart.
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
@@ -19,11 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -192,6 +200,18 @@ TEST(HostileE2eTest, RequestIdReplayByAnotherPrincipalIsASeparateRequest) {
 // ---- disk full ----
 
 constexpr int64_t kMiB = 1 << 20;
+constexpr int64_t kMaxAmount = 1'000'000'000'000'000;  // money::kMaxAmountMinor
+// 10^15 × 9,300 > INT64_MAX (9.22 × 10^18): one stage's total of one node.
+constexpr int kHuge = 9300;
+
+int32_t WinRate(Suite& suite, const std::string& stage) {
+  for (const v1::Stage& s : suite.Model().stages()) {
+    if (s.key() == stage) {
+      return s.win_rate_bp();
+    }
+  }
+  return -1;
+}
 
 int64_t FreeBytes(const std::string& path) {
   struct statvfs st;
@@ -434,6 +454,113 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
   }
   suite.Stop(e2e::kPipeline);
   volume.Unmount();
+}
+
+// ---- amounts ----
+
+// The next calendar quarter's last day.
+absl::CivilDay NextQuarterClose() {
+  return absl::CivilDay(absl::CivilMonth(e2e::CloseDate()) + 3 + 1) - 1;
+}
+
+TEST(HostileE2eTest, HugeAmountsNeverStopForecast) {
+  Suite suite;
+  ASSERT_TRUE(suite.Build());
+  // INT64_MAX, and one minor unit over the maximum magnitude: refused.
+  for (const int64_t amount :
+       {std::numeric_limits<int64_t>::max(), kMaxAmount + 1, -kMaxAmount - 1}) {
+    v1::Opportunity out;
+    const grpc::Status s = suite.CreateOpp(
+        e2e::kAdminToken,
+        Suite::NewOpp("too much", suite.acc_a.id(), suite.rep_a.id(), amount),
+        absl::StrCat("too-much-", amount), &out);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << Describe(s);
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "units_minor"))
+        << Describe(s);
+  }
+  // Accepted amounts of 10^15 whose sum for rep A (and every node above it)
+  // this quarter passes INT64_MAX; rep B and next quarter stay small.
+  std::atomic<int> next{0}, failed{0};
+  const absl::Time t0 = absl::Now();
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&] {
+      for (int i = next++; i < kHuge && failed < 5; i = next++) {
+        v1::Opportunity out;
+        const grpc::Status s = suite.CreateOpp(
+            e2e::kAdminToken,
+            Suite::NewOpp(absl::StrCat("huge ", i), suite.acc_a.id(),
+                          suite.rep_a.id(), kMaxAmount),
+            absl::StrCat("huge-", i), &out);
+        if (!s.ok()) {
+          ADD_FAILURE() << i << ": " << Describe(s);
+          ++failed;
+        }
+      }
+    });
+  }
+  for (std::thread& t : writers) {
+    t.join();
+  }
+  ASSERT_EQ(failed, 0);
+  std::cout << "amounts: " << kHuge << " opportunities of 10^15 in "
+            << absl::FormatDuration(absl::Now() - t0) << "\n";
+  v1::Opportunity small =
+      Suite::NewOpp("small", suite.acc_b.id(), suite.rep_b.id(), kMaxAmount);
+  v1::Opportunity out;
+  ASSERT_TRUE(suite.CreateOpp(e2e::kAdminToken, small, "small", &out).ok());
+  small.set_name("next quarter");
+  small.set_account_id(suite.acc_a.id());
+  small.set_owner_node_id(suite.rep_a.id());
+  *small.mutable_expected_close_date() = e2e::ToDate(NextQuarterClose());
+  ASSERT_TRUE(
+      suite.CreateOpp(e2e::kAdminToken, small, "next-quarter", &out).ok());
+  v1::GetFeedPositionResponse head;
+  ASSERT_TRUE(suite.FeedPosition(e2e::kPipeline, &head).ok());
+
+  // OUT_OF_RANGE only where a figure passes int64; the rest answers. Twice:
+  // as followed, and after a restart of forecast (its Load).
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "followed" : "after a restart");
+    if (round == 1) {
+      ASSERT_TRUE(suite.Stop(e2e::kForecast));
+      ASSERT_TRUE(suite.Start(e2e::kForecast));
+    }
+    v1::Forecast f;
+    grpc::Status s;
+    ASSERT_TRUE(e2e::Eventually([&] {  // forecast has followed the writes
+      v1::GetForecastRequest req;
+      req.set_node_id(suite.rep_b.id());
+      const absl::CivilDay close = e2e::CloseDate();
+      req.set_fiscal_year(static_cast<int32_t>(close.year()));
+      req.set_fiscal_quarter((close.month() - 1) / 3 + 1);
+      req.set_min_pipeline_sequence(head.sequence());
+      s = suite.forecast().GetForecast(e2e::Ctx(e2e::kAdminToken).get(), req,
+                                       &f);
+      return s.ok();
+    })) << Describe(s);
+    EXPECT_EQ(f.node().pipeline_weighted().units_minor(),
+              kMaxAmount / 10000 * WinRate(suite, "CONSIDERATION"));
+    for (const v1::OrgNode* n :
+         {&suite.rep_a, &suite.team, &suite.region, &suite.global}) {
+      s = suite.GetForecast(e2e::kAdminToken, n->id(), &f);
+      EXPECT_EQ(s.error_code(), StatusCode::OUT_OF_RANGE)
+          << n->name() << ": " << Describe(s);
+      EXPECT_TRUE(absl::StrContains(s.error_message(), n->id())) << Describe(s);
+    }
+    v1::GetForecastRequest req;
+    req.set_node_id(suite.rep_a.id());
+    req.set_fiscal_year(static_cast<int32_t>(NextQuarterClose().year()));
+    req.set_fiscal_quarter((NextQuarterClose().month() - 1) / 3 + 1);
+    s = suite.forecast().GetForecast(e2e::Ctx(e2e::kAdminToken).get(), req, &f);
+    EXPECT_TRUE(s.ok()) << "next quarter: " << Describe(s);
+    EXPECT_EQ(f.node().pipeline_weighted().units_minor(),
+              kMaxAmount / 10000 * WinRate(suite, "CONSIDERATION"));
+    EXPECT_TRUE(suite.Running(e2e::kForecast));
+  }
+  if (HasFailure()) {
+    suite.DumpLogs();
+  }
 }
 
 }  // namespace

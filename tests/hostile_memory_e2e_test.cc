@@ -12,14 +12,16 @@
 //     update) whose opportunity serializes past --max_entity_bytes is
 //     INVALID_ARGUMENT naming the flag; nothing is written (feed head, list,
 //     the entity's audit and version unchanged; a retry with the same
-//     request_id is refused the same way); every Watch keeps flowing: the
-//     next create is applied by forecast and credit.
+//     request_id is refused the same way); so is a create or update with a
+//     field over its bound (INVALID_ARGUMENT naming the field); every Watch
+//     keeps flowing: the next create is applied by forecast and credit.
 //
-// "Largest the bounds allow": once proto/salesops/v1/options.proto (the field
-// bounds of issue 16) is built, the bounds of Competitor's fields and of
-// Opportunity.competitors are read from the descriptors and filled with
-// 4-byte characters; before that, competitors' text fills the entity to just
-// under --max_entity_bytes.
+// "Largest the bounds allow" is what bounds_e2e_test measures: every string
+// of the create at its bound in four-byte code points (name and external_id,
+// also counted in bytes, in ASCII), every list at its item bound, then the
+// largest competitive evaluation stored on it (two events of ~330 and ~400 KB
+// per opportunity). The requests are checked against the bounds walker here,
+// so a change of the bounds shows.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -36,12 +38,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/server/bounds.h"
 #include "tests/suite.h"
-
-#if __has_include("salesops/v1/options.pb.h")
-#include "salesops/v1/options.pb.h"
-#define HOSTILE_HAVE_FIELD_BOUNDS 1
-#endif
 
 namespace salesops {
 namespace {
@@ -54,56 +52,72 @@ constexpr int64_t kMaxEntityBytes = 1 << 20;  // pipeline's flag here
 constexpr int kLargest = 150;
 constexpr int64_t kMB = 1000 * 1000;
 
-// The text of `n` code points of `unit` (one character, 1..4 bytes).
-std::string Text(int64_t n, const std::string& unit) {
-  std::string out;
-  out.reserve(static_cast<size_t>(n) * unit.size());
-  for (int64_t i = 0; i < n; ++i) {
-    out += unit;
+// `tag` then four-byte code points up to `n` code points.
+std::string Wide(const std::string& tag, int n) {
+  std::string out = tag;
+  for (int i = static_cast<int>(tag.size()); i < n; ++i) {
+    out += "\xF0\x9F\x98\x80";
   }
   return out;
 }
 
-// Adds competitors to `o` until it serializes to about `target` bytes, each
-// string at most `max_chars` code points of `unit`, at most `max_items`.
+// Adds competitors to `o` until it serializes to about `target` bytes, their
+// strengths and weaknesses at most `max_chars` ASCII characters, at most
+// `max_items` of them.
 void FillCompetitors(v1::Opportunity* o, int64_t target, int64_t max_chars,
-                     int max_items, const std::string& unit) {
+                     int max_items) {
   for (int i = 0; i < max_items; ++i) {
     const int64_t left = target - static_cast<int64_t>(o->ByteSizeLong()) - 64;
     if (left <= 0) {
       return;
     }
-    const int64_t chars = std::min<int64_t>(
-        max_chars, left / 3 / static_cast<int64_t>(unit.size()));
+    const int64_t chars = std::min<int64_t>(max_chars, left / 2);
     v1::Competitor* c = o->add_competitors();
-    c->set_name(Text(std::min<int64_t>(chars, 200), unit));
-    c->set_strengths(Text(chars, unit));
-    c->set_weaknesses(Text(chars, unit));
+    c->set_name(absl::StrCat("competitor ", i));
+    c->set_strengths(std::string(chars, 's'));
+    c->set_weaknesses(std::string(chars, 'w'));
   }
 }
 
-// The largest opportunity a REP may create: at the field bounds when the
-// proto has them, else about 4 KiB under --max_entity_bytes (the server adds
-// ids, times and a version).
-v1::Opportunity Largest(const Suite& suite, int i) {
-  v1::Opportunity o =
-      Suite::NewOpp(absl::StrCat("largest ", i), suite.acc_a.id(),
-                    suite.rep_a.id(), 1'000'000 + i);
-  o.set_stage_key("USAGE");  // credit opens a contract receivable for it
-#ifdef HOSTILE_HAVE_FIELD_BOUNDS
-  const auto* competitors =
-      v1::Opportunity::descriptor()->FindFieldByName("competitors");
-  const auto* strengths =
-      v1::Competitor::descriptor()->FindFieldByName("strengths");
-  const int items =
-      static_cast<int>(competitors->options().GetExtension(v1::max_items));
-  const int64_t chars = strengths->options().GetExtension(v1::max_length);
-  FillCompetitors(&o, kMaxEntityBytes - 4096, chars > 0 ? chars : 256,
-                  items > 0 ? items : 100, "\xF0\x9F\x98\x80");
-#else
-  FillCompetitors(&o, kMaxEntityBytes - 4096, kMaxEntityBytes, 20, "x");
-#endif
-  return o;
+// The largest create a REP may send (bounds_e2e_test's), in USAGE so that
+// credit opens a contract receivable for it.
+v1::CreateOpportunityRequest Largest(const Suite& suite, int i) {
+  v1::CreateOpportunityRequest req;
+  v1::Opportunity* o = req.mutable_opportunity();
+  *o = Suite::NewOpp(absl::StrCat(i, " ", std::string(196, 'n')).substr(0, 200),
+                     suite.acc_a.id(), suite.rep_a.id(), 1'000'000 + i);
+  o->set_stage_key("USAGE");
+  for (int c = 0; c < 20; ++c) {
+    v1::Competitor* comp = o->add_competitors();
+    comp->set_name(Wide(absl::StrCat("c", c), 200));
+    comp->set_strengths(Wide("s", 2000));
+    comp->set_weaknesses(Wide("w", 2000));
+  }
+  o->set_external_id(
+      absl::StrCat(i, " ", std::string(128, 'e')).substr(0, 128));
+  o->mutable_next_step()->set_text(Wide("t", 2000));
+  req.set_request_id(
+      absl::StrCat("largest-", i, std::string(128, 'r')).substr(0, 128));
+  return req;
+}
+
+// The largest competitive evaluation stored on opportunity `id`.
+v1::EvaluateCompetitiveRequest LargestEvaluation(const std::string& id) {
+  v1::EvaluateCompetitiveRequest eval;
+  eval.set_opportunity_id(id);
+  for (int k = 0; k < 30; ++k) {
+    v1::CompetitiveCriterion* c = eval.add_criteria();
+    c->set_name(Wide(absl::StrCat("k", k), 200));
+    c->set_weight_bp(k < 10 ? 334 : 333);  // 10 × 334 + 20 × 333 = 10000
+  }
+  for (int p = 0; p < 20; ++p) {
+    v1::CompetitiveParty* party = eval.add_parties();
+    party->set_name(Wide(absl::StrCat("p", p), 200));
+    for (int k = 0; k < 30; ++k) {
+      party->add_scores(5);
+    }
+  }
+  return eval;
 }
 
 // Samples a process's VmRSS every 50 ms until stopped; keeps the peak.
@@ -223,20 +237,44 @@ TEST(HostileMemoryE2eTest,
   ASSERT_TRUE(suite.Stop(e2e::kForecast));
   ASSERT_TRUE(suite.Stop(e2e::kCredit));
 
+  {
+    // At the bounds: nothing over, one more code point is over.
+    v1::CreateOpportunityRequest req = Largest(suite, 0);
+    EXPECT_TRUE(BoundViolations(req).empty()) << BoundViolations(req)[0];
+    EXPECT_TRUE(BoundViolations(LargestEvaluation("x")).empty());
+    req.mutable_opportunity()
+        ->mutable_competitors(0)
+        ->mutable_strengths()
+        ->append("s");
+    EXPECT_EQ(BoundViolations(req).size(), 1u);
+  }
   const absl::Time t0 = absl::Now();
   int64_t entity_bytes = 0;
   for (int i = 0; i < kLargest; ++i) {
-    const v1::Opportunity o = Largest(suite, i);
+    const v1::CreateOpportunityRequest req = Largest(suite, i);
     v1::Opportunity out;
-    const grpc::Status s =
-        suite.CreateOpp(e2e::kRepAToken, o, absl::StrCat("largest-", i), &out);
+    grpc::Status s = suite.pipeline().CreateOpportunity(
+        e2e::Ctx(e2e::kRepAToken).get(), req, &out);
     ASSERT_TRUE(s.ok()) << i << ": " << Describe(s);
-    entity_bytes = static_cast<int64_t>(out.ByteSizeLong());
+    v1::CompetitiveEvaluation evaluated;
+    s = suite.pipeline().EvaluateCompetitive(e2e::Ctx(e2e::kRepAToken).get(),
+                                             LargestEvaluation(out.id()),
+                                             &evaluated);
+    ASSERT_TRUE(s.ok()) << i << ": " << Describe(s);
+    if (i == 0) {
+      v1::GetOpportunityRequest get;
+      get.set_id(out.id());
+      v1::Opportunity stored;
+      s = suite.pipeline().GetOpportunity(e2e::Ctx(e2e::kAdminToken).get(), get,
+                                          &stored);
+      ASSERT_TRUE(s.ok()) << Describe(s);
+      entity_bytes = static_cast<int64_t>(stored.ByteSizeLong());
+    }
   }
   std::cout << "memory: " << kLargest << " opportunities of " << entity_bytes
-            << " bytes (stored) created in "
+            << " bytes (stored, with the evaluation) made in "
             << absl::FormatDuration(absl::Now() - t0) << "\n";
-  ASSERT_GT(entity_bytes, 256 * 1024);
+  ASSERT_GT(entity_bytes, 350 * 1000);
 
   const int pid = suite.pid(e2e::kPipeline);
   absl::SleepFor(absl::Seconds(1));
@@ -318,7 +356,7 @@ TEST(HostileMemoryE2eTest, OversizedEntityIsRefusedAndWritesNothing) {
   // past the entity limit.
   v1::Opportunity big = o;
   big.set_name("oversized");
-  FillCompetitors(&big, 2 * kLimit, 2000, 20, "x");
+  FillCompetitors(&big, 2 * kLimit, 2000, 20);
   ASSERT_GT(big.ByteSizeLong(), static_cast<size_t>(kLimit));
   for (int attempt = 0; attempt < 2; ++attempt) {  // a retry: the same answer
     v1::Opportunity out;
@@ -338,6 +376,30 @@ TEST(HostileMemoryE2eTest, OversizedEntityIsRefusedAndWritesNothing) {
                                            &out);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << Describe(s);
     EXPECT_TRUE(absl::StrContains(s.error_message(), "--max_entity_bytes"))
+        << Describe(s);
+  }
+  // A field over its bound (a competitor's name of 201 characters): refused
+  // at the edge naming the field, on create and on update.
+  {
+    v1::Opportunity over = o;
+    over.set_name("over-long competitor");
+    over.add_competitors()->set_name(std::string(201, 'c'));
+    v1::Opportunity out;
+    s = suite.CreateOpp(e2e::kRepAToken, over, "over-long-1", &out);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << Describe(s);
+    EXPECT_TRUE(
+        absl::StrContains(s.error_message(), "opportunity.competitors[0].name"))
+        << Describe(s);
+    v1::UpdateOpportunityRequest req;
+    *req.mutable_opportunity() = first;
+    req.mutable_opportunity()->add_competitors()->set_name(
+        std::string(201, 'c'));
+    req.set_expected_version(first.version());
+    s = suite.pipeline().UpdateOpportunity(e2e::Ctx(e2e::kRepAToken).get(), req,
+                                           &out);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << Describe(s);
+    EXPECT_TRUE(
+        absl::StrContains(s.error_message(), "opportunity.competitors[0].name"))
         << Describe(s);
   }
   // Nothing written: no event (an audit record is written with each event),

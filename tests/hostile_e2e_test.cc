@@ -62,19 +62,6 @@ std::set<std::string> Entries(const std::string& dir) {
   return out;
 }
 
-// Runs `args` to its end (30 s); the exit code (-1 when it did not exit by
-// itself) and its log.
-std::pair<int, std::string> RunToExit(const std::vector<std::string>& args) {
-  std::unique_ptr<testing::Process> p = testing::Process::Start(args);
-  if (p == nullptr) {
-    return {-1, ""};
-  }
-  const std::optional<int> status = p->WaitExit(absl::Seconds(30));
-  const int code =
-      status.has_value() && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
-  return {code, p->Log()};
-}
-
 TEST(HostileE2eTest, EmptyDataDirWithoutInitRefusesToStart) {
   Suite suite;  // ports, tokens; nothing running
   for (Svc s : kAll) {
@@ -86,7 +73,7 @@ TEST(HostileE2eTest, EmptyDataDirWithoutInitRefusesToStart) {
     ASSERT_TRUE(fs::create_directory(empty));
     for (const std::string& dir : {missing, empty}) {
       suite.data_dir(s) = dir;
-      const auto [code, log] = RunToExit(suite.Args(s, /*init=*/false));
+      const auto [code, log] = e2e::RunToExit(suite.Args(s, /*init=*/false));
       EXPECT_NE(code, 0) << dir << ":\n" << log;
       EXPECT_NE(code, -1) << "did not exit by itself:\n" << log;
       EXPECT_TRUE(absl::StrContains(log, dir)) << log;
@@ -102,7 +89,7 @@ TEST(HostileE2eTest, EmptyDataDirWithoutInitRefusesToStart) {
     ASSERT_TRUE(fs::create_directory(other));
     e2e::WriteFile(other + "/notes.txt", "not a store\n");
     suite.data_dir(s) = other;
-    const auto [code, log] = RunToExit(suite.Args(s, /*init=*/true));
+    const auto [code, log] = e2e::RunToExit(suite.Args(s, /*init=*/true));
     EXPECT_NE(code, 0) << log;
     EXPECT_NE(code, -1) << "did not exit by itself:\n" << log;
     EXPECT_TRUE(absl::StrContains(log, other)) << log;
@@ -296,7 +283,8 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
   // pipeline's own writes fill the rest. Else the reserve 1 GiB below the
   // shared disk's free space (which drifts as other programs write, and as
   // the services' RocksDB preallocate their logs), and the filler grows by
-  // 64 MiB after every acknowledged create until writes are refused.
+  // 64 MiB after every acknowledged create (1 MiB after a tiny one) until
+  // writes are refused.
   const bool grow = !volume.tmpfs();
   const int64_t room = grow ? 1024 * kMiB : 8 * kMiB;
   if (!grow) {
@@ -319,36 +307,54 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
   ASSERT_TRUE(suite.Build());
   const int pid = suite.pid(e2e::kPipeline);
 
-  // Write until the disk is "full" (bounded), then a few more attempts.
+  // Write ~60 KB creates until the disk is "full" (bounded), then a few
+  // more attempts; then tiny creates until those are refused too, so that
+  // almost nothing is left above the reserve.
   std::vector<std::string> acked;
   std::vector<std::pair<std::string, v1::Opportunity>> refused;
   std::string refusal;
   const absl::Time t0 = absl::Now();
-  for (int i = 0; i < 2000 && refused.size() < 5; ++i) {
-    const v1::Opportunity o = Bulky(suite, i);
-    const std::string rid = absl::StrCat("disk-", i);
-    v1::Opportunity out;
-    const grpc::Status s = suite.CreateOpp(e2e::kRepAToken, o, rid, &out);
-    if (s.ok()) {
-      ASSERT_TRUE(refused.empty()) << "a write was accepted after a refusal";
-      acked.push_back(out.id());
-      if (grow) {
-        ASSERT_TRUE(GrowFiller(filler, 64 * kMiB));
+  size_t bulky_acked = 0;
+  for (const bool tiny : {false, true}) {
+    int refusals = 0;
+    for (int i = 0; i < 3000 && refusals < 5; ++i) {
+      const v1::Opportunity o =
+          tiny ? Suite::NewOpp(absl::StrCat("tiny ", i), suite.acc_a.id(),
+                               suite.rep_a.id(), 1000 + i)
+               : Bulky(suite, i);
+      const std::string rid = absl::StrCat(tiny ? "tiny-" : "disk-", i);
+      v1::Opportunity out;
+      const grpc::Status s = suite.CreateOpp(e2e::kRepAToken, o, rid, &out);
+      if (s.ok()) {
+        ASSERT_EQ(refusals, 0) << "a write was accepted after a refusal";
+        acked.push_back(out.id());
+        if (grow) {
+          ASSERT_TRUE(GrowFiller(filler, tiny ? kMiB : 64 * kMiB));
+        }
+      } else {
+        ASSERT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+            << Describe(s);
+        ASSERT_TRUE(absl::StrContains(s.error_message(), "disk full"))
+            << Describe(s);
+        refusal = s.error_message();
+        refused.emplace_back(rid, o);
+        ++refusals;
       }
-    } else {
-      ASSERT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
-      ASSERT_TRUE(absl::StrContains(s.error_message(), "disk full"))
-          << Describe(s);
-      refusal = s.error_message();
-      refused.emplace_back(rid, o);
+    }
+    ASSERT_EQ(refusals, 5) << "never refused";
+    if (!tiny) {
+      bulky_acked = acked.size();
     }
   }
-  std::cout << "disk full: " << acked.size() << " creates acknowledged, then "
-            << refused.size() << " refused in "
-            << absl::FormatDuration(absl::Now() - t0) << ": " << refusal
-            << "\n";
-  ASSERT_GT(acked.size(), 0u);
-  ASSERT_EQ(refused.size(), 5u) << "never refused";
+  std::cout << "disk full: " << bulky_acked
+            << " creates of ~60 KB acknowledged, then "
+            << acked.size() - bulky_acked << " tiny ones, " << refused.size()
+            << " refused, in " << absl::FormatDuration(absl::Now() - t0) << ": "
+            << refusal << "\n";
+  ASSERT_GT(bulky_acked, 0u);
+  if (grow) {  // well below the reserve, whatever other programs free
+    ASSERT_TRUE(GrowFiller(filler, 256 * kMiB));
+  }
 
   // Reads go on; the process lives and is SERVING.
   grpc::Status s;
@@ -398,6 +404,26 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
     EXPECT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
   }
 
+  // Pipeline's feed consumers cannot store what they follow while the disk
+  // is full; an org node created meanwhile is applied once space is back.
+  const double applied =
+      suite
+          .Metric(e2e::kPipeline, "salesops_feed_events_applied_total",
+                  {{"source", "accounts"}})
+          .value_or(-1);
+  ASSERT_GE(applied, 0);
+  const v1::OrgNode late =
+      suite.Node(v1::ORG_NODE_KIND_REP, "Rep while full", suite.team.id());
+  absl::SleepFor(absl::Seconds(1));
+  std::cout << "disk full: pipeline applied "
+            << suite.Metric(e2e::kPipeline,
+                            "salesops_feed_events_applied_total",
+                            {{"source", "accounts"}})
+                       .value_or(-1) -
+                   applied
+            << " accounts event(s) while full\n";
+  EXPECT_TRUE(suite.Running(e2e::kPipeline));
+
   // Free space: writes resume by themselves (bounded wait).
   ASSERT_TRUE(fs::remove(filler));
   const absl::Time freed = absl::Now();
@@ -426,6 +452,14 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
     ASSERT_TRUE(s.ok()) << Describe(s);
     acked.push_back(out.id());
   }
+
+  EXPECT_TRUE(e2e::Eventually([&] {
+    return suite
+               .Metric(e2e::kPipeline, "salesops_feed_events_applied_total",
+                       {{"source", "accounts"}})
+               .value_or(-1) >= applied + 1;
+  })) << "pipeline never applied "
+      << late.id() << " after the disk full";
 
   // Every acknowledged create exactly once; the refused ones never made.
   listed = suite.ListOpps(e2e::kAdminToken, {}, &s);

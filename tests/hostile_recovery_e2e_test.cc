@@ -5,7 +5,8 @@
 //     org nodes, accounts and opportunities without pause while ADMIN takes
 //     online backups of accounts and pipeline (BackupService.CreateBackup and
 //     once `salesopsctl backup create`); each service is then started on a
-//     fresh, empty data dir with --restore_from_backup_dir (no --init). Every
+//     fresh, empty data dir with --restore_from_backup_dir (no --init; into
+//     its old, non-empty dir the restore is refused). Every
 //     write acknowledged before its backup call began is there, the store has
 //     a new epoch, and after more writes every follower equals the restored
 //     source: forecast's root figure is a recomputation from pipeline's
@@ -174,6 +175,14 @@ std::string Epoch(Suite& suite, Svc s) {
 // newest backup, without --init.
 void Restore(Suite& suite, Svc s) {
   ASSERT_TRUE(suite.Stop(s));
+  // Never into a store: refused, and the store is left as it was.
+  suite.extra_args(s) = {"--restore_from_backup_dir=" + suite.backup_dir(s)};
+  const auto [code, log] = e2e::RunToExit(suite.Args(s, /*init=*/false));
+  EXPECT_NE(code, 0) << log;
+  EXPECT_NE(code, -1) << log;
+  EXPECT_TRUE(absl::StrContains(log, suite.data_dir(s))) << log;
+  EXPECT_TRUE(absl::StrContains(log, "--restore_from_backup_dir")) << log;
+  EXPECT_TRUE(fs::exists(suite.data_dir(s) + "/CURRENT"));
   suite.data_dir(s) =
       suite.dir().Sub(absl::StrCat(e2e::SvcName(s), "-restored"));
   suite.extra_args(s) = {"--restore_from_backup_dir=" + suite.backup_dir(s)};

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <iostream>
@@ -48,6 +49,17 @@ int64_t RssBytes(int pid) {
     }
   }
   return 0;
+}
+
+std::pair<int, std::string> RunToExit(const std::vector<std::string>& args) {
+  std::unique_ptr<testing::Process> p = testing::Process::Start(args);
+  if (p == nullptr) {
+    return {-1, ""};
+  }
+  const std::optional<int> status = p->WaitExit(absl::Seconds(30));
+  const int code =
+      status.has_value() && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  return {code, p->Log()};
 }
 
 namespace {

@@ -60,6 +60,10 @@ absl::CivilDay CloseDate();
 // VmRSS of a process in bytes (0 when unreadable).
 int64_t RssBytes(int pid);
 
+// Runs `args` to its end (30 s): the exit code (-1 when it did not exit by
+// itself; it is then killed) and its log.
+std::pair<int, std::string> RunToExit(const std::vector<std::string>& args);
+
 class Suite {
  public:
   // Picks four free loopback ports and a temp dir; starts nothing.

@@ -10,6 +10,9 @@
 //   DiskFullRefusesWritesKeepsReadsAndResumes (finding 5): pipeline's data dir
 //     on a 64 MiB tmpfs (or, where mounting is not allowed, the free-space
 //     reserve set just above the file system's free space and a filler file).
+//   FullFileSystemNeverAbortsStartOrStop (finding 5): another program fills
+//     the tmpfs to its last byte; the service serves reads, refuses writes,
+//     and neither SIGTERM nor a start aborts in RocksDB.
 //   HugeAmountsNeverStopForecast (finding 2): INT64_MAX and 10^15 + 1 are
 //     INVALID_ARGUMENT naming the field; 9,300 accepted amounts of 10^15 make
 //     one node's figures pass int64: forecast answers OUT_OF_RANGE naming the
@@ -487,6 +490,122 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
     suite.DumpLogs();
   }
   suite.Stop(e2e::kPipeline);
+  volume.Unmount();
+}
+
+// Fills the file system of `path` to its last byte (bounded: 256 MiB).
+void FillUp(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string chunk(64 * 1024, 'f');
+  for (int i = 0; i < 4096; ++i) {
+    if (write(fd, chunk.data(), chunk.size()) <= 0) {
+      break;
+    }
+  }
+  for (int i = 0; i < 64 * 1024; ++i) {  // the last partial chunk
+    if (write(fd, chunk.data(), 1) <= 0) {
+      break;
+    }
+  }
+  fsync(fd);
+  close(fd);
+}
+
+// Another program fills the volume to its last byte: the service keeps
+// serving reads and refuses writes, and neither a stop (SIGTERM) nor a start
+// after a crash aborts in RocksDB (finding 5: "the process dies on a RocksDB
+// assertion ... each restart aborts again until an operator frees space").
+// A start may refuse with a message saying the disk is full; once space is
+// freed it starts with every acknowledged write.
+TEST(HostileE2eTest, FullFileSystemNeverAbortsStartOrStop) {
+  Suite suite;
+  const std::string vol_dir = suite.dir().Sub("accounts-volume");
+  Volume volume(vol_dir);
+  if (!volume.tmpfs()) {
+    GTEST_SKIP() << "needs a tmpfs (" << volume.why()
+                 << "); a shared disk is not filled to its last byte";
+  }
+  suite.data_dir(e2e::kAccounts) = vol_dir + "/data";
+  suite.extra_args(e2e::kAccounts) = {"--min_free_disk_bytes=1048576"};
+  ASSERT_TRUE(suite.Start(e2e::kAccounts));
+  const v1::OrgNode root = suite.Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
+  std::set<std::string> acked;
+  for (int i = 0; i < 200; ++i) {  // about 250 KB in the write-ahead log
+    v1::CreateAccountRequest req;
+    req.mutable_account()->set_name(absl::StrCat("account ", i));
+    req.mutable_account()->set_owner_node_id(root.id());
+    req.mutable_account()->set_address(std::string(990, 'a'));
+    v1::Account out;
+    const grpc::Status s = suite.accounts().CreateAccount(
+        e2e::Ctx(e2e::kAdminToken).get(), req, &out);
+    ASSERT_TRUE(s.ok()) << Describe(s);
+    acked.insert(out.id());
+  }
+  const std::string filler = vol_dir + "/filler";
+  ASSERT_NO_FATAL_FAILURE(FillUp(filler));
+  ASSERT_EQ(FreeBytes(vol_dir), 0);
+
+  // Running: reads answer, writes are refused.
+  grpc::Status s;
+  EXPECT_EQ(suite.ListAccounts(&s).size(), acked.size()) << Describe(s);
+  suite.Account("one too many", root.id(), &s);
+  EXPECT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+
+  // Stopped: a clean exit, not SIGABRT.
+  const std::optional<int> stopped = suite.Terminate(e2e::kAccounts);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_FALSE(WIFSIGNALED(*stopped))
+      << "SIGTERM on a full disk ended in signal " << WTERMSIG(*stopped);
+
+  // Space back, a crash, the volume filled again: started on the full disk
+  // it is up (and reading), or refused with a message — never an abort.
+  // Twice.
+  ASSERT_TRUE(fs::remove(filler));
+  ASSERT_TRUE(suite.Start(e2e::kAccounts));
+  ASSERT_TRUE(suite.Kill(e2e::kAccounts));
+  ASSERT_NO_FATAL_FAILURE(FillUp(filler));
+  ASSERT_EQ(FreeBytes(vol_dir), 0);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<testing::Process> p =
+        testing::Process::Start(suite.Args(e2e::kAccounts, false));
+    ASSERT_NE(p, nullptr);
+    const bool up =
+        p->WaitForLine("accounts ready", absl::Seconds(15)).has_value();
+    if (up) {
+      EXPECT_EQ(suite.ListAccounts(&s).size(), acked.size()) << Describe(s);
+      p->Signal(SIGTERM);
+    }
+    const std::optional<int> st = p->WaitExit(absl::Seconds(20));
+    ASSERT_TRUE(st.has_value());
+    const std::string log = p->Log();
+    std::cout << "full file system: start " << attempt + 1 << " "
+              << (up ? "came up and served reads, then " : "")
+              << (WIFSIGNALED(*st)
+                      ? absl::StrCat("died of signal ", WTERMSIG(*st))
+                      : absl::StrCat("exited ", WEXITSTATUS(*st)))
+              << "; last log line: "
+              << log.substr(log.rfind('\n', log.size() - 2) + 1);
+    EXPECT_FALSE(WIFSIGNALED(*st))
+        << "start on a full disk ended in signal " << WTERMSIG(*st) << ":\n"
+        << log;
+    if (WIFEXITED(*st) && WEXITSTATUS(*st) != 0) {
+      EXPECT_TRUE(absl::StrContains(log, "disk full")) << log;
+    }
+  }
+
+  // Space freed: it starts with every acknowledged write.
+  ASSERT_TRUE(fs::remove(filler));
+  ASSERT_TRUE(suite.Start(e2e::kAccounts));
+  std::set<std::string> listed;
+  for (const v1::Account& a : suite.ListAccounts(&s)) {
+    listed.insert(a.id());
+  }
+  EXPECT_EQ(listed, acked) << Describe(s);
+  if (HasFailure()) {
+    suite.DumpLogs();
+  }
+  suite.Stop(e2e::kAccounts);
   volume.Unmount();
 }
 

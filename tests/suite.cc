@@ -185,15 +185,17 @@ bool Suite::Start(Svc s, bool init) {
   return true;
 }
 
-bool Suite::Stop(Svc s) {
+bool Suite::Stop(Svc s) { return Terminate(s).has_value(); }
+
+std::optional<int> Suite::Terminate(Svc s) {
   testing::Process* p = services_[s].process.get();
   if (p == nullptr) {
-    return false;
+    return std::nullopt;
   }
   p->Signal(SIGTERM);
-  const bool ended = p->WaitExit(absl::Seconds(20)).has_value();
-  EXPECT_TRUE(ended) << SvcName(s) << " did not stop on SIGTERM";
-  return ended;
+  const std::optional<int> status = p->WaitExit(absl::Seconds(20));
+  EXPECT_TRUE(status.has_value()) << SvcName(s) << " did not stop on SIGTERM";
+  return status;
 }
 
 bool Suite::Kill(Svc s) {

@@ -88,6 +88,8 @@ class Suite {
   bool Start(Svc s, bool init = true);
   // SIGTERM (or SIGKILL) and wait up to 20 s for the exit.
   bool Stop(Svc s);
+  // Stop's waitpid status (nullopt when it did not end or never ran).
+  std::optional<int> Terminate(Svc s);
   bool Kill(Svc s);
   bool Running(Svc s);
   int pid(Svc s) const;

@@ -667,13 +667,19 @@ absl::Status ForecastView::Read(const std::string& node_id, QuarterKey quarter,
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::ReadAll(QuarterKey quarter,
-                                   std::vector<NodeAnswer>* out) const {
+absl::Status ForecastView::ReadAll(
+    QuarterKey quarter, std::vector<NodeAnswer>* out,
+    std::vector<absl::Status>* unreadable) const {
   std::shared_lock lock(mu_);
   out->reserve(out->size() + kinds_.size());
   for (const auto& [id, kind] : kinds_) {
-    ASSIGN_OR_RETURN(NodeAnswer a, AnswerLocked(id, quarter));
-    out->push_back(std::move(a));
+    absl::StatusOr<NodeAnswer> a = AnswerLocked(id, quarter);
+    if (a.status().code() == absl::StatusCode::kOutOfRange) {
+      unreadable->push_back(a.status());
+      continue;
+    }
+    RETURN_IF_ERROR(a.status());
+    out->push_back(std::move(*a));
   }
   return absl::OkStatus();
 }

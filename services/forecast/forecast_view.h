@@ -106,9 +106,12 @@ class ForecastView {
                                   std::vector<NodeAnswer>* child_answers) const;
   // The figures (without children) and effective quotas of every node the
   // accounts feed has delivered, for `quarter`, read under one lock (a
-  // consistent snapshot), by node id.
-  [[nodiscard]] absl::Status ReadAll(QuarterKey quarter,
-                                     std::vector<NodeAnswer>* out) const;
+  // consistent snapshot), by node id. A node whose figures or quota do not
+  // fit int64 (OUT_OF_RANGE) is left out and its error appended to
+  // `*unreadable`, so one such node does not stop the others' snapshot.
+  [[nodiscard]] absl::Status ReadAll(
+      QuarterKey quarter, std::vector<NodeAnswer>* out,
+      std::vector<absl::Status>* unreadable) const;
   // The timelines of the opportunities of model `model_id` ("" = any) owned
   // in `node_id`'s subtree and created within [created_from, created_to] (in
   // the calendar's zone), read from the stored records (a scan: for the

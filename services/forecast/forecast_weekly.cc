@@ -107,16 +107,16 @@ absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
   // A node whose figures exceed int64 gets no snapshot (logged); the others
   // do.
   std::vector<absl::Status> unreadable;
-  RETURN_IF_ERROR(view_->ReadAll(
-      MakeQuarterKey(quarter.fiscal_year, quarter.quarter), &nodes,
-      &unreadable));
+  RETURN_IF_ERROR(
+      view_->ReadAll(MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
+                     &nodes, &unreadable));
   std::vector<NodeAnswer> next_nodes;
   const bool last_week = week == calendar.weeks_per_quarter();
   const FiscalQuarter next = quarter.Next();
   if (last_week) {
-    RETURN_IF_ERROR(view_->ReadAll(
-        MakeQuarterKey(next.fiscal_year, next.quarter), &next_nodes,
-        &unreadable));
+    RETURN_IF_ERROR(
+        view_->ReadAll(MakeQuarterKey(next.fiscal_year, next.quarter),
+                       &next_nodes, &unreadable));
   }
   for (const absl::Status& s : unreadable) {
     log::Warn("forecast: week close skips a node whose figures exceed int64",

@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +50,11 @@ class SortedSweep {
   // order; sorted here. FAILED_PRECONDITION when one of them is not under
   // the prefix, repeats, or is not after the last committed page's keys (the
   // listing is not in key order: this sweep would remove listed entries).
-  [[nodiscard]] absl::Status Page(WriteTxn& txn, std::vector<std::string> keys,
-                                  const GoneFn& gone);
+  // When `stored` is given, it receives the stored values of the page's keys
+  // that are stored (so a caller can skip rewriting what did not change).
+  [[nodiscard]] absl::Status Page(
+      WriteTxn& txn, std::vector<std::string> keys, const GoneFn& gone,
+      std::map<std::string, std::string>* stored = nullptr);
   // Hands over up to `limit` stored keys after the last committed page;
   // `*done` when nothing after them remains.
   [[nodiscard]] absl::Status Rest(WriteTxn& txn, size_t limit,

@@ -137,6 +137,22 @@ TEST_F(SortedSweepTest,
   EXPECT_EQ(Stored(kOtherTag).size(), 2u);
 }
 
+TEST_F(SortedSweepTest, StoredValuesOfListedKeysAreHandedBack) {
+  Put({"a", "c"});
+  SortedSweep sweep(Cf::kCopy, KeyBuilder(kTag).key());
+  std::map<std::string, std::string> stored;
+  ASSERT_TRUE(
+      store_
+          ->Write(
+              SystemActor("test"),
+              [&](WriteTxn& txn) {
+                return sweep.Page(txn, {Key("b"), Key("c")}, remove_, &stored);
+              })
+          .ok());
+  EXPECT_EQ(stored, (std::map<std::string, std::string>{{Key("c"), "old"}}));
+  EXPECT_EQ(removed_, (std::vector<std::string>{"a"}));
+}
+
 TEST_F(SortedSweepTest, AnEmptyListingRemovesEverythingInBoundedTransactions) {
   std::vector<std::string> ids;
   for (int i = 0; i < 25; ++i) ids.push_back(absl::StrCat("id", 100 + i));

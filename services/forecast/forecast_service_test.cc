@@ -47,7 +47,6 @@
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/pipeline.pb.h"
-#include "services/forecast/credit_collections.h"
 #include "services/forecast/forecast_view.h"
 
 namespace salesops::forecast {
@@ -1579,112 +1578,6 @@ TEST_F(ForecastServiceTest, ResyncReplacesTheStoredCollections) {
   Restart();
   EXPECT_TRUE(MessageDifferencer::Equals(q2, MustGet("global")));
   EXPECT_TRUE(MessageDifferencer::Equals(q1, MustGet("global", 2026, 1)));
-}
-
-// A credit service that lists `total` collections "o0".."o<total-1>" in
-// pages (the page token is the next index) or, when `stuck`, always answers
-// the same next page token.
-class FakeCredit final : public v1::CreditService::Service {
- public:
-  grpc::Status ListOpportunityCollections(
-      grpc::ServerContext*, const v1::ListOpportunityCollectionsRequest* req,
-      v1::ListOpportunityCollectionsResponse* resp) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(*req);
-    if (denied_) {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "finance only");
-    }
-    resp->mutable_page()->set_feed_sequence(100 + requests_.size());
-    if (stuck_) {
-      resp->mutable_page()->set_next_page_token("same");
-      return grpc::Status::OK;
-    }
-    const int start = req->page().page_token().empty()
-                          ? 0
-                          : std::stoi(req->page().page_token());
-    const int end = std::min(total_, start + req->page().page_size());
-    for (int i = start; i < end; ++i) {
-      *resp->add_collections() = Collection(absl::StrCat("o", i), i, 1);
-    }
-    if (end < total_) {
-      resp->mutable_page()->set_next_page_token(absl::StrCat(end));
-    }
-    return grpc::Status::OK;
-  }
-
-  void Set(int total, bool stuck, bool denied) {
-    std::lock_guard<std::mutex> lock(mu_);
-    total_ = total;
-    stuck_ = stuck;
-    denied_ = denied;
-    requests_.clear();
-  }
-  std::vector<v1::ListOpportunityCollectionsRequest> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  std::mutex mu_;
-  int total_ = 0;
-  bool stuck_ = false;
-  bool denied_ = false;
-  std::vector<v1::ListOpportunityCollectionsRequest> requests_;
-};
-
-TEST_F(ForecastServiceTest, ResyncListsEveryPageOfCreditsCollections) {
-  FakeCredit fake;
-  testing::LoopbackServer credit(store_.get(), auth_.get(), {&fake});
-  ASSERT_NE(credit.channel(), nullptr);
-  auto stub = v1::CreditService::NewStub(credit.channel());
-  auto new_context = [] {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(10));
-    return ctx;
-  };
-  ListCollectionsOptions options;
-  options.page_size = 2;
-  options.max_pages = 5;
-
-  fake.Set(/*total=*/5, /*stuck=*/false, /*denied=*/false);
-  std::vector<v1::OpportunityCollection> got;
-  uint64_t sequence = 0;
-  ASSERT_TRUE(
-      ListAllCollections(*stub, new_context, &got, &sequence, options).ok());
-  std::vector<std::string> ids;
-  for (const v1::OpportunityCollection& c : got) {
-    ids.push_back(c.opportunity_id());
-  }
-  EXPECT_THAT(ids, ElementsAre("o0", "o1", "o2", "o3", "o4"));
-  EXPECT_EQ(sequence, 101u);  // the first page's position
-  const std::vector<v1::ListOpportunityCollectionsRequest> sent =
-      fake.requests();
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].page().page_token(), "");
-  EXPECT_EQ(sent[1].page().page_token(), "2");
-  EXPECT_EQ(sent[2].page().page_token(), "4");
-  for (const auto& r : sent) EXPECT_EQ(r.page().page_size(), 2);
-
-  // Bounded: more pages than allowed, or a token that does not advance.
-  fake.Set(/*total=*/11, /*stuck=*/false, /*denied=*/false);
-  got.clear();
-  absl::Status too_many =
-      ListAllCollections(*stub, new_context, &got, &sequence, options);
-  EXPECT_EQ(too_many.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(too_many.message()), HasSubstr("more than 5 pages"));
-  EXPECT_EQ(fake.requests().size(), 5u);
-  fake.Set(/*total=*/0, /*stuck=*/true, /*denied=*/false);
-  got.clear();
-  absl::Status stuck =
-      ListAllCollections(*stub, new_context, &got, &sequence, options);
-  EXPECT_EQ(stuck.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(fake.requests().size(), 2u);
-  // Credit's refusal comes back as such.
-  fake.Set(/*total=*/0, /*stuck=*/false, /*denied=*/true);
-  EXPECT_EQ(
-      ListAllCollections(*stub, new_context, &got, &sequence, options).code(),
-      absl::StatusCode::kPermissionDenied);
 }
 
 // ---------------------------------------------------------------------------

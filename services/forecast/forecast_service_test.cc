@@ -1680,6 +1680,62 @@ TEST_F(ForecastWeeklyTest, CloseWeekSnapshotsEveryNodeOnceAndValidates) {
                       grpc::StatusCode::PERMISSION_DENIED));
 }
 
+// Issue 16, finding 2: the edge refuses |amount| > 10^15, but sums of
+// accepted amounts still pass int64. Nothing is dropped, a restart loads,
+// and only the reads whose figure does not fit answer OUT_OF_RANGE.
+TEST_F(ForecastWeeklyTest, SumsPastInt64FailOnlyTheirOwnReads) {
+  constexpr int64_t kMaxAmount = 1'000'000'000'000'000;  // 10^15
+  BuildOrg();
+  PutModel(BuyingCycle6());
+  // 5,000 WON deals of 10^15 each for r1 and r2 (5 × 10^18 each): ta, a
+  // and global hold 10^19.
+  int n = 0;
+  for (const char* rep : {"r1", "r2"}) {
+    for (int batch = 0; batch < 5; ++batch) {
+      std::vector<v1::Event> events;
+      for (int i = 0; i < 1000; ++i) {
+        events.push_back(
+            OppEvent({absl::StrCat("big", ++n), rep, "USAGE", kMaxAmount,
+                      Day(2026, 6, 1), v1::OPPORTUNITY_STATUS_WON,
+                      NoonMicros(2026, 4, 15)}));
+      }
+      ASSERT_TRUE(ApplyPipelineBatch(events).ok());
+    }
+  }
+  // An amount the edge would refuse, had it come from an older version.
+  PutOpp({"max", "r3", "USAGE", INT64_MAX, Day(2026, 5, 15)});
+  const auto expect_readable = [&] {
+    EXPECT_EQ(MustGet("r1").node().closed().units_minor(),
+              5 * kMaxAmount * 1000);
+    EXPECT_EQ(MustGet("r2").node().closed().units_minor(),
+              5 * kMaxAmount * 1000);
+    // 80% of INT64_MAX, half to even.
+    EXPECT_EQ(MustGet("r3").node().pipeline_weighted().units_minor(),
+              7378697629483820646);
+    const v1::Forecast b = MustGet("b");
+    ASSERT_EQ(b.children_size(), 1);
+    EXPECT_EQ(b.children(0).forecast().units_minor(), 7378697629483820646);
+    for (const char* node : {"ta", "a", "global"}) {
+      v1::Forecast out;
+      const grpc::Status s = Get(Req(node), &out);
+      EXPECT_TRUE(IsError(s, grpc::StatusCode::OUT_OF_RANGE,
+                          absl::StrCat("closed of org node \"", node, "\"")))
+          << node;
+      EXPECT_THAT(s.error_message(), HasSubstr("10000000000000000000"));
+    }
+    // Another quarter of the same nodes answers.
+    EXPECT_EQ(MustGet("global", 2026, 3).node().forecast().units_minor(), 0);
+  };
+  expect_readable();
+  // The week close snapshots every node it can read.
+  v1::CloseWeekResponse closed;
+  ASSERT_TRUE(IsOk(Close(2026, 2, 4, &closed)));
+  EXPECT_EQ(closed.close().nodes(), 5);
+  // A restart loads every stored record; the same answers.
+  Restart();
+  expect_readable();
+}
+
 TEST_F(ForecastWeeklyTest, ProgressIsTheWeeklyChangeOfTheForecastOverTheQuota) {
   Seed();
   // r1 in Q2: o1 5,000 + o2 166,666 weighted + o6 200,000 closed = 371,666

@@ -51,9 +51,9 @@ absl::Status ResyncAccounts(const PeerChannel& peer, ForecastView& view) {
       },
       &quotas_at)));
   RETURN_IF_ERROR(view.ReplaceNodes(nodes));
-  RETURN_IF_ERROR(view.ReplaceQuotas(quotas));
   const uint64_t cursor = std::min(nodes_at, quotas_at);
-  RETURN_IF_ERROR(view.StoreCursor(kAccountsSource, cursor));
+  const ForecastView::Cursor at{kAccountsSource, cursor};
+  RETURN_IF_ERROR(view.ReplaceQuotas(quotas, &at));
   log::Info("forecast: accounts resync done, the copy replaced",
             {{"nodes", static_cast<int64_t>(nodes.size())},
              {"quotas", static_cast<int64_t>(quotas.size())},

@@ -39,9 +39,9 @@ absl::Status ResyncCredit(const PeerChannel& peer, ForecastView& view) {
                                           TakeAll(page.mutable_collections()));
       },
       &cursor, kMaxPages)));
+  const ForecastView::Cursor at{kCreditSource, cursor};
   RETURN_IF_ERROR(
-      view.FinishReplace(ForecastView::Copy::kCollections, collections));
-  RETURN_IF_ERROR(view.StoreCursor(kCreditSource, cursor));
+      view.FinishReplace(ForecastView::Copy::kCollections, collections, &at));
   log::Info("forecast: credit resync done, the copy replaced",
             {{"collections", entities},
              {"cursor", static_cast<int64_t>(cursor)},

@@ -107,8 +107,16 @@ class ForecastView {
   [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all);
   [[nodiscard]] absl::Status ReplaceModels(
       const std::vector<v1::StageModel>& all);
-  // Quotas, whole, in transactions of at most kReplaceBatch.
-  [[nodiscard]] absl::Status ReplaceQuotas(const std::vector<v1::Quota>& all);
+  // Where a resync ends: the feed's cursor, stored in the same transaction
+  // as its last write (so a crash before it resyncs again).
+  struct Cursor {
+    std::string source;
+    uint64_t sequence = 0;
+  };
+  // Quotas, whole, in transactions of at most kReplaceBatch; `cursor`, when
+  // given, with the last.
+  [[nodiscard]] absl::Status ReplaceQuotas(const std::vector<v1::Quota>& all,
+                                           const Cursor* cursor = nullptr);
   // One page (one transaction) of a large copy.
   [[nodiscard]] absl::Status ReplaceOpportunityPage(
       SortedSweep& sweep, const std::vector<v1::Opportunity>& page);
@@ -117,11 +125,10 @@ class ForecastView {
   [[nodiscard]] absl::Status ReplaceCollectionPage(
       SortedSweep& sweep, const std::vector<v1::OpportunityCollection>& page);
   // After the last page: removes what the sweep has not reached, in
-  // transactions of at most kReplaceBatch.
-  [[nodiscard]] absl::Status FinishReplace(Copy copy, SortedSweep& sweep);
-  // The resync's last write: `cursor` as the cursor of `source`.
-  [[nodiscard]] absl::Status StoreCursor(const std::string& source,
-                                         uint64_t cursor);
+  // transactions of at most kReplaceBatch; `cursor`, when given, with the
+  // last of them.
+  [[nodiscard]] absl::Status FinishReplace(Copy copy, SortedSweep& sweep,
+                                           const Cursor* cursor = nullptr);
   static constexpr size_t kReplaceBatch = 1000;
 
   // The credit resync in one call (credit's whole list, in any order): its

@@ -182,7 +182,8 @@ absl::Status ForecastView::ReplaceModels(
       });
 }
 
-absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all) {
+absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
+                                         const Cursor* cursor) {
   // In the copy's key order, then page by page.
   std::vector<std::pair<std::string, const v1::Quota*>> sorted;
   sorted.reserve(all.size());
@@ -213,7 +214,7 @@ absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all) {
         }));
     sweep.Committed();
   }
-  return FinishReplace(Copy::kQuotas, sweep);
+  return FinishReplace(Copy::kQuotas, sweep, cursor);
 }
 
 absl::Status ForecastView::ReplaceOpportunityPage(
@@ -296,31 +297,26 @@ absl::Status ForecastView::ReplaceCollectionPage(
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::FinishReplace(Copy copy, SortedSweep& sweep) {
+absl::Status ForecastView::FinishReplace(Copy copy, SortedSweep& sweep,
+                                         const Cursor* cursor) {
   const bool org = copy == Copy::kNodes || copy == Copy::kQuotas;
   const std::string source = org                          ? kAccountsSource
                              : copy == Copy::kCollections ? kCreditSource
                                                           : kPipelineSource;
   bool done = false;
   while (!done) {
-    RETURN_IF_ERROR(
-        ReplaceTxn(source, org, [&](WriteTxn& txn, std::vector<Op>* ops) {
-          return sweep.Rest(txn, kReplaceBatch, GoneOf(copy, &ops), &done);
+    RETURN_IF_ERROR(ReplaceTxn(
+        source, org, [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
+          RETURN_IF_ERROR(
+              sweep.Rest(txn, kReplaceBatch, GoneOf(copy, &ops), &done));
+          if (done && cursor != nullptr) {
+            txn.PutCursor(cursor->source, cursor->sequence);
+          }
+          return absl::OkStatus();
         }));
     sweep.Committed();
   }
   return absl::OkStatus();
-}
-
-absl::Status ForecastView::StoreCursor(const std::string& source,
-                                       uint64_t cursor) {
-  return store_
-      ->Write(SystemActor(absl::StrCat("resync:", source)),
-              [&](WriteTxn& txn) {
-                txn.PutCursor(source, cursor);
-                return absl::OkStatus();
-              })
-      .status();
 }
 
 absl::Status ForecastView::ReplaceCollections(
@@ -347,8 +343,8 @@ absl::Status ForecastView::ReplaceCollections(
     }
     RETURN_IF_ERROR(ReplaceCollectionPage(sweep, page));
   }
-  RETURN_IF_ERROR(FinishReplace(Copy::kCollections, sweep));
-  RETURN_IF_ERROR(StoreCursor(kCreditSource, cursor));
+  const Cursor at{kCreditSource, cursor};
+  RETURN_IF_ERROR(FinishReplace(Copy::kCollections, sweep, &at));
   log::Info("forecast view: collections replaced from credit",
             {{"collections", static_cast<int64_t>(next.size())},
              {"cursor", static_cast<int64_t>(cursor)}});

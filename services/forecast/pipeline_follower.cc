@@ -72,10 +72,10 @@ absl::Status ResyncPipeline(const PeerChannel& peer, ForecastView& view) {
         return view.ReplaceChangePage(changes, TakeAll(page.mutable_changes()));
       },
       &changes_at, kMaxPages)));
-  RETURN_IF_ERROR(view.FinishReplace(ForecastView::Copy::kChanges, changes));
-
   const uint64_t cursor = std::min({models_at, opportunities_at, changes_at});
-  RETURN_IF_ERROR(view.StoreCursor(kPipelineSource, cursor));
+  const ForecastView::Cursor at{kPipelineSource, cursor};
+  RETURN_IF_ERROR(
+      view.FinishReplace(ForecastView::Copy::kChanges, changes, &at));
   log::Info("forecast: pipeline resync done, the copy replaced",
             {{"entities", entities},
              {"cursor", static_cast<int64_t>(cursor)},

@@ -54,14 +54,22 @@ absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
       money::Make(a.figures.pipeline_weighted_minor, currency);
   *out->mutable_forecast() = money::Make(a.figures.forecast_minor, currency);
   *out->mutable_quota() = money::Make(a.quota_minor, currency);
-  ASSIGN_OR_RETURN(const int64_t gap,
-                   money::Sub(a.quota_minor, a.figures.forecast_minor));
-  *out->mutable_gap() = money::Make(gap, currency);
+  absl::StatusOr<int64_t> gap =
+      money::Sub(a.quota_minor, a.figures.forecast_minor);
+  if (!gap.ok()) {
+    return absl::OutOfRangeError(absl::StrCat("gap of org node \"", a.node_id,
+                                              "\": ", gap.status().message()));
+  }
+  *out->mutable_gap() = money::Make(*gap, currency);
   if (a.quota_minor > 0) {
-    ASSIGN_OR_RETURN(const int64_t coverage,
-                     money::MulDivRoundHalfEven(a.figures.forecast_minor, 10000,
-                                                a.quota_minor));
-    out->set_coverage_bp(coverage);
+    absl::StatusOr<int64_t> coverage = money::MulDivRoundHalfEven(
+        a.figures.forecast_minor, 10000, a.quota_minor);
+    if (!coverage.ok()) {
+      return absl::OutOfRangeError(
+          absl::StrCat("coverage_bp of org node \"", a.node_id,
+                       "\": ", coverage.status().message()));
+    }
+    out->set_coverage_bp(*coverage);
   }
   out->set_needs_more_pipeline(a.figures.forecast_minor < a.quota_minor);
   return absl::OkStatus();

@@ -76,14 +76,14 @@ class ResyncE2eTest : public ::testing::Test {
     accounts_ = Launch(
         {SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
          "--metrics_listen=127.0.0.1:0", "--auth=none", "--feed_retention=1s",
-         "--data_dir=" + dir_.path() + "/accounts"},
+         "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
         "accounts");
     ASSERT_GT(accounts_.port, 0) << accounts_.process->Log();
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
     pipeline_ = Launch(
         {SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
          "--metrics_listen=127.0.0.1:0", "--auth=none", "--feed_retention=1s",
-         "--data_dir=" + dir_.path() + "/pipeline",
+         "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
          absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port)},
         "pipeline");
     ASSERT_GT(pipeline_.port, 0) << pipeline_.process->Log();
@@ -94,7 +94,7 @@ class ResyncE2eTest : public ::testing::Test {
     Service f =
         Launch({SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
                 "--metrics_listen=127.0.0.1:0", "--auth=none",
-                "--data_dir=" + dir_.path() + "/" + name,
+                "--data_dir=" + dir_.path() + "/" + name, std::string("--init"),
                 absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port),
                 absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port)},
                "forecast");

@@ -199,7 +199,7 @@ absl::Status ForecastView::Reweight(
     if (open.empty()) {
       continue;
     }
-    ops->push_back([stage = StageRef{model, key}, bp,
+    ops->push_back([stage = StageRef{model, key}, bp = bp,
                     open = std::move(open)](Rollup& rollup) {
       return rollup.ChangeWinRate(stage, bp, open);
     });

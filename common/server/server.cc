@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -38,15 +39,19 @@
 #include "common/server/flags.h"
 #include "common/server/health.h"
 #include "common/server/interceptors.h"
+#include "common/server/reflection.h"
 
 namespace salesops {
 namespace {
 
 // How many idle threads the gRPC synchronous server keeps polling (see
-// Server::Start). Above the calls a service has in flight at its peak, so
-// threads are reused rather than started per call; each idle one costs a
-// stack and a wake-up share of the completion queue.
+// Server::Start), at most --max_threads. Above the calls a service has in
+// flight at its peak, so threads are reused rather than started per call; each
+// idle one costs a stack and a wake-up share of the completion queue.
 constexpr int kMaxIdleServerThreads = 256;
+// The smallest --max_threads: gRPC's synchronous server needs one thread per
+// completion queue to poll at all, and a handful more to serve anything.
+constexpr int kMinServerThreads = 4;
 
 struct HostPort {
   std::string host;  // without IPv6 brackets
@@ -166,6 +171,9 @@ ServerConfig ServerConfig::FromFlags() {
   c.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.max_threads = absl::GetFlag(FLAGS_max_threads);
+  c.max_streams_per_connection =
+      absl::GetFlag(FLAGS_max_streams_per_connection);
   return c;
 }
 
@@ -214,6 +222,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   }
   if (config.drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--drain_timeout must not be negative");
+  }
+  if (config.max_threads < kMinServerThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_threads=", config.max_threads, " must be at least ",
+                     kMinServerThreads));
+  }
+  if (config.max_streams_per_connection < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_streams_per_connection=", config.max_streams_per_connection,
+        " must be positive"));
   }
 
   if (config.authenticator != nullptr) {
@@ -309,11 +327,6 @@ absl::Status Server::Start() {
   if (started_ || shut_down_) {
     return absl::FailedPreconditionError("Server::Start called twice");
   }
-  // A process-wide switch read when a ServerBuilder is created.
-  static std::once_flag once;
-  std::call_once(
-      once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
-
   std::shared_ptr<grpc::ServerCredentials> creds;
   const bool tls = !server_cert_pem_.empty();
   if (tls) {
@@ -360,19 +373,39 @@ absl::Status Server::Start() {
   // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
   builder.SetSyncServerOption(
       grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-      kMaxIdleServerThreads);
+      std::min(kMaxIdleServerThreads, config_.max_threads));
+  // Bounded threads and streams (server.h).
+  grpc::ResourceQuota quota("salesops-server");
+  quota.SetMaxThreads(config_.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config_.max_streams_per_connection);
 
   // Every method served gets its own metrics series; the names come from the
   // generated descriptors.
-  std::vector<std::string> methods = {
-      "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+  std::vector<std::string> methods = {"/grpc.health.v1.Health/Check",
+                                      "/grpc.health.v1.Health/Watch"};
+  for (const std::string& m : ReflectionService::MethodNames()) {
+    methods.push_back(m);
+  }
   // Our own health service (health.h); never gRPC's built-in one, even if
   // something in the process enabled it.
   builder.SetOption(
       std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
   health_ = std::make_unique<HealthService>();
   builder.RegisterService(health_.get());
+  // Our own reflection (reflection.h), listing what is registered here.
+  std::vector<std::string> listed = {"grpc.health.v1.Health"};
+  for (const std::string& name : ReflectionService::ServiceNames()) {
+    listed.push_back(name);
+  }
+  for (const auto& [service, name] : services_) {
+    listed.push_back(name);
+  }
+  std::sort(listed.begin(), listed.end());
+  reflection_ = std::make_unique<ReflectionService>(std::move(listed));
+  builder.RegisterService(reflection_->v1alpha());
+  builder.RegisterService(reflection_->v1());
   for (const auto& [service, name] : services_) {
     builder.RegisterService(service);
     const google::protobuf::ServiceDescriptor* descriptor =
@@ -463,6 +496,11 @@ void Server::Shutdown() {
   if (health_ != nullptr) {
     // NOT_SERVING everywhere; health watchers get it and their streams end.
     health_->Shutdown();
+  }
+  // Waiting handlers give up with UNAVAILABLE; reflection streams end so.
+  shutdown_signal_.Notify();
+  if (reflection_ != nullptr) {
+    reflection_->Shutdown();
   }
   std::vector<std::function<void()>> hooks;
   {

@@ -176,13 +176,13 @@ class Server {
   // result; what still runs then ends with UNAVAILABLE (gRPC closes the
   // connections: "Cancelling all calls"); then Shutdown waits for handlers to
   // return. A client sees UNAVAILABLE for a call it starts during the drain
-  // (connection refused, or GOAWAY; gRPC clients retry those elsewhere
-  // themselves) — except, by gRPC 1.51's design, a call that reaches the
-  // server on an open connection in the instant between gRPC's shutdown
-  // starting and the client reading the GOAWAY: gRPC core resets it as
-  // CANCELLED without running any handler (Server::CallData::StartNewRpc
-  // "zombies" it), so it did nothing and may be retried; docs/API.md says
-  // so. Idempotent and thread-safe; later calls wait for the first to finish.
+  // (the GOAWAY makes it reconnect, and the port is closed) — except a call
+  // that reaches the server on an open connection in the instant between
+  // gRPC's shutdown starting and the client reading the GOAWAY: gRPC core
+  // resets it as CANCELLED before any handler runs (Server::CallData::
+  // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D27), so it did
+  // nothing and may be retried; docs/API.md says so. Idempotent and
+  // thread-safe; later calls wait for the first to finish.
   void Shutdown();
 
   // Notified when Shutdown begins: handlers that wait look at it between

@@ -154,6 +154,45 @@ const char* SignalName(int sig) {
   }
 }
 
+// Message sizes, keepalive, SO_REUSEPORT off, the synchronous server's
+// pollers, and the thread and stream bounds (server.h).
+void ApplyTransportOptions(const ServerConfig& c,
+                           grpc::ServerBuilder* builder) {
+  // gRPC sets SO_REUSEPORT by default: a second server could bind our port and
+  // take half of our traffic (ARCHITECTURE.md §9).
+  builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder->SetMaxReceiveMessageSize(c.max_message_bytes);
+  builder->SetMaxSendMessageSize(c.max_message_bytes);
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_time)));
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_timeout)));
+  // On a server this also lets clients ping while no call is open.
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.min_client_ping_interval)));
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // The synchronous server runs each call on a thread that polls for work. A
+  // worker coming back from a call stays a poller only while fewer than
+  // MAX_POLLERS poll (default 2) and otherwise exits, while a poller taking a
+  // call starts a new thread when fewer than MIN_POLLERS are left: with many
+  // calls waiting on the group commit at once, the default made one thread
+  // start and exit per call (half the pipeline's CPU at 64 creates in flight;
+  // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
+  builder->SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+      std::min(kMaxIdleServerThreads, c.max_threads));
+  // Bounded threads and streams (server.h).
+  grpc::ResourceQuota quota("salesops-server");
+  quota.SetMaxThreads(c.max_threads);
+  builder->SetResourceQuota(quota);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              c.max_streams_per_connection);
+}
+
 }  // namespace
 
 ServerConfig ServerConfig::FromFlags() {
@@ -322,6 +361,53 @@ void Server::AddService(grpc::Service* service,
   services_.emplace_back(service, health_name);
 }
 
+std::vector<std::string> Server::RegisterServices(
+    grpc::ServerBuilder* builder) {
+  // Every method served gets its own metrics series; the names come from the
+  // generated descriptors.
+  std::vector<std::string> methods = {"/grpc.health.v1.Health/Check",
+                                      "/grpc.health.v1.Health/Watch"};
+  for (const std::string& m : ReflectionService::MethodNames()) {
+    methods.push_back(m);
+  }
+  // Our own health service (health.h); never gRPC's built-in one, even if
+  // something in the process enabled it.
+  builder->SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  health_ = std::make_unique<HealthService>();
+  builder->RegisterService(health_.get());
+  // Our own reflection (reflection.h), listing what is registered here.
+  std::vector<std::string> listed = {"grpc.health.v1.Health"};
+  for (const std::string& name : ReflectionService::ServiceNames()) {
+    listed.push_back(name);
+  }
+  for (const auto& [service, name] : services_) {
+    listed.push_back(name);
+  }
+  std::sort(listed.begin(), listed.end());
+  reflection_ = std::make_unique<ReflectionService>(std::move(listed));
+  builder->RegisterService(reflection_->v1alpha());
+  builder->RegisterService(reflection_->v1());
+  for (const auto& [service, name] : services_) {
+    builder->RegisterService(service);
+    const google::protobuf::ServiceDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            name);
+    if (descriptor == nullptr) {
+      log::Warn(
+          "service name not in the generated descriptor pool; its calls count "
+          "as grpc_service=\"unknown\"",
+          {{"service", name}});
+      continue;
+    }
+    for (int m = 0; m < descriptor->method_count(); ++m) {
+      methods.push_back(
+          absl::StrCat("/", name, "/", descriptor->method(m)->name()));
+    }
+  }
+  return methods;
+}
+
 absl::Status Server::Start() {
   std::lock_guard<std::mutex> lock(state_mu_);
   if (started_ || shut_down_) {
@@ -346,83 +432,9 @@ absl::Status Server::Start() {
   for (size_t i = 0; i < config_.listen.size(); ++i) {
     builder.AddListeningPort(config_.listen[i], creds, &ports_[i]);
   }
-  // gRPC sets SO_REUSEPORT by default: a second server could bind our port and
-  // take half of our traffic (ARCHITECTURE.md §9).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
-  builder.SetMaxSendMessageSize(config_.max_message_bytes);
-  builder.AddChannelArgument(
-      GRPC_ARG_KEEPALIVE_TIME_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(config_.keepalive_time)));
-  builder.AddChannelArgument(
-      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(config_.keepalive_timeout)));
-  // On a server this also lets clients ping while no call is open.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-      static_cast<int>(
-          absl::ToInt64Milliseconds(config_.min_client_ping_interval)));
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  // The synchronous server runs each call on a thread that polls for work. A
-  // worker coming back from a call stays a poller only while fewer than
-  // MAX_POLLERS poll (default 2) and otherwise exits, while a poller taking a
-  // call starts a new thread when fewer than MIN_POLLERS are left: with many
-  // calls waiting on the group commit at once, the default made one thread
-  // start and exit per call (half the pipeline's CPU at 64 creates in flight;
-  // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
-  builder.SetSyncServerOption(
-      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-      std::min(kMaxIdleServerThreads, config_.max_threads));
-  // Bounded threads and streams (server.h).
-  grpc::ResourceQuota quota("salesops-server");
-  quota.SetMaxThreads(config_.max_threads);
-  builder.SetResourceQuota(quota);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             config_.max_streams_per_connection);
+  ApplyTransportOptions(config_, &builder);
 
-  // Every method served gets its own metrics series; the names come from the
-  // generated descriptors.
-  std::vector<std::string> methods = {"/grpc.health.v1.Health/Check",
-                                      "/grpc.health.v1.Health/Watch"};
-  for (const std::string& m : ReflectionService::MethodNames()) {
-    methods.push_back(m);
-  }
-  // Our own health service (health.h); never gRPC's built-in one, even if
-  // something in the process enabled it.
-  builder.SetOption(
-      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
-  health_ = std::make_unique<HealthService>();
-  builder.RegisterService(health_.get());
-  // Our own reflection (reflection.h), listing what is registered here.
-  std::vector<std::string> listed = {"grpc.health.v1.Health"};
-  for (const std::string& name : ReflectionService::ServiceNames()) {
-    listed.push_back(name);
-  }
-  for (const auto& [service, name] : services_) {
-    listed.push_back(name);
-  }
-  std::sort(listed.begin(), listed.end());
-  reflection_ = std::make_unique<ReflectionService>(std::move(listed));
-  builder.RegisterService(reflection_->v1alpha());
-  builder.RegisterService(reflection_->v1());
-  for (const auto& [service, name] : services_) {
-    builder.RegisterService(service);
-    const google::protobuf::ServiceDescriptor* descriptor =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-            name);
-    if (descriptor == nullptr) {
-      log::Warn(
-          "service name not in the generated descriptor pool; its calls count "
-          "as grpc_service=\"unknown\"",
-          {{"service", name}});
-      continue;
-    }
-    for (int m = 0; m < descriptor->method_count(); ++m) {
-      methods.push_back(
-          absl::StrCat("/", name, "/", descriptor->method(m)->name()));
-    }
-  }
+  const std::vector<std::string> methods = RegisterServices(&builder);
   auto interceptor = std::make_unique<MetricsInterceptorFactory>(
       metrics_->registry(), methods);
   std::vector<

@@ -62,6 +62,7 @@
 
 namespace grpc {
 class Server;
+class ServerBuilder;
 class Service;
 }  // namespace grpc
 
@@ -196,6 +197,9 @@ class Server {
 
  private:
   Server() = default;
+  // Registers health, reflection and the added services with `builder`;
+  // returns the full names of every method served (for the metrics).
+  std::vector<std::string> RegisterServices(grpc::ServerBuilder* builder);
 
   ServerConfig config_;
   std::shared_ptr<const Authenticator> auth_;

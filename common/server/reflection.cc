@@ -37,33 +37,23 @@ void AddFile(const pb::FileDescriptor* file, FileResponse* out,
   }
 }
 
-// Fills `resp` for `req` (both versions have the same fields), or returns the
-// error upstream gives.
-template <typename Request, typename Response>
-grpc::Status Fill(const Request& req, const std::vector<std::string>& names,
-                  Response* resp) {
+// The file a file_by_filename, file_containing_symbol or
+// file_containing_extension request names; NOT_FOUND with upstream's message.
+template <typename Request>
+grpc::Status FileFor(const Request& req, const pb::FileDescriptor** file) {
   const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
-  std::set<std::string> seen;
   switch (req.message_request_case()) {
-    case Request::kFileByFilename: {
-      const pb::FileDescriptor* f =
-          pool->FindFileByName(req.file_by_filename());
-      if (f == nullptr) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, "File not found.");
-      }
-      AddFile(f, resp->mutable_file_descriptor_response(), &seen);
-      return grpc::Status::OK;
-    }
-    case Request::kFileContainingSymbol: {
-      const pb::FileDescriptor* f =
-          pool->FindFileContainingSymbol(req.file_containing_symbol());
-      if (f == nullptr) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, "Symbol not found.");
-      }
-      AddFile(f, resp->mutable_file_descriptor_response(), &seen);
-      return grpc::Status::OK;
-    }
-    case Request::kFileContainingExtension: {
+    case Request::kFileByFilename:
+      *file = pool->FindFileByName(req.file_by_filename());
+      return *file != nullptr
+                 ? grpc::Status::OK
+                 : grpc::Status(grpc::StatusCode::NOT_FOUND, "File not found.");
+    case Request::kFileContainingSymbol:
+      *file = pool->FindFileContainingSymbol(req.file_containing_symbol());
+      return *file != nullptr ? grpc::Status::OK
+                              : grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                             "Symbol not found.");
+    default: {
       const auto& ext = req.file_containing_extension();
       const pb::Descriptor* type =
           pool->FindMessageTypeByName(ext.containing_type());
@@ -76,31 +66,54 @@ grpc::Status Fill(const Request& req, const std::vector<std::string>& names,
         return grpc::Status(grpc::StatusCode::NOT_FOUND,
                             "Extension not found.");
       }
-      AddFile(field->file(), resp->mutable_file_descriptor_response(), &seen);
+      *file = field->file();
       return grpc::Status::OK;
     }
-    case Request::kAllExtensionNumbersOfType: {
-      const pb::Descriptor* type =
-          pool->FindMessageTypeByName(req.all_extension_numbers_of_type());
-      if (type == nullptr) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, "Type not found.");
+  }
+}
+
+// The extension numbers of message type `name`.
+template <typename NumbersResponse>
+grpc::Status ExtensionNumbers(const std::string& name, NumbersResponse* out) {
+  const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
+  const pb::Descriptor* type = pool->FindMessageTypeByName(name);
+  if (type == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "Type not found.");
+  }
+  std::vector<const pb::FieldDescriptor*> extensions;
+  pool->FindAllExtensions(type, &extensions);
+  out->set_base_type_name(type->full_name());
+  for (const pb::FieldDescriptor* e : extensions) {
+    out->add_extension_number(e->number());
+  }
+  return grpc::Status::OK;
+}
+
+// Fills `resp` for `req` (both versions have the same fields), or returns the
+// error upstream gives.
+template <typename Request, typename Response>
+grpc::Status Fill(const Request& req, const std::vector<std::string>& names,
+                  Response* resp) {
+  switch (req.message_request_case()) {
+    case Request::kFileByFilename:
+    case Request::kFileContainingSymbol:
+    case Request::kFileContainingExtension: {
+      const pb::FileDescriptor* file = nullptr;
+      grpc::Status found = FileFor(req, &file);
+      if (found.ok()) {
+        std::set<std::string> seen;
+        AddFile(file, resp->mutable_file_descriptor_response(), &seen);
       }
-      std::vector<const pb::FieldDescriptor*> extensions;
-      pool->FindAllExtensions(type, &extensions);
-      auto* out = resp->mutable_all_extension_numbers_response();
-      out->set_base_type_name(type->full_name());
-      for (const pb::FieldDescriptor* e : extensions) {
-        out->add_extension_number(e->number());
-      }
-      return grpc::Status::OK;
+      return found;
     }
-    case Request::kListServices: {
-      auto* out = resp->mutable_list_services_response();
+    case Request::kAllExtensionNumbersOfType:
+      return ExtensionNumbers(req.all_extension_numbers_of_type(),
+                              resp->mutable_all_extension_numbers_response());
+    case Request::kListServices:
       for (const std::string& name : names) {
-        out->add_service()->set_name(name);
+        resp->mutable_list_services_response()->add_service()->set_name(name);
       }
       return grpc::Status::OK;
-    }
     default:
       return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
   }

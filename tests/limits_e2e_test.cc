@@ -30,6 +30,7 @@
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "salesops/v1/accounts.grpc.pb.h"
+#include "salesops/v1/forecast.grpc.pb.h"
 #include "tests/e2e.h"
 
 namespace salesops::e2e {
@@ -350,6 +351,162 @@ TEST(LimitsE2eTest, TwentyThousandStreamsKeepThreadsBoundedAndCallsAnswering) {
   EXPECT_EQ(streams.first_error(), "");
   EXPECT_TRUE(ListAccounts(*unary_stub).status.ok());
   EXPECT_LE(ThreadsOf(pid), bound);
+}
+
+// ---------------------------------------------------------------------------
+// 2,000 REP GetForecast calls waiting for min_pipeline_sequence (they made
+// 2,023 threads): at most a quarter of --max_threads wait, the others are
+// refused at once, and the forecast process stays under its thread bound.
+
+constexpr char kService[] = "limits-service-token";
+constexpr char kRep[] = "limits-rep-token";
+
+// accounts, pipeline and forecast on port 0, each told the ports of the ones
+// before it; one tokens file (ADMIN, SERVICE, a REP on node "org_limits_rep").
+struct ForecastSuite {
+  Service accounts, pipeline, forecast;
+};
+ForecastSuite StartForecastSuite(const testing::TempDir& dir) {
+  const std::string tokens = dir.path() + "/tokens";
+  WriteFile(tokens, TokenLine(kAdmin, "limits-admin", "ADMIN") +
+                        TokenLine(kService, "limits-service", "SERVICE") +
+                        TokenLine(kRep, "limits-rep", "REP", "org_limits_rep"));
+  chmod(tokens.c_str(), 0600);
+  WriteFile(dir.path() + "/peer.token", kService);
+  const auto common = [&](const std::string& name) {
+    return std::vector<std::string>{
+        "--listen=127.0.0.1:0",
+        "--auth=tokens",
+        "--tokens_file=" + tokens,
+        "--peer_token_file=" + dir.path() + "/peer.token",
+        "--data_dir=" + dir.path() + "/" + name,
+        absl::StrCat("--max_threads=", kMaxThreads)};
+  };
+  const auto launch = [&](std::vector<std::string> args,
+                          const std::string& name) {
+    for (std::string& a : common(name)) {
+      args.push_back(std::move(a));
+    }
+    Service s;
+    s.process = testing::Process::Start(args, {"SALESOPS_INIT=true"});
+    if (s.process != nullptr) {
+      s.port = s.process->WaitForIntField(
+          absl::StrCat("\"msg\":\"", name, " ready\""), "port",
+          absl::Seconds(30));
+    }
+    return s;
+  };
+  ForecastSuite suite;
+  suite.accounts = launch({SALESOPS_ACCOUNTS_BIN}, "accounts");
+  const std::string accounts_addr =
+      absl::StrCat("--accounts_addr=127.0.0.1:", suite.accounts.port);
+  suite.pipeline = launch({SALESOPS_PIPELINE_BIN, accounts_addr}, "pipeline");
+  suite.forecast =
+      launch({SALESOPS_FORECAST_BIN, accounts_addr,
+              absl::StrCat("--pipeline_addr=127.0.0.1:", suite.pipeline.port)},
+             "forecast");
+  return suite;
+}
+
+TEST(LimitsE2eTest, WaitingForecastReadsAreBounded) {
+  RaiseFileLimit();
+  testing::TempDir dir;
+  ForecastSuite suite = StartForecastSuite(dir);
+  ASSERT_GT(suite.accounts.port, 0) << suite.accounts.process->Log();
+  ASSERT_GT(suite.pipeline.port, 0) << suite.pipeline.process->Log();
+  ASSERT_GT(suite.forecast.port, 0) << suite.forecast.process->Log();
+  const pid_t pid = suite.forecast.process->pid();
+  const int bound = kMaxThreads + kOtherThreads;
+  const int idle_threads = ThreadsOf(pid);
+
+  constexpr int kCalls = 2000;
+  v1::GetForecastRequest req;
+  req.set_node_id("org_limits_rep");
+  req.set_fiscal_year(2026);
+  req.set_fiscal_quarter(2);
+  req.set_min_pipeline_sequence(1000000000);  // far ahead: every call waits
+  auto stub = v1::ForecastService::NewStub(OwnChannel(suite.forecast.port));
+  grpc::CompletionQueue cq;
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    v1::Forecast out;
+    grpc::Status status;
+    absl::Time answered;
+  };
+  std::vector<Call> calls(kCalls);
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kCalls; ++i) {
+    calls[i].ctx = Ctx(kRep);
+    calls[i].ctx->set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(6));
+    auto rpc = stub->AsyncGetForecast(calls[i].ctx.get(), req, &cq);
+    rpc->Finish(&calls[i].out, &calls[i].status, &calls[i]);
+  }
+  // While they wait: the thread count, and a read without a wait answers.
+  int most_threads = idle_threads;
+  int done = 0;
+  absl::Duration slowest_other;
+  while (done < kCalls) {
+    void* tag = nullptr;
+    bool ok = false;
+    const auto next = cq.AsyncNext(
+        &tag, &ok,
+        std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    if (next == grpc::CompletionQueue::SHUTDOWN) {
+      break;
+    }
+    if (next == grpc::CompletionQueue::GOT_EVENT) {
+      static_cast<Call*>(tag)->answered = absl::Now();
+      ++done;
+      continue;
+    }
+    most_threads = std::max(most_threads, ThreadsOf(pid));
+    if (absl::Now() - start > absl::Seconds(30)) {
+      break;
+    }
+    v1::GetForecastRequest now = req;
+    now.set_min_pipeline_sequence(0);
+    auto ctx = Ctx(kRep);
+    v1::Forecast out;
+    const absl::Time t = absl::Now();
+    grpc::Status s = stub->GetForecast(ctx.get(), now, &out);
+    slowest_other = std::max(slowest_other, absl::Now() - t);
+    // The node is not in the (empty) view: NOT_FOUND, answered at once.
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << Describe(s);
+  }
+  ASSERT_EQ(done, kCalls);
+  // Refused at once: UNAVAILABLE by the bound on waiting reads, or
+  // RESOURCE_EXHAUSTED by gRPC when the burst found every thread busy.
+  int waited = 0;
+  int unavailable = 0;
+  int exhausted = 0;
+  for (const Call& c : calls) {
+    if (c.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      ++waited;
+      continue;
+    }
+    EXPECT_LT(c.answered - start, absl::Seconds(3)) << Describe(c.status);
+    if (c.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      EXPECT_EQ(c.status.error_message(), "Server Threadpool Exhausted");
+      ++exhausted;
+    } else {
+      EXPECT_EQ(c.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << Describe(c.status);
+      EXPECT_THAT(c.status.error_message(),
+                  HasSubstr("GetForecast calls are already waiting"));
+      ++unavailable;
+    }
+  }
+  std::printf(
+      "limits: %d GetForecast waits: %d waited, %d UNAVAILABLE and %d "
+      "RESOURCE_EXHAUSTED at once; forecast threads idle %d, most %d (bound "
+      "%d); other reads slowest %.0f ms\n",
+      kCalls, waited, unavailable, exhausted, idle_threads, most_threads, bound,
+      absl::ToDoubleMilliseconds(slowest_other));
+  EXPECT_GT(unavailable, 0);
+  EXPECT_LE(waited, kMaxThreads / 4);
+  EXPECT_LE(most_threads, bound);
+  EXPECT_LT(slowest_other, absl::Seconds(2));
 }
 
 // ---------------------------------------------------------------------------

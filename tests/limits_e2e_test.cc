@@ -95,11 +95,8 @@ Service StartAccounts(const testing::TempDir& dir) {
   s.process = testing::Process::Start(
       {SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0", "--auth=tokens",
        "--tokens_file=" + tokens, "--data_dir=" + dir.path() + "/data",
-       absl::StrCat("--max_threads=", kMaxThreads),
-       absl::StrCat("--max_streams_per_connection=", kStreamsPerConnection)},
-      // Decision 5 of issue 16 (--init) where the binary knows the flag;
-      // ignored where it does not.
-      {"SALESOPS_INIT=true"});
+       "--init", absl::StrCat("--max_threads=", kMaxThreads),
+       absl::StrCat("--max_streams_per_connection=", kStreamsPerConnection)});
   if (s.process != nullptr) {
     s.port = s.process->WaitForIntField("\"msg\":\"accounts ready\"", "port",
                                         absl::Seconds(30));
@@ -382,6 +379,7 @@ ForecastSuite StartForecastSuite(const testing::TempDir& dir) {
         "--tokens_file=" + tokens,
         "--peer_token_file=" + dir.path() + "/peer.token",
         "--data_dir=" + dir.path() + "/" + name,
+        "--init",
         absl::StrCat("--max_threads=", kMaxThreads)};
   };
   const auto launch = [&](std::vector<std::string> args,
@@ -390,7 +388,7 @@ ForecastSuite StartForecastSuite(const testing::TempDir& dir) {
       args.push_back(std::move(a));
     }
     Service s;
-    s.process = testing::Process::Start(args, {"SALESOPS_INIT=true"});
+    s.process = testing::Process::Start(args);
     if (s.process != nullptr) {
       s.port = s.process->WaitForIntField(
           absl::StrCat("\"msg\":\"", name, " ready\""), "port",

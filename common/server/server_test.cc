@@ -921,7 +921,7 @@ TEST(EchoServerProcessTest, SigtermEndsEveryCallWithItsResultOrUnavailable) {
   TempDir dir;
   auto p =
       Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
-                      DataDirFlag(dir), "--drain_timeout=1s"});
+                      DataDirFlag(dir), "--init", "--drain_timeout=1s"});
   const int port = ReadyPort(*p);
   ASSERT_GT(port, 0);
   const std::string target = absl::StrCat("127.0.0.1:", port);

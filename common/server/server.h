@@ -181,7 +181,7 @@ class Server {
   // that reaches the server on an open connection in the instant between
   // gRPC's shutdown starting and the client reading the GOAWAY: gRPC core
   // resets it as CANCELLED before any handler runs (Server::CallData::
-  // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D27), so it did
+  // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D29), so it did
   // nothing and may be retried; docs/API.md says so. Idempotent and
   // thread-safe; later calls wait for the first to finish.
   void Shutdown();

@@ -495,7 +495,7 @@ TEST(ServerHealthTest, HealthWatchersDoNotHoldUpShutdown) {
 
 // Lists services through grpc.reflection.v1alpha with the generic stub; the
 // request and response messages come from the descriptor pool
-// (grpc++_reflection links them).
+// (salesops_server links their generated code, reflection.h).
 absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
     const std::shared_ptr<grpc::Channel>& channel) {
   namespace pb = google::protobuf;

@@ -4,6 +4,7 @@
 // --pipeline_addr (required), --credit_addr (optional: without it `collected`
 // stays 0), --quarter_start_month and --weeks_per_quarter.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -155,6 +156,10 @@ int main(int argc, char** argv) {
   };
   forecast::ForecastOptions options;
   options.currency = absl::GetFlag(FLAGS_currency);
+  // Waiting reads may hold at most a quarter of the server's threads.
+  options.max_waiting_reads =
+      std::max(1, (*runtime)->server().config().max_threads / 4);
+  options.shutdown = &(*runtime)->server().shutdown_signal();
   forecast::ForecastServiceImpl service(
       &store, &(*runtime)->auth(), (*runtime)->clock(), &view, feeds, options,
       &(*runtime)->metrics().registry());

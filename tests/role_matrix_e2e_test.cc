@@ -898,6 +898,10 @@ std::vector<Row> RoleMatrixE2eTest::AccountsRows() {
                                  r->set_fiscal_year(w->fiscal_year);
                                  r->set_fiscal_quarter(w->fiscal_quarter);
                                }),
+      // A follower's resync list (forecast's accounts follower): peers and
+      // ADMIN only.
+      Rpc<v1::ListQuotasRequest>("ListQuotas", kA | kS, kNone,
+                                 [](const Side&, auto*) {}),
       Rpc<v1::ScoreIndustriesRequest>("ScoreIndustries", kAll, kNone,
                                       [](const Side&, auto* r) {
                                         r->add_criteria()->set_name("growth");
@@ -962,6 +966,10 @@ std::vector<Row> RoleMatrixE2eTest::PipelineRows() {
           [](const Side&, auto* r) { r->set_id("buying-cycle-6"); }),
       Rpc<v1::ListStageModelsRequest>("ListStageModels", kAll, kNone,
                                       [](const Side&, auto*) {}),
+      // A follower's resync list (forecast's pipeline follower): peers and
+      // ADMIN only.
+      Rpc<v1::ListOpportunityChangesRequest>("ListOpportunityChanges", kA | kS,
+                                             kNone, [](const Side&, auto*) {}),
       Rpc<v1::UpdateStageModelRequest>(
           "UpdateStageModel", kA, kNone,
           [](const Side&, auto* r) {

@@ -1,6 +1,7 @@
 #include "common/org/org_mirror.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
@@ -136,37 +137,137 @@ absl::Status OrgMirror::Apply(const v1::Event& event, WriteTxn& txn) {
 absl::Status OrgMirror::Replace(const std::vector<v1::OrgNode>& nodes,
                                 const std::string& source, uint64_t cursor,
                                 const std::vector<v1::Account>* accounts) {
-  RETURN_IF_ERROR(
-      store_
-          ->Write(SystemActor(absl::StrCat("resync:", source)),
-                  [&](WriteTxn& txn) -> absl::Status {
-                    RETURN_IF_ERROR(DeleteTag(txn, cf_, kNodeTag));
-                    for (const v1::OrgNode& n : nodes) {
-                      txn.Put(cf_, NodeKey(n.id()), n.SerializeAsString());
-                    }
-                    if (accounts != nullptr) {
-                      RETURN_IF_ERROR(DeleteTag(txn, cf_, kAccountTag));
-                      for (const v1::Account& a : *accounts) {
-                        txn.Put(cf_, AccountKey(a.id()),
-                                OwnerOnly(a).SerializeAsString());
-                      }
-                    }
-                    txn.PutCursor(source, cursor);
-                    return absl::OkStatus();
-                  })
-          .status());
+  if (accounts == nullptr) {
+    // The tree and the cursor in one transaction.
+    return ReplaceTree(nodes, source, &cursor);
+  }
+  RETURN_IF_ERROR(ReplaceNodes(nodes, source));
+  std::vector<const v1::Account*> sorted;
+  sorted.reserve(accounts->size());
+  for (const v1::Account& a : *accounts) sorted.push_back(&a);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const v1::Account* x, const v1::Account* y) {
+              return x->id() < y->id();
+            });
+  SortedSweep sweep = AccountsSweep();
+  std::vector<v1::Account> page;
+  for (size_t next = 0; next < sorted.size(); next += kReplaceBatch) {
+    page.clear();
+    const size_t end = std::min(sorted.size(), next + kReplaceBatch);
+    for (size_t i = next; i < end; ++i) page.push_back(*sorted[i]);
+    RETURN_IF_ERROR(ReplaceAccountPage(sweep, page, source));
+  }
+  return FinishAccounts(sweep, source, cursor);
+}
+
+absl::Status OrgMirror::ReplaceNodes(const std::vector<v1::OrgNode>& nodes,
+                                     const std::string& source) {
+  return ReplaceTree(nodes, source, nullptr);
+}
+
+absl::Status OrgMirror::ReplaceTree(const std::vector<v1::OrgNode>& nodes,
+                                    const std::string& source,
+                                    const uint64_t* cursor) {
+  RETURN_IF_ERROR(store_
+                      ->Write(SystemActor(absl::StrCat("resync:", source)),
+                              [&](WriteTxn& txn) -> absl::Status {
+                                RETURN_IF_ERROR(DeleteTag(txn, cf_, kNodeTag));
+                                for (const v1::OrgNode& n : nodes) {
+                                  txn.Put(cf_, NodeKey(n.id()),
+                                          n.SerializeAsString());
+                                }
+                                if (cursor != nullptr) {
+                                  txn.PutCursor(source, *cursor);
+                                }
+                                return absl::OkStatus();
+                              })
+                      .status());
   std::lock_guard<std::mutex> lock(mu_);
   nodes_.clear();
   for (const v1::OrgNode& n : nodes) {
     nodes_[n.id()] = Node{n.parent_id(), n.kind(), n.version()};
   }
-  if (accounts != nullptr) {
-    accounts_.clear();
-    for (const v1::Account& a : *accounts) {
-      accounts_[a.id()] = AccountOwnerRecord{a.owner_node_id(), a.version()};
-    }
+  return absl::OkStatus();
+}
+
+SortedSweep OrgMirror::AccountsSweep() const {
+  return SortedSweep(cf_, KeyBuilder(kAccountTag).key());
+}
+
+absl::Status OrgMirror::ReplaceAccountPage(SortedSweep& sweep,
+                                           const std::vector<v1::Account>& page,
+                                           const std::string& source) {
+  std::vector<std::string> gone;
+  RETURN_IF_ERROR(
+      store_
+          ->Write(
+              SystemActor(absl::StrCat("resync:", source)),
+              [&](WriteTxn& txn) -> absl::Status {
+                gone.clear();
+                std::vector<std::string> keys;
+                keys.reserve(page.size());
+                for (const v1::Account& a : page) {
+                  keys.push_back(AccountKey(a.id()));
+                }
+                std::map<std::string, std::string> stored;
+                RETURN_IF_ERROR(sweep.Page(txn, keys, Forget(&gone), &stored));
+                for (size_t i = 0; i < page.size(); ++i) {
+                  std::string value = OwnerOnly(page[i]).SerializeAsString();
+                  auto it = stored.find(keys[i]);
+                  if (it == stored.end() || it->second != value) {
+                    txn.Put(cf_, keys[i], value);
+                  }
+                }
+                return absl::OkStatus();
+              })
+          .status());
+  sweep.Committed();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& id : gone) accounts_.erase(id);
+  for (const v1::Account& a : page) {
+    accounts_[a.id()] = AccountOwnerRecord{a.owner_node_id(), a.version()};
   }
   return absl::OkStatus();
+}
+
+absl::Status OrgMirror::FinishAccounts(SortedSweep& sweep,
+                                       const std::string& source,
+                                       uint64_t cursor) {
+  bool done = false;
+  while (!done) {
+    std::vector<std::string> gone;
+    RETURN_IF_ERROR(store_
+                        ->Write(SystemActor(absl::StrCat("resync:", source)),
+                                [&](WriteTxn& txn) -> absl::Status {
+                                  gone.clear();
+                                  RETURN_IF_ERROR(sweep.Rest(txn, kReplaceBatch,
+                                                             Forget(&gone),
+                                                             &done));
+                                  if (done) {
+                                    txn.PutCursor(source, cursor);
+                                  }
+                                  return absl::OkStatus();
+                                })
+                        .status());
+    sweep.Committed();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& id : gone) accounts_.erase(id);
+  }
+  return absl::OkStatus();
+}
+
+SortedSweep::GoneFn OrgMirror::Forget(std::vector<std::string>* gone) {
+  return [gone, cf = cf_](WriteTxn& txn, std::string_view key) -> absl::Status {
+    KeyReader reader(key);
+    uint8_t tag = 0;
+    std::string id;
+    if (!reader.Tag(&tag) || !reader.Str(&id)) {
+      return absl::DataLossError("store: corrupt account owner key");
+    }
+    txn.Delete(cf, key);
+    gone->push_back(std::move(id));
+    return absl::OkStatus();
+  };
 }
 
 void OrgMirror::Remember(const v1::OrgNode& node) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/resync/sorted_sweep.h"
 #include "common/store/store.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/feed.pb.h"
@@ -39,12 +40,32 @@ class OrgMirror {
   // stored replace the node (the account's owner); older or equal versions
   // and other kinds are ignored.
   [[nodiscard]] absl::Status Apply(const v1::Event& event, WriteTxn& txn);
-  // Replaces the whole copy with `nodes` (and, when `accounts` is given, the
-  // accounts' owners with `accounts`) and stores `cursor` as the cursor of
-  // `source`, in one transaction (a resync after OUT_OF_RANGE).
+  // ---- A resync after OUT_OF_RANGE replaces the copy (PLAN decision 4):
+  // what is listed overwrites what is stored whatever its version (a
+  // restored source restarts lower), what is not listed is removed, and the
+  // memory follows each transaction as it commits, so it stays what Load()
+  // builds from the store.
+  //
+  // Replaces the whole tree with `nodes` (and, when `accounts` is given, the
+  // accounts' owners with `accounts`, in transactions of at most
+  // kReplaceBatch) and stores `cursor` as the cursor of `source`, last.
   [[nodiscard]] absl::Status Replace(
       const std::vector<v1::OrgNode>& nodes, const std::string& source,
       uint64_t cursor, const std::vector<v1::Account>* accounts = nullptr);
+  // The same in steps, for a listing streamed page by page: the tree in one
+  // transaction (no cursor), then the accounts' owners page by page in id
+  // order (SortedSweep, common/resync/sorted_sweep.h), then FinishAccounts
+  // removes the accounts no page listed and stores the cursor last.
+  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& nodes,
+                                          const std::string& source);
+  SortedSweep AccountsSweep() const;
+  [[nodiscard]] absl::Status ReplaceAccountPage(
+      SortedSweep& sweep, const std::vector<v1::Account>& page,
+      const std::string& source);
+  [[nodiscard]] absl::Status FinishAccounts(SortedSweep& sweep,
+                                            const std::string& source,
+                                            uint64_t cursor);
+  static constexpr size_t kReplaceBatch = 1000;
 
   struct Node {
     std::string parent_id;
@@ -69,6 +90,12 @@ class OrgMirror {
     std::string owner_node_id;
     int64_t version = 0;
   };
+  // The tree, and `*cursor` with it when given, in one transaction.
+  [[nodiscard]] absl::Status ReplaceTree(const std::vector<v1::OrgNode>& nodes,
+                                         const std::string& source,
+                                         const uint64_t* cursor);
+  // Deletes a swept account owner and records its id in *gone.
+  SortedSweep::GoneFn Forget(std::vector<std::string>* gone);
   void Remember(const v1::OrgNode& node);
   bool IsWithinLocked(const std::string& node_id,
                       const std::string& ancestor_id) const;

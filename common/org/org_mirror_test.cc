@@ -5,9 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status/status.h"
 #include "common/testing/temp_dir.h"
 
@@ -210,6 +215,99 @@ TEST_F(OrgMirrorTest, AnAccountWhoseBatchRolledBackIsAppliedAgain) {
           .ok());
   Open();
   EXPECT_EQ(mirror_->AccountOwner("acc_x"), "r1");
+}
+
+// What a mirror answers about `nodes` and `accounts` (for comparing a mirror
+// after a resync with a fresh Load of its store).
+std::string Answers(const OrgMirror& m, const std::vector<std::string>& nodes,
+                    const std::vector<std::string>& accounts) {
+  std::string out = absl::StrCat("size=", m.size(), "\n");
+  for (const std::string& id : nodes) {
+    std::optional<OrgMirror::Node> n = m.Find(id);
+    absl::StrAppend(&out, id,
+                    n ? absl::StrCat(" parent=", n->parent_id,
+                                     " kind=", n->kind, " v=", n->version)
+                      : " -",
+                    "\n");
+    for (const std::string& a : m.AccountsWithin(id)) {
+      absl::StrAppend(&out, "  ", a, "\n");
+    }
+  }
+  for (const std::string& id : accounts) {
+    absl::StrAppend(&out, id, " owner=", m.AccountOwner(id).value_or("-"),
+                    "\n");
+  }
+  return out;
+}
+
+v1::Account Account(const std::string& id, const std::string& owner,
+                    int64_t version) {
+  v1::Account a;
+  a.set_id(id);
+  a.set_owner_node_id(owner);
+  a.set_version(version);
+  return a;
+}
+
+TEST_F(OrgMirrorTest, ResyncAfterARestoreReplacesTreeAndOwnersLikeAReload) {
+  // The copy: versions up to 9, accounts a0000..a2999 (three pages and more).
+  ASSERT_TRUE(Apply(Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 5), 1).ok());
+  ASSERT_TRUE(Apply(Node("east", "g", v1::ORG_NODE_KIND_REGION, 9), 2).ok());
+  ASSERT_TRUE(Apply(Node("gone", "g", v1::ORG_NODE_KIND_REGION, 3), 3).ok());
+  ASSERT_TRUE(Apply(Node("r1", "east", v1::ORG_NODE_KIND_REP, 7), 4).ok());
+  std::vector<std::string> account_ids;
+  ASSERT_TRUE(
+      store_
+          ->Write(SystemActor("test"),
+                  [&](WriteTxn& txn) -> absl::Status {
+                    for (int i = 0; i < 3000; ++i) {
+                      const std::string id = absl::StrFormat("a%04d", i);
+                      account_ids.push_back(id);
+                      RETURN_IF_ERROR(mirror_->Apply(
+                          AccountEvent(id, i % 2 ? "r1" : "gone", 6, 5 + i),
+                          txn));
+                    }
+                    return absl::OkStatus();
+                  })
+          .ok());
+  // The restored source: lower versions, "gone" and every third account
+  // missing, r1 under g now, r2 and accounts b0..b9 new.
+  std::vector<v1::OrgNode> nodes = {
+      Node("g", "", v1::ORG_NODE_KIND_GLOBAL, 1),
+      Node("east", "g", v1::ORG_NODE_KIND_REGION, 1),
+      Node("r1", "g", v1::ORG_NODE_KIND_REP, 2),
+      Node("r2", "east", v1::ORG_NODE_KIND_REP, 1)};
+  std::vector<v1::Account> accounts;
+  for (int i = 0; i < 3000; ++i) {
+    if (i % 3 != 0) {
+      accounts.push_back(
+          Account(absl::StrFormat("a%04d", i), i % 2 ? "r2" : "r1", 1));
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    accounts.push_back(Account(absl::StrCat("b", i), "r2", 1));
+    account_ids.push_back(absl::StrCat("b", i));
+  }
+  std::reverse(accounts.begin(), accounts.end());  // any order
+  ASSERT_TRUE(mirror_->Replace(nodes, "accounts", 77, &accounts).ok());
+  EXPECT_EQ(store_->GetCursor("accounts").value(), 77u);
+  const std::vector<std::string> node_ids = {"g", "east", "gone", "r1", "r2"};
+  const std::string seen = Answers(*mirror_, node_ids, account_ids);
+  EXPECT_EQ(mirror_->AccountOwner("a0000"), std::nullopt);
+  EXPECT_EQ(mirror_->AccountOwner("a0001"), "r2");
+  EXPECT_EQ(mirror_->AccountOwner("a0002"), "r1");
+  EXPECT_FALSE(mirror_->Find("gone").has_value());
+  EXPECT_EQ(mirror_->Find("east")->version, 1);
+  EXPECT_EQ(mirror_->AccountsWithin("g").size(), 2000u + 10u);
+  // Memory equals a reload of the store.
+  OrgMirror reloaded(store_.get(), Cf::kMirror);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(Answers(reloaded, node_ids, account_ids), seen);
+  // The feed resumes: an event the listing already showed is ignored, a
+  // newer one applies.
+  ASSERT_TRUE(Apply(Node("r1", "g", v1::ORG_NODE_KIND_REP, 2), 78).ok());
+  ASSERT_TRUE(Apply(Node("r1", "east", v1::ORG_NODE_KIND_REP, 3), 79).ok());
+  EXPECT_TRUE(mirror_->IsWithin("r1", "east"));
 }
 
 }  // namespace

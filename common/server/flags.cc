@@ -77,6 +77,11 @@ ABSL_FLAG(std::string, restore_from_backup_dir, "",
           "gets a new epoch");
 ABSL_FLAG(uint32_t, restore_backup_id, 0,
           "with --restore_from_backup_dir: the backup to restore; 0 = newest");
+ABSL_FLAG(int32_t, max_threads, 256,
+          "most threads serving synchronous gRPC calls; beyond, new calls get "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, max_streams_per_connection, 100,
+          "most concurrent calls (HTTP/2 streams) on one client connection");
 
 namespace salesops {
 namespace {

@@ -40,6 +40,11 @@
 //       writes and how many backups it keeps.
 //   --restore_from_backup_dir (""), --restore_backup_id (0 = newest): restore
 //       a backup into the empty --data_dir at start (a new epoch).
+//   --max_threads (256): most threads the gRPC server runs synchronous calls
+//       on (a grpc::ResourceQuota); beyond, new synchronous calls are answered
+//       RESOURCE_EXHAUSTED at once (see server.h).
+//   --max_streams_per_connection (100): most concurrent calls (HTTP/2
+//       streams) one client connection may have open; more wait in the client.
 
 #include <cstdint>
 #include <string>
@@ -76,6 +81,8 @@ ABSL_DECLARE_FLAG(std::string, backup_dir);
 ABSL_DECLARE_FLAG(int32_t, backup_keep);
 ABSL_DECLARE_FLAG(std::string, restore_from_backup_dir);
 ABSL_DECLARE_FLAG(uint32_t, restore_backup_id);
+ABSL_DECLARE_FLAG(int32_t, max_threads);
+ABSL_DECLARE_FLAG(int32_t, max_streams_per_connection);
 
 namespace salesops {
 

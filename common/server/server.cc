@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -38,15 +39,19 @@
 #include "common/server/flags.h"
 #include "common/server/health.h"
 #include "common/server/interceptors.h"
+#include "common/server/reflection.h"
 
 namespace salesops {
 namespace {
 
 // How many idle threads the gRPC synchronous server keeps polling (see
-// Server::Start). Above the calls a service has in flight at its peak, so
-// threads are reused rather than started per call; each idle one costs a
-// stack and a wake-up share of the completion queue.
+// Server::Start), at most --max_threads. Above the calls a service has in
+// flight at its peak, so threads are reused rather than started per call; each
+// idle one costs a stack and a wake-up share of the completion queue.
 constexpr int kMaxIdleServerThreads = 256;
+// The smallest --max_threads: gRPC's synchronous server needs one thread per
+// completion queue to poll at all, and a handful more to serve anything.
+constexpr int kMinServerThreads = 4;
 
 struct HostPort {
   std::string host;  // without IPv6 brackets
@@ -149,6 +154,45 @@ const char* SignalName(int sig) {
   }
 }
 
+// Message sizes, keepalive, SO_REUSEPORT off, the synchronous server's
+// pollers, and the thread and stream bounds (server.h).
+void ApplyTransportOptions(const ServerConfig& c,
+                           grpc::ServerBuilder* builder) {
+  // gRPC sets SO_REUSEPORT by default: a second server could bind our port and
+  // take half of our traffic (ARCHITECTURE.md §9).
+  builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder->SetMaxReceiveMessageSize(c.max_message_bytes);
+  builder->SetMaxSendMessageSize(c.max_message_bytes);
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_time)));
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_timeout)));
+  // On a server this also lets clients ping while no call is open.
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(c.min_client_ping_interval)));
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // The synchronous server runs each call on a thread that polls for work. A
+  // worker coming back from a call stays a poller only while fewer than
+  // MAX_POLLERS poll (default 2) and otherwise exits, while a poller taking a
+  // call starts a new thread when fewer than MIN_POLLERS are left: with many
+  // calls waiting on the group commit at once, the default made one thread
+  // start and exit per call (half the pipeline's CPU at 64 creates in flight;
+  // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
+  builder->SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+      std::min(kMaxIdleServerThreads, c.max_threads));
+  // Bounded threads and streams (server.h).
+  grpc::ResourceQuota quota("salesops-server");
+  quota.SetMaxThreads(c.max_threads);
+  builder->SetResourceQuota(quota);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              c.max_streams_per_connection);
+}
+
 }  // namespace
 
 ServerConfig ServerConfig::FromFlags() {
@@ -166,6 +210,9 @@ ServerConfig ServerConfig::FromFlags() {
   c.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.max_threads = absl::GetFlag(FLAGS_max_threads);
+  c.max_streams_per_connection =
+      absl::GetFlag(FLAGS_max_streams_per_connection);
   return c;
 }
 
@@ -214,6 +261,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   }
   if (config.drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--drain_timeout must not be negative");
+  }
+  if (config.max_threads < kMinServerThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_threads=", config.max_threads, " must be at least ",
+                     kMinServerThreads));
+  }
+  if (config.max_streams_per_connection < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_streams_per_connection=", config.max_streams_per_connection,
+        " must be positive"));
   }
 
   if (config.authenticator != nullptr) {
@@ -304,16 +361,58 @@ void Server::AddService(grpc::Service* service,
   services_.emplace_back(service, health_name);
 }
 
+std::vector<std::string> Server::RegisterServices(
+    grpc::ServerBuilder* builder) {
+  // Every method served gets its own metrics series; the names come from the
+  // generated descriptors.
+  std::vector<std::string> methods = {"/grpc.health.v1.Health/Check",
+                                      "/grpc.health.v1.Health/Watch"};
+  for (const std::string& m : ReflectionService::MethodNames()) {
+    methods.push_back(m);
+  }
+  // Our own health service (health.h); never gRPC's built-in one, even if
+  // something in the process enabled it.
+  builder->SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  health_ = std::make_unique<HealthService>();
+  builder->RegisterService(health_.get());
+  // Our own reflection (reflection.h), listing what is registered here.
+  std::vector<std::string> listed = {"grpc.health.v1.Health"};
+  for (const std::string& name : ReflectionService::ServiceNames()) {
+    listed.push_back(name);
+  }
+  for (const auto& [service, name] : services_) {
+    listed.push_back(name);
+  }
+  std::sort(listed.begin(), listed.end());
+  reflection_ = std::make_unique<ReflectionService>(std::move(listed));
+  builder->RegisterService(reflection_->v1alpha());
+  builder->RegisterService(reflection_->v1());
+  for (const auto& [service, name] : services_) {
+    builder->RegisterService(service);
+    const google::protobuf::ServiceDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            name);
+    if (descriptor == nullptr) {
+      log::Warn(
+          "service name not in the generated descriptor pool; its calls count "
+          "as grpc_service=\"unknown\"",
+          {{"service", name}});
+      continue;
+    }
+    for (int m = 0; m < descriptor->method_count(); ++m) {
+      methods.push_back(
+          absl::StrCat("/", name, "/", descriptor->method(m)->name()));
+    }
+  }
+  return methods;
+}
+
 absl::Status Server::Start() {
   std::lock_guard<std::mutex> lock(state_mu_);
   if (started_ || shut_down_) {
     return absl::FailedPreconditionError("Server::Start called twice");
   }
-  // A process-wide switch read when a ServerBuilder is created.
-  static std::once_flag once;
-  std::call_once(
-      once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
-
   std::shared_ptr<grpc::ServerCredentials> creds;
   const bool tls = !server_cert_pem_.empty();
   if (tls) {
@@ -333,63 +432,9 @@ absl::Status Server::Start() {
   for (size_t i = 0; i < config_.listen.size(); ++i) {
     builder.AddListeningPort(config_.listen[i], creds, &ports_[i]);
   }
-  // gRPC sets SO_REUSEPORT by default: a second server could bind our port and
-  // take half of our traffic (ARCHITECTURE.md §9).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
-  builder.SetMaxSendMessageSize(config_.max_message_bytes);
-  builder.AddChannelArgument(
-      GRPC_ARG_KEEPALIVE_TIME_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(config_.keepalive_time)));
-  builder.AddChannelArgument(
-      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(config_.keepalive_timeout)));
-  // On a server this also lets clients ping while no call is open.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-      static_cast<int>(
-          absl::ToInt64Milliseconds(config_.min_client_ping_interval)));
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  // The synchronous server runs each call on a thread that polls for work. A
-  // worker coming back from a call stays a poller only while fewer than
-  // MAX_POLLERS poll (default 2) and otherwise exits, while a poller taking a
-  // call starts a new thread when fewer than MIN_POLLERS are left: with many
-  // calls waiting on the group commit at once, the default made one thread
-  // start and exit per call (half the pipeline's CPU at 64 creates in flight;
-  // DECISIONS.md D19). Threads that are idle now stay as pollers instead.
-  builder.SetSyncServerOption(
-      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-      kMaxIdleServerThreads);
+  ApplyTransportOptions(config_, &builder);
 
-  // Every method served gets its own metrics series; the names come from the
-  // generated descriptors.
-  std::vector<std::string> methods = {
-      "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
-  // Our own health service (health.h); never gRPC's built-in one, even if
-  // something in the process enabled it.
-  builder.SetOption(
-      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
-  health_ = std::make_unique<HealthService>();
-  builder.RegisterService(health_.get());
-  for (const auto& [service, name] : services_) {
-    builder.RegisterService(service);
-    const google::protobuf::ServiceDescriptor* descriptor =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-            name);
-    if (descriptor == nullptr) {
-      log::Warn(
-          "service name not in the generated descriptor pool; its calls count "
-          "as grpc_service=\"unknown\"",
-          {{"service", name}});
-      continue;
-    }
-    for (int m = 0; m < descriptor->method_count(); ++m) {
-      methods.push_back(
-          absl::StrCat("/", name, "/", descriptor->method(m)->name()));
-    }
-  }
+  const std::vector<std::string> methods = RegisterServices(&builder);
   auto interceptor = std::make_unique<MetricsInterceptorFactory>(
       metrics_->registry(), methods);
   std::vector<
@@ -463,6 +508,11 @@ void Server::Shutdown() {
   if (health_ != nullptr) {
     // NOT_SERVING everywhere; health watchers get it and their streams end.
     health_->Shutdown();
+  }
+  // Waiting handlers give up with UNAVAILABLE; reflection streams end so.
+  shutdown_signal_.Notify();
+  if (reflection_ != nullptr) {
+    reflection_->Shutdown();
   }
   std::vector<std::function<void()>> hooks;
   {

@@ -3,8 +3,24 @@
 // The gRPC server bootstrap every service main uses (ARCHITECTURE.md §5, §9):
 // listen addresses, auth, TLS/mTLS, message size and keepalive limits, health
 // (grpc.health.v1, per-service status; see health.h), reflection
-// (grpc.reflection.v1alpha), per-method metrics and failure logging
-// (interceptors.h), SO_REUSEPORT off, and a graceful drain on SIGTERM/SIGINT.
+// (grpc.reflection.v1alpha and v1 on the callback API; see reflection.h),
+// per-method metrics and failure logging (interceptors.h), SO_REUSEPORT off,
+// bounded threads and streams (below), and a graceful drain on SIGTERM/SIGINT.
+//
+// Threads. Synchronous handlers run on threads of gRPC's synchronous server,
+// at most --max_threads of them (a grpc::ResourceQuota with SetMaxThreads).
+// When every one is busy, gRPC 1.51 answers a new synchronous call at once with
+// RESOURCE_EXHAUSTED "Server Threadpool Exhausted" on the thread that polled it
+// (ThreadManager::MainWorkLoop, SyncRequest's resource_exhausted handler): the
+// call is not queued and the handler does not run, so the client may retry.
+// Callback-API handlers (health, reflection, pipeline's CreateOpportunity, the
+// feed's Watch) run on gRPC's own small executor and count against no quota;
+// an open callback stream holds memory, not a thread. The process has further
+// threads of its own (RocksDB, the store's committer, gRPC's executor and
+// timers, feed consumers), a few dozen, not counted by the quota.
+// Streams. One client connection may have at most --max_streams_per_connection
+// calls open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); a client opening
+// more waits for a slot (gRPC clients queue the call; they are not failed).
 //
 // A main (common/server/testing/echo_server_main.cc is a complete one):
 //
@@ -42,9 +58,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/server/auth.h"
+#include "common/server/shutdown_signal.h"
 
 namespace grpc {
 class Server;
+class ServerBuilder;
 class Service;
 }  // namespace grpc
 
@@ -52,6 +70,7 @@ namespace salesops {
 
 class HealthService;
 class Metrics;
+class ReflectionService;
 
 struct ServerConfig {
   // HOST:PORT addresses to serve on ("127.0.0.1:0" picks a free port; IPv6 as
@@ -72,9 +91,14 @@ struct ServerConfig {
   std::string tls_client_ca_file;
   // Largest message received or sent, bytes.
   int max_message_bytes = 16 * 1024 * 1024;
-  // Shutdown(): in-flight calls get this long to finish before they are
-  // cancelled.
+  // Shutdown(): in-flight calls get this long to finish; what still runs then
+  // ends with UNAVAILABLE (see Shutdown).
   absl::Duration drain_timeout = absl::Seconds(10);
+  // Most threads running synchronous handlers (see the file comment); at
+  // least 4.
+  int max_threads = 256;
+  // Most concurrent calls on one client connection; at least 1.
+  int max_streams_per_connection = 100;
   // Keepalive. The server pings an idle connection every keepalive_time and
   // drops it when the ack takes longer than keepalive_timeout. Clients may ping
   // every min_client_ping_interval, also with no call in flight (long-lived
@@ -145,11 +169,26 @@ class Server {
   // and only if Start succeeded. Register before Shutdown.
   void OnShutdown(std::function<void()> hook);
 
-  // Health NOT_SERVING for all, run the hooks, stop accepting calls, let
-  // in-flight calls finish until drain_timeout and cancel the rest, then wait
-  // for handlers to return. Idempotent and thread-safe; later calls wait for
-  // the first to finish.
+  // The drain, in order: health NOT_SERVING for all (health watchers get it
+  // and their streams end OK); shutdown_signal() notified and every open
+  // reflection stream ended, both answering UNAVAILABLE "server shutting down;
+  // retry"; the hooks run; gRPC stops listening and sends every connection a
+  // GOAWAY; in-flight calls get until drain_timeout to finish with their real
+  // result; what still runs then ends with UNAVAILABLE (gRPC closes the
+  // connections: "Cancelling all calls"); then Shutdown waits for handlers to
+  // return. A client sees UNAVAILABLE for a call it starts during the drain
+  // (the GOAWAY makes it reconnect, and the port is closed) — except a call
+  // that reaches the server on an open connection in the instant between
+  // gRPC's shutdown starting and the client reading the GOAWAY: gRPC core
+  // resets it as CANCELLED before any handler runs (Server::CallData::
+  // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D29), so it did
+  // nothing and may be retried; docs/API.md says so. Idempotent and
+  // thread-safe; later calls wait for the first to finish.
   void Shutdown();
+
+  // Notified when Shutdown begins: handlers that wait look at it between
+  // slices of their wait and answer UNAVAILABLE kShuttingDownMessage.
+  const ShutdownSignal& shutdown_signal() const { return shutdown_signal_; }
 
   // Waits for SIGTERM or SIGINT (see BlockTerminationSignals), logs it,
   // Shutdown(), returns 0. A second signal during the drain exits the process
@@ -158,6 +197,9 @@ class Server {
 
  private:
   Server() = default;
+  // Registers health, reflection and the added services with `builder`;
+  // returns the full names of every method served (for the metrics).
+  std::vector<std::string> RegisterServices(grpc::ServerBuilder* builder);
 
   ServerConfig config_;
   std::shared_ptr<const Authenticator> auth_;
@@ -168,7 +210,9 @@ class Server {
   std::string client_ca_pem_;
 
   std::vector<std::pair<grpc::Service*, std::string>> services_;
-  std::unique_ptr<HealthService> health_;  // outlives server_
+  std::unique_ptr<HealthService> health_;          // outlives server_
+  std::unique_ptr<ReflectionService> reflection_;  // outlives server_
+  ShutdownSignal shutdown_signal_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 

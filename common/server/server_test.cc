@@ -39,6 +39,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "salesops/testing/testing.grpc.pb.h"
 
@@ -207,6 +208,17 @@ TEST(ServerCreateTest, BadConfigsAreRefused) {
   c = LoopbackConfig();
   c.tls_client_ca_file = "/nonexistent/ca.pem";
   EXPECT_FALSE(Server::Create(c, nullptr).ok());
+
+  c = LoopbackConfig();
+  c.max_threads = 3;
+  s = Server::Create(c, nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("--max_threads=3"));
+  c = LoopbackConfig();
+  c.max_streams_per_connection = 0;
+  s = Server::Create(c, nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("--max_streams_per_connection"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,7 +495,7 @@ TEST(ServerHealthTest, HealthWatchersDoNotHoldUpShutdown) {
 
 // Lists services through grpc.reflection.v1alpha with the generic stub; the
 // request and response messages come from the descriptor pool
-// (grpc++_reflection links them).
+// (salesops_server links their generated code, reflection.h).
 absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
     const std::shared_ptr<grpc::Channel>& channel) {
   namespace pb = google::protobuf;
@@ -651,6 +663,66 @@ TEST(ServerThreadsTest, ConcurrentWaitingCallsReuseServerThreads) {
       << "threads seen during " << kClients * kRounds << " calls";
 }
 
+// --max_threads is a hard bound: with every synchronous thread busy, gRPC
+// answers a new call RESOURCE_EXHAUSTED "Server Threadpool Exhausted" at once
+// (server.h) rather than starting a thread; no handler runs for it.
+TEST(ServerThreadsTest, CallsBeyondMaxThreadsGetResourceExhaustedAtOnce) {
+  ServerConfig c = LoopbackConfig();
+  c.max_threads = 8;
+  EchoFixture f = EchoFixture::Start(c, nullptr);
+  ASSERT_NE(f.server, nullptr);
+  auto stub = EchoService::NewStub(FreshChannel(f.server->target()));
+  constexpr int kCalls = 24;
+  std::vector<std::future<std::pair<grpc::Status, absl::Duration>>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      const absl::Time start = absl::Now();
+      grpc::Status st = CallEcho(*stub, "busy", /*delay_ms=*/1500);
+      return std::make_pair(st, absl::Now() - start);
+    }));
+  }
+  int ok = 0;
+  int exhausted = 0;
+  for (auto& call : calls) {
+    auto [status, took] = call.get();
+    if (status.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << status.error_message();
+      EXPECT_EQ(status.error_message(), "Server Threadpool Exhausted");
+      EXPECT_LT(took, absl::Milliseconds(1000));
+      ++exhausted;
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_LE(ok, 8);
+  EXPECT_EQ(ok + exhausted, kCalls);
+  // Threads are free again afterwards.
+  EXPECT_TRUE(CallEcho(*stub, "after").ok());
+}
+
+// --max_streams_per_connection: a third call on a connection limited to two
+// waits in the client for a free stream (it is not failed).
+TEST(ServerLimitsTest, StreamsPerConnectionAreLimited) {
+  ServerConfig c = LoopbackConfig();
+  c.max_streams_per_connection = 2;
+  EchoFixture f = EchoFixture::Start(c, nullptr);
+  ASSERT_NE(f.server, nullptr);
+  auto stub = EchoService::NewStub(FreshChannel(f.server->target()));
+  ASSERT_TRUE(CallEcho(*stub, "warm-up").ok());  // settings exchanged
+  const absl::Time start = absl::Now();
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 3; ++i) {
+    calls.push_back(std::async(std::launch::async,
+                               [&] { return CallEcho(*stub, "x", 400); }));
+  }
+  for (auto& call : calls) {
+    EXPECT_TRUE(call.get().ok());
+  }
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(780));
+}
+
 // ---------------------------------------------------------------------------------------------
 // c. SO_REUSEPORT is off: a second server cannot take the port.
 
@@ -747,7 +819,8 @@ TEST(ServerShutdownTest, DrainDeadlineCancelsWhatRemains) {
   const absl::Time start = absl::Now();
   f.server->Shutdown();
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
-  EXPECT_FALSE(slow.get().ok());
+  // Never CANCELLED: gRPC closes the connection, the client sees UNAVAILABLE.
+  EXPECT_EQ(slow.get().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -816,7 +889,7 @@ TEST(EchoServerProcessTest, SigtermDrainsInFlightCallsAndExitsZero) {
   EXPECT_THAT(p->Log(), HasSubstr("\"signal\":\"SIGTERM\""));
 }
 
-TEST(EchoServerProcessTest, DrainTimeoutCancelsLongCalls) {
+TEST(EchoServerProcessTest, DrainTimeoutEndsLongCallsWithUnavailable) {
   TempDir dir;
   auto p =
       Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
@@ -835,7 +908,87 @@ TEST(EchoServerProcessTest, DrainTimeoutCancelsLongCalls) {
   ASSERT_TRUE(status.has_value()) << p->Log();
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(5));
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << p->Log();
-  EXPECT_FALSE(in_flight.get().ok());
+  EXPECT_EQ(in_flight.get().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Issue 16 finding 8: every call in flight when SIGTERM comes ends with its
+// real result or UNAVAILABLE, never CANCELLED: calls that finish within the
+// drain answer normally, calls outlasting --drain_timeout get UNAVAILABLE, an
+// open reflection stream ends at once with UNAVAILABLE "server shutting down;
+// retry", a health watcher sees NOT_SERVING; calls started during the drain
+// get UNAVAILABLE, on a new connection and on the old one.
+TEST(EchoServerProcessTest, SigtermEndsEveryCallWithItsResultOrUnavailable) {
+  TempDir dir;
+  auto p =
+      Process::Start({EchoServerPath(), "--listen=127.0.0.1:0", "--auth=none",
+                      DataDirFlag(dir), "--init", "--drain_timeout=1s"});
+  const int port = ReadyPort(*p);
+  ASSERT_GT(port, 0);
+  const std::string target = absl::StrCat("127.0.0.1:", port);
+  auto channel = FreshChannel(target);
+  auto stub = EchoService::NewStub(channel);
+  ASSERT_TRUE(CallEcho(*stub, "warm-up").ok());
+
+  std::vector<std::future<grpc::Status>> quick;
+  std::vector<std::future<grpc::Status>> slow;
+  for (int i = 0; i < 10; ++i) {
+    quick.push_back(std::async(std::launch::async, [&] {
+      return CallEcho(*stub, "quick", 500, 0, absl::Seconds(20));
+    }));
+    slow.push_back(std::async(std::launch::async, [&] {
+      return CallEcho(*stub, "slow", 8000, 0, absl::Seconds(20));
+    }));
+  }
+  auto reflection = grpc::reflection::v1::ServerReflection::NewStub(channel);
+  grpc::ClientContext reflection_ctx;
+  reflection_ctx.set_deadline(In(absl::Seconds(20)));
+  auto stream = reflection->ServerReflectionInfo(&reflection_ctx);
+  grpc::reflection::v1::ServerReflectionRequest ask;
+  ask.set_list_services("*");
+  grpc::reflection::v1::ServerReflectionResponse answer;
+  ASSERT_TRUE(stream->Write(ask) && stream->Read(&answer));
+  auto health = Health::NewStub(channel);
+  grpc::ClientContext health_ctx;
+  health_ctx.set_deadline(In(absl::Seconds(20)));
+  auto watch = health->Watch(&health_ctx, HealthCheckRequest());
+  HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), HealthCheckResponse::SERVING);
+  absl::SleepFor(absl::Milliseconds(200));  // the echo calls are running
+
+  const absl::Time signalled = absl::Now();
+  p->Signal(SIGTERM);
+  EXPECT_FALSE(stream->Read(&answer));
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ended.error_message(), "server shutting down; retry");
+  EXPECT_LT(absl::Now() - signalled, absl::Milliseconds(900));
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(watch->Read(&update));
+  EXPECT_TRUE(watch->Finish().ok());
+
+  ASSERT_TRUE(p->WaitForLine("signal received", absl::Seconds(5)).has_value());
+  absl::SleepFor(absl::Milliseconds(100));
+  auto late = EchoService::NewStub(FreshChannel(target));
+  EXPECT_EQ(CallEcho(*late, "late", 0, 0, absl::Seconds(2)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CallEcho(*stub, "late, old connection", 0, 0, absl::Seconds(2))
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  for (auto& call : quick) {
+    grpc::Status s = call.get();
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  }
+  for (auto& call : slow) {
+    grpc::Status s = call.get();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << s.error_code() << " " << s.error_message();
+  }
+  std::optional<int> status = p->WaitExit(absl::Seconds(10));
+  ASSERT_TRUE(status.has_value()) << p->Log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << p->Log();
 }
 
 TEST(EchoServerProcessTest, SecondSignalExitsWithoutDraining) {

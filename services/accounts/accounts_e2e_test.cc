@@ -43,7 +43,7 @@ Running Launch(const std::string& data_dir) {
   Running r;
   r.process = Process::Start({SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
                               "--metrics_listen=127.0.0.1:0", "--auth=none",
-                              "--data_dir=" + data_dir, "--init"});
+                              "--data_dir=" + data_dir, std::string("--init")});
   if (r.process == nullptr) {
     return r;
   }

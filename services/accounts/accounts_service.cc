@@ -977,6 +977,37 @@ grpc::Status AccountsServiceImpl::ListOrgNodes(
 // ---------------------------------------------------------------------------
 // Quotas
 
+grpc::Status AccountsServiceImpl::ListQuotas(Ctx* ctx,
+                                             const v1::ListQuotasRequest* req,
+                                             v1::ListQuotasResponse* resp) {
+  absl::StatusOr<Principal> who =
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kService});
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  absl::StatusOr<Page> page = ReadPage(req->page());
+  if (!page.ok()) {
+    return ToGrpc(page.status());
+  }
+  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  std::vector<v1::Quota> chunk;
+  bool more = false;
+  if (absl::Status s = db_.quotas.List(page->after, page->size, &chunk, &more);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  for (v1::Quota& q : chunk) {
+    *resp->add_quotas() = std::move(q);
+  }
+  if (more && resp->quotas_size() > 0) {
+    const v1::Quota& last = *resp->quotas().rbegin();
+    resp->mutable_page()->set_next_page_token(
+        EncodePageToken(AccountsStore::QuotaId(
+            last.node_id(), last.fiscal_year(), last.fiscal_quarter())));
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status AccountsServiceImpl::SetQuota(Ctx* ctx,
                                            const v1::SetQuotaRequest* req,
                                            v1::Quota* resp) {

@@ -66,6 +66,10 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
                              v1::GetParetoViewResponse*) override;
   grpc::Status ClassifyAccounts(Ctx*, const v1::ClassifyAccountsRequest*,
                                 v1::ClassifyAccountsResponse*) override;
+  // Every explicit quota by quota id ("<node>/<year>/Q<quarter>"), for a
+  // follower's resync: SERVICE and ADMIN.
+  grpc::Status ListQuotas(Ctx*, const v1::ListQuotasRequest*,
+                          v1::ListQuotasResponse*) override;
 
  private:
   // PERMISSION_DENIED unless `who` may write contacts of `account`: REP when

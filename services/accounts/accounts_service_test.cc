@@ -1121,6 +1121,51 @@ TEST_F(AccountsQuotaTest, EffectiveQuotasFollowReorgsAndSurviveACycleAttempt) {
   EXPECT_EQ(resp.explicit_().currency(), "EUR");
 }
 
+TEST_F(AccountsQuotaTest, ListQuotasPagesEveryQuotaForServiceAndAdminOnly) {
+  Org org = BuildOrg();
+  v1::Quota q;
+  std::vector<std::string> set;
+  for (const v1::OrgNode* n : {&org.r1, &org.r2, &org.r3}) {
+    for (int32_t quarter : {1, 2}) {
+      ASSERT_TRUE(IsOk(SetQuota(n->id(), quarter, Eur(100 * quarter), &q)));
+      set.push_back(absl::StrCat(n->id(), "/", quarter));
+    }
+  }
+  ASSERT_TRUE(IsOk(SetQuota(org.r1.id(), 2, Eur(999), &q)));  // version 2
+  v1::ListQuotasRequest req;
+  req.mutable_page()->set_page_size(4);
+  std::vector<std::string> listed;
+  int pages = 0;
+  for (int guard = 0; guard < 10; ++guard) {
+    v1::ListQuotasResponse resp;
+    ASSERT_TRUE(IsOk(Call(&Stub::ListQuotas, req, &resp, kServiceToken)));
+    ++pages;
+    EXPECT_EQ(resp.page().feed_sequence(), store_->last_sequence());
+    for (const v1::Quota& x : resp.quotas()) {
+      listed.push_back(absl::StrCat(x.node_id(), "/", x.fiscal_quarter()));
+      if (x.node_id() == org.r1.id() && x.fiscal_quarter() == 2) {
+        EXPECT_EQ(x.amount().units_minor(), 999);
+        EXPECT_EQ(x.version(), 2);
+      }
+    }
+    if (resp.page().next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(resp.page().next_page_token());
+  }
+  EXPECT_EQ(pages, 2);
+  std::sort(set.begin(), set.end());
+  EXPECT_EQ(listed, set);  // ids sort by node, then year and quarter
+  v1::ListQuotasResponse resp;
+  EXPECT_TRUE(IsOk(Call(&Stub::ListQuotas, {}, &resp, kAdminToken)));
+  EXPECT_EQ(resp.quotas_size(), 6);
+  AddPrincipals({{kManagerAToken, {"manager-a", Role::kManager, org.a.id()}},
+                 {kRep1Token, {"rep-1", Role::kRep, org.r1.id()}}});
+  for (const char* token : {kManagerAToken, kRep1Token, kFinanceToken}) {
+    EXPECT_TRUE(IsError(Call(&Stub::ListQuotas, {}, &resp, token),
+                        grpc::StatusCode::PERMISSION_DENIED))
+        << token;
+  }
+}
+
 // ===========================================================================
 // Key-account analysis
 

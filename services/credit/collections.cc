@@ -269,13 +269,15 @@ int RiskWeight(v1::RiskClass c) {
   }
 }
 
+__int128 WorklistRank(int64_t open_minor, int days_overdue, v1::RiskClass c) {
+  if (open_minor <= 0 || days_overdue <= 0) return 0;
+  // < 2^63 × 2^31 × 4 fits 128 bits.
+  return static_cast<__int128>(open_minor) * days_overdue * RiskWeight(c);
+}
+
 int64_t WorklistPriority(int64_t open_minor, int days_overdue,
                          v1::RiskClass c) {
-  if (open_minor <= 0 || days_overdue <= 0) return 0;
-  // < 2^63 × 2^31 × 4 fits 128 bits; saturate so the biggest items still sort
-  // first instead of wrapping negative.
-  const __int128 p =
-      static_cast<__int128>(open_minor) * days_overdue * RiskWeight(c);
+  const __int128 p = WorklistRank(open_minor, days_overdue, c);
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   return p > kMax ? kMax : static_cast<int64_t>(p);
 }

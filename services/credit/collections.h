@@ -79,8 +79,13 @@ std::optional<DueStep> NextStep(const v1::Receivable& r,
 // ---- worklist ----
 // LOW 1, MEDIUM 2, HIGH 3, VERY_HIGH 4, UNSPECIFIED (no profile) 2.
 int RiskWeight(v1::RiskClass c);
-// open × days_overdue × RiskWeight, saturating at INT64_MAX; 0 when not
-// overdue.
+// open × days_overdue × RiskWeight, exactly (128 bits); 0 when not overdue.
+// The worklist is ordered by this.
+__int128 WorklistRank(int64_t open_minor, int days_overdue, v1::RiskClass c);
+// WorklistRank as reported (WorklistItem.priority): saturating at INT64_MAX,
+// which accepted amounts reach only past ~2,300 days overdue; the order of
+// the list stays exact (issue 16: one receivable must not take the whole
+// worklist down with an OUT_OF_RANGE).
 int64_t WorklistPriority(int64_t open_minor, int days_overdue, v1::RiskClass c);
 
 // ---- debtor classes (SPEC §5.3) ----

@@ -35,6 +35,16 @@ constexpr size_t kMaxExternalIdLength = 128;
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// An OUT_OF_RANGE sum (money::Accumulator, money::Add) of the query's
+// `figure` names it; any other error passes as is.
+absl::Status Figure(const absl::Status& s, const std::string& figure) {
+  if (s.code() != absl::StatusCode::kOutOfRange) {
+    return s;
+  }
+  return absl::OutOfRangeError(absl::StrCat(
+      figure, " does not fit an int64 amount (", s.message(), ")"));
+}
+
 // INVALID_ARGUMENT when pipeline's feed showed `opportunity_id` under another
 // account (an opportunity not seen yet passes: the feed may lag the call).
 absl::Status RequireOpportunityOf(const CreditStore& db, WriteTxn& txn,
@@ -377,8 +387,14 @@ absl::Status CreditServiceImpl::DoCheckCredit(Ctx* ctx,
             facts.amount = req->amount().units_minor();
             ASSIGN_OR_RETURN(facts.profile,
                              db_.profiles.Find(txn, req->account_id()));
-            ASSIGN_OR_RETURN(facts.exposure, Exposure(txn, req->account_id(),
-                                                      req->opportunity_id()));
+            absl::StatusOr<int64_t> exposure =
+                Exposure(txn, req->account_id(), req->opportunity_id());
+            if (!exposure.ok()) {
+              return Figure(
+                  exposure.status(),
+                  absl::StrCat("exposure of account ", req->account_id()));
+            }
+            facts.exposure = *exposure;
             ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
                              db_.AccountReceivables(txn, req->account_id()));
             money::Accumulator beyond;
@@ -392,7 +408,13 @@ absl::Status CreditServiceImpl::DoCheckCredit(Ctx* ctx,
                 beyond.Add(r.open().units_minor());
               }
             }
-            ASSIGN_OR_RETURN(facts.overdue_beyond_limit, beyond.Total());
+            absl::StatusOr<int64_t> overdue = beyond.Total();
+            if (!overdue.ok()) {
+              return Figure(overdue.status(),
+                            absl::StrCat("overdue receivables of account ",
+                                         req->account_id()));
+            }
+            facts.overdue_beyond_limit = *overdue;
             ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db_.Strategy(txn));
             facts.debtor_class =
                 ClassifyDebtor(rs, strategy, today).debtor_class;
@@ -1025,8 +1047,15 @@ absl::Status CreditServiceImpl::DoGetAging(Ctx* ctx,
                      db_.AccountReceivables(account));
     v1::AgingBuckets buckets;
     for (const v1::Receivable& r : rs) {
-      RETURN_IF_ERROR(AddToAging(r, as_of, options_.currency, &buckets));
-      RETURN_IF_ERROR(AddToAging(r, as_of, options_.currency, total));
+      // A sum past int64 fails this query, naming what it sums.
+      if (absl::Status s = AddToAging(r, as_of, options_.currency, &buckets);
+          !s.ok()) {
+        return Figure(s, absl::StrCat("aging of account ", account));
+      }
+      if (absl::Status s = AddToAging(r, as_of, options_.currency, total);
+          !s.ok()) {
+        return Figure(s, "aging total of the accounts asked for");
+      }
     }
     if (buckets.total().units_minor() != 0) {
       v1::AccountAging* a = resp->add_accounts();
@@ -1070,7 +1099,11 @@ absl::Status CreditServiceImpl::DoGetDso(Ctx* ctx, const v1::GetDsoRequest* req,
     all.insert(all.end(), std::make_move_iterator(rs.begin()),
                std::make_move_iterator(rs.end()));
   }
-  ASSIGN_OR_RETURN(*resp, ComputeDso(all, *from, *to, options_.currency));
+  absl::StatusOr<v1::Dso> dso = ComputeDso(all, *from, *to, options_.currency);
+  if (!dso.ok()) {
+    return Figure(dso.status(), "DSO of the accounts asked for");
+  }
+  *resp = std::move(*dso);
   return absl::OkStatus();
 }
 
@@ -1486,9 +1519,16 @@ absl::Status CreditServiceImpl::DoGetWorklist(Ctx* ctx,
       items.push_back(std::move(item));
     }
   }
-  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
-    if (a.priority() != b.priority()) {
-      return a.priority() > b.priority();
+  // By the exact rank: a reported priority may be capped (collections.h).
+  const auto rank = [](const v1::WorklistItem& i) {
+    return WorklistRank(i.receivable().open().units_minor(), i.days_overdue(),
+                        i.risk_class());
+  };
+  std::sort(items.begin(), items.end(), [&](const auto& a, const auto& b) {
+    const __int128 ra = rank(a);
+    const __int128 rb = rank(b);
+    if (ra != rb) {
+      return ra > rb;
     }
     return a.receivable().id() < b.receivable().id();
   });

@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/money/money.h"
@@ -41,6 +42,7 @@
 #include "salesops/v1/pipeline.pb.h"
 #include "services/credit/collections.h"
 #include "services/credit/credit_store.h"
+#include "services/credit/receivables.h"
 
 namespace salesops::credit {
 namespace {
@@ -2060,6 +2062,94 @@ TEST_F(CreditServiceTest, WorklistOrdersByOpenTimesDaysOverdueTimesRisk) {
   ASSERT_TRUE(IsOk(Worklist(kWest, today, &w)));
   ASSERT_EQ(w.items_size(), 1);
   EXPECT_THAT(w.items(0).open_tasks(), IsEmpty());
+}
+
+// Issue 16, finding 2: the edge refuses |amount| > 10^15, but sums of
+// accepted amounts pass int64. Only the queries whose figure does not fit
+// answer OUT_OF_RANGE, naming it; the service starts on such data.
+TEST_F(CreditServiceTest, SumsPastInt64FailOnlyTheQueriesThatSumThem) {
+  constexpr int64_t kMaxAmount = 1'000'000'000'000'000;  // 10^15
+  const absl::Time now = clock_.Now();
+  const absl::CivilDay today = Today();
+  // 9,300 receivables of 10^15 for e1 (9.3 × 10^18 owed), 5,000 for e2,
+  // written as PostReceivable would (faster than 14,300 calls).
+  CreditStore db(store_.get());
+  int n = 0;
+  for (const auto& [account, count] : std::vector<std::pair<std::string, int>>{
+           {kAccE1, 9300}, {kAccE2, 5000}}) {
+    for (int done = 0; done < count; done += 1000) {
+      ASSERT_TRUE(store_
+                      ->Write(SystemActor("test"),
+                              [&](WriteTxn& txn) -> absl::Status {
+                                for (int i = done;
+                                     i < std::min(count, done + 1000); ++i) {
+                                  v1::Receivable r;
+                                  r.set_id(
+                                      absl::StrFormat("rcv_big_%06d", ++n));
+                                  r.set_account_id(account);
+                                  *r.mutable_amount() = Eur(kMaxAmount);
+                                  *r.mutable_paid() = Eur(0);
+                                  *r.mutable_written_off() = Eur(0);
+                                  *r.mutable_issue_date() = ToProto(today - 40);
+                                  *r.mutable_due_date() = ToProto(today - 10);
+                                  r.set_created_micros(absl::ToUnixMicros(now));
+                                  Settle(&r, "EUR");
+                                  RETURN_IF_ERROR(db.SaveReceivable(txn, &r));
+                                }
+                                return absl::OkStatus();
+                              })
+                      .ok());
+    }
+  }
+  // w1: two receivables 6,000 days overdue, whose priorities both pass
+  // int64 (reported capped), ranked by their exact product.
+  const v1::Receivable smaller =
+      Post(kAccW1, kMaxAmount - 1000, today - 6030, today - 6000);
+  const v1::Receivable larger =
+      Post(kAccW1, kMaxAmount, today - 6030, today - 6000);
+  const auto check = [&] {
+    v1::Aging aging;
+    ASSERT_TRUE(IsOk(Aging(kAccE2, "", std::nullopt, &aging)));
+    EXPECT_EQ(aging.total().total().units_minor(), 5000 * kMaxAmount);
+    EXPECT_TRUE(IsError(Aging(kAccE1, "", std::nullopt, &aging),
+                        grpc::StatusCode::OUT_OF_RANGE,
+                        absl::StrCat("aging of account ", kAccE1)));
+    EXPECT_TRUE(IsError(Aging("", kEast, std::nullopt, &aging),
+                        grpc::StatusCode::OUT_OF_RANGE));
+    ASSERT_TRUE(IsOk(Aging("", kWest, std::nullopt, &aging)));
+    EXPECT_EQ(aging.total().total().units_minor(), 2 * kMaxAmount - 1000);
+    // The DSO of e2 alone fits; east's sums do not.
+    v1::GetDsoRequest dso_req;
+    dso_req.set_org_node_id(kEast);
+    *dso_req.mutable_from() = ToProto(today - 60);
+    *dso_req.mutable_to() = ToProto(today);
+    v1::Dso dso;
+    EXPECT_TRUE(IsError(Call(&Stub::GetDso, dso_req, &dso),
+                        grpc::StatusCode::OUT_OF_RANGE,
+                        "DSO of the accounts asked for"));
+    dso_req.set_org_node_id("");
+    dso_req.set_account_id(kAccE2);
+    ASSERT_TRUE(IsOk(Call(&Stub::GetDso, dso_req, &dso)));
+    EXPECT_EQ(dso.credit_sales().units_minor(), 5000 * kMaxAmount);
+    // A check of e1 cannot state its exposure: refused, nothing stored.
+    v1::CheckCreditRequest check_req;
+    check_req.set_account_id(kAccE1);
+    *check_req.mutable_amount() = Eur(1);
+    v1::CreditCheck out;
+    EXPECT_TRUE(IsError(Call(&Stub::CheckCredit, check_req, &out),
+                        grpc::StatusCode::OUT_OF_RANGE,
+                        absl::StrCat("exposure of account ", kAccE1)));
+    EXPECT_EQ(Check(kAccE2, 1).exposure().units_minor(), 5000 * kMaxAmount);
+    v1::Worklist worklist;
+    ASSERT_TRUE(IsOk(Worklist(kWest, std::nullopt, &worklist)));
+    ASSERT_EQ(worklist.items_size(), 2);
+    EXPECT_EQ(worklist.items(0).receivable().id(), larger.id());
+    EXPECT_EQ(worklist.items(1).receivable().id(), smaller.id());
+    EXPECT_EQ(worklist.items(0).priority(), INT64_MAX);
+  };
+  check();
+  Restart();
+  check();
 }
 
 TEST_F(CreditServiceTest, WorklistDefaultsToTheRootForAdminAndFinance) {

@@ -261,4 +261,31 @@ void CreditStore::PutModel(WriteTxn& txn, const v1::StageModel& model) const {
           model.SerializeAsString());
 }
 
+std::string CreditStore::ModelMirrorPrefix() {
+  return KeyBuilder(kModelTag).key();
+}
+
+std::string CreditStore::ModelMirrorKey(std::string_view model_id) {
+  return KeyBuilder(kModelTag).Str(model_id).key();
+}
+
+std::string CreditStore::OpportunityAccountPrefix() {
+  return KeyBuilder(kOpportunityAccountTag).key();
+}
+
+std::string CreditStore::OpportunityAccountKey(
+    std::string_view opportunity_id) {
+  return KeyBuilder(kOpportunityAccountTag).Str(opportunity_id).key();
+}
+
+absl::StatusOr<std::string> CreditStore::MirroredId(std::string_view key) {
+  KeyReader reader(key);
+  uint8_t tag = 0;
+  std::string id;
+  if (!reader.Tag(&tag) || !reader.Str(&id)) {
+    return absl::DataLossError("store: corrupt pipeline mirror key");
+  }
+  return id;
+}
+
 }  // namespace salesops::credit

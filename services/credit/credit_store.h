@@ -116,6 +116,16 @@ struct CreditStore {
   [[nodiscard]] absl::StatusOr<std::optional<v1::StageModel>> FindModel(
       WriteTxn& txn, std::string_view model_id) const;
   void PutModel(WriteTxn& txn, const v1::StageModel& model) const;
+
+  // The copies of pipeline's stage models and of its opportunities'
+  // accounts, for a resync that replaces them (pipeline_follower.h): the
+  // key prefix of each in the mirror family, and the id of one of its keys.
+  static std::string ModelMirrorPrefix();
+  static std::string ModelMirrorKey(std::string_view model_id);
+  static std::string OpportunityAccountPrefix();
+  static std::string OpportunityAccountKey(std::string_view opportunity_id);
+  [[nodiscard]] static absl::StatusOr<std::string> MirroredId(
+      std::string_view key);
 };
 
 }  // namespace salesops::credit

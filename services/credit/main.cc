@@ -4,10 +4,8 @@
 // --pipeline_addr (required), --default_payment_terms_days and
 // --overdue_block_days.
 
-#include <algorithm>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -16,112 +14,11 @@
 #include "common/runtime/service_runtime.h"
 #include "common/server/flags.h"
 #include "common/server/peer.h"
-#include "common/status/status.h"
 #include "common/time/fiscal_calendar.h"
-#include "salesops/v1/accounts.grpc.pb.h"
-#include "salesops/v1/pipeline.grpc.pb.h"
+#include "services/credit/accounts_follower.h"
 #include "services/credit/credit_service.h"
 #include "services/credit/credit_store.h"
-
-namespace {
-
-using salesops::PeerChannel;
-namespace v1 = salesops::v1;
-
-// After OUT_OF_RANGE on the accounts feed: the whole org tree and every
-// account's owner, replaced in one transaction with the cursor.
-absl::Status ResyncAccounts(const PeerChannel& peer, salesops::OrgMirror& org) {
-  auto stub = v1::AccountsService::NewStub(peer.channel());
-  std::vector<v1::OrgNode> nodes;
-  std::vector<v1::Account> accounts;
-  uint64_t nodes_at = 0, accounts_at = 0;
-  RETURN_IF_ERROR((
-      salesops::ListAllPages<v1::ListOrgNodesRequest, v1::ListOrgNodesResponse>(
-          peer, "accounts service", v1::ListOrgNodesRequest(),
-          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListOrgNodes(c, req, resp);
-          },
-          [&](v1::ListOrgNodesResponse& resp) {
-            for (v1::OrgNode& n : *resp.mutable_nodes()) {
-              nodes.push_back(std::move(n));
-            }
-          },
-          &nodes_at)));
-  RETURN_IF_ERROR((
-      salesops::ListAllPages<v1::ListAccountsRequest, v1::ListAccountsResponse>(
-          peer, "accounts service", v1::ListAccountsRequest(),
-          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListAccounts(c, req, resp);
-          },
-          [&](v1::ListAccountsResponse& resp) {
-            for (v1::Account& a : *resp.mutable_accounts()) {
-              accounts.push_back(std::move(a));
-            }
-          },
-          &accounts_at)));
-  return org.Replace(nodes, "accounts", std::min(nodes_at, accounts_at),
-                     &accounts);
-}
-
-// After OUT_OF_RANGE on the pipeline feed: every stage model and opportunity
-// applied again (idempotent), a page per transaction, then the cursor.
-absl::Status ResyncPipeline(const PeerChannel& peer, salesops::Store& store,
-                            salesops::credit::CreditServiceImpl& service) {
-  auto stub = v1::PipelineService::NewStub(peer.channel());
-  auto apply_all = [&](const char* kind, const auto& entities) {
-    return store
-        .Write(salesops::SystemActor("resync:pipeline"),
-               [&](salesops::WriteTxn& txn) -> absl::Status {
-                 for (const auto& entity : entities) {
-                   v1::Event e;
-                   e.set_kind(kind);
-                   e.set_entity_id(entity.id());
-                   e.set_time_micros(absl::ToUnixMicros(txn.now()));
-                   e.mutable_payload()->PackFrom(entity);
-                   RETURN_IF_ERROR(service.ApplyPipeline(e, txn));
-                 }
-                 return absl::OkStatus();
-               })
-        .status();
-  };
-  absl::Status applied;
-  uint64_t models_at = 0, opportunities_at = 0;
-  RETURN_IF_ERROR((salesops::ListAllPages<v1::ListStageModelsRequest,
-                                          v1::ListStageModelsResponse>(
-      peer, "pipeline service", v1::ListStageModelsRequest(),
-      [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-        return stub->ListStageModels(c, req, resp);
-      },
-      [&](v1::ListStageModelsResponse& resp) {
-        if (applied.ok()) {
-          applied = apply_all("pipeline.StageModel", resp.models());
-        }
-      },
-      &models_at)));
-  RETURN_IF_ERROR(applied);
-  RETURN_IF_ERROR((salesops::ListAllPages<v1::ListOpportunitiesRequest,
-                                          v1::ListOpportunitiesResponse>(
-      peer, "pipeline service", v1::ListOpportunitiesRequest(),
-      [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-        return stub->ListOpportunities(c, req, resp);
-      },
-      [&](v1::ListOpportunitiesResponse& resp) {
-        if (applied.ok()) {
-          applied = apply_all("pipeline.Opportunity", resp.opportunities());
-        }
-      },
-      &opportunities_at, /*max_pages=*/100'000)));
-  RETURN_IF_ERROR(applied);
-  return store
-      .Write(salesops::SystemActor("resync:pipeline"),
-             [&](salesops::WriteTxn& txn) -> absl::Status {
-               txn.PutCursor("pipeline", std::min(models_at, opportunities_at));
-               return absl::OkStatus();
-             })
-      .status();
-}
-
-}  // namespace
+#include "services/credit/pipeline_follower.h"
 
 ABSL_FLAG(std::string, accounts_addr, "",
           "HOST:PORT of salesops-accounts (required): accounts, their owners "
@@ -203,7 +100,9 @@ int main(int argc, char** argv) {
       [&org](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
         return org.Apply(e, txn);
       },
-      [&org, &accounts_peer] { return ResyncAccounts(**accounts_peer, org); }));
+      [&org, &accounts_peer] {
+        return credit::ResyncAccounts(**accounts_peer, org);
+      }));
   salesops::FeedConsumerOptions pipeline_follow;
   pipeline_follow.source = "pipeline";
   pipeline_follow.kinds = credit::CreditServiceImpl::PipelineKinds();
@@ -214,7 +113,7 @@ int main(int argc, char** argv) {
         return service.ApplyPipeline(e, txn);
       },
       [&store, &service, &pipeline_peer] {
-        return ResyncPipeline(**pipeline_peer, store, service);
+        return credit::ResyncPipeline(**pipeline_peer, store, service);
       }));
 
   // Promises judged, dunning steps issued and holds placed as days pass.

@@ -54,14 +54,22 @@ absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
       money::Make(a.figures.pipeline_weighted_minor, currency);
   *out->mutable_forecast() = money::Make(a.figures.forecast_minor, currency);
   *out->mutable_quota() = money::Make(a.quota_minor, currency);
-  ASSIGN_OR_RETURN(const int64_t gap,
-                   money::Sub(a.quota_minor, a.figures.forecast_minor));
-  *out->mutable_gap() = money::Make(gap, currency);
+  absl::StatusOr<int64_t> gap =
+      money::Sub(a.quota_minor, a.figures.forecast_minor);
+  if (!gap.ok()) {
+    return absl::OutOfRangeError(absl::StrCat("gap of org node \"", a.node_id,
+                                              "\": ", gap.status().message()));
+  }
+  *out->mutable_gap() = money::Make(*gap, currency);
   if (a.quota_minor > 0) {
-    ASSIGN_OR_RETURN(const int64_t coverage,
-                     money::MulDivRoundHalfEven(a.figures.forecast_minor, 10000,
-                                                a.quota_minor));
-    out->set_coverage_bp(coverage);
+    absl::StatusOr<int64_t> coverage = money::MulDivRoundHalfEven(
+        a.figures.forecast_minor, 10000, a.quota_minor);
+    if (!coverage.ok()) {
+      return absl::OutOfRangeError(
+          absl::StrCat("coverage_bp of org node \"", a.node_id,
+                       "\": ", coverage.status().message()));
+    }
+    out->set_coverage_bp(*coverage);
   }
   out->set_needs_more_pipeline(a.figures.forecast_minor < a.quota_minor);
   return absl::OkStatus();
@@ -189,21 +197,7 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   RETURN_IF_ERROR(v.status());
   RETURN_IF_ERROR(RequireReader(who, req->node_id()));
   if (req->min_pipeline_sequence() > feeds_.pipeline_applied()) {
-    // Wait a little less than the call's deadline, so the caller gets this
-    // answer rather than the transport's bare DEADLINE_EXCEEDED.
-    absl::Duration budget = absl::Seconds(10);
-    if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
-      budget = absl::FromChrono(ctx->deadline()) - absl::Now();
-    }
-    budget -= std::min(absl::Milliseconds(50), budget / 10);
-    if (budget <= absl::ZeroDuration() ||
-        !feeds_.wait_pipeline(req->min_pipeline_sequence(), budget)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "min_pipeline_sequence: the forecast reflects the pipeline feed up "
-          "to ",
-          feeds_.pipeline_applied(), ", not yet ", req->min_pipeline_sequence(),
-          "; retry"));
-    }
+    RETURN_IF_ERROR(WaitForPipeline(ctx, req->min_pipeline_sequence()));
   }
   // The positions first: the figures read next reflect at least these.
   resp->set_pipeline_sequence(feeds_.pipeline_applied());
@@ -241,6 +235,47 @@ absl::Status ForecastServiceImpl::DoGetForecast(
     RETURN_IF_ERROR(FillNode(child, options_.currency, resp->add_children()));
   }
   return absl::OkStatus();
+}
+
+absl::Status ForecastServiceImpl::WaitForPipeline(Ctx* ctx, uint64_t sequence) {
+  // A waiting call holds a server thread: only so many may wait at once.
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { --n; }
+  } slot{waiting_reads_};
+  if (++waiting_reads_ > options_.max_waiting_reads) {
+    return absl::UnavailableError(absl::StrCat(
+        "min_pipeline_sequence: ", options_.max_waiting_reads,
+        " GetForecast calls are already waiting for the pipeline feed, the "
+        "most this server lets wait; retry after a pause (the forecast "
+        "reflects the pipeline feed up to ",
+        feeds_.pipeline_applied(), ")"));
+  }
+  // Wait a little less than the call's deadline, so the caller gets this
+  // answer rather than the transport's bare DEADLINE_EXCEEDED; in slices, so
+  // a drain ends the wait at once.
+  absl::Duration budget = absl::Seconds(10);
+  if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
+    budget = absl::FromChrono(ctx->deadline()) - absl::Now();
+  }
+  budget -= std::min(absl::Milliseconds(50), budget / 10);
+  const absl::Time until = absl::Now() + budget;
+  constexpr absl::Duration kSlice = absl::Milliseconds(100);
+  while (true) {
+    if (options_.shutdown != nullptr && options_.shutdown->notified()) {
+      return absl::UnavailableError(kShuttingDownMessage);
+    }
+    const absl::Duration left = until - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      break;
+    }
+    if (feeds_.wait_pipeline(sequence, std::min(left, kSlice))) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "min_pipeline_sequence: the forecast reflects the pipeline feed up to ",
+      feeds_.pipeline_applied(), ", not yet ", sequence, "; retry"));
 }
 
 grpc::Status ForecastServiceImpl::RecordOutOfFunnelSale(

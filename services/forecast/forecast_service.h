@@ -7,6 +7,7 @@
 // Scope (SPEC §8): ADMIN, FINANCE and SERVICE read every node; MANAGER their
 // own subtree; REP their own node.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/server/auth.h"
+#include "common/server/shutdown_signal.h"
 #include "common/store/store.h"
 #include "common/store/table.h"
 #include "common/time/clock.h"
@@ -52,6 +54,15 @@ struct FeedPositions {
 
 struct ForecastOptions {
   std::string currency = "EUR";
+  // Most GetForecast calls that may wait for min_pipeline_sequence at once.
+  // Each waits on a server thread; beyond this many, a call that would wait
+  // is answered UNAVAILABLE at once ("retry"), so waits can never take every
+  // thread of --max_threads (main sets a quarter of it; 64 of the default
+  // 256).
+  int max_waiting_reads = 64;
+  // When set, waiting calls answer UNAVAILABLE "server shutting down; retry"
+  // as soon as it is notified (the server began to drain).
+  const ShutdownSignal* shutdown = nullptr;
 };
 
 class ForecastServiceImpl final : public v1::ForecastService::Service {
@@ -106,6 +117,10 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
  private:
   absl::Status DoGetForecast(Ctx*, const v1::GetForecastRequest*,
                              v1::Forecast*);
+  // Waits (bounded, see ForecastOptions) until the pipeline feed is applied up
+  // to `sequence`: DEADLINE_EXCEEDED shortly before the call's deadline,
+  // UNAVAILABLE when too many wait or the server drains.
+  absl::Status WaitForPipeline(Ctx*, uint64_t sequence);
   absl::Status DoRecordOutOfFunnelSale(Ctx*,
                                        const v1::RecordOutOfFunnelSaleRequest*,
                                        v1::OutOfFunnelSale*);
@@ -150,6 +165,7 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   Table<v1::WeekSnapshot> snapshots_;  // id "<node>/<year>-Q<q>/W<week>"
   Table<v1::ForecastSubmission> submissions_;  // same id shape
   std::mutex close_mu_;                        // one Close at a time
+  std::atomic<int> waiting_reads_{0};  // GetForecast calls in WaitForPipeline
 
   std::mutex closer_mu_;
   std::condition_variable closer_cv_;

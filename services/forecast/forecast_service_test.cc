@@ -47,7 +47,6 @@
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/pipeline.pb.h"
-#include "services/forecast/credit_collections.h"
 #include "services/forecast/forecast_view.h"
 
 namespace salesops::forecast {
@@ -252,7 +251,7 @@ class ForecastServiceTest : public ::testing::Test {
     registry_ = std::make_shared<prometheus::Registry>();
     service_ = std::make_unique<ForecastServiceImpl>(
         store_.get(), auth_.get(), &clock_, view_.get(), std::move(feeds),
-        ForecastOptions{}, registry_.get());
+        options_, registry_.get());
     absl::Status init = service_->Init();
     ASSERT_TRUE(init.ok()) << init;
     server_ = std::make_unique<testing::LoopbackServer>(
@@ -569,6 +568,7 @@ class ForecastServiceTest : public ::testing::Test {
   std::unique_ptr<ForecastServiceImpl> service_;
   std::unique_ptr<testing::LoopbackServer> server_;
   std::unique_ptr<v1::ForecastService::Stub> stub_;
+  ForecastOptions options_;  // of the next StartService
 
   // Feed positions (what the consumers would report) and event sequences.
   std::mutex feed_mu_;
@@ -1083,7 +1083,7 @@ TEST_F(ForecastServiceTest, MinPipelineSequenceWaitsWithinTheDeadline) {
   grpc::Status late = Get(req, &out, kAdminToken, absl::Milliseconds(300));
   EXPECT_TRUE(IsError(late, grpc::StatusCode::DEADLINE_EXCEEDED));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
-  EXPECT_EQ(waits_.load(), 1);
+  EXPECT_GE(waits_.load(), 1);  // in slices of at most 100 ms
 
   // Reached while the call waits: the figures include the new event.
   const v1::Event next =
@@ -1128,6 +1128,71 @@ TEST_F(ForecastServiceTest, MinPipelineSequenceTimeoutNamesTheField) {
     }
   }
   EXPECT_EQ(explained, 5) << ::testing::PrintToString(messages);
+}
+
+// Each waiting call holds a server thread: beyond max_waiting_reads a call
+// that would wait is answered UNAVAILABLE at once, and the waiting ones still
+// get their answer.
+TEST_F(ForecastServiceTest, WaitingReadsAreBounded) {
+  options_.max_waiting_reads = 2;
+  Restart();
+  Seed();
+  v1::GetForecastRequest req = Req("global");
+  req.set_min_pipeline_sequence(pipeline_seq_ + 1);
+  std::vector<std::thread> waiting;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2; ++i) {
+    waiting.emplace_back([&] {
+      v1::Forecast out;
+      if (Get(req, &out, kAdminToken, absl::Seconds(10)).ok()) {
+        ++ok;
+      }
+    });
+  }
+  for (int i = 0; i < 500 && waits_.load() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(waits_.load(), 2);
+  v1::Forecast out;
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(IsError(Get(req, &out, kAdminToken, absl::Seconds(10)),
+                      grpc::StatusCode::UNAVAILABLE,
+                      "2 GetForecast calls are already waiting"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_TRUE(ApplyPipeline(
+                  OppEvent({"o30", "r3", "INTEREST", 20000, Day(2026, 5, 30)}))
+                  .ok());
+  for (std::thread& t : waiting) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 2);
+  // The slots are free again.
+  req.set_min_pipeline_sequence(pipeline_seq_);
+  EXPECT_TRUE(IsOk(Get(req, &out)));
+}
+
+// A drain ends the wait with UNAVAILABLE at once rather than holding the
+// server's drain until the call's deadline.
+TEST_F(ForecastServiceTest, WaitingReadsEndWhenTheServerDrains) {
+  ShutdownSignal drain;
+  options_.shutdown = &drain;
+  Restart();
+  Seed();
+  v1::GetForecastRequest req = Req("global");
+  req.set_min_pipeline_sequence(pipeline_seq_ + 1);
+  absl::Time notified;
+  std::thread notifier([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    notified = absl::Now();
+    drain.Notify();
+  });
+  v1::Forecast out;
+  grpc::Status s = Get(req, &out, kAdminToken, absl::Seconds(20));
+  const absl::Time answered = absl::Now();
+  notifier.join();
+  EXPECT_TRUE(
+      IsError(s, grpc::StatusCode::UNAVAILABLE, "server shutting down; retry"));
+  EXPECT_LT(answered - notified, absl::Seconds(1));
 }
 
 // ---------------------------------------------------------------------------
@@ -1581,112 +1646,6 @@ TEST_F(ForecastServiceTest, ResyncReplacesTheStoredCollections) {
   EXPECT_TRUE(MessageDifferencer::Equals(q1, MustGet("global", 2026, 1)));
 }
 
-// A credit service that lists `total` collections "o0".."o<total-1>" in
-// pages (the page token is the next index) or, when `stuck`, always answers
-// the same next page token.
-class FakeCredit final : public v1::CreditService::Service {
- public:
-  grpc::Status ListOpportunityCollections(
-      grpc::ServerContext*, const v1::ListOpportunityCollectionsRequest* req,
-      v1::ListOpportunityCollectionsResponse* resp) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(*req);
-    if (denied_) {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "finance only");
-    }
-    resp->mutable_page()->set_feed_sequence(100 + requests_.size());
-    if (stuck_) {
-      resp->mutable_page()->set_next_page_token("same");
-      return grpc::Status::OK;
-    }
-    const int start = req->page().page_token().empty()
-                          ? 0
-                          : std::stoi(req->page().page_token());
-    const int end = std::min(total_, start + req->page().page_size());
-    for (int i = start; i < end; ++i) {
-      *resp->add_collections() = Collection(absl::StrCat("o", i), i, 1);
-    }
-    if (end < total_) {
-      resp->mutable_page()->set_next_page_token(absl::StrCat(end));
-    }
-    return grpc::Status::OK;
-  }
-
-  void Set(int total, bool stuck, bool denied) {
-    std::lock_guard<std::mutex> lock(mu_);
-    total_ = total;
-    stuck_ = stuck;
-    denied_ = denied;
-    requests_.clear();
-  }
-  std::vector<v1::ListOpportunityCollectionsRequest> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  std::mutex mu_;
-  int total_ = 0;
-  bool stuck_ = false;
-  bool denied_ = false;
-  std::vector<v1::ListOpportunityCollectionsRequest> requests_;
-};
-
-TEST_F(ForecastServiceTest, ResyncListsEveryPageOfCreditsCollections) {
-  FakeCredit fake;
-  testing::LoopbackServer credit(store_.get(), auth_.get(), {&fake});
-  ASSERT_NE(credit.channel(), nullptr);
-  auto stub = v1::CreditService::NewStub(credit.channel());
-  auto new_context = [] {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(10));
-    return ctx;
-  };
-  ListCollectionsOptions options;
-  options.page_size = 2;
-  options.max_pages = 5;
-
-  fake.Set(/*total=*/5, /*stuck=*/false, /*denied=*/false);
-  std::vector<v1::OpportunityCollection> got;
-  uint64_t sequence = 0;
-  ASSERT_TRUE(
-      ListAllCollections(*stub, new_context, &got, &sequence, options).ok());
-  std::vector<std::string> ids;
-  for (const v1::OpportunityCollection& c : got) {
-    ids.push_back(c.opportunity_id());
-  }
-  EXPECT_THAT(ids, ElementsAre("o0", "o1", "o2", "o3", "o4"));
-  EXPECT_EQ(sequence, 101u);  // the first page's position
-  const std::vector<v1::ListOpportunityCollectionsRequest> sent =
-      fake.requests();
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].page().page_token(), "");
-  EXPECT_EQ(sent[1].page().page_token(), "2");
-  EXPECT_EQ(sent[2].page().page_token(), "4");
-  for (const auto& r : sent) EXPECT_EQ(r.page().page_size(), 2);
-
-  // Bounded: more pages than allowed, or a token that does not advance.
-  fake.Set(/*total=*/11, /*stuck=*/false, /*denied=*/false);
-  got.clear();
-  absl::Status too_many =
-      ListAllCollections(*stub, new_context, &got, &sequence, options);
-  EXPECT_EQ(too_many.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(too_many.message()), HasSubstr("more than 5 pages"));
-  EXPECT_EQ(fake.requests().size(), 5u);
-  fake.Set(/*total=*/0, /*stuck=*/true, /*denied=*/false);
-  got.clear();
-  absl::Status stuck =
-      ListAllCollections(*stub, new_context, &got, &sequence, options);
-  EXPECT_EQ(stuck.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(fake.requests().size(), 2u);
-  // Credit's refusal comes back as such.
-  fake.Set(/*total=*/0, /*stuck=*/false, /*denied=*/true);
-  EXPECT_EQ(
-      ListAllCollections(*stub, new_context, &got, &sequence, options).code(),
-      absl::StatusCode::kPermissionDenied);
-}
-
 // ---------------------------------------------------------------------------
 // Metrics
 
@@ -1785,6 +1744,62 @@ TEST_F(ForecastWeeklyTest, CloseWeekSnapshotsEveryNodeOnceAndValidates) {
                       grpc::StatusCode::INVALID_ARGUMENT, "fiscal_quarter"));
   EXPECT_TRUE(IsError(Close(2026, 2, 3, &out, kManagerAToken),
                       grpc::StatusCode::PERMISSION_DENIED));
+}
+
+// Issue 16, finding 2: the edge refuses |amount| > 10^15, but sums of
+// accepted amounts still pass int64. Nothing is dropped, a restart loads,
+// and only the reads whose figure does not fit answer OUT_OF_RANGE.
+TEST_F(ForecastWeeklyTest, SumsPastInt64FailOnlyTheirOwnReads) {
+  constexpr int64_t kMaxAmount = 1'000'000'000'000'000;  // 10^15
+  BuildOrg();
+  PutModel(BuyingCycle6());
+  // 5,000 WON deals of 10^15 each for r1 and r2 (5 × 10^18 each): ta, a
+  // and global hold 10^19.
+  int n = 0;
+  for (const char* rep : {"r1", "r2"}) {
+    for (int batch = 0; batch < 5; ++batch) {
+      std::vector<v1::Event> events;
+      for (int i = 0; i < 1000; ++i) {
+        events.push_back(
+            OppEvent({absl::StrCat("big", ++n), rep, "USAGE", kMaxAmount,
+                      Day(2026, 6, 1), v1::OPPORTUNITY_STATUS_WON,
+                      NoonMicros(2026, 4, 15)}));
+      }
+      ASSERT_TRUE(ApplyPipelineBatch(events).ok());
+    }
+  }
+  // An amount the edge would refuse, had it come from an older version.
+  PutOpp({"max", "r3", "USAGE", INT64_MAX, Day(2026, 5, 15)});
+  const auto expect_readable = [&] {
+    EXPECT_EQ(MustGet("r1").node().closed().units_minor(),
+              5 * kMaxAmount * 1000);
+    EXPECT_EQ(MustGet("r2").node().closed().units_minor(),
+              5 * kMaxAmount * 1000);
+    // 80% of INT64_MAX, half to even.
+    EXPECT_EQ(MustGet("r3").node().pipeline_weighted().units_minor(),
+              7378697629483820646);
+    const v1::Forecast b = MustGet("b");
+    ASSERT_EQ(b.children_size(), 1);
+    EXPECT_EQ(b.children(0).forecast().units_minor(), 7378697629483820646);
+    for (const char* node : {"ta", "a", "global"}) {
+      v1::Forecast out;
+      const grpc::Status s = Get(Req(node), &out);
+      EXPECT_TRUE(IsError(s, grpc::StatusCode::OUT_OF_RANGE,
+                          absl::StrCat("closed of org node \"", node, "\"")))
+          << node;
+      EXPECT_THAT(s.error_message(), HasSubstr("10000000000000000000"));
+    }
+    // Another quarter of the same nodes answers.
+    EXPECT_EQ(MustGet("global", 2026, 3).node().forecast().units_minor(), 0);
+  };
+  expect_readable();
+  // The week close snapshots every node it can read.
+  v1::CloseWeekResponse closed;
+  ASSERT_TRUE(IsOk(Close(2026, 2, 4, &closed)));
+  EXPECT_EQ(closed.close().nodes(), 5);
+  // A restart loads every stored record; the same answers.
+  Restart();
+  expect_readable();
 }
 
 TEST_F(ForecastWeeklyTest, ProgressIsTheWeeklyChangeOfTheForecastOverTheQuota) {

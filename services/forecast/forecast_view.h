@@ -30,10 +30,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/resync/sorted_sweep.h"
 #include "common/store/store.h"
 #include "common/time/fiscal_calendar.h"
+#include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/credit.pb.h"
 #include "salesops/v1/feed.pb.h"
+#include "salesops/v1/pipeline.pb.h"
 #include "services/forecast/analytics.h"
 #include "services/forecast/rollup.h"
 
@@ -78,13 +81,59 @@ class ForecastView {
   void AfterPipelineBatch(bool committed);
   void AfterCreditBatch(bool committed);
 
-  // The credit consumer's resync (its cursor fell behind credit's retention):
-  // replaces every stored collection with `collections` (credit's whole list;
-  // an opportunity missing from it has nothing collected), adjusts the
-  // opportunities whose collected amount changes, and stores `cursor` as the
-  // credit feed's cursor — one transaction, published to the Rollup once it
-  // commits. Call only from the credit consumer's thread (no batch of its in
-  // flight).
+  // ---- Replacing a feed's copy: the followers' resyncs after OUT_OF_RANGE
+  // (accounts_follower.h, pipeline_follower.h, credit_follower.h; PLAN
+  // decision 4). Every listed entity overwrites the stored record whatever
+  // its version (a restored source restarts lower), every stored one the
+  // listing lacks is removed, and each transaction's Rollup changes are
+  // published once it commits, so the in-memory view stays what Load() would
+  // build from the store. A record that would not change is not rewritten.
+  // Call them only from that feed's consumer thread (no batch of it in
+  // flight); readers meanwhile see the copy part replaced.
+  enum class Copy {
+    kNodes,          // accounts.OrgNode, by id
+    kQuotas,         // accounts.Quota, by (node, fiscal quarter)
+    kModels,         // pipeline.StageModel, by id
+    kOpportunities,  // pipeline.Opportunity, by id
+    kChanges,        // pipeline.OpportunityChange, by (opportunity id, seq)
+    kCollections,    // credit.OpportunityCollection, by opportunity id
+  };
+  // A sweep over the stored copy of `copy`, for the *Page calls below, whose
+  // pages must come in that copy's key order (the order above).
+  static SortedSweep SweepOf(Copy copy);
+  // Small copies, whole, one transaction each (an org tree and its models
+  // are small; a re-org applies all moves at once, so no intermediate tree
+  // has a cycle).
+  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all);
+  [[nodiscard]] absl::Status ReplaceModels(
+      const std::vector<v1::StageModel>& all);
+  // Where a resync ends: the feed's cursor, stored in the same transaction
+  // as its last write (so a crash before it resyncs again).
+  struct Cursor {
+    std::string source;
+    uint64_t sequence = 0;
+  };
+  // Quotas, whole, in transactions of at most kReplaceBatch; `cursor`, when
+  // given, with the last.
+  [[nodiscard]] absl::Status ReplaceQuotas(const std::vector<v1::Quota>& all,
+                                           const Cursor* cursor = nullptr);
+  // One page (one transaction) of a large copy.
+  [[nodiscard]] absl::Status ReplaceOpportunityPage(
+      SortedSweep& sweep, const std::vector<v1::Opportunity>& page);
+  [[nodiscard]] absl::Status ReplaceChangePage(
+      SortedSweep& sweep, const std::vector<v1::OpportunityChange>& page);
+  [[nodiscard]] absl::Status ReplaceCollectionPage(
+      SortedSweep& sweep, const std::vector<v1::OpportunityCollection>& page);
+  // After the last page: removes what the sweep has not reached, in
+  // transactions of at most kReplaceBatch; `cursor`, when given, with the
+  // last of them.
+  [[nodiscard]] absl::Status FinishReplace(Copy copy, SortedSweep& sweep,
+                                           const Cursor* cursor = nullptr);
+  static constexpr size_t kReplaceBatch = 1000;
+
+  // The credit resync in one call (credit's whole list, in any order): its
+  // pages, FinishReplace and the cursor. An opportunity missing from the
+  // list has nothing collected.
   [[nodiscard]] absl::Status ReplaceCollections(
       const std::vector<v1::OpportunityCollection>& collections,
       uint64_t cursor);
@@ -106,9 +155,12 @@ class ForecastView {
                                   std::vector<NodeAnswer>* child_answers) const;
   // The figures (without children) and effective quotas of every node the
   // accounts feed has delivered, for `quarter`, read under one lock (a
-  // consistent snapshot), by node id.
-  [[nodiscard]] absl::Status ReadAll(QuarterKey quarter,
-                                     std::vector<NodeAnswer>* out) const;
+  // consistent snapshot), by node id. A node whose figures or quota do not
+  // fit int64 (OUT_OF_RANGE) is left out and its error appended to
+  // `*unreadable`, so one such node does not stop the others' snapshot.
+  [[nodiscard]] absl::Status ReadAll(
+      QuarterKey quarter, std::vector<NodeAnswer>* out,
+      std::vector<absl::Status>* unreadable) const;
   // The timelines of the opportunities of model `model_id` ("" = any) owned
   // in `node_id`'s subtree and created within [created_from, created_to] (in
   // the calendar's zone), read from the stored records (a scan: for the
@@ -144,6 +196,40 @@ class ForecastView {
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
   // Applies committed ops to the Rollup under the exclusive lock.
   void PublishOps(std::vector<Op>& ops, bool org_or_quota);
+  // What Apply* and Replace* share: store one entity's record (unless the
+  // stored one is newer or equal by version and `replace` is false) or
+  // remove it, appending the Rollup operations to `ops`.
+  [[nodiscard]] absl::Status PutQuota(WriteTxn& txn, const v1::Quota& quota,
+                                      bool replace, std::vector<Op>* ops);
+  [[nodiscard]] absl::Status PutModel(WriteTxn& txn,
+                                      const v1::StageModel& model, bool replace,
+                                      std::vector<Op>* ops);
+  [[nodiscard]] absl::Status RemoveModel(WriteTxn& txn, const std::string& id,
+                                         std::vector<Op>* ops);
+  // Re-weights the open opportunities of `model`'s stages whose rate goes
+  // from `old_rates` to `new_rates` (a stage missing from `new_rates` is
+  // weighted 0, as Load() weights a stage no stored model lists).
+  [[nodiscard]] absl::Status Reweight(
+      WriteTxn& txn, const std::string& model,
+      const std::vector<std::pair<std::string, int32_t>>& old_rates,
+      const std::vector<std::pair<std::string, int32_t>>& new_rates,
+      std::vector<Op>* ops);
+  [[nodiscard]] absl::Status PutOpportunity(WriteTxn& txn,
+                                            const v1::Opportunity& o,
+                                            bool replace, std::vector<Op>* ops);
+  [[nodiscard]] absl::Status RemoveOpportunity(WriteTxn& txn,
+                                               const std::string& id,
+                                               std::vector<Op>* ops);
+  [[nodiscard]] absl::Status PutCollection(WriteTxn& txn,
+                                           const v1::OpportunityCollection& c,
+                                           bool replace, std::vector<Op>* ops);
+  // One resync transaction: `fn` with a fresh `ops`, published when it
+  // commits.
+  [[nodiscard]] absl::Status ReplaceTxn(
+      const std::string& source, bool org_or_quota,
+      const std::function<absl::Status(WriteTxn&, std::vector<Op>*)>& fn);
+  // The sweep's GoneFn of `copy`, appending to *ops (set per transaction).
+  SortedSweep::GoneFn GoneOf(Copy copy, std::vector<Op>** ops);
   // Sets the collected amount copied into opportunity `opp_id`'s record (when
   // the opportunity is known) and, when it changes what the opportunity
   // counts, appends the Rollup operation to `ops`.

@@ -104,14 +104,23 @@ absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
   }
   // Every node's figures under one lock, so the snapshot is consistent.
   std::vector<NodeAnswer> nodes;
-  RETURN_IF_ERROR(view_->ReadAll(
-      MakeQuarterKey(quarter.fiscal_year, quarter.quarter), &nodes));
+  // A node whose figures exceed int64 gets no snapshot (logged); the others
+  // do.
+  std::vector<absl::Status> unreadable;
+  RETURN_IF_ERROR(
+      view_->ReadAll(MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
+                     &nodes, &unreadable));
   std::vector<NodeAnswer> next_nodes;
   const bool last_week = week == calendar.weeks_per_quarter();
   const FiscalQuarter next = quarter.Next();
   if (last_week) {
-    RETURN_IF_ERROR(view_->ReadAll(
-        MakeQuarterKey(next.fiscal_year, next.quarter), &next_nodes));
+    RETURN_IF_ERROR(
+        view_->ReadAll(MakeQuarterKey(next.fiscal_year, next.quarter),
+                       &next_nodes, &unreadable));
+  }
+  for (const absl::Status& s : unreadable) {
+    log::Warn("forecast: week close skips a node whose figures exceed int64",
+              {{"week", static_cast<int64_t>(week)}, {"error", s.ToString()}});
   }
   const std::string& currency = options_.currency;
   return store_

@@ -4,6 +4,7 @@
 // --pipeline_addr (required), --credit_addr (optional: without it `collected`
 // stays 0), --quarter_start_month and --weeks_per_quarter.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,10 +17,11 @@
 #include "common/server/flags.h"
 #include "common/server/peer.h"
 #include "common/time/fiscal_calendar.h"
-#include "salesops/v1/credit.grpc.pb.h"
-#include "services/forecast/credit_collections.h"
+#include "services/forecast/accounts_follower.h"
+#include "services/forecast/credit_follower.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/forecast_view.h"
+#include "services/forecast/pipeline_follower.h"
 
 ABSL_FLAG(std::string, accounts_addr, "",
           "HOST:PORT of salesops-accounts (required): the org-node and quota "
@@ -72,16 +74,14 @@ int main(int argc, char** argv) {
   if (!pipeline_peer.ok()) {
     return ServiceRuntime::FailedToStart(pipeline_peer.status());
   }
-  // Both outlive the runtime (its consumer's resync uses them).
+  // Outlives the runtime (its consumer's resync uses it).
   std::unique_ptr<salesops::PeerChannel> credit_peer;
-  std::unique_ptr<salesops::v1::CreditService::Stub> credit_stub;
   if (!credit_addr.empty()) {
     auto peer = salesops::PeerChannel::FromFlags(credit_addr);
     if (!peer.ok()) {
       return ServiceRuntime::FailedToStart(peer.status());
     }
     credit_peer = std::move(*peer);
-    credit_stub = salesops::v1::CreditService::NewStub(credit_peer->channel());
   }
   auto runtime =
       ServiceRuntime::FromFlags({"forecast", forecast::ColumnFamilies()});
@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
           &store, accounts_peer->get(), accounts_follow,
           [&view](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
             return view.ApplyAccounts(e, txn);
+          },
+          [&view, &accounts_peer] {
+            return forecast::ResyncAccounts(**accounts_peer, view);
           }));
   salesops::FeedConsumerOptions pipeline_follow;
   pipeline_follow.source = forecast::kPipelineSource;
@@ -116,6 +119,9 @@ int main(int argc, char** argv) {
           &store, pipeline_peer->get(), pipeline_follow,
           [&view](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
             return view.ApplyPipeline(e, txn);
+          },
+          [&view, &pipeline_peer] {
+            return forecast::ResyncPipeline(**pipeline_peer, view);
           }));
 
   salesops::FeedConsumer* credit_feed = nullptr;
@@ -133,17 +139,8 @@ int main(int argc, char** argv) {
             [&view](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
               return view.ApplyCredit(e, txn);
             },
-            // Fell behind credit's retention: re-list every collection.
-            [&view, &credit_stub, &credit_peer]() -> absl::Status {
-              std::vector<salesops::v1::OpportunityCollection> collections;
-              uint64_t sequence = 0;
-              absl::Status listed = forecast::ListAllCollections(
-                  *credit_stub, [&] { return credit_peer->NewContext(); },
-                  &collections, &sequence);
-              if (!listed.ok()) {
-                return listed;
-              }
-              return view.ReplaceCollections(collections, sequence);
+            [&view, &credit_peer] {
+              return forecast::ResyncCredit(*credit_peer, view);
             }));
   }
 
@@ -159,6 +156,10 @@ int main(int argc, char** argv) {
   };
   forecast::ForecastOptions options;
   options.currency = absl::GetFlag(FLAGS_currency);
+  // Waiting reads may hold at most a quarter of the server's threads.
+  options.max_waiting_reads =
+      std::max(1, (*runtime)->server().config().max_threads / 4);
+  options.shutdown = &(*runtime)->server().shutdown_signal();
   forecast::ForecastServiceImpl service(
       &store, &(*runtime)->auth(), (*runtime)->clock(), &view, feeds, options,
       &(*runtime)->metrics().registry());

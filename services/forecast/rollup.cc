@@ -15,10 +15,14 @@
 // engine unchanged: the change is first expressed as per-(node, quarter)
 // deltas (a DeltaMap) — the contribution of the old facts negated and that of
 // the new facts, each pushed up the owner's ancestor chain, O(depth × stages);
-// Commit() then computes every resulting aggregate on a copy with checked
-// money::Add/Sub (and checks closed + pipeline_weighted, so Figures() can
-// never overflow), and only when all of them fit swaps them in. Aggregates
-// that become all-zero are dropped, so memory follows what is non-zero.
+// Commit() then adds them to the aggregates. Aggregates are 128-bit sums of
+// int64 amounts, so a change can never overflow and is never dropped (issue
+// 16: an amount near INT64_MAX used to be refused here, leaving the stored
+// record and the aggregates apart until a restart, whose Load then failed);
+// Figures() narrows each figure to int64 and answers OUT_OF_RANGE, for that
+// read only, when one does not fit. The checks cost a few comparisons per
+// read. Aggregates that become all-zero are dropped, so memory follows what
+// is non-zero.
 //
 // A re-org moves a node's per-quarter aggregates: subtracted from the old
 // ancestors and added to the new ones, both only below their lowest common
@@ -76,6 +80,27 @@ std::string Describe(const StageRef& stage) {
   return absl::StrCat(stage.model_id, "/", stage.stage_key);
 }
 
+// Decimal text of a 128-bit sum (for messages).
+std::string WideText(__int128 v) {
+  if (v == 0) {
+    return "0";
+  }
+  const bool negative = v < 0;
+  unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v)
+                                 : static_cast<unsigned __int128>(v);
+  std::string digits;
+  while (u > 0) {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  }
+  if (negative) {
+    digits.push_back('-');
+  }
+  return std::string(digits.rbegin(), digits.rend());
+}
+
+bool FitsInt64(__int128 v) { return v <= INT64_MAX && v >= INT64_MIN; }
+
 }  // namespace
 
 // --- Internals. ---
@@ -90,7 +115,7 @@ bool Rollup::IsZero(const Agg& agg) {
       agg.pipeline_weighted != 0) {
     return false;
   }
-  for (const StageFigures& f : agg.slots) {
+  for (const WideStage& f : agg.slots) {
     if (f.count != 0 || f.amount_minor != 0 || f.weighted_minor != 0) {
       return false;
     }
@@ -98,39 +123,20 @@ bool Rollup::IsZero(const Agg& agg) {
   return true;
 }
 
-absl::Status Rollup::AddAgg(Agg& into, const Agg& d, bool negate) {
-  auto acc = [negate](int64_t& x, int64_t y) -> absl::Status {
-    if (y == 0) {
-      return absl::OkStatus();
-    }
-    absl::StatusOr<int64_t> r = negate ? money::Sub(x, y) : money::Add(x, y);
-    if (!r.ok()) {
-      return r.status();
-    }
-    x = *r;
-    return absl::OkStatus();
-  };
-  absl::Status s = acc(into.closed, d.closed);
-  if (s.ok()) s = acc(into.out_of_funnel, d.out_of_funnel);
-  if (s.ok()) s = acc(into.collected, d.collected);
-  if (s.ok()) s = acc(into.pipeline_weighted, d.pipeline_weighted);
-  if (!s.ok()) {
-    return s;
-  }
+void Rollup::AddAgg(Agg& into, const Agg& d, bool negate) {
+  const Wide sign = negate ? -1 : 1;
+  into.closed += sign * d.closed;
+  into.out_of_funnel += sign * d.out_of_funnel;
+  into.collected += sign * d.collected;
+  into.pipeline_weighted += sign * d.pipeline_weighted;
   if (into.slots.size() < d.slots.size()) {
     into.slots.resize(d.slots.size());
   }
   for (size_t i = 0; i < d.slots.size(); ++i) {
-    s = acc(into.slots[i].count, d.slots[i].count);
-    if (s.ok()) s = acc(into.slots[i].amount_minor, d.slots[i].amount_minor);
-    if (s.ok()) {
-      s = acc(into.slots[i].weighted_minor, d.slots[i].weighted_minor);
-    }
-    if (!s.ok()) {
-      return s;
-    }
+    into.slots[i].count += negate ? -d.slots[i].count : d.slots[i].count;
+    into.slots[i].amount_minor += sign * d.slots[i].amount_minor;
+    into.slots[i].weighted_minor += sign * d.slots[i].weighted_minor;
   }
-  return absl::OkStatus();
 }
 
 int Rollup::FindNode(const std::string& id) const {
@@ -192,56 +198,33 @@ void Rollup::RebuildOrder() {
   });
 }
 
-absl::Status Rollup::AddToChain(DeltaMap& deltas, int from, int stop,
-                                QuarterKey quarter, const Agg& d,
-                                bool negate) const {
+void Rollup::AddToChain(DeltaMap& deltas, int from, int stop,
+                        QuarterKey quarter, const Agg& d, bool negate) const {
   for (int n = from; n >= 0 && n != stop; n = nodes_[n].parent) {
-    absl::Status s = AddAgg(deltas[DeltaKey(n, quarter)], d, negate);
-    if (!s.ok()) {
-      return s;
-    }
+    AddAgg(deltas[DeltaKey(n, quarter)], d, negate);
   }
-  return absl::OkStatus();
 }
 
-absl::Status Rollup::Commit(const DeltaMap& deltas) {
-  std::vector<std::pair<uint64_t, Agg>> results;
-  results.reserve(deltas.size());
+void Rollup::Commit(const DeltaMap& deltas) {
   for (const auto& [key, d] : deltas) {
     const int n = static_cast<int>(key >> 32);
     const QuarterKey q = static_cast<QuarterKey>(static_cast<uint32_t>(key));
-    const auto& aggs = nodes_[n].aggs;
-    auto it = aggs.find(q);
-    Agg r = it == aggs.end() ? Agg{} : it->second;
-    absl::Status s = AddAgg(r, d, /*negate=*/false);
-    if (!s.ok()) {
-      return s;
-    }
-    absl::StatusOr<int64_t> forecast =
-        money::Add(r.closed, r.pipeline_weighted);
-    if (!forecast.ok()) {
-      return forecast.status();
-    }
-    results.emplace_back(key, std::move(r));
-  }
-  for (auto& [key, r] : results) {
-    const int n = static_cast<int>(key >> 32);
-    const QuarterKey q = static_cast<QuarterKey>(static_cast<uint32_t>(key));
     auto& aggs = nodes_[n].aggs;
+    auto [it, inserted] = aggs.try_emplace(q);
+    Agg& r = it->second;
+    AddAgg(r, d, /*negate=*/false);
     if (IsZero(r)) {
-      aggregate_count_ -= aggs.erase(q);
+      aggs.erase(it);
+      aggregate_count_ -= inserted ? 0 : 1;
       continue;
     }
+    aggregate_count_ += inserted ? 1 : 0;
     while (!r.slots.empty() && r.slots.back().count == 0 &&
            r.slots.back().amount_minor == 0 &&
            r.slots.back().weighted_minor == 0) {
       r.slots.pop_back();
     }
-    if (aggs.insert_or_assign(q, std::move(r)).second) {
-      ++aggregate_count_;
-    }
   }
-  return absl::OkStatus();
 }
 
 absl::Status Rollup::Contribution(const OppFacts& facts, int* node, Agg* d,
@@ -262,7 +245,7 @@ absl::Status Rollup::Contribution(const OppFacts& facts, int* node, Agg* d,
         return w.status();
       }
       d->slots.resize(s + 1);
-      d->slots[s] = StageFigures{1, facts.amount_minor, *w};
+      d->slots[s] = WideStage{1, facts.amount_minor, *w};
       d->pipeline_weighted = *w;
       *open_slot = s;
       break;
@@ -312,10 +295,8 @@ absl::Status Rollup::SetNode(const std::string& id,
   if (p == old_p && (p >= 0 || parent_id.empty())) {
     return absl::OkStatus();  // already there
   }
-  bool created = false;
   if (!parent_id.empty() && p < 0) {
     p = AddNode(parent_id, -1);  // provisional root
-    created = true;
   }
   // Lowest common ancestor of the old and the new parent (-1: none).
   auto depth = [this](int x) {
@@ -336,20 +317,11 @@ absl::Status Rollup::SetNode(const std::string& id,
   const int lca = a;
 
   DeltaMap deltas;
-  absl::Status s;
   for (const auto& [q, agg] : nodes_[n].aggs) {
-    s = AddToChain(deltas, old_p, lca, q, agg, /*negate=*/true);
-    if (s.ok()) s = AddToChain(deltas, p, lca, q, agg, /*negate=*/false);
-    if (!s.ok()) break;
+    AddToChain(deltas, old_p, lca, q, agg, /*negate=*/true);
+    AddToChain(deltas, p, lca, q, agg, /*negate=*/false);
   }
-  if (s.ok()) s = Commit(deltas);
-  if (!s.ok()) {
-    if (created) {  // the provisional root is the last node and has no children
-      node_index_.erase(nodes_.back().id);
-      nodes_.pop_back();
-    }
-    return s;
-  }
+  Commit(deltas);
   if (old_p >= 0) {
     std::vector<int>& siblings = nodes_[old_p].children;
     siblings.erase(std::find(siblings.begin(), siblings.end(), n));
@@ -521,7 +493,7 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
   const int32_t old_bp = slots_[s].applied_bp;
   if (old_bp != new_bp && !open_in_stage.empty()) {
     // Net change of weighted per (owner, quarter), then up the chains.
-    std::unordered_map<uint64_t, int64_t> at_owner;
+    std::unordered_map<uint64_t, Wide> at_owner;
     for (const OppFacts& f : open_in_stage) {
       const int n = FindNode(f.owner_node_id);
       if (n < 0) {
@@ -533,12 +505,7 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
       if (!w_old.ok()) return w_old.status();
       absl::StatusOr<int64_t> w_new = money::WeightBp(f.amount_minor, new_bp);
       if (!w_new.ok()) return w_new.status();
-      absl::StatusOr<int64_t> d = money::Sub(*w_new, *w_old);
-      if (!d.ok()) return d.status();
-      int64_t& acc = at_owner[DeltaKey(n, f.quarter)];
-      absl::StatusOr<int64_t> sum = money::Add(acc, *d);
-      if (!sum.ok()) return sum.status();
-      acc = *sum;
+      at_owner[DeltaKey(n, f.quarter)] += Wide{*w_new} - Wide{*w_old};
     }
     DeltaMap deltas;
     for (const auto& [key, d] : at_owner) {
@@ -546,13 +513,10 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
       a.slots.resize(s + 1);
       a.slots[s].weighted_minor = d;
       a.pipeline_weighted = d;
-      absl::Status st = AddToChain(
-          deltas, static_cast<int>(key >> 32), -1,
-          static_cast<QuarterKey>(static_cast<uint32_t>(key)), a, false);
-      if (!st.ok()) return st;
+      AddToChain(deltas, static_cast<int>(key >> 32), -1,
+                 static_cast<QuarterKey>(static_cast<uint32_t>(key)), a, false);
     }
-    absl::Status st = Commit(deltas);
-    if (!st.ok()) return st;
+    Commit(deltas);
   }
   slots_[s].applied_bp = new_bp;
   slots_[s].model_bp = new_bp;
@@ -570,21 +534,16 @@ absl::Status Rollup::ApplyOpportunity(const std::optional<OppFacts>& before,
   if (before.has_value()) {
     Agg d;
     absl::Status s = Contribution(*before, &n, &d, &before_slot);
-    if (s.ok()) {
-      s = AddToChain(deltas, n, -1, before->quarter, d, /*negate=*/true);
-    }
     if (!s.ok()) return s;
+    AddToChain(deltas, n, -1, before->quarter, d, /*negate=*/true);
   }
   if (after.has_value()) {
     Agg d;
     absl::Status s = Contribution(*after, &n, &d, &after_slot);
-    if (s.ok()) {
-      s = AddToChain(deltas, n, -1, after->quarter, d, /*negate=*/false);
-    }
     if (!s.ok()) return s;
+    AddToChain(deltas, n, -1, after->quarter, d, /*negate=*/false);
   }
-  absl::Status s = Commit(deltas);
-  if (!s.ok()) return s;
+  Commit(deltas);
   if (before_slot >= 0) --slots_[before_slot].open;
   if (after_slot >= 0) ++slots_[after_slot].open;
   // A stage that empties takes up its model's recorded rate.
@@ -602,21 +561,17 @@ absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
     int slot = -1;
     Agg d;
     absl::Status s = Contribution(f, &n, &d, &slot);
-    if (s.ok()) {
-      s = AddAgg(owners[DeltaKey(n, f.quarter)], d, /*negate=*/false);
-    }
     if (!s.ok()) return s;
+    AddAgg(owners[DeltaKey(n, f.quarter)], d, /*negate=*/false);
     if (slot >= 0) ++opened[slot];
   }
   DeltaMap deltas;
   for (const auto& [key, d] : owners) {
     const int n = static_cast<int>(key >> 32);
     const QuarterKey q = static_cast<QuarterKey>(static_cast<uint32_t>(key));
-    absl::Status s = AddToChain(deltas, n, -1, q, d, /*negate=*/false);
-    if (!s.ok()) return s;
+    AddToChain(deltas, n, -1, q, d, /*negate=*/false);
   }
-  absl::Status s = Commit(deltas);
-  if (!s.ok()) return s;
+  Commit(deltas);
   for (const auto& [slot, k] : opened) {
     slots_[slot].open += k;
   }
@@ -640,9 +595,9 @@ absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,
   d.closed = amount_minor;
   d.out_of_funnel = amount_minor;
   DeltaMap deltas;
-  absl::Status s = AddToChain(deltas, n, -1, quarter, d, /*negate=*/false);
-  if (!s.ok()) return s;
-  return Commit(deltas);
+  AddToChain(deltas, n, -1, quarter, d, /*negate=*/false);
+  Commit(deltas);
+  return absl::OkStatus();
 }
 
 // --- Reads. ---
@@ -661,18 +616,63 @@ absl::StatusOr<NodeFigures> Rollup::Figures(const std::string& node_id,
     return out;
   }
   const Agg& a = it->second;
-  out.closed_minor = a.closed;
-  out.out_of_funnel_minor = a.out_of_funnel;
-  out.collected_minor = a.collected;
-  out.pipeline_weighted_minor = a.pipeline_weighted;
-  out.forecast_minor = a.closed + a.pipeline_weighted;  // checked on write
+  const Wide forecast = a.closed + a.pipeline_weighted;
+  if (!FitsInt64(a.closed) || !FitsInt64(a.out_of_funnel) ||
+      !FitsInt64(a.collected) || !FitsInt64(a.pipeline_weighted) ||
+      !FitsInt64(forecast)) {
+    return TooLarge(node_id, quarter, a, forecast, nullptr);
+  }
+  out.closed_minor = static_cast<int64_t>(a.closed);
+  out.out_of_funnel_minor = static_cast<int64_t>(a.out_of_funnel);
+  out.collected_minor = static_cast<int64_t>(a.collected);
+  out.pipeline_weighted_minor = static_cast<int64_t>(a.pipeline_weighted);
+  out.forecast_minor = static_cast<int64_t>(forecast);
   const size_t held = a.slots.size();
-  for (int s : order_) {
-    if (static_cast<size_t>(s) < held && a.slots[s].count > 0) {
-      out.funnel.emplace_back(slots_[s].ref, a.slots[s]);
+  for (int i : order_) {
+    if (static_cast<size_t>(i) >= held || a.slots[i].count <= 0) {
+      continue;
     }
+    const WideStage& w = a.slots[i];
+    if (!FitsInt64(w.amount_minor) || !FitsInt64(w.weighted_minor)) {
+      return TooLarge(node_id, quarter, a, forecast, &slots_[i]);
+    }
+    out.funnel.emplace_back(
+        slots_[i].ref,
+        StageFigures{w.count, static_cast<int64_t>(w.amount_minor),
+                     static_cast<int64_t>(w.weighted_minor)});
   }
   return out;
+}
+
+absl::Status Rollup::TooLarge(const std::string& node_id, QuarterKey quarter,
+                              const Agg& a, Wide forecast,
+                              const Slot* slot) const {
+  const std::pair<const char*, Wide> figures[] = {
+      {"closed", a.closed},
+      {"out_of_funnel", a.out_of_funnel},
+      {"collected", a.collected},
+      {"pipeline_weighted", a.pipeline_weighted},
+      {"forecast", forecast}};
+  std::string figure;
+  Wide value = 0;
+  for (const auto& [name, v] : figures) {
+    if (!FitsInt64(v)) {
+      figure = name;
+      value = v;
+      break;
+    }
+  }
+  if (slot != nullptr) {
+    const WideStage& w = a.slots[slot - &slots_[0]];
+    const bool amount = !FitsInt64(w.amount_minor);
+    figure = absl::StrCat(amount ? "funnel amount" : "funnel weighted amount",
+                          " of stage ", Describe(slot->ref));
+    value = amount ? w.amount_minor : w.weighted_minor;
+  }
+  return absl::OutOfRangeError(
+      absl::StrCat(figure, " of org node \"", node_id, "\" in fiscal ",
+                   quarter / 4, " Q", quarter % 4 + 1, " is ", WideText(value),
+                   " minor units, beyond what an int64 amount can carry"));
 }
 
 size_t Rollup::node_count() const { return nodes_.size(); }

@@ -19,8 +19,10 @@
 // money::WeightBp(amount, win_rate_bp) (round half to even per opportunity),
 // and aggregates are sums of those, so a re-weight after a win-rate change
 // needs the amounts of that stage's open opportunities (ChangeWinRate).
-// Sums that would overflow int64 are reported as OUT_OF_RANGE and leave the
-// engine unchanged.
+// Aggregates are held in 128 bits, so no sequence of int64 amounts can make a
+// change fail or be dropped (2^64 changes of INT64_MAX would be needed); a
+// read whose figure does not fit int64 is OUT_OF_RANGE naming the figure, and
+// only that read fails (issue 16, finding 2).
 
 #include <cstdint>
 #include <map>
@@ -119,8 +121,8 @@ class Rollup {
   void SetQuota(const std::string& node_id, QuarterKey quarter,
                 std::optional<int64_t> amount_minor);
   // Explicit when set, else the sum of the children's effective quotas (0 for
-  // a leaf without one) — the accounts service's rule. OUT_OF_RANGE on
-  // overflow; NOT_FOUND for an unknown node.
+  // a leaf without one) — the accounts service's rule. OUT_OF_RANGE when the
+  // sum does not fit int64; NOT_FOUND for an unknown node.
   [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuota(
       const std::string& node_id, QuarterKey quarter) const;
 
@@ -144,7 +146,7 @@ class Rollup {
   // `new_bp`, then records it. INVALID_ARGUMENT for a rate outside 0..10000,
   // facts of another stage/status, or a number of facts other than the number
   // of open opportunities the engine holds in `stage`; FAILED_PRECONDITION for
-  // an unknown owner; OUT_OF_RANGE on overflow. Nothing changes on error.
+  // an unknown owner. Nothing changes on error.
   [[nodiscard]] absl::Status ChangeWinRate(
       const StageRef& stage, int32_t new_bp,
       const std::vector<OppFacts>& open_in_stage);
@@ -167,14 +169,16 @@ class Rollup {
   // --- Out-of-funnel sales (forecast's own writes, SPEC §4.4). ---
   // Adds `amount_minor` to closed and out_of_funnel of `node_id`'s quarter
   // (a negative amount reverses a booking). FAILED_PRECONDITION for an
-  // unknown node, OUT_OF_RANGE on overflow; nothing changes on error.
+  // unknown node; nothing changes on error.
   [[nodiscard]] absl::Status AddOutOfFunnelSale(const std::string& node_id,
                                                 QuarterKey quarter,
                                                 int64_t amount_minor);
 
   // --- Reads. ---
   // The figures of `node_id`'s subtree in `quarter` (zeros for a known node
-  // with nothing in it); NOT_FOUND for an unknown node.
+  // with nothing in it); NOT_FOUND for an unknown node; OUT_OF_RANGE, naming
+  // the node, the quarter and the figure, when one of them (forecast =
+  // closed + pipeline_weighted included) does not fit int64.
   [[nodiscard]] absl::StatusOr<NodeFigures> Figures(const std::string& node_id,
                                                     QuarterKey quarter) const;
 
@@ -186,13 +190,20 @@ class Rollup {
  private:
   // (see rollup.cc's design note)
 
+  // Sums of int64 amounts: 2^64 of them fit, so they never overflow.
+  using Wide = __int128;
+  struct WideStage {
+    int64_t count = 0;
+    Wide amount_minor = 0;
+    Wide weighted_minor = 0;
+  };
   // The figures of one node's subtree in one quarter; also used as a delta.
   struct Agg {
-    int64_t closed = 0;
-    int64_t out_of_funnel = 0;
-    int64_t collected = 0;
-    int64_t pipeline_weighted = 0;
-    std::vector<StageFigures> slots;  // indexed by stage slot; may be short
+    Wide closed = 0;
+    Wide out_of_funnel = 0;
+    Wide collected = 0;
+    Wide pipeline_weighted = 0;
+    std::vector<WideStage> slots;  // indexed by stage slot; may be short
   };
   struct Node {
     std::string id;
@@ -213,9 +224,8 @@ class Rollup {
 
   static uint64_t DeltaKey(int node, QuarterKey quarter);
   static bool IsZero(const Agg& agg);
-  // into += d (or -= d when `negate`), field by field; OUT_OF_RANGE on
-  // overflow (then `into` is partly updated: use on scratch copies only).
-  static absl::Status AddAgg(Agg& into, const Agg& d, bool negate);
+  // into += d (or -= d when `negate`), field by field.
+  static void AddAgg(Agg& into, const Agg& d, bool negate);
 
   int FindNode(const std::string& id) const;
   int AddNode(const std::string& id, int parent);
@@ -224,12 +234,15 @@ class Rollup {
   void RebuildOrder();
   // Adds ±d to the (n, quarter) delta of every node n from `from` up to, not
   // including, `stop` (-1: up to and including the root).
-  absl::Status AddToChain(DeltaMap& deltas, int from, int stop,
-                          QuarterKey quarter, const Agg& d, bool negate) const;
-  // Validates every pending delta against the stored aggregates (overflow of
-  // any field, or of closed + pipeline_weighted), then applies all of them;
-  // on error nothing is applied.
-  absl::Status Commit(const DeltaMap& deltas);
+  void AddToChain(DeltaMap& deltas, int from, int stop, QuarterKey quarter,
+                  const Agg& d, bool negate) const;
+  // Applies every pending delta to the stored aggregates.
+  void Commit(const DeltaMap& deltas);
+  // The OUT_OF_RANGE of a read whose figure (a stage row's, when `slot`)
+  // does not fit int64: kept off the read's fast path.
+  [[gnu::cold]] absl::Status TooLarge(const std::string& node_id,
+                                      QuarterKey quarter, const Agg& a,
+                                      Wide forecast, const Slot* slot) const;
   // The contribution of one opportunity (owner index in *node).
   absl::Status Contribution(const OppFacts& facts, int* node, Agg* d,
                             int* open_slot);

@@ -1203,6 +1203,36 @@ grpc::Status PipelineServiceImpl::GetOpportunityHistory(
   return grpc::Status::OK;
 }
 
+grpc::Status PipelineServiceImpl::ListOpportunityChanges(
+    Ctx* ctx, const v1::ListOpportunityChangesRequest* req,
+    v1::ListOpportunityChangesResponse* resp) {
+  absl::StatusOr<Principal> who =
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kService});
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  absl::StatusOr<Page> page = ReadPage(req->page());
+  if (!page.ok()) {
+    return ToGrpc(page.status());
+  }
+  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  std::vector<v1::OpportunityChange> changes;
+  std::string last;
+  bool more = false;
+  if (absl::Status s =
+          db_.ListAllChanges(page->after, page->size, &changes, &last, &more);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  for (v1::OpportunityChange& c : changes) {
+    *resp->add_changes() = std::move(c);
+  }
+  if (more) {
+    resp->mutable_page()->set_next_page_token(EncodePageToken(last));
+  }
+  return grpc::Status::OK;
+}
+
 // ---------------------------------------------------------------------------
 // Buying centre
 

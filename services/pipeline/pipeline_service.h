@@ -121,6 +121,11 @@ class PipelineServiceImpl final
                                   v1::WeeklyReview*) override;
   grpc::Status ListWeeklyReviews(Ctx*, const v1::ListWeeklyReviewsRequest*,
                                  v1::ListWeeklyReviewsResponse*) override;
+  // Every opportunity's history, by (opportunity id, seq), for a follower's
+  // resync: SERVICE and ADMIN.
+  grpc::Status ListOpportunityChanges(
+      Ctx*, const v1::ListOpportunityChangesRequest*,
+      v1::ListOpportunityChangesResponse*) override;
 
   // ---- Credit's feed (the consumer of source kCreditSource calls these) ----
 

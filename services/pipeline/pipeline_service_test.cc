@@ -31,6 +31,7 @@
 #include "common/feed/feed_service.h"
 #include "common/org/org_mirror.h"
 #include "common/server/auth.h"
+#include "common/store/paging.h"
 #include "common/store/store.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
@@ -2371,6 +2372,55 @@ TEST_F(PipelineCloseTest, HistoryIsTheFullSequence) {
   EXPECT_EQ(h.back().opportunity_version(), cur.version());
   EXPECT_EQ(cur.history_length(), 8);
   EXPECT_EQ(MustGet(o.id()).history_length(), 8);
+}
+
+TEST_F(PipelineCloseTest, ListOpportunityChangesPagesEveryHistoryInOrder) {
+  std::vector<v1::Opportunity> opps = {MustCreate(), MustCreate("r2"),
+                                       MustCreate()};
+  for (int round = 0; round < 2; ++round) {
+    for (v1::Opportunity& o : opps) {
+      v1::Opportunity edit = o;
+      *edit.mutable_amount() = Eur(o.amount().units_minor() + 100);
+      ASSERT_TRUE(IsOk(Update(edit, o.version(), &o)));
+    }
+  }
+  // What GetOpportunityHistory shows, by opportunity id then seq.
+  std::sort(opps.begin(), opps.end(),
+            [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  std::vector<std::string> expected;
+  for (const v1::Opportunity& o : opps) {
+    for (const v1::OpportunityChange& c : History(o.id())) {
+      expected.push_back(c.SerializeAsString());
+    }
+  }
+  ASSERT_GE(expected.size(), 9u);
+  v1::ListOpportunityChangesRequest req;
+  req.mutable_page()->set_page_size(4);
+  std::vector<std::string> listed;
+  for (int guard = 0; guard < 20; ++guard) {
+    v1::ListOpportunityChangesResponse resp;
+    ASSERT_TRUE(
+        IsOk(Call(&Stub::ListOpportunityChanges, req, &resp, kServiceToken)));
+    EXPECT_LE(resp.changes_size(), 4);
+    EXPECT_EQ(resp.page().feed_sequence(), store_->last_sequence());
+    for (const v1::OpportunityChange& c : resp.changes()) {
+      listed.push_back(c.SerializeAsString());
+    }
+    if (resp.page().next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(resp.page().next_page_token());
+  }
+  EXPECT_EQ(listed, expected);
+  v1::ListOpportunityChangesResponse resp;
+  EXPECT_TRUE(IsOk(Call(&Stub::ListOpportunityChanges, {}, &resp)));
+  EXPECT_EQ(resp.changes_size(), static_cast<int>(expected.size()));
+  for (const char* token : {kManagerAToken, kRep1Token, kFinanceToken}) {
+    EXPECT_TRUE(IsError(Call(&Stub::ListOpportunityChanges, {}, &resp, token),
+                        grpc::StatusCode::PERMISSION_DENIED))
+        << token;
+  }
+  req.mutable_page()->set_page_token(EncodePageToken("not a position"));
+  EXPECT_TRUE(IsError(Call(&Stub::ListOpportunityChanges, req, &resp),
+                      grpc::StatusCode::INVALID_ARGUMENT, "page_token"));
 }
 
 // ---------------------------------------------------------------------------

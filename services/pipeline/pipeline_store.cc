@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status/status.h"
+#include "common/store/key.h"
 
 namespace salesops::pipeline {
 namespace {
@@ -51,6 +53,52 @@ PipelineStore::PipelineStore(Store* s)
       activities_by_opportunity(Cf::kIndex, kActivitiesByOpp),
       follow_ups_by_opportunity(Cf::kIndex, kFollowUpsByOpp),
       reviews_by_opportunity(Cf::kIndex, kReviewsByOpp) {}
+
+absl::Status PipelineStore::ListAllChanges(
+    const std::string& after, size_t limit,
+    std::vector<v1::OpportunityChange>* out, std::string* last,
+    bool* more) const {
+  // The index by opportunity holds (opportunity id, change id) in that
+  // order, and change ids sort by seq within an opportunity (ChangeId).
+  const std::string prefix = KeyBuilder(kChangesByOpp).key();
+  if (!after.empty() && after.compare(0, prefix.size(), prefix) != 0) {
+    return absl::InvalidArgumentError("page_token: not a history position");
+  }
+  const std::string start = after.empty() ? prefix : after;
+  std::vector<std::pair<std::string, std::string>> ids;  // position, id
+  *more = false;
+  absl::Status decode;
+  RETURN_IF_ERROR(store->Scan(
+      Cf::kIndex, start, PrefixSuccessor(prefix),
+      [&](std::string_view key, std::string_view) {
+        if (!after.empty() && key == after) {
+          return true;
+        }
+        if (ids.size() >= limit) {
+          *more = true;
+          return false;
+        }
+        KeyReader reader(key);
+        uint8_t tag = 0;
+        std::string opportunity, id;
+        if (!reader.Tag(&tag) || !reader.Str(&opportunity) ||
+            !reader.Str(&id)) {
+          decode = absl::DataLossError("store: corrupt history index");
+          return false;
+        }
+        ids.emplace_back(std::string(key), std::move(id));
+        return true;
+      }));
+  RETURN_IF_ERROR(decode);
+  for (auto& [position, id] : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::OpportunityChange> c, changes.Find(id));
+    if (c) {  // written with its index entry; absent only if damaged
+      out->push_back(std::move(*c));
+    }
+    *last = std::move(position);
+  }
+  return absl::OkStatus();
+}
 
 std::string PipelineStore::ChangeId(std::string_view opportunity_id,
                                     int64_t seq) {

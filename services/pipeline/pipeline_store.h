@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/store/store.h"
 #include "common/store/table.h"
 #include "salesops/v1/pipeline.pb.h"
@@ -49,6 +50,16 @@ struct PipelineStore {
   MultiIndex activities_by_opportunity;
   MultiIndex follow_ups_by_opportunity;
   MultiIndex reviews_by_opportunity;
+
+  // Up to `limit` history entries of every opportunity, by (opportunity id,
+  // seq), after `after` ("" = from the first; else a `*last` of an earlier
+  // call); `*last` is the position of the last one returned and `*more`
+  // tells whether others follow. INVALID_ARGUMENT for an `after` that is no
+  // such position.
+  [[nodiscard]] absl::Status ListAllChanges(
+      const std::string& after, size_t limit,
+      std::vector<v1::OpportunityChange>* out, std::string* last,
+      bool* more) const;
 
   static std::string ChangeId(std::string_view opportunity_id, int64_t seq);
   static std::string RoleId(std::string_view opportunity_id,

@@ -1,0 +1,467 @@
+// ForecastView: applying the accounts, pipeline and credit feeds (on the
+// commit thread, inside the consumers' transactions) and replacing a feed's
+// copy when a follower resyncs. The Rollup changes are staged and published
+// after the transaction commits (forecast_view.h).
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status.h"
+#include "common/store/key.h"
+#include "salesops/forecast/view.pb.h"
+#include "salesops/v1/accounts.pb.h"
+#include "salesops/v1/pipeline.pb.h"
+#include "services/forecast/forecast_view.h"
+#include "services/forecast/view_records.h"
+
+namespace salesops::forecast {
+
+using namespace records;  // NOLINT: this file is the records' other half
+
+namespace {
+
+constexpr char kOrgNodeKind[] = "accounts.OrgNode";
+constexpr char kQuotaKind[] = "accounts.Quota";
+constexpr char kStageModelKind[] = "pipeline.StageModel";
+constexpr char kOpportunityKind[] = "pipeline.Opportunity";
+constexpr char kChangeKind[] = "pipeline.OpportunityChange";
+constexpr char kCollectionKind[] = "credit.OpportunityCollection";
+
+// The Rollup operation of one opportunity going from `before` to `after`
+// (either may be absent). Both owners are ensured: a removed owner may be
+// gone from the tree when the operation is published.
+std::function<absl::Status(Rollup&)> OppOp(std::optional<OppFacts> before,
+                                           std::optional<OppFacts> after) {
+  return [before = std::move(before),
+          after = std::move(after)](Rollup& rollup) -> absl::Status {
+    if (before) RETURN_IF_ERROR(EnsureNode(rollup, before->owner_node_id));
+    if (after) RETURN_IF_ERROR(EnsureNode(rollup, after->owner_node_id));
+    return rollup.ApplyOpportunity(before, after);
+  };
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Records
+
+namespace records {
+
+absl::StatusOr<std::string> IdOf(std::string_view key) {
+  KeyReader reader(key);
+  uint8_t tag = 0;
+  std::string id;
+  if (!reader.Tag(&tag) || !reader.Str(&id)) {
+    return absl::DataLossError("forecast view: corrupt key");
+  }
+  return id;
+}
+
+absl::Status QuotaOf(std::string_view key, std::string* node,
+                     QuarterKey* quarter) {
+  KeyReader reader(key);
+  uint8_t tag = 0;
+  int64_t q = 0;
+  if (!reader.Tag(&tag) || !reader.Str(node) || !reader.I64(&q)) {
+    return absl::DataLossError("forecast view: corrupt quota key");
+  }
+  *quarter = static_cast<QuarterKey>(q);
+  return absl::OkStatus();
+}
+
+OppFacts FactsOf(const OppRecord& r) {
+  OppFacts f;
+  f.owner_node_id = r.owner_node_id();
+  f.stage = {r.stage_model_id(), r.stage_key()};
+  f.status = r.status() == v1::OPPORTUNITY_STATUS_OPEN ? OppFacts::Status::kOpen
+             : r.status() == v1::OPPORTUNITY_STATUS_WON
+                 ? OppFacts::Status::kWon
+                 : OppFacts::Status::kOther;
+  f.amount_minor = r.amount_minor();
+  f.quarter = r.quarter();
+  f.collected_minor = r.collected_minor();
+  return f;
+}
+
+std::vector<std::pair<std::string, int32_t>> StagesOf(const ModelRecord& m) {
+  std::vector<std::pair<std::string, int32_t>> out;
+  out.reserve(m.stages_size());
+  for (const StageRate& s : m.stages()) {
+    out.emplace_back(s.key(), s.win_rate_bp());
+  }
+  return out;
+}
+
+NodeRecord RecordOf(const v1::OrgNode& node) {
+  NodeRecord r;
+  r.set_parent_id(node.parent_id());
+  r.set_kind(node.kind());
+  r.set_name(node.name());
+  r.set_manager_principal(node.manager_principal());
+  r.set_version(node.version());
+  return r;
+}
+
+ModelRecord RecordOf(const v1::StageModel& model) {
+  ModelRecord r;
+  for (const v1::Stage& s : model.stages()) {
+    StageRate* rate = r.add_stages();
+    rate->set_key(s.key());
+    rate->set_win_rate_bp(s.win_rate_bp());
+  }
+  r.set_version(model.version());
+  return r;
+}
+
+ChangeRecord RecordOf(const v1::OpportunityChange& c) {
+  ChangeRecord r;
+  r.set_seq(c.seq());
+  r.set_kind(c.kind());
+  r.set_time_micros(c.time_micros());
+  r.set_from(c.from());
+  r.set_to(c.to());
+  return r;
+}
+
+absl::Status OpenInStage(WriteTxn& txn, std::string_view model,
+                         std::string_view stage, std::vector<OppFacts>* out) {
+  const std::string prefix = OpenPrefix(model, stage);
+  absl::Status decode;
+  RETURN_IF_ERROR(txn.Scan(
+      kView, prefix, PrefixSuccessor(prefix),
+      [&](std::string_view, std::string_view value) {
+        OppRecord o;
+        if (!o.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          decode = absl::DataLossError("forecast view: corrupt record");
+          return false;
+        }
+        out->push_back(FactsOf(o));
+        return true;
+      }));
+  return decode;
+}
+
+}  // namespace records
+
+// ---------------------------------------------------------------------------
+// One entity at a time (feed events and replacements share these)
+
+absl::Status ForecastView::PutQuota(WriteTxn& txn, const v1::Quota& quota,
+                                    bool replace, std::vector<Op>* ops) {
+  const QuarterKey q =
+      MakeQuarterKey(quota.fiscal_year(), quota.fiscal_quarter());
+  const std::string key = QuotaKey(quota.node_id(), q);
+  ASSIGN_OR_RETURN(std::optional<QuotaRecord> stored,
+                   ReadRecord<QuotaRecord>(txn, key));
+  if (stored && !replace && stored->version() >= quota.version()) {
+    return absl::OkStatus();
+  }
+  QuotaRecord r;
+  r.set_amount_minor(quota.amount().units_minor());
+  r.set_version(quota.version());
+  if (stored && SameBytes(*stored, r)) {
+    return absl::OkStatus();
+  }
+  txn.Put(kView, key, r.SerializeAsString());
+  ops->push_back(
+      [node = quota.node_id(), q, amount = r.amount_minor()](Rollup& rollup) {
+        rollup.SetQuota(node, q, amount);
+        return absl::OkStatus();
+      });
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::Reweight(
+    WriteTxn& txn, const std::string& model,
+    const std::vector<std::pair<std::string, int32_t>>& old_rates,
+    const std::vector<std::pair<std::string, int32_t>>& new_rates,
+    std::vector<Op>* ops) {
+  std::map<std::string, int32_t> old_by_key(old_rates.begin(), old_rates.end());
+  std::map<std::string, int32_t> next;  // first listing of a key counts
+  for (const auto& [key, bp] : new_rates) next.emplace(key, bp);
+  // Stages the model no longer lists are weighted 0, as a reload weights a
+  // stage no stored model lists.
+  for (const auto& [key, bp] : old_by_key) next.emplace(key, 0);
+  for (const auto& [key, bp] : next) {
+    // A changed rate re-weights the stage's open opportunities; so does a
+    // model's first record when the pipeline feed delivered them first. A
+    // stage without any takes up the rate from SetStageModel.
+    auto old = old_by_key.find(key);
+    if (old != old_by_key.end() && old->second == bp) {
+      continue;
+    }
+    std::vector<OppFacts> open;
+    RETURN_IF_ERROR(OpenInStage(txn, model, key, &open));
+    if (open.empty()) {
+      continue;
+    }
+    ops->push_back([stage = StageRef{model, key}, bp = bp,
+                    open = std::move(open)](Rollup& rollup) {
+      return rollup.ChangeWinRate(stage, bp, open);
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::PutModel(WriteTxn& txn, const v1::StageModel& model,
+                                    bool replace, std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<ModelRecord> stored,
+                   ReadRecord<ModelRecord>(txn, ModelKey(model.id())));
+  if (stored && !replace && stored->version() >= model.version()) {
+    return absl::OkStatus();
+  }
+  const ModelRecord r = RecordOf(model);
+  if (stored && SameBytes(*stored, r)) {
+    return absl::OkStatus();
+  }
+  txn.Put(kView, ModelKey(model.id()), r.SerializeAsString());
+  // Stages whose rate changed re-weight their open opportunities, read as
+  // this transaction stores them.
+  RETURN_IF_ERROR(Reweight(txn, model.id(),
+                           stored
+                               ? StagesOf(*stored)
+                               : std::vector<std::pair<std::string, int32_t>>{},
+                           StagesOf(r), ops));
+  ops->push_back([id = model.id(), stages = StagesOf(r)](Rollup& rollup) {
+    rollup.SetStageModel(id, stages);
+    return absl::OkStatus();
+  });
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::RemoveModel(WriteTxn& txn, const std::string& id,
+                                       std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<ModelRecord> stored,
+                   ReadRecord<ModelRecord>(txn, ModelKey(id)));
+  if (!stored) {
+    return absl::OkStatus();
+  }
+  txn.Delete(kView, ModelKey(id));
+  RETURN_IF_ERROR(Reweight(txn, id, StagesOf(*stored), {}, ops));
+  ops->push_back([id](Rollup& rollup) {
+    rollup.SetStageModel(id, {});
+    return absl::OkStatus();
+  });
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
+                                          const v1::Opportunity& o,
+                                          bool replace, std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
+                   ReadRecord<OppRecord>(txn, OppKey(o.id())));
+  if (stored && !replace && stored->version() >= o.version()) {
+    return absl::OkStatus();
+  }
+  OppRecord r;
+  r.set_owner_node_id(o.owner_node_id());
+  r.set_stage_model_id(o.stage_model_id());
+  r.set_stage_key(o.stage_key());
+  r.set_status(o.status());
+  r.set_amount_minor(o.amount().units_minor());
+  if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    const v1::Date& d = o.expected_close_date();
+    r.set_quarter(QuarterOf(absl::CivilDay(d.year(), d.month(), d.day())));
+  } else {
+    r.set_quarter(
+        QuarterOf(calendar_.DayOf(absl::FromUnixMicros(o.closed_micros()))));
+  }
+  r.set_version(o.version());
+  r.set_created_micros(o.created_micros());
+  r.set_source_channel(o.source_channel());
+  r.set_close_year(o.expected_close_date().year());
+  r.set_close_month(o.expected_close_date().month());
+  r.set_close_day(o.expected_close_date().day());
+  r.set_closed_micros(o.closed_micros());
+  if (stored) {
+    r.set_collected_minor(stored->collected_minor());
+  } else {
+    // The credit feed may have delivered its collection first.
+    ASSIGN_OR_RETURN(std::optional<CollectionRecord> collection,
+                     ReadRecord<CollectionRecord>(txn, CollectionKey(o.id())));
+    if (collection) {
+      r.set_collected_minor(collection->collected_minor());
+    }
+  }
+  if (stored && SameBytes(*stored, r)) {
+    return absl::OkStatus();
+  }
+  const std::string value = r.SerializeAsString();
+  txn.Put(kView, OppKey(o.id()), value);
+  if (stored && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    txn.Delete(kView,
+               OpenKey(stored->stage_model_id(), stored->stage_key(), o.id()));
+  }
+  if (r.status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    txn.Put(kView, OpenKey(r.stage_model_id(), r.stage_key(), o.id()), value);
+  }
+  std::optional<OppFacts> before;
+  if (stored) {
+    before = FactsOf(*stored);
+  }
+  ops->push_back(OppOp(std::move(before), FactsOf(r)));
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::RemoveOpportunity(WriteTxn& txn,
+                                             const std::string& id,
+                                             std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
+                   ReadRecord<OppRecord>(txn, OppKey(id)));
+  if (!stored) {
+    return absl::OkStatus();
+  }
+  txn.Delete(kView, OppKey(id));
+  if (stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    txn.Delete(kView,
+               OpenKey(stored->stage_model_id(), stored->stage_key(), id));
+  }
+  ops->push_back(OppOp(FactsOf(*stored), std::nullopt));
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::PutCollection(WriteTxn& txn,
+                                         const v1::OpportunityCollection& c,
+                                         bool replace, std::vector<Op>* ops) {
+  const std::string key = CollectionKey(c.opportunity_id());
+  ASSIGN_OR_RETURN(std::optional<CollectionRecord> stored,
+                   ReadRecord<CollectionRecord>(txn, key));
+  if (stored && !replace && stored->version() >= c.version()) {
+    return absl::OkStatus();  // already applied, or older
+  }
+  CollectionRecord r;
+  r.set_collected_minor(c.collected().units_minor());
+  r.set_version(c.version());
+  if (stored && SameBytes(*stored, r)) {
+    return absl::OkStatus();
+  }
+  txn.Put(kView, key, r.SerializeAsString());
+  return SetCollected(txn, c.opportunity_id(), r.collected_minor(), ops);
+}
+
+absl::Status ForecastView::SetCollected(WriteTxn& txn,
+                                        const std::string& opp_id,
+                                        int64_t collected_minor,
+                                        std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<OppRecord> opp,
+                   ReadRecord<OppRecord>(txn, OppKey(opp_id)));
+  if (!opp || opp->collected_minor() == collected_minor) {
+    return absl::OkStatus();  // taken up when the opportunity arrives
+  }
+  const OppFacts before = FactsOf(*opp);
+  opp->set_collected_minor(collected_minor);
+  const std::string value = opp->SerializeAsString();
+  txn.Put(kView, OppKey(opp_id), value);
+  if (opp->status() == v1::OPPORTUNITY_STATUS_OPEN) {
+    // Keep the copy a win-rate change reads identical to the record.
+    txn.Put(kView, OpenKey(opp->stage_model_id(), opp->stage_key(), opp_id),
+            value);
+  }
+  if (opp->status() != v1::OPPORTUNITY_STATUS_WON) {
+    return absl::OkStatus();  // counts only once WON
+  }
+  // Only the collected part differs, an additive delta: it commutes with the
+  // pipeline and accounts operations published by the other consumers.
+  ops->push_back(OppOp(before, FactsOf(*opp)));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Applying feed events (on the commit thread)
+
+absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
+                                         WriteTxn& txn) {
+  std::vector<Op> ops;
+  if (event.kind() == kOrgNodeKind) {
+    v1::OrgNode node;
+    if (!event.payload().UnpackTo(&node) || node.id().empty()) {
+      return absl::DataLossError("not an OrgNode");
+    }
+    ASSIGN_OR_RETURN(std::optional<NodeRecord> stored,
+                     ReadRecord<NodeRecord>(txn, NodeKey(node.id())));
+    if (stored && stored->version() >= node.version()) {
+      return absl::OkStatus();  // already applied
+    }
+    txn.Put(kView, NodeKey(node.id()), RecordOf(node).SerializeAsString());
+    const bool moved = !stored || stored->parent_id() != node.parent_id();
+    ops.push_back([this, id = node.id(), parent = node.parent_id(),
+                   kind = static_cast<int>(node.kind()),
+                   moved](Rollup& rollup) -> absl::Status {
+      kinds_[id] = kind;
+      if (moved || !rollup.HasNode(id)) {
+        return rollup.SetNode(id, parent);
+      }
+      return absl::OkStatus();
+    });
+  } else if (event.kind() == kQuotaKind) {
+    v1::Quota quota;
+    if (!event.payload().UnpackTo(&quota) || quota.node_id().empty()) {
+      return absl::DataLossError("not a Quota");
+    }
+    RETURN_IF_ERROR(PutQuota(txn, quota, /*replace=*/false, &ops));
+  } else {
+    return absl::OkStatus();
+  }
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_accounts_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
+                                         WriteTxn& txn) {
+  std::vector<Op> ops;
+  if (event.kind() == kStageModelKind) {
+    v1::StageModel model;
+    if (!event.payload().UnpackTo(&model) || model.id().empty()) {
+      return absl::DataLossError("not a StageModel");
+    }
+    RETURN_IF_ERROR(PutModel(txn, model, /*replace=*/false, &ops));
+  } else if (event.kind() == kOpportunityKind) {
+    v1::Opportunity o;
+    if (!event.payload().UnpackTo(&o) || o.id().empty()) {
+      return absl::DataLossError("not an Opportunity");
+    }
+    RETURN_IF_ERROR(PutOpportunity(txn, o, /*replace=*/false, &ops));
+  } else if (event.kind() == kChangeKind) {
+    // History is only read by the analytics: stored, never aggregated.
+    v1::OpportunityChange c;
+    if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
+      return absl::DataLossError("not an OpportunityChange");
+    }
+    txn.Put(kView, ChangeKey(c.opportunity_id(), c.seq()),
+            RecordOf(c).SerializeAsString());
+    return absl::OkStatus();
+  } else {
+    return absl::OkStatus();
+  }
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_pipeline_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+  if (event.kind() != kCollectionKind) {
+    return absl::OkStatus();
+  }
+  v1::OpportunityCollection c;
+  if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
+    return absl::DataLossError("not an OpportunityCollection");
+  }
+  std::vector<Op> ops;
+  RETURN_IF_ERROR(PutCollection(txn, c, /*replace=*/false, &ops));
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staged_credit_.push_back(std::move(op));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace salesops::forecast

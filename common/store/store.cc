@@ -7,6 +7,8 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -33,6 +35,36 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   cf.compression = rocksdb::kNoCompression;
   return cf;
 }
+
+// RocksDB's own log, into ours at WARN and above, instead of its file LOG
+// in the data dir. That file is written outside the committer's free-space
+// check (at open, at close, on every flush and stats dump), and Debian's
+// librocksdb keeps its assertions: on a file system with no byte left, its
+// second failed line aborts the process (`sync_without_flush_called_`) — at
+// every start and stop until an operator frees space (issue 16 finding 5).
+class RocksDbLogger : public rocksdb::Logger {
+ public:
+  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    // HEADER lines are the options dump of every open: not wanted here.
+    if (level < GetInfoLogLevel() ||
+        level == rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      return;
+    }
+    char text[1024];
+    vsnprintf(text, sizeof(text), format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      log::Error("rocksdb", {{"message", text}});
+    } else {
+      log::Warn("rocksdb", {{"message", text}});
+    }
+  }
+};
 
 // What a data directory holds.
 enum class DirState {
@@ -156,6 +188,7 @@ absl::Status Store::OpenDb(const std::string& dir) {
   // compaction that ran out of space, once space is back.
   db_options.sst_file_manager.reset(
       rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  db_options.info_log = std::make_shared<RocksDbLogger>();
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "outbox",
                                     "meta", "audit"};

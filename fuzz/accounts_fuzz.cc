@@ -53,6 +53,7 @@ class AccountsFixture final : public Fixture {
     rpcs->Add("ScoreIndustries", s, &AccountsServiceImpl::ScoreIndustries);
     rpcs->Add("GetParetoView", s, &AccountsServiceImpl::GetParetoView);
     rpcs->Add("ClassifyAccounts", s, &AccountsServiceImpl::ClassifyAccounts);
+    rpcs->Add("ListQuotas", s, &AccountsServiceImpl::ListQuotas);
   }
 
   // root (GLOBAL) ── region (REGION) ── team (TEAM) ── rep1, rep2 (REP);
@@ -281,6 +282,11 @@ class AccountsFixture final : public Fixture {
       }
       req.set_apply(true);
       seeds.Add("ClassifyAccounts", req);
+    }
+    {
+      v1::ListQuotasRequest req;
+      req.mutable_page()->set_page_size(2);
+      seeds.Add("ListQuotas", req);
     }
     return seeds;
   }

@@ -212,6 +212,8 @@ class PipelineFixture final : public Fixture {
     rpcs->Add("RecordWeeklyReview", s,
               &PipelineServiceImpl::RecordWeeklyReview);
     rpcs->Add("ListWeeklyReviews", s, &PipelineServiceImpl::ListWeeklyReviews);
+    rpcs->Add("ListOpportunityChanges", s,
+              &PipelineServiceImpl::ListOpportunityChanges);
     rpcs_ = rpcs;
   }
 
@@ -565,6 +567,11 @@ class PipelineFixture final : public Fixture {
       v1::ListWeeklyReviewsRequest req;
       req.set_opportunity_id("$opp0");
       seeds.Add("ListWeeklyReviews", req);
+    }
+    {
+      v1::ListOpportunityChangesRequest req;
+      req.mutable_page()->set_page_size(3);
+      seeds.Add("ListOpportunityChanges", req);
     }
     return seeds;
   }

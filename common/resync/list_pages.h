@@ -92,4 +92,26 @@ std::vector<T> TakeAll(google::protobuf::RepeatedPtrField<T>* items) {
   return out;
 }
 
+// Every item of a short listing (the org tree, the stage models), collected
+// into `*out` for a replacement in one transaction: ForEachPage with a visit
+// that moves `items(page)` (e.g. `[](auto& p) { return p.mutable_models(); }`)
+// into `*out`.
+template <typename Req, typename Resp, typename T, typename Call,
+          typename Items>
+[[nodiscard]] absl::Status CollectAll(const PeerChannel& peer,
+                                      std::string_view peer_name,
+                                      const Call& call, const Items& items,
+                                      std::vector<T>* out,
+                                      uint64_t* first_sequence) {
+  return ForEachPage<Req, Resp>(
+      peer, peer_name, Req(), call,
+      [&](Resp& page) {
+        for (T& item : TakeAll(items(page))) {
+          out->push_back(std::move(item));
+        }
+        return absl::OkStatus();
+      },
+      first_sequence);
+}
+
 }  // namespace salesops

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log/log.h"
+#include "common/org/org_listing.h"
 #include "common/resync/list_pages.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -27,19 +28,7 @@ absl::Status ResyncAccounts(const PeerChannel& peer, OrgMirror& org) {
   std::vector<v1::OrgNode> nodes;
   uint64_t nodes_at = 0, accounts_at = 0;
   int64_t accounts = 0;
-  RETURN_IF_ERROR(
-      (ForEachPage<v1::ListOrgNodesRequest, v1::ListOrgNodesResponse>(
-          peer, kAccounts, {},
-          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListOrgNodes(c, req, resp);
-          },
-          [&](v1::ListOrgNodesResponse& page) {
-            for (v1::OrgNode& n : TakeAll(page.mutable_nodes())) {
-              nodes.push_back(std::move(n));
-            }
-            return absl::OkStatus();
-          },
-          &nodes_at)));
+  RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR(org.ReplaceNodes(nodes, kSource));
   SortedSweep sweep = org.AccountsSweep();
   RETURN_IF_ERROR(

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log/log.h"
+#include "common/org/org_listing.h"
 #include "common/resync/list_pages.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -25,19 +26,7 @@ absl::Status ResyncAccounts(const PeerChannel& peer, ForecastView& view) {
   std::vector<v1::OrgNode> nodes;
   std::vector<v1::Quota> quotas;
   uint64_t nodes_at = 0, quotas_at = 0;
-  RETURN_IF_ERROR(
-      (ForEachPage<v1::ListOrgNodesRequest, v1::ListOrgNodesResponse>(
-          peer, kAccounts, {},
-          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListOrgNodes(c, req, resp);
-          },
-          [&](v1::ListOrgNodesResponse& page) {
-            for (v1::OrgNode& n : TakeAll(page.mutable_nodes())) {
-              nodes.push_back(std::move(n));
-            }
-            return absl::OkStatus();
-          },
-          &nodes_at)));
+  RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR((ForEachPage<v1::ListQuotasRequest, v1::ListQuotasResponse>(
       peer, kAccounts, {},
       [&](grpc::ClientContext* c, const auto& req, auto* resp) {

@@ -28,18 +28,15 @@ absl::Status ResyncPipeline(const PeerChannel& peer, ForecastView& view) {
   std::vector<v1::StageModel> models;
   uint64_t models_at = 0, opportunities_at = 0, changes_at = 0;
   RETURN_IF_ERROR(
-      (ForEachPage<v1::ListStageModelsRequest, v1::ListStageModelsResponse>(
-          peer, kPipeline, {},
+      (CollectAll<v1::ListStageModelsRequest, v1::ListStageModelsResponse>(
+          peer, kPipeline,
           [&](grpc::ClientContext* c, const auto& req, auto* resp) {
             return stub->ListStageModels(c, req, resp);
           },
-          [&](v1::ListStageModelsResponse& page) {
-            for (v1::StageModel& m : TakeAll(page.mutable_models())) {
-              models.push_back(std::move(m));
-            }
-            return absl::OkStatus();
+          [](v1::ListStageModelsResponse& page) {
+            return page.mutable_models();
           },
-          &models_at)));
+          &models, &models_at)));
   RETURN_IF_ERROR(view.ReplaceModels(models));
   entities += static_cast<int64_t>(models.size());
 

@@ -1,6 +1,7 @@
 #include "services/pipeline/peers.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/org/org_listing.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
@@ -64,28 +65,7 @@ class GrpcAccountsClient final : public AccountsClient {
   }
   absl::Status ListAllOrgNodes(std::vector<v1::OrgNode>* nodes,
                                uint64_t* feed_sequence) override {
-    v1::ListOrgNodesRequest req;
-    req.mutable_page()->set_page_size(1000);
-    *feed_sequence = 0;
-    // Bounded: each page advances the token; 10,000 pages = 10M nodes.
-    for (int pages = 0; pages < 10'000; ++pages) {
-      v1::ListOrgNodesResponse resp;
-      auto ctx = peer_->NewContext();
-      RETURN_IF_ERROR(
-          FromPeer(stub_->ListOrgNodes(ctx.get(), req, &resp), kAccounts));
-      if (pages == 0) {
-        *feed_sequence = resp.page().feed_sequence();
-      }
-      for (v1::OrgNode& n : *resp.mutable_nodes()) {
-        nodes->push_back(std::move(n));
-      }
-      if (resp.page().next_page_token().empty()) {
-        return absl::OkStatus();
-      }
-      req.mutable_page()->set_page_token(resp.page().next_page_token());
-    }
-    return absl::FailedPreconditionError(
-        "accounts: more than 10,000 pages of org nodes");
+    return salesops::ListAllOrgNodes(*peer_, nodes, feed_sequence);
   }
 
  private:

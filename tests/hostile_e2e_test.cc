@@ -329,7 +329,9 @@ TEST(HostileE2eTest, DiskFullRefusesWritesKeepsReadsAndResumes) {
       v1::Opportunity out;
       const grpc::Status s = suite.CreateOpp(e2e::kRepAToken, o, rid, &out);
       if (s.ok()) {
-        ASSERT_EQ(refusals, 0) << "a write was accepted after a refusal";
+        // A write may pass after a refusal: RocksDB frees space by itself
+        // (obsolete WAL files after a flush), which is what "resumes by
+        // itself" means; it is acknowledged and must be kept like the others.
         acked.push_back(out.id());
         if (grow) {
           ASSERT_TRUE(GrowFiller(filler, tiny ? kMiB : 64 * kMiB));

@@ -90,30 +90,44 @@ const bool kFastPoll = [] {
 }  // namespace
 
 Suite::Suite() {
+  for (int i = 0; i < kSvcCount; ++i) {
+    const Svc s = static_cast<Svc>(i);
+    ports_[i] = FreeLoopbackPort();
+    EXPECT_GT(ports_[i], 0);
+    data_dirs_[i] = dir_.Sub(SvcName(s));
+    Connect(s);
+  }
+  WriteFile(dir_.Sub("peer.token"), std::string(kPeerToken) + "\n");
+  chmod(dir_.Sub("peer.token").c_str(), 0600);
+  WriteTokens();
+}
+
+void Suite::Connect(Svc s) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  for (int i = 0; i < kSvcCount; ++i) {
-    const Svc s = static_cast<Svc>(i);
-    ports_[i] = FreeLoopbackPort();
-    EXPECT_GT(ports_[i], 0);
-    data_dirs_[i] = dir_.Sub(SvcName(s));
-    channels_[i] = grpc::CreateCustomChannel(
-        Addr(ports_[i]), grpc::InsecureChannelCredentials(), args);
-    feeds_[i] = v1::FeedService::NewStub(channels_[i]);
-    backups_[i] = v1::BackupService::NewStub(channels_[i]);
-    audits_[i] = v1::AuditService::NewStub(channels_[i]);
+  std::shared_ptr<grpc::Channel>& channel = channels_[s];
+  channel = grpc::CreateCustomChannel(Addr(ports_[s]),
+                                      grpc::InsecureChannelCredentials(), args);
+  feeds_[s] = v1::FeedService::NewStub(channel);
+  backups_[s] = v1::BackupService::NewStub(channel);
+  audits_[s] = v1::AuditService::NewStub(channel);
+  switch (s) {
+    case kAccounts:
+      accounts_ = v1::AccountsService::NewStub(channel);
+      break;
+    case kPipeline:
+      pipeline_ = v1::PipelineService::NewStub(channel);
+      break;
+    case kForecast:
+      forecast_ = v1::ForecastService::NewStub(channel);
+      break;
+    default:
+      credit_ = v1::CreditService::NewStub(channel);
   }
-  accounts_ = v1::AccountsService::NewStub(channels_[kAccounts]);
-  pipeline_ = v1::PipelineService::NewStub(channels_[kPipeline]);
-  forecast_ = v1::ForecastService::NewStub(channels_[kForecast]);
-  credit_ = v1::CreditService::NewStub(channels_[kCredit]);
-  WriteFile(dir_.Sub("peer.token"), std::string(kPeerToken) + "\n");
-  chmod(dir_.Sub("peer.token").c_str(), 0600);
-  WriteTokens();
 }
 
 Suite::~Suite() {
@@ -182,6 +196,9 @@ bool Suite::Start(Svc s, bool init) {
                   << (svc.process != nullptr ? "\n" + svc.process->Log() : "");
     return false;
   }
+  // A fresh connection: one the test held to a killed process may look
+  // ready until its first call fails (broken pipe).
+  Connect(s);
   return true;
 }
 

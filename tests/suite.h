@@ -167,6 +167,8 @@ class Suite {
   void DumpLogs() const;
 
  private:
+  // (Re)creates the channel and stubs of `s`.
+  void Connect(Svc s);
   testing::TempDir dir_;
   std::array<int, kSvcCount> ports_{};
   std::array<std::string, kSvcCount> data_dirs_;

@@ -13,6 +13,7 @@
 #include "common/store/store.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "services/accounts/accounts_store.h"
+#include "services/accounts/handlers.h"
 
 namespace salesops::accounts {
 
@@ -72,10 +73,7 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
                           v1::ListQuotasResponse*) override;
 
  private:
-  // PERMISSION_DENIED unless `who` may write contacts of `account`: REP when
-  // the account's owner is their own node, MANAGER inside their subtree, ADMIN.
-  [[nodiscard]] absl::Status CheckContactWriter(
-      WriteTxn& txn, const Principal& who, const v1::Account& account) const;
+  handlers::Env env() { return {db_, currency_}; }
 
   AccountsStore db_;
   const Authenticator* auth_;

@@ -1,7 +1,7 @@
 #include "services/accounts/accounts_store.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_format.h"
+#include "services/accounts/account_rules.h"
+#include "services/accounts/quota_rules.h"
 
 namespace salesops::accounts {
 namespace {
@@ -44,15 +44,12 @@ AccountsStore::AccountsStore(Store* s)
       nodes_by_parent(Cf::kIndex, kNodesByParent) {}
 
 std::string AccountsStore::NormalizeName(std::string_view name) {
-  std::string out(
-      absl::StripAsciiWhitespace(absl::string_view(name.data(), name.size())));
-  absl::AsciiStrToLower(&out);
-  return out;
+  return NormalizeAccountName(name);
 }
 
 std::string AccountsStore::QuotaId(std::string_view node_id, int32_t year,
                                    int32_t quarter) {
-  return absl::StrFormat("%s/%04d/Q%d", std::string(node_id), year, quarter);
+  return QuotaKey(node_id, year, quarter);
 }
 
 }  // namespace salesops::accounts

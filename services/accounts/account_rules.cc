@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "services/accounts/key_accounts.h"
 
 namespace salesops::accounts {
@@ -115,7 +116,7 @@ absl::StatusOr<AccountChange> CreateAccount(
   a.set_name(Trimmed(a.name()));
   a.set_id(id);
   a.set_segment(SegmentFor(a.purchase_potential(), a.share_of_wallet()));
-  a.set_created_micros(absl::ToUnixMicros(now));
+  a.set_created_micros(Micros(now));
   a.set_updated_micros(a.created_micros());
   change.name.new_value = NormalizeAccountName(a.name());
   change.external_id.new_value = a.external_id();
@@ -139,7 +140,7 @@ absl::StatusOr<AccountChange> UpdateAccount(
   a.set_name(Trimmed(a.name()));
   a.set_segment(SegmentFor(a.purchase_potential(), a.share_of_wallet()));
   a.set_created_micros(stored.created_micros());
-  a.set_updated_micros(absl::ToUnixMicros(now));
+  a.set_updated_micros(Micros(now));
   change.name = {NormalizeAccountName(stored.name()),
                  NormalizeAccountName(a.name())};
   change.external_id = {stored.external_id(), a.external_id()};
@@ -157,7 +158,7 @@ absl::StatusOr<std::optional<v1::Account>> ReTier(const v1::Account& stored,
   }
   v1::Account a = stored;
   a.set_tier(tier);
-  a.set_updated_micros(absl::ToUnixMicros(now));
+  a.set_updated_micros(Micros(now));
   return a;
 }
 

@@ -87,8 +87,8 @@ TEST(AccountRulesTest, CreateDerivesAndStampsAndNamesItsIndexValues) {
   EXPECT_EQ(c->account.id(), "acc_1");
   EXPECT_EQ(c->account.name(), "Acme");
   EXPECT_EQ(c->account.segment(), v1::ACCOUNT_SEGMENT_ACQUIRE);
-  EXPECT_EQ(c->account.created_micros(), absl::ToUnixMicros(kNow));
-  EXPECT_EQ(c->account.updated_micros(), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(c->account.created_micros(), Micros(kNow));
+  EXPECT_EQ(c->account.updated_micros(), Micros(kNow));
   EXPECT_EQ(c->name.new_value, "acme");
   EXPECT_EQ(c->external_id.new_value, "crm-17");
   EXPECT_EQ(c->owner.new_value, "org_r1");
@@ -135,7 +135,7 @@ TEST(AccountRulesTest, UpdateChecksTheOldAndTheNewOwner) {
       UpdateAccount(stored, in, NodeWithId("org_r3"), all.fn(), kNow);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->account.created_micros(), 5);
-  EXPECT_EQ(c->account.updated_micros(), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(c->account.updated_micros(), Micros(kNow));
   EXPECT_EQ(c->owner.old_value, "org_r1");
   EXPECT_EQ(c->owner.new_value, "org_r3");
   EXPECT_EQ(c->external_id.old_value, "old-ext");

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/metrics/testing/scrape.h"
+#include "common/testing/builders.h"
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -66,12 +67,7 @@ grpc::Status Call(Stub& stub, Method<Req, Resp> method, const Req& req,
   return (stub.*method)(&ctx, req, resp);
 }
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 // What the first process acknowledged, to be read back after the crash.
 struct Acknowledged {

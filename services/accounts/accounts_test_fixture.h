@@ -23,6 +23,7 @@
 #include "common/feed/feed_service.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -56,12 +57,7 @@ using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 using ::salesops::testing::IsError;
 using ::salesops::testing::IsOk;
 
-inline v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 inline v1::Account Acct(const std::string& name,
                         const std::string& owner = "") {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 
 namespace salesops::accounts {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/testing/builders.h"
 #include "services/accounts/rules_test_support.h"
 
 namespace salesops::accounts {
@@ -16,12 +17,7 @@ using rules_testing::Manager;
 using rules_testing::Rep;
 using ::testing::ElementsAre;
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 TEST(AnalysisRulesTest, ScoreDiscountsSlowCollectionAndAddsUntappedValue) {
   v1::ClassifyAccountsRequest req;

@@ -52,19 +52,13 @@ void ToProto(const ChartNode& node,
 // `include_left`.
 absl::StatusOr<std::map<std::string, v1::Contact>> ChartContacts(
     const AccountsStore& db, const std::string& account_id, bool include_left) {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   db.contacts_by_account.AllIds(*db.store, account_id));
   std::map<std::string, v1::Contact> contacts;
-  std::string after;
-  bool more = true;
-  while (more) {
-    std::vector<std::string> ids;
-    RETURN_IF_ERROR(db.contacts_by_account.ListIds(*db.store, account_id, after,
-                                                   1000, &ids, &more));
-    for (const std::string& id : ids) {
-      ASSIGN_OR_RETURN(std::optional<v1::Contact> c, db.contacts.Find(id));
-      if (c && (include_left || c->status() != v1::CONTACT_STATUS_LEFT)) {
-        contacts.emplace(id, std::move(*c));
-      }
-      after = id;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Contact> c, db.contacts.Find(id));
+    if (c && (include_left || c->status() != v1::CONTACT_STATUS_LEFT)) {
+      contacts.emplace(id, std::move(*c));
     }
   }
   return contacts;
@@ -92,14 +86,13 @@ absl::Status CreateContact(Env env, const Principal& who,
                             reads.boss,
                             FindContact(db, txn, in.reports_to_id()));
                       }
-                      ASSIGN_OR_RETURN(
-                          ContactChange change,
-                          accounts::CreateContact(
-                              in, reads, who, WriterScope(db, txn, who),
-                              NewId("con", txn.now()), txn.now()));
+                      ASSIGN_OR_RETURN(ContactChange change,
+                                       accounts::CreateContact(
+                                           in, reads, WriterScope(db, txn, who),
+                                           NewId("con", txn.now()), txn.now()));
                       v1::Contact& c = change.contact;
                       RETURN_IF_ERROR(Claim(txn, db.contact_by_external_id,
-                                            "contact.external_id", "contact",
+                                            "contact.external_id",
                                             change.external_id, c.id()));
                       RETURN_IF_ERROR(db.contacts.Insert(txn, c.id(), &c));
                       db.contacts_by_account.Put(txn, c.account_id(), c.id());
@@ -139,12 +132,12 @@ absl::Status UpdateContact(Env env, const Principal& who,
             }
             ASSIGN_OR_RETURN(
                 ContactChange change,
-                accounts::UpdateContact(old, in, reads, ReportsTo(db, txn), who,
+                accounts::UpdateContact(old, in, reads, ReportsTo(db, txn),
                                         WriterScope(db, txn, who), txn.now()));
             v1::Contact& c = change.contact;
             RETURN_IF_ERROR(Claim(txn, db.contact_by_external_id,
-                                  "contact.external_id", "contact",
-                                  change.external_id, c.id()));
+                                  "contact.external_id", change.external_id,
+                                  c.id()));
             RETURN_IF_ERROR(
                 db.contacts.Update(txn, c.id(), req.expected_version(), &c));
             *resp = std::move(c);

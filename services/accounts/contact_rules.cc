@@ -6,6 +6,7 @@
 #include "absl/time/civil_time.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "services/accounts/org_tree.h"
 
 namespace salesops::accounts {
@@ -95,31 +96,16 @@ absl::Status CheckUpdateContact(const v1::UpdateContactRequest& req) {
   return v.status();
 }
 
-absl::Status CheckContactWriter(const Principal& who,
-                                const v1::Account& account,
-                                const RequireWriterFn& scope) {
-  if (who.role == Role::kRep) {
-    if (!who.org_node_id.empty() &&
-        account.owner_node_id() == who.org_node_id) {
-      return absl::OkStatus();
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat("REP ", who.name,
-                     " may only write contacts of accounts "
-                     "owned by org node \"",
-                     who.org_node_id, "\""));
-  }
-  return scope(account.owner_node_id(), "contacts");
-}
-
-absl::StatusOr<ContactChange> CreateContact(
-    const v1::Contact& in, const ContactReads& reads, const Principal& who,
-    const RequireWriterFn& scope, const std::string& id, absl::Time now) {
+absl::StatusOr<ContactChange> CreateContact(const v1::Contact& in,
+                                            const ContactReads& reads,
+                                            const RequireWriterFn& scope,
+                                            const std::string& id,
+                                            absl::Time now) {
   if (!reads.account) {
     return absl::InvalidArgumentError(absl::StrCat(
         "contact.account_id: account ", in.account_id(), " not found"));
   }
-  RETURN_IF_ERROR(CheckContactWriter(who, *reads.account, scope));
+  RETURN_IF_ERROR(scope(reads.account->owner_node_id(), "contacts"));
   if (!in.reports_to_id().empty()) {
     RETURN_IF_ERROR(CheckBoss(in.reports_to_id(), reads.boss, in.account_id()));
   }
@@ -131,16 +117,18 @@ absl::StatusOr<ContactChange> CreateContact(
   if (c.status() == v1::CONTACT_STATUS_UNSPECIFIED) {
     c.set_status(v1::CONTACT_STATUS_ACTIVE);
   }
-  c.set_created_micros(absl::ToUnixMicros(now));
+  c.set_created_micros(Micros(now));
   c.set_updated_micros(c.created_micros());
   change.external_id.new_value = c.external_id();
   return change;
 }
 
-absl::StatusOr<ContactChange> UpdateContact(
-    const v1::Contact& stored, const v1::Contact& in, const ContactReads& reads,
-    const ReportsToFn& reports_to, const Principal& who,
-    const RequireWriterFn& scope, absl::Time now) {
+absl::StatusOr<ContactChange> UpdateContact(const v1::Contact& stored,
+                                            const v1::Contact& in,
+                                            const ContactReads& reads,
+                                            const ReportsToFn& reports_to,
+                                            const RequireWriterFn& scope,
+                                            absl::Time now) {
   if (!in.account_id().empty() && in.account_id() != stored.account_id()) {
     return absl::InvalidArgumentError(
         absl::StrCat("contact.account_id: cannot change (contact ", in.id(),
@@ -150,7 +138,7 @@ absl::StatusOr<ContactChange> UpdateContact(
     return absl::NotFoundError(
         absl::StrCat("account ", stored.account_id(), " not found"));
   }
-  RETURN_IF_ERROR(CheckContactWriter(who, *reads.account, scope));
+  RETURN_IF_ERROR(scope(reads.account->owner_node_id(), "contacts"));
   if (!in.reports_to_id().empty() &&
       in.reports_to_id() != stored.reports_to_id()) {
     RETURN_IF_ERROR(
@@ -164,7 +152,7 @@ absl::StatusOr<ContactChange> UpdateContact(
   c.set_account_id(stored.account_id());
   c.set_name(Trimmed(c.name()));
   c.set_created_micros(stored.created_micros());
-  c.set_updated_micros(absl::ToUnixMicros(now));
+  c.set_updated_micros(Micros(now));
   change.external_id = {stored.external_id(), in.external_id()};
   return change;
 }

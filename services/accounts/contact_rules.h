@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/accounts/rules_support.h"
 
@@ -23,12 +23,6 @@ namespace salesops::accounts {
     const v1::CreateContactRequest& req);
 [[nodiscard]] absl::Status CheckUpdateContact(
     const v1::UpdateContactRequest& req);
-
-// OK when `who` may write contacts of `account`: a REP when its own node owns
-// the account, else the scope (MANAGER inside their subtree, ADMIN).
-[[nodiscard]] absl::Status CheckContactWriter(const Principal& who,
-                                              const v1::Account& account,
-                                              const RequireWriterFn& scope);
 
 // The stored records a contact transition reads.
 struct ContactReads {
@@ -45,10 +39,11 @@ struct ContactChange {
 };
 
 // Creates `in` as contact `id` at `now`. INVALID_ARGUMENT when the account or
-// the boss does not exist or the boss belongs to another account; the writer
-// check's PERMISSION_DENIED.
+// the boss does not exist or the boss belongs to another account; the scope's
+// PERMISSION_DENIED for contacts of the account's owner node (a REP writes
+// contacts of the accounts their own node owns).
 [[nodiscard]] absl::StatusOr<ContactChange> CreateContact(
-    const v1::Contact& in, const ContactReads& reads, const Principal& who,
+    const v1::Contact& in, const ContactReads& reads,
     const RequireWriterFn& scope, const std::string& id, absl::Time now);
 
 // A contact's manager id, "" for none, nullopt for an unknown contact.
@@ -61,7 +56,7 @@ using ReportsToFn =
 // another account, or the change makes a reports-to cycle.
 [[nodiscard]] absl::StatusOr<ContactChange> UpdateContact(
     const v1::Contact& stored, const v1::Contact& in, const ContactReads& reads,
-    const ReportsToFn& reports_to, const Principal& who,
-    const RequireWriterFn& scope, absl::Time now);
+    const ReportsToFn& reports_to, const RequireWriterFn& scope,
+    absl::Time now);
 
 }  // namespace salesops::accounts

@@ -56,47 +56,52 @@ TEST(ContactRulesTest, RequestsNeedANameAnAccountAndRealDates) {
                        absl::StatusCode::kInvalidArgument, "contact.status"));
 }
 
-TEST(ContactRulesTest, RepWritesContactsOfAccountsTheirNodeOwns) {
-  FakeScope none;
+TEST(ContactRulesTest, WritersFollowTheScopePolicyOfTheOwnerNode) {
+  // a <- r1, a <- r2
+  const std::map<std::string, std::string> tree = {{"r1", "a"}, {"r2", "a"}};
+  ContactReads mine, theirs;
+  mine.account = Owned("acc_1", "r1");
+  theirs.account = Owned("acc_2", "r2");
+  const v1::Contact in = Person("acc_1", "Ann");
+  auto create = [&](const Principal& who, const ContactReads& reads) {
+    return CreateContact(in, reads, rules_testing::PolicyScope(who, tree),
+                         "con_1", kNow)
+        .status();
+  };
+  EXPECT_TRUE(create(Rep("r1"), mine).ok());
+  EXPECT_TRUE(HasError(create(Rep("r1"), theirs),
+                       absl::StatusCode::kPermissionDenied, "REP"));
   EXPECT_TRUE(
-      CheckContactWriter(Rep("org_r1"), Owned("acc_1", "org_r1"), none.fn())
-          .ok());
-  EXPECT_TRUE(HasError(
-      CheckContactWriter(Rep("org_r1"), Owned("acc_2", "org_r2"), none.fn()),
-      absl::StatusCode::kPermissionDenied, "REP"));
-  EXPECT_TRUE(
-      HasError(CheckContactWriter(Rep(""), Owned("acc_3", ""), none.fn()),
-               absl::StatusCode::kPermissionDenied));
-  EXPECT_TRUE(none.asked().empty()) << "a REP is not a scope question";
-  EXPECT_TRUE(HasError(
-      CheckContactWriter(Manager("org_a"), Owned("acc_2", "org_r2"), none.fn()),
-      absl::StatusCode::kPermissionDenied));
-  EXPECT_EQ(none.asked(), std::vector<std::string>{"org_r2"});
+      HasError(create(Rep(""), mine), absl::StatusCode::kPermissionDenied));
+  EXPECT_TRUE(create(Manager("a"), theirs).ok());
+  EXPECT_TRUE(HasError(create(Manager("r1"), theirs),
+                       absl::StatusCode::kPermissionDenied, "contacts"));
+  EXPECT_TRUE(create(Admin(), theirs).ok());
 }
 
 TEST(ContactRulesTest, CreateNeedsTheAccountAndABossOfTheSameAccount) {
   FakeScope all = FakeScope::All();
   ContactReads reads;
   const v1::Contact in = Person("acc_1", " Ann ", "con_boss");
-  EXPECT_TRUE(HasError(
-      CreateContact(in, reads, Admin(), all.fn(), "con_1", kNow).status(),
-      absl::StatusCode::kInvalidArgument, "contact.account_id"));
+  EXPECT_TRUE(
+      HasError(CreateContact(in, reads, all.fn(), "con_1", kNow).status(),
+               absl::StatusCode::kInvalidArgument, "contact.account_id"));
   reads.account = Owned("acc_1", "");
-  EXPECT_TRUE(HasError(
-      CreateContact(in, reads, Admin(), all.fn(), "con_1", kNow).status(),
-      absl::StatusCode::kInvalidArgument, "not found"));
+  EXPECT_TRUE(
+      HasError(CreateContact(in, reads, all.fn(), "con_1", kNow).status(),
+               absl::StatusCode::kInvalidArgument, "not found"));
   reads.boss = Person("acc_2", "Other");
-  EXPECT_TRUE(HasError(
-      CreateContact(in, reads, Admin(), all.fn(), "con_1", kNow).status(),
-      absl::StatusCode::kInvalidArgument, "belongs to account acc_2"));
+  EXPECT_TRUE(
+      HasError(CreateContact(in, reads, all.fn(), "con_1", kNow).status(),
+               absl::StatusCode::kInvalidArgument, "belongs to account acc_2"));
   reads.boss = Person("acc_1", "Boss");
   absl::StatusOr<ContactChange> c =
-      CreateContact(in, reads, Admin(), all.fn(), "con_1", kNow);
+      CreateContact(in, reads, all.fn(), "con_1", kNow);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->contact.id(), "con_1");
   EXPECT_EQ(c->contact.name(), "Ann");
   EXPECT_EQ(c->contact.status(), v1::CONTACT_STATUS_ACTIVE);
-  EXPECT_EQ(c->contact.created_micros(), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(c->contact.created_micros(), Micros(kNow));
 }
 
 TEST(ContactRulesTest, UpdateKeepsTheAccountAndRejectsCycles) {
@@ -118,23 +123,21 @@ TEST(ContactRulesTest, UpdateKeepsTheAccountAndRejectsCycles) {
   v1::Contact in = stored;
   in.set_account_id("acc_2");
   EXPECT_TRUE(HasError(
-      UpdateContact(stored, in, reads, reports_to, Admin(), all.fn(), kNow)
-          .status(),
+      UpdateContact(stored, in, reads, reports_to, all.fn(), kNow).status(),
       absl::StatusCode::kInvalidArgument, "contact.account_id: cannot change"));
   in.set_account_id("");
   in.set_reports_to_id("lead");
   reads.boss = Person("acc_1", "Lead");
   EXPECT_TRUE(HasError(
-      UpdateContact(stored, in, reads, reports_to, Admin(), all.fn(), kNow)
-          .status(),
+      UpdateContact(stored, in, reads, reports_to, all.fn(), kNow).status(),
       absl::StatusCode::kInvalidArgument, "cycle"));
   in.set_reports_to_id("");
   absl::StatusOr<ContactChange> c =
-      UpdateContact(stored, in, reads, reports_to, Admin(), all.fn(), kNow);
+      UpdateContact(stored, in, reads, reports_to, all.fn(), kNow);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->contact.account_id(), "acc_1");
   EXPECT_EQ(c->contact.created_micros(), 7);
-  EXPECT_EQ(c->contact.updated_micros(), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(c->contact.updated_micros(), Micros(kNow));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "services/accounts/handler_support.h"
 
-#include "absl/strings/str_cat.h"
+#include <memory>
+
+#include "common/org/scope.h"
 #include "common/status/status.h"
 
 namespace salesops::accounts::handlers {
@@ -35,47 +37,14 @@ absl::StatusOr<bool> IsWithin(const AccountsStore& db, WriteTxn& txn,
 
 RequireWriterFn WriterScope(const AccountsStore& db, WriteTxn& txn,
                             const Principal& who) {
-  return [&db, &txn, &who](const std::string& node_id,
-                           std::string_view what) -> absl::Status {
-    if (who.role == Role::kAdmin) {
-      return absl::OkStatus();
-    }
-    if (who.role == Role::kManager && !who.org_node_id.empty()) {
-      ASSIGN_OR_RETURN(bool inside,
-                       IsWithin(db, txn, node_id, who.org_node_id));
-      if (inside) {
-        return absl::OkStatus();
-      }
-    }
-    return absl::PermissionDeniedError(absl::StrCat(
-        std::string(RoleName(who.role)), " ", who.name, " may not change ",
-        std::string(what), " outside the subtree of org node \"",
-        who.org_node_id, "\""));
+  auto policy = std::make_shared<const ScopePolicy>(
+      [&db, &txn](const std::string& node, const std::string& ancestor) {
+        absl::StatusOr<bool> inside = IsWithin(db, txn, node, ancestor);
+        return inside.ok() && *inside;
+      });
+  return [policy, &who](const std::string& node, std::string_view what) {
+    return policy->RequireWriter(who, node, what);
   };
-}
-
-absl::Status Claim(WriteTxn& txn, const UniqueIndex& index,
-                   std::string_view field, std::string_view what,
-                   const KeyChange& change, std::string_view id,
-                   std::string_view shown) {
-  if (change.old_value == change.new_value) {
-    return absl::OkStatus();
-  }
-  if (!change.new_value.empty()) {
-    ASSIGN_OR_RETURN(std::optional<std::string> holder,
-                     index.Lookup(txn, change.new_value));
-    if (holder && *holder != id) {
-      const std::string value(shown.empty() ? change.new_value : shown);
-      return absl::AlreadyExistsError(
-          absl::StrCat(std::string(field), ": \"", value, "\" is already ",
-                       std::string(what), " ", *holder));
-    }
-    index.Put(txn, change.new_value, id);
-  }
-  if (!change.old_value.empty()) {
-    index.Delete(txn, change.old_value);
-  }
-  return absl::OkStatus();
 }
 
 void Move(WriteTxn& txn, const MultiIndex& index, const KeyChange& change,

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "common/store/store.h"
 #include "common/store/table.h"
 #include "services/accounts/accounts_store.h"
@@ -16,19 +16,19 @@
 
 namespace salesops::accounts::handlers {
 
-// The scope rule (SPEC §8) for writes of `who` over the tree as `txn` sees
-// it: ADMIN anywhere, MANAGER inside the subtree of their own node.
+// The suite's scope rule (ScopePolicy, SPEC §8) for writes of `who` over the
+// org tree as `txn` sees it: ADMIN anywhere, MANAGER inside the subtree of
+// their own node, REP at their own node. `db`, `txn` and `who` outlive it.
 RequireWriterFn WriterScope(const AccountsStore& db, WriteTxn& txn,
                             const Principal& who);
 
-// Moves `index` from change.old_value to change.new_value for `id`: no-op when
-// equal; ALREADY_EXISTS "<field>: \"<shown>\" is already <what> <holder>" when
-// another id holds new_value (`shown` defaults to new_value); empty values
-// are never indexed.
-[[nodiscard]] absl::Status Claim(WriteTxn& txn, const UniqueIndex& index,
-                                 std::string_view field, std::string_view what,
-                                 const KeyChange& change, std::string_view id,
-                                 std::string_view shown = "");
+// Claims change.new_value for `id` in `index` (UniqueIndex::Claim).
+[[nodiscard]] inline absl::Status Claim(WriteTxn& txn, const UniqueIndex& index,
+                                        std::string_view field,
+                                        const KeyChange& change,
+                                        std::string_view id) {
+  return index.Claim(txn, field, change.old_value, change.new_value, id);
+}
 
 // Moves `id` in `index` from change.old_value to change.new_value (no-op when
 // equal).

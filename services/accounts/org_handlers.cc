@@ -35,30 +35,22 @@ absl::Status WriteNode(const AccountsStore& db, WriteTxn& txn,
                        v1::OrgNode* resp) {
   v1::OrgNode& n = change.node;
   RETURN_IF_ERROR(Claim(txn, db.node_by_external_id, "node.external_id",
-                        "org node", change.external_id, n.id()));
+                        change.external_id, n.id()));
   Move(txn, db.nodes_by_parent, change.parent, n.id());
   RETURN_IF_ERROR(db.nodes.Update(txn, n.id(), expected_version, &n));
   *resp = std::move(n);
   return absl::OkStatus();
 }
 
-// The children of `id`, in id order.
+// Appends the children of `id` to `subtree`, in id order.
 absl::Status AddChildren(const AccountsStore& db, const std::string& id,
                          std::vector<QuotaNode>* subtree) {
-  std::string after;
-  while (true) {
-    std::vector<std::string> children;
-    bool more = false;
-    RETURN_IF_ERROR(db.nodes_by_parent.ListIds(*db.store, id, after, 1000,
-                                               &children, &more));
-    for (const std::string& child : children) {
-      subtree->push_back({child, id, std::nullopt});
-    }
-    if (!more || children.empty()) {
-      return absl::OkStatus();
-    }
-    after = children.back();
+  ASSIGN_OR_RETURN(std::vector<std::string> children,
+                   db.nodes_by_parent.AllIds(*db.store, id));
+  for (const std::string& child : children) {
+    subtree->push_back({child, id, std::nullopt});
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -86,7 +78,7 @@ absl::Status CreateOrgNode(Env env, const Principal& who,
                               NewId("org", txn.now()), txn.now()));
                       v1::OrgNode& n = change.node;
                       RETURN_IF_ERROR(Claim(txn, db.node_by_external_id,
-                                            "node.external_id", "org node",
+                                            "node.external_id",
                                             change.external_id, n.id()));
                       RETURN_IF_ERROR(db.nodes.Insert(txn, n.id(), &n));
                       db.nodes_by_parent.Put(txn, n.parent_id(), n.id());

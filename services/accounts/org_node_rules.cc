@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "services/accounts/org_tree.h"
 
 namespace salesops::accounts {
@@ -94,7 +95,7 @@ absl::StatusOr<OrgNodeChange> CreateOrgNode(
   n = in;
   n.set_id(id);
   n.set_name(Trimmed(n.name()));
-  n.set_created_micros(absl::ToUnixMicros(now));
+  n.set_created_micros(Micros(now));
   n.set_updated_micros(n.created_micros());
   change.external_id.new_value = n.external_id();
   change.parent.new_value = n.parent_id();
@@ -122,7 +123,7 @@ absl::StatusOr<OrgNodeChange> UpdateOrgNode(const v1::OrgNode& stored,
   n.set_name(Trimmed(in.name()));
   n.set_manager_principal(in.manager_principal());
   n.set_external_id(in.external_id());
-  n.set_updated_micros(absl::ToUnixMicros(now));
+  n.set_updated_micros(Micros(now));
   change.external_id = {stored.external_id(), in.external_id()};
   change.parent = {stored.parent_id(), stored.parent_id()};
   return change;
@@ -156,7 +157,7 @@ absl::StatusOr<OrgNodeChange> MoveOrgNode(
   OrgNodeChange change;
   change.node = stored;
   change.node.set_parent_id(new_parent_id);
-  change.node.set_updated_micros(absl::ToUnixMicros(now));
+  change.node.set_updated_micros(Micros(now));
   change.external_id = {stored.external_id(), stored.external_id()};
   change.parent = {stored.parent_id(), new_parent_id};
   return change;

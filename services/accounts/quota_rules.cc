@@ -8,6 +8,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 
 namespace salesops::accounts {
 namespace {
@@ -67,7 +68,7 @@ absl::StatusOr<QuotaChange> SetQuota(const std::string& node_id,
   q.set_fiscal_year(req.fiscal_year());
   q.set_fiscal_quarter(req.fiscal_quarter());
   *q.mutable_amount() = req.amount();
-  q.set_updated_micros(absl::ToUnixMicros(now));
+  q.set_updated_micros(Micros(now));
   change.insert = !stored.has_value();
   return change;
 }

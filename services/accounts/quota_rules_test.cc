@@ -55,7 +55,7 @@ TEST(QuotaRulesTest, SetInsertsOrUpdatesInScope) {
   EXPECT_EQ(first->quota.node_id(), "org_r1");
   EXPECT_EQ(first->quota.fiscal_quarter(), 2);
   EXPECT_EQ(first->quota.amount().units_minor(), 500);
-  EXPECT_EQ(first->quota.updated_micros(), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(first->quota.updated_micros(), Micros(kNow));
   absl::StatusOr<QuotaChange> again =
       SetQuota("org_r1", first->quota, SetReq(2, 0), all.fn(), kNow);
   ASSERT_TRUE(again.ok());

@@ -9,19 +9,20 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 
 namespace salesops::accounts {
 
 // OK when the caller may change `what` ("accounts", "org nodes", ...) at org
-// node `node`; PERMISSION_DENIED otherwise. The handler builds it over the
-// stored tree inside its transaction (the scope policy, SPEC §8).
+// node `node`; PERMISSION_DENIED otherwise: the suite's ScopePolicy
+// (common/org/scope.h) bound to the caller, over the stored tree as the
+// handler's transaction sees it (handler_support.h WriterScope).
 using RequireWriterFn =
     std::function<absl::Status(const std::string& node, std::string_view what)>;
 
-// One value of a unique index before and after a transition ("" = none).
-// The handler claims it: no-op when equal, ALREADY_EXISTS when another id
-// holds new_value.
+// One value of an index before and after a transition ("" = none). The
+// handler claims it (UniqueIndex::Claim: no-op when equal, ALREADY_EXISTS
+// when another id holds new_value) or moves the id (MultiIndex).
 struct KeyChange {
   std::string old_value;
   std::string new_value;

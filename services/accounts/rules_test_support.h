@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -14,7 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/org/scope.h"
+#include "common/server/principal.h"
+#include "common/time/clock.h"
 #include "services/accounts/rules_support.h"
 
 namespace salesops::accounts::rules_testing {
@@ -54,6 +58,25 @@ class FakeScope {
   bool allow_all_;
   std::vector<std::string> asked_;
 };
+
+// The suite's ScopePolicy for `who` over a tree given as child → parent.
+inline RequireWriterFn PolicyScope(
+    const Principal& who, std::map<std::string, std::string> parent_of) {
+  auto policy = std::make_shared<const ScopePolicy>(
+      [parent_of = std::move(parent_of)](const std::string& node,
+                                         const std::string& ancestor) {
+        std::string at = node;
+        for (int depth = 0; depth < 100 && !at.empty(); ++depth) {
+          if (at == ancestor) return true;
+          auto it = parent_of.find(at);
+          at = it == parent_of.end() ? "" : it->second;
+        }
+        return false;
+      });
+  return [policy, who](const std::string& node, std::string_view what) {
+    return policy->RequireWriter(who, node, what);
+  };
+}
 
 // The status has `code` and its message contains `part`.
 inline ::testing::AssertionResult HasError(const absl::Status& s,

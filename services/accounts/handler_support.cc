@@ -8,27 +8,24 @@
 namespace salesops::accounts::handlers {
 namespace {
 
-// The longest parent chain walked before data is declared corrupt.
+// The longest parent chain walked: deeper means corrupt data, which is
+// outside every subtree.
 constexpr int kMaxDepth = 10'000;
 
-// True when `node_id` is `ancestor_id` or below it.
-absl::StatusOr<bool> IsWithin(const AccountsStore& db, WriteTxn& txn,
-                              std::string node_id,
-                              const std::string& ancestor_id) {
+// True when `node_id` is `ancestor_id` or below it in the tree as `txn` sees
+// it; false for an unknown node, a read error or a corrupt chain.
+bool IsWithin(const AccountsStore& db, WriteTxn& txn, std::string node_id,
+              const std::string& ancestor_id) {
   for (int depth = 0; depth < kMaxDepth && !node_id.empty(); ++depth) {
     if (node_id == ancestor_id) {
       return true;
     }
-    ASSIGN_OR_RETURN(std::optional<v1::OrgNode> node,
-                     db.nodes.Find(txn, node_id));
-    if (!node) {
+    absl::StatusOr<std::optional<v1::OrgNode>> node =
+        db.nodes.Find(txn, node_id);
+    if (!node.ok() || !node->has_value()) {
       return false;
     }
-    node_id = node->parent_id();
-  }
-  if (!node_id.empty()) {
-    return absl::FailedPreconditionError(
-        "org tree: deeper than 10000 levels or corrupt");
+    node_id = (*node)->parent_id();
   }
   return false;
 }
@@ -39,8 +36,7 @@ RequireWriterFn WriterScope(const AccountsStore& db, WriteTxn& txn,
                             const Principal& who) {
   auto policy = std::make_shared<const ScopePolicy>(
       [&db, &txn](const std::string& node, const std::string& ancestor) {
-        absl::StatusOr<bool> inside = IsWithin(db, txn, node, ancestor);
-        return inside.ok() && *inside;
+        return IsWithin(db, txn, node, ancestor);
       });
   return [policy, &who](const std::string& node, std::string_view what) {
     return policy->RequireWriter(who, node, what);

@@ -69,8 +69,8 @@ absl::Status MultiIndex::ListIds(WriteTxn& txn, std::string_view value,
 
 absl::Status UniqueIndex::Claim(WriteTxn& txn, std::string_view field,
                                 std::string_view old_value,
-                                std::string_view new_value,
-                                std::string_view id) const {
+                                std::string_view new_value, std::string_view id,
+                                std::string_view shown) const {
   if (old_value == new_value) {
     return absl::OkStatus();
   }
@@ -79,8 +79,9 @@ absl::Status UniqueIndex::Claim(WriteTxn& txn, std::string_view field,
     if (holder && *holder != id) {
       return WithReason(
           absl::AlreadyExistsError(absl::StrCat(
-              std::string(field), ": \"", std::string(new_value),
-              "\" is already ", what_, what_.empty() ? "" : " ", *holder)),
+              std::string(field), ": \"",
+              std::string(shown.empty() ? new_value : shown), "\" is already ",
+              what_, what_.empty() ? "" : " ", *holder)),
           "DUPLICATE_VALUE");
     }
     Put(txn, new_value, id);

@@ -19,8 +19,8 @@ namespace {
 absl::Status ClaimKeys(const AccountsStore& db, WriteTxn& txn,
                        const AccountChange& change) {
   const v1::Account& a = change.account;
-  RETURN_IF_ERROR(
-      Claim(txn, db.account_by_name, "account.name", change.name, a.id()));
+  RETURN_IF_ERROR(Claim(txn, db.account_by_name, "account.name", change.name,
+                        a.id(), a.name()));
   return Claim(txn, db.account_by_external_id, "account.external_id",
                change.external_id, a.id());
 }

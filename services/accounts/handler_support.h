@@ -22,12 +22,14 @@ namespace salesops::accounts::handlers {
 RequireWriterFn WriterScope(const AccountsStore& db, WriteTxn& txn,
                             const Principal& who);
 
-// Claims change.new_value for `id` in `index` (UniqueIndex::Claim).
+// Claims change.new_value for `id` in `index` (UniqueIndex::Claim); `shown`
+// is the value named in an ALREADY_EXISTS (default: new_value).
 [[nodiscard]] inline absl::Status Claim(WriteTxn& txn, const UniqueIndex& index,
                                         std::string_view field,
                                         const KeyChange& change,
-                                        std::string_view id) {
-  return index.Claim(txn, field, change.old_value, change.new_value, id);
+                                        std::string_view id,
+                                        std::string_view shown = {}) {
+  return index.Claim(txn, field, change.old_value, change.new_value, id, shown);
 }
 
 // Moves `id` in `index` from change.old_value to change.new_value (no-op when

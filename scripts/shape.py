@@ -57,6 +57,10 @@ def blank(src):
             j = n if j < 0 else j + len(end)
             out.append(re.sub(r'[^\n]', ' ', src[i:j]))
             i = j
+        elif c == "'" and i > 0 and src[i - 1].isalnum() and \
+                i + 1 < n and src[i + 1].isalnum():
+            out.append(c)  # a digit separator: 100'000
+            i += 1
         elif c in '"\'':
             j = i + 1
             while j < n and src[j] != c and src[j] != '\n':

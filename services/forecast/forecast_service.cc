@@ -15,6 +15,7 @@
 #include "common/store/ids.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.pb.h"
+#include "services/forecast/out_of_funnel.h"
 
 namespace salesops::forecast {
 namespace {
@@ -28,8 +29,6 @@ constexpr char kSaleKind[] = "forecast.OutOfFunnelSale";
 constexpr char kCloseKind[] = "forecast.WeekClose";
 constexpr char kSnapshotKind[] = "forecast.WeekSnapshot";
 constexpr char kSubmissionKind[] = "forecast.Submission";
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 prometheus::Histogram::BucketBoundaries QueryBuckets() {
   // 10 µs .. ~1.3 s, ×2 per bucket: the query path is meant to stay in the
@@ -291,31 +290,10 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
       Principal who,
       auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
   const v1::OutOfFunnelSale& in = req->sale();
-  Violations v;
-  if (in.rep_node_id().empty()) {
-    v.Add("sale.rep_node_id: required (a REP node)");
-  }
-  v.Add(money::Validate(in.amount(), options_.currency, "sale.amount",
-                        money::Sign::kPositive));
-  absl::StatusOr<absl::CivilDay> day = FromProto(in.date(), "sale.date");
-  v.Add(day.status());
-  if (in.note().size() > 2000) {
-    v.Add("sale.note: at most 2000 characters");
-  }
-  RETURN_IF_ERROR(v.status());
-  const std::optional<int> kind = view_->KindOf(in.rep_node_id());
-  if (!kind) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sale.rep_node_id: org node ", in.rep_node_id(),
-                     " is not known to the forecast (not in the accounts "
-                     "feed yet?)"));
-  }
-  if (*kind != v1::ORG_NODE_KIND_REP) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sale.rep_node_id: org node ", in.rep_node_id(),
-                     " is not a REP node; out-of-funnel sales are booked on a "
-                     "rep"));
-  }
+  ASSIGN_OR_RETURN(const absl::CivilDay day,
+                   ValidateSale(in, options_.currency));
+  RETURN_IF_ERROR(
+      CheckSaleNode(in.rep_node_id(), view_->KindOf(in.rep_node_id())));
   const bool allowed =
       who.role == Role::kAdmin ||
       (who.role == Role::kManager &&
@@ -334,11 +312,8 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
                     return CreateOnce(
                         txn, "RecordOutOfFunnelSale", req->request_id(), *req,
                         resp, [&]() -> absl::Status {
-                          v1::OutOfFunnelSale s = in;
-                          s.set_id(NewId("oof", txn.now()));
-                          s.set_note(Trimmed(s.note()));
-                          s.set_recorded_by(who.name);
-                          s.set_created_micros(Micros(txn.now()));
+                          v1::OutOfFunnelSale s = NewSale(
+                              in, NewId("oof", txn.now()), who.name, txn.now());
                           RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
                           *resp = std::move(s);
                           created = true;
@@ -347,7 +322,7 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
                   })
           .status());
   if (created) {
-    RETURN_IF_ERROR(view_->AddOutOfFunnelSale(resp->rep_node_id(), *day,
+    RETURN_IF_ERROR(view_->AddOutOfFunnelSale(resp->rep_node_id(), day,
                                               resp->amount().units_minor()));
   }
   return absl::OkStatus();

@@ -74,14 +74,14 @@ QuarterKey ForecastView::QuarterOf(absl::CivilDay day) const {
   return MakeQuarterKey(q.fiscal_year, q.quarter);
 }
 
-absl::Status ForecastView::Load() {
-  const absl::Time start = absl::Now();
-  std::unique_lock lock(mu_);
-  Rollup rollup;
-  int64_t opportunities = 0;
-  std::map<std::string, int> kinds;
+namespace {
+
+// The org tree, quotas and stage models of the stored records into `rollup`,
+// the nodes' kinds into `kinds`.
+absl::Status LoadOrgAndModels(const Store& store, Rollup& rollup,
+                              std::map<std::string, int>& kinds) {
   RETURN_IF_ERROR(ScanRecords<NodeRecord>(
-      *store_, kNodeTag,
+      store, kNodeTag,
       [&](KeyReader& key, const NodeRecord& n) -> absl::Status {
         std::string id;
         if (!key.Str(&id)) {
@@ -91,7 +91,7 @@ absl::Status ForecastView::Load() {
         return rollup.SetNode(id, n.parent_id());
       }));
   RETURN_IF_ERROR(ScanRecords<QuotaRecord>(
-      *store_, kQuotaTag,
+      store, kQuotaTag,
       [&](KeyReader& key, const QuotaRecord& r) -> absl::Status {
         std::string node;
         int64_t quarter = 0;
@@ -102,8 +102,8 @@ absl::Status ForecastView::Load() {
                         r.amount_minor());
         return absl::OkStatus();
       }));
-  RETURN_IF_ERROR(ScanRecords<ModelRecord>(
-      *store_, kModelTag,
+  return ScanRecords<ModelRecord>(
+      store, kModelTag,
       [&](KeyReader& key, const ModelRecord& m) -> absl::Status {
         std::string id;
         if (!key.Str(&id)) {
@@ -111,8 +111,13 @@ absl::Status ForecastView::Load() {
         }
         rollup.SetStageModel(id, StagesOf(m));
         return absl::OkStatus();
-      }));
-  // In chunks, each summed per owner before it goes up the tree.
+      });
+}
+
+// The stored opportunities into `rollup`, in chunks, each summed per owner
+// before it goes up the tree; their number into `*count`.
+absl::Status LoadOpportunities(const Store& store, Rollup& rollup,
+                               int64_t* count) {
   constexpr size_t kChunk = 65'536;
   std::vector<OppFacts> chunk;
   chunk.reserve(kChunk);
@@ -125,12 +130,24 @@ absl::Status ForecastView::Load() {
     return s;
   };
   RETURN_IF_ERROR(ScanRecords<OppRecord>(
-      *store_, kOppTag, [&](KeyReader&, const OppRecord& r) -> absl::Status {
-        ++opportunities;
+      store, kOppTag, [&](KeyReader&, const OppRecord& r) -> absl::Status {
+        ++*count;
         chunk.push_back(FactsOf(r));
         return chunk.size() < kChunk ? absl::OkStatus() : flush();
       }));
-  RETURN_IF_ERROR(flush());
+  return flush();
+}
+
+}  // namespace
+
+absl::Status ForecastView::Load() {
+  const absl::Time start = absl::Now();
+  std::unique_lock lock(mu_);
+  Rollup rollup;
+  int64_t opportunities = 0;
+  std::map<std::string, int> kinds;
+  RETURN_IF_ERROR(LoadOrgAndModels(*store_, rollup, kinds));
+  RETURN_IF_ERROR(LoadOpportunities(*store_, rollup, &opportunities));
   log::Info("forecast view loaded",
             {{"nodes", static_cast<int64_t>(kinds.size())},
              {"opportunities", opportunities},

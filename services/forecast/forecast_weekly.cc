@@ -19,18 +19,38 @@ namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
-// INVALID_ARGUMENT naming the fields unless the quarter and week are valid.
-absl::StatusOr<FiscalQuarter> QuarterAndWeek(const FiscalCalendar& calendar,
-                                             int32_t year, int32_t quarter,
-                                             int32_t week, Violations& v) {
-  absl::StatusOr<FiscalQuarter> q = MakeQuarter(year, quarter);
-  v.Add(q.status());
-  if (week < 1 || week > calendar.weeks_per_quarter()) {
-    v.Add(absl::StrCat("week: must be 1..", calendar.weeks_per_quarter(),
-                       ", got ", week));
+// Stores `s`, replacing the snapshot of the same id (a close after a crash
+// midway).
+absl::Status PutSnapshot(const Table<v1::WeekSnapshot>& snapshots,
+                         WriteTxn& txn, v1::WeekSnapshot s) {
+  ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> old,
+                   snapshots.Find(txn, s.id()));
+  if (old) {
+    return snapshots.Update(txn, s.id(), 0, &s);
   }
-  RETURN_IF_ERROR(v.status());
-  return *q;
+  return snapshots.Insert(txn, s.id(), &s);
+}
+
+// Every node's figures of `quarter` and, when `week` is its last, of the next
+// quarter (its week 0), each under one lock so the snapshot is consistent. A
+// node whose figures exceed int64 gets no snapshot (logged); the others do.
+absl::Status ReadWeekFigures(const ForecastView& view, FiscalQuarter quarter,
+                             int week, std::vector<NodeAnswer>* nodes,
+                             std::vector<NodeAnswer>* next_nodes) {
+  std::vector<absl::Status> unreadable;
+  RETURN_IF_ERROR(
+      view.ReadAll(MakeQuarterKey(quarter.fiscal_year, quarter.quarter), nodes,
+                   &unreadable));
+  if (week == view.calendar().weeks_per_quarter()) {
+    const FiscalQuarter next = quarter.Next();
+    RETURN_IF_ERROR(view.ReadAll(MakeQuarterKey(next.fiscal_year, next.quarter),
+                                 next_nodes, &unreadable));
+  }
+  for (const absl::Status& s : unreadable) {
+    log::Warn("forecast: week close skips a node whose figures exceed int64",
+              {{"week", static_cast<int64_t>(week)}, {"error", s.ToString()}});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -102,65 +122,30 @@ absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
     resp->set_already_closed(true);
     return absl::OkStatus();
   }
-  // Every node's figures under one lock, so the snapshot is consistent.
   std::vector<NodeAnswer> nodes;
-  // A node whose figures exceed int64 gets no snapshot (logged); the others
-  // do.
-  std::vector<absl::Status> unreadable;
-  RETURN_IF_ERROR(
-      view_->ReadAll(MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
-                     &nodes, &unreadable));
   std::vector<NodeAnswer> next_nodes;
-  const bool last_week = week == calendar.weeks_per_quarter();
-  const FiscalQuarter next = quarter.Next();
-  if (last_week) {
-    RETURN_IF_ERROR(
-        view_->ReadAll(MakeQuarterKey(next.fiscal_year, next.quarter),
-                       &next_nodes, &unreadable));
-  }
-  for (const absl::Status& s : unreadable) {
-    log::Warn("forecast: week close skips a node whose figures exceed int64",
-              {{"week", static_cast<int64_t>(week)}, {"error", s.ToString()}});
-  }
+  RETURN_IF_ERROR(ReadWeekFigures(*view_, quarter, week, &nodes, &next_nodes));
   const std::string& currency = options_.currency;
   return store_
       ->Write(std::move(actor),
               [&](WriteTxn& txn) -> absl::Status {
-                const int64_t at = Micros(txn.now());
-                const auto snapshot = [&](const NodeAnswer& a, FiscalQuarter q,
-                                          int w) -> absl::Status {
-                  v1::WeekSnapshot s;
-                  s.set_id(NodeWeekId(a.node_id, q, w));
-                  s.set_node_id(a.node_id);
-                  s.set_fiscal_year(q.fiscal_year);
-                  s.set_fiscal_quarter(q.quarter);
-                  s.set_week(w);
-                  *s.mutable_pipeline_weighted() =
-                      money::Make(a.figures.pipeline_weighted_minor, currency);
-                  *s.mutable_cumulative_closed() =
-                      money::Make(a.figures.closed_minor, currency);
-                  *s.mutable_forecast() =
-                      money::Make(a.figures.forecast_minor, currency);
-                  *s.mutable_quota() = money::Make(a.quota_minor, currency);
-                  s.set_closed_micros(at);
-                  ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> old,
-                                   snapshots_.Find(txn, s.id()));
-                  if (old) {
-                    return snapshots_.Update(txn, s.id(), 0, &s);
-                  }
-                  return snapshots_.Insert(txn, s.id(), &s);
-                };
                 for (const NodeAnswer& a : nodes) {
-                  RETURN_IF_ERROR(snapshot(a, quarter, week));
+                  RETURN_IF_ERROR(PutSnapshot(
+                      snapshots_, txn,
+                      SnapshotOf(a.node_id, a.figures, a.quota_minor, quarter,
+                                 week, txn.now(), currency)));
                 }
                 for (const NodeAnswer& a : next_nodes) {
-                  RETURN_IF_ERROR(snapshot(a, next, 0));
+                  RETURN_IF_ERROR(PutSnapshot(
+                      snapshots_, txn,
+                      SnapshotOf(a.node_id, a.figures, a.quota_minor,
+                                 quarter.Next(), 0, txn.now(), currency)));
                 }
                 v1::WeekClose c;
                 c.set_fiscal_year(quarter.fiscal_year);
                 c.set_fiscal_quarter(quarter.quarter);
                 c.set_week(week);
-                c.set_closed_micros(at);
+                c.set_closed_micros(Micros(txn.now()));
                 c.set_nodes(static_cast<int64_t>(nodes.size()));
                 c.set_automatic(automatic);
                 RETURN_IF_ERROR(closes_.Insert(txn, close_id, &c));
@@ -261,18 +246,9 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
       Principal who,
       auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
   const v1::ForecastSubmission& in = req->submission();
-  Violations v;
-  if (in.node_id().empty()) {
-    v.Add("submission.node_id: required");
-  }
-  v.Add(money::Validate(in.amount(), options_.currency, "submission.amount",
-                        money::Sign::kNonNegative));
-  if (in.note().size() > 2000) {
-    v.Add("submission.note: at most 2000 characters");
-  }
-  absl::StatusOr<FiscalQuarter> quarter = QuarterAndWeek(
-      view_->calendar(), in.fiscal_year(), in.fiscal_quarter(), in.week(), v);
-  RETURN_IF_ERROR(quarter.status());
+  ASSIGN_OR_RETURN(
+      const FiscalQuarter quarter,
+      ValidateSubmission(in, view_->calendar(), options_.currency));
   if (!view_->KindOf(in.node_id())) {
     return absl::FailedPreconditionError(
         absl::StrCat("submission.node_id: org node ", in.node_id(),
@@ -286,38 +262,21 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
   NodeAnswer now;
   std::vector<NodeAnswer> unused;
   RETURN_IF_ERROR(view_->Read(
-      in.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
-      false, &now, &unused));
-  if (in.amount().units_minor() != now.figures.forecast_minor &&
-      Blank(in.note())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "submission.note: required when the submitted amount differs from "
-        "the computed forecast (",
-        money::Format(now.figures.forecast_minor,
-                      money::CurrencyExponent(options_.currency)),
-        " ", options_.currency, ")"));
-  }
+      in.node_id(), MakeQuarterKey(quarter.fiscal_year, quarter.quarter), false,
+      &now, &unused));
+  RETURN_IF_ERROR(
+      CheckSubmittedAmount(in, now.figures.forecast_minor, options_.currency));
   ASSIGN_OR_RETURN(const absl::Time due,
-                   DueOf(in.node_id(), *quarter, in.week()));
-  const std::string id = NodeWeekId(in.node_id(), *quarter, in.week());
+                   DueOf(in.node_id(), quarter, in.week()));
+  const std::string id = NodeWeekId(in.node_id(), quarter, in.week());
   return store_
       ->Write(ActorFor(who, "SubmitForecast"),
               [&](WriteTxn& txn) -> absl::Status {
                 ASSIGN_OR_RETURN(std::optional<v1::ForecastSubmission> old,
                                  submissions_.Find(txn, id));
-                v1::ForecastSubmission s;
-                s.set_node_id(in.node_id());
-                s.set_fiscal_year(quarter->fiscal_year);
-                s.set_fiscal_quarter(quarter->quarter);
-                s.set_week(in.week());
-                *s.mutable_amount() = in.amount();
-                *s.mutable_computed() =
-                    money::Make(now.figures.forecast_minor, options_.currency);
-                s.set_note(Trimmed(in.note()));
-                s.set_submitted_by(who.name);
-                s.set_submitted_micros(Micros(txn.now()));
-                s.set_due_micros(Micros(due));
-                s.set_late(txn.now() > due);
+                v1::ForecastSubmission s =
+                    SubmissionOf(in, quarter, now.figures.forecast_minor,
+                                 who.name, txn.now(), due, options_.currency);
                 if (old) {
                   RETURN_IF_ERROR(submissions_.Update(
                       txn, id, req->expected_version(), &s));

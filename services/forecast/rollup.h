@@ -232,6 +232,10 @@ class Rollup {
   int FindSlot(const StageRef& stage) const;
   int InternSlot(const StageRef& stage);
   void RebuildOrder();
+  // Lowest common ancestor of nodes a and b (-1: none; either may be -1).
+  int CommonAncestor(int a, int b) const;
+  // Moves node n (with its aggregates) under p (-1: a root).
+  void MoveNode(int n, int p);
   // Adds ±d to the (n, quarter) delta of every node n from `from` up to, not
   // including, `stop` (-1: up to and including the root).
   void AddToChain(DeltaMap& deltas, int from, int stop, QuarterKey quarter,

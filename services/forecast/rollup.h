@@ -107,6 +107,12 @@ class Rollup {
                                      const std::string& parent_id);
   // True for every node seen, provisional roots included.
   bool HasNode(const std::string& id) const;
+  // Adds an unknown node as a provisional root (an owner the accounts feed
+  // has not delivered yet, the pipeline feed being ahead, hangs there until
+  // its own event places it); nothing for a known one.
+  [[nodiscard]] absl::Status EnsureNode(const std::string& id) {
+    return HasNode(id) ? absl::OkStatus() : SetNode(id, "");
+  }
   // The parent of a known node ("" for a root, provisional roots included);
   // nullopt for an unknown node.
   std::optional<std::string> ParentOf(const std::string& id) const;

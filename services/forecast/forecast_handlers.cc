@@ -1,3 +1,7 @@
+// ForecastService: construction and metrics, the view's load at start, the
+// forecast query (GetForecast, waiting for the pipeline feed) and recording
+// out-of-funnel sales (SPEC.md §4.1, §4.4).
+
 #include "services/forecast/forecast_service.h"
 
 #include <prometheus/gauge.h>

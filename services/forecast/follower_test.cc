@@ -35,10 +35,8 @@
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
-#include "services/forecast/accounts_follower.h"
-#include "services/forecast/credit_follower.h"
+#include "services/forecast/followers.h"
 #include "services/forecast/forecast_view.h"
-#include "services/forecast/pipeline_follower.h"
 
 namespace salesops::forecast {
 namespace {
@@ -517,7 +515,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
   Listing mixed = before;
   after.sequence = 500;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kAccountsSource), 500u);  // the first page's position
   mixed.nodes = after.nodes;
   mixed.quotas = after.quotas;
@@ -525,7 +523,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 
   after.sequence = 600;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kPipelineSource), 600u);
   mixed.models = after.models;
   mixed.opportunities = after.opportunities;
@@ -534,7 +532,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 
   after.sequence = 700;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kCreditSource), 700u);
   ExpectCopyIs(after);
   // `old` is out of every answer; r2 now counts under rb.
@@ -563,9 +561,9 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 TEST_F(FollowerTest, AForecastStartedOnAnEmptyStoreBuildsItsState) {
   Listing after = After();
   fake_.Set(after);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   ExpectCopyIs(after);
 }
 
@@ -576,9 +574,9 @@ TEST_F(FollowerTest, AnEmptySourceEmptiesTheCopy) {
   Apply(*copy_, kPipelineSource, "pipeline.Opportunity", before.opportunities);
   Apply(*copy_, kPipelineSource, "pipeline.OpportunityChange", before.changes);
   fake_.Set(Listing{});
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_TRUE(Records(*copy_->store).empty());
   ExpectCopyIs(Listing{});
 }
@@ -602,7 +600,8 @@ TEST_F(FollowerTest, AResyncCutShortKeepsTheCursorAndConvergesWhenRunAgain) {
   // Calls: 1 models, 2..4 opportunities (7 in pages of 3): the third page of
   // opportunities fails after two were replaced.
   fake_.Set(after, /*fail_at=*/4);
-  const absl::Status cut = ResyncPipeline(*peer_, *copy_->view);
+  const absl::Status cut =
+      PipelineFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(cut.code(), absl::StatusCode::kUnavailable) << cut;
   EXPECT_EQ(Cursor(kPipelineSource), 42u);
   // Memory still follows what was stored.
@@ -614,7 +613,7 @@ TEST_F(FollowerTest, AResyncCutShortKeepsTheCursorAndConvergesWhenRunAgain) {
                                                FiscalCalendar::Default());
   ASSERT_TRUE(copy_->view->Load().ok());
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kPipelineSource), 1000u);
   ExpectCopyIs(after);
 }
@@ -623,7 +622,8 @@ TEST_F(FollowerTest, AListingOutOfIdOrderIsRefusedAndTheCursorKept) {
   Listing after = After();
   std::swap(after.opportunities[0], after.opportunities[5]);  // o6 first
   fake_.Set(after);
-  const absl::Status s = ResyncPipeline(*peer_, *copy_->view);
+  const absl::Status s =
+      PipelineFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(Cursor(kPipelineSource), 0u);
 }
@@ -634,11 +634,11 @@ TEST_F(FollowerTest, AListingThatDoesNotAdvanceOrIsRefusedChangesNothing) {
   const auto records = Records(*copy_->store);
   fake_.Set(Listing{});
   fake_.Misbehave(/*stuck=*/true, /*denied=*/false);
-  absl::Status s = ResyncCredit(*peer_, *copy_->view);
+  absl::Status s = CreditFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(fake_.calls(), 2);  // the second page repeats the token
   fake_.Misbehave(/*stuck=*/false, /*denied=*/true);
-  s = ResyncCredit(*peer_, *copy_->view);
+  s = CreditFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
   EXPECT_EQ(Records(*copy_->store), records);
   EXPECT_EQ(Cursor(kCreditSource), 0u);

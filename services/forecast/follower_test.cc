@@ -28,6 +28,7 @@
 #include "common/server/peer.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
 #include "common/time/clock.h"
@@ -44,25 +45,13 @@ namespace {
 constexpr char kModel[] = "buying-cycle-6";
 constexpr int kPageSize = 3;  // the fakes' pages, whatever is asked
 
-v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
 
-v1::Date Day(int y, int m, int d) {
-  v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
-
+// An org node as accounts lists it (common/testing/builders.h).
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  v1::OrgNodeKind kind, int64_t version = 1) {
-  v1::OrgNode n;
-  n.set_id(id);
-  n.set_parent_id(parent);
-  n.set_kind(kind);
-  n.set_name(absl::StrCat("Node ", id));
-  n.set_version(version);
-  return n;
+  return testing::OrgNodeProto(id, parent, kind, "", version);
 }
 
 v1::Quota Quota(const std::string& node, int q, int64_t amount,

@@ -2,8 +2,6 @@
 // forecast query (GetForecast, waiting for the pipeline feed) and recording
 // out-of-funnel sales (SPEC.md §4.1, §4.4).
 
-#include "services/forecast/forecast_service.h"
-
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -19,6 +17,7 @@
 #include "common/store/ids.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.pb.h"
+#include "services/forecast/forecast_service.h"
 #include "services/forecast/out_of_funnel.h"
 
 namespace salesops::forecast {
@@ -80,6 +79,8 @@ absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
 
 }  // namespace
 
+// The role table: who may call each RPC (scope is checked per node in the
+// bodies). Registered as "salesops.v1.ForecastService" (main.cc).
 ForecastServiceImpl::ForecastServiceImpl(Store* store,
                                          const Authenticator* auth,
                                          Clock* clock, ForecastView* view,
@@ -87,11 +88,24 @@ ForecastServiceImpl::ForecastServiceImpl(Store* store,
                                          ForecastOptions options,
                                          prometheus::Registry* registry)
     : store_(store),
-      auth_(auth),
+      gate_(auth, v1::ForecastService::service_full_name(),
+            {{"GetForecast", AllRoles()},
+             {"RecordOutOfFunnelSale",
+              {Role::kAdmin, Role::kManager, Role::kRep}},
+             {"CloseWeek", {Role::kAdmin}},
+             {"GetProgress", AllRoles()},
+             {"SubmitForecast", {Role::kAdmin, Role::kManager, Role::kRep}},
+             {"ListSubmissions", AllRoles()},
+             {"GetFunnelAnalytics", AllRoles()},
+             {"GetPipelineChanges", AllRoles()},
+             {"GetForecastAccuracy", AllRoles()}}),
       clock_(clock),
       view_(view),
       feeds_(std::move(feeds)),
       options_(std::move(options)),
+      scope_([view](const std::string& node, const std::string& ancestor) {
+        return view->IsWithin(node, ancestor);
+      }),
       sales_(store, Cf::kEntities, kSaleTag, kSaleKind, "out-of-funnel sale"),
       closes_(store, Cf::kEntities, kCloseTag, kCloseKind, "week close"),
       snapshots_(store, Cf::kEntities, kSnapshotTag, kSnapshotKind,
@@ -99,31 +113,41 @@ ForecastServiceImpl::ForecastServiceImpl(Store* store,
       submissions_(store, Cf::kEntities, kSubmissionTag, kSubmissionKind,
                    "forecast submission") {
   if (registry != nullptr) {
-    query_seconds_ = &prometheus::BuildHistogram()
-                          .Name("salesops_forecast_query_seconds")
-                          .Help(
-                              "Time to answer a forecast query, by RPC "
-                              "(seconds), measured inside the handler.")
-                          .Register(*registry);
-    for (const char* rpc :
-         {"GetForecast", "GetProgress", "ListSubmissions", "GetFunnelAnalytics",
-          "GetPipelineChanges", "GetForecastAccuracy"}) {
-      query_histograms_[rpc] =
-          &query_seconds_->Add({{"rpc", rpc}}, QueryBuckets());
-    }
-    auto& size = prometheus::BuildGauge()
-                     .Name("salesops_forecast_view_size")
-                     .Help(
-                         "Entries of the forecast's in-memory view: org "
-                         "nodes, and (node, quarter) aggregates.")
-                     .Register(*registry);
-    prometheus::Gauge* nodes = &size.Add({{"what", "nodes"}});
-    prometheus::Gauge* aggregates = &size.Add({{"what", "aggregates"}});
-    view_->SetSizeListener([nodes, aggregates](size_t n, size_t a) {
-      nodes->Set(static_cast<double>(n));
-      aggregates->Set(static_cast<double>(a));
-    });
+    RegisterMetrics(*registry);
   }
+}
+
+void ForecastServiceImpl::RegisterMetrics(prometheus::Registry& registry) {
+  query_seconds_ = &prometheus::BuildHistogram()
+                        .Name("salesops_forecast_query_seconds")
+                        .Help(
+                            "Time to answer a forecast query, by RPC "
+                            "(seconds), measured inside the handler.")
+                        .Register(registry);
+  for (const char* rpc :
+       {"GetForecast", "GetProgress", "ListSubmissions", "GetFunnelAnalytics",
+        "GetPipelineChanges", "GetForecastAccuracy"}) {
+    query_histograms_[rpc] =
+        &query_seconds_->Add({{"rpc", rpc}}, QueryBuckets());
+  }
+  gate_.set_observer([this](std::string_view rpc, absl::Duration elapsed) {
+    auto it = query_histograms_.find(rpc);
+    if (it != query_histograms_.end()) {
+      it->second->Observe(absl::ToDoubleSeconds(elapsed));
+    }
+  });
+  auto& size = prometheus::BuildGauge()
+                   .Name("salesops_forecast_view_size")
+                   .Help(
+                       "Entries of the forecast's in-memory view: org "
+                       "nodes, and (node, quarter) aggregates.")
+                   .Register(registry);
+  prometheus::Gauge* nodes = &size.Add({{"what", "nodes"}});
+  prometheus::Gauge* aggregates = &size.Add({{"what", "aggregates"}});
+  view_->SetSizeListener([nodes, aggregates](size_t n, size_t a) {
+    nodes->Set(static_cast<double>(n));
+    aggregates->Set(static_cast<double>(a));
+  });
 }
 
 absl::Status ForecastServiceImpl::Init() {
@@ -146,61 +170,28 @@ absl::Status ForecastServiceImpl::Init() {
   }
 }
 
-grpc::Status ForecastServiceImpl::Timed(
-    const char* rpc, const std::function<absl::Status()>& body) const {
-  const absl::Time start = absl::Now();
-  grpc::Status status = ToGrpc(body());
-  auto it = query_histograms_.find(rpc);
-  if (it != query_histograms_.end()) {
-    it->second->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  }
-  return status;
-}
-
-absl::Status ForecastServiceImpl::RequireReader(
-    const Principal& who, const std::string& node_id) const {
-  switch (who.role) {
-    case Role::kAdmin:
-    case Role::kFinance:
-    case Role::kService:
-      return absl::OkStatus();
-    case Role::kManager:
-      if (view_->IsWithin(node_id, who.org_node_id)) {
-        return absl::OkStatus();
-      }
-      return absl::PermissionDeniedError(
-          absl::StrCat("MANAGER ", who.name, " may not read org node ", node_id,
-                       " (outside their subtree)"));
-    case Role::kRep:
-      if (!who.org_node_id.empty() && node_id == who.org_node_id) {
-        return absl::OkStatus();
-      }
-      return absl::PermissionDeniedError(absl::StrCat(
-          "REP ", who.name, " may only read their own node ", who.org_node_id));
-  }
-  return absl::PermissionDeniedError("unknown role");
-}
-
 grpc::Status ForecastServiceImpl::GetForecast(Ctx* ctx,
                                               const v1::GetForecastRequest* req,
                                               v1::Forecast* resp) {
-  return Timed("GetForecast", [&] { return DoGetForecast(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetForecast(ctx, who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoGetForecast(
-    Ctx* ctx, const v1::GetForecastRequest* req, v1::Forecast* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
+    Ctx* ctx, const Principal& who, const v1::GetForecastRequest& req,
+    v1::Forecast* resp) {
   Violations v;
-  if (req->node_id().empty()) {
+  if (req.node_id().empty()) {
     v.Add("node_id: required");
   }
   absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
+      MakeQuarter(req.fiscal_year(), req.fiscal_quarter());
   v.Add(quarter.status());
   RETURN_IF_ERROR(v.status());
-  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
-  if (req->min_pipeline_sequence() > feeds_.pipeline_applied()) {
-    RETURN_IF_ERROR(WaitForPipeline(ctx, req->min_pipeline_sequence()));
+  RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
+  if (req.min_pipeline_sequence() > feeds_.pipeline_applied()) {
+    RETURN_IF_ERROR(WaitForPipeline(ctx, req.min_pipeline_sequence()));
   }
   // The positions first: the figures read next reflect at least these.
   resp->set_pipeline_sequence(feeds_.pipeline_applied());
@@ -211,11 +202,11 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   NodeAnswer node;
   std::vector<NodeAnswer> children;
   absl::Status read = view_->Read(
-      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
-      !req->skip_children(), &node, &children);
+      req.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      !req.skip_children(), &node, &children);
   if (absl::IsNotFound(read)) {
     return absl::NotFoundError(absl::StrCat(
-        "node_id: org node ", req->node_id(),
+        "node_id: org node ", req.node_id(),
         " is not known to the forecast (not in the accounts feed yet?)"));
   }
   RETURN_IF_ERROR(read);
@@ -284,37 +275,28 @@ absl::Status ForecastServiceImpl::WaitForPipeline(Ctx* ctx, uint64_t sequence) {
 grpc::Status ForecastServiceImpl::RecordOutOfFunnelSale(
     Ctx* ctx, const v1::RecordOutOfFunnelSaleRequest* req,
     v1::OutOfFunnelSale* resp) {
-  return ToGrpc(DoRecordOutOfFunnelSale(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoRecordOutOfFunnelSale(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
-    Ctx* ctx, const v1::RecordOutOfFunnelSaleRequest* req,
+    const Principal& who, const v1::RecordOutOfFunnelSaleRequest& req,
     v1::OutOfFunnelSale* resp) {
-  ASSIGN_OR_RETURN(
-      Principal who,
-      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
-  const v1::OutOfFunnelSale& in = req->sale();
+  const v1::OutOfFunnelSale& in = req.sale();
   ASSIGN_OR_RETURN(const absl::CivilDay day,
                    ValidateSale(in, options_.currency));
   RETURN_IF_ERROR(
       CheckSaleNode(in.rep_node_id(), view_->KindOf(in.rep_node_id())));
-  const bool allowed =
-      who.role == Role::kAdmin ||
-      (who.role == Role::kManager &&
-       view_->IsWithin(in.rep_node_id(), who.org_node_id)) ||
-      (who.role == Role::kRep && in.rep_node_id() == who.org_node_id);
-  if (!allowed) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(std::string(RoleName(who.role)), " ", who.name,
-                     " may not book sales for org node ", in.rep_node_id()));
-  }
+  RETURN_IF_ERROR(
+      scope_.RequireWriter(who, in.rep_node_id(), "out-of-funnel sales"));
   bool created = false;
   RETURN_IF_ERROR(
       store_
           ->Write(ActorFor(who, "RecordOutOfFunnelSale"),
                   [&](WriteTxn& txn) -> absl::Status {
                     return CreateOnce(
-                        txn, "RecordOutOfFunnelSale", req->request_id(), *req,
+                        txn, "RecordOutOfFunnelSale", req.request_id(), req,
                         resp, [&]() -> absl::Status {
                           v1::OutOfFunnelSale s = NewSale(
                               in, NewId("oof", txn.now()), who.name, txn.now());

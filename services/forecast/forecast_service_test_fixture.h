@@ -37,6 +37,7 @@
 #include "common/server/auth.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -88,17 +89,10 @@ inline Rates BuyingCycle6() {
           {"COMPARISON", 3000}, {"COMMITMENT", 5000},    {"USAGE", 8000}};
 }
 
-inline v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
-
 // Field by field (not ToProto of a CivilDay, which would normalize): tests
 // write invalid dates such as 2026-02-30 too.
-inline v1::Date Day(int year, int month, int day) {
-  v1::Date d;
-  d.set_year(year);
-  d.set_month(month);
-  d.set_day(day);
-  return d;
-}
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
 
 // Noon UTC of a day, in Unix microseconds (the default calendar is UTC).
 inline int64_t NoonMicros(int year, int month, int day) {

@@ -6,6 +6,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.pb.h"
 
@@ -51,7 +52,7 @@ v1::OutOfFunnelSale NewSale(const v1::OutOfFunnelSale& in, std::string id,
   s.set_id(std::move(id));
   s.set_note(Trimmed(s.note()));
   s.set_recorded_by(recorded_by);
-  s.set_created_micros(absl::ToUnixMicros(now));
+  s.set_created_micros(Micros(now));
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "salesops/v1/accounts.pb.h"
 
 namespace salesops::forecast {
@@ -162,7 +163,7 @@ v1::WeekSnapshot SnapshotOf(const std::string& node_id,
   *s.mutable_cumulative_closed() = money::Make(figures.closed_minor, currency);
   *s.mutable_forecast() = money::Make(figures.forecast_minor, currency);
   *s.mutable_quota() = money::Make(quota_minor, currency);
-  s.set_closed_micros(absl::ToUnixMicros(at));
+  s.set_closed_micros(Micros(at));
   return s;
 }
 
@@ -181,8 +182,8 @@ v1::ForecastSubmission SubmissionOf(const v1::ForecastSubmission& in,
   *s.mutable_computed() = money::Make(computed_minor, currency);
   s.set_note(Trimmed(in.note()));
   s.set_submitted_by(submitted_by);
-  s.set_submitted_micros(absl::ToUnixMicros(now));
-  s.set_due_micros(absl::ToUnixMicros(due));
+  s.set_submitted_micros(Micros(now));
+  s.set_due_micros(Micros(due));
   s.set_late(now > due);
   return s;
 }

@@ -10,14 +10,13 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/weekly.h"
 
 namespace salesops::forecast {
 namespace {
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 // Stores `s`, replacing the snapshot of the same id (a close after a crash
 // midway).
@@ -159,50 +158,52 @@ absl::Status ForecastServiceImpl::Close(FiscalQuarter quarter, int week,
 grpc::Status ForecastServiceImpl::CloseWeek(Ctx* ctx,
                                             const v1::CloseWeekRequest* req,
                                             v1::CloseWeekResponse* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, {Role::kAdmin});
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoCloseWeek(who, *req, resp);
+  });
+}
+
+absl::Status ForecastServiceImpl::DoCloseWeek(const Principal& who,
+                                              const v1::CloseWeekRequest& req,
+                                              v1::CloseWeekResponse* resp) {
   Violations v;
-  absl::StatusOr<FiscalQuarter> quarter =
-      QuarterAndWeek(view_->calendar(), req->fiscal_year(),
-                     req->fiscal_quarter(), req->week(), v);
-  if (!quarter.ok()) {
-    return ToGrpc(quarter.status());
-  }
-  return ToGrpc(Close(*quarter, req->week(), /*automatic=*/false,
-                      ActorFor(*who, "CloseWeek"), resp));
+  ASSIGN_OR_RETURN(const FiscalQuarter quarter,
+                   QuarterAndWeek(view_->calendar(), req.fiscal_year(),
+                                  req.fiscal_quarter(), req.week(), v));
+  return Close(quarter, req.week(), /*automatic=*/false,
+               ActorFor(who, "CloseWeek"), resp);
 }
 
 grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
                                               const v1::GetProgressRequest* req,
                                               v1::GetProgressResponse* resp) {
-  return Timed("GetProgress", [&] { return DoGetProgress(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetProgress(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoGetProgress(
-    Ctx* ctx, const v1::GetProgressRequest* req,
+    const Principal& who, const v1::GetProgressRequest& req,
     v1::GetProgressResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
-  if (req->node_id().empty()) {
+  if (req.node_id().empty()) {
     v.Add("node_id: required");
   }
   absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
+      MakeQuarter(req.fiscal_year(), req.fiscal_quarter());
   v.Add(quarter.status());
   RETURN_IF_ERROR(v.status());
-  if (!view_->KindOf(req->node_id())) {
-    return absl::NotFoundError(absl::StrCat(
-        "node_id: org node ", req->node_id(), " is not known to the forecast"));
+  if (!view_->KindOf(req.node_id())) {
+    return absl::NotFoundError(absl::StrCat("node_id: org node ", req.node_id(),
+                                            " is not known to the forecast"));
   }
-  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
+  RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
   const int weeks = view_->calendar().weeks_per_quarter();
   std::vector<std::optional<WeekFigures>> figures(weeks + 1);
   int64_t quota = 0;
   for (int w = 0; w <= weeks; ++w) {
     ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> s,
-                     snapshots_.Find(NodeWeekId(req->node_id(), *quarter, w)));
+                     snapshots_.Find(NodeWeekId(req.node_id(), *quarter, w)));
     if (s) {
       figures[w] = WeekFigures{s->pipeline_weighted().units_minor(),
                                s->cumulative_closed().units_minor()};
@@ -212,12 +213,12 @@ absl::Status ForecastServiceImpl::DoGetProgress(
   NodeAnswer now;
   std::vector<NodeAnswer> unused;
   RETURN_IF_ERROR(view_->Read(
-      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      req.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
       false, &now, &unused));
   if (now.quota_minor > 0) {
     quota = now.quota_minor;  // progress is measured against today's quota
   }
-  resp->set_node_id(req->node_id());
+  resp->set_node_id(req.node_id());
   *resp->mutable_quota() = money::Make(quota, options_.currency);
   return ComputeProgress(figures, quota, weeks, options_.currency, resp);
 }
@@ -236,16 +237,15 @@ absl::StatusOr<absl::Time> ForecastServiceImpl::DueOf(
 grpc::Status ForecastServiceImpl::SubmitForecast(
     Ctx* ctx, const v1::SubmitForecastRequest* req,
     v1::ForecastSubmission* resp) {
-  return ToGrpc(DoSubmitForecast(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoSubmitForecast(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoSubmitForecast(
-    Ctx* ctx, const v1::SubmitForecastRequest* req,
+    const Principal& who, const v1::SubmitForecastRequest& req,
     v1::ForecastSubmission* resp) {
-  ASSIGN_OR_RETURN(
-      Principal who,
-      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep}));
-  const v1::ForecastSubmission& in = req->submission();
+  const v1::ForecastSubmission& in = req.submission();
   ASSIGN_OR_RETURN(
       const FiscalQuarter quarter,
       ValidateSubmission(in, view_->calendar(), options_.currency));
@@ -278,10 +278,10 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
                     SubmissionOf(in, quarter, now.figures.forecast_minor,
                                  who.name, txn.now(), due, options_.currency);
                 if (old) {
-                  RETURN_IF_ERROR(submissions_.Update(
-                      txn, id, req->expected_version(), &s));
+                  RETURN_IF_ERROR(
+                      submissions_.Update(txn, id, req.expected_version(), &s));
                 } else {
-                  if (req->expected_version() != 0) {
+                  if (req.expected_version() != 0) {
                     return absl::AbortedError(absl::StrCat(
                         "expected_version: no submission of ", in.node_id(),
                         " for that week yet (send 0)"));
@@ -297,43 +297,43 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
 grpc::Status ForecastServiceImpl::ListSubmissions(
     Ctx* ctx, const v1::ListSubmissionsRequest* req,
     v1::ListSubmissionsResponse* resp) {
-  return Timed("ListSubmissions",
-               [&] { return DoListSubmissions(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoListSubmissions(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoListSubmissions(
-    Ctx* ctx, const v1::ListSubmissionsRequest* req,
+    const Principal& who, const v1::ListSubmissionsRequest& req,
     v1::ListSubmissionsResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   Violations v;
-  if (req->node_id().empty()) {
+  if (req.node_id().empty()) {
     v.Add("node_id: required");
   }
   absl::StatusOr<FiscalQuarter> quarter =
-      QuarterAndWeek(view_->calendar(), req->fiscal_year(),
-                     req->fiscal_quarter(), req->week(), v);
+      QuarterAndWeek(view_->calendar(), req.fiscal_year(), req.fiscal_quarter(),
+                     req.week(), v);
   RETURN_IF_ERROR(quarter.status());
-  if (!view_->KindOf(req->node_id())) {
-    return absl::NotFoundError(absl::StrCat(
-        "node_id: org node ", req->node_id(), " is not known to the forecast"));
+  if (!view_->KindOf(req.node_id())) {
+    return absl::NotFoundError(absl::StrCat("node_id: org node ", req.node_id(),
+                                            " is not known to the forecast"));
   }
-  RETURN_IF_ERROR(RequireReader(who, req->node_id()));
+  RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(
       std::optional<v1::ForecastSubmission> own,
-      submissions_.Find(NodeWeekId(req->node_id(), *quarter, req->week())));
+      submissions_.Find(NodeWeekId(req.node_id(), *quarter, req.week())));
   ASSIGN_OR_RETURN(const absl::Time own_due,
-                   DueOf(req->node_id(), *quarter, req->week()));
+                   DueOf(req.node_id(), *quarter, req.week()));
   if (own) {
     *resp->mutable_own() = *own;
   }
   if (own ? own->late() : now > own_due) {
-    resp->add_late_node_ids(req->node_id());
+    resp->add_late_node_ids(req.node_id());
   }
   NodeAnswer node;
   std::vector<NodeAnswer> children;
   RETURN_IF_ERROR(view_->Read(
-      req->node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      req.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
       true, &node, &children));
   for (const NodeAnswer& child : children) {
     v1::ChildSubmission* c = resp->add_children();
@@ -342,9 +342,9 @@ absl::Status ForecastServiceImpl::DoListSubmissions(
         money::Make(child.figures.forecast_minor, options_.currency);
     ASSIGN_OR_RETURN(
         std::optional<v1::ForecastSubmission> s,
-        submissions_.Find(NodeWeekId(child.node_id, *quarter, req->week())));
+        submissions_.Find(NodeWeekId(child.node_id, *quarter, req.week())));
     ASSIGN_OR_RETURN(const absl::Time due,
-                     DueOf(child.node_id, *quarter, req->week()));
+                     DueOf(child.node_id, *quarter, req.week()));
     c->set_late(s ? s->late() : now > due);
     if (s) {
       *c->mutable_submission() = std::move(*s);

@@ -633,5 +633,20 @@ TEST_F(FollowerTest, AListingThatDoesNotAdvanceOrIsRefusedChangesNothing) {
   EXPECT_EQ(Cursor(kCreditSource), 0u);
 }
 
+// What ServiceRuntime::AddFollower reads of each follower: the cursor's
+// source and the kinds its consumer asks for.
+TEST_F(FollowerTest, EachFollowerNamesItsSourceAndKinds) {
+  AccountsFollower accounts(copy_->view.get(), peer_.get());
+  PipelineFollower pipeline(copy_->view.get(), peer_.get());
+  CreditFollower credit(copy_->view.get(), peer_.get());
+  EXPECT_EQ(accounts.source(), "accounts");
+  EXPECT_EQ(accounts.kinds(), AccountsKinds());
+  EXPECT_EQ(pipeline.source(), "pipeline");
+  EXPECT_EQ(pipeline.kinds(), PipelineKinds());
+  EXPECT_EQ(credit.source(), "credit");
+  EXPECT_EQ(credit.kinds(),
+            std::vector<std::string>{"credit.OpportunityCollection"});
+}
+
 }  // namespace
 }  // namespace salesops::forecast

@@ -11,6 +11,7 @@
 #include "common/status/status.h"
 #include "common/status/violations.h"
 #include "services/forecast/analytics.h"
+#include "services/forecast/answers.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/weekly.h"
 
@@ -47,15 +48,8 @@ grpc::Status ForecastServiceImpl::GetFunnelAnalytics(
 absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
     const Principal& who, const v1::GetFunnelAnalyticsRequest& req,
     v1::FunnelAnalytics* resp) {
-  Violations v;
-  absl::StatusOr<absl::CivilDay> from = FromProto(req.from(), "from");
-  absl::StatusOr<absl::CivilDay> to = FromProto(req.to(), "to");
-  v.Add(from.status());
-  v.Add(to.status());
-  if (from.ok() && to.ok() && *from > *to) {
-    v.Add("to: must not be before from");
-  }
-  RETURN_IF_ERROR(v.status());
+  ASSIGN_OR_RETURN(const auto period, ValidateFunnelPeriod(req));
+  const auto& [from, to] = period;
   RETURN_IF_ERROR(RequireKnownReadable(who, req.node_id(), "node_id"));
   const std::string model_id =
       req.stage_model_id().empty() ? kDefaultModel : req.stage_model_id();
@@ -67,7 +61,7 @@ absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
   }
   std::vector<Timeline> timelines;
   RETURN_IF_ERROR(
-      view_->Timelines(req.node_id(), model_id, *from, *to, &timelines));
+      view_->Timelines(req.node_id(), model_id, from, to, &timelines));
   ASSIGN_OR_RETURN(*resp,
                    ComputeFunnelAnalytics(timelines, *model, clock_->Now(),
                                           options_.currency));
@@ -86,36 +80,22 @@ absl::Status ForecastServiceImpl::DoGetPipelineChanges(
     const Principal& who, const v1::GetPipelineChangesRequest& req,
     v1::PipelineChanges* resp) {
   const FiscalCalendar& calendar = view_->calendar();
-  Violations v;
-  absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req.fiscal_year(), req.fiscal_quarter());
-  v.Add(quarter.status());
-  const int weeks = calendar.weeks_per_quarter();
-  if (req.from_week() < 0 || req.from_week() > weeks) {
-    v.Add(absl::StrCat("from_week: must be 0..", weeks, ", got ",
-                       req.from_week()));
-  }
-  if (req.to_week() < 1 || req.to_week() > weeks) {
-    v.Add(absl::StrCat("to_week: must be 1..", weeks, ", got ", req.to_week()));
-  }
-  if (req.from_week() >= req.to_week()) {
-    v.Add("to_week: must be after from_week");
-  }
-  RETURN_IF_ERROR(v.status());
+  ASSIGN_OR_RETURN(const FiscalQuarter quarter,
+                   ValidateWaterfallWeeks(req, calendar.weeks_per_quarter()));
   RETURN_IF_ERROR(RequireKnownReadable(who, req.node_id(), "node_id"));
-  const absl::CivilDay first = calendar.QuarterFirstDay(*quarter);
-  const absl::CivilDay last = calendar.QuarterLastDay(*quarter);
+  const absl::CivilDay first = calendar.QuarterFirstDay(quarter);
+  const absl::CivilDay last = calendar.QuarterLastDay(quarter);
   // Week 0 ends where the quarter starts.
   absl::Time from = calendar.StartOf(first);
   if (req.from_week() > 0) {
-    ASSIGN_OR_RETURN(from, calendar.WeekEnd(*quarter, req.from_week()));
+    ASSIGN_OR_RETURN(from, calendar.WeekEnd(quarter, req.from_week()));
   }
   ASSIGN_OR_RETURN(const absl::Time to,
-                   calendar.WeekEnd(*quarter, req.to_week()));
+                   calendar.WeekEnd(quarter, req.to_week()));
   if (to > clock_->Now()) {
     return absl::FailedPreconditionError(
         absl::StrCat("to_week: week ", req.to_week(), " of ",
-                     quarter->ToString(), " has not ended yet"));
+                     quarter.ToString(), " has not ended yet"));
   }
   // Every opportunity of the subtree, whenever created.
   std::vector<Timeline> timelines;
@@ -157,16 +137,8 @@ absl::Status ForecastServiceImpl::DoGetForecastAccuracy(
     if (!s) {
       continue;
     }
-    v1::WeekAccuracy* a = resp->add_weeks();
-    a->set_week(w);
-    *a->mutable_forecast() = s->forecast();
-    if (final_closed > 0) {
-      ASSIGN_OR_RETURN(const int64_t diff,
-                       money::Sub(s->forecast().units_minor(), final_closed));
-      ASSIGN_OR_RETURN(const int64_t error_bp,
-                       money::MulDivRoundHalfEven(diff, 10000, final_closed));
-      a->set_error_bp(error_bp);
-    }
+    ASSIGN_OR_RETURN(*resp->add_weeks(),
+                     AccuracyOf(w, s->forecast(), final_closed));
   }
   return absl::OkStatus();
 }

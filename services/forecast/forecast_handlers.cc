@@ -17,6 +17,7 @@
 #include "common/store/ids.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/accounts.pb.h"
+#include "services/forecast/answers.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/out_of_funnel.h"
 
@@ -41,40 +42,6 @@ prometheus::Histogram::BucketBoundaries QueryBuckets() {
     b.push_back(s);
   }
   return b;
-}
-
-// Sums in minor units that the Rollup computed without overflow can still
-// overflow here (gap); such an answer is OUT_OF_RANGE, never wrapped.
-absl::Status FillNode(const NodeAnswer& a, const std::string& currency,
-                      v1::NodeForecast* out) {
-  out->set_node_id(a.node_id);
-  *out->mutable_closed() = money::Make(a.figures.closed_minor, currency);
-  *out->mutable_out_of_funnel() =
-      money::Make(a.figures.out_of_funnel_minor, currency);
-  *out->mutable_collected() = money::Make(a.figures.collected_minor, currency);
-  *out->mutable_pipeline_weighted() =
-      money::Make(a.figures.pipeline_weighted_minor, currency);
-  *out->mutable_forecast() = money::Make(a.figures.forecast_minor, currency);
-  *out->mutable_quota() = money::Make(a.quota_minor, currency);
-  absl::StatusOr<int64_t> gap =
-      money::Sub(a.quota_minor, a.figures.forecast_minor);
-  if (!gap.ok()) {
-    return absl::OutOfRangeError(absl::StrCat("gap of org node \"", a.node_id,
-                                              "\": ", gap.status().message()));
-  }
-  *out->mutable_gap() = money::Make(*gap, currency);
-  if (a.quota_minor > 0) {
-    absl::StatusOr<int64_t> coverage = money::MulDivRoundHalfEven(
-        a.figures.forecast_minor, 10000, a.quota_minor);
-    if (!coverage.ok()) {
-      return absl::OutOfRangeError(
-          absl::StrCat("coverage_bp of org node \"", a.node_id,
-                       "\": ", coverage.status().message()));
-    }
-    out->set_coverage_bp(*coverage);
-  }
-  out->set_needs_more_pipeline(a.figures.forecast_minor < a.quota_minor);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -181,14 +148,9 @@ grpc::Status ForecastServiceImpl::GetForecast(Ctx* ctx,
 absl::Status ForecastServiceImpl::DoGetForecast(
     Ctx* ctx, const Principal& who, const v1::GetForecastRequest& req,
     v1::Forecast* resp) {
-  Violations v;
-  if (req.node_id().empty()) {
-    v.Add("node_id: required");
-  }
-  absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req.fiscal_year(), req.fiscal_quarter());
-  v.Add(quarter.status());
-  RETURN_IF_ERROR(v.status());
+  ASSIGN_OR_RETURN(const FiscalQuarter quarter,
+                   ValidateNodeQuarter(req.node_id(), req.fiscal_year(),
+                                       req.fiscal_quarter()));
   RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
   if (req.min_pipeline_sequence() > feeds_.pipeline_applied()) {
     RETURN_IF_ERROR(WaitForPipeline(ctx, req.min_pipeline_sequence()));
@@ -202,7 +164,7 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   NodeAnswer node;
   std::vector<NodeAnswer> children;
   absl::Status read = view_->Read(
-      req.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      req.node_id(), MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
       !req.skip_children(), &node, &children);
   if (absl::IsNotFound(read)) {
     return absl::NotFoundError(absl::StrCat(
@@ -210,25 +172,7 @@ absl::Status ForecastServiceImpl::DoGetForecast(
         " is not known to the forecast (not in the accounts feed yet?)"));
   }
   RETURN_IF_ERROR(read);
-  resp->set_fiscal_year(quarter->fiscal_year);
-  resp->set_fiscal_quarter(quarter->quarter);
-  RETURN_IF_ERROR(FillNode(node, options_.currency, resp->mutable_node()));
-  for (size_t i = 0; i < node.figures.funnel.size(); ++i) {
-    const auto& [stage, figures] = node.figures.funnel[i];
-    v1::FunnelRow* row = resp->add_funnel();
-    row->set_stage_model_id(stage.model_id);
-    row->set_stage_key(stage.stage_key);
-    row->set_win_rate_bp(node.funnel_win_rates_bp[i]);
-    row->set_count(figures.count);
-    *row->mutable_total() =
-        money::Make(figures.amount_minor, options_.currency);
-    *row->mutable_weighted() =
-        money::Make(figures.weighted_minor, options_.currency);
-  }
-  for (const NodeAnswer& child : children) {
-    RETURN_IF_ERROR(FillNode(child, options_.currency, resp->add_children()));
-  }
-  return absl::OkStatus();
+  return FillForecast(node, children, quarter, options_.currency, resp);
 }
 
 absl::Status ForecastServiceImpl::WaitForPipeline(Ctx* ctx, uint64_t sequence) {

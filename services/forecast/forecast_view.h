@@ -39,6 +39,7 @@
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/pipeline.pb.h"
 #include "services/forecast/analytics.h"
+#include "services/forecast/answers.h"
 #include "services/forecast/forecast_store.h"
 #include "services/forecast/rollup.h"
 
@@ -51,16 +52,6 @@ inline constexpr char kCreditSource[] = "credit";
 std::vector<std::string> AccountsKinds();
 std::vector<std::string> PipelineKinds();
 std::vector<std::string> CreditKinds();
-
-// What a reader gets for one node and quarter.
-struct NodeAnswer {
-  std::string node_id;
-  NodeFigures figures;
-  int64_t quota_minor = 0;
-  // The rate each funnel row is weighted with (same order as
-  // figures.funnel), read with the figures; filled for Read's `node` only.
-  std::vector<int32_t> funnel_win_rates_bp;
-};
 
 class ForecastView {
  public:

@@ -12,6 +12,7 @@
 #include "common/status/violations.h"
 #include "common/time/clock.h"
 #include "salesops/v1/accounts.pb.h"
+#include "services/forecast/answers.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/weekly.h"
 
@@ -185,14 +186,9 @@ grpc::Status ForecastServiceImpl::GetProgress(Ctx* ctx,
 absl::Status ForecastServiceImpl::DoGetProgress(
     const Principal& who, const v1::GetProgressRequest& req,
     v1::GetProgressResponse* resp) {
-  Violations v;
-  if (req.node_id().empty()) {
-    v.Add("node_id: required");
-  }
-  absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req.fiscal_year(), req.fiscal_quarter());
-  v.Add(quarter.status());
-  RETURN_IF_ERROR(v.status());
+  ASSIGN_OR_RETURN(const FiscalQuarter quarter,
+                   ValidateNodeQuarter(req.node_id(), req.fiscal_year(),
+                                       req.fiscal_quarter()));
   if (!view_->KindOf(req.node_id())) {
     return absl::NotFoundError(absl::StrCat("node_id: org node ", req.node_id(),
                                             " is not known to the forecast"));
@@ -203,7 +199,7 @@ absl::Status ForecastServiceImpl::DoGetProgress(
   int64_t quota = 0;
   for (int w = 0; w <= weeks; ++w) {
     ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> s,
-                     snapshots_.Find(NodeWeekId(req.node_id(), *quarter, w)));
+                     snapshots_.Find(NodeWeekId(req.node_id(), quarter, w)));
     if (s) {
       figures[w] = WeekFigures{s->pipeline_weighted().units_minor(),
                                s->cumulative_closed().units_minor()};
@@ -213,7 +209,7 @@ absl::Status ForecastServiceImpl::DoGetProgress(
   NodeAnswer now;
   std::vector<NodeAnswer> unused;
   RETURN_IF_ERROR(view_->Read(
-      req.node_id(), MakeQuarterKey(quarter->fiscal_year, quarter->quarter),
+      req.node_id(), MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
       false, &now, &unused));
   if (now.quota_minor > 0) {
     quota = now.quota_minor;  // progress is measured against today's quota

@@ -13,13 +13,11 @@
 // forecasts are submitted for the caller's own node (ADMIN any).
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -108,14 +106,8 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
                                    bool automatic, Actor actor,
                                    v1::CloseWeekResponse* resp);
   // Closes the week before the one containing `now`, unless closed already
-  // (the automatic close at week end, SPEC §4.2).
+  // (the automatic close at week end, SPEC §4.2; run by WeekCloser).
   [[nodiscard]] absl::Status CloseEndedWeek(absl::Time now);
-  // Runs CloseEndedWeek every `period` on a thread of its own until
-  // StopWeekCloser (at the latest the destructor).
-  void StartWeekCloser(absl::Duration period);
-  // Stops and joins the closer; call before the store closes. Idempotent.
-  void StopWeekCloser();
-  ~ForecastServiceImpl() override;
 
  private:
   // The handlers' bodies, past the shell (the caller admitted by the role
@@ -175,10 +167,6 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   std::mutex close_mu_;                        // one Close at a time
   std::atomic<int> waiting_reads_{0};  // GetForecast calls in WaitForPipeline
 
-  std::mutex closer_mu_;
-  std::condition_variable closer_cv_;
-  bool closer_stop_ = false;
-  std::thread closer_;
   prometheus::Family<prometheus::Histogram>* query_seconds_ = nullptr;
   // salesops_forecast_query_seconds by RPC; empty without a registry.
   std::map<std::string, prometheus::Histogram*, std::less<>> query_histograms_;

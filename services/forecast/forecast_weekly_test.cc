@@ -2,6 +2,7 @@
 // §4.3) and analytics (§4.5). The fixture: forecast_service_test_fixture.h.
 
 #include "services/forecast/forecast_service_test_fixture.h"
+#include "services/forecast/week_closer.h"
 
 namespace salesops::forecast {
 namespace {
@@ -416,6 +417,24 @@ TEST_F(ForecastAnalyticsTest,
   EXPECT_EQ(out.weeks(0).week(), 4);
   EXPECT_EQ(out.weeks(0).forecast().units_minor(), 50000);
   EXPECT_EQ(out.weeks(0).error_bp(), -5000);
+}
+
+// The automatic close's job: runs at start, then every period, until Stop.
+TEST(WeekCloserTest, RunsAtStartAndStopsAtOnce) {
+  std::atomic<int> runs{0};
+  WeekCloser closer(Clock::Real(), [&runs](absl::Time) {
+    ++runs;
+    return absl::InternalError("logged, tried again a period later");
+  });
+  closer.Start(absl::Hours(1));
+  for (int i = 0; i < 500 && runs.load() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const absl::Time before_stop = absl::Now();
+  closer.Stop();  // does not wait out the hour
+  EXPECT_LT(absl::Now() - before_stop, absl::Seconds(5));
+  EXPECT_EQ(runs.load(), 1);
+  closer.Stop();  // idempotent
 }
 
 }  // namespace

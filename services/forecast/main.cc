@@ -11,6 +11,7 @@
 #include "services/forecast/assembly.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/forecast_view.h"
+#include "services/forecast/week_closer.h"
 
 int main(int argc, char** argv) {
   using salesops::ServiceRuntime;
@@ -42,8 +43,11 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(s);
   }
   // The automatic close at week end (SPEC §4.2): checked every minute.
-  service.StartWeekCloser(absl::Minutes(1));
-  rt.OnShutdown([&service] { service.StopWeekCloser(); });
+  forecast::WeekCloser closer(rt.clock(), [&service](absl::Time now) {
+    return service.CloseEndedWeek(now);
+  });
+  closer.Start(absl::Minutes(1));
+  rt.OnShutdown([&closer] { closer.Stop(); });
   rt.AddService(&service, "salesops.v1.ForecastService");
   return rt.Run();
 }

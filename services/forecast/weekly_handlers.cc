@@ -55,35 +55,6 @@ absl::Status ReadWeekFigures(const ForecastView& view, FiscalQuarter quarter,
 
 }  // namespace
 
-ForecastServiceImpl::~ForecastServiceImpl() { StopWeekCloser(); }
-
-void ForecastServiceImpl::StopWeekCloser() {
-  {
-    std::lock_guard<std::mutex> lock(closer_mu_);
-    closer_stop_ = true;
-  }
-  closer_cv_.notify_all();
-  if (closer_.joinable()) {
-    closer_.join();
-  }
-}
-
-void ForecastServiceImpl::StartWeekCloser(absl::Duration period) {
-  closer_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(closer_mu_);
-    while (!closer_stop_) {
-      lock.unlock();
-      if (absl::Status s = CloseEndedWeek(clock_->Now()); !s.ok()) {
-        log::Error("forecast: automatic week close failed",
-                   {{"error", s.ToString()}});
-      }
-      lock.lock();
-      closer_cv_.wait_for(lock, absl::ToChronoSeconds(period),
-                          [this] { return closer_stop_; });
-    }
-  });
-}
-
 absl::Status ForecastServiceImpl::CloseEndedWeek(absl::Time now) {
   const FiscalCalendar& calendar = view_->calendar();
   const absl::CivilDay today = calendar.DayOf(now);

@@ -29,7 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 
 namespace salesops::forecast {
 namespace {

@@ -29,7 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 
 namespace salesops::forecast {
 namespace {
@@ -384,36 +384,91 @@ absl::StatusOr<std::optional<StateAt>> StateOf(const Timeline& timeline,
   return std::optional<StateAt>(std::move(s));
 }
 
-absl::StatusOr<v1::FunnelAnalytics> ComputeFunnelAnalytics(
-    const std::vector<Timeline>& timelines, const ModelStages& model,
-    absl::Time now, const std::string& currency) {
-  const size_t n = model.stages.size();
-  std::map<std::string, size_t> index;
-  for (size_t i = 0; i < n; ++i) {
-    index.emplace(model.stages[i].first, i);
+namespace {
+
+// What ComputeFunnelAnalytics sums over the timelines.
+class FunnelAcc {
+ public:
+  FunnelAcc(const ModelStages& model, int64_t now_micros)
+      : model_(model),
+        now_micros_(now_micros),
+        entered_(model.stages.size(), 0),
+        advanced_(model.stages.size(), 0),
+        closed_(model.stages.size(), 0),
+        won_(model.stages.size(), 0),
+        stay_days_(model.stages.size()) {
+    for (size_t i = 0; i < model.stages.size(); ++i) {
+      index_.emplace(model.stages[i].first, i);
+    }
   }
-  const auto index_of = [&](const std::string& key) -> std::optional<size_t> {
-    auto it = index.find(key);
-    if (it == index.end()) {
+
+  absl::Status Add(const Timeline& t) {
+    const std::vector<const Timeline::Change*> changes = BySeq(t);
+    const bool is_closed = IsClosed(t.status);
+    const bool is_won = t.status == v1::OPPORTUNITY_STATUS_WON;
+    const std::set<size_t> ever = EverIn(t, changes);
+    const size_t furthest = ever.empty() ? 0 : *ever.rbegin();
+    for (size_t s : ever) {
+      ++entered_[s];
+      advanced_[s] += furthest > s ? 1 : 0;
+      closed_[s] += is_closed ? 1 : 0;
+      won_[s] += is_won ? 1 : 0;
+    }
+    for (const Stay& stay : StaysOf(t, changes, now_micros_)) {
+      if (std::optional<size_t> i = IndexOf(stay.stage_key)) {
+        stay_days_[*i].push_back(WholeDays(stay.from_micros, stay.to_micros));
+      }
+    }
+    if (is_won) {
+      ++won_total_;
+      cycle_days_.push_back(WholeDays(t.created_micros, t.closed_micros));
+    }
+    RETURN_IF_ERROR(Count(t, &by_source_[SourceName(t.source_channel)]));
+    return Count(t, &by_owner_[t.owner_node_id]);
+  }
+
+  absl::StatusOr<v1::FunnelAnalytics> Finish(const std::string& currency) && {
+    v1::FunnelAnalytics out;
+    std::vector<std::string> ratio;
+    for (size_t i = 0; i < model_.stages.size(); ++i) {
+      v1::StageAnalytics* s = out.add_stages();
+      s->set_stage_key(model_.stages[i].first);
+      s->set_entered(entered_[i]);
+      s->set_advanced(advanced_[i]);
+      ASSIGN_OR_RETURN(const int64_t conversion,
+                       RatioBp(advanced_[i], entered_[i]));
+      s->set_conversion_bp(conversion);
+      s->set_median_days_in_stage(LowerMedian(std::move(stay_days_[i])));
+      ASSIGN_OR_RETURN(const int64_t calibrated, RatioBp(won_[i], closed_[i]));
+      s->set_calibrated_win_rate_bp(calibrated);
+      s->set_configured_win_rate_bp(model_.stages[i].second);
+      s->set_closed(closed_[i]);
+      ratio.push_back(absl::StrCat(entered_[i]));
+    }
+    ratio.push_back(absl::StrCat(won_total_));
+    out.set_ratio_line(absl::StrJoin(ratio, ":"));
+    out.set_median_cycle_days(LowerMedian(std::move(cycle_days_)));
+    RETURN_IF_ERROR(
+        FillBreakdown(by_source_, currency, out.mutable_by_source()));
+    RETURN_IF_ERROR(FillBreakdown(by_owner_, currency, out.mutable_by_owner()));
+    return out;
+  }
+
+ private:
+  std::optional<size_t> IndexOf(const std::string& key) const {
+    auto it = index_.find(key);
+    if (it == index_.end()) {
       return std::nullopt;
     }
     return it->second;
-  };
-  const int64_t now_micros = absl::ToUnixMicros(now);
+  }
 
-  std::vector<int64_t> entered(n, 0), advanced(n, 0), closed(n, 0), won(n, 0);
-  std::vector<std::vector<int64_t>> stay_days(n);
-  std::vector<int64_t> cycle_days;
-  int64_t won_total = 0;
-  std::map<std::string, BreakdownAcc> by_source;
-  std::map<std::string, BreakdownAcc> by_owner;
-
-  for (const Timeline& t : timelines) {
-    const std::vector<const Timeline::Change*> changes = BySeq(t);
-    // Every stage the opportunity was ever in.
+  // Every stage of the model the opportunity was ever in.
+  std::set<size_t> EverIn(const Timeline& t,
+                          const std::vector<const Timeline::Change*>& changes) {
     std::set<size_t> ever;
     const auto mark = [&](const std::string& key) {
-      if (std::optional<size_t> i = index_of(key)) {
+      if (std::optional<size_t> i = IndexOf(key)) {
         ever.insert(*i);
       }
     };
@@ -426,133 +481,130 @@ absl::StatusOr<v1::FunnelAnalytics> ComputeFunnelAnalytics(
         mark(c->to);
       }
     }
-    const bool is_closed = IsClosed(t.status);
-    const bool is_won = t.status == v1::OPPORTUNITY_STATUS_WON;
-    const size_t furthest = ever.empty() ? 0 : *ever.rbegin();
-    for (size_t s : ever) {
-      ++entered[s];
-      if (furthest > s) {
-        ++advanced[s];
-      }
-      if (is_closed) {
-        ++closed[s];
-      }
-      if (is_won) {
-        ++won[s];
-      }
-    }
-    for (const Stay& stay : StaysOf(t, changes, now_micros)) {
-      if (std::optional<size_t> i = index_of(stay.stage_key)) {
-        stay_days[*i].push_back(WholeDays(stay.from_micros, stay.to_micros));
-      }
-    }
-    if (is_won) {
-      ++won_total;
-      cycle_days.push_back(WholeDays(t.created_micros, t.closed_micros));
-    }
-    RETURN_IF_ERROR(Count(t, &by_source[SourceName(t.source_channel)]));
-    RETURN_IF_ERROR(Count(t, &by_owner[t.owner_node_id]));
+    return ever;
   }
 
-  v1::FunnelAnalytics out;
-  std::vector<std::string> ratio;
-  for (size_t i = 0; i < n; ++i) {
-    v1::StageAnalytics* s = out.add_stages();
-    s->set_stage_key(model.stages[i].first);
-    s->set_entered(entered[i]);
-    s->set_advanced(advanced[i]);
-    ASSIGN_OR_RETURN(const int64_t conversion,
-                     RatioBp(advanced[i], entered[i]));
-    s->set_conversion_bp(conversion);
-    s->set_median_days_in_stage(LowerMedian(std::move(stay_days[i])));
-    ASSIGN_OR_RETURN(const int64_t calibrated, RatioBp(won[i], closed[i]));
-    s->set_calibrated_win_rate_bp(calibrated);
-    s->set_configured_win_rate_bp(model.stages[i].second);
-    s->set_closed(closed[i]);
-    ratio.push_back(absl::StrCat(entered[i]));
+  const ModelStages& model_;
+  const int64_t now_micros_;
+  std::map<std::string, size_t> index_;
+  std::vector<int64_t> entered_, advanced_, closed_, won_;
+  std::vector<std::vector<int64_t>> stay_days_;
+  std::vector<int64_t> cycle_days_;
+  int64_t won_total_ = 0;
+  std::map<std::string, BreakdownAcc> by_source_;
+  std::map<std::string, BreakdownAcc> by_owner_;
+};
+
+// What ComputePipelineChanges sums over the timelines.
+struct WaterfallAcc {
+  int64_t start = 0, end = 0, new_pipeline = 0, won = 0, lost = 0,
+          pushed_out = 0, pulled_in = 0, amount_up = 0, amount_down = 0;
+  int64_t advanced = 0, slipped = 0;
+
+  static absl::Status Plus(int64_t* acc, int64_t v) {
+    ASSIGN_OR_RETURN(*acc, money::Add(*acc, v));
+    return absl::OkStatus();
   }
-  ratio.push_back(absl::StrCat(won_total));
-  out.set_ratio_line(absl::StrJoin(ratio, ":"));
-  out.set_median_cycle_days(LowerMedian(std::move(cycle_days)));
-  RETURN_IF_ERROR(FillBreakdown(by_source, currency, out.mutable_by_source()));
-  RETURN_IF_ERROR(FillBreakdown(by_owner, currency, out.mutable_by_owner()));
-  return out;
+
+  // One opportunity in the quarter at `a` (from) and at `b` (to).
+  absl::Status AddAmounts(const StateAt& a, const StateAt& b) {
+    if (b.amount_minor > a.amount_minor) {
+      ASSIGN_OR_RETURN(const int64_t up,
+                       money::Sub(b.amount_minor, a.amount_minor));
+      return Plus(&amount_up, up);
+    }
+    if (b.amount_minor < a.amount_minor) {
+      ASSIGN_OR_RETURN(const int64_t down,
+                       money::Sub(a.amount_minor, b.amount_minor));
+      return Plus(&amount_down, down);
+    }
+    return absl::OkStatus();
+  }
+
+  // One opportunity's move between the states at from (`a`) and to (`b`).
+  absl::Status AddMove(const std::optional<StateAt>& a, bool in_a,
+                       const std::optional<StateAt>& b, bool in_b) {
+    if (in_a) {
+      RETURN_IF_ERROR(Plus(&start, a->amount_minor));
+    }
+    if (in_b) {
+      RETURN_IF_ERROR(Plus(&end, b->amount_minor));
+    }
+    if (in_a && in_b) {
+      return AddAmounts(*a, *b);
+    }
+    if (in_a) {
+      if (b.has_value() && b->status == v1::OPPORTUNITY_STATUS_WON) {
+        return Plus(&won, a->amount_minor);
+      }
+      if (b.has_value() && IsClosed(b->status)) {
+        return Plus(&lost, a->amount_minor);
+      }
+      return Plus(&pushed_out, a->amount_minor);
+    }
+    if (in_b) {
+      return Plus(a.has_value() ? &pulled_in : &new_pipeline, b->amount_minor);
+    }
+    return absl::OkStatus();
+  }
+
+  void CountMoves(const Timeline& t, int64_t from_micros, int64_t to_micros) {
+    for (const Timeline::Change& c : t.changes) {
+      if (c.time_micros > from_micros && c.time_micros <= to_micros) {
+        if (c.kind == v1::CHANGE_KIND_STAGE_FORWARD) {
+          ++advanced;
+        } else if (c.kind == v1::CHANGE_KIND_STAGE_BACKWARD) {
+          ++slipped;
+        }
+      }
+    }
+  }
+
+  v1::PipelineChanges ToProto(const std::string& currency) const {
+    v1::PipelineChanges out;
+    *out.mutable_start() = money::Make(start, currency);
+    *out.mutable_new_pipeline() = money::Make(new_pipeline, currency);
+    *out.mutable_won() = money::Make(won, currency);
+    *out.mutable_lost() = money::Make(lost, currency);
+    *out.mutable_pushed_out() = money::Make(pushed_out, currency);
+    *out.mutable_pulled_in() = money::Make(pulled_in, currency);
+    *out.mutable_amount_up() = money::Make(amount_up, currency);
+    *out.mutable_amount_down() = money::Make(amount_down, currency);
+    out.set_advanced(advanced);
+    out.set_slipped(slipped);
+    *out.mutable_end() = money::Make(end, currency);
+    return out;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<v1::FunnelAnalytics> ComputeFunnelAnalytics(
+    const std::vector<Timeline>& timelines, const ModelStages& model,
+    absl::Time now, const std::string& currency) {
+  FunnelAcc acc(model, absl::ToUnixMicros(now));
+  for (const Timeline& t : timelines) {
+    RETURN_IF_ERROR(acc.Add(t));
+  }
+  return std::move(acc).Finish(currency);
 }
 
 absl::StatusOr<v1::PipelineChanges> ComputePipelineChanges(
     const std::vector<Timeline>& timelines, absl::CivilDay quarter_first,
     absl::CivilDay quarter_last, absl::Time from, absl::Time to,
     const std::string& currency) {
-  const int64_t from_micros = absl::ToUnixMicros(from);
-  const int64_t to_micros = absl::ToUnixMicros(to);
-  int64_t start = 0, end = 0, new_pipeline = 0, won = 0, lost = 0,
-          pushed_out = 0, pulled_in = 0, amount_up = 0, amount_down = 0;
-  int64_t advanced = 0, slipped = 0;
-  const auto add = [](int64_t* acc, int64_t v) -> absl::Status {
-    ASSIGN_OR_RETURN(*acc, money::Add(*acc, v));
-    return absl::OkStatus();
-  };
+  WaterfallAcc acc;
   for (const Timeline& t : timelines) {
     ASSIGN_OR_RETURN(const std::optional<StateAt> a, StateOf(t, from));
     ASSIGN_OR_RETURN(const std::optional<StateAt> b, StateOf(t, to));
     const bool in_a = InQuarter(a, quarter_first, quarter_last);
     const bool in_b = InQuarter(b, quarter_first, quarter_last);
-    if (in_a) {
-      RETURN_IF_ERROR(add(&start, a->amount_minor));
-    }
-    if (in_b) {
-      RETURN_IF_ERROR(add(&end, b->amount_minor));
-    }
-    if (in_a && in_b) {
-      if (b->amount_minor > a->amount_minor) {
-        ASSIGN_OR_RETURN(const int64_t up,
-                         money::Sub(b->amount_minor, a->amount_minor));
-        RETURN_IF_ERROR(add(&amount_up, up));
-      } else if (b->amount_minor < a->amount_minor) {
-        ASSIGN_OR_RETURN(const int64_t down,
-                         money::Sub(a->amount_minor, b->amount_minor));
-        RETURN_IF_ERROR(add(&amount_down, down));
-      }
-    } else if (in_a) {
-      if (b.has_value() && b->status == v1::OPPORTUNITY_STATUS_WON) {
-        RETURN_IF_ERROR(add(&won, a->amount_minor));
-      } else if (b.has_value() && IsClosed(b->status)) {
-        RETURN_IF_ERROR(add(&lost, a->amount_minor));
-      } else {
-        RETURN_IF_ERROR(add(&pushed_out, a->amount_minor));
-      }
-    } else if (in_b) {
-      if (!a.has_value()) {
-        RETURN_IF_ERROR(add(&new_pipeline, b->amount_minor));
-      } else {
-        RETURN_IF_ERROR(add(&pulled_in, b->amount_minor));
-      }
-    }
+    RETURN_IF_ERROR(acc.AddMove(a, in_a, b, in_b));
     if (in_a || in_b) {
-      for (const Timeline::Change& c : t.changes) {
-        if (c.time_micros > from_micros && c.time_micros <= to_micros) {
-          if (c.kind == v1::CHANGE_KIND_STAGE_FORWARD) {
-            ++advanced;
-          } else if (c.kind == v1::CHANGE_KIND_STAGE_BACKWARD) {
-            ++slipped;
-          }
-        }
-      }
+      acc.CountMoves(t, absl::ToUnixMicros(from), absl::ToUnixMicros(to));
     }
   }
-  v1::PipelineChanges out;
-  *out.mutable_start() = money::Make(start, currency);
-  *out.mutable_new_pipeline() = money::Make(new_pipeline, currency);
-  *out.mutable_won() = money::Make(won, currency);
-  *out.mutable_lost() = money::Make(lost, currency);
-  *out.mutable_pushed_out() = money::Make(pushed_out, currency);
-  *out.mutable_pulled_in() = money::Make(pulled_in, currency);
-  *out.mutable_amount_up() = money::Make(amount_up, currency);
-  *out.mutable_amount_down() = money::Make(amount_down, currency);
-  out.set_advanced(advanced);
-  out.set_slipped(slipped);
-  *out.mutable_end() = money::Make(end, currency);
-  return out;
+  return acc.ToProto(currency);
 }
 
 }  // namespace salesops::forecast

@@ -28,6 +28,7 @@
 #include "common/server/peer.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
 #include "common/time/clock.h"
@@ -35,10 +36,8 @@
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
-#include "services/forecast/accounts_follower.h"
-#include "services/forecast/credit_follower.h"
+#include "services/forecast/followers.h"
 #include "services/forecast/forecast_view.h"
-#include "services/forecast/pipeline_follower.h"
 
 namespace salesops::forecast {
 namespace {
@@ -46,25 +45,13 @@ namespace {
 constexpr char kModel[] = "buying-cycle-6";
 constexpr int kPageSize = 3;  // the fakes' pages, whatever is asked
 
-v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
 
-v1::Date Day(int y, int m, int d) {
-  v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
-
+// An org node as accounts lists it (common/testing/builders.h).
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  v1::OrgNodeKind kind, int64_t version = 1) {
-  v1::OrgNode n;
-  n.set_id(id);
-  n.set_parent_id(parent);
-  n.set_kind(kind);
-  n.set_name(absl::StrCat("Node ", id));
-  n.set_version(version);
-  return n;
+  return testing::OrgNodeProto(id, parent, kind, "", version);
 }
 
 v1::Quota Quota(const std::string& node, int q, int64_t amount,
@@ -517,7 +504,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
   Listing mixed = before;
   after.sequence = 500;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kAccountsSource), 500u);  // the first page's position
   mixed.nodes = after.nodes;
   mixed.quotas = after.quotas;
@@ -525,7 +512,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 
   after.sequence = 600;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kPipelineSource), 600u);
   mixed.models = after.models;
   mixed.opportunities = after.opportunities;
@@ -534,7 +521,7 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 
   after.sequence = 700;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kCreditSource), 700u);
   ExpectCopyIs(after);
   // `old` is out of every answer; r2 now counts under rb.
@@ -563,9 +550,9 @@ TEST_F(FollowerTest, EachResyncReplacesItsFeedsCopy) {
 TEST_F(FollowerTest, AForecastStartedOnAnEmptyStoreBuildsItsState) {
   Listing after = After();
   fake_.Set(after);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   ExpectCopyIs(after);
 }
 
@@ -576,9 +563,9 @@ TEST_F(FollowerTest, AnEmptySourceEmptiesTheCopy) {
   Apply(*copy_, kPipelineSource, "pipeline.Opportunity", before.opportunities);
   Apply(*copy_, kPipelineSource, "pipeline.OpportunityChange", before.changes);
   fake_.Set(Listing{});
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
-  ASSERT_TRUE(ResyncCredit(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(AccountsFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
+  ASSERT_TRUE(CreditFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_TRUE(Records(*copy_->store).empty());
   ExpectCopyIs(Listing{});
 }
@@ -602,7 +589,8 @@ TEST_F(FollowerTest, AResyncCutShortKeepsTheCursorAndConvergesWhenRunAgain) {
   // Calls: 1 models, 2..4 opportunities (7 in pages of 3): the third page of
   // opportunities fails after two were replaced.
   fake_.Set(after, /*fail_at=*/4);
-  const absl::Status cut = ResyncPipeline(*peer_, *copy_->view);
+  const absl::Status cut =
+      PipelineFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(cut.code(), absl::StatusCode::kUnavailable) << cut;
   EXPECT_EQ(Cursor(kPipelineSource), 42u);
   // Memory still follows what was stored.
@@ -614,7 +602,7 @@ TEST_F(FollowerTest, AResyncCutShortKeepsTheCursorAndConvergesWhenRunAgain) {
                                                FiscalCalendar::Default());
   ASSERT_TRUE(copy_->view->Load().ok());
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->view).ok());
+  ASSERT_TRUE(PipelineFollower(copy_->view.get(), peer_.get()).Resync().ok());
   EXPECT_EQ(Cursor(kPipelineSource), 1000u);
   ExpectCopyIs(after);
 }
@@ -623,7 +611,8 @@ TEST_F(FollowerTest, AListingOutOfIdOrderIsRefusedAndTheCursorKept) {
   Listing after = After();
   std::swap(after.opportunities[0], after.opportunities[5]);  // o6 first
   fake_.Set(after);
-  const absl::Status s = ResyncPipeline(*peer_, *copy_->view);
+  const absl::Status s =
+      PipelineFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(Cursor(kPipelineSource), 0u);
 }
@@ -634,14 +623,29 @@ TEST_F(FollowerTest, AListingThatDoesNotAdvanceOrIsRefusedChangesNothing) {
   const auto records = Records(*copy_->store);
   fake_.Set(Listing{});
   fake_.Misbehave(/*stuck=*/true, /*denied=*/false);
-  absl::Status s = ResyncCredit(*peer_, *copy_->view);
+  absl::Status s = CreditFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(fake_.calls(), 2);  // the second page repeats the token
   fake_.Misbehave(/*stuck=*/false, /*denied=*/true);
-  s = ResyncCredit(*peer_, *copy_->view);
+  s = CreditFollower(copy_->view.get(), peer_.get()).Resync();
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
   EXPECT_EQ(Records(*copy_->store), records);
   EXPECT_EQ(Cursor(kCreditSource), 0u);
+}
+
+// What ServiceRuntime::AddFollower reads of each follower: the cursor's
+// source and the kinds its consumer asks for.
+TEST_F(FollowerTest, EachFollowerNamesItsSourceAndKinds) {
+  AccountsFollower accounts(copy_->view.get(), peer_.get());
+  PipelineFollower pipeline(copy_->view.get(), peer_.get());
+  CreditFollower credit(copy_->view.get(), peer_.get());
+  EXPECT_EQ(accounts.source(), "accounts");
+  EXPECT_EQ(accounts.kinds(), AccountsKinds());
+  EXPECT_EQ(pipeline.source(), "pipeline");
+  EXPECT_EQ(pipeline.kinds(), PipelineKinds());
+  EXPECT_EQ(credit.source(), "credit");
+  EXPECT_EQ(credit.kinds(),
+            std::vector<std::string>{"credit.OpportunityCollection"});
 }
 
 }  // namespace

@@ -1,24 +1,29 @@
 #pragma once
 
-// gRPC handlers of salesops.v1.ForecastService (SPEC.md §4). Queries read
-// only the ForecastView (never another service); writes are this service's
-// own records (out-of-funnel sales).
+// gRPC handlers of salesops.v1.ForecastService (SPEC.md §4), on the one
+// handler shell (common/server/handler.h): each RPC's roles are in the table
+// built with the service (forecast_handlers.cc), the query latencies are the
+// shell's observer. Queries read only the ForecastView (never another
+// service); writes are this service's own records (out-of-funnel sales,
+// week closes and snapshots, submissions).
 //
-// Scope (SPEC §8): ADMIN, FINANCE and SERVICE read every node; MANAGER their
-// own subtree; REP their own node.
+// Scope (SPEC §8, common/org/scope.h over the view's tree): ADMIN, FINANCE
+// and SERVICE read every node; MANAGER their own subtree; REP their own node.
+// Out-of-funnel sales are booked in the same scope (ADMIN anywhere);
+// forecasts are submitted for the caller's own node (ADMIN any).
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/org/scope.h"
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/server/shutdown_signal.h"
 #include "common/store/store.h"
 #include "common/store/table.h"
@@ -36,10 +41,6 @@ class Gauge;
 }  // namespace prometheus
 
 namespace salesops::forecast {
-
-// Who may call the query RPCs (scope is checked per node).
-inline constexpr std::initializer_list<Role> kForecastReaders = {
-    Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
 
 // Where the view stands in the feeds it follows.
 struct FeedPositions {
@@ -105,61 +106,60 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
                                    bool automatic, Actor actor,
                                    v1::CloseWeekResponse* resp);
   // Closes the week before the one containing `now`, unless closed already
-  // (the automatic close at week end, SPEC §4.2).
+  // (the automatic close at week end, SPEC §4.2; run by WeekCloser).
   [[nodiscard]] absl::Status CloseEndedWeek(absl::Time now);
-  // Runs CloseEndedWeek every `period` on a thread of its own until
-  // StopWeekCloser (at the latest the destructor).
-  void StartWeekCloser(absl::Duration period);
-  // Stops and joins the closer; call before the store closes. Idempotent.
-  void StopWeekCloser();
-  ~ForecastServiceImpl() override;
 
  private:
-  absl::Status DoGetForecast(Ctx*, const v1::GetForecastRequest*,
-                             v1::Forecast*);
+  // The handlers' bodies, past the shell (the caller admitted by the role
+  // table).
+  absl::Status DoGetForecast(Ctx*, const Principal& who,
+                             const v1::GetForecastRequest&, v1::Forecast*);
   // Waits (bounded, see ForecastOptions) until the pipeline feed is applied up
   // to `sequence`: DEADLINE_EXCEEDED shortly before the call's deadline,
   // UNAVAILABLE when too many wait or the server drains.
   absl::Status WaitForPipeline(Ctx*, uint64_t sequence);
-  absl::Status DoRecordOutOfFunnelSale(Ctx*,
-                                       const v1::RecordOutOfFunnelSaleRequest*,
+  absl::Status DoRecordOutOfFunnelSale(const Principal& who,
+                                       const v1::RecordOutOfFunnelSaleRequest&,
                                        v1::OutOfFunnelSale*);
-  // PERMISSION_DENIED unless `who` may read node `node_id`.
-  [[nodiscard]] absl::Status RequireReader(const Principal& who,
-                                           const std::string& node_id) const;
-  // Runs a query RPC's body and observes its time in
-  // salesops_forecast_query_seconds{rpc}.
-  grpc::Status Timed(const char* rpc,
-                     const std::function<absl::Status()>& body) const;
-  absl::Status DoGetProgress(Ctx*, const v1::GetProgressRequest*,
+  absl::Status DoCloseWeek(const Principal& who, const v1::CloseWeekRequest&,
+                           v1::CloseWeekResponse*);
+  absl::Status DoGetProgress(const Principal& who,
+                             const v1::GetProgressRequest&,
                              v1::GetProgressResponse*);
-  absl::Status DoSubmitForecast(Ctx*, const v1::SubmitForecastRequest*,
+  absl::Status DoSubmitForecast(const Principal& who,
+                                const v1::SubmitForecastRequest&,
                                 v1::ForecastSubmission*);
-  absl::Status DoListSubmissions(Ctx*, const v1::ListSubmissionsRequest*,
+  absl::Status DoListSubmissions(const Principal& who,
+                                 const v1::ListSubmissionsRequest&,
                                  v1::ListSubmissionsResponse*);
-  absl::Status DoGetFunnelAnalytics(Ctx*, const v1::GetFunnelAnalyticsRequest*,
+  absl::Status DoGetFunnelAnalytics(const Principal& who,
+                                    const v1::GetFunnelAnalyticsRequest&,
                                     v1::FunnelAnalytics*);
-  absl::Status DoGetPipelineChanges(Ctx*, const v1::GetPipelineChangesRequest*,
+  absl::Status DoGetPipelineChanges(const Principal& who,
+                                    const v1::GetPipelineChangesRequest&,
                                     v1::PipelineChanges*);
-  absl::Status DoGetForecastAccuracy(Ctx*,
-                                     const v1::GetForecastAccuracyRequest*,
+  absl::Status DoGetForecastAccuracy(const Principal& who,
+                                     const v1::GetForecastAccuracyRequest&,
                                      v1::ForecastAccuracy*);
-  // The caller may read `node_id`, which the view knows (NOT_FOUND naming
-  // `field` otherwise).
+  // The caller may read `node_id`, which the view knows (INVALID_ARGUMENT
+  // when empty, NOT_FOUND naming `field` when unknown).
   [[nodiscard]] absl::Status RequireKnownReadable(const Principal& who,
                                                   const std::string& node_id,
                                                   std::string_view field) const;
+  // The latency histograms of the query RPCs (the gate's observer).
+  void RegisterMetrics(prometheus::Registry& registry);
   // When `node_id`'s submission for `week` of `quarter` is due.
   [[nodiscard]] absl::StatusOr<absl::Time> DueOf(const std::string& node_id,
                                                  FiscalQuarter quarter,
                                                  int week) const;
 
   Store* store_;
-  const Authenticator* auth_;
+  CallGate gate_;  // the role table: forecast_handlers.cc
   Clock* clock_;
   ForecastView* view_;
   FeedPositions feeds_;
   ForecastOptions options_;
+  ScopePolicy scope_;  // over the view's tree
   Table<v1::OutOfFunnelSale> sales_;
   Table<v1::WeekClose> closes_;        // id "<year>-Q<q>/W<week>"
   Table<v1::WeekSnapshot> snapshots_;  // id "<node>/<year>-Q<q>/W<week>"
@@ -167,10 +167,6 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   std::mutex close_mu_;                        // one Close at a time
   std::atomic<int> waiting_reads_{0};  // GetForecast calls in WaitForPipeline
 
-  std::mutex closer_mu_;
-  std::condition_variable closer_cv_;
-  bool closer_stop_ = false;
-  std::thread closer_;
   prometheus::Family<prometheus::Histogram>* query_seconds_ = nullptr;
   // salesops_forecast_query_seconds by RPC; empty without a registry.
   std::map<std::string, prometheus::Histogram*, std::less<>> query_histograms_;

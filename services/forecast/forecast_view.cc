@@ -5,15 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
-#include "common/store/key.h"
 #include "salesops/forecast/view.pb.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/pipeline.pb.h"
-#include "services/forecast/view_records.h"
 
 namespace salesops::forecast {
-
-using namespace records;  // NOLINT: the records are this file's other half
 
 namespace {
 
@@ -26,39 +22,7 @@ constexpr char kCollectionKind[] = "credit.OpportunityCollection";
 
 constexpr int kMaxDepth = 10'000;
 
-// Visits every stored record under `tag` (at start).
-template <typename Msg>
-absl::Status ScanRecords(
-    const Store& store, uint8_t tag,
-    const std::function<absl::Status(KeyReader&, const Msg&)>& visit) {
-  const std::string prefix = KeyBuilder(tag).key();
-  absl::Status error;
-  RETURN_IF_ERROR(store.Scan(
-      kView, prefix, PrefixSuccessor(prefix),
-      [&](std::string_view key, std::string_view value) {
-        Msg m;
-        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          error = absl::DataLossError("forecast view: corrupt record");
-          return false;
-        }
-        KeyReader reader(key);
-        uint8_t key_tag = 0;
-        if (!reader.Tag(&key_tag)) {
-          error = absl::DataLossError("forecast view: corrupt key");
-          return false;
-        }
-        error = visit(reader, m);
-        return error.ok();
-      }));
-  return error;
-}
-
 }  // namespace
-
-const std::vector<std::string>& ColumnFamilies() {
-  static const auto* names = new std::vector<std::string>{"entities", "view"};
-  return *names;
-}
 
 std::vector<std::string> AccountsKinds() { return {kOrgNodeKind, kQuotaKind}; }
 std::vector<std::string> PipelineKinds() {
@@ -67,12 +31,62 @@ std::vector<std::string> PipelineKinds() {
 std::vector<std::string> CreditKinds() { return {kCollectionKind}; }
 
 ForecastView::ForecastView(Store* store, FiscalCalendar calendar)
-    : store_(store), calendar_(std::move(calendar)) {}
+    : records_(store), calendar_(std::move(calendar)) {}
 
 QuarterKey ForecastView::QuarterOf(absl::CivilDay day) const {
   const FiscalQuarter q = calendar_.QuarterOf(day);
   return MakeQuarterKey(q.fiscal_year, q.quarter);
 }
+
+namespace {
+
+// The org tree, quotas and stage models of the stored records into `rollup`,
+// the nodes' kinds into `kinds`.
+absl::Status LoadOrgAndModels(const ForecastStore& records, Rollup& rollup,
+                              std::map<std::string, int>& kinds) {
+  RETURN_IF_ERROR(records.ScanNodes(
+      [&](const std::string& id, const NodeRecord& n) -> absl::Status {
+        kinds[id] = n.kind();
+        return rollup.SetNode(id, n.parent_id());
+      }));
+  RETURN_IF_ERROR(
+      records.ScanQuotas([&](const std::string& node, QuarterKey quarter,
+                             const QuotaRecord& r) -> absl::Status {
+        rollup.SetQuota(node, quarter, r.amount_minor());
+        return absl::OkStatus();
+      }));
+  return records.ScanModels(
+      [&](const std::string& id, const ModelRecord& m) -> absl::Status {
+        rollup.SetStageModel(id, StagesOf(m));
+        return absl::OkStatus();
+      });
+}
+
+// The stored opportunities into `rollup`, in chunks, each summed per owner
+// before it goes up the tree; their number into `*count`.
+absl::Status LoadOpportunities(const ForecastStore& records, Rollup& rollup,
+                               int64_t* count) {
+  constexpr size_t kChunk = 65'536;
+  std::vector<OppFacts> chunk;
+  chunk.reserve(kChunk);
+  const auto flush = [&]() -> absl::Status {
+    for (const OppFacts& f : chunk) {
+      RETURN_IF_ERROR(rollup.EnsureNode(f.owner_node_id));
+    }
+    absl::Status s = rollup.AddOpportunities(chunk);
+    chunk.clear();
+    return s;
+  };
+  RETURN_IF_ERROR(records.ScanOpportunities(
+      [&](const std::string&, const OppRecord& r) -> absl::Status {
+        ++*count;
+        chunk.push_back(FactsOf(r));
+        return chunk.size() < kChunk ? absl::OkStatus() : flush();
+      }));
+  return flush();
+}
+
+}  // namespace
 
 absl::Status ForecastView::Load() {
   const absl::Time start = absl::Now();
@@ -80,57 +94,8 @@ absl::Status ForecastView::Load() {
   Rollup rollup;
   int64_t opportunities = 0;
   std::map<std::string, int> kinds;
-  RETURN_IF_ERROR(ScanRecords<NodeRecord>(
-      *store_, kNodeTag,
-      [&](KeyReader& key, const NodeRecord& n) -> absl::Status {
-        std::string id;
-        if (!key.Str(&id)) {
-          return absl::DataLossError("forecast view: corrupt node key");
-        }
-        kinds[id] = n.kind();
-        return rollup.SetNode(id, n.parent_id());
-      }));
-  RETURN_IF_ERROR(ScanRecords<QuotaRecord>(
-      *store_, kQuotaTag,
-      [&](KeyReader& key, const QuotaRecord& r) -> absl::Status {
-        std::string node;
-        int64_t quarter = 0;
-        if (!key.Str(&node) || !key.I64(&quarter)) {
-          return absl::DataLossError("forecast view: corrupt quota key");
-        }
-        rollup.SetQuota(node, static_cast<QuarterKey>(quarter),
-                        r.amount_minor());
-        return absl::OkStatus();
-      }));
-  RETURN_IF_ERROR(ScanRecords<ModelRecord>(
-      *store_, kModelTag,
-      [&](KeyReader& key, const ModelRecord& m) -> absl::Status {
-        std::string id;
-        if (!key.Str(&id)) {
-          return absl::DataLossError("forecast view: corrupt model key");
-        }
-        rollup.SetStageModel(id, StagesOf(m));
-        return absl::OkStatus();
-      }));
-  // In chunks, each summed per owner before it goes up the tree.
-  constexpr size_t kChunk = 65'536;
-  std::vector<OppFacts> chunk;
-  chunk.reserve(kChunk);
-  const auto flush = [&]() -> absl::Status {
-    for (const OppFacts& f : chunk) {
-      RETURN_IF_ERROR(EnsureNode(rollup, f.owner_node_id));
-    }
-    absl::Status s = rollup.AddOpportunities(chunk);
-    chunk.clear();
-    return s;
-  };
-  RETURN_IF_ERROR(ScanRecords<OppRecord>(
-      *store_, kOppTag, [&](KeyReader&, const OppRecord& r) -> absl::Status {
-        ++opportunities;
-        chunk.push_back(FactsOf(r));
-        return chunk.size() < kChunk ? absl::OkStatus() : flush();
-      }));
-  RETURN_IF_ERROR(flush());
+  RETURN_IF_ERROR(LoadOrgAndModels(records_, rollup, kinds));
+  RETURN_IF_ERROR(LoadOpportunities(records_, rollup, &opportunities));
   log::Info("forecast view loaded",
             {{"nodes", static_cast<int64_t>(kinds.size())},
              {"opportunities", opportunities},
@@ -194,7 +159,7 @@ absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
                                               absl::CivilDay date,
                                               int64_t amount_minor) {
   std::unique_lock lock(mu_);
-  RETURN_IF_ERROR(EnsureNode(rollup_, rep_node_id));
+  RETURN_IF_ERROR(rollup_.EnsureNode(rep_node_id));
   RETURN_IF_ERROR(
       rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor));
   if (size_listener_) {
@@ -270,80 +235,28 @@ absl::Status ForecastView::Timelines(const std::string& node_id,
                                      absl::CivilDay created_from,
                                      absl::CivilDay created_to,
                                      std::vector<Timeline>* out) const {
-  const std::string prefix = KeyBuilder(kOppTag).key();
-  absl::Status error;
-  RETURN_IF_ERROR(store_->Scan(
-      kView, prefix, PrefixSuccessor(prefix),
-      [&](std::string_view key, std::string_view value) {
-        OppRecord r;
-        KeyReader reader(key);
-        uint8_t tag = 0;
-        std::string id;
-        if (!r.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
-            !reader.Tag(&tag) || !reader.Str(&id)) {
-          error = absl::DataLossError("forecast view: corrupt record");
-          return false;
-        }
+  return records_.Timelines(
+      [&](const OppRecord& r) {
         if ((!model_id.empty() && r.stage_model_id() != model_id) ||
             !IsWithin(r.owner_node_id(), node_id)) {
-          return true;
+          return false;
         }
         const absl::CivilDay created =
             calendar_.DayOf(absl::FromUnixMicros(r.created_micros()));
-        if (created < created_from || created > created_to) {
-          return true;
-        }
-        Timeline t;
-        t.id = id;
-        t.owner_node_id = r.owner_node_id();
-        t.stage_model_id = r.stage_model_id();
-        t.source_channel = static_cast<v1::SourceChannel>(r.source_channel());
-        t.created_micros = r.created_micros();
-        t.stage_key = r.stage_key();
-        t.status = static_cast<v1::OpportunityStatus>(r.status());
-        t.amount_minor = r.amount_minor();
-        t.expected_close =
-            absl::CivilDay(r.close_year(), r.close_month(), r.close_day());
-        t.closed_micros = r.closed_micros();
-        const std::string changes = KeyBuilder(kChangeTag).Str(id).key();
-        absl::Status decode;
-        absl::Status scan = store_->Scan(
-            kView, changes, PrefixSuccessor(changes),
-            [&](std::string_view, std::string_view v) {
-              ChangeRecord c;
-              if (!c.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-                decode = absl::DataLossError("forecast view: corrupt change");
-                return false;
-              }
-              t.changes.push_back(Timeline::Change{
-                  c.seq(), static_cast<v1::ChangeKind>(c.kind()),
-                  c.time_micros(), c.from(), c.to()});
-              return true;
-            });
-        error = scan.ok() ? decode : scan;
-        if (!error.ok()) {
-          return false;
-        }
-        out->push_back(std::move(t));
-        return true;
-      }));
-  return error;
+        return created >= created_from && created <= created_to;
+      },
+      out);
 }
 
 std::optional<ModelStages> ForecastView::ModelStagesOf(
     const std::string& model_id) const {
-  absl::StatusOr<std::optional<std::string>> raw =
-      store_->Get(kView, ModelKey(model_id));
-  if (!raw.ok() || !*raw) {
-    return std::nullopt;
-  }
-  ModelRecord m;
-  if (!m.ParseFromString(**raw)) {
+  std::optional<ModelRecord> m = records_.FindModel(model_id);
+  if (!m) {
     return std::nullopt;
   }
   ModelStages out;
   out.model_id = model_id;
-  out.stages = StagesOf(m);
+  out.stages = StagesOf(*m);
   return out;
 }
 

@@ -1,11 +1,12 @@
 #pragma once
 
-// The forecast's read model (issue 5; SPEC.md §4.1): the records it keeps of
-// the accounts feed (org nodes, quotas), the pipeline feed (stage models,
+// The forecast's read model (issue 5; SPEC.md §4.1): the rules by which the
+// accounts feed (org nodes, quotas), the pipeline feed (stage models,
 // opportunities) and the credit feed (what is collected of each opportunity)
-// in its own RocksDB, written by the feed consumers' transactions together
-// with their cursors, and the in-memory Rollup built from them — at start from
-// the stored records (no feed is replayed) and then event by event.
+// change the records it keeps in its own RocksDB (forecast_store.h), written
+// by the feed consumers' transactions together with their cursors, and the
+// in-memory Rollup built from them — at start from the stored records (no
+// feed is replayed) and then event by event.
 //
 // Collections: a "credit.OpportunityCollection" event newer (by version) than
 // the stored one replaces the opportunity's CollectionRecord and, when the
@@ -38,12 +39,11 @@
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/pipeline.pb.h"
 #include "services/forecast/analytics.h"
+#include "services/forecast/answers.h"
+#include "services/forecast/forecast_store.h"
 #include "services/forecast/rollup.h"
 
 namespace salesops::forecast {
-
-enum class Cf { kEntities = 0, kView = 1 };
-const std::vector<std::string>& ColumnFamilies();
 
 // Feed sources and the kinds followed.
 inline constexpr char kAccountsSource[] = "accounts";
@@ -52,16 +52,6 @@ inline constexpr char kCreditSource[] = "credit";
 std::vector<std::string> AccountsKinds();
 std::vector<std::string> PipelineKinds();
 std::vector<std::string> CreditKinds();
-
-// What a reader gets for one node and quarter.
-struct NodeAnswer {
-  std::string node_id;
-  NodeFigures figures;
-  int64_t quota_minor = 0;
-  // The rate each funnel row is weighted with (same order as
-  // figures.funnel), read with the figures; filled for Read's `node` only.
-  std::vector<int32_t> funnel_win_rates_bp;
-};
 
 class ForecastView {
  public:
@@ -90,14 +80,7 @@ class ForecastView {
   // build from the store. A record that would not change is not rewritten.
   // Call them only from that feed's consumer thread (no batch of it in
   // flight); readers meanwhile see the copy part replaced.
-  enum class Copy {
-    kNodes,          // accounts.OrgNode, by id
-    kQuotas,         // accounts.Quota, by (node, fiscal quarter)
-    kModels,         // pipeline.StageModel, by id
-    kOpportunities,  // pipeline.Opportunity, by id
-    kChanges,        // pipeline.OpportunityChange, by (opportunity id, seq)
-    kCollections,    // credit.OpportunityCollection, by opportunity id
-  };
+  using Copy = ViewCopy;  // the copies, in key order (forecast_store.h)
   // A sweep over the stored copy of `copy`, for the *Page calls below, whose
   // pages must come in that copy's key order (the order above).
   static SortedSweep SweepOf(Copy copy);
@@ -243,7 +226,11 @@ class ForecastView {
   [[nodiscard]] absl::StatusOr<NodeAnswer> AnswerLocked(
       const std::string& node_id, QuarterKey quarter) const;
 
-  Store* store_;
+  // The view's record of `o` (the quarter it counts in by the calendar),
+  // without the collected amount.
+  OppRecord RecordOfOpportunity(const v1::Opportunity& o) const;
+
+  ForecastStore records_;
   const FiscalCalendar calendar_;
 
   mutable std::shared_mutex mu_;

@@ -11,16 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
-#include "common/store/key.h"
 #include "salesops/forecast/view.pb.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/pipeline.pb.h"
+#include "services/forecast/forecast_store.h"
 #include "services/forecast/forecast_view.h"
-#include "services/forecast/view_records.h"
 
 namespace salesops::forecast {
-
-using namespace records;  // NOLINT: this file is the records' other half
 
 namespace {
 
@@ -38,114 +35,13 @@ std::function<absl::Status(Rollup&)> OppOp(std::optional<OppFacts> before,
                                            std::optional<OppFacts> after) {
   return [before = std::move(before),
           after = std::move(after)](Rollup& rollup) -> absl::Status {
-    if (before) RETURN_IF_ERROR(EnsureNode(rollup, before->owner_node_id));
-    if (after) RETURN_IF_ERROR(EnsureNode(rollup, after->owner_node_id));
+    if (before) RETURN_IF_ERROR(rollup.EnsureNode(before->owner_node_id));
+    if (after) RETURN_IF_ERROR(rollup.EnsureNode(after->owner_node_id));
     return rollup.ApplyOpportunity(before, after);
   };
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// Records
-
-namespace records {
-
-absl::StatusOr<std::string> IdOf(std::string_view key) {
-  KeyReader reader(key);
-  uint8_t tag = 0;
-  std::string id;
-  if (!reader.Tag(&tag) || !reader.Str(&id)) {
-    return absl::DataLossError("forecast view: corrupt key");
-  }
-  return id;
-}
-
-absl::Status QuotaOf(std::string_view key, std::string* node,
-                     QuarterKey* quarter) {
-  KeyReader reader(key);
-  uint8_t tag = 0;
-  int64_t q = 0;
-  if (!reader.Tag(&tag) || !reader.Str(node) || !reader.I64(&q)) {
-    return absl::DataLossError("forecast view: corrupt quota key");
-  }
-  *quarter = static_cast<QuarterKey>(q);
-  return absl::OkStatus();
-}
-
-OppFacts FactsOf(const OppRecord& r) {
-  OppFacts f;
-  f.owner_node_id = r.owner_node_id();
-  f.stage = {r.stage_model_id(), r.stage_key()};
-  f.status = r.status() == v1::OPPORTUNITY_STATUS_OPEN ? OppFacts::Status::kOpen
-             : r.status() == v1::OPPORTUNITY_STATUS_WON
-                 ? OppFacts::Status::kWon
-                 : OppFacts::Status::kOther;
-  f.amount_minor = r.amount_minor();
-  f.quarter = r.quarter();
-  f.collected_minor = r.collected_minor();
-  return f;
-}
-
-std::vector<std::pair<std::string, int32_t>> StagesOf(const ModelRecord& m) {
-  std::vector<std::pair<std::string, int32_t>> out;
-  out.reserve(m.stages_size());
-  for (const StageRate& s : m.stages()) {
-    out.emplace_back(s.key(), s.win_rate_bp());
-  }
-  return out;
-}
-
-NodeRecord RecordOf(const v1::OrgNode& node) {
-  NodeRecord r;
-  r.set_parent_id(node.parent_id());
-  r.set_kind(node.kind());
-  r.set_name(node.name());
-  r.set_manager_principal(node.manager_principal());
-  r.set_version(node.version());
-  return r;
-}
-
-ModelRecord RecordOf(const v1::StageModel& model) {
-  ModelRecord r;
-  for (const v1::Stage& s : model.stages()) {
-    StageRate* rate = r.add_stages();
-    rate->set_key(s.key());
-    rate->set_win_rate_bp(s.win_rate_bp());
-  }
-  r.set_version(model.version());
-  return r;
-}
-
-ChangeRecord RecordOf(const v1::OpportunityChange& c) {
-  ChangeRecord r;
-  r.set_seq(c.seq());
-  r.set_kind(c.kind());
-  r.set_time_micros(c.time_micros());
-  r.set_from(c.from());
-  r.set_to(c.to());
-  return r;
-}
-
-absl::Status OpenInStage(WriteTxn& txn, std::string_view model,
-                         std::string_view stage, std::vector<OppFacts>* out) {
-  const std::string prefix = OpenPrefix(model, stage);
-  absl::Status decode;
-  RETURN_IF_ERROR(txn.Scan(
-      kView, prefix, PrefixSuccessor(prefix),
-      [&](std::string_view, std::string_view value) {
-        OppRecord o;
-        if (!o.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          decode = absl::DataLossError("forecast view: corrupt record");
-          return false;
-        }
-        out->push_back(FactsOf(o));
-        return true;
-      }));
-  return decode;
-}
-
-}  // namespace records
 
 // ---------------------------------------------------------------------------
 // One entity at a time (feed events and replacements share these)
@@ -154,19 +50,16 @@ absl::Status ForecastView::PutQuota(WriteTxn& txn, const v1::Quota& quota,
                                     bool replace, std::vector<Op>* ops) {
   const QuarterKey q =
       MakeQuarterKey(quota.fiscal_year(), quota.fiscal_quarter());
-  const std::string key = QuotaKey(quota.node_id(), q);
   ASSIGN_OR_RETURN(std::optional<QuotaRecord> stored,
-                   ReadRecord<QuotaRecord>(txn, key));
+                   ForecastStore::FindQuota(txn, quota.node_id(), q));
   if (stored && !replace && stored->version() >= quota.version()) {
     return absl::OkStatus();
   }
-  QuotaRecord r;
-  r.set_amount_minor(quota.amount().units_minor());
-  r.set_version(quota.version());
+  const QuotaRecord r = RecordOf(quota);
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
-  txn.Put(kView, key, r.SerializeAsString());
+  ForecastStore::PutQuota(txn, quota.node_id(), q, r);
   ops->push_back(
       [node = quota.node_id(), q, amount = r.amount_minor()](Rollup& rollup) {
         rollup.SetQuota(node, q, amount);
@@ -195,7 +88,7 @@ absl::Status ForecastView::Reweight(
       continue;
     }
     std::vector<OppFacts> open;
-    RETURN_IF_ERROR(OpenInStage(txn, model, key, &open));
+    RETURN_IF_ERROR(ForecastStore::OpenInStage(txn, model, key, &open));
     if (open.empty()) {
       continue;
     }
@@ -210,7 +103,7 @@ absl::Status ForecastView::Reweight(
 absl::Status ForecastView::PutModel(WriteTxn& txn, const v1::StageModel& model,
                                     bool replace, std::vector<Op>* ops) {
   ASSIGN_OR_RETURN(std::optional<ModelRecord> stored,
-                   ReadRecord<ModelRecord>(txn, ModelKey(model.id())));
+                   ForecastStore::FindModel(txn, model.id()));
   if (stored && !replace && stored->version() >= model.version()) {
     return absl::OkStatus();
   }
@@ -218,7 +111,7 @@ absl::Status ForecastView::PutModel(WriteTxn& txn, const v1::StageModel& model,
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
-  txn.Put(kView, ModelKey(model.id()), r.SerializeAsString());
+  ForecastStore::PutModel(txn, model.id(), r);
   // Stages whose rate changed re-weight their open opportunities, read as
   // this transaction stores them.
   RETURN_IF_ERROR(Reweight(txn, model.id(),
@@ -236,11 +129,11 @@ absl::Status ForecastView::PutModel(WriteTxn& txn, const v1::StageModel& model,
 absl::Status ForecastView::RemoveModel(WriteTxn& txn, const std::string& id,
                                        std::vector<Op>* ops) {
   ASSIGN_OR_RETURN(std::optional<ModelRecord> stored,
-                   ReadRecord<ModelRecord>(txn, ModelKey(id)));
+                   ForecastStore::FindModel(txn, id));
   if (!stored) {
     return absl::OkStatus();
   }
-  txn.Delete(kView, ModelKey(id));
+  ForecastStore::DeleteModel(txn, id);
   RETURN_IF_ERROR(Reweight(txn, id, StagesOf(*stored), {}, ops));
   ops->push_back([id](Rollup& rollup) {
     rollup.SetStageModel(id, {});
@@ -249,14 +142,7 @@ absl::Status ForecastView::RemoveModel(WriteTxn& txn, const std::string& id,
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
-                                          const v1::Opportunity& o,
-                                          bool replace, std::vector<Op>* ops) {
-  ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
-                   ReadRecord<OppRecord>(txn, OppKey(o.id())));
-  if (stored && !replace && stored->version() >= o.version()) {
-    return absl::OkStatus();
-  }
+OppRecord ForecastView::RecordOfOpportunity(const v1::Opportunity& o) const {
   OppRecord r;
   r.set_owner_node_id(o.owner_node_id());
   r.set_stage_model_id(o.stage_model_id());
@@ -277,12 +163,24 @@ absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
   r.set_close_month(o.expected_close_date().month());
   r.set_close_day(o.expected_close_date().day());
   r.set_closed_micros(o.closed_micros());
+  return r;
+}
+
+absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
+                                          const v1::Opportunity& o,
+                                          bool replace, std::vector<Op>* ops) {
+  ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
+                   ForecastStore::FindOpp(txn, o.id()));
+  if (stored && !replace && stored->version() >= o.version()) {
+    return absl::OkStatus();
+  }
+  OppRecord r = RecordOfOpportunity(o);
   if (stored) {
     r.set_collected_minor(stored->collected_minor());
   } else {
     // The credit feed may have delivered its collection first.
     ASSIGN_OR_RETURN(std::optional<CollectionRecord> collection,
-                     ReadRecord<CollectionRecord>(txn, CollectionKey(o.id())));
+                     ForecastStore::FindCollection(txn, o.id()));
     if (collection) {
       r.set_collected_minor(collection->collected_minor());
     }
@@ -290,15 +188,7 @@ absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
-  const std::string value = r.SerializeAsString();
-  txn.Put(kView, OppKey(o.id()), value);
-  if (stored && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    txn.Delete(kView,
-               OpenKey(stored->stage_model_id(), stored->stage_key(), o.id()));
-  }
-  if (r.status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    txn.Put(kView, OpenKey(r.stage_model_id(), r.stage_key(), o.id()), value);
-  }
+  ForecastStore::PutOpp(txn, o.id(), r, stored ? &*stored : nullptr);
   std::optional<OppFacts> before;
   if (stored) {
     before = FactsOf(*stored);
@@ -311,15 +201,11 @@ absl::Status ForecastView::RemoveOpportunity(WriteTxn& txn,
                                              const std::string& id,
                                              std::vector<Op>* ops) {
   ASSIGN_OR_RETURN(std::optional<OppRecord> stored,
-                   ReadRecord<OppRecord>(txn, OppKey(id)));
+                   ForecastStore::FindOpp(txn, id));
   if (!stored) {
     return absl::OkStatus();
   }
-  txn.Delete(kView, OppKey(id));
-  if (stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    txn.Delete(kView,
-               OpenKey(stored->stage_model_id(), stored->stage_key(), id));
-  }
+  ForecastStore::DeleteOpp(txn, id, *stored);
   ops->push_back(OppOp(FactsOf(*stored), std::nullopt));
   return absl::OkStatus();
 }
@@ -327,19 +213,16 @@ absl::Status ForecastView::RemoveOpportunity(WriteTxn& txn,
 absl::Status ForecastView::PutCollection(WriteTxn& txn,
                                          const v1::OpportunityCollection& c,
                                          bool replace, std::vector<Op>* ops) {
-  const std::string key = CollectionKey(c.opportunity_id());
   ASSIGN_OR_RETURN(std::optional<CollectionRecord> stored,
-                   ReadRecord<CollectionRecord>(txn, key));
+                   ForecastStore::FindCollection(txn, c.opportunity_id()));
   if (stored && !replace && stored->version() >= c.version()) {
     return absl::OkStatus();  // already applied, or older
   }
-  CollectionRecord r;
-  r.set_collected_minor(c.collected().units_minor());
-  r.set_version(c.version());
+  const CollectionRecord r = RecordOf(c);
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
-  txn.Put(kView, key, r.SerializeAsString());
+  ForecastStore::PutCollection(txn, c.opportunity_id(), r);
   return SetCollected(txn, c.opportunity_id(), r.collected_minor(), ops);
 }
 
@@ -348,19 +231,14 @@ absl::Status ForecastView::SetCollected(WriteTxn& txn,
                                         int64_t collected_minor,
                                         std::vector<Op>* ops) {
   ASSIGN_OR_RETURN(std::optional<OppRecord> opp,
-                   ReadRecord<OppRecord>(txn, OppKey(opp_id)));
+                   ForecastStore::FindOpp(txn, opp_id));
   if (!opp || opp->collected_minor() == collected_minor) {
     return absl::OkStatus();  // taken up when the opportunity arrives
   }
+  const OppRecord stored = *opp;
   const OppFacts before = FactsOf(*opp);
   opp->set_collected_minor(collected_minor);
-  const std::string value = opp->SerializeAsString();
-  txn.Put(kView, OppKey(opp_id), value);
-  if (opp->status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    // Keep the copy a win-rate change reads identical to the record.
-    txn.Put(kView, OpenKey(opp->stage_model_id(), opp->stage_key(), opp_id),
-            value);
-  }
+  ForecastStore::PutOpp(txn, opp_id, *opp, &stored);
   if (opp->status() != v1::OPPORTUNITY_STATUS_WON) {
     return absl::OkStatus();  // counts only once WON
   }
@@ -382,11 +260,11 @@ absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
       return absl::DataLossError("not an OrgNode");
     }
     ASSIGN_OR_RETURN(std::optional<NodeRecord> stored,
-                     ReadRecord<NodeRecord>(txn, NodeKey(node.id())));
+                     ForecastStore::FindNode(txn, node.id()));
     if (stored && stored->version() >= node.version()) {
       return absl::OkStatus();  // already applied
     }
-    txn.Put(kView, NodeKey(node.id()), RecordOf(node).SerializeAsString());
+    ForecastStore::PutNode(txn, node.id(), RecordOf(node));
     const bool moved = !stored || stored->parent_id() != node.parent_id();
     ops.push_back([this, id = node.id(), parent = node.parent_id(),
                    kind = static_cast<int>(node.kind()),
@@ -434,8 +312,7 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
     if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
       return absl::DataLossError("not an OpportunityChange");
     }
-    txn.Put(kView, ChangeKey(c.opportunity_id(), c.seq()),
-            RecordOf(c).SerializeAsString());
+    ForecastStore::PutChange(txn, ForecastStore::KeyOf(c), RecordOf(c));
     return absl::OkStatus();
   } else {
     return absl::OkStatus();

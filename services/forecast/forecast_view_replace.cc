@@ -9,34 +9,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
-#include "common/store/key.h"
 #include "salesops/forecast/view.pb.h"
+#include "services/forecast/forecast_store.h"
 #include "services/forecast/forecast_view.h"
-#include "services/forecast/view_records.h"
 
 namespace salesops::forecast {
-
-using namespace records;  // NOLINT: the records are this file's other half
 
 // ---------------------------------------------------------------------------
 // Replacing a feed's copy (resync)
 
 SortedSweep ForecastView::SweepOf(Copy copy) {
-  switch (copy) {
-    case Copy::kNodes:
-      return SortedSweep(kView, Prefix(kNodeTag));
-    case Copy::kQuotas:
-      return SortedSweep(kView, Prefix(kQuotaTag));
-    case Copy::kModels:
-      return SortedSweep(kView, Prefix(kModelTag));
-    case Copy::kOpportunities:
-      return SortedSweep(kView, Prefix(kOppTag));
-    case Copy::kChanges:
-      return SortedSweep(kView, Prefix(kChangeTag));
-    case Copy::kCollections:
-      break;
-  }
-  return SortedSweep(kView, Prefix(kCollectionTag));
+  return ForecastStore::SweepOf(copy);
 }
 
 SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops) {
@@ -45,8 +28,8 @@ SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops) {
     if (copy == Copy::kQuotas) {
       std::string node;
       QuarterKey q = 0;
-      RETURN_IF_ERROR(QuotaOf(key, &node, &q));
-      txn.Delete(kView, key);
+      RETURN_IF_ERROR(ForecastStore::QuotaOf(key, &node, &q));
+      ForecastStore::Delete(txn, key);
       (*ops)->push_back([node, q](Rollup& rollup) {
         rollup.SetQuota(node, q, std::nullopt);
         return absl::OkStatus();
@@ -54,23 +37,23 @@ SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops) {
       return absl::OkStatus();
     }
     if (copy == Copy::kChanges) {
-      txn.Delete(kView, key);
+      ForecastStore::Delete(txn, key);
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(const std::string id, IdOf(key));
+    ASSIGN_OR_RETURN(const std::string id, ForecastStore::IdOf(key));
     switch (copy) {
       case Copy::kModels:
         return RemoveModel(txn, id, *ops);
       case Copy::kOpportunities:
         return RemoveOpportunity(txn, id, *ops);
       case Copy::kCollections:
-        txn.Delete(kView, key);
+        ForecastStore::Delete(txn, key);
         return SetCollected(txn, id, 0, *ops);
       case Copy::kNodes:
         // Forgotten: out of the answers, and out of its place in the tree
         // (as a reload leaves it: at most a provisional root of what still
         // names it).
-        txn.Delete(kView, key);
+        ForecastStore::Delete(txn, key);
         (*ops)->push_back([this, id](Rollup& rollup) {
           kinds_.erase(id);
           return rollup.HasNode(id) ? rollup.SetNode(id, "") : absl::OkStatus();
@@ -87,12 +70,12 @@ absl::Status ForecastView::ReplaceTxn(
     const std::function<absl::Status(WriteTxn&, std::vector<Op>*)>& fn) {
   std::vector<Op> ops;
   absl::Status written =
-      store_
-          ->Write(SystemActor(absl::StrCat("resync:", source)),
-                  [&](WriteTxn& txn) -> absl::Status {
-                    ops.clear();
-                    return fn(txn, &ops);
-                  })
+      records_.store()
+          .Write(SystemActor(absl::StrCat("resync:", source)),
+                 [&](WriteTxn& txn) -> absl::Status {
+                   ops.clear();
+                   return fn(txn, &ops);
+                 })
           .status();
   if (written.ok()) {
     PublishOps(ops, org_or_quota);
@@ -117,7 +100,7 @@ absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
           if (n.id().empty()) {
             return absl::DataLossError("accounts: a listed org node has no id");
           }
-          keys.push_back(NodeKey(n.id()));
+          keys.push_back(ForecastStore::KeyOf(n));
         }
         RETURN_IF_ERROR(sweep.Page(txn, keys, GoneOf(Copy::kNodes, &gone_ops)));
         sweep.Committed();  // same transaction: Rest continues from the page
@@ -126,12 +109,12 @@ absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
             sweep.Rest(txn, SIZE_MAX, GoneOf(Copy::kNodes, &gone_ops), &done));
         for (const v1::OrgNode& node : all) {
           ASSIGN_OR_RETURN(std::optional<NodeRecord> stored,
-                           ReadRecord<NodeRecord>(txn, NodeKey(node.id())));
+                           ForecastStore::FindNode(txn, node.id()));
           const NodeRecord r = RecordOf(node);
           if (stored && SameBytes(*stored, r)) {
             continue;
           }
-          txn.Put(kView, NodeKey(node.id()), r.SerializeAsString());
+          ForecastStore::PutNode(txn, node.id(), r);
           const bool moved = !stored || stored->parent_id() != node.parent_id();
           if (moved) {
             detach.push_back([id = node.id()](Rollup& rollup) {
@@ -168,7 +151,7 @@ absl::Status ForecastView::ReplaceModels(
             return absl::DataLossError(
                 "pipeline: a listed stage model has no id");
           }
-          keys.push_back(ModelKey(m.id()));
+          keys.push_back(ForecastStore::KeyOf(m));
         }
         RETURN_IF_ERROR(sweep.Page(txn, keys, GoneOf(Copy::kModels, &ops)));
         sweep.Committed();
@@ -191,10 +174,7 @@ absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
     if (q.node_id().empty()) {
       return absl::DataLossError("accounts: a listed quota has no node_id");
     }
-    sorted.emplace_back(
-        QuotaKey(q.node_id(),
-                 MakeQuarterKey(q.fiscal_year(), q.fiscal_quarter())),
-        &q);
+    sorted.emplace_back(ForecastStore::KeyOf(q), &q);
   }
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -229,7 +209,7 @@ absl::Status ForecastView::ReplaceOpportunityPage(
             return absl::DataLossError(
                 "pipeline: a listed opportunity has no id");
           }
-          keys.push_back(OppKey(o.id()));
+          keys.push_back(ForecastStore::KeyOf(o));
         }
         RETURN_IF_ERROR(
             sweep.Page(txn, keys, GoneOf(Copy::kOpportunities, &ops)));
@@ -244,30 +224,30 @@ absl::Status ForecastView::ReplaceOpportunityPage(
 
 absl::Status ForecastView::ReplaceChangePage(
     SortedSweep& sweep, const std::vector<v1::OpportunityChange>& page) {
-  RETURN_IF_ERROR(
-      ReplaceTxn(kPipelineSource, /*org_or_quota=*/false,
-                 [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
-                   std::vector<std::string> keys;
-                   keys.reserve(page.size());
-                   for (const v1::OpportunityChange& c : page) {
-                     if (c.opportunity_id().empty()) {
-                       return absl::DataLossError(
-                           "pipeline: a listed change has no opportunity_id");
-                     }
-                     keys.push_back(ChangeKey(c.opportunity_id(), c.seq()));
-                   }
-                   std::map<std::string, std::string> stored;
-                   RETURN_IF_ERROR(sweep.Page(
-                       txn, keys, GoneOf(Copy::kChanges, &ops), &stored));
-                   for (size_t i = 0; i < page.size(); ++i) {
-                     std::string value = RecordOf(page[i]).SerializeAsString();
-                     auto it = stored.find(keys[i]);
-                     if (it == stored.end() || it->second != value) {
-                       txn.Put(kView, keys[i], value);
-                     }
-                   }
-                   return absl::OkStatus();
-                 }));
+  RETURN_IF_ERROR(ReplaceTxn(
+      kPipelineSource, /*org_or_quota=*/false,
+      [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
+        std::vector<std::string> keys;
+        keys.reserve(page.size());
+        for (const v1::OpportunityChange& c : page) {
+          if (c.opportunity_id().empty()) {
+            return absl::DataLossError(
+                "pipeline: a listed change has no opportunity_id");
+          }
+          keys.push_back(ForecastStore::KeyOf(c));
+        }
+        std::map<std::string, std::string> stored;
+        RETURN_IF_ERROR(
+            sweep.Page(txn, keys, GoneOf(Copy::kChanges, &ops), &stored));
+        for (size_t i = 0; i < page.size(); ++i) {
+          const ChangeRecord r = RecordOf(page[i]);
+          auto it = stored.find(keys[i]);
+          if (it == stored.end() || it->second != r.SerializeAsString()) {
+            ForecastStore::PutChange(txn, keys[i], r);
+          }
+        }
+        return absl::OkStatus();
+      }));
   sweep.Committed();
   return absl::OkStatus();
 }
@@ -284,7 +264,7 @@ absl::Status ForecastView::ReplaceCollectionPage(
             return absl::DataLossError(
                 "credit: a listed collection has no opportunity_id");
           }
-          keys.push_back(CollectionKey(c.opportunity_id()));
+          keys.push_back(ForecastStore::KeyOf(c));
         }
         RETURN_IF_ERROR(
             sweep.Page(txn, keys, GoneOf(Copy::kCollections, &ops)));

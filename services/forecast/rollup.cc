@@ -298,14 +298,16 @@ absl::Status Rollup::SetNode(const std::string& id,
   if (!parent_id.empty() && p < 0) {
     p = AddNode(parent_id, -1);  // provisional root
   }
-  // Lowest common ancestor of the old and the new parent (-1: none).
+  MoveNode(n, p);
+  return absl::OkStatus();
+}
+
+int Rollup::CommonAncestor(int a, int b) const {
   auto depth = [this](int x) {
     int d = 0;
     for (; x >= 0; x = nodes_[x].parent) ++d;
     return d;
   };
-  int a = old_p;
-  int b = p;
   int da = depth(a);
   int db = depth(b);
   for (; da > db; --da) a = nodes_[a].parent;
@@ -314,8 +316,12 @@ absl::Status Rollup::SetNode(const std::string& id,
     a = nodes_[a].parent;
     b = nodes_[b].parent;
   }
-  const int lca = a;
+  return a;
+}
 
+void Rollup::MoveNode(int n, int p) {
+  const int old_p = nodes_[n].parent;
+  const int lca = CommonAncestor(old_p, p);
   DeltaMap deltas;
   for (const auto& [q, agg] : nodes_[n].aggs) {
     AddToChain(deltas, old_p, lca, q, agg, /*negate=*/true);
@@ -330,7 +336,6 @@ absl::Status Rollup::SetNode(const std::string& id,
   if (p >= 0) {
     nodes_[p].children.push_back(n);
   }
-  return absl::OkStatus();
 }
 
 bool Rollup::HasNode(const std::string& id) const { return FindNode(id) >= 0; }

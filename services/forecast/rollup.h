@@ -107,6 +107,12 @@ class Rollup {
                                      const std::string& parent_id);
   // True for every node seen, provisional roots included.
   bool HasNode(const std::string& id) const;
+  // Adds an unknown node as a provisional root (an owner the accounts feed
+  // has not delivered yet, the pipeline feed being ahead, hangs there until
+  // its own event places it); nothing for a known one.
+  [[nodiscard]] absl::Status EnsureNode(const std::string& id) {
+    return HasNode(id) ? absl::OkStatus() : SetNode(id, "");
+  }
   // The parent of a known node ("" for a root, provisional roots included);
   // nullopt for an unknown node.
   std::optional<std::string> ParentOf(const std::string& id) const;
@@ -232,6 +238,10 @@ class Rollup {
   int FindSlot(const StageRef& stage) const;
   int InternSlot(const StageRef& stage);
   void RebuildOrder();
+  // Lowest common ancestor of nodes a and b (-1: none; either may be -1).
+  int CommonAncestor(int a, int b) const;
+  // Moves node n (with its aggregates) under p (-1: a root).
+  void MoveNode(int n, int p);
   // Adds ±d to the (n, quarter) delta of every node n from `from` up to, not
   // including, `stop` (-1: up to and including the root).
   void AddToChain(DeltaMap& deltas, int from, int stop, QuarterKey quarter,

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
+#include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "salesops/v1/accounts.pb.h"
 
 namespace salesops::forecast {
@@ -102,6 +104,88 @@ absl::StatusOr<absl::Time> SubmissionDue(const FiscalCalendar& calendar,
   absl::CivilDay day = range.first - first_weekday + weekday;
   day = std::clamp(day, range.first, range.last);
   return calendar.StartOf(day + 1);
+}
+
+absl::StatusOr<FiscalQuarter> QuarterAndWeek(const FiscalCalendar& calendar,
+                                             int32_t year, int32_t quarter,
+                                             int32_t week, Violations& v) {
+  absl::StatusOr<FiscalQuarter> q = MakeQuarter(year, quarter);
+  v.Add(q.status());
+  if (week < 1 || week > calendar.weeks_per_quarter()) {
+    v.Add(absl::StrCat("week: must be 1..", calendar.weeks_per_quarter(),
+                       ", got ", week));
+  }
+  RETURN_IF_ERROR(v.status());
+  return *q;
+}
+
+absl::StatusOr<FiscalQuarter> ValidateSubmission(
+    const v1::ForecastSubmission& in, const FiscalCalendar& calendar,
+    const std::string& currency) {
+  Violations v;
+  if (in.node_id().empty()) {
+    v.Add("submission.node_id: required");
+  }
+  v.Add(money::Validate(in.amount(), currency, "submission.amount",
+                        money::Sign::kNonNegative));
+  if (in.note().size() > 2000) {
+    v.Add("submission.note: at most 2000 characters");
+  }
+  return QuarterAndWeek(calendar, in.fiscal_year(), in.fiscal_quarter(),
+                        in.week(), v);
+}
+
+absl::Status CheckSubmittedAmount(const v1::ForecastSubmission& in,
+                                  int64_t computed_minor,
+                                  const std::string& currency) {
+  if (in.amount().units_minor() != computed_minor && Blank(in.note())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "submission.note: required when the submitted amount differs from "
+        "the computed forecast (",
+        money::Format(computed_minor, money::CurrencyExponent(currency)), " ",
+        currency, ")"));
+  }
+  return absl::OkStatus();
+}
+
+v1::WeekSnapshot SnapshotOf(const std::string& node_id,
+                            const NodeFigures& figures, int64_t quota_minor,
+                            FiscalQuarter quarter, int week, absl::Time at,
+                            const std::string& currency) {
+  v1::WeekSnapshot s;
+  s.set_id(NodeWeekId(node_id, quarter, week));
+  s.set_node_id(node_id);
+  s.set_fiscal_year(quarter.fiscal_year);
+  s.set_fiscal_quarter(quarter.quarter);
+  s.set_week(week);
+  *s.mutable_pipeline_weighted() =
+      money::Make(figures.pipeline_weighted_minor, currency);
+  *s.mutable_cumulative_closed() = money::Make(figures.closed_minor, currency);
+  *s.mutable_forecast() = money::Make(figures.forecast_minor, currency);
+  *s.mutable_quota() = money::Make(quota_minor, currency);
+  s.set_closed_micros(Micros(at));
+  return s;
+}
+
+v1::ForecastSubmission SubmissionOf(const v1::ForecastSubmission& in,
+                                    FiscalQuarter quarter,
+                                    int64_t computed_minor,
+                                    const std::string& submitted_by,
+                                    absl::Time now, absl::Time due,
+                                    const std::string& currency) {
+  v1::ForecastSubmission s;
+  s.set_node_id(in.node_id());
+  s.set_fiscal_year(quarter.fiscal_year);
+  s.set_fiscal_quarter(quarter.quarter);
+  s.set_week(in.week());
+  *s.mutable_amount() = in.amount();
+  *s.mutable_computed() = money::Make(computed_minor, currency);
+  s.set_note(Trimmed(in.note()));
+  s.set_submitted_by(submitted_by);
+  s.set_submitted_micros(Micros(now));
+  s.set_due_micros(Micros(due));
+  s.set_late(now > due);
+  return s;
 }
 
 }  // namespace salesops::forecast

@@ -9,8 +9,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/status/violations.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/forecast.pb.h"
+#include "services/forecast/rollup.h"
 
 namespace salesops::forecast {
 
@@ -55,5 +58,39 @@ int DueWeekday(int org_node_kind, bool has_team_child);
 [[nodiscard]] absl::StatusOr<absl::Time> SubmissionDue(
     const FiscalCalendar& calendar, FiscalQuarter quarter, int week,
     int weekday);
+
+// INVALID_ARGUMENT naming the fields (with those already in `v`) unless the
+// quarter and week (1..weeks per quarter) are valid.
+[[nodiscard]] absl::StatusOr<FiscalQuarter> QuarterAndWeek(
+    const FiscalCalendar& calendar, int32_t year, int32_t quarter, int32_t week,
+    Violations& v);
+
+// The fields of a submission (INVALID_ARGUMENT naming every violated one):
+// its fiscal quarter.
+[[nodiscard]] absl::StatusOr<FiscalQuarter> ValidateSubmission(
+    const v1::ForecastSubmission& in, const FiscalCalendar& calendar,
+    const std::string& currency);
+
+// A submitted amount other than the computed forecast needs a note.
+[[nodiscard]] absl::Status CheckSubmittedAmount(
+    const v1::ForecastSubmission& in, int64_t computed_minor,
+    const std::string& currency);
+
+// The snapshot of a node's `figures` and effective quota at the close of
+// `week` of `quarter` (week 0: the next quarter's start), closed at `at`.
+v1::WeekSnapshot SnapshotOf(const std::string& node_id,
+                            const NodeFigures& figures, int64_t quota_minor,
+                            FiscalQuarter quarter, int week, absl::Time at,
+                            const std::string& currency);
+
+// The submission stored for `in` (already validated), submitted by
+// `submitted_by` at `now` against the computed forecast `computed_minor`,
+// due at `due` (late when submitted after it).
+v1::ForecastSubmission SubmissionOf(const v1::ForecastSubmission& in,
+                                    FiscalQuarter quarter,
+                                    int64_t computed_minor,
+                                    const std::string& submitted_by,
+                                    absl::Time now, absl::Time due,
+                                    const std::string& currency);
 
 }  // namespace salesops::forecast

@@ -11,6 +11,7 @@
 #include "common/status/status.h"
 #include "common/status/violations.h"
 #include "services/forecast/analytics.h"
+#include "services/forecast/answers.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/weekly.h"
 
@@ -33,32 +34,25 @@ absl::Status ForecastServiceImpl::RequireKnownReadable(
                                             node_id,
                                             " is not known to the forecast"));
   }
-  return RequireReader(who, node_id);
+  return scope_.RequireReader(who, node_id, "the forecast");
 }
 
 grpc::Status ForecastServiceImpl::GetFunnelAnalytics(
     Ctx* ctx, const v1::GetFunnelAnalyticsRequest* req,
     v1::FunnelAnalytics* resp) {
-  return Timed("GetFunnelAnalytics",
-               [&] { return DoGetFunnelAnalytics(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetFunnelAnalytics(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
-    Ctx* ctx, const v1::GetFunnelAnalyticsRequest* req,
+    const Principal& who, const v1::GetFunnelAnalyticsRequest& req,
     v1::FunnelAnalytics* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
-  Violations v;
-  absl::StatusOr<absl::CivilDay> from = FromProto(req->from(), "from");
-  absl::StatusOr<absl::CivilDay> to = FromProto(req->to(), "to");
-  v.Add(from.status());
-  v.Add(to.status());
-  if (from.ok() && to.ok() && *from > *to) {
-    v.Add("to: must not be before from");
-  }
-  RETURN_IF_ERROR(v.status());
-  RETURN_IF_ERROR(RequireKnownReadable(who, req->node_id(), "node_id"));
+  ASSIGN_OR_RETURN(const auto period, ValidateFunnelPeriod(req));
+  const auto& [from, to] = period;
+  RETURN_IF_ERROR(RequireKnownReadable(who, req.node_id(), "node_id"));
   const std::string model_id =
-      req->stage_model_id().empty() ? kDefaultModel : req->stage_model_id();
+      req.stage_model_id().empty() ? kDefaultModel : req.stage_model_id();
   std::optional<ModelStages> model = view_->ModelStagesOf(model_id);
   if (!model) {
     return absl::NotFoundError(absl::StrCat(
@@ -67,7 +61,7 @@ absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
   }
   std::vector<Timeline> timelines;
   RETURN_IF_ERROR(
-      view_->Timelines(req->node_id(), model_id, *from, *to, &timelines));
+      view_->Timelines(req.node_id(), model_id, from, to, &timelines));
   ASSIGN_OR_RETURN(*resp,
                    ComputeFunnelAnalytics(timelines, *model, clock_->Now(),
                                           options_.currency));
@@ -77,50 +71,35 @@ absl::Status ForecastServiceImpl::DoGetFunnelAnalytics(
 grpc::Status ForecastServiceImpl::GetPipelineChanges(
     Ctx* ctx, const v1::GetPipelineChangesRequest* req,
     v1::PipelineChanges* resp) {
-  return Timed("GetPipelineChanges",
-               [&] { return DoGetPipelineChanges(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetPipelineChanges(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoGetPipelineChanges(
-    Ctx* ctx, const v1::GetPipelineChangesRequest* req,
+    const Principal& who, const v1::GetPipelineChangesRequest& req,
     v1::PipelineChanges* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   const FiscalCalendar& calendar = view_->calendar();
-  Violations v;
-  absl::StatusOr<FiscalQuarter> quarter =
-      MakeQuarter(req->fiscal_year(), req->fiscal_quarter());
-  v.Add(quarter.status());
-  const int weeks = calendar.weeks_per_quarter();
-  if (req->from_week() < 0 || req->from_week() > weeks) {
-    v.Add(absl::StrCat("from_week: must be 0..", weeks, ", got ",
-                       req->from_week()));
-  }
-  if (req->to_week() < 1 || req->to_week() > weeks) {
-    v.Add(
-        absl::StrCat("to_week: must be 1..", weeks, ", got ", req->to_week()));
-  }
-  if (req->from_week() >= req->to_week()) {
-    v.Add("to_week: must be after from_week");
-  }
-  RETURN_IF_ERROR(v.status());
-  RETURN_IF_ERROR(RequireKnownReadable(who, req->node_id(), "node_id"));
-  const absl::CivilDay first = calendar.QuarterFirstDay(*quarter);
-  const absl::CivilDay last = calendar.QuarterLastDay(*quarter);
+  ASSIGN_OR_RETURN(const FiscalQuarter quarter,
+                   ValidateWaterfallWeeks(req, calendar.weeks_per_quarter()));
+  RETURN_IF_ERROR(RequireKnownReadable(who, req.node_id(), "node_id"));
+  const absl::CivilDay first = calendar.QuarterFirstDay(quarter);
+  const absl::CivilDay last = calendar.QuarterLastDay(quarter);
   // Week 0 ends where the quarter starts.
   absl::Time from = calendar.StartOf(first);
-  if (req->from_week() > 0) {
-    ASSIGN_OR_RETURN(from, calendar.WeekEnd(*quarter, req->from_week()));
+  if (req.from_week() > 0) {
+    ASSIGN_OR_RETURN(from, calendar.WeekEnd(quarter, req.from_week()));
   }
   ASSIGN_OR_RETURN(const absl::Time to,
-                   calendar.WeekEnd(*quarter, req->to_week()));
+                   calendar.WeekEnd(quarter, req.to_week()));
   if (to > clock_->Now()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("to_week: week ", req->to_week(), " of ",
-                     quarter->ToString(), " has not ended yet"));
+        absl::StrCat("to_week: week ", req.to_week(), " of ",
+                     quarter.ToString(), " has not ended yet"));
   }
   // Every opportunity of the subtree, whenever created.
   std::vector<Timeline> timelines;
-  RETURN_IF_ERROR(view_->Timelines(req->node_id(), "",
+  RETURN_IF_ERROR(view_->Timelines(req.node_id(), "",
                                    absl::CivilDay(1970, 1, 1),
                                    calendar.DayOf(to), &timelines));
   ASSIGN_OR_RETURN(*resp, ComputePipelineChanges(timelines, first, last, from,
@@ -131,22 +110,22 @@ absl::Status ForecastServiceImpl::DoGetPipelineChanges(
 grpc::Status ForecastServiceImpl::GetForecastAccuracy(
     Ctx* ctx, const v1::GetForecastAccuracyRequest* req,
     v1::ForecastAccuracy* resp) {
-  return Timed("GetForecastAccuracy",
-               [&] { return DoGetForecastAccuracy(ctx, req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetForecastAccuracy(who, *req, resp);
+  });
 }
 
 absl::Status ForecastServiceImpl::DoGetForecastAccuracy(
-    Ctx* ctx, const v1::GetForecastAccuracyRequest* req,
+    const Principal& who, const v1::GetForecastAccuracyRequest& req,
     v1::ForecastAccuracy* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kForecastReaders));
   ASSIGN_OR_RETURN(const FiscalQuarter quarter,
-                   MakeQuarter(req->fiscal_year(), req->fiscal_quarter()));
-  RETURN_IF_ERROR(RequireKnownReadable(who, req->node_id(), "node_id"));
+                   MakeQuarter(req.fiscal_year(), req.fiscal_quarter()));
+  RETURN_IF_ERROR(RequireKnownReadable(who, req.node_id(), "node_id"));
   const FiscalCalendar& calendar = view_->calendar();
   NodeAnswer now;
   std::vector<NodeAnswer> unused;
   RETURN_IF_ERROR(view_->Read(
-      req->node_id(), MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
+      req.node_id(), MakeQuarterKey(quarter.fiscal_year, quarter.quarter),
       false, &now, &unused));
   const int64_t final_closed = now.figures.closed_minor;
   *resp->mutable_final_closed() = money::Make(final_closed, options_.currency);
@@ -154,20 +133,12 @@ absl::Status ForecastServiceImpl::DoGetForecastAccuracy(
       clock_->Now() >= calendar.StartOf(calendar.QuarterLastDay(quarter) + 1));
   for (int w = 1; w <= calendar.weeks_per_quarter(); ++w) {
     ASSIGN_OR_RETURN(std::optional<v1::WeekSnapshot> s,
-                     snapshots_.Find(NodeWeekId(req->node_id(), quarter, w)));
+                     snapshots_.Find(NodeWeekId(req.node_id(), quarter, w)));
     if (!s) {
       continue;
     }
-    v1::WeekAccuracy* a = resp->add_weeks();
-    a->set_week(w);
-    *a->mutable_forecast() = s->forecast();
-    if (final_closed > 0) {
-      ASSIGN_OR_RETURN(const int64_t diff,
-                       money::Sub(s->forecast().units_minor(), final_closed));
-      ASSIGN_OR_RETURN(const int64_t error_bp,
-                       money::MulDivRoundHalfEven(diff, 10000, final_closed));
-      a->set_error_bp(error_bp);
-    }
+    ASSIGN_OR_RETURN(*resp->add_weeks(),
+                     AccuracyOf(w, s->forecast(), final_closed));
   }
   return absl::OkStatus();
 }

@@ -1,0 +1,88 @@
+#include "services/forecast/assembly.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/server/flags.h"
+
+ABSL_FLAG(std::string, accounts_addr, "",
+          "HOST:PORT of salesops-accounts (required): the org-node and quota "
+          "feed");
+ABSL_FLAG(std::string, pipeline_addr, "",
+          "HOST:PORT of salesops-pipeline (required): the opportunity and "
+          "stage-model feed");
+ABSL_FLAG(std::string, credit_addr, "",
+          "HOST:PORT of salesops-credit (optional): the collection feed behind "
+          "`collected`; empty = follow no credit feed, collected stays 0");
+ABSL_FLAG(int32_t, quarter_start_month, 1,
+          "first calendar month of fiscal Q1 (1 = calendar quarters)");
+ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
+
+namespace salesops::forecast {
+
+absl::StatusOr<Peers> PeersFromFlags() {
+  const std::string accounts_addr = absl::GetFlag(FLAGS_accounts_addr);
+  const std::string pipeline_addr = absl::GetFlag(FLAGS_pipeline_addr);
+  if (accounts_addr.empty() || pipeline_addr.empty()) {
+    return absl::InvalidArgumentError(
+        "--accounts_addr and --pipeline_addr: required (HOST:PORT of "
+        "salesops-accounts and salesops-pipeline)");
+  }
+  Peers peers;
+  ASSIGN_OR_RETURN(peers.accounts, PeerChannel::FromFlags(accounts_addr));
+  ASSIGN_OR_RETURN(peers.pipeline, PeerChannel::FromFlags(pipeline_addr));
+  const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
+  if (!credit_addr.empty()) {
+    ASSIGN_OR_RETURN(peers.credit, PeerChannel::FromFlags(credit_addr));
+  }
+  return peers;
+}
+
+absl::StatusOr<FiscalCalendar> CalendarFromFlags() {
+  ASSIGN_OR_RETURN(absl::TimeZone tz,
+                   LoadTimeZone(absl::GetFlag(FLAGS_time_zone)));
+  FiscalCalendarOptions options;
+  options.quarter_start_month = absl::GetFlag(FLAGS_quarter_start_month);
+  options.weeks_per_quarter = absl::GetFlag(FLAGS_weeks_per_quarter);
+  options.time_zone = tz;
+  return FiscalCalendar::Create(options);
+}
+
+Followers::Followers(ForecastView* view, const Peers& peers)
+    : peers_(peers),
+      accounts_(view, peers.accounts.get()),
+      pipeline_(view, peers.pipeline.get()),
+      credit_(view, peers.credit.get()) {}
+
+FeedPositions Followers::Register(ServiceRuntime& runtime) {
+  FeedConsumer* accounts =
+      runtime.AddFollower(&accounts_, peers_.accounts.get());
+  FeedConsumer* pipeline =
+      runtime.AddFollower(&pipeline_, peers_.pipeline.get());
+  FeedPositions feeds;
+  feeds.pipeline_applied = [pipeline] { return pipeline->applied(); };
+  feeds.accounts_applied = [accounts] { return accounts->applied(); };
+  if (peers_.credit != nullptr) {
+    FeedConsumer* credit = runtime.AddFollower(&credit_, peers_.credit.get());
+    feeds.credit_applied = [credit] { return credit->applied(); };
+  }
+  feeds.wait_pipeline = [pipeline](uint64_t sequence, absl::Duration timeout) {
+    return pipeline->WaitForApplied(sequence, timeout);
+  };
+  return feeds;
+}
+
+ForecastOptions OptionsFor(ServiceRuntime& runtime) {
+  ForecastOptions options;
+  options.currency = absl::GetFlag(FLAGS_currency);
+  // Waiting reads may hold at most a quarter of the server's threads.
+  options.max_waiting_reads =
+      std::max(1, runtime.server().config().max_threads / 4);
+  options.shutdown = &runtime.server().shutdown_signal();
+  return options;
+}
+
+}  // namespace salesops::forecast

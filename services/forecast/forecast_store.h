@@ -1,0 +1,161 @@
+#pragma once
+
+// The forecast's persistence of its read model (issue 5; SPEC.md §4.1): the
+// records it keeps of the accounts, pipeline and credit feeds in Cf::kView of
+// its own RocksDB — where each followed entity's record lives, how the feeds'
+// messages become records, and the reads and writes that loading, applying a
+// feed event and replacing a feed's copy (resync) make. No rules: which event
+// wins (versions), what a change does to the aggregates, is ForecastView's
+// (forecast_view.h); this is only what is stored and how to find it.
+//
+// Layout of Cf::kView (by tag; never reuse a number):
+//   1 org node         (id)                    NodeRecord
+//   2 quota            (node, quarter)         QuotaRecord
+//   3 stage model      (id)                    ModelRecord
+//   4 opportunity      (id)                    OppRecord
+//   5 open copy        (model, stage, id)      OppRecord of an OPEN one: what a
+//                                              win-rate change re-weights
+//   6 history entry    (opportunity id, seq)   ChangeRecord (analytics only)
+//   7 collection       (opportunity id)        CollectionRecord (credit feed)
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/resync/sorted_sweep.h"
+#include "common/store/store.h"
+#include "salesops/forecast/view.pb.h"
+#include "salesops/v1/accounts.pb.h"
+#include "salesops/v1/credit.pb.h"
+#include "salesops/v1/pipeline.pb.h"
+#include "services/forecast/analytics.h"
+#include "services/forecast/rollup.h"
+
+namespace salesops::forecast {
+
+// The forecast's column families: its own entities (sales, week closes,
+// snapshots, submissions; forecast_service.h) and the view's records.
+enum class Cf { kEntities = 0, kView = 1 };
+const std::vector<std::string>& ColumnFamilies();
+
+// The copies of the feeds' entities the view keeps, in key order.
+enum class ViewCopy {
+  kNodes,          // accounts.OrgNode, by id
+  kQuotas,         // accounts.Quota, by (node, fiscal quarter)
+  kModels,         // pipeline.StageModel, by id
+  kOpportunities,  // pipeline.Opportunity, by id
+  kChanges,        // pipeline.OpportunityChange, by (opportunity id, seq)
+  kCollections,    // credit.OpportunityCollection, by opportunity id
+};
+
+// Records of the feeds' messages (the opportunity's, which needs the fiscal
+// calendar, is ForecastView's).
+NodeRecord RecordOf(const v1::OrgNode& node);
+QuotaRecord RecordOf(const v1::Quota& quota);
+ModelRecord RecordOf(const v1::StageModel& model);
+ChangeRecord RecordOf(const v1::OpportunityChange& change);
+CollectionRecord RecordOf(const v1::OpportunityCollection& collection);
+// What the Rollup and the analytics read of records.
+OppFacts FactsOf(const OppRecord& r);
+std::vector<std::pair<std::string, int32_t>> StagesOf(const ModelRecord& m);
+
+// True when both records serialize to the same bytes (a replacement then
+// rewrites nothing).
+bool SameBytes(const google::protobuf::Message& a,
+               const google::protobuf::Message& b);
+
+class ForecastStore {
+ public:
+  // `store` is not owned.
+  explicit ForecastStore(Store* store) : store_(store) {}
+
+  Store& store() const { return *store_; }
+
+  // ---- Keys: of a listed entity (a resync page's, in its copy's order) ----
+  static std::string KeyOf(const v1::OrgNode& node);
+  static std::string KeyOf(const v1::Quota& quota);
+  static std::string KeyOf(const v1::StageModel& model);
+  static std::string KeyOf(const v1::Opportunity& opportunity);
+  static std::string KeyOf(const v1::OpportunityChange& change);
+  static std::string KeyOf(const v1::OpportunityCollection& collection);
+  // The id of a node, model, opportunity or collection key.
+  [[nodiscard]] static absl::StatusOr<std::string> IdOf(std::string_view key);
+  // The node and quarter of a quota key.
+  [[nodiscard]] static absl::Status QuotaOf(std::string_view key,
+                                            std::string* node,
+                                            QuarterKey* quarter);
+  // A sweep over the stored copy (common/resync/sorted_sweep.h).
+  static SortedSweep SweepOf(ViewCopy copy);
+
+  // ---- Loading (at start; a scan of the committed records) ----
+  using NodeFn =
+      std::function<absl::Status(const std::string& id, const NodeRecord&)>;
+  using QuotaFn = std::function<absl::Status(
+      const std::string& node, QuarterKey quarter, const QuotaRecord&)>;
+  using ModelFn =
+      std::function<absl::Status(const std::string& id, const ModelRecord&)>;
+  using OppFn =
+      std::function<absl::Status(const std::string& id, const OppRecord&)>;
+  [[nodiscard]] absl::Status ScanNodes(const NodeFn& visit) const;
+  [[nodiscard]] absl::Status ScanQuotas(const QuotaFn& visit) const;
+  [[nodiscard]] absl::Status ScanModels(const ModelFn& visit) const;
+  [[nodiscard]] absl::Status ScanOpportunities(const OppFn& visit) const;
+
+  // ---- Reads for the analytics (committed records, not the query path) ----
+  // The timelines (record and history entries) of the opportunities `keep`
+  // accepts, appended to `out`.
+  [[nodiscard]] absl::Status Timelines(
+      const std::function<bool(const OppRecord&)>& keep,
+      std::vector<Timeline>* out) const;
+  // A stage model's record; nullopt if unknown (or unreadable).
+  std::optional<ModelRecord> FindModel(const std::string& id) const;
+
+  // ---- Inside a feed consumer's or a resync's transaction ----
+  [[nodiscard]] static absl::StatusOr<std::optional<NodeRecord>> FindNode(
+      WriteTxn& txn, const std::string& id);
+  [[nodiscard]] static absl::StatusOr<std::optional<QuotaRecord>> FindQuota(
+      WriteTxn& txn, const std::string& node, QuarterKey quarter);
+  [[nodiscard]] static absl::StatusOr<std::optional<ModelRecord>> FindModel(
+      WriteTxn& txn, const std::string& id);
+  [[nodiscard]] static absl::StatusOr<std::optional<OppRecord>> FindOpp(
+      WriteTxn& txn, const std::string& id);
+  [[nodiscard]] static absl::StatusOr<std::optional<CollectionRecord>>
+  FindCollection(WriteTxn& txn, const std::string& opp_id);
+  // The OPEN opportunities' facts of one stage as `txn` sees them.
+  [[nodiscard]] static absl::Status OpenInStage(WriteTxn& txn,
+                                                std::string_view model,
+                                                std::string_view stage,
+                                                std::vector<OppFacts>* out);
+
+  static void PutNode(WriteTxn& txn, const std::string& id,
+                      const NodeRecord& r);
+  static void PutQuota(WriteTxn& txn, const std::string& node,
+                       QuarterKey quarter, const QuotaRecord& r);
+  static void PutModel(WriteTxn& txn, const std::string& id,
+                       const ModelRecord& r);
+  // Stores an opportunity's record and keeps its open copy (under its stage
+  // while OPEN) in step with it; `stored` is the record it replaces, if any.
+  static void PutOpp(WriteTxn& txn, const std::string& id, const OppRecord& r,
+                     const OppRecord* stored);
+  static void PutChange(WriteTxn& txn, const std::string& key,
+                        const ChangeRecord& r);
+  static void PutCollection(WriteTxn& txn, const std::string& opp_id,
+                            const CollectionRecord& r);
+  // Removes an opportunity's record (`stored`) and its open copy.
+  static void DeleteOpp(WriteTxn& txn, const std::string& id,
+                        const OppRecord& stored);
+  // Removes the record under `key` (a key of a sweep, or a KeyOf).
+  static void Delete(WriteTxn& txn, std::string_view key);
+  static void DeleteModel(WriteTxn& txn, const std::string& id);
+
+ private:
+  Store* store_;
+};
+
+}  // namespace salesops::forecast

@@ -20,6 +20,7 @@
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/common.pb.h"
 #include "salesops/v1/credit.pb.h"
+#include "services/pipeline/opportunity_rules.h"  // CreditAnswer
 
 namespace salesops::pipeline {
 
@@ -40,13 +41,6 @@ class AccountsClient {
 
 // Calls salesops.v1.AccountsService over `peer` (not owned).
 std::unique_ptr<AccountsClient> NewGrpcAccountsClient(const PeerChannel* peer);
-
-enum class CreditDecision { kApprove, kReview, kBlock };
-
-struct CreditAnswer {
-  CreditDecision decision = CreditDecision::kReview;
-  std::vector<std::string> reasons;
-};
 
 class CreditClient {
  public:

@@ -11,6 +11,7 @@
 // scope is PERMISSION_DENIED; lists are filtered instead.
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -24,6 +25,7 @@
 #include "salesops/v1/credit.pb.h"
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
+#include "services/pipeline/opportunity_rules.h"
 #include "services/pipeline/peers.h"
 #include "services/pipeline/pipeline_store.h"
 
@@ -159,21 +161,64 @@ class PipelineServiceImpl final
   static constexpr size_t kResyncBatch = 500;
 
  private:
-  // Each handler's body; the public methods map their status to gRPC.
-  // CreateOpportunity before the peer checks: authorizes, fills defaults and
-  // validates the fields; gives the opportunity to create and its creator.
-  // The peer checks (CheckAccount, CheckOwner) follow, so nothing is written
-  // unless accounts confirms both.
-  absl::Status PrepareCreate(const grpc::ServerContextBase& ctx,
-                             const v1::CreateOpportunityRequest& req,
-                             Principal* who, v1::Opportunity* o);
-  // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
-  TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
-                  v1::Opportunity o, v1::Opportunity* resp);
+  // ---- Scope (pipeline_service.cc) ----
+
+  // True when `who` may read opportunities owned by `owner_node_id`.
+  bool CanSee(const Principal& who, const std::string& owner_node_id) const;
+  // PERMISSION_DENIED unless `who` may change opportunities owned by
+  // `owner_node_id` (ADMIN; MANAGER inside their subtree; REP their own).
+  [[nodiscard]] absl::Status RequireWriter(
+      const Principal& who, const std::string& owner_node_id) const;
+  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not see
+  // it; `field` names the id in messages.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
+      const Principal& who, const std::string& id, std::string_view field);
+  // Authorizes any reader, then ReadVisible.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadForAnyone(
+      Ctx* ctx, const std::string& id, std::string_view field);
+
+  // ---- Peers (pipeline_service.cc) ----
+
+  // Validates `owner_node_id`: exists and is a REP node (per the followed org
+  // tree, else asking accounts), and `who` may give it opportunities. `field`
+  // names it in messages.
+  [[nodiscard]] absl::Status CheckOwner(const Principal& who,
+                                        const std::string& owner_node_id,
+                                        std::string_view field);
+  // INVALID_ARGUMENT naming `field` unless accounts knows `account_id`.
+  // Accounts are never deleted, so a confirmed id is remembered (up to
+  // kMaxKnownAccounts) and not asked again.
+  [[nodiscard]] absl::Status CheckAccount(const std::string& account_id,
+                                          std::string_view field);
   // True when CheckAccount and CheckOwner of `o` answer without calling
   // accounts (both already confirmed).
   bool PeersKnown(const v1::Opportunity& o);
   bool AccountKnown(const std::string& account_id);
+
+  // ---- Opportunity writes (pipeline_service.cc) ----
+
+  // One transition of an existing opportunity: reads it in the transaction,
+  // checks `who` may change it and the expected version, reads its stage
+  // model, calls `transition(stored, model, now)` and writes the result.
+  using TransitionFn = std::function<absl::StatusOr<OpportunityTransition>(
+      const v1::Opportunity&, const v1::StageModel&, absl::Time)>;
+  [[nodiscard]] absl::Status Transition(const Principal& who,
+                                        const char* method,
+                                        const std::string& opportunity_id,
+                                        int64_t expected_version,
+                                        const TransitionFn& transition,
+                                        v1::Opportunity* resp);
+  // Writes `t` (see OpportunityTransition) over `stored` in `txn`.
+  [[nodiscard]] absl::Status WriteTransition(WriteTxn& txn,
+                                             const v1::Opportunity& stored,
+                                             OpportunityTransition t,
+                                             v1::Opportunity* resp);
+
+  // ---- Handler bodies; the public methods map their status to gRPC ----
+
+  // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
+  TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
+                  v1::Opportunity o, v1::Opportunity* resp);
   absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
                                    v1::Opportunity*);
   absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
@@ -190,31 +235,6 @@ class PipelineServiceImpl final
                                v1::GetDealHealthResponse*);
   absl::Status DoRecordWeeklyReview(Ctx*, const v1::RecordWeeklyReviewRequest*,
                                     v1::WeeklyReview*);
-
-  // True when `who` may read opportunities owned by `owner_node_id`.
-  bool CanSee(const Principal& who, const std::string& owner_node_id) const;
-  // PERMISSION_DENIED unless `who` may change opportunities owned by
-  // `owner_node_id` (ADMIN; MANAGER inside their subtree; REP their own).
-  [[nodiscard]] absl::Status RequireWriter(
-      const Principal& who, const std::string& owner_node_id) const;
-  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not see
-  // it; `field` names the id in messages.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
-      const Principal& who, const std::string& id, std::string_view field);
-  // Authorizes any reader, then ReadVisible.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadForAnyone(
-      Ctx* ctx, const std::string& id, std::string_view field);
-  // Validates `owner_node_id`: exists and is a REP node (per the followed org
-  // tree, else asking accounts), and `who` may give it opportunities. `field`
-  // names it in messages.
-  [[nodiscard]] absl::Status CheckOwner(const Principal& who,
-                                        const std::string& owner_node_id,
-                                        std::string_view field);
-  // INVALID_ARGUMENT naming `field` unless accounts knows `account_id`.
-  // Accounts are never deleted, so a confirmed id is remembered (up to
-  // kMaxKnownAccounts) and not asked again.
-  [[nodiscard]] absl::Status CheckAccount(const std::string& account_id,
-                                          std::string_view field);
   // The rest of an Evaluate* call once `evaluation` is computed: stamps who
   // and when and, with an opportunity id, stores it in that opportunity's
   // `slot` field (the caller must be allowed to change the opportunity).

@@ -1,0 +1,398 @@
+// The opportunity handlers of PipelineServiceImpl (SPEC.md §3.2, §3.3): I/O
+// around the transitions of opportunity_rules.h.
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "common/status/status.h"
+#include "common/store/ids.h"
+#include "common/store/listing.h"
+#include "common/time/fiscal_calendar.h"
+#include "services/pipeline/handlers_internal.h"
+#include "services/pipeline/opportunity_rules.h"
+#include "services/pipeline/pipeline_service.h"
+
+namespace salesops::pipeline {
+
+grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
+    grpc::CallbackServerContext* ctx, const v1::CreateOpportunityRequest* req,
+    v1::Opportunity* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<Principal> authorized = auth_->Authorize(*ctx, kWriters);
+  absl::StatusOr<v1::Opportunity> draft =
+      authorized.ok() ? DraftOpportunity(*req, *authorized, options_.currency)
+                      : authorized.status();
+  if (!draft.ok()) {
+    reactor->Finish(ToGrpc(draft.status()));
+    return reactor;
+  }
+  Principal who = std::move(*authorized);
+  v1::Opportunity o = std::move(*draft);
+  // The peer checks, then the commit without waiting: the store's completion
+  // thread finishes the call. `release` (on a peer-check thread) gives the
+  // thread's slot back once the checks are done, before anything can finish
+  // the call.
+  const bool known = PeersKnown(o);
+  auto check_and_commit = [this, req, resp, reactor, who = std::move(who),
+                           o = std::move(o)](bool release) mutable {
+    absl::Status s = CheckAccount(o.account_id(), "opportunity.account_id");
+    if (s.ok()) {
+      s = CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id");
+    }
+    if (release) {
+      --peer_check_threads_;
+    }
+    if (!s.ok()) {
+      reactor->Finish(ToGrpc(s));
+      return;
+    }
+    db_.store->WriteAsync(ActorFor(who, "CreateOpportunity"),
+                          CreateTxn(req, who.name, std::move(o), resp),
+                          [reactor](absl::StatusOr<CommitResult> r) {
+                            reactor->Finish(ToGrpc(r.status()));
+                          });
+  };
+  // A peer check that has to ask accounts blocks: not on gRPC's thread while
+  // there are peer-check threads to spare.
+  if (!known) {
+    if (peer_check_threads_.fetch_add(1) < kMaxPeerCheckThreads) {
+      std::thread([run = std::move(check_and_commit)]() mutable {
+        run(/*release=*/true);
+      }).detach();
+      return reactor;
+    }
+    --peer_check_threads_;
+  }
+  check_and_commit(/*release=*/false);
+  return reactor;
+}
+
+TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
+                                     std::string by, v1::Opportunity o,
+                                     v1::Opportunity* resp) {
+  return [this, req, by = std::move(by), o = std::move(o),
+          resp](WriteTxn& txn) mutable -> absl::Status {
+    return CreateOnce(
+        txn, "CreateOpportunity", req->request_id(), *req, resp,
+        [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<v1::StageModel> model,
+                           db_.models.Find(txn, o.stage_model_id()));
+          ASSIGN_OR_RETURN(
+              OpportunityTransition t,
+              pipeline::CreateOpportunity(
+                  std::move(o), model, NewId("opp", txn.now()), by, txn.now()));
+          v1::Opportunity& created = t.opportunity;
+          if (!created.external_id().empty()) {
+            ASSIGN_OR_RETURN(auto same, db_.opportunity_by_external_id.Lookup(
+                                            txn, created.external_id()));
+            if (same) {
+              return absl::AlreadyExistsError(absl::StrCat(
+                  "opportunity.external_id: \"", created.external_id(),
+                  "\" is already opportunity ", *same));
+            }
+            db_.opportunity_by_external_id.Put(txn, created.external_id(),
+                                               created.id());
+          }
+          RETURN_IF_ERROR(db_.AppendHistory(txn, std::move(t.history)));
+          RETURN_IF_ERROR(
+              db_.opportunities.Insert(txn, created.id(), &created));
+          db_.opportunities_by_owner.Put(txn, created.owner_node_id(),
+                                         created.id());
+          db_.opportunities_by_account.Put(txn, created.account_id(),
+                                           created.id());
+          if (t.first_follow_up) {
+            RETURN_IF_ERROR(
+                db_.InsertFollowUp(txn, created, *t.first_follow_up));
+          }
+          *resp = std::move(created);
+          return absl::OkStatus();
+        });
+  };
+}
+
+grpc::Status PipelineServiceImpl::GetOpportunity(
+    Ctx* ctx, const v1::GetOpportunityRequest* req, v1::Opportunity* resp) {
+  absl::StatusOr<v1::Opportunity> o = ReadForAnyone(ctx, req->id(), "id");
+  if (!o.ok()) {
+    return ToGrpc(o.status());
+  }
+  *resp = std::move(*o);
+  return grpc::Status::OK;
+}
+
+grpc::Status PipelineServiceImpl::UpdateOpportunity(
+    Ctx* ctx, const v1::UpdateOpportunityRequest* req, v1::Opportunity* resp) {
+  return ToGrpc(DoUpdateOpportunity(ctx, req, resp));
+}
+
+absl::Status PipelineServiceImpl::DoUpdateOpportunity(
+    Ctx* ctx, const v1::UpdateOpportunityRequest* req, v1::Opportunity* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
+  RETURN_IF_ERROR(ValidateUpdate(*req, options_.currency));
+  const v1::Opportunity& in = req->opportunity();
+  ASSIGN_OR_RETURN(v1::Opportunity committed,
+                   ReadVisible(who, in.id(), "opportunity.id"));
+  // A new owner is validated with accounts before anything is written.
+  ASSIGN_OR_RETURN(const bool reassign, IsReassignment(who, committed, *req));
+  std::optional<std::string> checked_owner;
+  if (reassign) {
+    RETURN_IF_ERROR(
+        CheckOwner(who, in.owner_node_id(), "opportunity.owner_node_id"));
+    checked_owner = committed.owner_node_id();
+  }
+  return Transition(
+      who, "UpdateOpportunity", in.id(), req->expected_version(),
+      [&](const v1::Opportunity& o, const v1::StageModel& model,
+          absl::Time now) {
+        return pipeline::UpdateOpportunity(o, *req, model, who, now,
+                                           checked_owner);
+      },
+      resp);
+}
+
+grpc::Status PipelineServiceImpl::ListOpportunities(
+    Ctx* ctx, const v1::ListOpportunitiesRequest* req,
+    v1::ListOpportunitiesResponse* resp) {
+  return ToGrpc(DoListOpportunities(ctx, req, resp));
+}
+
+absl::Status PipelineServiceImpl::DoListOpportunities(
+    Ctx* ctx, const v1::ListOpportunitiesRequest* req,
+    v1::ListOpportunitiesResponse* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
+  Violations v;
+  if (!v1::OpportunityStatus_IsValid(req->status())) {
+    v.Add("status: unknown value");
+  }
+  std::optional<absl::CivilDay> from, to;
+  if (req->has_close_from()) {
+    absl::StatusOr<absl::CivilDay> d =
+        FromProto(req->close_from(), "close_from");
+    d.ok() ? void(from = *d) : v.Add(d.status());
+  }
+  if (req->has_close_to()) {
+    absl::StatusOr<absl::CivilDay> d = FromProto(req->close_to(), "close_to");
+    d.ok() ? void(to = *d) : v.Add(d.status());
+  }
+  if (from && to && *from > *to) {
+    v.Add("close_to: must not be before close_from");
+  }
+  absl::StatusOr<Page> page = ReadPage(req->page());
+  if (!page.ok()) {
+    v.Add(page.status());
+  }
+  RETURN_IF_ERROR(v.status());
+
+  const std::vector<std::string> owners(req->owner_ids().begin(),
+                                        req->owner_ids().end());
+  const auto keep = [&](const v1::Opportunity& o) {
+    if (!CanSee(who, o.owner_node_id())) {
+      return false;
+    }
+    if (!owners.empty() &&
+        std::none_of(owners.begin(), owners.end(), [&](const std::string& n) {
+          return o.owner_node_id() == n || org_->IsWithin(o.owner_node_id(), n);
+        })) {
+      return false;
+    }
+    if (!req->account_id().empty() && o.account_id() != req->account_id()) {
+      return false;
+    }
+    if (req->status() != v1::OPPORTUNITY_STATUS_UNSPECIFIED &&
+        o.status() != req->status()) {
+      return false;
+    }
+    if (!req->stage_key().empty() && o.stage_key() != req->stage_key()) {
+      return false;
+    }
+    if (!req->stage_model_id().empty() &&
+        o.stage_model_id() != req->stage_model_id()) {
+      return false;
+    }
+    if (from || to) {
+      const absl::CivilDay close(o.expected_close_date().year(),
+                                 o.expected_close_date().month(),
+                                 o.expected_close_date().day());
+      if ((from && close < *from) || (to && close > *to)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  std::string next;
+  // The narrowest index that answers the filter; the filter runs anyway.
+  std::optional<std::string> only_owner;
+  if (owners.size() == 1) {
+    std::optional<OrgMirror::Node> n = org_->Find(owners[0]);
+    if (n && n->kind == v1::ORG_NODE_KIND_REP) {
+      only_owner = owners[0];
+    }
+  } else if (owners.empty() && who.role == Role::kRep) {
+    only_owner = who.org_node_id;
+  }
+  if (!req->account_id().empty()) {
+    RETURN_IF_ERROR(FillPageFromIndex<v1::Opportunity>(
+        *db_.store, db_.opportunities_by_account, req->account_id(),
+        db_.opportunities, *page, keep, resp->mutable_opportunities(), &next));
+  } else if (only_owner) {
+    RETURN_IF_ERROR(FillPageFromIndex<v1::Opportunity>(
+        *db_.store, db_.opportunities_by_owner, *only_owner, db_.opportunities,
+        *page, keep, resp->mutable_opportunities(), &next));
+  } else {
+    RETURN_IF_ERROR(FillPage<v1::Opportunity>(
+        db_.opportunities, *page, keep, resp->mutable_opportunities(), &next));
+  }
+  resp->mutable_page()->set_next_page_token(next);
+  return absl::OkStatus();
+}
+
+grpc::Status PipelineServiceImpl::SetExitCriterion(
+    Ctx* ctx, const v1::SetExitCriterionRequest* req, v1::Opportunity* resp) {
+  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kWriters);
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  if (req->opportunity_id().empty()) {
+    return ToGrpc(absl::InvalidArgumentError("opportunity_id: required"));
+  }
+  return ToGrpc(Transition(
+      *who, "SetExitCriterion", req->opportunity_id(), req->expected_version(),
+      [&](const v1::Opportunity& o, const v1::StageModel& model,
+          absl::Time now) {
+        return pipeline::SetExitCriterion(o, *req, model, *who, now);
+      },
+      resp));
+}
+
+grpc::Status PipelineServiceImpl::MoveStage(Ctx* ctx,
+                                            const v1::MoveStageRequest* req,
+                                            v1::Opportunity* resp) {
+  return ToGrpc(DoMoveStage(ctx, req, resp));
+}
+
+absl::Status PipelineServiceImpl::DoMoveStage(Ctx* ctx,
+                                              const v1::MoveStageRequest* req,
+                                              v1::Opportunity* resp) {
+  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
+  RETURN_IF_ERROR(CheckForcing(who, *req));
+  ASSIGN_OR_RETURN(v1::Opportunity committed,
+                   ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR(RequireWriter(who, committed.owner_node_id()));
+  RETURN_IF_ERROR(CheckVersion("opportunity", committed.id(),
+                               req->expected_version(), committed.version()));
+  ASSIGN_OR_RETURN(v1::StageModel model,
+                   db_.models.Get(committed.stage_model_id()));
+  // Everything a transaction can decide alone is decided again inside it;
+  // this first pass only tells whether credit must be asked (a peer call
+  // cannot run on the commit path).
+  ASSIGN_OR_RETURN(MovePlan first, CheckMove(model, committed, *req));
+  std::optional<CreditAnswer> credit;
+  if (first.needs_credit_check) {
+    ASSIGN_OR_RETURN(CreditAnswer answer,
+                     credit_->CheckCredit(committed.account_id(),
+                                          committed.amount(), committed.id()));
+    RETURN_IF_ERROR(CheckCreditAnswer(answer, committed, *req));
+    credit = std::move(answer);
+  }
+  return Transition(
+      who, "MoveStage", committed.id(), req->expected_version(),
+      [&](const v1::Opportunity& o, const v1::StageModel& m, absl::Time now) {
+        return pipeline::MoveStage(o, *req, m, who, now, credit,
+                                   committed.amount().units_minor());
+      },
+      resp);
+}
+
+grpc::Status PipelineServiceImpl::CloseOpportunity(
+    Ctx* ctx, const v1::CloseOpportunityRequest* req, v1::Opportunity* resp) {
+  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kWriters);
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  if (absl::Status s = ValidateClose(*req); !s.ok()) {
+    return ToGrpc(s);
+  }
+  return ToGrpc(Transition(
+      *who, "CloseOpportunity", req->opportunity_id(), req->expected_version(),
+      [&](const v1::Opportunity& o, const v1::StageModel& model,
+          absl::Time now) {
+        return pipeline::CloseOpportunity(o, *req, model, *who, now);
+      },
+      resp));
+}
+
+grpc::Status PipelineServiceImpl::ReopenOpportunity(
+    Ctx* ctx, const v1::ReopenOpportunityRequest* req, v1::Opportunity* resp) {
+  absl::StatusOr<Principal> who =
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager});
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  if (absl::Status s = ValidateReopen(*req); !s.ok()) {
+    return ToGrpc(s);
+  }
+  return ToGrpc(Transition(
+      *who, "ReopenOpportunity", req->opportunity_id(), req->expected_version(),
+      [&](const v1::Opportunity& o, const v1::StageModel& model,
+          absl::Time now) {
+        return pipeline::ReopenOpportunity(o, *req, model, *who, now);
+      },
+      resp));
+}
+
+grpc::Status PipelineServiceImpl::GetOpportunityHistory(
+    Ctx* ctx, const v1::GetOpportunityHistoryRequest* req,
+    v1::GetOpportunityHistoryResponse* resp) {
+  absl::StatusOr<v1::Opportunity> o =
+      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
+  if (!o.ok()) {
+    return ToGrpc(o.status());
+  }
+  absl::StatusOr<std::vector<v1::OpportunityChange>> changes =
+      LoadAll(*db_.store, db_.changes_by_opportunity, db_.changes, o->id());
+  if (!changes.ok()) {
+    return ToGrpc(changes.status());
+  }
+  for (v1::OpportunityChange& c : *changes) {
+    *resp->add_changes() = std::move(c);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PipelineServiceImpl::ListOpportunityChanges(
+    Ctx* ctx, const v1::ListOpportunityChangesRequest* req,
+    v1::ListOpportunityChangesResponse* resp) {
+  absl::StatusOr<Principal> who =
+      auth_->Authorize(*ctx, {Role::kAdmin, Role::kService});
+  if (!who.ok()) {
+    return ToGrpc(who.status());
+  }
+  absl::StatusOr<Page> page = ReadPage(req->page());
+  if (!page.ok()) {
+    return ToGrpc(page.status());
+  }
+  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  std::vector<v1::OpportunityChange> changes;
+  std::string last;
+  bool more = false;
+  if (absl::Status s =
+          db_.ListAllChanges(page->after, page->size, &changes, &last, &more);
+      !s.ok()) {
+    return ToGrpc(s);
+  }
+  for (v1::OpportunityChange& c : changes) {
+    *resp->add_changes() = std::move(c);
+  }
+  if (more) {
+    resp->mutable_page()->set_next_page_token(EncodePageToken(last));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace salesops::pipeline

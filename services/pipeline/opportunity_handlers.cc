@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -31,45 +30,38 @@ grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
     reactor->Finish(ToGrpc(draft.status()));
     return reactor;
   }
-  Principal who = std::move(*authorized);
-  v1::Opportunity o = std::move(*draft);
-  // The peer checks, then the commit without waiting: the store's completion
-  // thread finishes the call. `release` (on a peer-check thread) gives the
-  // thread's slot back once the checks are done, before anything can finish
-  // the call.
-  const bool known = PeersKnown(o);
-  auto check_and_commit = [this, req, resp, reactor, who = std::move(who),
-                           o = std::move(o)](bool release) mutable {
-    absl::Status s = CheckAccount(o.account_id(), "opportunity.account_id");
-    if (s.ok()) {
-      s = CheckOwner(who, o.owner_node_id(), "opportunity.owner_node_id");
-    }
-    if (release) {
-      --peer_check_threads_;
-    }
-    if (!s.ok()) {
-      reactor->Finish(ToGrpc(s));
+  CreateAfterPeerChecks(
+      req, resp, std::move(*authorized), std::move(*draft),
+      [reactor](absl::Status s) { reactor->Finish(ToGrpc(s)); });
+  return reactor;
+}
+
+void PipelineServiceImpl::CreateAfterPeerChecks(
+    const v1::CreateOpportunityRequest* req, v1::Opportunity* resp,
+    Principal who, v1::Opportunity o,
+    std::function<void(absl::Status)> finish) {
+  // The commit does not wait either: the store's completion thread finishes.
+  auto write = [this, req, resp, who, o, finish](absl::Status owner) mutable {
+    if (!owner.ok()) {
+      finish(owner);
       return;
     }
-    db_.store->WriteAsync(ActorFor(who, "CreateOpportunity"),
-                          CreateTxn(req, who.name, std::move(o), resp),
-                          [reactor](absl::StatusOr<CommitResult> r) {
-                            reactor->Finish(ToGrpc(r.status()));
-                          });
+    db_.store->WriteAsync(
+        ActorFor(who, "CreateOpportunity"),
+        CreateTxn(req, who.name, std::move(o), resp),
+        [finish](absl::StatusOr<CommitResult> r) { finish(r.status()); });
   };
-  // A peer check that has to ask accounts blocks: not on gRPC's thread while
-  // there are peer-check threads to spare.
-  if (!known) {
-    if (peer_check_threads_.fetch_add(1) < kMaxPeerCheckThreads) {
-      std::thread([run = std::move(check_and_commit)]() mutable {
-        run(/*release=*/true);
-      }).detach();
-      return reactor;
+  const std::string owner = o.owner_node_id();
+  auto check_owner = [this, who, owner, write = std::move(write),
+                      finish](absl::Status account) mutable {
+    if (!account.ok()) {
+      finish(account);
+      return;
     }
-    --peer_check_threads_;
-  }
-  check_and_commit(/*release=*/false);
-  return reactor;
+    CheckOwnerAsync(who, owner, "opportunity.owner_node_id", std::move(write));
+  };
+  CheckAccountAsync(o.account_id(), "opportunity.account_id",
+                    std::move(check_owner));
 }
 
 TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,

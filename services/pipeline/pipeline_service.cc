@@ -108,26 +108,11 @@ absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadForAnyone(
   return ReadVisible(who, id, field);
 }
 
-absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
-                                             const std::string& owner,
-                                             std::string_view field) {
-  // The org tree followed from accounts answers without a call; a node the
-  // mirror does not know yet (feed lag) is asked of accounts.
-  std::string parent;
-  v1::OrgNodeKind kind = v1::ORG_NODE_KIND_UNSPECIFIED;
-  if (std::optional<OrgMirror::Node> known = org_->Find(owner)) {
-    parent = known->parent_id;
-    kind = known->kind;
-  } else {
-    absl::StatusOr<v1::OrgNode> node = accounts_->GetOrgNode(owner);
-    if (absl::IsNotFound(node.status())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          std::string(field), ": org node ", owner, " not found in accounts"));
-    }
-    RETURN_IF_ERROR(node.status());
-    parent = node->parent_id();
-    kind = node->kind();
-  }
+absl::Status PipelineServiceImpl::OwnerVerdict(const Principal& who,
+                                               const std::string& owner,
+                                               const std::string& parent,
+                                               v1::OrgNodeKind kind,
+                                               std::string_view field) const {
   if (kind != v1::ORG_NODE_KIND_REP) {
     return absl::InvalidArgumentError(absl::StrCat(
         std::string(field), ": org node ", owner, " is a ",
@@ -146,28 +131,71 @@ absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
   return absl::OkStatus();
 }
 
-absl::Status PipelineServiceImpl::CheckAccount(const std::string& account_id,
-                                               std::string_view field) {
-  if (AccountKnown(account_id)) {
-    return absl::OkStatus();
+absl::Status PipelineServiceImpl::OwnerAsAccountsKnowsIt(
+    const Principal& who, const std::string& owner, std::string_view field,
+    const absl::StatusOr<v1::OrgNode>& node) const {
+  if (absl::IsNotFound(node.status())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(field), ": org node ", owner, " not found in accounts"));
   }
-  absl::StatusOr<v1::Account> account = accounts_->GetAccount(account_id);
-  if (absl::IsNotFound(account.status())) {
+  RETURN_IF_ERROR(node.status());
+  return OwnerVerdict(who, owner, node->parent_id(), node->kind(), field);
+}
+
+absl::Status PipelineServiceImpl::CheckOwner(const Principal& who,
+                                             const std::string& owner,
+                                             std::string_view field) {
+  // The org tree followed from accounts answers without a call; a node the
+  // mirror does not know yet (feed lag) is asked of accounts.
+  if (std::optional<OrgMirror::Node> known = org_->Find(owner)) {
+    return OwnerVerdict(who, owner, known->parent_id, known->kind, field);
+  }
+  return OwnerAsAccountsKnowsIt(who, owner, field,
+                                accounts_->GetOrgNode(owner));
+}
+
+void PipelineServiceImpl::CheckOwnerAsync(
+    const Principal& who, const std::string& owner, std::string field,
+    std::function<void(absl::Status)> done) {
+  if (std::optional<OrgMirror::Node> known = org_->Find(owner)) {
+    done(OwnerVerdict(who, owner, known->parent_id, known->kind, field));
+    return;
+  }
+  accounts_->GetOrgNodeAsync(
+      owner, [this, who, owner, field = std::move(field),
+              done = std::move(done)](absl::StatusOr<v1::OrgNode> node) {
+        done(OwnerAsAccountsKnowsIt(who, owner, field, node));
+      });
+}
+
+void PipelineServiceImpl::CheckAccountAsync(
+    const std::string& account_id, std::string field,
+    std::function<void(absl::Status)> done) {
+  if (AccountKnown(account_id)) {
+    done(absl::OkStatus());
+    return;
+  }
+  accounts_->GetAccountAsync(
+      account_id, [this, account_id, field = std::move(field),
+                   done = std::move(done)](absl::StatusOr<v1::Account> a) {
+        done(RememberAccount(account_id, field, a.status()));
+      });
+}
+
+absl::Status PipelineServiceImpl::RememberAccount(const std::string& account_id,
+                                                  std::string_view field,
+                                                  const absl::Status& answer) {
+  if (absl::IsNotFound(answer)) {
     return absl::InvalidArgumentError(absl::StrCat(
         std::string(field), ": account ", account_id, " not found"));
   }
-  RETURN_IF_ERROR(account.status());
+  RETURN_IF_ERROR(answer);
   std::lock_guard<std::mutex> lock(known_accounts_mu_);
   if (known_accounts_.size() >= kMaxKnownAccounts) {
     known_accounts_.clear();  // a bound, not an eviction policy
   }
   known_accounts_.insert(account_id);
   return absl::OkStatus();
-}
-
-bool PipelineServiceImpl::PeersKnown(const v1::Opportunity& o) {
-  return org_->Find(o.owner_node_id()).has_value() &&
-         AccountKnown(o.account_id());
 }
 
 bool PipelineServiceImpl::AccountKnown(const std::string& account_id) {

@@ -10,7 +10,6 @@
 // read everything and write nothing. A single entity outside the caller's
 // scope is PERMISSION_DENIED; lists are filtered instead.
 
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -185,15 +184,38 @@ class PipelineServiceImpl final
   [[nodiscard]] absl::Status CheckOwner(const Principal& who,
                                         const std::string& owner_node_id,
                                         std::string_view field);
-  // INVALID_ARGUMENT naming `field` unless accounts knows `account_id`.
-  // Accounts are never deleted, so a confirmed id is remembered (up to
-  // kMaxKnownAccounts) and not asked again.
-  [[nodiscard]] absl::Status CheckAccount(const std::string& account_id,
-                                          std::string_view field);
-  // True when CheckAccount and CheckOwner of `o` answer without calling
-  // accounts (both already confirmed).
-  bool PeersKnown(const v1::Opportunity& o);
+  // CheckOwner without holding the thread: asks accounts with its
+  // asynchronous stub; `done` runs once with the verdict.
+  void CheckOwnerAsync(const Principal& who, const std::string& owner_node_id,
+                       std::string field,
+                       std::function<void(absl::Status)> done);
+  // The verdict on an owner of parent `parent` and kind `kind`.
+  [[nodiscard]] absl::Status OwnerVerdict(const Principal& who,
+                                          const std::string& owner_node_id,
+                                          const std::string& parent,
+                                          v1::OrgNodeKind kind,
+                                          std::string_view field) const;
+  // The verdict on an owner from accounts' answer `node`.
+  [[nodiscard]] absl::Status OwnerAsAccountsKnowsIt(
+      const Principal& who, const std::string& owner_node_id,
+      std::string_view field, const absl::StatusOr<v1::OrgNode>& node) const;
+  // `done` gets INVALID_ARGUMENT naming `field` unless accounts knows
+  // `account_id`. Accounts are never deleted, so a confirmed id is remembered
+  // (up to kMaxKnownAccounts) and not asked again.
+  void CheckAccountAsync(const std::string& account_id, std::string field,
+                         std::function<void(absl::Status)> done);
+  // Accounts' `answer` on `account_id` as a verdict; remembers a confirmed id.
+  [[nodiscard]] absl::Status RememberAccount(const std::string& account_id,
+                                             std::string_view field,
+                                             const absl::Status& answer);
   bool AccountKnown(const std::string& account_id);
+  // CreateOpportunity once authorized and validated: account, then owner,
+  // then the commit (WriteAsync); `finish` runs once with the outcome, from
+  // whichever thread answered last. No thread waits for accounts.
+  void CreateAfterPeerChecks(const v1::CreateOpportunityRequest* req,
+                             v1::Opportunity* resp, Principal who,
+                             v1::Opportunity o,
+                             std::function<void(absl::Status)> finish);
 
   // ---- Opportunity writes (pipeline_service.cc) ----
 
@@ -258,10 +280,6 @@ class PipelineServiceImpl final
   static constexpr size_t kMaxKnownAccounts = 1'000'000;
   std::mutex known_accounts_mu_;
   std::unordered_set<std::string> known_accounts_;
-  // Creates whose peer checks call accounts run on threads of their own, at
-  // most this many at once (more wait on gRPC's thread instead).
-  static constexpr int kMaxPeerCheckThreads = 32;
-  std::atomic<int> peer_check_threads_{0};
 };
 
 }  // namespace salesops::pipeline

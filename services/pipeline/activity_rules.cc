@@ -7,13 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/pipeline/deal_health.h"
 
 namespace salesops::pipeline {
 namespace {
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 void ValidatePlan(const v1::Activity& in, absl::Time now, Violations& v) {
   const v1::PlannedFollowUp& p = in.plan_follow_up();

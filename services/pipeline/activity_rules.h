@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "salesops/v1/pipeline.pb.h"
 
 namespace salesops::pipeline {

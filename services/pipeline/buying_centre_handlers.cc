@@ -14,7 +14,6 @@
 #include "services/pipeline/activity_rules.h"
 #include "services/pipeline/buying_centre_rules.h"
 #include "services/pipeline/deal_health.h"
-#include "services/pipeline/handlers_internal.h"
 #include "services/pipeline/pipeline_service.h"
 
 namespace salesops::pipeline {
@@ -38,12 +37,14 @@ std::vector<v1::FollowUp> Planned(std::vector<v1::FollowUp> fups) {
 
 grpc::Status PipelineServiceImpl::SetContactRole(
     Ctx* ctx, const v1::SetContactRoleRequest* req, v1::ContactRole* resp) {
-  return ToGrpc(DoSetContactRole(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoSetContactRole(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoSetContactRole(
-    Ctx* ctx, const v1::SetContactRoleRequest* req, v1::ContactRole* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
+    const Principal& who, const v1::SetContactRoleRequest* req,
+    v1::ContactRole* resp) {
   RETURN_IF_ERROR(ValidateSetContactRole(*req));
   ASSIGN_OR_RETURN(v1::Opportunity committed,
                    ReadVisible(who, req->opportunity_id(), "opportunity_id"));
@@ -85,62 +86,50 @@ absl::Status PipelineServiceImpl::DoSetContactRole(
 
 grpc::Status PipelineServiceImpl::RemoveContactRole(
     Ctx* ctx, const v1::RemoveContactRoleRequest* req, v1::ContactRole* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kWriters);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (req->opportunity_id().empty() || req->contact_id().empty()) {
-    return ToGrpc(
-        absl::InvalidArgumentError("opportunity_id, contact_id: required"));
-  }
-  absl::Status s =
-      db_.store
-          ->Write(ActorFor(*who, "RemoveContactRole"),
-                  [&](WriteTxn& txn) -> absl::Status {
-                    ASSIGN_OR_RETURN(
-                        v1::Opportunity o,
-                        db_.opportunities.Get(txn, req->opportunity_id()));
-                    RETURN_IF_ERROR(RequireWriter(*who, o.owner_node_id()));
-                    const std::string id =
-                        PipelineStore::RoleId(o.id(), req->contact_id());
-                    ASSIGN_OR_RETURN(std::optional<v1::ContactRole> stored,
-                                     db_.roles.Find(txn, id));
-                    ASSIGN_OR_RETURN(v1::ContactRole r,
-                                     pipeline::RemoveContactRole(
-                                         stored ? &*stored : nullptr, *req));
-                    RETURN_IF_ERROR(
-                        db_.roles.Update(txn, id, req->expected_version(), &r));
-                    *resp = std::move(r);
-                    return absl::OkStatus();
-                  })
-          .status();
-  return ToGrpc(s);
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    if (req->opportunity_id().empty() || req->contact_id().empty()) {
+      return absl::InvalidArgumentError("opportunity_id, contact_id: required");
+    }
+    const auto remove = [&](WriteTxn& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::Opportunity o,
+                       db_.opportunities.Get(txn, req->opportunity_id()));
+      RETURN_IF_ERROR(RequireWriter(who, o.owner_node_id()));
+      const std::string id = PipelineStore::RoleId(o.id(), req->contact_id());
+      ASSIGN_OR_RETURN(std::optional<v1::ContactRole> stored,
+                       db_.roles.Find(txn, id));
+      ASSIGN_OR_RETURN(
+          v1::ContactRole r,
+          pipeline::RemoveContactRole(stored ? &*stored : nullptr, *req));
+      RETURN_IF_ERROR(db_.roles.Update(txn, id, req->expected_version(), &r));
+      *resp = std::move(r);
+      return absl::OkStatus();
+    };
+    return db_.store->Write(ActorFor(who, "RemoveContactRole"), remove)
+        .status();
+  });
 }
 
 grpc::Status PipelineServiceImpl::ListContactRoles(
     Ctx* ctx, const v1::ListContactRolesRequest* req,
     v1::ListContactRolesResponse* resp) {
-  absl::StatusOr<v1::Opportunity> o =
-      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  resp->set_feed_sequence(db_.store->last_sequence());
-  absl::StatusOr<std::vector<v1::ContactRole>> roles =
-      LoadAll(*db_.store, db_.roles_by_opportunity, db_.roles, o->id());
-  if (!roles.ok()) {
-    return ToGrpc(roles.status());
-  }
-  std::sort(roles->begin(), roles->end(),
-            [](const v1::ContactRole& a, const v1::ContactRole& b) {
-              return a.contact_id() < b.contact_id();
-            });
-  for (v1::ContactRole& r : *roles) {
-    if (!r.removed() || req->include_removed()) {
-      *resp->add_roles() = std::move(r);
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Opportunity o,
+                     ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+    resp->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(
+        std::vector<v1::ContactRole> roles,
+        LoadAll(*db_.store, db_.roles_by_opportunity, db_.roles, o.id()));
+    std::sort(roles.begin(), roles.end(),
+              [](const v1::ContactRole& a, const v1::ContactRole& b) {
+                return a.contact_id() < b.contact_id();
+              });
+    for (v1::ContactRole& r : roles) {
+      if (!r.removed() || req->include_removed()) {
+        *resp->add_roles() = std::move(r);
+      }
     }
-  }
-  return grpc::Status::OK;
+    return absl::OkStatus();
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -148,12 +137,14 @@ grpc::Status PipelineServiceImpl::ListContactRoles(
 
 grpc::Status PipelineServiceImpl::RecordActivity(
     Ctx* ctx, const v1::RecordActivityRequest* req, v1::Activity* resp) {
-  return ToGrpc(DoRecordActivity(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoRecordActivity(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoRecordActivity(
-    Ctx* ctx, const v1::RecordActivityRequest* req, v1::Activity* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
+    const Principal& who, const v1::RecordActivityRequest* req,
+    v1::Activity* resp) {
   const v1::Activity& in = req->activity();
   RETURN_IF_ERROR(ValidateActivity(in, clock_->Now()));
   ASSIGN_OR_RETURN(
@@ -206,55 +197,49 @@ absl::Status PipelineServiceImpl::DoRecordActivity(
 grpc::Status PipelineServiceImpl::ListActivities(
     Ctx* ctx, const v1::ListActivitiesRequest* req,
     v1::ListActivitiesResponse* resp) {
-  absl::StatusOr<v1::Opportunity> o =
-      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  absl::StatusOr<Page> page = ReadPage(req->page());
-  if (!page.ok()) {
-    return ToGrpc(page.status());
-  }
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
-  std::string next;
-  absl::Status s = FillPageFromIndex<v1::Activity>(
-      *db_.store, db_.activities_by_opportunity, o->id(), db_.activities, *page,
-      [](const v1::Activity&) { return true; }, resp->mutable_activities(),
-      &next);
-  resp->mutable_page()->set_next_page_token(next);
-  return ToGrpc(s);
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Opportunity o,
+                     ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
+    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    std::string next;
+    RETURN_IF_ERROR(FillPageFromIndex<v1::Activity>(
+        *db_.store, db_.activities_by_opportunity, o.id(), db_.activities, page,
+        [](const v1::Activity&) { return true; }, resp->mutable_activities(),
+        &next));
+    resp->mutable_page()->set_next_page_token(next);
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status PipelineServiceImpl::ListFollowUps(
     Ctx* ctx, const v1::ListFollowUpsRequest* req,
     v1::ListFollowUpsResponse* resp) {
-  absl::StatusOr<v1::Opportunity> o =
-      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  resp->set_feed_sequence(db_.store->last_sequence());
-  absl::StatusOr<std::vector<v1::FollowUp>> fups = LoadAll(
-      *db_.store, db_.follow_ups_by_opportunity, db_.follow_ups, o->id());
-  if (!fups.ok()) {
-    return ToGrpc(fups.status());
-  }
-  for (v1::FollowUp& f : *fups) {
-    *resp->add_follow_ups() = std::move(f);
-  }
-  return grpc::Status::OK;
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Opportunity o,
+                     ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+    resp->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(std::vector<v1::FollowUp> fups,
+                     LoadAll(*db_.store, db_.follow_ups_by_opportunity,
+                             db_.follow_ups, o.id()));
+    for (v1::FollowUp& f : fups) {
+      *resp->add_follow_ups() = std::move(f);
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status PipelineServiceImpl::ListOverdueFollowUps(
     Ctx* ctx, const v1::ListOverdueFollowUpsRequest* req,
     v1::ListOverdueFollowUpsResponse* resp) {
-  return ToGrpc(DoListOverdueFollowUps(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoListOverdueFollowUps(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
-    Ctx* ctx, const v1::ListOverdueFollowUpsRequest* req,
+    const Principal& who, const v1::ListOverdueFollowUpsRequest* req,
     v1::ListOverdueFollowUpsResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
   if (req->as_of_micros() < 0) {
     return absl::InvalidArgumentError("as_of_micros: must be >= 0");
   }
@@ -271,7 +256,7 @@ absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
     if (f.state() != v1::FOLLOW_UP_STATE_PLANNED || f.due_micros() >= as_of) {
       return false;
     }
-    if (!CanSee(who, f.owner_node_id())) {
+    if (!scope_.CanRead(who, f.owner_node_id())) {
       return false;
     }
     return owners.empty() ||
@@ -294,13 +279,14 @@ absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
 grpc::Status PipelineServiceImpl::GetDealHealth(
     Ctx* ctx, const v1::GetDealHealthRequest* req,
     v1::GetDealHealthResponse* resp) {
-  return ToGrpc(DoGetDealHealth(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetDealHealth(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoGetDealHealth(
-    Ctx* ctx, const v1::GetDealHealthRequest* req,
+    const Principal& who, const v1::GetDealHealthRequest* req,
     v1::GetDealHealthResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
   if (req->as_of_micros() < 0) {
     return absl::InvalidArgumentError("as_of_micros: must be >= 0");
   }
@@ -345,13 +331,14 @@ absl::Status PipelineServiceImpl::DoGetDealHealth(
 grpc::Status PipelineServiceImpl::RecordWeeklyReview(
     Ctx* ctx, const v1::RecordWeeklyReviewRequest* req,
     v1::WeeklyReview* resp) {
-  return ToGrpc(DoRecordWeeklyReview(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoRecordWeeklyReview(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoRecordWeeklyReview(
-    Ctx* ctx, const v1::RecordWeeklyReviewRequest* req,
+    const Principal& who, const v1::RecordWeeklyReviewRequest* req,
     v1::WeeklyReview* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   const v1::WeeklyReview& in = req->review();
   ASSIGN_OR_RETURN(const absl::CivilDay monday, ValidateWeeklyReview(in));
   return db_.store
@@ -382,22 +369,19 @@ absl::Status PipelineServiceImpl::DoRecordWeeklyReview(
 grpc::Status PipelineServiceImpl::ListWeeklyReviews(
     Ctx* ctx, const v1::ListWeeklyReviewsRequest* req,
     v1::ListWeeklyReviewsResponse* resp) {
-  absl::StatusOr<v1::Opportunity> o =
-      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  resp->set_feed_sequence(db_.store->last_sequence());
-  absl::StatusOr<std::vector<v1::WeeklyReview>> reviews =
-      LoadAll(*db_.store, db_.reviews_by_opportunity, db_.reviews, o->id());
-  if (!reviews.ok()) {
-    return ToGrpc(reviews.status());
-  }
-  // Ids embed the week as YYYY-MM-DD, so index order is week order.
-  for (v1::WeeklyReview& r : *reviews) {
-    *resp->add_reviews() = std::move(r);
-  }
-  return grpc::Status::OK;
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Opportunity o,
+                     ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+    resp->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(
+        std::vector<v1::WeeklyReview> reviews,
+        LoadAll(*db_.store, db_.reviews_by_opportunity, db_.reviews, o.id()));
+    // Ids embed the week as YYYY-MM-DD, so index order is week order.
+    for (v1::WeeklyReview& r : reviews) {
+      *resp->add_reviews() = std::move(r);
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace salesops::pipeline

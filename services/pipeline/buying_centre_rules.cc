@@ -6,12 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "services/pipeline/deal_health.h"
 
 namespace salesops::pipeline {
 namespace {
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 // An existing role set again: revived when removed, changed when its role or
 // attitude differ; attitude changes go to its history.

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/pipeline.pb.h"
 

@@ -12,7 +12,6 @@
 #include "common/store/ids.h"
 #include "common/store/listing.h"
 #include "common/time/fiscal_calendar.h"
-#include "services/pipeline/handlers_internal.h"
 #include "services/pipeline/opportunity_rules.h"
 #include "services/pipeline/pipeline_service.h"
 
@@ -21,25 +20,22 @@ namespace salesops::pipeline {
 grpc::ServerUnaryReactor* PipelineServiceImpl::CreateOpportunity(
     grpc::CallbackServerContext* ctx, const v1::CreateOpportunityRequest* req,
     v1::Opportunity* resp) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<Principal> authorized = auth_->Authorize(*ctx, kWriters);
-  absl::StatusOr<v1::Opportunity> draft =
-      authorized.ok() ? DraftOpportunity(*req, *authorized, options_.currency)
-                      : authorized.status();
-  if (!draft.ok()) {
-    reactor->Finish(ToGrpc(draft.status()));
-    return reactor;
-  }
-  CreateAfterPeerChecks(
-      req, resp, std::move(*authorized), std::move(*draft),
-      [reactor](absl::Status s) { reactor->Finish(ToGrpc(s)); });
-  return reactor;
+  return SALESOPS_SERVE_ASYNC(
+      gate_, ctx, [&](const Principal& who, Finish finish) {
+        absl::StatusOr<v1::Opportunity> draft =
+            DraftOpportunity(*req, who, options_.currency);
+        if (!draft.ok()) {
+          finish(draft.status());
+          return;
+        }
+        CreateAfterPeerChecks(req, resp, who, std::move(*draft),
+                              std::move(finish));
+      });
 }
 
 void PipelineServiceImpl::CreateAfterPeerChecks(
     const v1::CreateOpportunityRequest* req, v1::Opportunity* resp,
-    Principal who, v1::Opportunity o,
-    std::function<void(absl::Status)> finish) {
+    Principal who, v1::Opportunity o, Finish finish) {
   // The commit does not wait either: the store's completion thread finishes.
   auto write = [this, req, resp, who, o, finish](absl::Status owner) mutable {
     if (!owner.ok()) {
@@ -79,17 +75,9 @@ TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
               pipeline::CreateOpportunity(
                   std::move(o), model, NewId("opp", txn.now()), by, txn.now()));
           v1::Opportunity& created = t.opportunity;
-          if (!created.external_id().empty()) {
-            ASSIGN_OR_RETURN(auto same, db_.opportunity_by_external_id.Lookup(
-                                            txn, created.external_id()));
-            if (same) {
-              return absl::AlreadyExistsError(absl::StrCat(
-                  "opportunity.external_id: \"", created.external_id(),
-                  "\" is already opportunity ", *same));
-            }
-            db_.opportunity_by_external_id.Put(txn, created.external_id(),
-                                               created.id());
-          }
+          RETURN_IF_ERROR(db_.opportunity_by_external_id.Claim(
+              txn, "opportunity.external_id", "", created.external_id(),
+              created.id()));
           RETURN_IF_ERROR(db_.AppendHistory(txn, std::move(t.history)));
           RETURN_IF_ERROR(
               db_.opportunities.Insert(txn, created.id(), &created));
@@ -109,22 +97,22 @@ TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
 
 grpc::Status PipelineServiceImpl::GetOpportunity(
     Ctx* ctx, const v1::GetOpportunityRequest* req, v1::Opportunity* resp) {
-  absl::StatusOr<v1::Opportunity> o = ReadForAnyone(ctx, req->id(), "id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  *resp = std::move(*o);
-  return grpc::Status::OK;
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp, ReadVisible(who, req->id(), "id"));
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status PipelineServiceImpl::UpdateOpportunity(
     Ctx* ctx, const v1::UpdateOpportunityRequest* req, v1::Opportunity* resp) {
-  return ToGrpc(DoUpdateOpportunity(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoUpdateOpportunity(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoUpdateOpportunity(
-    Ctx* ctx, const v1::UpdateOpportunityRequest* req, v1::Opportunity* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
+    const Principal& who, const v1::UpdateOpportunityRequest* req,
+    v1::Opportunity* resp) {
   RETURN_IF_ERROR(ValidateUpdate(*req, options_.currency));
   const v1::Opportunity& in = req->opportunity();
   ASSIGN_OR_RETURN(v1::Opportunity committed,
@@ -150,13 +138,14 @@ absl::Status PipelineServiceImpl::DoUpdateOpportunity(
 grpc::Status PipelineServiceImpl::ListOpportunities(
     Ctx* ctx, const v1::ListOpportunitiesRequest* req,
     v1::ListOpportunitiesResponse* resp) {
-  return ToGrpc(DoListOpportunities(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoListOpportunities(who, req, resp);
+  });
 }
 
 absl::Status PipelineServiceImpl::DoListOpportunities(
-    Ctx* ctx, const v1::ListOpportunitiesRequest* req,
+    const Principal& who, const v1::ListOpportunitiesRequest* req,
     v1::ListOpportunitiesResponse* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
   Violations v;
   if (!v1::OpportunityStatus_IsValid(req->status())) {
     v.Add("status: unknown value");
@@ -183,7 +172,7 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
   const std::vector<std::string> owners(req->owner_ids().begin(),
                                         req->owner_ids().end());
   const auto keep = [&](const v1::Opportunity& o) {
-    if (!CanSee(who, o.owner_node_id())) {
+    if (!scope_.CanRead(who, o.owner_node_id())) {
       return false;
     }
     if (!owners.empty() &&
@@ -246,32 +235,31 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
 
 grpc::Status PipelineServiceImpl::SetExitCriterion(
     Ctx* ctx, const v1::SetExitCriterionRequest* req, v1::Opportunity* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kWriters);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (req->opportunity_id().empty()) {
-    return ToGrpc(absl::InvalidArgumentError("opportunity_id: required"));
-  }
-  return ToGrpc(Transition(
-      *who, "SetExitCriterion", req->opportunity_id(), req->expected_version(),
-      [&](const v1::Opportunity& o, const v1::StageModel& model,
-          absl::Time now) {
-        return pipeline::SetExitCriterion(o, *req, model, *who, now);
-      },
-      resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    if (req->opportunity_id().empty()) {
+      return absl::InvalidArgumentError("opportunity_id: required");
+    }
+    return Transition(
+        who, "SetExitCriterion", req->opportunity_id(), req->expected_version(),
+        [&](const v1::Opportunity& o, const v1::StageModel& model,
+            absl::Time now) {
+          return pipeline::SetExitCriterion(o, *req, model, who, now);
+        },
+        resp);
+  });
 }
 
 grpc::Status PipelineServiceImpl::MoveStage(Ctx* ctx,
                                             const v1::MoveStageRequest* req,
                                             v1::Opportunity* resp) {
-  return ToGrpc(DoMoveStage(ctx, req, resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoMoveStage(who, req, resp);
+  });
 }
 
-absl::Status PipelineServiceImpl::DoMoveStage(Ctx* ctx,
+absl::Status PipelineServiceImpl::DoMoveStage(const Principal& who,
                                               const v1::MoveStageRequest* req,
                                               v1::Opportunity* resp) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kWriters));
   RETURN_IF_ERROR(CheckForcing(who, *req));
   ASSIGN_OR_RETURN(v1::Opportunity committed,
                    ReadVisible(who, req->opportunity_id(), "opportunity_id"));
@@ -303,88 +291,68 @@ absl::Status PipelineServiceImpl::DoMoveStage(Ctx* ctx,
 
 grpc::Status PipelineServiceImpl::CloseOpportunity(
     Ctx* ctx, const v1::CloseOpportunityRequest* req, v1::Opportunity* resp) {
-  absl::StatusOr<Principal> who = auth_->Authorize(*ctx, kWriters);
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (absl::Status s = ValidateClose(*req); !s.ok()) {
-    return ToGrpc(s);
-  }
-  return ToGrpc(Transition(
-      *who, "CloseOpportunity", req->opportunity_id(), req->expected_version(),
-      [&](const v1::Opportunity& o, const v1::StageModel& model,
-          absl::Time now) {
-        return pipeline::CloseOpportunity(o, *req, model, *who, now);
-      },
-      resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    RETURN_IF_ERROR(ValidateClose(*req));
+    return Transition(
+        who, "CloseOpportunity", req->opportunity_id(), req->expected_version(),
+        [&](const v1::Opportunity& o, const v1::StageModel& model,
+            absl::Time now) {
+          return pipeline::CloseOpportunity(o, *req, model, who, now);
+        },
+        resp);
+  });
 }
 
 grpc::Status PipelineServiceImpl::ReopenOpportunity(
     Ctx* ctx, const v1::ReopenOpportunityRequest* req, v1::Opportunity* resp) {
-  absl::StatusOr<Principal> who =
-      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager});
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  if (absl::Status s = ValidateReopen(*req); !s.ok()) {
-    return ToGrpc(s);
-  }
-  return ToGrpc(Transition(
-      *who, "ReopenOpportunity", req->opportunity_id(), req->expected_version(),
-      [&](const v1::Opportunity& o, const v1::StageModel& model,
-          absl::Time now) {
-        return pipeline::ReopenOpportunity(o, *req, model, *who, now);
-      },
-      resp));
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    RETURN_IF_ERROR(ValidateReopen(*req));
+    return Transition(
+        who, "ReopenOpportunity", req->opportunity_id(),
+        req->expected_version(),
+        [&](const v1::Opportunity& o, const v1::StageModel& model,
+            absl::Time now) {
+          return pipeline::ReopenOpportunity(o, *req, model, who, now);
+        },
+        resp);
+  });
 }
 
 grpc::Status PipelineServiceImpl::GetOpportunityHistory(
     Ctx* ctx, const v1::GetOpportunityHistoryRequest* req,
     v1::GetOpportunityHistoryResponse* resp) {
-  absl::StatusOr<v1::Opportunity> o =
-      ReadForAnyone(ctx, req->opportunity_id(), "opportunity_id");
-  if (!o.ok()) {
-    return ToGrpc(o.status());
-  }
-  absl::StatusOr<std::vector<v1::OpportunityChange>> changes =
-      LoadAll(*db_.store, db_.changes_by_opportunity, db_.changes, o->id());
-  if (!changes.ok()) {
-    return ToGrpc(changes.status());
-  }
-  for (v1::OpportunityChange& c : *changes) {
-    *resp->add_changes() = std::move(c);
-  }
-  return grpc::Status::OK;
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Opportunity o,
+                     ReadVisible(who, req->opportunity_id(), "opportunity_id"));
+    ASSIGN_OR_RETURN(
+        std::vector<v1::OpportunityChange> changes,
+        LoadAll(*db_.store, db_.changes_by_opportunity, db_.changes, o.id()));
+    for (v1::OpportunityChange& c : changes) {
+      *resp->add_changes() = std::move(c);
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status PipelineServiceImpl::ListOpportunityChanges(
     Ctx* ctx, const v1::ListOpportunityChangesRequest* req,
     v1::ListOpportunityChangesResponse* resp) {
-  absl::StatusOr<Principal> who =
-      auth_->Authorize(*ctx, {Role::kAdmin, Role::kService});
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
-  absl::StatusOr<Page> page = ReadPage(req->page());
-  if (!page.ok()) {
-    return ToGrpc(page.status());
-  }
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
-  std::vector<v1::OpportunityChange> changes;
-  std::string last;
-  bool more = false;
-  if (absl::Status s =
-          db_.ListAllChanges(page->after, page->size, &changes, &last, &more);
-      !s.ok()) {
-    return ToGrpc(s);
-  }
-  for (v1::OpportunityChange& c : changes) {
-    *resp->add_changes() = std::move(c);
-  }
-  if (more) {
-    resp->mutable_page()->set_next_page_token(EncodePageToken(last));
-  }
-  return grpc::Status::OK;
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
+    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
+    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    std::vector<v1::OpportunityChange> changes;
+    std::string last;
+    bool more = false;
+    RETURN_IF_ERROR(
+        db_.ListAllChanges(page.after, page.size, &changes, &last, &more));
+    for (v1::OpportunityChange& c : changes) {
+      *resp->add_changes() = std::move(c);
+    }
+    if (more) {
+      resp->mutable_page()->set_next_page_token(EncodePageToken(last));
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace salesops::pipeline

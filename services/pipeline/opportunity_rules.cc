@@ -8,14 +8,13 @@
 #include "absl/time/civil_time.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/pipeline/deal_health.h"
 #include "services/pipeline/stage_models.h"
 
 namespace salesops::pipeline {
 namespace {
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 absl::Status MustBeOpen(const v1::Opportunity& o, const char* hint) {
   if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {

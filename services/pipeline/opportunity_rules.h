@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "common/status/violations.h"
 #include "salesops/v1/pipeline.pb.h"
 #include "services/pipeline/stage_rules.h"

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/pipeline/stage_models.h"
@@ -30,20 +31,8 @@ const Principal kAdmin{"admin", Role::kAdmin, ""};
 const Principal kManager{"manager-a", Role::kManager, "a"};
 const Principal kRep{"rep-1", Role::kRep, "r1"};
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
-v1::Date Day(int y, int m, int d) {
-  v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
 
 v1::StageModel BuiltIn(const std::string& id) {
   for (const v1::StageModel& m : BuiltInModels()) {

@@ -1,9 +1,9 @@
 #include "services/pipeline/pipeline_service.h"
 
-// The service's shared parts: construction, scope, the peer checks, the one
-// write of an opportunity transition, and following credit's feed. The
-// handlers are in opportunity_handlers.cc, buying_centre_handlers.cc and
-// stage_model_handlers.cc.
+// The service's shared parts: construction and its role table, scope, the
+// peer checks, the one write of an opportunity transition, the stage-model
+// and evaluation handlers, and following credit's feed. The other handlers
+// are in opportunity_handlers.cc and buying_centre_handlers.cc.
 
 #include <algorithm>
 #include <optional>
@@ -11,12 +11,60 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
-#include "services/pipeline/handlers_internal.h"
+#include "common/status/violations.h"
+#include "common/store/ids.h"
+#include "common/store/listing.h"
+#include "common/time/clock.h"
+#include "services/pipeline/evaluation.h"
 #include "services/pipeline/stage_models.h"
 
 namespace salesops::pipeline {
+
+namespace {
+
+const std::vector<Role> kWriters = {Role::kAdmin, Role::kManager, Role::kRep};
+const std::vector<Role> kAdminsAndManagers = {Role::kAdmin, Role::kManager};
+
+// Who may call what (SPEC §8): every RPC of salesops.v1.PipelineService has
+// one row; CallGate refuses to start otherwise.
+std::vector<MethodRoles> PipelineRoles() {
+  return {
+      {"CreateStageModel", {Role::kAdmin}},
+      {"GetStageModel", AllRoles()},
+      {"ListStageModels", AllRoles()},
+      {"UpdateStageModel", {Role::kAdmin}},
+      {"CreateOpportunity", kWriters},
+      {"GetOpportunity", AllRoles()},
+      {"UpdateOpportunity", kWriters},
+      {"ListOpportunities", AllRoles()},
+      {"SetExitCriterion", kWriters},
+      {"MoveStage", kWriters},
+      {"CloseOpportunity", kWriters},
+      {"ReopenOpportunity", kAdminsAndManagers},
+      {"GetOpportunityHistory", AllRoles()},
+      {"SetContactRole", kWriters},
+      {"RemoveContactRole", kWriters},
+      {"ListContactRoles", AllRoles()},
+      {"RecordActivity", kWriters},
+      {"ListActivities", AllRoles()},
+      {"ListFollowUps", AllRoles()},
+      {"ListOverdueFollowUps", AllRoles()},
+      // Anyone may evaluate; storing the result on an opportunity needs its
+      // writer (FinishEvaluation).
+      {"EvaluateFourFactors", AllRoles()},
+      {"EvaluateQualification", AllRoles()},
+      {"EvaluateCompetitive", AllRoles()},
+      {"GetDealHealth", AllRoles()},
+      {"RecordWeeklyReview", kWriters},
+      {"ListWeeklyReviews", AllRoles()},
+      {"ListOpportunityChanges", {Role::kAdmin, Role::kService}},
+  };
+}
+
+}  // namespace
 
 PipelineServiceImpl::PipelineServiceImpl(Store* store,
                                          const Authenticator* auth,
@@ -25,7 +73,10 @@ PipelineServiceImpl::PipelineServiceImpl(Store* store,
                                          const OrgMirror* org,
                                          PipelineOptions options)
     : db_(store),
-      auth_(auth),
+      gate_(auth, v1::PipelineService::service_full_name(), PipelineRoles()),
+      scope_([org](const std::string& node, const std::string& ancestor) {
+        return org->IsWithin(node, ancestor);
+      }),
       clock_(clock),
       accounts_(accounts),
       credit_(credit),
@@ -54,37 +105,9 @@ absl::Status PipelineServiceImpl::Init() {
 // ---------------------------------------------------------------------------
 // Scope
 
-bool PipelineServiceImpl::CanSee(const Principal& who,
-                                 const std::string& owner) const {
-  switch (who.role) {
-    case Role::kAdmin:
-    case Role::kFinance:
-    case Role::kService:
-      return true;
-    case Role::kManager:
-      return org_->IsWithin(owner, who.org_node_id);
-    case Role::kRep:
-      return !who.org_node_id.empty() && owner == who.org_node_id;
-  }
-  return false;
-}
-
 absl::Status PipelineServiceImpl::RequireWriter(
     const Principal& who, const std::string& owner) const {
-  const bool ok =
-      who.role == Role::kAdmin ||
-      (who.role == Role::kManager && org_->IsWithin(owner, who.org_node_id)) ||
-      (who.role == Role::kRep && !who.org_node_id.empty() &&
-       owner == who.org_node_id);
-  if (ok) {
-    return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError(
-      absl::StrCat(std::string(RoleName(who.role)), " ", who.name,
-                   " may not change opportunities owned by org node ", owner,
-                   who.role == Role::kManager ? " (outside their subtree)"
-                   : who.role == Role::kRep   ? " (not their own)"
-                                              : ""));
+  return scope_.RequireWriter(who, owner, "opportunities");
 }
 
 absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadVisible(
@@ -94,18 +117,9 @@ absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadVisible(
         absl::StrCat(std::string(field), ": required"));
   }
   ASSIGN_OR_RETURN(v1::Opportunity o, db_.opportunities.Get(id));
-  if (!CanSee(who, o.owner_node_id())) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(std::string(RoleName(who.role)), " ", who.name,
-                     " may not see opportunity ", id));
-  }
+  RETURN_IF_ERROR(
+      scope_.RequireReader(who, o.owner_node_id(), "opportunities"));
   return o;
-}
-
-absl::StatusOr<v1::Opportunity> PipelineServiceImpl::ReadForAnyone(
-    Ctx* ctx, const std::string& id, std::string_view field) {
-  ASSIGN_OR_RETURN(Principal who, auth_->Authorize(*ctx, kAnyone));
-  return ReadVisible(who, id, field);
 }
 
 absl::Status PipelineServiceImpl::OwnerVerdict(const Principal& who,
@@ -234,21 +248,9 @@ absl::Status PipelineServiceImpl::WriteTransition(WriteTxn& txn,
                                                   OpportunityTransition t,
                                                   v1::Opportunity* resp) {
   v1::Opportunity& o = t.opportunity;
-  if (o.external_id() != stored.external_id()) {
-    if (!o.external_id().empty()) {
-      ASSIGN_OR_RETURN(auto same, db_.opportunity_by_external_id.Lookup(
-                                      txn, o.external_id()));
-      if (same) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("opportunity.external_id: \"", o.external_id(),
-                         "\" is already opportunity ", *same));
-      }
-      db_.opportunity_by_external_id.Put(txn, o.external_id(), o.id());
-    }
-    if (!stored.external_id().empty()) {
-      db_.opportunity_by_external_id.Delete(txn, stored.external_id());
-    }
-  }
+  RETURN_IF_ERROR(db_.opportunity_by_external_id.Claim(
+      txn, "opportunity.external_id", stored.external_id(), o.external_id(),
+      o.id()));
   RETURN_IF_ERROR(db_.AppendHistory(txn, std::move(t.history)));
   if (o.owner_node_id() != stored.owner_node_id()) {
     db_.opportunities_by_owner.Delete(txn, stored.owner_node_id(), o.id());
@@ -261,6 +263,197 @@ absl::Status PipelineServiceImpl::WriteTransition(WriteTxn& txn,
   RETURN_IF_ERROR(db_.opportunities.Update(txn, o.id(), 0, &o));
   *resp = std::move(o);
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Stage models
+
+namespace {
+
+// What a new model leaves empty comes from the model it copies.
+void CopyUnset(const v1::StageModel& src, v1::StageModel* m) {
+  if (m->stages().empty()) {
+    *m->mutable_stages() = src.stages();
+  }
+  if (!m->has_out_of_funnel_threshold()) {
+    *m->mutable_out_of_funnel_threshold() = src.out_of_funnel_threshold();
+  }
+  if (!m->has_cadence()) {
+    *m->mutable_cadence() = src.cadence();
+  }
+  if (m->stall_limit_days() == 0) {
+    m->set_stall_limit_days(src.stall_limit_days());
+  }
+}
+
+absl::Status CheckModel(const v1::StageModel& m, const std::string& currency) {
+  std::vector<std::string> violations;
+  ValidateModel(m, currency, &violations);
+  if (!violations.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(violations, "; "));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status PipelineServiceImpl::CreateStageModel(
+    Ctx* ctx, const v1::CreateStageModelRequest* req, v1::StageModel* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    v1::StageModel m = req->model();
+    if (!req->copy_from_id().empty()) {
+      ASSIGN_OR_RETURN(std::optional<v1::StageModel> source,
+                       db_.models.Find(req->copy_from_id()));
+      if (!source) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "copy_from_id: stage model ", req->copy_from_id(), " not found"));
+      }
+      CopyUnset(*source, &m);
+    }
+    RETURN_IF_ERROR(CheckModel(m, options_.currency));
+    const auto insert = [&](WriteTxn& txn) -> absl::Status {
+      m.set_id(NewId("stm", txn.now()));
+      m.set_name(Trimmed(m.name()));
+      m.set_built_in(false);
+      m.clear_win_rate_history();
+      m.set_created_micros(Micros(txn.now()));
+      m.set_updated_micros(m.created_micros());
+      RETURN_IF_ERROR(db_.models.Insert(txn, m.id(), &m));
+      *resp = m;
+      return absl::OkStatus();
+    };
+    return db_.store
+        ->Write(ActorFor(who, "CreateStageModel"),
+                [&](WriteTxn& txn) {
+                  return CreateOnce(txn, "CreateStageModel", req->request_id(),
+                                    *req, resp, [&] { return insert(txn); });
+                })
+        .status();
+  });
+}
+
+grpc::Status PipelineServiceImpl::GetStageModel(
+    Ctx* ctx, const v1::GetStageModelRequest* req, v1::StageModel* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
+    if (req->id().empty()) {
+      return absl::InvalidArgumentError("id: required");
+    }
+    ASSIGN_OR_RETURN(*resp, db_.models.Get(req->id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PipelineServiceImpl::ListStageModels(
+    Ctx* ctx, const v1::ListStageModelsRequest* req,
+    v1::ListStageModelsResponse* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
+    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
+    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    std::string next;
+    RETURN_IF_ERROR(FillPage<v1::StageModel>(
+        db_.models, page, [](const v1::StageModel&) { return true; },
+        resp->mutable_models(), &next));
+    resp->mutable_page()->set_next_page_token(next);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status PipelineServiceImpl::UpdateStageModel(
+    Ctx* ctx, const v1::UpdateStageModelRequest* req, v1::StageModel* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    if (req->model().id().empty()) {
+      return absl::InvalidArgumentError("model.id: required");
+    }
+    RETURN_IF_ERROR(CheckModel(req->model(), options_.currency));
+    const auto update = [&](WriteTxn& txn) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::StageModel stored,
+                       db_.models.Get(txn, req->model().id()));
+      RETURN_IF_ERROR(CheckSameStageKeys(stored, req->model()));
+      v1::StageModel m = req->model();
+      m.set_name(Trimmed(m.name()));
+      m.set_built_in(stored.built_in());
+      m.set_created_micros(stored.created_micros());
+      m.set_updated_micros(Micros(txn.now()));
+      *m.mutable_win_rate_history() = stored.win_rate_history();
+      for (v1::WinRateChange& c : WinRateChanges(
+               stored, m, Micros(txn.now()), who.name, stored.version() + 1)) {
+        *m.add_win_rate_history() = std::move(c);
+      }
+      RETURN_IF_ERROR(
+          db_.models.Update(txn, m.id(), req->expected_version(), &m));
+      *resp = std::move(m);
+      return absl::OkStatus();
+    };
+    return db_.store->Write(ActorFor(who, "UpdateStageModel"), update).status();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation
+
+template <typename Eval>
+absl::Status PipelineServiceImpl::FinishEvaluation(
+    const Principal& who, const char* method, absl::StatusOr<Eval> evaluation,
+    const std::string& opportunity_id, int64_t expected_version,
+    Eval* (v1::Opportunity::*slot)(), Eval* resp) {
+  RETURN_IF_ERROR(evaluation.status());
+  evaluation->set_evaluated_by(who.name);
+  evaluation->set_evaluated_micros(Micros(clock_->Now()));
+  if (!opportunity_id.empty()) {
+    // Stored on the opportunity: a change, so the caller must be its writer.
+    evaluation->set_opportunity_id(opportunity_id);
+    v1::Opportunity stored;
+    RETURN_IF_ERROR(Transition(
+        who, method, opportunity_id, expected_version,
+        [&](const v1::Opportunity& o, const v1::StageModel& model,
+            absl::Time now) -> absl::StatusOr<OpportunityTransition> {
+          OpportunityTransition t;
+          t.opportunity = o;
+          *(t.opportunity.*slot)() = *evaluation;
+          Touch(model, now, &t.opportunity);
+          return t;
+        },
+        &stored));
+  }
+  *resp = std::move(*evaluation);
+  return absl::OkStatus();
+}
+
+grpc::Status PipelineServiceImpl::EvaluateFourFactors(
+    Ctx* ctx, const v1::EvaluateFourFactorsRequest* req,
+    v1::FourFactorEvaluation* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return FinishEvaluation(
+        who, "EvaluateFourFactors",
+        pipeline::EvaluateFourFactors(req->need(), req->impact(), req->fit(),
+                                      req->relationship(), req->min_factor(),
+                                      req->min_total()),
+        req->opportunity_id(), req->expected_version(),
+        &v1::Opportunity::mutable_four_factors, resp);
+  });
+}
+
+grpc::Status PipelineServiceImpl::EvaluateQualification(
+    Ctx* ctx, const v1::EvaluateQualificationRequest* req,
+    v1::QualificationEvaluation* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return FinishEvaluation(who, "EvaluateQualification",
+                            pipeline::EvaluateQualification(req->evaluation()),
+                            req->opportunity_id(), req->expected_version(),
+                            &v1::Opportunity::mutable_qualification, resp);
+  });
+}
+
+grpc::Status PipelineServiceImpl::EvaluateCompetitive(
+    Ctx* ctx, const v1::EvaluateCompetitiveRequest* req,
+    v1::CompetitiveEvaluation* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return FinishEvaluation(
+        who, "EvaluateCompetitive",
+        pipeline::EvaluateCompetitive(req->criteria(), req->parties()),
+        req->opportunity_id(), req->expected_version(),
+        &v1::Opportunity::mutable_competitive, resp);
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 #pragma once
 
-// gRPC handlers of salesops.v1.PipelineService (SPEC.md §3): authorize →
-// validate → ask peers (accounts, credit) → one transaction on the store's
-// commit path (checks that depend on state run inside it) → map the status.
+// gRPC handlers of salesops.v1.PipelineService (SPEC.md §3) on the suite's
+// handler shell (common/server/handler.h: roles per method in one table, next
+// to the constructor in pipeline_service.cc): validate → ask peers (accounts,
+// credit) → one transaction on the store's commit path that reads the stored
+// state, calls the pure transition (opportunity_rules.h, buying_centre_rules.h,
+// activity_rules.h) and writes its result → map the status.
 //
 // Scope (SPEC §8): ADMIN everything; MANAGER the opportunities whose owner is
 // inside the subtree of their org node (per the OrgMirror followed from
 // accounts); REP the opportunities their own node owns; FINANCE and SERVICE
-// read everything and write nothing. A single entity outside the caller's
-// scope is PERMISSION_DENIED; lists are filtered instead.
+// read everything and write nothing (common/org/scope.h). A single entity
+// outside the caller's scope is PERMISSION_DENIED; lists are filtered instead.
 
 #include <functional>
 #include <mutex>
@@ -18,7 +21,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/org/org_mirror.h"
+#include "common/org/scope.h"
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/store/store.h"
 #include "common/time/clock.h"
 #include "salesops/v1/credit.pb.h"
@@ -162,19 +167,14 @@ class PipelineServiceImpl final
  private:
   // ---- Scope (pipeline_service.cc) ----
 
-  // True when `who` may read opportunities owned by `owner_node_id`.
-  bool CanSee(const Principal& who, const std::string& owner_node_id) const;
+  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not read
+  // it; `field` names the id in messages.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
+      const Principal& who, const std::string& id, std::string_view field);
   // PERMISSION_DENIED unless `who` may change opportunities owned by
   // `owner_node_id` (ADMIN; MANAGER inside their subtree; REP their own).
   [[nodiscard]] absl::Status RequireWriter(
       const Principal& who, const std::string& owner_node_id) const;
-  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not see
-  // it; `field` names the id in messages.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
-      const Principal& who, const std::string& id, std::string_view field);
-  // Authorizes any reader, then ReadVisible.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadForAnyone(
-      Ctx* ctx, const std::string& id, std::string_view field);
 
   // ---- Peers (pipeline_service.cc) ----
 
@@ -214,8 +214,7 @@ class PipelineServiceImpl final
   // whichever thread answered last. No thread waits for accounts.
   void CreateAfterPeerChecks(const v1::CreateOpportunityRequest* req,
                              v1::Opportunity* resp, Principal who,
-                             v1::Opportunity o,
-                             std::function<void(absl::Status)> finish);
+                             v1::Opportunity o, Finish finish);
 
   // ---- Opportunity writes (pipeline_service.cc) ----
 
@@ -241,36 +240,42 @@ class PipelineServiceImpl final
   // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
   TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
                   v1::Opportunity o, v1::Opportunity* resp);
-  absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
+  absl::Status DoUpdateOpportunity(const Principal& who,
+                                   const v1::UpdateOpportunityRequest*,
                                    v1::Opportunity*);
-  absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
+  absl::Status DoListOpportunities(const Principal& who,
+                                   const v1::ListOpportunitiesRequest*,
                                    v1::ListOpportunitiesResponse*);
-  absl::Status DoMoveStage(Ctx*, const v1::MoveStageRequest*, v1::Opportunity*);
-  absl::Status DoSetContactRole(Ctx*, const v1::SetContactRoleRequest*,
+  absl::Status DoMoveStage(const Principal& who, const v1::MoveStageRequest*,
+                           v1::Opportunity*);
+  absl::Status DoSetContactRole(const Principal& who,
+                                const v1::SetContactRoleRequest*,
                                 v1::ContactRole*);
-  absl::Status DoRecordActivity(Ctx*, const v1::RecordActivityRequest*,
+  absl::Status DoRecordActivity(const Principal& who,
+                                const v1::RecordActivityRequest*,
                                 v1::Activity*);
-  absl::Status DoListOverdueFollowUps(Ctx*,
+  absl::Status DoListOverdueFollowUps(const Principal& who,
                                       const v1::ListOverdueFollowUpsRequest*,
                                       v1::ListOverdueFollowUpsResponse*);
-  absl::Status DoGetDealHealth(Ctx*, const v1::GetDealHealthRequest*,
+  absl::Status DoGetDealHealth(const Principal& who,
+                               const v1::GetDealHealthRequest*,
                                v1::GetDealHealthResponse*);
-  absl::Status DoRecordWeeklyReview(Ctx*, const v1::RecordWeeklyReviewRequest*,
+  absl::Status DoRecordWeeklyReview(const Principal& who,
+                                    const v1::RecordWeeklyReviewRequest*,
                                     v1::WeeklyReview*);
   // The rest of an Evaluate* call once `evaluation` is computed: stamps who
   // and when and, with an opportunity id, stores it in that opportunity's
   // `slot` field (the caller must be allowed to change the opportunity).
   // `method` names the RPC in the audit log.
   template <typename Eval>
-  [[nodiscard]] absl::Status FinishEvaluation(Ctx* ctx, const char* method,
-                                              absl::StatusOr<Eval> evaluation,
-                                              const std::string& opportunity_id,
-                                              int64_t expected_version,
-                                              Eval* (v1::Opportunity::*slot)(),
-                                              Eval* resp);
+  [[nodiscard]] absl::Status FinishEvaluation(
+      const Principal& who, const char* method, absl::StatusOr<Eval> evaluation,
+      const std::string& opportunity_id, int64_t expected_version,
+      Eval* (v1::Opportunity::*slot)(), Eval* resp);
 
   PipelineStore db_;
-  const Authenticator* auth_;
+  CallGate gate_;
+  ScopePolicy scope_;
   Clock* clock_;
   AccountsClient* accounts_;
   CreditClient* credit_;

@@ -5,6 +5,7 @@
 #include "common/status/status.h"
 #include "common/store/ids.h"
 #include "common/store/key.h"
+#include "common/time/clock.h"
 
 namespace salesops::pipeline {
 namespace {
@@ -46,7 +47,7 @@ PipelineStore::PipelineStore(Store* s)
       activities(s, Cf::kEntities, kActivityTag, kActivityKind, "activity"),
       follow_ups(s, Cf::kEntities, kFollowUpTag, kFollowUpKind, "follow-up"),
       reviews(s, Cf::kEntities, kReviewTag, kWeeklyReviewKind, "weekly review"),
-      opportunity_by_external_id(Cf::kIndex, kOppByExternalId),
+      opportunity_by_external_id(Cf::kIndex, kOppByExternalId, "opportunity"),
       opportunities_by_owner(Cf::kIndex, kOppsByOwner),
       opportunities_by_account(Cf::kIndex, kOppsByAccount),
       changes_by_opportunity(Cf::kIndex, kChangesByOpp),
@@ -121,7 +122,7 @@ absl::Status PipelineStore::CancelFollowUps(
       continue;
     }
     f.set_state(v1::FOLLOW_UP_STATE_CANCELLED);
-    f.set_completed_micros(absl::ToUnixMicros(txn.now()));
+    f.set_completed_micros(Micros(txn.now()));
     RETURN_IF_ERROR(follow_ups.Update(txn, f.id(), 0, &f));
   }
   return absl::OkStatus();
@@ -149,7 +150,7 @@ absl::Status PipelineStore::InsertFollowUp(WriteTxn& txn,
   f.set_opportunity_id(opp.id());
   f.set_owner_node_id(opp.owner_node_id());
   f.set_state(v1::FOLLOW_UP_STATE_PLANNED);
-  f.set_created_micros(absl::ToUnixMicros(txn.now()));
+  f.set_created_micros(Micros(txn.now()));
   RETURN_IF_ERROR(follow_ups.Insert(txn, f.id(), &f));
   follow_ups_by_opportunity.Put(txn, opp.id(), f.id());
   return absl::OkStatus();

@@ -90,33 +90,15 @@ struct PipelineStore {
                               std::string_view week);
 };
 
-// Most entries read for one opportunity's history, roles, activities.
-inline constexpr size_t kMaxPerOpportunity = 100'000;
-
-// Every id `index` lists under `value` (bounded by kMaxPerOpportunity).
-template <typename Source>
-absl::StatusOr<std::vector<std::string>> AllIds(Source& source,
-                                                const MultiIndex& index,
-                                                const std::string& value) {
-  std::vector<std::string> ids;
-  bool more = false;
-  RETURN_IF_ERROR(
-      index.ListIds(source, value, "", kMaxPerOpportunity, &ids, &more));
-  if (more) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "more than ", kMaxPerOpportunity, " entries under ", value));
-  }
-  return ids;
-}
-
-// Every entity of `table` that `index` lists under `value`, committed
+// Every entity of `table` that `index` lists under `value` (at most
+// MultiIndex::kDefaultAllIdsLimit, else FAILED_PRECONDITION), committed
 // (Source = const Store) or as `txn` sees them (Source = WriteTxn).
 template <typename Msg, typename Source>
 absl::StatusOr<std::vector<Msg>> LoadAll(Source& source,
                                          const MultiIndex& index,
                                          const Table<Msg>& table,
                                          const std::string& value) {
-  ASSIGN_OR_RETURN(std::vector<std::string> ids, AllIds(source, index, value));
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, index.AllIds(source, value));
   std::vector<Msg> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {

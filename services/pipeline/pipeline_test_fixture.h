@@ -36,6 +36,7 @@
 #include "common/server/auth.h"
 #include "common/store/paging.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -87,45 +88,23 @@ using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 using ::salesops::testing::IsError;
 using ::salesops::testing::IsOk;
 
-inline v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
-inline v1::Date Day(int year, int month, int day) {
-  v1::Date d;
-  d.set_year(year);
-  d.set_month(month);
-  d.set_day(day);
-  return d;
-}
-
-inline v1::OrgNode Node(const std::string& id, const std::string& parent,
-                        v1::OrgNodeKind kind) {
-  v1::OrgNode n;
-  n.set_id(id);
-  n.set_parent_id(parent);
-  n.set_kind(kind);
-  n.set_name(id);
-  n.set_version(1);
-  return n;
-}
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
+using ::salesops::testing::OrgNodeProto;
 
 // Our sales organization:
 //   root (GLOBAL)
 //   ├── a (REGION) ── t (TEAM) ── r1, r2 (REP)
 //   └── b (REGION) ── u (TEAM) ── r3 (REP)
 inline std::vector<v1::OrgNode> DefaultOrg() {
-  return {Node("root", "", v1::ORG_NODE_KIND_GLOBAL),
-          Node("a", "root", v1::ORG_NODE_KIND_REGION),
-          Node("b", "root", v1::ORG_NODE_KIND_REGION),
-          Node("t", "a", v1::ORG_NODE_KIND_TEAM),
-          Node("u", "b", v1::ORG_NODE_KIND_TEAM),
-          Node("r1", "t", v1::ORG_NODE_KIND_REP),
-          Node("r2", "t", v1::ORG_NODE_KIND_REP),
-          Node("r3", "u", v1::ORG_NODE_KIND_REP)};
+  return {OrgNodeProto("root", "", v1::ORG_NODE_KIND_GLOBAL),
+          OrgNodeProto("a", "root", v1::ORG_NODE_KIND_REGION),
+          OrgNodeProto("b", "root", v1::ORG_NODE_KIND_REGION),
+          OrgNodeProto("t", "a", v1::ORG_NODE_KIND_TEAM),
+          OrgNodeProto("u", "b", v1::ORG_NODE_KIND_TEAM),
+          OrgNodeProto("r1", "t", v1::ORG_NODE_KIND_REP),
+          OrgNodeProto("r2", "t", v1::ORG_NODE_KIND_REP),
+          OrgNodeProto("r3", "u", v1::ORG_NODE_KIND_REP)};
 }
 
 inline v1::StageModel BuiltIn(const std::string& id) {

@@ -147,90 +147,54 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
     const Principal& who, const v1::ListOpportunitiesRequest* req,
     v1::ListOpportunitiesResponse* resp) {
   Violations v;
-  if (!v1::OpportunityStatus_IsValid(req->status())) {
-    v.Add("status: unknown value");
-  }
-  std::optional<absl::CivilDay> from, to;
-  if (req->has_close_from()) {
-    absl::StatusOr<absl::CivilDay> d =
-        FromProto(req->close_from(), "close_from");
-    d.ok() ? void(from = *d) : v.Add(d.status());
-  }
-  if (req->has_close_to()) {
-    absl::StatusOr<absl::CivilDay> d = FromProto(req->close_to(), "close_to");
-    d.ok() ? void(to = *d) : v.Add(d.status());
-  }
-  if (from && to && *from > *to) {
-    v.Add("close_to: must not be before close_from");
-  }
+  const OpportunityFilter filter = ReadListFilter(*req, v);
   absl::StatusOr<Page> page = ReadPage(req->page());
   if (!page.ok()) {
     v.Add(page.status());
   }
   RETURN_IF_ERROR(v.status());
-
-  const std::vector<std::string> owners(req->owner_ids().begin(),
-                                        req->owner_ids().end());
+  const std::vector<std::string>& owners = filter.owners;
   const auto keep = [&](const v1::Opportunity& o) {
-    if (!scope_.CanRead(who, o.owner_node_id())) {
-      return false;
-    }
-    if (!owners.empty() &&
-        std::none_of(owners.begin(), owners.end(), [&](const std::string& n) {
-          return o.owner_node_id() == n || org_->IsWithin(o.owner_node_id(), n);
-        })) {
-      return false;
-    }
-    if (!req->account_id().empty() && o.account_id() != req->account_id()) {
-      return false;
-    }
-    if (req->status() != v1::OPPORTUNITY_STATUS_UNSPECIFIED &&
-        o.status() != req->status()) {
-      return false;
-    }
-    if (!req->stage_key().empty() && o.stage_key() != req->stage_key()) {
-      return false;
-    }
-    if (!req->stage_model_id().empty() &&
-        o.stage_model_id() != req->stage_model_id()) {
-      return false;
-    }
-    if (from || to) {
-      const absl::CivilDay close(o.expected_close_date().year(),
-                                 o.expected_close_date().month(),
-                                 o.expected_close_date().day());
-      if ((from && close < *from) || (to && close > *to)) {
-        return false;
-      }
-    }
-    return true;
+    const std::string& owner = o.owner_node_id();
+    return scope_.CanRead(who, owner) &&
+           (owners.empty() || std::any_of(owners.begin(), owners.end(),
+                                          [&](const std::string& n) {
+                                            return owner == n ||
+                                                   org_->IsWithin(owner, n);
+                                          })) &&
+           filter.Matches(o);
   };
   resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
   std::string next;
   // The narrowest index that answers the filter; the filter runs anyway.
-  std::optional<std::string> only_owner;
-  if (owners.size() == 1) {
-    std::optional<OrgMirror::Node> n = org_->Find(owners[0]);
-    if (n && n->kind == v1::ORG_NODE_KIND_REP) {
-      only_owner = owners[0];
-    }
-  } else if (owners.empty() && who.role == Role::kRep) {
-    only_owner = who.org_node_id;
-  }
+  auto* out = resp->mutable_opportunities();
   if (!req->account_id().empty()) {
     RETURN_IF_ERROR(FillPageFromIndex<v1::Opportunity>(
         *db_.store, db_.opportunities_by_account, req->account_id(),
-        db_.opportunities, *page, keep, resp->mutable_opportunities(), &next));
-  } else if (only_owner) {
+        db_.opportunities, *page, keep, out, &next));
+  } else if (std::optional<std::string> only = OnlyOwner(who, owners)) {
     RETURN_IF_ERROR(FillPageFromIndex<v1::Opportunity>(
-        *db_.store, db_.opportunities_by_owner, *only_owner, db_.opportunities,
-        *page, keep, resp->mutable_opportunities(), &next));
+        *db_.store, db_.opportunities_by_owner, *only, db_.opportunities, *page,
+        keep, out, &next));
   } else {
-    RETURN_IF_ERROR(FillPage<v1::Opportunity>(
-        db_.opportunities, *page, keep, resp->mutable_opportunities(), &next));
+    RETURN_IF_ERROR(
+        FillPage<v1::Opportunity>(db_.opportunities, *page, keep, out, &next));
   }
   resp->mutable_page()->set_next_page_token(next);
   return absl::OkStatus();
+}
+
+std::optional<std::string> PipelineServiceImpl::OnlyOwner(
+    const Principal& who, const std::vector<std::string>& owners) const {
+  if (owners.size() == 1) {
+    std::optional<OrgMirror::Node> n = org_->Find(owners[0]);
+    if (n && n->kind == v1::ORG_NODE_KIND_REP) {
+      return owners[0];
+    }
+  } else if (owners.empty() && who.role == Role::kRep) {
+    return who.org_node_id;
+  }
+  return std::nullopt;
 }
 
 grpc::Status PipelineServiceImpl::SetExitCriterion(

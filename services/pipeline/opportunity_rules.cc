@@ -474,6 +474,51 @@ absl::StatusOr<OpportunityTransition> ReopenOpportunity(
   return t;
 }
 
+OpportunityFilter ReadListFilter(const v1::ListOpportunitiesRequest& req,
+                                 Violations& v) {
+  OpportunityFilter f;
+  if (!v1::OpportunityStatus_IsValid(req.status())) {
+    v.Add("status: unknown value");
+  }
+  if (req.has_close_from()) {
+    absl::StatusOr<absl::CivilDay> d =
+        FromProto(req.close_from(), "close_from");
+    d.ok() ? void(f.close_from = *d) : v.Add(d.status());
+  }
+  if (req.has_close_to()) {
+    absl::StatusOr<absl::CivilDay> d = FromProto(req.close_to(), "close_to");
+    d.ok() ? void(f.close_to = *d) : v.Add(d.status());
+  }
+  if (f.close_from && f.close_to && *f.close_from > *f.close_to) {
+    v.Add("close_to: must not be before close_from");
+  }
+  f.owners.assign(req.owner_ids().begin(), req.owner_ids().end());
+  f.account_id = req.account_id();
+  f.status = req.status();
+  f.stage_key = req.stage_key();
+  f.stage_model_id = req.stage_model_id();
+  return f;
+}
+
+bool OpportunityFilter::Matches(const v1::Opportunity& o) const {
+  if ((!account_id.empty() && o.account_id() != account_id) ||
+      (status != v1::OPPORTUNITY_STATUS_UNSPECIFIED && o.status() != status) ||
+      (!stage_key.empty() && o.stage_key() != stage_key) ||
+      (!stage_model_id.empty() && o.stage_model_id() != stage_model_id)) {
+    return false;
+  }
+  if (close_from || close_to) {
+    const absl::CivilDay close(o.expected_close_date().year(),
+                               o.expected_close_date().month(),
+                               o.expected_close_date().day());
+    if ((close_from && close < *close_from) ||
+        (close_to && close > *close_to)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool ClosesOnCollection(const v1::StageModel& model, const v1::Opportunity& o) {
   const int stage = StageIndex(model, o.stage_key());
   return stage >= 0 && model.stages(stage).closes_on_collection();

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/server/principal.h"
 #include "common/status/violations.h"
@@ -175,6 +176,26 @@ OpportunityTransition Close(const v1::Opportunity& stored,
 [[nodiscard]] absl::StatusOr<OpportunityTransition> ReopenOpportunity(
     const v1::Opportunity& stored, const v1::ReopenOpportunityRequest& req,
     const v1::StageModel& model, const Principal& who, absl::Time now);
+
+// ---- ListOpportunities ----
+
+// A ListOpportunities request's filters. The owners filter needs the org
+// tree and the caller's scope the handler's policy; Matches checks the rest.
+struct OpportunityFilter {
+  std::vector<std::string> owners;
+  std::string account_id;
+  v1::OpportunityStatus status = v1::OPPORTUNITY_STATUS_UNSPECIFIED;
+  std::string stage_key;
+  std::string stage_model_id;
+  std::optional<absl::CivilDay> close_from, close_to;
+
+  // True when `o` passes every filter but the owners'.
+  bool Matches(const v1::Opportunity& o) const;
+};
+
+// The request's filters; their violations go to `v` (the page's join them).
+OpportunityFilter ReadListFilter(const v1::ListOpportunitiesRequest& req,
+                                 Violations& v);
 
 // True when `o` sits in a stage of `model` that closes on full collection.
 bool ClosesOnCollection(const v1::StageModel& model, const v1::Opportunity& o);

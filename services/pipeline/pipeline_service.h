@@ -15,8 +15,10 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -246,6 +248,10 @@ class PipelineServiceImpl final
   absl::Status DoListOpportunities(const Principal& who,
                                    const v1::ListOpportunitiesRequest*,
                                    v1::ListOpportunitiesResponse*);
+  // The one owner whose index answers a list for `owners` (a single REP
+  // node, or a REP's own node when no owner is asked for); nullopt: none.
+  std::optional<std::string> OnlyOwner(
+      const Principal& who, const std::vector<std::string>& owners) const;
   absl::Status DoMoveStage(const Principal& who, const v1::MoveStageRequest*,
                            v1::Opportunity*);
   absl::Status DoSetContactRole(const Principal& who,

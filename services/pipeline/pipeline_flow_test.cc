@@ -407,6 +407,29 @@ TEST_F(PipelineConcurrencyTest, ConcurrentRolesNeverWeighMoreThanHundred) {
   EXPECT_EQ(sum, 80);
 }
 
+TEST_F(PipelineConcurrencyTest, PeerAnswersOnAnotherThreadFinishTheCreate) {
+  // The gRPC accounts client answers CreateOpportunity's checks from gRPC's
+  // threads (no thread of ours waits); so does the fake here.
+  accounts_.SetAnswerLater(true);
+  accounts_.PutNode(OrgNodeProto("r4", "u", v1::ORG_NODE_KIND_REP));
+  const int calls = accounts_.calls();
+  v1::Opportunity out;
+  ASSERT_TRUE(IsOk(Create(Draft("r4"), &out)));
+  const std::string created = out.id();
+  EXPECT_EQ(out.owner_node_id(), "r4");
+  EXPECT_EQ(accounts_.calls(), calls + 2) << "the account, then the owner";
+  EXPECT_TRUE(IsError(Create(Draft("r_missing"), &out),
+                      grpc::StatusCode::INVALID_ARGUMENT,
+                      "opportunity.owner_node_id"));
+  EXPECT_TRUE(IsError(Create(Draft("r4", "acc_missing"), &out),
+                      grpc::StatusCode::INVALID_ARGUMENT,
+                      "opportunity.account_id"));
+  accounts_.SetUnavailable(true);
+  EXPECT_TRUE(
+      IsError(Create(Draft("r4", kAcc2), &out), grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(ListIds({}), std::set<std::string>{created});
+}
+
 // ---------------------------------------------------------------------------
 // Close and reopen (SPEC §3.2)
 

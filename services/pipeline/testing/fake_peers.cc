@@ -7,6 +7,43 @@
 
 namespace salesops::pipeline::fakes {
 
+FakeAccounts::~FakeAccounts() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+}
+
+void FakeAccounts::SetAnswerLater(bool later) {
+  std::lock_guard<std::mutex> lock(mu_);
+  later_ = later;
+}
+
+void FakeAccounts::Answer(std::function<void()> answer) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (later_) {
+      threads_.emplace_back(std::move(answer));
+      return;
+    }
+  }
+  answer();
+}
+
+void FakeAccounts::GetAccountAsync(const std::string& id,
+                                   Done<v1::Account> done) {
+  Answer([this, id, done = std::move(done)] { done(GetAccount(id)); });
+}
+
+void FakeAccounts::GetOrgNodeAsync(const std::string& id,
+                                   Done<v1::OrgNode> done) {
+  Answer([this, id, done = std::move(done)] { done(GetOrgNode(id)); });
+}
+
 void FakeAccounts::AddAccount(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   v1::Account a;

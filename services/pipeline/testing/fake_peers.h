@@ -2,13 +2,15 @@
 
 // In-memory fakes of the pipeline service's peers (peers.h), shared by its
 // tests and by fuzz/pipeline_fuzz.cc. Thread-safe; they answer at once (the
-// asynchronous calls run `done` on the caller's thread).
+// asynchronous calls run `done` on the caller's thread unless
+// FakeAccounts::SetAnswerLater).
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +24,7 @@ namespace salesops::pipeline::fakes {
 // ids starting with the prefix of `SetDownPrefix` ("" = none).
 class FakeAccounts final : public AccountsClient {
  public:
+  ~FakeAccounts() override;  // joins the answering threads
   void AddAccount(const std::string& id);
   void PutNode(const v1::OrgNode& n);
   void AddContact(const std::string& id, const std::string& account_id);
@@ -29,14 +32,22 @@ class FakeAccounts final : public AccountsClient {
   void SetDownPrefix(std::string prefix);
   // Calls answered so far (every method).
   int calls() const;
+  // With `later`, the asynchronous calls answer from a thread of the fake's
+  // own, as the gRPC client answers from gRPC's.
+  void SetAnswerLater(bool later);
 
   absl::StatusOr<v1::Account> GetAccount(const std::string& id) override;
   absl::StatusOr<v1::OrgNode> GetOrgNode(const std::string& id) override;
   absl::StatusOr<v1::Contact> GetContact(const std::string& id) override;
   absl::Status ListAllOrgNodes(std::vector<v1::OrgNode>* nodes,
                                uint64_t* feed_sequence) override;
+  void GetAccountAsync(const std::string& id, Done<v1::Account> done) override;
+  void GetOrgNodeAsync(const std::string& id, Done<v1::OrgNode> done) override;
 
  private:
+  // Runs `answer` now, or on a new thread when answering later.
+  void Answer(std::function<void()> answer);
+
   template <typename Msg>
   absl::StatusOr<Msg> Lookup(const std::map<std::string, Msg>& table,
                              const std::string& id, const char* what);
@@ -44,6 +55,8 @@ class FakeAccounts final : public AccountsClient {
 
   mutable std::mutex mu_;
   bool unavailable_ = false;
+  bool later_ = false;
+  std::vector<std::thread> threads_;
   std::string down_prefix_;
   int calls_ = 0;
   std::map<std::string, v1::Account> accounts_;

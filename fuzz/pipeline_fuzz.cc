@@ -8,7 +8,6 @@
 // "down" makes either peer answer UNAVAILABLE, the peer-failure path.
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -16,7 +15,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -27,6 +25,7 @@
 #include "services/pipeline/pipeline_service.h"
 #include "services/pipeline/pipeline_store.h"
 #include "services/pipeline/stage_models.h"
+#include "services/pipeline/testing/fake_peers.h"
 
 namespace salesops::fuzz {
 namespace {
@@ -46,103 +45,30 @@ std::vector<v1::OrgNode> MirroredOrg() {
           FeedOrgNode("r3", "u", v1::ORG_NODE_KIND_REP)};
 }
 
-absl::Status Down(const std::string& id, const char* peer) {
-  return absl::UnavailableError(
-      absl::StrCat(peer, " service unavailable (fuzz fake, id ", id, ")"));
+// The shared fakes (services/pipeline/testing/fake_peers.h) set up as the
+// header comment says.
+void SetUpPeers(pipeline::fakes::FakeAccounts* accounts,
+                pipeline::fakes::FakeCredit* credit) {
+  for (const v1::OrgNode& n : MirroredOrg()) {
+    accounts->PutNode(n);
+  }
+  accounts->PutNode(FeedOrgNode("r4", "u", v1::ORG_NODE_KIND_REP));
+  accounts->AddAccount("acc_1");
+  accounts->AddAccount("acc_2");
+  for (const auto& [id, account] :
+       {std::pair<const char*, const char*>{"con_1", "acc_1"},
+        {"con_2", "acc_1"},
+        {"con_3", "acc_1"},
+        {"con_9", "acc_2"}}) {
+    accounts->AddContact(id, account);
+  }
+  accounts->SetDownPrefix("down");
+  credit->ScriptFor("acc_1", {pipeline::CreditDecision::kApprove, {}});
+  credit->ScriptFor(
+      "acc_2", {pipeline::CreditDecision::kBlock, {"over the credit limit"}});
+  credit->Script(pipeline::CreditDecision::kReview, {"no credit profile"});
+  credit->SetDownPrefix("down");
 }
-
-class FakeAccounts final : public pipeline::AccountsClient {
- public:
-  FakeAccounts() {
-    for (const v1::OrgNode& n : MirroredOrg()) {
-      nodes_[n.id()] = n;
-    }
-    nodes_["r4"] = FeedOrgNode("r4", "u", v1::ORG_NODE_KIND_REP);
-    for (const char* id : {"acc_1", "acc_2"}) {
-      v1::Account a;
-      a.set_id(id);
-      a.set_name(id);
-      a.set_owner_node_id("r1");
-      a.set_version(1);
-      accounts_[id] = a;
-    }
-    for (const auto& [id, account] :
-         {std::pair<const char*, const char*>{"con_1", "acc_1"},
-          {"con_2", "acc_1"},
-          {"con_3", "acc_1"},
-          {"con_9", "acc_2"}}) {
-      v1::Contact c;
-      c.set_id(id);
-      c.set_account_id(account);
-      c.set_name(id);
-      c.set_version(1);
-      contacts_[id] = c;
-    }
-  }
-
-  absl::StatusOr<v1::Account> GetAccount(const std::string& id) override {
-    return Lookup(accounts_, id, "account");
-  }
-  absl::StatusOr<v1::OrgNode> GetOrgNode(const std::string& id) override {
-    return Lookup(nodes_, id, "org node");
-  }
-  absl::StatusOr<v1::Contact> GetContact(const std::string& id) override {
-    return Lookup(contacts_, id, "contact");
-  }
-  absl::Status ListAllOrgNodes(std::vector<v1::OrgNode>* nodes,
-                               uint64_t* feed_sequence) override {
-    for (const auto& [id, n] : nodes_) {
-      nodes->push_back(n);
-    }
-    *feed_sequence = 0;
-    return absl::OkStatus();
-  }
-
- private:
-  template <typename Msg>
-  static absl::StatusOr<Msg> Lookup(const std::map<std::string, Msg>& table,
-                                    const std::string& id, const char* what) {
-    if (absl::StartsWith(id, "down")) {
-      return Down(id, "accounts");
-    }
-    auto it = table.find(id);
-    if (it == table.end()) {
-      return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
-    }
-    return it->second;
-  }
-
-  // Read-only after construction: calls from the create threads need no lock.
-  std::map<std::string, v1::Account> accounts_;
-  std::map<std::string, v1::OrgNode> nodes_;
-  std::map<std::string, v1::Contact> contacts_;
-};
-
-class FakeCredit final : public pipeline::CreditClient {
- public:
-  absl::StatusOr<pipeline::CreditAnswer> CheckCredit(
-      const std::string& account_id, const v1::Money& amount,
-      const std::string& opportunity_id) override {
-    if (absl::StartsWith(account_id, "down")) {
-      return Down(account_id, "credit");
-    }
-    if (account_id == "acc_1") {
-      return pipeline::CreditAnswer{pipeline::CreditDecision::kApprove, {}};
-    }
-    if (account_id == "acc_2") {
-      return pipeline::CreditAnswer{pipeline::CreditDecision::kBlock,
-                                    {"over the credit limit"}};
-    }
-    return pipeline::CreditAnswer{pipeline::CreditDecision::kReview,
-                                  {"no credit profile"}};
-  }
-  absl::Status ListAllOpportunityCollections(
-      std::vector<v1::OpportunityCollection>*,
-      uint64_t* feed_sequence) override {
-    *feed_sequence = 0;
-    return absl::OkStatus();
-  }
-};
 
 v1::CreateOpportunityRequest NewOpportunity(const std::string& name,
                                             const std::string& account,
@@ -170,6 +96,7 @@ class PipelineFixture final : public Fixture {
     env.clock->Set(absl::FromCivil(absl::CivilSecond(2026, 5, 4, 9, 0, 0),
                                    absl::UTCTimeZone()));
     clock_ = env.clock;
+    SetUpPeers(&accounts_, &credit_);
     mirror_ = std::make_unique<OrgMirror>(env.store, pipeline::Cf::kMirror);
     MustOk(mirror_->Load(), "OrgMirror::Load");
     MustOk(mirror_->Replace(MirroredOrg(), "accounts", 0),
@@ -596,8 +523,8 @@ class PipelineFixture final : public Fixture {
     return v1::Opportunity();
   }
 
-  FakeAccounts accounts_;
-  FakeCredit credit_;
+  pipeline::fakes::FakeAccounts accounts_;
+  pipeline::fakes::FakeCredit credit_;
   Clock* clock_ = nullptr;
   RpcTable* rpcs_ = nullptr;
   std::unique_ptr<OrgMirror> mirror_;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/time/clock.h"
 #include "services/pipeline/stage_models.h"
 
 namespace salesops::pipeline {
@@ -93,13 +94,11 @@ absl::Status CheckInfluenceWeights(const std::vector<v1::ContactRole>& others,
   return absl::OkStatus();
 }
 
-std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
-  const v1::Opportunity& opp = facts.opportunity;
-  const int64_t as_of = absl::ToUnixMicros(facts.as_of);
-  const bool open = opp.status() == v1::OPPORTUNITY_STATUS_OPEN;
-  std::vector<v1::DealWarning> out;
+namespace {
 
-  // ROLE_MISSING and NO_COACH.
+// ROLE_MISSING and NO_COACH.
+void AddRoleWarnings(const DealFacts& facts,
+                     std::vector<v1::DealWarning>* out) {
   const v1::BuyingRole kCore[] = {
       v1::BUYING_ROLE_DECISION_MAKER, v1::BUYING_ROLE_USER,
       v1::BUYING_ROLE_TECHNICAL_GATEKEEPER, v1::BUYING_ROLE_COACH};
@@ -114,16 +113,21 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
     if (!held(role)) missing.push_back(RoleName(role));
   }
   if (!missing.empty()) {
-    out.push_back(Warning(v1::WARNING_CODE_ROLE_MISSING, v1::SEVERITY_HIGH,
-                          absl::StrCat("no contact holds the core buying role",
-                                       missing.size() > 1 ? "s " : " ",
-                                       absl::StrJoin(missing, ", "))));
+    out->push_back(Warning(v1::WARNING_CODE_ROLE_MISSING, v1::SEVERITY_HIGH,
+                           absl::StrCat("no contact holds the core buying role",
+                                        missing.size() > 1 ? "s " : " ",
+                                        absl::StrJoin(missing, ", "))));
   }
   if (!held(v1::BUYING_ROLE_COACH)) {
-    out.push_back(Warning(v1::WARNING_CODE_NO_COACH, v1::SEVERITY_HIGH,
-                          "no contact holds the COACH role"));
+    out->push_back(Warning(v1::WARNING_CODE_NO_COACH, v1::SEVERITY_HIGH,
+                           "no contact holds the COACH role"));
   }
+}
 
+// CORE_NOT_VISITED, ROLE_CHANGED and NEW_FACE.
+void AddContactWarnings(const DealFacts& facts,
+                        std::vector<v1::DealWarning>* out) {
+  const int64_t as_of = Micros(facts.as_of);
   // CORE_NOT_VISITED.
   std::vector<std::string> not_visited;
   for (const v1::ContactRole& r : facts.roles) {
@@ -136,9 +140,9 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
     std::string detail =
         absl::StrCat("core contacts with no visit or meeting: ",
                      absl::StrJoin(not_visited, ", "));
-    out.push_back(Warning(v1::WARNING_CODE_CORE_NOT_VISITED,
-                          v1::SEVERITY_MEDIUM, std::move(detail),
-                          std::move(not_visited)));
+    out->push_back(Warning(v1::WARNING_CODE_CORE_NOT_VISITED,
+                           v1::SEVERITY_MEDIUM, std::move(detail),
+                           std::move(not_visited)));
   }
 
   // ROLE_CHANGED.
@@ -155,8 +159,8 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
         facts.last_review_micros == 0 ? "(no weekly review yet)"
                                       : "since the last weekly review",
         " with no activity since: ", absl::StrJoin(changed, ", "));
-    out.push_back(Warning(v1::WARNING_CODE_ROLE_CHANGED, v1::SEVERITY_MEDIUM,
-                          std::move(detail), std::move(changed)));
+    out->push_back(Warning(v1::WARNING_CODE_ROLE_CHANGED, v1::SEVERITY_MEDIUM,
+                           std::move(detail), std::move(changed)));
   }
 
   // NEW_FACE.
@@ -172,13 +176,18 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
     std::string detail =
         absl::StrCat("contacts added in the last ", kNewFaceDays,
                      " days and not yet met: ", absl::StrJoin(new_faces, ", "));
-    out.push_back(Warning(v1::WARNING_CODE_NEW_FACE, v1::SEVERITY_MEDIUM,
-                          std::move(detail), std::move(new_faces)));
+    out->push_back(Warning(v1::WARNING_CODE_NEW_FACE, v1::SEVERITY_MEDIUM,
+                           std::move(detail), std::move(new_faces)));
   }
+}
 
+// COMPETITION_UNKNOWN and OPPOSED.
+void AddCompetitionWarnings(const DealFacts& facts,
+                            std::vector<v1::DealWarning>* out) {
+  const v1::Opportunity& opp = facts.opportunity;
   // COMPETITION_UNKNOWN.
   if (opp.competitors().empty()) {
-    out.push_back(
+    out->push_back(
         Warning(v1::WARNING_CODE_COMPETITION_UNKNOWN, v1::SEVERITY_MEDIUM,
                 opp.competitors_unknown()
                     ? "no competitor recorded; competitors are marked unknown"
@@ -199,22 +208,27 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
   if (!opposed.empty()) {
     std::string detail = absl::StrCat("core contacts doubting or opposing: ",
                                       absl::StrJoin(opposed_text, ", "));
-    out.push_back(Warning(v1::WARNING_CODE_OPPOSED, v1::SEVERITY_HIGH,
-                          std::move(detail), std::move(opposed)));
+    out->push_back(Warning(v1::WARNING_CODE_OPPOSED, v1::SEVERITY_HIGH,
+                           std::move(detail), std::move(opposed)));
   }
+}
 
-  if (!open) return out;
-
+// STALLED and CLOSE_DATE_PASSED (open deals only).
+void AddOpenDealWarnings(const DealFacts& facts,
+                         std::vector<v1::DealWarning>* out) {
+  const v1::Opportunity& opp = facts.opportunity;
+  const int64_t as_of = Micros(facts.as_of);
   // STALLED.
   const int stage = StageIndex(facts.model, opp.stage_key());
   // StallLimitDays falls back to the model's limit for an unknown stage.
   const int32_t limit_days = StallLimitDays(facts.model, stage);
   const int64_t in_stage = as_of - opp.stage_entered_micros();
   if (in_stage > int64_t{limit_days} * kMicrosPerDay) {
-    out.push_back(Warning(v1::WARNING_CODE_STALLED, v1::SEVERITY_MEDIUM,
-                          absl::StrCat("in stage ", opp.stage_key(), " for ",
-                                       in_stage / kMicrosPerDay,
-                                       " days (limit ", limit_days, " days)")));
+    out->push_back(
+        Warning(v1::WARNING_CODE_STALLED, v1::SEVERITY_MEDIUM,
+                absl::StrCat("in stage ", opp.stage_key(), " for ",
+                             in_stage / kMicrosPerDay, " days (limit ",
+                             limit_days, " days)")));
   }
 
   // CLOSE_DATE_PASSED.
@@ -223,13 +237,18 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
     const absl::CivilDay close(d.year(), d.month(), d.day());
     const absl::CivilDay today = absl::ToCivilDay(facts.as_of, facts.time_zone);
     if (close < today) {
-      out.push_back(
+      out->push_back(
           Warning(v1::WARNING_CODE_CLOSE_DATE_PASSED, v1::SEVERITY_HIGH,
                   absl::StrCat("expected close date ", DateText(d),
                                " is before today (", CivilText(today), ")")));
     }
   }
+}
 
+// FOLLOW_UP_OVERDUE (open deals only).
+void AddFollowUpWarnings(const DealFacts& facts,
+                         std::vector<v1::DealWarning>* out) {
+  const int64_t as_of = Micros(facts.as_of);
   // FOLLOW_UP_OVERDUE.
   std::vector<std::string> overdue;
   for (const v1::FollowUp& f : facts.follow_ups) {
@@ -242,11 +261,25 @@ std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
     }
   }
   if (!overdue.empty()) {
-    out.push_back(Warning(v1::WARNING_CODE_FOLLOW_UP_OVERDUE,
-                          v1::SEVERITY_MEDIUM,
-                          absl::StrCat("planned follow-ups past due: ",
-                                       absl::StrJoin(overdue, ", "))));
+    out->push_back(Warning(v1::WARNING_CODE_FOLLOW_UP_OVERDUE,
+                           v1::SEVERITY_MEDIUM,
+                           absl::StrCat("planned follow-ups past due: ",
+                                        absl::StrJoin(overdue, ", "))));
   }
+}
+
+}  // namespace
+
+std::vector<v1::DealWarning> AssessDealHealth(const DealFacts& facts) {
+  std::vector<v1::DealWarning> out;
+  AddRoleWarnings(facts, &out);
+  AddContactWarnings(facts, &out);
+  AddCompetitionWarnings(facts, &out);
+  if (facts.opportunity.status() != v1::OPPORTUNITY_STATUS_OPEN) {
+    return out;
+  }
+  AddOpenDealWarnings(facts, &out);
+  AddFollowUpWarnings(facts, &out);
   return out;
 }
 

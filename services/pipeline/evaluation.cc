@@ -120,12 +120,13 @@ absl::StatusOr<v1::QualificationEvaluation> EvaluateQualification(
   return e;
 }
 
-absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
-    const google::protobuf::RepeatedPtrField<v1::CompetitiveCriterion>&
-        criteria,
-    const google::protobuf::RepeatedPtrField<v1::CompetitiveParty>& parties) {
-  std::vector<std::string> violations;
+namespace {
 
+// The criteria's rules: 1..kMaxCriteria, unique non-blank names, weights
+// 1..10000 bp summing to exactly 10000.
+void CheckCriteria(const google::protobuf::RepeatedPtrField<
+                       v1::CompetitiveCriterion>& criteria,
+                   std::vector<std::string>& violations) {
   if (criteria.empty()) {
     violations.push_back("criteria: at least 1 required");
   } else if (criteria.size() > kMaxCriteria) {
@@ -153,7 +154,13 @@ absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
     violations.push_back(absl::StrCat(
         "criteria: weights must sum to 10000 bp, got ", weight_sum));
   }
+}
 
+// The parties' rules: 1..kMaxParties, unique non-blank names, one score
+// 1..5 per criterion.
+void CheckParties(
+    const google::protobuf::RepeatedPtrField<v1::CompetitiveParty>& parties,
+    int criteria_count, std::vector<std::string>& violations) {
   if (parties.empty()) {
     violations.push_back("parties: at least 1 required");
   } else if (parties.size() > kMaxParties) {
@@ -170,10 +177,10 @@ absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
       violations.push_back(
           absl::StrCat("parties[", j, "].name: duplicate \"", name, "\""));
     }
-    if (p.scores_size() != criteria.size()) {
+    if (p.scores_size() != criteria_count) {
       violations.push_back(absl::StrCat(
           "parties[", j, "].scores: must have one score per criterion (",
-          criteria.size(), "), got ", p.scores_size()));
+          criteria_count, "), got ", p.scores_size()));
     }
     for (int k = 0; k < p.scores_size(); ++k) {
       if (!IsScore(p.scores(k))) {
@@ -182,11 +189,13 @@ absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
       }
     }
   }
-  if (absl::Status s = Violations(violations); !s.ok()) return s;
+}
 
-  v1::CompetitiveEvaluation e;
-  *e.mutable_criteria() = criteria;
-  *e.mutable_parties() = parties;
+// Each party's weighted score, best first (ties by name), ranked 1, 1, 3.
+std::vector<v1::CompetitiveResult> Rank(
+    const google::protobuf::RepeatedPtrField<v1::CompetitiveCriterion>&
+        criteria,
+    const google::protobuf::RepeatedPtrField<v1::CompetitiveParty>& parties) {
   std::vector<v1::CompetitiveResult> results;
   results.reserve(parties.size());
   for (const v1::CompetitiveParty& p : parties) {
@@ -214,7 +223,25 @@ absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
     }
     previous_score = results[i].weighted_score_milli();
     results[i].set_rank(rank);
-    *e.add_results() = std::move(results[i]);
+  }
+  return results;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CompetitiveEvaluation> EvaluateCompetitive(
+    const google::protobuf::RepeatedPtrField<v1::CompetitiveCriterion>&
+        criteria,
+    const google::protobuf::RepeatedPtrField<v1::CompetitiveParty>& parties) {
+  std::vector<std::string> violations;
+  CheckCriteria(criteria, violations);
+  CheckParties(parties, criteria.size(), violations);
+  if (absl::Status s = Violations(violations); !s.ok()) return s;
+  v1::CompetitiveEvaluation e;
+  *e.mutable_criteria() = criteria;
+  *e.mutable_parties() = parties;
+  for (v1::CompetitiveResult& r : Rank(criteria, parties)) {
+    *e.add_results() = std::move(r);
   }
   return e;
 }

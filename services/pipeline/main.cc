@@ -29,93 +29,114 @@ ABSL_FLAG(std::string, credit_addr, "",
           "feed, and moves into credit-checked stages pass marked "
           "credit_review_pending");
 
+namespace salesops::pipeline {
+namespace {
+
+// The peers and options the flags name; `credit` stays null without
+// --credit_addr.
+struct Setup {
+  std::unique_ptr<PeerChannel> accounts;
+  std::unique_ptr<PeerChannel> credit;
+  PipelineOptions options;
+};
+
+absl::StatusOr<Setup> SetupFromFlags() {
+  const std::string accounts_addr = absl::GetFlag(FLAGS_accounts_addr);
+  if (accounts_addr.empty()) {
+    return absl::InvalidArgumentError(
+        "--accounts_addr: required (HOST:PORT of salesops-accounts)");
+  }
+  Setup setup;
+  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone),
+                          &setup.options.time_zone)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--time_zone: unknown time zone ", absl::GetFlag(FLAGS_time_zone)));
+  }
+  setup.options.currency = absl::GetFlag(FLAGS_currency);
+  ASSIGN_OR_RETURN(setup.accounts, PeerChannel::FromFlags(accounts_addr));
+  if (const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
+      !credit_addr.empty()) {
+    ASSIGN_OR_RETURN(setup.credit, PeerChannel::FromFlags(credit_addr));
+  }
+  return setup;
+}
+
+// The org nodes of accounts' feed into `org`; a resync lists them all.
+void FollowAccounts(ServiceRuntime& runtime, const PeerChannel* peer,
+                    OrgMirror* org, AccountsClient* accounts) {
+  FeedConsumerOptions follow;
+  follow.source = "accounts";
+  follow.kinds = {"accounts.OrgNode"};
+  follow.registry = &runtime.metrics().registry();
+  runtime.AddConsumer(std::make_unique<FeedConsumer>(
+      &runtime.store(), peer, follow,
+      [org](const v1::Event& e, WriteTxn& txn) { return org->Apply(e, txn); },
+      [org, accounts]() -> absl::Status {
+        std::vector<v1::OrgNode> nodes;
+        uint64_t sequence = 0;
+        RETURN_IF_ERROR(accounts->ListAllOrgNodes(&nodes, &sequence));
+        return org->Replace(nodes, "accounts", sequence);
+      }));
+}
+
+// Full collection closes closes_on_collection opportunities WON, in the same
+// transaction as the cursor (SPEC §6).
+void FollowCredit(ServiceRuntime& runtime, const PeerChannel* peer,
+                  PipelineServiceImpl* service) {
+  FeedConsumerOptions follow;
+  follow.source = kCreditSource;
+  follow.kinds = {kOpportunityCollectionKind};
+  follow.registry = &runtime.metrics().registry();
+  runtime.AddConsumer(std::make_unique<FeedConsumer>(
+      &runtime.store(), peer, follow,
+      [service](const v1::Event& e, WriteTxn& txn) {
+        return service->ApplyCreditEvent(e, txn);
+      },
+      [service]() { return service->ResyncCredit(); }));
+}
+
+int Serve(Setup setup) {
+  auto runtime = ServiceRuntime::FromFlags({"pipeline", ColumnFamilies()});
+  if (!runtime.ok()) {
+    return ServiceRuntime::FailedToStart(runtime.status());
+  }
+  Store& store = (*runtime)->store();
+  OrgMirror org(&store, Cf::kMirror);
+  if (absl::Status s = org.Load(); !s.ok()) {
+    return ServiceRuntime::FailedToStart(s);
+  }
+  std::unique_ptr<AccountsClient> accounts =
+      NewGrpcAccountsClient(setup.accounts.get());
+  std::unique_ptr<CreditClient> credit =
+      setup.credit != nullptr ? NewGrpcCreditClient(setup.credit.get())
+                              : NewUnconfiguredCreditClient();
+  FollowAccounts(**runtime, setup.accounts.get(), &org, accounts.get());
+  PipelineServiceImpl service(&store, &(*runtime)->auth(), (*runtime)->clock(),
+                              accounts.get(), credit.get(), &org,
+                              setup.options);
+  if (absl::Status s = service.Init(); !s.ok()) {
+    return ServiceRuntime::FailedToStart(s);
+  }
+  if (setup.credit != nullptr) {
+    FollowCredit(**runtime, setup.credit.get(), &service);
+  }
+  (*runtime)->AddService(&service, "salesops.v1.PipelineService");
+  return (*runtime)->Run();
+}
+
+}  // namespace
+}  // namespace salesops::pipeline
+
 int main(int argc, char** argv) {
-  using salesops::ServiceRuntime;
-  namespace pipeline = salesops::pipeline;
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
                        "salesops-pipeline: opportunities and stage models. "
                        "Flags: see README.md");
-  const std::string accounts_addr = absl::GetFlag(FLAGS_accounts_addr);
-  if (accounts_addr.empty()) {
-    return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
-        "--accounts_addr: required (HOST:PORT of salesops-accounts)"));
+  absl::StatusOr<salesops::pipeline::Setup> setup =
+      salesops::pipeline::SetupFromFlags();
+  if (!setup.ok()) {
+    return salesops::ServiceRuntime::FailedToStart(setup.status());
   }
-  const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &tz)) {
-    return ServiceRuntime::FailedToStart(absl::InvalidArgumentError(
-        absl::StrCat("--time_zone: unknown time zone ",
-                     absl::GetFlag(FLAGS_time_zone))));
-  }
-  auto accounts_peer = salesops::PeerChannel::FromFlags(accounts_addr);
-  if (!accounts_peer.ok()) {
-    return ServiceRuntime::FailedToStart(accounts_peer.status());
-  }
-  // Outlives the runtime (and so its feed consumers), like accounts_peer.
-  std::unique_ptr<salesops::PeerChannel> credit_peer;
-  if (!credit_addr.empty()) {
-    auto peer = salesops::PeerChannel::FromFlags(credit_addr);
-    if (!peer.ok()) {
-      return ServiceRuntime::FailedToStart(peer.status());
-    }
-    credit_peer = std::move(*peer);
-  }
-  auto runtime =
-      ServiceRuntime::FromFlags({"pipeline", pipeline::ColumnFamilies()});
-  if (!runtime.ok()) {
-    return ServiceRuntime::FailedToStart(runtime.status());
-  }
-  salesops::Store& store = (*runtime)->store();
-  salesops::OrgMirror org(&store, pipeline::Cf::kMirror);
-  if (absl::Status s = org.Load(); !s.ok()) {
-    return ServiceRuntime::FailedToStart(s);
-  }
-  std::unique_ptr<pipeline::AccountsClient> accounts =
-      pipeline::NewGrpcAccountsClient(accounts_peer->get());
-  std::unique_ptr<pipeline::CreditClient> credit =
-      credit_peer != nullptr ? pipeline::NewGrpcCreditClient(credit_peer.get())
-                             : pipeline::NewUnconfiguredCreditClient();
-
-  salesops::FeedConsumerOptions follow;
-  follow.source = "accounts";
-  follow.kinds = {"accounts.OrgNode"};
-  follow.registry = &(*runtime)->metrics().registry();
-  (*runtime)->AddConsumer(std::make_unique<salesops::FeedConsumer>(
-      &store, accounts_peer->get(), follow,
-      [&org](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
-        return org.Apply(e, txn);
-      },
-      [&org, &accounts]() -> absl::Status {
-        std::vector<salesops::v1::OrgNode> nodes;
-        uint64_t sequence = 0;
-        RETURN_IF_ERROR(accounts->ListAllOrgNodes(&nodes, &sequence));
-        return org.Replace(nodes, "accounts", sequence);
-      }));
-
-  pipeline::PipelineOptions options;
-  options.currency = absl::GetFlag(FLAGS_currency);
-  options.time_zone = tz;
-  pipeline::PipelineServiceImpl service(&store, &(*runtime)->auth(),
-                                        (*runtime)->clock(), accounts.get(),
-                                        credit.get(), &org, options);
-  if (absl::Status s = service.Init(); !s.ok()) {
-    return ServiceRuntime::FailedToStart(s);
-  }
-  if (credit_peer != nullptr) {
-    // Full collection closes closes_on_collection opportunities WON, in the
-    // same transaction as the cursor (SPEC §6).
-    salesops::FeedConsumerOptions follow_credit;
-    follow_credit.source = pipeline::kCreditSource;
-    follow_credit.kinds = {pipeline::kOpportunityCollectionKind};
-    follow_credit.registry = &(*runtime)->metrics().registry();
-    (*runtime)->AddConsumer(std::make_unique<salesops::FeedConsumer>(
-        &store, credit_peer.get(), follow_credit,
-        [&service](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
-          return service.ApplyCreditEvent(e, txn);
-        },
-        [&service]() { return service.ResyncCredit(); }));
-  }
-  (*runtime)->AddService(&service, "salesops.v1.PipelineService");
-  return (*runtime)->Run();
+  // The peer channels outlive the runtime (and so its feed consumers).
+  return salesops::pipeline::Serve(std::move(*setup));
 }

@@ -1,7 +1,12 @@
 #include "services/pipeline/peers.h"
 
+#include <functional>
+#include <memory>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/org/org_listing.h"
+#include "common/server/peer.h"
 #include "common/status/status.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
@@ -31,6 +36,33 @@ absl::Status FromPeer(const grpc::Status& s, const char* peer_name) {
 constexpr char kAccounts[] = "accounts";
 constexpr char kCredit[] = "credit";
 
+// One call of a callback (async) stub: the context, request and response live
+// until gRPC runs the callback, which hands the answer to `done`.
+template <typename Req, typename Resp>
+struct AsyncCall {
+  std::unique_ptr<grpc::ClientContext> ctx;
+  Req req;
+  Resp resp;
+};
+
+// Starts `start(ctx, &req, &resp, callback)` (a stub's async() method) for
+// `req` and answers `done` from gRPC's callback thread.
+template <typename Resp, typename Req, typename Start>
+void CallAsync(const PeerChannel& peer, const char* peer_name, Req req,
+               const Start& start, Done<Resp> done) {
+  auto call = std::make_shared<AsyncCall<Req, Resp>>();
+  call->ctx = peer.NewContext();
+  call->req = std::move(req);
+  start(call->ctx.get(), &call->req, &call->resp,
+        [call, peer_name, done = std::move(done)](grpc::Status s) {
+          if (absl::Status st = FromPeer(s, peer_name); !st.ok()) {
+            done(st);
+            return;
+          }
+          done(std::move(call->resp));
+        });
+}
+
 class GrpcAccountsClient final : public AccountsClient {
  public:
   explicit GrpcAccountsClient(const PeerChannel* peer)
@@ -53,6 +85,28 @@ class GrpcAccountsClient final : public AccountsClient {
     RETURN_IF_ERROR(
         FromPeer(stub_->GetOrgNode(ctx.get(), req, &resp), kAccounts));
     return resp;
+  }
+  void GetAccountAsync(const std::string& id, Done<v1::Account> done) override {
+    v1::GetAccountRequest req;
+    req.set_id(id);
+    CallAsync<v1::Account>(
+        *peer_, kAccounts, std::move(req),
+        [this](grpc::ClientContext* ctx, const v1::GetAccountRequest* r,
+               v1::Account* resp, std::function<void(grpc::Status)> cb) {
+          stub_->async()->GetAccount(ctx, r, resp, std::move(cb));
+        },
+        std::move(done));
+  }
+  void GetOrgNodeAsync(const std::string& id, Done<v1::OrgNode> done) override {
+    v1::GetOrgNodeRequest req;
+    req.set_id(id);
+    CallAsync<v1::OrgNode>(
+        *peer_, kAccounts, std::move(req),
+        [this](grpc::ClientContext* ctx, const v1::GetOrgNodeRequest* r,
+               v1::OrgNode* resp, std::function<void(grpc::Status)> cb) {
+          stub_->async()->GetOrgNode(ctx, r, resp, std::move(cb));
+        },
+        std::move(done));
   }
   absl::StatusOr<v1::Contact> GetContact(const std::string& id) override {
     v1::GetContactRequest req;

@@ -11,21 +11,39 @@
 // <peer's message>".
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/server/peer.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/common.pb.h"
 #include "salesops/v1/credit.pb.h"
+#include "services/pipeline/opportunity_rules.h"  // CreditAnswer
+
+namespace salesops {
+class PeerChannel;  // common/server/peer.h
+}  // namespace salesops
 
 namespace salesops::pipeline {
+
+template <typename T>
+using Done = std::function<void(absl::StatusOr<T>)>;
 
 class AccountsClient {
  public:
   virtual ~AccountsClient() = default;
+  // The same answers without holding the caller's thread: `done` runs once,
+  // on a thread of the client's (or, by default and in fakes, at once on the
+  // caller's thread, after the synchronous call).
+  virtual void GetAccountAsync(const std::string& id, Done<v1::Account> done) {
+    done(GetAccount(id));
+  }
+  virtual void GetOrgNodeAsync(const std::string& id, Done<v1::OrgNode> done) {
+    done(GetOrgNode(id));
+  }
+
   [[nodiscard]] virtual absl::StatusOr<v1::Account> GetAccount(
       const std::string& id) = 0;
   [[nodiscard]] virtual absl::StatusOr<v1::OrgNode> GetOrgNode(
@@ -40,13 +58,6 @@ class AccountsClient {
 
 // Calls salesops.v1.AccountsService over `peer` (not owned).
 std::unique_ptr<AccountsClient> NewGrpcAccountsClient(const PeerChannel* peer);
-
-enum class CreditDecision { kApprove, kReview, kBlock };
-
-struct CreditAnswer {
-  CreditDecision decision = CreditDecision::kReview;
-  std::vector<std::string> reasons;
-};
 
 class CreditClient {
  public:

@@ -1,29 +1,37 @@
 #pragma once
 
-// gRPC handlers of salesops.v1.PipelineService (SPEC.md §3): authorize →
-// validate → ask peers (accounts, credit) → one transaction on the store's
-// commit path (checks that depend on state run inside it) → map the status.
+// gRPC handlers of salesops.v1.PipelineService (SPEC.md §3) on the suite's
+// handler shell (common/server/handler.h: roles per method in one table, next
+// to the constructor in pipeline_service.cc): validate → ask peers (accounts,
+// credit) → one transaction on the store's commit path that reads the stored
+// state, calls the pure transition (opportunity_rules.h, buying_centre_rules.h,
+// activity_rules.h) and writes its result → map the status.
 //
 // Scope (SPEC §8): ADMIN everything; MANAGER the opportunities whose owner is
 // inside the subtree of their org node (per the OrgMirror followed from
 // accounts); REP the opportunities their own node owns; FINANCE and SERVICE
-// read everything and write nothing. A single entity outside the caller's
-// scope is PERMISSION_DENIED; lists are filtered instead.
+// read everything and write nothing (common/org/scope.h). A single entity
+// outside the caller's scope is PERMISSION_DENIED; lists are filtered instead.
 
-#include <atomic>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/org/org_mirror.h"
+#include "common/org/scope.h"
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/store/store.h"
 #include "common/time/clock.h"
 #include "salesops/v1/credit.pb.h"
 #include "salesops/v1/feed.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
+#include "services/pipeline/opportunity_rules.h"
 #include "services/pipeline/peers.h"
 #include "services/pipeline/pipeline_store.h"
 
@@ -159,76 +167,121 @@ class PipelineServiceImpl final
   static constexpr size_t kResyncBatch = 500;
 
  private:
-  // Each handler's body; the public methods map their status to gRPC.
-  // CreateOpportunity before the peer checks: authorizes, fills defaults and
-  // validates the fields; gives the opportunity to create and its creator.
-  // The peer checks (CheckAccount, CheckOwner) follow, so nothing is written
-  // unless accounts confirms both.
-  absl::Status PrepareCreate(const grpc::ServerContextBase& ctx,
-                             const v1::CreateOpportunityRequest& req,
-                             Principal* who, v1::Opportunity* o);
-  // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
-  TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
-                  v1::Opportunity o, v1::Opportunity* resp);
-  // True when CheckAccount and CheckOwner of `o` answer without calling
-  // accounts (both already confirmed).
-  bool PeersKnown(const v1::Opportunity& o);
-  bool AccountKnown(const std::string& account_id);
-  absl::Status DoUpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
-                                   v1::Opportunity*);
-  absl::Status DoListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
-                                   v1::ListOpportunitiesResponse*);
-  absl::Status DoMoveStage(Ctx*, const v1::MoveStageRequest*, v1::Opportunity*);
-  absl::Status DoSetContactRole(Ctx*, const v1::SetContactRoleRequest*,
-                                v1::ContactRole*);
-  absl::Status DoRecordActivity(Ctx*, const v1::RecordActivityRequest*,
-                                v1::Activity*);
-  absl::Status DoListOverdueFollowUps(Ctx*,
-                                      const v1::ListOverdueFollowUpsRequest*,
-                                      v1::ListOverdueFollowUpsResponse*);
-  absl::Status DoGetDealHealth(Ctx*, const v1::GetDealHealthRequest*,
-                               v1::GetDealHealthResponse*);
-  absl::Status DoRecordWeeklyReview(Ctx*, const v1::RecordWeeklyReviewRequest*,
-                                    v1::WeeklyReview*);
+  // ---- Scope (pipeline_service.cc) ----
 
-  // True when `who` may read opportunities owned by `owner_node_id`.
-  bool CanSee(const Principal& who, const std::string& owner_node_id) const;
+  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not read
+  // it; `field` names the id in messages.
+  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
+      const Principal& who, const std::string& id, std::string_view field);
   // PERMISSION_DENIED unless `who` may change opportunities owned by
   // `owner_node_id` (ADMIN; MANAGER inside their subtree; REP their own).
   [[nodiscard]] absl::Status RequireWriter(
       const Principal& who, const std::string& owner_node_id) const;
-  // The committed opportunity `id`, PERMISSION_DENIED when `who` may not see
-  // it; `field` names the id in messages.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadVisible(
-      const Principal& who, const std::string& id, std::string_view field);
-  // Authorizes any reader, then ReadVisible.
-  [[nodiscard]] absl::StatusOr<v1::Opportunity> ReadForAnyone(
-      Ctx* ctx, const std::string& id, std::string_view field);
+
+  // ---- Peers (pipeline_service.cc) ----
+
   // Validates `owner_node_id`: exists and is a REP node (per the followed org
   // tree, else asking accounts), and `who` may give it opportunities. `field`
   // names it in messages.
   [[nodiscard]] absl::Status CheckOwner(const Principal& who,
                                         const std::string& owner_node_id,
                                         std::string_view field);
-  // INVALID_ARGUMENT naming `field` unless accounts knows `account_id`.
-  // Accounts are never deleted, so a confirmed id is remembered (up to
-  // kMaxKnownAccounts) and not asked again.
-  [[nodiscard]] absl::Status CheckAccount(const std::string& account_id,
-                                          std::string_view field);
+  // CheckOwner without holding the thread: asks accounts with its
+  // asynchronous stub; `done` runs once with the verdict.
+  void CheckOwnerAsync(const Principal& who, const std::string& owner_node_id,
+                       std::string field,
+                       std::function<void(absl::Status)> done);
+  // The verdict on an owner of parent `parent` and kind `kind`.
+  [[nodiscard]] absl::Status OwnerVerdict(const Principal& who,
+                                          const std::string& owner_node_id,
+                                          const std::string& parent,
+                                          v1::OrgNodeKind kind,
+                                          std::string_view field) const;
+  // The verdict on an owner from accounts' answer `node`.
+  [[nodiscard]] absl::Status OwnerAsAccountsKnowsIt(
+      const Principal& who, const std::string& owner_node_id,
+      std::string_view field, const absl::StatusOr<v1::OrgNode>& node) const;
+  // `done` gets INVALID_ARGUMENT naming `field` unless accounts knows
+  // `account_id`. Accounts are never deleted, so a confirmed id is remembered
+  // (up to kMaxKnownAccounts) and not asked again.
+  void CheckAccountAsync(const std::string& account_id, std::string field,
+                         std::function<void(absl::Status)> done);
+  // Accounts' `answer` on `account_id` as a verdict; remembers a confirmed id.
+  [[nodiscard]] absl::Status RememberAccount(const std::string& account_id,
+                                             std::string_view field,
+                                             const absl::Status& answer);
+  bool AccountKnown(const std::string& account_id);
+  // CreateOpportunity once authorized and validated: account, then owner,
+  // then the commit (WriteAsync); `finish` runs once with the outcome, from
+  // whichever thread answered last. No thread waits for accounts.
+  void CreateAfterPeerChecks(const v1::CreateOpportunityRequest* req,
+                             v1::Opportunity* resp, Principal who,
+                             v1::Opportunity o, Finish finish);
+
+  // ---- Opportunity writes (pipeline_service.cc) ----
+
+  // One transition of an existing opportunity: reads it in the transaction,
+  // checks `who` may change it and the expected version, reads its stage
+  // model, calls `transition(stored, model, now)` and writes the result.
+  using TransitionFn = std::function<absl::StatusOr<OpportunityTransition>(
+      const v1::Opportunity&, const v1::StageModel&, absl::Time)>;
+  [[nodiscard]] absl::Status Transition(const Principal& who,
+                                        const char* method,
+                                        const std::string& opportunity_id,
+                                        int64_t expected_version,
+                                        const TransitionFn& transition,
+                                        v1::Opportunity* resp);
+  // Writes `t` (see OpportunityTransition) over `stored` in `txn`.
+  [[nodiscard]] absl::Status WriteTransition(WriteTxn& txn,
+                                             const v1::Opportunity& stored,
+                                             OpportunityTransition t,
+                                             v1::Opportunity* resp);
+
+  // ---- Handler bodies; the public methods map their status to gRPC ----
+
+  // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
+  TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
+                  v1::Opportunity o, v1::Opportunity* resp);
+  absl::Status DoUpdateOpportunity(const Principal& who,
+                                   const v1::UpdateOpportunityRequest*,
+                                   v1::Opportunity*);
+  absl::Status DoListOpportunities(const Principal& who,
+                                   const v1::ListOpportunitiesRequest*,
+                                   v1::ListOpportunitiesResponse*);
+  // The one owner whose index answers a list for `owners` (a single REP
+  // node, or a REP's own node when no owner is asked for); nullopt: none.
+  std::optional<std::string> OnlyOwner(
+      const Principal& who, const std::vector<std::string>& owners) const;
+  absl::Status DoMoveStage(const Principal& who, const v1::MoveStageRequest*,
+                           v1::Opportunity*);
+  absl::Status DoSetContactRole(const Principal& who,
+                                const v1::SetContactRoleRequest*,
+                                v1::ContactRole*);
+  absl::Status DoRecordActivity(const Principal& who,
+                                const v1::RecordActivityRequest*,
+                                v1::Activity*);
+  absl::Status DoListOverdueFollowUps(const Principal& who,
+                                      const v1::ListOverdueFollowUpsRequest*,
+                                      v1::ListOverdueFollowUpsResponse*);
+  absl::Status DoGetDealHealth(const Principal& who,
+                               const v1::GetDealHealthRequest*,
+                               v1::GetDealHealthResponse*);
+  absl::Status DoRecordWeeklyReview(const Principal& who,
+                                    const v1::RecordWeeklyReviewRequest*,
+                                    v1::WeeklyReview*);
   // The rest of an Evaluate* call once `evaluation` is computed: stamps who
   // and when and, with an opportunity id, stores it in that opportunity's
   // `slot` field (the caller must be allowed to change the opportunity).
   // `method` names the RPC in the audit log.
   template <typename Eval>
-  [[nodiscard]] absl::Status FinishEvaluation(Ctx* ctx, const char* method,
-                                              absl::StatusOr<Eval> evaluation,
-                                              const std::string& opportunity_id,
-                                              int64_t expected_version,
-                                              Eval* (v1::Opportunity::*slot)(),
-                                              Eval* resp);
+  [[nodiscard]] absl::Status FinishEvaluation(
+      const Principal& who, const char* method, absl::StatusOr<Eval> evaluation,
+      const std::string& opportunity_id, int64_t expected_version,
+      Eval* (v1::Opportunity::*slot)(), Eval* resp);
 
   PipelineStore db_;
-  const Authenticator* auth_;
+  CallGate gate_;
+  ScopePolicy scope_;
   Clock* clock_;
   AccountsClient* accounts_;
   CreditClient* credit_;
@@ -238,10 +291,6 @@ class PipelineServiceImpl final
   static constexpr size_t kMaxKnownAccounts = 1'000'000;
   std::mutex known_accounts_mu_;
   std::unordered_set<std::string> known_accounts_;
-  // Creates whose peer checks call accounts run on threads of their own, at
-  // most this many at once (more wait on gRPC's thread instead).
-  static constexpr int kMaxPeerCheckThreads = 32;
-  std::atomic<int> peer_check_threads_{0};
 };
 
 }  // namespace salesops::pipeline

@@ -3,7 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/status.h"
+#include "common/store/ids.h"
 #include "common/store/key.h"
+#include "common/time/clock.h"
 
 namespace salesops::pipeline {
 namespace {
@@ -45,7 +47,7 @@ PipelineStore::PipelineStore(Store* s)
       activities(s, Cf::kEntities, kActivityTag, kActivityKind, "activity"),
       follow_ups(s, Cf::kEntities, kFollowUpTag, kFollowUpKind, "follow-up"),
       reviews(s, Cf::kEntities, kReviewTag, kWeeklyReviewKind, "weekly review"),
-      opportunity_by_external_id(Cf::kIndex, kOppByExternalId),
+      opportunity_by_external_id(Cf::kIndex, kOppByExternalId, "opportunity"),
       opportunities_by_owner(Cf::kIndex, kOppsByOwner),
       opportunities_by_account(Cf::kIndex, kOppsByAccount),
       changes_by_opportunity(Cf::kIndex, kChangesByOpp),
@@ -97,6 +99,60 @@ absl::Status PipelineStore::ListAllChanges(
     }
     *last = std::move(position);
   }
+  return absl::OkStatus();
+}
+
+absl::Status PipelineStore::AppendHistory(
+    WriteTxn& txn, std::vector<v1::OpportunityChange> entries) const {
+  for (v1::OpportunityChange& c : entries) {
+    const std::string id = ChangeId(c.opportunity_id(), c.seq());
+    RETURN_IF_ERROR(changes.Insert(txn, id, &c));
+    changes_by_opportunity.Put(txn, c.opportunity_id(), id);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PipelineStore::CancelFollowUps(
+    WriteTxn& txn, const std::string& opportunity_id) const {
+  ASSIGN_OR_RETURN(
+      std::vector<v1::FollowUp> fups,
+      LoadAll(txn, follow_ups_by_opportunity, follow_ups, opportunity_id));
+  for (v1::FollowUp& f : fups) {
+    if (f.state() != v1::FOLLOW_UP_STATE_PLANNED) {
+      continue;
+    }
+    f.set_state(v1::FOLLOW_UP_STATE_CANCELLED);
+    f.set_completed_micros(Micros(txn.now()));
+    RETURN_IF_ERROR(follow_ups.Update(txn, f.id(), 0, &f));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PipelineStore::ReassignFollowUps(
+    WriteTxn& txn, const std::string& opportunity_id,
+    const std::string& owner_node_id) const {
+  ASSIGN_OR_RETURN(
+      std::vector<v1::FollowUp> fups,
+      LoadAll(txn, follow_ups_by_opportunity, follow_ups, opportunity_id));
+  for (v1::FollowUp& f : fups) {
+    if (f.state() == v1::FOLLOW_UP_STATE_PLANNED) {
+      f.set_owner_node_id(owner_node_id);
+      RETURN_IF_ERROR(follow_ups.Update(txn, f.id(), 0, &f));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PipelineStore::InsertFollowUp(WriteTxn& txn,
+                                           const v1::Opportunity& opp,
+                                           v1::FollowUp f) const {
+  f.set_id(NewId("fup", txn.now()));
+  f.set_opportunity_id(opp.id());
+  f.set_owner_node_id(opp.owner_node_id());
+  f.set_state(v1::FOLLOW_UP_STATE_PLANNED);
+  f.set_created_micros(Micros(txn.now()));
+  RETURN_IF_ERROR(follow_ups.Insert(txn, f.id(), &f));
+  follow_ups_by_opportunity.Put(txn, opp.id(), f.id());
   return absl::OkStatus();
 }
 

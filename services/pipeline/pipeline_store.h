@@ -7,11 +7,15 @@
 // this service's feed).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/status/status.h"
 #include "common/store/store.h"
 #include "common/store/table.h"
 #include "salesops/v1/pipeline.pb.h"
@@ -61,6 +65,23 @@ struct PipelineStore {
       std::vector<v1::OpportunityChange>* out, std::string* last,
       bool* more) const;
 
+  // ---- Writes shared by the handlers (inside `txn`) ----
+
+  // Stores an opportunity's new history entries with their index entries.
+  [[nodiscard]] absl::Status AppendHistory(
+      WriteTxn& txn, std::vector<v1::OpportunityChange> entries) const;
+  // Cancels the planned follow-ups of a closing opportunity.
+  [[nodiscard]] absl::Status CancelFollowUps(
+      WriteTxn& txn, const std::string& opportunity_id) const;
+  // Gives the planned follow-ups of an opportunity its new owner.
+  [[nodiscard]] absl::Status ReassignFollowUps(
+      WriteTxn& txn, const std::string& opportunity_id,
+      const std::string& owner_node_id) const;
+  // Stores a new PLANNED follow-up `f` of `opp` (id, owner, state, created).
+  [[nodiscard]] absl::Status InsertFollowUp(WriteTxn& txn,
+                                            const v1::Opportunity& opp,
+                                            v1::FollowUp f) const;
+
   static std::string ChangeId(std::string_view opportunity_id, int64_t seq);
   static std::string RoleId(std::string_view opportunity_id,
                             std::string_view contact_id);
@@ -68,5 +89,30 @@ struct PipelineStore {
   static std::string ReviewId(std::string_view opportunity_id,
                               std::string_view week);
 };
+
+// Every entity of `table` that `index` lists under `value` (at most
+// MultiIndex::kDefaultAllIdsLimit, else FAILED_PRECONDITION), committed
+// (Source = const Store) or as `txn` sees them (Source = WriteTxn).
+template <typename Msg, typename Source>
+absl::StatusOr<std::vector<Msg>> LoadAll(Source& source,
+                                         const MultiIndex& index,
+                                         const Table<Msg>& table,
+                                         const std::string& value) {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, index.AllIds(source, value));
+  std::vector<Msg> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    std::optional<Msg> m;
+    if constexpr (std::is_same_v<Source, WriteTxn>) {
+      ASSIGN_OR_RETURN(m, table.Find(source, id));
+    } else {
+      ASSIGN_OR_RETURN(m, table.Find(id));
+    }
+    if (m) {
+      out.push_back(std::move(*m));
+    }
+  }
+  return out;
+}
 
 }  // namespace salesops::pipeline

@@ -65,11 +65,19 @@ constexpr v1::LeadRole kPresales = v1::LEAD_ROLE_PRESALES;
 constexpr v1::LeadRole kExecutive = v1::LEAD_ROLE_EXECUTIVE;
 constexpr v1::LeadRole kCommercial = v1::LEAD_ROLE_COMMERCIAL;
 
-v1::StageModel BuyingCycle6() {
-  return Build(
-      kBuyingCycle6, "Buying cycle (6 stages)",
-      {
-          {"INTEREST",
+// Stages 1..3 of BuyingCycle6.
+// The parts of a model's stage list, in order, as one list.
+std::vector<StageDef> Concat(std::vector<std::vector<StageDef>> parts) {
+  std::vector<StageDef> all;
+  for (std::vector<StageDef>& p : parts) {
+    all.insert(all.end(), std::make_move_iterator(p.begin()),
+               std::make_move_iterator(p.end()));
+  }
+  return all;
+}
+
+std::vector<StageDef> BuyingCycle6Stages1() {
+  return {{"INTEREST",
            "Interest (customer analysis)",
            500,
            {{"purchase_request",
@@ -106,8 +114,12 @@ v1::StageModel BuyingCycle6() {
            false,
            false,
            false,
-           false},
-          {"COMPARISON",
+           false}};
+}
+
+// Stages 4..6 of BuyingCycle6.
+std::vector<StageDef> BuyingCycle6Stages2() {
+  return {{"COMPARISON",
            "Comparison (present value)",
            3000,
            {{"proposals_submitted",
@@ -143,15 +155,17 @@ v1::StageModel BuyingCycle6() {
            false,
            true,
            true,
-           false},
-      });
+           false}};
 }
 
-v1::StageModel ProjectSales8() {
-  return Build(
-      kProjectSales8, "Project sales (8 milestones)",
-      {
-          {"PLANNING_AND_CALL",
+v1::StageModel BuyingCycle6() {
+  return Build(kBuyingCycle6, "Buying cycle (6 stages)",
+               Concat({BuyingCycle6Stages1(), BuyingCycle6Stages2()}));
+}
+
+// Stages 1..3 of ProjectSales8.
+std::vector<StageDef> ProjectSales8Stages1() {
+  return {{"PLANNING_AND_CALL",
            "Planning and call",
            1000,
            {{"target_customer", "meets our target-customer criteria"},
@@ -191,8 +205,12 @@ v1::StageModel ProjectSales8() {
            false,
            false,
            false,
-           false},
-          {"TECHNICAL_EXCHANGE",
+           false}};
+}
+
+// Stages 4..6 of ProjectSales8.
+std::vector<StageDef> ProjectSales8Stages2() {
+  return {{"TECHNICAL_EXCHANGE",
            "Technical exchange",
            3000,
            {{"roles_identified",
@@ -231,8 +249,12 @@ v1::StageModel ProjectSales8() {
            true,
            false,
            false,
-           false},
-          {"NEGOTIATION",
+           false}};
+}
+
+// Stages 7..8 of ProjectSales8.
+std::vector<StageDef> ProjectSales8Stages3() {
+  return {{"NEGOTIATION",
            "Negotiation",
            9000,
            {{"terms_agreed", "commercial terms agreed"}},
@@ -253,8 +275,13 @@ v1::StageModel ProjectSales8() {
            false,
            true,
            false,
-           true},
-      });
+           true}};
+}
+
+v1::StageModel ProjectSales8() {
+  return Build(kProjectSales8, "Project sales (8 milestones)",
+               Concat({ProjectSales8Stages1(), ProjectSales8Stages2(),
+                       ProjectSales8Stages3()}));
 }
 
 bool MatchesKey(const std::string& s, bool upper) {
@@ -296,22 +323,14 @@ v1::FollowUpCadence DefaultCadence() {
   return c;
 }
 
-void ValidateModel(const v1::StageModel& model, std::string_view currency,
-                   std::vector<std::string>* violations) {
+namespace {
+
+// The stages' rules (keys, names, win rates, criteria, closes_won last).
+void ValidateStages(const v1::StageModel& model,
+                    std::vector<std::string>* violations) {
   auto add = [violations](std::string v) {
     violations->push_back(std::move(v));
   };
-  if (Blank(model.name())) {
-    add("model.name: required");
-  } else if (model.name().size() > 200) {
-    add("model.name: at most 200 characters");
-  }
-  if (model.stages_size() == 0) {
-    add("model.stages: at least one stage required");
-  } else if (model.stages_size() > 50) {
-    add(absl::StrCat("model.stages: at most 50 stages, got ",
-                     model.stages_size()));
-  }
   std::set<std::string> stage_keys;
   for (int i = 0; i < model.stages_size(); ++i) {
     const v1::Stage& s = model.stages(i);
@@ -350,19 +369,14 @@ void ValidateModel(const v1::StageModel& model, std::string_view currency,
                        s.stall_limit_days()));
     }
   }
-  if (model.stall_limit_days() < 0 || model.stall_limit_days() > 3650) {
-    add(absl::StrCat("model.stall_limit_days: must be 0..3650, got ",
-                     model.stall_limit_days()));
-  }
-  if (model.has_out_of_funnel_threshold()) {
-    const v1::Money& t = model.out_of_funnel_threshold();
-    if (!(t.units_minor() == 0 && t.currency().empty())) {
-      const absl::Status st =
-          money::Validate(t, currency, "model.out_of_funnel_threshold",
-                          money::Sign::kNonNegative);
-      if (!st.ok()) add(std::string(st.message()));
-    }
-  }
+}
+
+// The cadence's rules (keys, texts, kinds, hours).
+void ValidateCadence(const v1::StageModel& model,
+                     std::vector<std::string>* violations) {
+  auto add = [violations](std::string v) {
+    violations->push_back(std::move(v));
+  };
   std::set<std::string> step_keys;
   for (int i = 0; i < model.cadence().steps_size(); ++i) {
     const v1::CadenceStep& s = model.cadence().steps(i);
@@ -386,6 +400,41 @@ void ValidateModel(const v1::StageModel& model, std::string_view currency,
                        s.min_hours()));
     }
   }
+}
+
+}  // namespace
+
+void ValidateModel(const v1::StageModel& model, std::string_view currency,
+                   std::vector<std::string>* violations) {
+  auto add = [violations](std::string v) {
+    violations->push_back(std::move(v));
+  };
+  if (Blank(model.name())) {
+    add("model.name: required");
+  } else if (model.name().size() > 200) {
+    add("model.name: at most 200 characters");
+  }
+  if (model.stages_size() == 0) {
+    add("model.stages: at least one stage required");
+  } else if (model.stages_size() > 50) {
+    add(absl::StrCat("model.stages: at most 50 stages, got ",
+                     model.stages_size()));
+  }
+  ValidateStages(model, violations);
+  if (model.stall_limit_days() < 0 || model.stall_limit_days() > 3650) {
+    add(absl::StrCat("model.stall_limit_days: must be 0..3650, got ",
+                     model.stall_limit_days()));
+  }
+  if (model.has_out_of_funnel_threshold()) {
+    const v1::Money& t = model.out_of_funnel_threshold();
+    if (!(t.units_minor() == 0 && t.currency().empty())) {
+      const absl::Status st =
+          money::Validate(t, currency, "model.out_of_funnel_threshold",
+                          money::Sign::kNonNegative);
+      if (!st.ok()) add(std::string(st.message()));
+    }
+  }
+  ValidateCadence(model, violations);
 }
 
 absl::Status CheckSameStageKeys(const v1::StageModel& current,

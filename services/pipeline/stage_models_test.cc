@@ -24,8 +24,17 @@ struct Row {
   bool credit_check, contract_signed, closes_on_collection, closes_won;
 };
 
-const std::vector<Row>& BuyingCycleSpec() {
-  static const auto* rows = new std::vector<Row>{
+// The parts of a spec table, in order, as one table.
+std::vector<Row> Rows(std::vector<std::vector<Row>> parts) {
+  std::vector<Row> all;
+  for (std::vector<Row>& p : parts) {
+    all.insert(all.end(), p.begin(), p.end());
+  }
+  return all;
+}
+
+std::vector<Row> BuyingCycleSpecRows1() {
+  return {
       {"INTEREST",
        500,
        {"the initiator makes a verbal or written purchase request"},
@@ -54,7 +63,11 @@ const std::vector<Row>& BuyingCycleSpec() {
        false,
        false,
        false,
-       false},
+       false}};
+}
+
+std::vector<Row> BuyingCycleSpecRows2() {
+  return {
       {"COMPARISON",
        3000,
        {"suppliers have submitted proposals and quotes; negotiation begins"},
@@ -81,94 +94,104 @@ const std::vector<Row>& BuyingCycleSpec() {
        false,
        true,
        true,
-       false},
-  };
+       false}};
+}
+
+const std::vector<Row>& BuyingCycleSpec() {
+  static const auto* rows = new std::vector<Row>(
+      Rows({BuyingCycleSpecRows1(), BuyingCycleSpecRows2()}));
   return *rows;
 }
 
+std::vector<Row> ProjectSalesSpecRows1() {
+  return {{"PLANNING_AND_CALL",
+           1000,
+           {"meets our target-customer criteria",
+            "counterpart is at least a handler",
+            "time and place of a visit confirmed"},
+           "G",
+           v1::LEAD_ROLE_ACCOUNT_MANAGER,
+           false,
+           false,
+           false,
+           false},
+          {"VISIT",
+           2000,
+           {"a qualified handler found", "our technical strengths presented",
+            "relationship with the handler started"},
+           "F",
+           v1::LEAD_ROLE_ACCOUNT_MANAGER,
+           false,
+           false,
+           false,
+           false},
+          {"PRELIMINARY_PROPOSAL",
+           2500,
+           {"targeted interviews with the handler's department",
+            "the handler is satisfied with the proposal",
+            "the relationship deepened and widened to others"},
+           "E",
+           v1::LEAD_ROLE_PRESALES,
+           false,
+           false,
+           false,
+           false},
+          {"TECHNICAL_EXCHANGE",
+           3000,
+           {"participating roles, departments and their concerns identified "
+            "(above all the project lead)",
+            "pre-sales engineers engaged the customer's needs",
+            "the customer's view of the demo assessed"},
+           "D",
+           v1::LEAD_ROLE_PRESALES,
+           false,
+           false,
+           false,
+           false}};
+}
+
+std::vector<Row> ProjectSalesSpecRows2() {
+  return {{"SOLUTION_CONFIRMED",
+           5000,
+           {"needs research done", "formal solution agreed"},
+           "C",
+           v1::LEAD_ROLE_PRESALES,
+           false,
+           false,
+           false,
+           false},
+          {"EVALUATION",
+           7500,
+           {"we are the preferred supplier after bid evaluation"},
+           "B",
+           v1::LEAD_ROLE_EXECUTIVE,
+           true,
+           false,
+           false,
+           false},
+          {"NEGOTIATION",
+           9000,
+           {"commercial terms agreed"},
+           "A",
+           v1::LEAD_ROLE_COMMERCIAL,
+           false,
+           false,
+           false,
+           false},
+          {"SIGNED",
+           10000,
+           {"contract signed"},
+           "S",
+           v1::LEAD_ROLE_EXECUTIVE,
+           false,
+           true,
+           false,
+           true}};
+}
+
 const std::vector<Row>& ProjectSalesSpec() {
-  static const auto* rows = new std::vector<Row>{
-      {"PLANNING_AND_CALL",
-       1000,
-       {"meets our target-customer criteria",
-        "counterpart is at least a handler",
-        "time and place of a visit confirmed"},
-       "G",
-       v1::LEAD_ROLE_ACCOUNT_MANAGER,
-       false,
-       false,
-       false,
-       false},
-      {"VISIT",
-       2000,
-       {"a qualified handler found", "our technical strengths presented",
-        "relationship with the handler started"},
-       "F",
-       v1::LEAD_ROLE_ACCOUNT_MANAGER,
-       false,
-       false,
-       false,
-       false},
-      {"PRELIMINARY_PROPOSAL",
-       2500,
-       {"targeted interviews with the handler's department",
-        "the handler is satisfied with the proposal",
-        "the relationship deepened and widened to others"},
-       "E",
-       v1::LEAD_ROLE_PRESALES,
-       false,
-       false,
-       false,
-       false},
-      {"TECHNICAL_EXCHANGE",
-       3000,
-       {"participating roles, departments and their concerns identified "
-        "(above all the project lead)",
-        "pre-sales engineers engaged the customer's needs",
-        "the customer's view of the demo assessed"},
-       "D",
-       v1::LEAD_ROLE_PRESALES,
-       false,
-       false,
-       false,
-       false},
-      {"SOLUTION_CONFIRMED",
-       5000,
-       {"needs research done", "formal solution agreed"},
-       "C",
-       v1::LEAD_ROLE_PRESALES,
-       false,
-       false,
-       false,
-       false},
-      {"EVALUATION",
-       7500,
-       {"we are the preferred supplier after bid evaluation"},
-       "B",
-       v1::LEAD_ROLE_EXECUTIVE,
-       true,
-       false,
-       false,
-       false},
-      {"NEGOTIATION",
-       9000,
-       {"commercial terms agreed"},
-       "A",
-       v1::LEAD_ROLE_COMMERCIAL,
-       false,
-       false,
-       false,
-       false},
-      {"SIGNED",
-       10000,
-       {"contract signed"},
-       "S",
-       v1::LEAD_ROLE_EXECUTIVE,
-       false,
-       true,
-       false,
-       true},
-  };
+  static const auto* rows = new std::vector<Row>(
+      Rows({ProjectSalesSpecRows1(), ProjectSalesSpecRows2()}));
   return *rows;
 }
 

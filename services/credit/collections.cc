@@ -1,5 +1,6 @@
 #include "services/credit/collections.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -355,6 +356,45 @@ DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
         Text(as_of));
   }
   return worst;
+}
+
+v1::WorklistItem WorklistItemOf(v1::Receivable r, absl::CivilDay as_of,
+                                const v1::DunningStrategy& s,
+                                const WorklistContext& context) {
+  const int days = DaysPastDue(r, as_of);
+  v1::WorklistItem item;
+  item.set_account_id(r.account_id());
+  item.set_days_overdue(days);
+  item.set_risk_class(context.risk);
+  item.set_priority(
+      WorklistPriority(r.open().units_minor(), days, context.risk));
+  if (std::optional<DueStep> next = NextStep(r, s)) {
+    item.set_next_dunning_step(next->step);
+    *item.mutable_next_dunning_date() = ToProto(next->day);
+  }
+  for (const v1::Promise& p : context.promises) {
+    *item.add_promises() = p;
+  }
+  for (const v1::CollectionTask& t : context.open_tasks) {
+    *item.add_open_tasks() = t;
+  }
+  *item.mutable_receivable() = std::move(r);
+  return item;
+}
+
+void SortWorklist(std::vector<v1::WorklistItem>* items) {
+  const auto rank = [](const v1::WorklistItem& i) {
+    return WorklistRank(i.receivable().open().units_minor(), i.days_overdue(),
+                        i.risk_class());
+  };
+  std::sort(items->begin(), items->end(), [&](const auto& a, const auto& b) {
+    const __int128 ra = rank(a);
+    const __int128 rb = rank(b);
+    if (ra != rb) {
+      return ra > rb;
+    }
+    return a.receivable().id() < b.receivable().id();
+  });
 }
 
 }  // namespace salesops::credit

@@ -42,6 +42,7 @@
 #include "salesops/v1/pipeline.pb.h"
 #include "services/credit/collections.h"
 #include "services/credit/credit_store.h"
+#include "services/credit/followers.h"
 #include "services/credit/receivables.h"
 
 namespace salesops::credit {
@@ -155,9 +156,12 @@ class CreditServiceTest : public ::testing::Test {
   }
 
   void StartService(CreditOptions options = CreditOptions()) {
-    service_ = std::make_unique<CreditServiceImpl>(
-        store_.get(), auth_.get(), &clock_, mirror_.get(), AccountLookup(),
-        std::move(options));
+    ledger_ = std::make_unique<CreditLedger>(store_.get(), std::move(options));
+    job_ = std::make_unique<DailyJob>(ledger_.get(), &clock_);
+    follower_ = std::make_unique<PipelineFollower>(ledger_.get(), nullptr);
+    service_ = std::make_unique<CreditServiceImpl>(ledger_.get(), auth_.get(),
+                                                   &clock_, mirror_.get(),
+                                                   AccountLookup(), job_.get());
     server_ = std::make_unique<testing::LoopbackServer>(
         store_.get(), auth_.get(), std::vector<grpc::Service*>{service_.get()});
     ASSERT_NE(server_->channel(), nullptr);
@@ -168,6 +172,9 @@ class CreditServiceTest : public ::testing::Test {
     stub_.reset();
     server_.reset();
     service_.reset();
+    follower_.reset();
+    job_.reset();
+    ledger_.reset();
   }
 
   // A process restart on the same data directory: the store is closed and
@@ -253,7 +260,7 @@ class CreditServiceTest : public ::testing::Test {
   absl::Status ApplyPipeline(const v1::Event& e) {
     return store_
         ->Write(SystemActor("test"),
-                [&](WriteTxn& txn) { return service_->ApplyPipeline(e, txn); })
+                [&](WriteTxn& txn) { return follower_->Apply(e, txn); })
         .status();
   }
 
@@ -559,6 +566,9 @@ class CreditServiceTest : public ::testing::Test {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<OrgMirror> mirror_;
+  std::unique_ptr<CreditLedger> ledger_;
+  std::unique_ptr<DailyJob> job_;
+  std::unique_ptr<PipelineFollower> follower_;
   std::unique_ptr<CreditServiceImpl> service_;
   std::unique_ptr<testing::LoopbackServer> server_;
   std::unique_ptr<Stub> stub_;

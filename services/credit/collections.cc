@@ -285,29 +285,43 @@ int64_t WorklistPriority(int64_t open_minor, int days_overdue,
 
 // ---- debtor classes ----
 
-DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
-                                 const v1::DunningStrategy& s,
-                                 absl::CivilDay as_of) {
-  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
-  auto in_window = [&](absl::CivilDay d) {
-    return d > window_start && d <= as_of;
-  };
+namespace {
 
-  // NON_PAYER overrides any good behaviour elsewhere: one loss is enough.
+// NON_PAYER overrides any good behaviour elsewhere: one loss is enough (a
+// write-off in the window, or still open too long past due).
+std::optional<DebtorClassResult> NonPayer(
+    const std::vector<v1::Receivable>& receivables, absl::CivilDay as_of) {
+  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
   for (const v1::Receivable& r : receivables) {
     const std::optional<absl::CivilDay> written = DayOf(r.written_off_date());
-    if (written.has_value() && in_window(*written)) {
-      return {v1::DEBTOR_CLASS_NON_PAYER,
-              absl::StrCat(r.id(), " was written off on ", Text(*written))};
+    if (written.has_value() && *written > window_start && *written <= as_of) {
+      return DebtorClassResult{
+          v1::DEBTOR_CLASS_NON_PAYER,
+          absl::StrCat(r.id(), " was written off on ", Text(*written))};
     }
     if (r.state() == v1::RECEIVABLE_STATE_DISPUTED) continue;
     const int late = DaysPastDue(r, as_of);
     if (OpenAsOf(r, as_of) > 0 && late > kNonPayerDaysPastDue) {
-      return {v1::DEBTOR_CLASS_NON_PAYER,
-              absl::StrCat(r.id(), " is still open ", late, " days past due")};
+      return DebtorClassResult{
+          v1::DEBTOR_CLASS_NON_PAYER,
+          absl::StrCat(r.id(), " is still open ", late, " days past due")};
     }
   }
+  return std::nullopt;
+}
 
+}  // namespace
+
+DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
+                                 const v1::DunningStrategy& s,
+                                 absl::CivilDay as_of) {
+  if (std::optional<DebtorClassResult> lost = NonPayer(receivables, as_of)) {
+    return *lost;
+  }
+  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
+  auto in_window = [&](absl::CivilDay d) {
+    return d > window_start && d <= as_of;
+  };
   DebtorClassResult worst;
   for (const v1::Receivable& r : receivables) {
     const std::optional<absl::CivilDay> due = DayOf(r.due_date());

@@ -29,7 +29,7 @@ CreditFacts Facts() {
   CreditFacts f;
   f.profile = Profile(50'000);
   f.exposure = 40'000;
-  f.amount = 5'000;
+  f.amount = 5000;
   f.debtor_class = v1::DEBTOR_CLASS_PAYS_ON_TIME;
   return f;
 }
@@ -43,7 +43,7 @@ TEST(DecideCreditTest, ApproveWithinLimit) {
 TEST(DecideCreditTest, ReviewWithoutProfile) {
   CreditFacts f = Facts();
   f.profile.reset();
-  f.amount = 1'000'000'000;  // no limit to exceed without a profile
+  f.amount = 1000000000;  // no limit to exceed without a profile
   const CreditVerdict v = DecideCredit(f);
   EXPECT_EQ(v.decision, v1::CREDIT_DECISION_REVIEW);
   EXPECT_THAT(v.reasons, ElementsAre("no credit profile"));
@@ -220,11 +220,11 @@ TEST(CreditCheckRulesTest, OverdueFactsAndTheRecordedCheck) {
   const std::vector<v1::Receivable> rs = {
       Rcv("r1", 1'000, today - 90, today - 45),  // 45 days overdue
       Rcv("r2", 2'000, today - 40, today - 10),  // 10 days
-      rules_test::PaidOn(Rcv("r3", 5'000, today - 200, today - 100), today)};
+      rules_test::PaidOn(Rcv("r3", 5000, today - 200, today - 100), today)};
   CreditFacts facts = Facts();
   ASSERT_TRUE(AddOverdue(rs, today, "acc_1", &facts).ok());
   EXPECT_EQ(facts.max_days_overdue, 45);
-  EXPECT_EQ(facts.overdue_beyond_limit, 1'000);
+  EXPECT_EQ(facts.overdue_beyond_limit, 1000);
 
   v1::CheckCreditRequest req;
   req.set_account_id("acc_1");

@@ -34,7 +34,7 @@ constexpr size_t kBatch = 1000;
 
 constexpr char kAccounts[] = "accounts service";
 constexpr char kAccountsSource[] = "accounts";
-constexpr int64_t kMaxAccountPages = 100'000;  // of 1,000 accounts
+constexpr int64_t kMaxAccountPages = 100000;  // of 1,000 accounts
 
 Actor ResyncActor() {
   return SystemActor(absl::StrCat("resync:", kPipelineSource));

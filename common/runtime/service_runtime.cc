@@ -151,6 +151,23 @@ FeedConsumer* ServiceRuntime::AddConsumer(
   return consumers_.back().get();
 }
 
+FeedConsumer* ServiceRuntime::AddFollower(FeedFollower* follower,
+                                          const PeerChannel* peer,
+                                          FeedConsumerOptions options) {
+  options.source = follower->source();
+  options.kinds = follower->kinds();
+  options.registry = &metrics_->registry();
+  options.after_batch = [follower](bool committed) {
+    follower->AfterBatch(committed);
+  };
+  return AddConsumer(std::make_unique<FeedConsumer>(
+      store_.get(), peer, std::move(options),
+      [follower](const v1::Event& event, WriteTxn& txn) {
+        return follower->Apply(event, txn);
+      },
+      [follower] { return follower->Resync(); }));
+}
+
 void ServiceRuntime::OnShutdown(std::function<void()> stop) {
   stop_hooks_.push_back(std::move(stop));
 }

@@ -36,6 +36,7 @@
 #include "common/audit/audit_service.h"
 #include "common/backup/backup_service.h"
 #include "common/feed/feed_consumer.h"
+#include "common/feed/feed_follower.h"
 #include "common/feed/feed_service.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/rocksdb_collector.h"
@@ -101,6 +102,12 @@ class ServiceRuntime {
   // Follows a peer's feed: started by Start, stopped at shutdown before the
   // store closes.
   FeedConsumer* AddConsumer(std::unique_ptr<FeedConsumer> consumer);
+  // Runs `follower` (not owned; outlives the runtime's shutdown) in a
+  // FeedConsumer over `peer` (the source service), with the runtime's store
+  // and metrics registry; `options` may set backoff and batch size (its
+  // source, kinds, registry and after_batch come from the follower).
+  FeedConsumer* AddFollower(FeedFollower* follower, const PeerChannel* peer,
+                            FeedConsumerOptions options = {});
 
   // Runs `stop` at shutdown after the server drained and the consumers
   // stopped, before the store closes: a service's own background threads that

@@ -26,15 +26,12 @@
 namespace salesops {
 namespace {
 
-constexpr Role kAllRoles[] = {Role::kAdmin, Role::kManager, Role::kRep,
-                              Role::kFinance, Role::kService};
-
 absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 
 std::optional<Role> ParseRole(absl::string_view name) {
-  for (Role r : kAllRoles) {
+  for (Role r : AllRoles()) {
     if (ToAbsl(RoleName(r)) == name) {
       return r;
     }
@@ -76,22 +73,6 @@ bool Sha256(absl::string_view data, unsigned char out[32]) {
 }
 
 }  // namespace
-
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kAdmin:
-      return "ADMIN";
-    case Role::kManager:
-      return "MANAGER";
-    case Role::kRep:
-      return "REP";
-    case Role::kFinance:
-      return "FINANCE";
-    case Role::kService:
-      return "SERVICE";
-  }
-  return "UNKNOWN";
-}
 
 std::string Authenticator::Sha256Hex(std::string_view token) {
   unsigned char digest[32];
@@ -291,8 +272,7 @@ absl::StatusOr<Principal> Authenticator::Identify(
 }
 
 absl::StatusOr<Principal> Authenticator::Authorize(
-    const grpc::ServerContextBase& ctx,
-    std::initializer_list<Role> allowed) const {
+    const grpc::ServerContextBase& ctx, absl::Span<const Role> allowed) const {
   absl::StatusOr<Principal> principal = Identify(ctx);
   if (!principal.ok()) {
     return principal;

@@ -30,31 +30,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/store/actor.h"
+#include "absl/types/span.h"
+#include "common/server/principal.h"
 
 namespace grpc {
 class ServerContextBase;
 }  // namespace grpc
 
 namespace salesops {
-
-enum class Role { kAdmin, kManager, kRep, kFinance, kService };
-
-// "ADMIN", "MANAGER", "REP", "FINANCE", "SERVICE".
-std::string_view RoleName(Role);
-
-struct Principal {
-  std::string name;
-  Role role;
-  // The principal's node in our sales organization; required for MANAGER and
-  // REP in a tokens file (their data scope), optional otherwise.
-  std::string org_node_id;
-};
-
-// The actor of a write made for `who` by the RPC `method` ("MoveStage").
-inline Actor ActorFor(const Principal& who, std::string method) {
-  return Actor{who.name, std::string(RoleName(who.role)), std::move(method)};
-}
 
 class Authenticator {
  public:
@@ -91,7 +74,12 @@ class Authenticator {
   // (bounds.h).
   [[nodiscard]] absl::StatusOr<Principal> Authorize(
       const grpc::ServerContextBase& ctx,
-      std::initializer_list<Role> allowed) const;
+      std::initializer_list<Role> allowed) const {
+    return Authorize(ctx,
+                     absl::Span<const Role>(allowed.begin(), allowed.size()));
+  }
+  [[nodiscard]] absl::StatusOr<Principal> Authorize(
+      const grpc::ServerContextBase& ctx, absl::Span<const Role> allowed) const;
 
   // Lowercase hex SHA-256 of `token` (64 characters).
   static std::string Sha256Hex(std::string_view token);

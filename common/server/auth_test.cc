@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/server/handler.h"
 #include "common/server/server.h"
 #include "common/server/testing/echo_service.h"
 #include "common/status/status.h"
@@ -310,6 +311,27 @@ TEST(AuthNoneTest, EveryCallerIsAnonymousAdmin) {
   EchoResponse resp;
   ASSERT_TRUE(stub->Echo(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.text(), "anonymous: x");
+}
+
+}  // namespace
+}  // namespace salesops
+
+namespace salesops {
+namespace {
+
+// The handler shell's role table must match the service exactly (handler.h):
+// a missing, unknown or repeated row stops the process at construction.
+TEST(CallGateDeathTest, TableMustCoverTheServiceExactly) {
+  auto none = Authenticator::None();
+  const auto* echo = testing::EchoService::service_full_name();
+  EXPECT_DEATH(CallGate(none.get(), echo, {}), "no row for Echo");
+  EXPECT_DEATH(
+      CallGate(none.get(), echo, {{"Echo", AllRoles()}, {"Shout", AllRoles()}}),
+      "row for unknown method Shout");
+  EXPECT_DEATH(CallGate(none.get(), echo,
+                        {{"Echo", AllRoles()}, {"Echo", {Role::kAdmin}}}),
+               "two rows for Echo");
+  CallGate ok(none.get(), echo, {{"Echo", {Role::kAdmin}}});
 }
 
 }  // namespace

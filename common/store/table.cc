@@ -65,6 +65,57 @@ absl::Status MultiIndex::ListIds(WriteTxn& txn, std::string_view value,
       value, after_id, limit, ids, more);
 }
 
+absl::Status UniqueIndex::Claim(WriteTxn& txn, std::string_view field,
+                                std::string_view old_value,
+                                std::string_view new_value,
+                                std::string_view id) const {
+  if (old_value == new_value) {
+    return absl::OkStatus();
+  }
+  if (!new_value.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> holder, Lookup(txn, new_value));
+    if (holder && *holder != id) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          std::string(field), ": \"", std::string(new_value), "\" is already ",
+          what_, what_.empty() ? "" : " ", *holder));
+    }
+    Put(txn, new_value, id);
+  }
+  if (!old_value.empty()) {
+    Delete(txn, old_value);
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+template <typename Source>
+absl::StatusOr<std::vector<std::string>> AllIdsOf(const MultiIndex& index,
+                                                  Source& source,
+                                                  std::string_view value,
+                                                  size_t limit) {
+  std::vector<std::string> ids;
+  bool more = false;
+  RETURN_IF_ERROR(index.ListIds(source, value, "", limit, &ids, &more));
+  if (more) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "more than ", limit, " entries under ", std::string(value)));
+  }
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> MultiIndex::AllIds(
+    const Store& store, std::string_view value, size_t limit) const {
+  return AllIdsOf(*this, store, value, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> MultiIndex::AllIds(
+    WriteTxn& txn, std::string_view value, size_t limit) const {
+  return AllIdsOf(*this, txn, value, limit);
+}
+
 absl::Status MultiIndex::ListIdsWith(const ScanFn& scan, std::string_view value,
                                      std::string_view after_id, size_t limit,
                                      std::vector<std::string>* ids,

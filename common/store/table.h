@@ -168,9 +168,12 @@ class Table {
 
 // A unique index: at most one id per value (a normalized name, an external_id,
 // ...). Written in the same transaction as the entity it points to.
+//
+// `what` names the entity kind in Claim's error ("account", "opportunity").
 class UniqueIndex {
  public:
-  UniqueIndex(CfRef cf, uint8_t tag) : cf_(cf), tag_(tag) {}
+  UniqueIndex(CfRef cf, uint8_t tag, std::string what = "")
+      : cf_(cf), tag_(tag), what_(std::move(what)) {}
   std::string Key(std::string_view value) const {
     return KeyBuilder(tag_).Str(value).key();
   }
@@ -188,10 +191,20 @@ class UniqueIndex {
   void Delete(WriteTxn& txn, std::string_view value) const {
     txn.Delete(cf_, Key(value));
   }
+  // The one index update of a create or an update: moves entity `id` from
+  // `old_value` to `new_value` ("" = not indexed; a create passes "" as
+  // old_value). Nothing happens when they are equal. ALREADY_EXISTS
+  // `<field>: "<new_value>" is already <what> <holder>` when another id holds
+  // new_value, and nothing is written. Runs inside the entity's transaction.
+  [[nodiscard]] absl::Status Claim(WriteTxn& txn, std::string_view field,
+                                   std::string_view old_value,
+                                   std::string_view new_value,
+                                   std::string_view id) const;
 
  private:
   CfRef cf_;
   uint8_t tag_;
+  std::string what_;
 };
 
 // A non-unique index: value → ids, listed in id order (e.g. opportunities by
@@ -217,6 +230,16 @@ class MultiIndex {
                                      std::string_view after_id, size_t limit,
                                      std::vector<std::string>* ids,
                                      bool* more) const;
+  // Every id under `value`; FAILED_PRECONDITION "more than <limit> entries
+  // under <value>" past `limit` (a bound, not a page: callers that may meet
+  // more page with ListIds).
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> AllIds(
+      const Store& store, std::string_view value,
+      size_t limit = kDefaultAllIdsLimit) const;
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> AllIds(
+      WriteTxn& txn, std::string_view value,
+      size_t limit = kDefaultAllIdsLimit) const;
+  static constexpr size_t kDefaultAllIdsLimit = 100'000;
 
  private:
   using ScanFn = std::function<absl::Status(

@@ -237,6 +237,46 @@ TEST_F(TableTest, IndexListedInsideATransactionSeesItsOwnWrites) {
   EXPECT_EQ(seen, (std::vector<std::string>{b, "zz-new"}));
 }
 
+TEST_F(TableTest, ClaimMovesAUniqueValueAndRefusesATakenOne) {
+  const UniqueIndex by_ext{Cf::kIndex, kByNameTag, "entity"};
+  auto claim = [&](std::string_view old_value, std::string_view new_value,
+                   std::string_view id) {
+    return store_
+        ->Write(SystemActor("test"),
+                [&](WriteTxn& txn) {
+                  return by_ext.Claim(txn, "entity.external_id", old_value,
+                                      new_value, id);
+                })
+        .status();
+  };
+  ASSERT_TRUE(claim("", "X-1", "e1").ok());
+  ASSERT_TRUE(claim("X-1", "X-1", "e1").ok());  // unchanged: nothing to do
+  absl::Status taken = claim("", "X-1", "e2");
+  EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(),
+            "entity.external_id: \"X-1\" is already entity e1");
+  ASSERT_TRUE(claim("X-1", "X-2", "e1").ok());  // moved: X-1 is free again
+  EXPECT_EQ(*by_ext.Lookup(*store_, "X-1"), std::nullopt);
+  EXPECT_EQ(*by_ext.Lookup(*store_, "X-2"), std::optional<std::string>("e1"));
+  ASSERT_TRUE(claim("", "X-1", "e2").ok());
+  ASSERT_TRUE(claim("X-2", "", "e1").ok());  // cleared: not indexed
+  EXPECT_EQ(*by_ext.Lookup(*store_, "X-2"), std::nullopt);
+}
+
+TEST_F(TableTest, AllIdsIsBounded) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Create(absl::StrCat("m", i), "", "team").ok());
+  }
+  absl::StatusOr<std::vector<std::string>> all =
+      by_owner_.AllIds(*store_, "team");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 3u);
+  absl::StatusOr<std::vector<std::string>> capped =
+      by_owner_.AllIds(*store_, "team", 2);
+  EXPECT_EQ(capped.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(capped.status().message(), "more than 2 entries under team");
+}
+
 TEST(Ids, TypedTimeOrderedAndStrictlyIncreasing) {
   const absl::Time t = absl::FromUnixMillis(1'767'225'600'000);
   std::string prev = NewId("opp", t);

@@ -3,12 +3,17 @@
 // Every "now" in the suite comes from an injected Clock, so tests can move time
 // by hand.
 
+#include <cstdint>
 #include <mutex>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace salesops {
+
+// Microseconds since the Unix epoch: how every *_micros field of the API
+// stores a time (created_micros, updated_micros, ...).
+inline int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 class Clock {
  public:

@@ -11,18 +11,14 @@
 
 namespace salesops::testing {
 
-grpc::Status EchoServiceImpl::Echo(grpc::ServerContext* ctx,
-                                   const EchoRequest* request,
-                                   EchoResponse* response) {
-  absl::StatusOr<Principal> who =
-      auth_->Authorize(*ctx, {Role::kAdmin, Role::kManager, Role::kRep,
-                              Role::kFinance, Role::kService});
-  if (!who.ok()) {
-    return ToGrpc(who.status());
-  }
+namespace {
+
+// The body of Echo: the principal is authenticated and allowed.
+absl::Status DoEcho(grpc::ServerContext* ctx, const Principal& who,
+                    const EchoRequest* request, EchoResponse* response) {
   if (request->delay_ms() < 0 || request->code() < 0 || request->code() > 16) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "delay_ms must be >= 0 and code within 0..16");
+    return absl::InvalidArgumentError(
+        "delay_ms: must be >= 0; code: must be within 0..16");
   }
   const absl::Time until =
       absl::Now() + absl::Milliseconds(request->delay_ms());
@@ -30,17 +26,29 @@ grpc::Status EchoServiceImpl::Echo(grpc::ServerContext* ctx,
   // early.
   while (absl::Now() < until) {
     if (ctx->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED,
-                          "cancelled while sleeping");
+      return absl::CancelledError("cancelled while sleeping");
     }
     absl::SleepFor(std::min(absl::Milliseconds(10), until - absl::Now()));
   }
   if (request->code() != 0) {
-    return grpc::Status(static_cast<grpc::StatusCode>(request->code()),
+    return absl::Status(static_cast<absl::StatusCode>(request->code()),
                         absl::StrCat("requested code ", request->code()));
   }
-  response->set_text(absl::StrCat(who->name, ": ", request->text()));
-  return grpc::Status::OK;
+  response->set_text(absl::StrCat(who.name, ": ", request->text()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+EchoServiceImpl::EchoServiceImpl(const Authenticator* auth)
+    : gate_(auth, EchoService::service_full_name(), {{"Echo", AllRoles()}}) {}
+
+grpc::Status EchoServiceImpl::Echo(grpc::ServerContext* ctx,
+                                   const EchoRequest* request,
+                                   EchoResponse* response) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoEcho(ctx, who, request, response);
+  });
 }
 
 }  // namespace salesops::testing

@@ -6,6 +6,7 @@
 // tests in-process and by salesops_echo_server.
 
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "salesops/testing/testing.grpc.pb.h"
 
 namespace salesops::testing {
@@ -13,13 +14,13 @@ namespace salesops::testing {
 class EchoServiceImpl final : public EchoService::Service {
  public:
   // `auth` must outlive the service.
-  explicit EchoServiceImpl(const Authenticator* auth) : auth_(auth) {}
+  explicit EchoServiceImpl(const Authenticator* auth);
 
   grpc::Status Echo(grpc::ServerContext* ctx, const EchoRequest* request,
                     EchoResponse* response) override;
 
  private:
-  const Authenticator* auth_;
+  CallGate gate_;
 };
 
 }  // namespace salesops::testing

@@ -27,10 +27,6 @@ namespace {
 
 using money::Sign;
 
-constexpr std::initializer_list<Role> kWriters = {Role::kAdmin, Role::kFinance};
-constexpr std::initializer_list<Role> kReaders = {
-    Role::kAdmin, Role::kFinance, Role::kManager, Role::kRep, Role::kService};
-
 // Tasks are listed by (due date, id); the page token is this key.
 std::string TaskOrder(const v1::CollectionTask& t) {
   return absl::StrCat(absl::Dec(t.due_date().year(), absl::kZeroPad4),
@@ -46,7 +42,7 @@ std::string TaskOrder(const v1::CollectionTask& t) {
 grpc::Status CreditServiceImpl::GetAging(Ctx* ctx,
                                          const v1::GetAgingRequest* req,
                                          v1::Aging* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetAging(who, *req, resp);
   });
 }
@@ -94,8 +90,9 @@ absl::Status CreditServiceImpl::DoGetAging(const Principal& who,
 
 grpc::Status CreditServiceImpl::GetDso(Ctx* ctx, const v1::GetDsoRequest* req,
                                        v1::Dso* resp) {
-  return Serve(ctx, kReaders,
-               [&](const Principal& who) { return DoGetDso(who, *req, resp); });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return DoGetDso(who, *req, resp);
+  });
 }
 
 absl::Status CreditServiceImpl::DoGetDso(const Principal& who,
@@ -128,7 +125,7 @@ absl::Status CreditServiceImpl::DoGetDso(const Principal& who,
 
 grpc::Status CreditServiceImpl::RecordPromise(
     Ctx* ctx, const v1::RecordPromiseRequest* req, v1::Promise* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoRecordPromise(who, *req, resp);
   });
 }
@@ -167,7 +164,7 @@ absl::Status CreditServiceImpl::DoRecordPromise(
 grpc::Status CreditServiceImpl::RecordCollectionContact(
     Ctx* ctx, const v1::RecordCollectionContactRequest* req,
     v1::CollectionContact* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoRecordCollectionContact(who, *req, resp);
   });
 }
@@ -214,7 +211,7 @@ absl::Status CreditServiceImpl::DoRecordCollectionContact(
 grpc::Status CreditServiceImpl::ListCollectionTasks(
     Ctx* ctx, const v1::ListCollectionTasksRequest* req,
     v1::ListCollectionTasksResponse* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoListCollectionTasks(who, *req, resp);
   });
 }
@@ -230,7 +227,8 @@ absl::Status CreditServiceImpl::DoListCollectionTasks(
   std::vector<v1::CollectionTask> all;
   for (const std::string& account : accounts) {
     ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     db().AllIds(db().tasks_by_account, account));
+                     db().tasks_by_account.AllIds(*db().store, account,
+                                                  CreditStore::kAllIdsLimit));
     for (const std::string& id : ids) {
       ASSIGN_OR_RETURN(v1::CollectionTask t, db().tasks.Get(id));
       if (req.include_done() || !t.done()) {
@@ -258,7 +256,7 @@ absl::Status CreditServiceImpl::DoListCollectionTasks(
 grpc::Status CreditServiceImpl::CompleteCollectionTask(
     Ctx* ctx, const v1::CompleteCollectionTaskRequest* req,
     v1::CollectionTask* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoCompleteCollectionTask(who, *req, resp);
   });
 }
@@ -292,7 +290,7 @@ absl::Status CreditServiceImpl::DoCompleteCollectionTask(
 grpc::Status CreditServiceImpl::GetWorklist(Ctx* ctx,
                                             const v1::GetWorklistRequest* req,
                                             v1::Worklist* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetWorklist(who, *req, resp);
   });
 }
@@ -311,7 +309,8 @@ absl::StatusOr<std::vector<std::string>> CreditServiceImpl::WorklistAccounts(
   // ADMIN and FINANCE without an org node: the root, i.e. every account with
   // a receivable that still owes (credit.proto: "ADMIN: root").
   ASSIGN_OR_RETURN(std::vector<std::string> owing,
-                   db().AllIds(db().owing_receivables, ""));
+                   db().owing_receivables.AllIds(*db().store, "",
+                                                 CreditStore::kAllIdsLimit));
   std::set<std::string> seen;
   for (const std::string& id : owing) {
     ASSIGN_OR_RETURN(v1::Receivable r, db().receivables.Get(id));
@@ -379,14 +378,16 @@ absl::Status CreditServiceImpl::AddWorklistItems(
 absl::Status CreditServiceImpl::ReadWorklistContext(
     const std::string& account, WorklistContext* context) const {
   ASSIGN_OR_RETURN(std::vector<std::string> pids,
-                   db().AllIds(db().promises_by_account, account));
+                   db().promises_by_account.AllIds(*db().store, account,
+                                                   CreditStore::kAllIdsLimit));
   for (auto it = pids.rbegin();
        it != pids.rend() && context->promises.size() < 5; ++it) {
     ASSIGN_OR_RETURN(v1::Promise p, db().promises.Get(*it));
     context->promises.push_back(std::move(p));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> tids,
-                   db().AllIds(db().tasks_by_account, account));
+                   db().tasks_by_account.AllIds(*db().store, account,
+                                                CreditStore::kAllIdsLimit));
   for (const std::string& id : tids) {
     ASSIGN_OR_RETURN(v1::CollectionTask t, db().tasks.Get(id));
     if (!t.done()) {
@@ -399,7 +400,7 @@ absl::Status CreditServiceImpl::ReadWorklistContext(
 grpc::Status CreditServiceImpl::GetDebtorClass(
     Ctx* ctx, const v1::GetDebtorClassRequest* req,
     v1::DebtorClassAnswer* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetDebtorClass(who, *req, resp);
   });
 }
@@ -426,7 +427,7 @@ absl::Status CreditServiceImpl::DoGetDebtorClass(
 
 grpc::Status CreditServiceImpl::SetDunningStrategy(
     Ctx* ctx, const v1::DunningStrategy* req, v1::DunningStrategy* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoSetDunningStrategy(who, *req, resp);
   });
 }
@@ -461,7 +462,7 @@ absl::Status CreditServiceImpl::DoSetDunningStrategy(
 
 grpc::Status CreditServiceImpl::GetDunningStrategy(
     Ctx* ctx, const v1::GetDunningStrategyRequest*, v1::DunningStrategy* resp) {
-  return Serve(ctx, kReaders, [&](const Principal&) -> absl::Status {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
     ASSIGN_OR_RETURN(*resp, db().Strategy());
     return absl::OkStatus();
   });
@@ -470,7 +471,7 @@ grpc::Status CreditServiceImpl::GetDunningStrategy(
 grpc::Status CreditServiceImpl::RunCollections(
     Ctx* ctx, const v1::RunCollectionsRequest*,
     v1::RunCollectionsResponse* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) -> absl::Status {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
     ASSIGN_OR_RETURN(*resp, job_->RunDaily(ActorFor(who, "RunCollections")));
     return absl::OkStatus();
   });
@@ -481,7 +482,7 @@ grpc::Status CreditServiceImpl::RunCollections(
 grpc::Status CreditServiceImpl::CalculateBadDebtRecovery(
     Ctx* ctx, const v1::CalculateBadDebtRecoveryRequest* req,
     v1::BadDebtRecovery* resp) {
-  return Serve(ctx, kReaders, [&](const Principal&) -> absl::Status {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
     RETURN_IF_ERROR(money::Validate(req->loss(), options().currency, "loss",
                                     Sign::kPositive));
     ASSIGN_OR_RETURN(int64_t sales, BadDebtRecovery(req->loss().units_minor(),
@@ -495,7 +496,7 @@ grpc::Status CreditServiceImpl::CalculateBadDebtRecovery(
 grpc::Status CreditServiceImpl::CalculateCarryingCost(
     Ctx* ctx, const v1::CalculateCarryingCostRequest* req,
     v1::CarryingCost* resp) {
-  return Serve(ctx, kReaders, [&](const Principal&) -> absl::Status {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
     RETURN_IF_ERROR(money::Validate(req->amount(), options().currency, "amount",
                                     Sign::kPositive));
     ASSIGN_OR_RETURN(
@@ -512,7 +513,7 @@ grpc::Status CreditServiceImpl::CalculateCarryingCost(
 grpc::Status CreditServiceImpl::CalculateRealizedResult(
     Ctx* ctx, const v1::CalculateRealizedResultRequest* req,
     v1::RealizedResult* resp) {
-  return Serve(ctx, kReaders, [&](const Principal&) -> absl::Status {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
     Violations v;
     v.Add(money::Validate(req->sale_amount(), options().currency, "sale_amount",
                           Sign::kPositive));

@@ -8,6 +8,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/store/ids.h"
+#include "common/time/clock.h"
 #include "services/credit/receivable_rules.h"
 #include "services/credit/receivables.h"
 
@@ -45,9 +46,9 @@ absl::Status CreditLedger::RefreshCollection(
   if (opportunity_id.empty()) {
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(
-      std::vector<std::string> ids,
-      db.AllIds(txn, db.receivables_by_opportunity, opportunity_id));
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   db.receivables_by_opportunity.AllIds(
+                       txn, opportunity_id, CreditStore::kAllIdsLimit));
   std::vector<v1::Receivable> rs;
   for (const std::string& id : ids) {
     ASSIGN_OR_RETURN(v1::Receivable r, db.receivables.Get(txn, id));
@@ -71,9 +72,8 @@ absl::Status CreditLedger::OpenReceivable(WriteTxn& txn,
                                           v1::Receivable* r) const {
   Settle(r, options.currency);
   RETURN_IF_ERROR(db.SaveReceivable(txn, r));
-  if (!r->external_id().empty()) {
-    db.receivable_by_external_id.Put(txn, r->external_id(), r->id());
-  }
+  RETURN_IF_ERROR(db.receivable_by_external_id.Claim(
+      txn, "external_id", "", r->external_id(), r->id()));
   if (!r->opportunity_id().empty()) {
     RETURN_IF_ERROR(db.ReleaseCommitment(txn, r->opportunity_id()));
     RETURN_IF_ERROR(RefreshCollection(txn, r->opportunity_id()));
@@ -91,7 +91,7 @@ absl::StatusOr<int> CreditLedger::PaymentTermsDays(
 absl::Status CreditLedger::NewTask(WriteTxn& txn, v1::CollectionTask* task,
                                    absl::Time now) const {
   task->set_id(NewId("tsk", now));
-  task->set_created_micros(absl::ToUnixMicros(now));
+  task->set_created_micros(Micros(now));
   RETURN_IF_ERROR(db.tasks.Insert(txn, task->id(), task));
   db.tasks_by_account.Put(txn, task->account_id(), task->id());
   return absl::OkStatus();

@@ -9,6 +9,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "services/credit/receivable_rules.h"
 #include "services/credit/receivables.h"
 
@@ -107,7 +108,7 @@ v1::CreditProfile NewProfile(const v1::CreditProfile& in, absl::Time now,
   p.set_risk_class(in.risk_class());
   p.set_hold(in.hold());
   p.set_hold_reason(in.hold() ? Trimmed(in.hold_reason()) : "");
-  p.set_updated_micros(absl::ToUnixMicros(now));
+  p.set_updated_micros(Micros(now));
   return p;
 }
 
@@ -176,7 +177,7 @@ v1::CreditCheck NewCheck(const v1::CheckCreditRequest& req,
       facts.profile ? facts.profile->credit_limit().units_minor() : 0,
       currency);
   c.set_checked_by(checked_by);
-  c.set_checked_micros(absl::ToUnixMicros(now));
+  c.set_checked_micros(Micros(now));
   return c;
 }
 

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "common/server/auth.h"
+#include "common/server/principal.h"
 #include "salesops/v1/credit.pb.h"
 #include "services/credit/credit_options.h"
 

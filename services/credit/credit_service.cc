@@ -16,13 +16,7 @@
 #include "services/credit/receivables.h"
 
 namespace salesops::credit {
-namespace {
-
-constexpr std::initializer_list<Role> kWriters = {Role::kAdmin, Role::kFinance};
-constexpr std::initializer_list<Role> kReaders = {
-    Role::kAdmin, Role::kFinance, Role::kManager, Role::kRep, Role::kService};
-
-}  // namespace
+namespace {}  // namespace
 
 AccountLookup GrpcAccountLookup(const PeerChannel* peer) {
   auto stub = std::shared_ptr<v1::AccountsService::Stub>(
@@ -44,12 +38,54 @@ AccountLookup GrpcAccountLookup(const PeerChannel* peer) {
   };
 }
 
+// Which roles may call each RPC (SPEC §8): finance and admin write, every
+// role reads (scoped by ScopePolicy), opportunity collections are for
+// finance, admin and pipeline's SERVICE.
+std::vector<MethodRoles> CreditRoles() {
+  const std::vector<Role> writers = {Role::kAdmin, Role::kFinance};
+  const std::vector<Role>& readers = AllRoles();
+  return {
+      {"SetCreditProfile", writers},
+      {"GetCreditProfile", readers},
+      {"CheckCredit", readers},
+      {"ListCreditChecks", readers},
+      {"PostReceivable", writers},
+      {"GetReceivable", readers},
+      {"ListReceivables", readers},
+      {"RecordPayment", writers},
+      {"ListPayments", readers},
+      {"WriteOff", writers},
+      {"SetDispute", writers},
+      {"GetOpportunityCollection", readers},
+      {"ListOpportunityCollections",
+       {Role::kAdmin, Role::kFinance, Role::kService}},
+      {"GetAging", readers},
+      {"GetDso", readers},
+      {"RecordPromise", writers},
+      {"ListPromises", readers},
+      {"RecordCollectionContact", writers},
+      {"ListCollectionTasks", readers},
+      {"CompleteCollectionTask", writers},
+      {"GetWorklist", readers},
+      {"GetDebtorClass", readers},
+      {"SetDunningStrategy", writers},
+      {"GetDunningStrategy", readers},
+      {"RunCollections", writers},
+      {"CalculateBadDebtRecovery", readers},
+      {"CalculateCarryingCost", readers},
+      {"CalculateRealizedResult", readers},
+  };
+}
+
 CreditServiceImpl::CreditServiceImpl(const CreditLedger* ledger,
                                      const Authenticator* auth, Clock* clock,
                                      OrgMirror* org, AccountLookup lookup,
                                      DailyJob* job)
     : ledger_(ledger),
-      auth_(auth),
+      gate_(auth, v1::CreditService::service_full_name(), CreditRoles()),
+      scope_([org](const std::string& node, const std::string& ancestor) {
+        return org->IsWithin(node, ancestor);
+      }),
       clock_(clock),
       org_(org),
       lookup_(std::move(lookup)),
@@ -66,21 +102,15 @@ v1::Money CreditServiceImpl::M(int64_t units) const {
 
 // ---- scope ----
 
+bool CreditServiceImpl::CanReadAccount(const Principal& who,
+                                       const std::string& account_id) const {
+  return scope_.CanRead(who, org_->AccountOwner(account_id).value_or(""));
+}
+
 absl::Status CreditServiceImpl::RequireAccountReader(
     const Principal& who, const std::string& account_id) const {
-  if (who.role == Role::kAdmin || who.role == Role::kFinance ||
-      who.role == Role::kService) {
-    return absl::OkStatus();
-  }
-  std::optional<std::string> owner = org_->AccountOwner(account_id);
-  const bool allowed = owner && (who.role == Role::kRep
-                                     ? *owner == who.org_node_id
-                                     : org_->IsWithin(*owner, who.org_node_id));
-  if (!allowed) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "account ", account_id, " is outside the scope of ", who.name));
-  }
-  return absl::OkStatus();
+  return scope_.RequireReader(who, org_->AccountOwner(account_id).value_or(""),
+                              absl::StrCat("account ", account_id));
 }
 
 absl::Status CreditServiceImpl::RequireNodeReader(
@@ -90,19 +120,7 @@ absl::Status CreditServiceImpl::RequireNodeReader(
     return absl::NotFoundError(
         absl::StrCat(std::string(field), ": org node ", node_id, " not found"));
   }
-  if (who.role == Role::kAdmin || who.role == Role::kFinance ||
-      who.role == Role::kService) {
-    return absl::OkStatus();
-  }
-  const bool allowed = who.role == Role::kRep
-                           ? node_id == who.org_node_id
-                           : who.role == Role::kManager &&
-                                 org_->IsWithin(node_id, who.org_node_id);
-  if (!allowed) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "org node ", node_id, " is outside the scope of ", who.name));
-  }
-  return absl::OkStatus();
+  return scope_.RequireReader(who, node_id, "the credit data");
 }
 
 absl::StatusOr<std::vector<std::string>> CreditServiceImpl::ScopeAccounts(
@@ -165,7 +183,7 @@ absl::Status CreditServiceImpl::ListByAccount(
 
 grpc::Status CreditServiceImpl::SetCreditProfile(
     Ctx* ctx, const v1::SetCreditProfileRequest* req, v1::CreditProfile* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoSetCreditProfile(who, *req, resp);
   });
 }
@@ -200,7 +218,7 @@ absl::Status CreditServiceImpl::DoSetCreditProfile(
 
 grpc::Status CreditServiceImpl::GetCreditProfile(
     Ctx* ctx, const v1::GetCreditProfileRequest* req, v1::CreditProfile* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetCreditProfile(who, *req, resp);
   });
 }
@@ -219,7 +237,7 @@ absl::Status CreditServiceImpl::DoGetCreditProfile(
 grpc::Status CreditServiceImpl::CheckCredit(Ctx* ctx,
                                             const v1::CheckCreditRequest* req,
                                             v1::CreditCheck* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoCheckCredit(who, *req, resp);
   });
 }
@@ -277,9 +295,9 @@ absl::Status CreditServiceImpl::CheckCreditIn(WriteTxn& txn,
     RETURN_IF_ERROR(db().ReleaseCommitment(txn, opportunity));
     // Invoiced: any receivable of the opportunity (opened from the pipeline
     // feed or posted by the ERP) ends its commitment.
-    ASSIGN_OR_RETURN(
-        std::vector<std::string> invoiced,
-        db().AllIds(txn, db().receivables_by_opportunity, opportunity));
+    ASSIGN_OR_RETURN(std::vector<std::string> invoiced,
+                     db().receivables_by_opportunity.AllIds(
+                         txn, opportunity, CreditStore::kAllIdsLimit));
     if (verdict.decision != v1::CREDIT_DECISION_BLOCK && invoiced.empty()) {
       db().PutCommitment(txn, Commitment{account, opportunity, facts.amount});
     }
@@ -291,7 +309,7 @@ absl::Status CreditServiceImpl::CheckCreditIn(WriteTxn& txn,
 grpc::Status CreditServiceImpl::ListCreditChecks(
     Ctx* ctx, const v1::ListCreditChecksRequest* req,
     v1::ListCreditChecksResponse* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return ListByAccount<v1::CreditCheck>(
         who, req->account_id(), req->page(), db().checks_by_account,
         db().checks, [](const v1::CreditCheck&) { return true; },
@@ -304,7 +322,7 @@ grpc::Status CreditServiceImpl::ListPromises(Ctx* ctx,
                                              v1::ListPromisesResponse* resp) {
   // Who asks comes before what is asked: a caller without a valid token
   // learns nothing about the request's validity.
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoListPromises(who, *req, resp);
   });
 }
@@ -329,7 +347,7 @@ absl::Status CreditServiceImpl::DoListPromises(
 
 grpc::Status CreditServiceImpl::PostReceivable(
     Ctx* ctx, const v1::PostReceivableRequest* req, v1::Receivable* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoPostReceivable(who, *req, resp);
   });
 }
@@ -386,9 +404,8 @@ absl::Status CreditServiceImpl::PostReceivableIn(
     ASSIGN_OR_RETURN(v1::Receivable r, AdoptContractReceivable(
                                            std::move(open), in, invoice, due));
     RETURN_IF_ERROR(db().SaveReceivable(txn, &r));
-    if (!invoice.external_id.empty()) {
-      db().receivable_by_external_id.Put(txn, invoice.external_id, r.id());
-    }
+    RETURN_IF_ERROR(db().receivable_by_external_id.Claim(
+        txn, "external_id", "", invoice.external_id, r.id()));
     *resp = std::move(r);
     return absl::OkStatus();
   }
@@ -401,7 +418,7 @@ absl::Status CreditServiceImpl::PostReceivableIn(
 
 grpc::Status CreditServiceImpl::GetReceivable(
     Ctx* ctx, const v1::GetReceivableRequest* req, v1::Receivable* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetReceivable(who, *req, resp);
   });
 }
@@ -421,7 +438,7 @@ absl::Status CreditServiceImpl::DoGetReceivable(
 grpc::Status CreditServiceImpl::ListReceivables(
     Ctx* ctx, const v1::ListReceivablesRequest* req,
     v1::ListReceivablesResponse* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoListReceivables(who, *req, resp);
   });
 }
@@ -443,7 +460,7 @@ absl::Status CreditServiceImpl::DoListReceivables(
   auto keep = [&](const v1::Receivable& r) {
     return (req.state() == v1::RECEIVABLE_STATE_UNSPECIFIED ||
             r.state() == req.state()) &&
-           RequireAccountReader(who, r.account_id()).ok();
+           CanReadAccount(who, r.account_id());
   };
   std::string next;
   if (!req.org_node_id().empty()) {
@@ -473,7 +490,8 @@ absl::Status CreditServiceImpl::ListReceivablesOfNode(
   std::vector<std::string> ids;
   for (const std::string& a : accounts) {
     ASSIGN_OR_RETURN(std::vector<std::string> more,
-                     db().AllIds(db().receivables_by_account, a));
+                     db().receivables_by_account.AllIds(
+                         *db().store, a, CreditStore::kAllIdsLimit));
     ids.insert(ids.end(), more.begin(), more.end());
   }
   std::sort(ids.begin(), ids.end());
@@ -496,7 +514,7 @@ absl::Status CreditServiceImpl::ListReceivablesOfNode(
 
 grpc::Status CreditServiceImpl::RecordPayment(
     Ctx* ctx, const v1::RecordPaymentRequest* req, v1::Payment* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoRecordPayment(who, *req, resp);
   });
 }
@@ -539,9 +557,8 @@ absl::Status CreditServiceImpl::RecordPaymentIn(
   v1::Payment& p = paid.payment;
   RETURN_IF_ERROR(db().payments.Insert(txn, p.id(), &p));
   db().payments_by_account.Put(txn, p.account_id(), p.id());
-  if (!p.external_id().empty()) {
-    db().payment_by_external_id.Put(txn, p.external_id(), p.id());
-  }
+  RETURN_IF_ERROR(db().payment_by_external_id.Claim(txn, "external_id", "",
+                                                    p.external_id(), p.id()));
   for (const std::string& opp : paid.opportunities) {
     RETURN_IF_ERROR(ledger_->RefreshCollection(txn, opp));
   }
@@ -552,7 +569,7 @@ absl::Status CreditServiceImpl::RecordPaymentIn(
 grpc::Status CreditServiceImpl::ListPayments(Ctx* ctx,
                                              const v1::ListPaymentsRequest* req,
                                              v1::ListPaymentsResponse* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return ListByAccount<v1::Payment>(
         who, req->account_id(), req->page(), db().payments_by_account,
         db().payments, [](const v1::Payment&) { return true; },
@@ -563,7 +580,7 @@ grpc::Status CreditServiceImpl::ListPayments(Ctx* ctx,
 grpc::Status CreditServiceImpl::WriteOff(Ctx* ctx,
                                          const v1::WriteOffRequest* req,
                                          v1::Receivable* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoWriteOff(who, *req, resp);
   });
 }
@@ -597,7 +614,7 @@ absl::Status CreditServiceImpl::DoWriteOff(const Principal& who,
 grpc::Status CreditServiceImpl::SetDispute(Ctx* ctx,
                                            const v1::SetDisputeRequest* req,
                                            v1::Receivable* resp) {
-  return Serve(ctx, kWriters, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoSetDispute(who, *req, resp);
   });
 }
@@ -629,7 +646,7 @@ absl::Status CreditServiceImpl::DoSetDispute(const Principal& who,
 grpc::Status CreditServiceImpl::GetOpportunityCollection(
     Ctx* ctx, const v1::GetOpportunityCollectionRequest* req,
     v1::OpportunityCollection* resp) {
-  return Serve(ctx, kReaders, [&](const Principal& who) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return DoGetOpportunityCollection(who, *req, resp);
   });
 }
@@ -650,10 +667,9 @@ absl::Status CreditServiceImpl::DoGetOpportunityCollection(
 grpc::Status CreditServiceImpl::ListOpportunityCollections(
     Ctx* ctx, const v1::ListOpportunityCollectionsRequest* req,
     v1::ListOpportunityCollectionsResponse* resp) {
-  return Serve(ctx, {Role::kAdmin, Role::kFinance, Role::kService},
-               [&](const Principal&) {
-                 return DoListOpportunityCollections(*req, resp);
-               });
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) {
+    return DoListOpportunityCollections(*req, resp);
+  });
 }
 
 absl::Status CreditServiceImpl::DoListOpportunityCollections(

@@ -22,8 +22,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "common/org/org_mirror.h"
+#include "common/org/scope.h"
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/server/peer.h"
+#include "common/server/principal.h"
 #include "common/status/status.h"
 #include "common/store/listing.h"
 #include "common/time/clock.h"
@@ -116,27 +119,18 @@ class CreditServiceImpl final : public v1::CreditService::Service {
       v1::RealizedResult*) override;
 
  private:
-  // Authorizes one of `roles`, runs body(principal), maps its status.
-  template <typename Body>
-  grpc::Status Serve(Ctx* ctx, std::initializer_list<Role> roles,
-                     Body&& body) const {
-    absl::StatusOr<Principal> caller = auth_->Authorize(*ctx, roles);
-    if (!caller.ok()) {
-      return ToGrpc(caller.status());
-    }
-    return ToGrpc(body(*caller));
-  }
-
   absl::CivilDay Today() const;
   v1::Money M(int64_t units) const;
   const CreditStore& db() const { return ledger_->db; }
   const CreditOptions& options() const { return ledger_->options; }
 
-  // ---- scope ----
+  // ---- scope (ScopePolicy over the OrgMirror) ----
   // Reads of one account: ADMIN, FINANCE, SERVICE any; MANAGER an account
   // owned in their subtree; REP one they own. PERMISSION_DENIED otherwise.
   [[nodiscard]] absl::Status RequireAccountReader(
       const Principal& who, const std::string& account_id) const;
+  bool CanReadAccount(const Principal& who,
+                      const std::string& account_id) const;
   // Reads of a subtree: ADMIN, FINANCE and SERVICE any node; MANAGER a node in
   // their subtree; REP their own node.
   [[nodiscard]] absl::Status RequireNodeReader(const Principal& who,
@@ -244,19 +238,10 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   absl::Status DoSetDunningStrategy(const Principal& who,
                                     const v1::DunningStrategy& req,
                                     v1::DunningStrategy* resp);
-  absl::Status DoGetDunningStrategy(v1::DunningStrategy* resp);
-  absl::Status DoRunCollections(const Principal& who,
-                                v1::RunCollectionsResponse* resp);
-  absl::Status DoCalculateBadDebtRecovery(
-      const v1::CalculateBadDebtRecoveryRequest& req,
-      v1::BadDebtRecovery* resp);
-  absl::Status DoCalculateCarryingCost(
-      const v1::CalculateCarryingCostRequest& req, v1::CarryingCost* resp);
-  absl::Status DoCalculateRealizedResult(
-      const v1::CalculateRealizedResultRequest& req, v1::RealizedResult* resp);
 
   const CreditLedger* ledger_;
-  const Authenticator* auth_;
+  CallGate gate_;  // the role table: CreditRoles() in credit_service.cc
+  ScopePolicy scope_;
   Clock* clock_;
   OrgMirror* org_;
   AccountLookup lookup_;

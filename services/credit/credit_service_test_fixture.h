@@ -36,6 +36,7 @@
 #include "common/org/org_mirror.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -90,7 +91,7 @@ constexpr char kAccW1[] = "acc_w1";  // rep w1 (west)
 
 constexpr char kModel[] = "buying-cycle-6";
 
-inline v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Eur;
 
 inline absl::CivilDay Civ(const v1::Date& d) {
   return absl::CivilDay(d.year(), d.month(), d.day());

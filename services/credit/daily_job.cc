@@ -91,8 +91,9 @@ absl::Status DailyJob::JudgePromises(WriteTxn& txn, absl::CivilDay today,
                                      absl::Time now,
                                      v1::RunCollectionsResponse* resp) const {
   const CreditStore& db = ledger_->db;
-  ASSIGN_OR_RETURN(std::vector<std::string> pending,
-                   db.AllIds(txn, db.pending_promises, ""));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> pending,
+      db.pending_promises.AllIds(txn, "", CreditStore::kAllIdsLimit));
   for (const std::string& id : pending) {
     ASSIGN_OR_RETURN(v1::Promise p, db.promises.Get(txn, id));
     if (JudgeDay(p) > today) {
@@ -124,8 +125,9 @@ absl::Status DailyJob::IssueDunning(WriteTxn& txn, absl::CivilDay today,
                                     v1::RunCollectionsResponse* resp) const {
   const CreditStore& db = ledger_->db;
   ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db.Strategy(txn));
-  ASSIGN_OR_RETURN(std::vector<std::string> owing,
-                   db.AllIds(txn, db.owing_receivables, ""));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> owing,
+      db.owing_receivables.AllIds(txn, "", CreditStore::kAllIdsLimit));
   for (const std::string& id : owing) {
     ASSIGN_OR_RETURN(v1::Receivable r, db.receivables.Get(txn, id));
     RETURN_IF_ERROR(IssueStep(txn, std::move(r), strategy, today, now, resp));

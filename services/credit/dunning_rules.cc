@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/credit/collections.h"
 
@@ -28,7 +29,7 @@ std::optional<v1::CreditProfile> HoldProfile(
   }
   p.set_hold(true);
   p.set_hold_reason(reason);
-  p.set_updated_micros(absl::ToUnixMicros(now));
+  p.set_updated_micros(Micros(now));
   return p;
 }
 

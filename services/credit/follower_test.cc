@@ -27,6 +27,7 @@
 #include "common/server/peer.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
 #include "common/time/clock.h"
@@ -42,7 +43,7 @@ namespace {
 constexpr char kModel[] = "buying-cycle-6";
 constexpr int kPageSize = 3;
 
-v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Eur;
 
 // buying-cycle-6 by hand: USAGE is contract_signed.
 v1::StageModel Model(const std::string& id, int64_t version) {

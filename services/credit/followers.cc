@@ -17,6 +17,7 @@
 #include "common/resync/sorted_sweep.h"
 #include "common/status/status.h"
 #include "common/store/ids.h"
+#include "common/time/clock.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
 #include "services/credit/credit_store.h"
@@ -112,7 +113,7 @@ absl::Status ReplacePage(Store& store, PipelineFollower& follower,
                      v1::Event e;
                      e.set_kind(kOpportunityKind);
                      e.set_entity_id(o.id());
-                     e.set_time_micros(absl::ToUnixMicros(txn.now()));
+                     e.set_time_micros(Micros(txn.now()));
                      e.mutable_payload()->PackFrom(o);
                      RETURN_IF_ERROR(follower.Apply(e, txn));
                    }

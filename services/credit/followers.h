@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/feed/feed_follower.h"
 #include "common/org/org_mirror.h"
 #include "common/server/peer.h"
 #include "common/store/store.h"
@@ -33,31 +34,33 @@
 
 namespace salesops::credit {
 
-class AccountsFollower {
+class AccountsFollower final : public FeedFollower {
  public:
   // Not owned; outlive the follower.
   AccountsFollower(OrgMirror* org, const PeerChannel* accounts);
 
-  std::string source() const { return "accounts"; }
-  std::vector<std::string> kinds() const;
-  [[nodiscard]] absl::Status Apply(const v1::Event& event, WriteTxn& txn);
-  [[nodiscard]] absl::Status Resync();
+  std::string source() const override { return "accounts"; }
+  std::vector<std::string> kinds() const override;
+  [[nodiscard]] absl::Status Apply(const v1::Event& event,
+                                   WriteTxn& txn) override;
+  [[nodiscard]] absl::Status Resync() override;
 
  private:
   OrgMirror* org_;
   const PeerChannel* peer_;
 };
 
-class PipelineFollower {
+class PipelineFollower final : public FeedFollower {
  public:
   // Not owned; outlive the follower. `pipeline` may be null (Resync then
   // fails) for a follower fed by hand.
   PipelineFollower(const CreditLedger* ledger, const PeerChannel* pipeline);
 
-  std::string source() const { return "pipeline"; }
-  std::vector<std::string> kinds() const;
-  [[nodiscard]] absl::Status Apply(const v1::Event& event, WriteTxn& txn);
-  [[nodiscard]] absl::Status Resync();
+  std::string source() const override { return "pipeline"; }
+  std::vector<std::string> kinds() const override;
+  [[nodiscard]] absl::Status Apply(const v1::Event& event,
+                                   WriteTxn& txn) override;
+  [[nodiscard]] absl::Status Resync() override;
 
  private:
   [[nodiscard]] absl::Status ApplyModel(const v1::Event& event,

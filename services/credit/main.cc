@@ -15,30 +15,9 @@
 #include "services/credit/daily_job.h"
 #include "services/credit/followers.h"
 
-namespace {
-
-using salesops::ServiceRuntime;
-namespace credit = salesops::credit;
-
-// A consumer of `follower`'s source feed, running its Apply and Resync.
-template <typename Follower>
-void Follow(ServiceRuntime& runtime, Follower* follower,
-            const salesops::PeerChannel* peer) {
-  salesops::FeedConsumerOptions options;
-  options.source = follower->source();
-  options.kinds = follower->kinds();
-  options.registry = &runtime.metrics().registry();
-  runtime.AddConsumer(std::make_unique<salesops::FeedConsumer>(
-      &runtime.store(), peer, options,
-      [follower](const salesops::v1::Event& e, salesops::WriteTxn& txn) {
-        return follower->Apply(e, txn);
-      },
-      [follower] { return follower->Resync(); }));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
+  using salesops::ServiceRuntime;
+  namespace credit = salesops::credit;
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
                        "salesops-credit: credit and collections. Flags: see "
@@ -72,8 +51,8 @@ int main(int argc, char** argv) {
       credit::GrpcAccountLookup(accounts->get()), &job);
   credit::AccountsFollower accounts_follower(&org, accounts->get());
   credit::PipelineFollower pipeline_follower(&ledger, pipeline->get());
-  Follow(**runtime, &accounts_follower, accounts->get());
-  Follow(**runtime, &pipeline_follower, pipeline->get());
+  (*runtime)->AddFollower(&accounts_follower, accounts->get());
+  (*runtime)->AddFollower(&pipeline_follower, pipeline->get());
   // Promises judged, dunning steps issued and holds placed as days pass.
   job.Start(absl::Minutes(1));
   (*runtime)->OnShutdown([&job] { job.Stop(); });

@@ -7,6 +7,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/credit/receivables.h"
 
@@ -75,7 +76,7 @@ absl::StatusOr<RecordedPayment> RecordPaymentOn(
   *p.mutable_date() = ToProto(date);
   p.set_external_id(req.external_id());
   p.set_recorded_by(recorded_by);
-  p.set_created_micros(absl::ToUnixMicros(now));
+  p.set_created_micros(Micros(now));
   for (const v1::Allocation& a : allocations) {
     auto it = std::find_if(rs.begin(), rs.end(), [&](const auto& r) {
       return r.id() == a.receivable_id();

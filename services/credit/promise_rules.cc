@@ -8,6 +8,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/credit/receivable_rules.h"
 #include "services/credit/receivables.h"
@@ -162,7 +163,7 @@ absl::StatusOr<v1::Promise> NewPromise(
   p.set_state(v1::PROMISE_STATE_PENDING);
   *p.mutable_made_date() = ToProto(dates.made);
   p.set_recorded_by(recorded_by);
-  p.set_created_micros(absl::ToUnixMicros(now));
+  p.set_created_micros(Micros(now));
   return p;
 }
 
@@ -239,7 +240,7 @@ absl::StatusOr<RecordedContact> RecordContactOn(
   c.set_contact_id(req.contact_id());
   c.set_recommended_response(std::string(rule.recommended_response));
   c.set_recorded_by(recorded_by);
-  c.set_created_micros(absl::ToUnixMicros(now));
+  c.set_created_micros(Micros(now));
   if (rule.opens_dispute) {
     ASSIGN_OR_RETURN(out.disputed,
                      QualityDisputes(req, std::move(rs), options.currency));

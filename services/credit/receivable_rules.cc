@@ -7,6 +7,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
+#include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/credit/receivables.h"
 
@@ -135,7 +136,7 @@ v1::Receivable NewPostedReceivable(const v1::Receivable& in,
   *r.mutable_issue_date() = ToProto(invoice.issue);
   *r.mutable_due_date() = ToProto(due);
   r.set_source(v1::RECEIVABLE_SOURCE_POSTED);
-  r.set_created_micros(absl::ToUnixMicros(now));
+  r.set_created_micros(Micros(now));
   return r;
 }
 
@@ -168,7 +169,7 @@ v1::Receivable NewContractReceivable(const v1::Opportunity& o,
   *r.mutable_issue_date() = ToProto(issue);
   *r.mutable_due_date() = ToProto(issue + terms_days);
   r.set_source(v1::RECEIVABLE_SOURCE_CONTRACT_SIGNED);
-  r.set_created_micros(absl::ToUnixMicros(now));
+  r.set_created_micros(Micros(now));
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/money/money.h"
+#include "common/testing/builders.h"
 #include "common/time/fiscal_calendar.h"
 #include "salesops/v1/credit.pb.h"
 #include "services/credit/credit_options.h"
@@ -18,7 +19,7 @@
 
 namespace salesops::credit::rules_test {
 
-inline v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Eur;
 
 // Noon UTC of a day.
 inline absl::Time Noon(absl::CivilDay d) {

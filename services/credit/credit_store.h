@@ -117,7 +117,7 @@ struct CreditStore {
   void PutModel(WriteTxn& txn, const v1::StageModel& model) const;
 
   // The copies of pipeline's stage models and of its opportunities'
-  // accounts, for a resync that replaces them (pipeline_follower.h): the
+  // accounts, for a resync that replaces them (followers.h): the
   // key prefix of each in the mirror family, and the id of one of its keys.
   static std::string ModelMirrorPrefix();
   static std::string ModelMirrorKey(std::string_view model_id);

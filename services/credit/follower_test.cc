@@ -1,5 +1,5 @@
-// Credit's resyncs (accounts_follower.h, pipeline_follower.h) against fake
-// sources on loopback: the copy built from feed events is replaced by a
+// Credit's resyncs (followers.h: AccountsFollower, PipelineFollower) against
+// fake sources on loopback: the copy built from feed events is replaced by a
 // listing that differs (entities gone, versions lower as after a restore,
 // new ones). The copy then equals what a fresh credit builds from the same
 // listing, the in-memory OrgMirror equals a reload, the cursor is the

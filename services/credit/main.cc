@@ -2,7 +2,6 @@
 // aging, collections and the cost-of-credit calculators (SPEC.md §5). Flags:
 // the common ones (common/server/flags.h) and credit's (credit_flags.h).
 
-#include <memory>
 #include <utility>
 
 #include "common/org/org_mirror.h"

@@ -1,3 +1,8 @@
+// CreditService: the role table and the gate, the scope, and the handlers of
+// credit profiles and checks, receivables, payments and opportunity
+// collections. Collections (promises, contacts, tasks, dunning), the reports
+// and the calculators are in collections_service.cc.
+
 #include "services/credit/credit_service.h"
 
 #include <algorithm>
@@ -16,7 +21,6 @@
 #include "services/credit/receivables.h"
 
 namespace salesops::credit {
-namespace {}  // namespace
 
 AccountLookup GrpcAccountLookup(const PeerChannel* peer) {
   auto stub = std::shared_ptr<v1::AccountsService::Stub>(

@@ -200,21 +200,6 @@ void MustOk(const absl::Status& status, const std::string& what) {
   }
 }
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
-v1::Date Day(int year, int month, int day) {
-  v1::Date d;
-  d.set_year(year);
-  d.set_month(month);
-  d.set_day(day);
-  return d;
-}
-
 v1::OrgNode FeedOrgNode(const std::string& id, const std::string& parent,
                         v1::OrgNodeKind kind) {
   v1::OrgNode n;

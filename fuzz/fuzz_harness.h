@@ -40,6 +40,7 @@
 #include "absl/time/time.h"
 #include "common/server/auth.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/time/clock.h"
 #include "google/protobuf/message.h"
 #include "salesops/v1/accounts.pb.h"
@@ -183,8 +184,8 @@ Resp MustCall(Svc* svc,
 }
 
 // Building blocks of the fixtures' requests and feed events.
-v1::Money Eur(int64_t minor);
-v1::Date Day(int year, int month, int day);
+using ::salesops::testing::Day;
+using ::salesops::testing::Eur;
 // An org node as the accounts feed carries it (named after its id, version
 // 1).
 v1::OrgNode FeedOrgNode(const std::string& id, const std::string& parent,

@@ -18,6 +18,9 @@ PACKAGES=(
   curl
   tzdata       # time zones for the fiscal calendar (--time_zone)
   systemd      # systemd-analyze verify checks deploy/systemd
+  # error_details_e2e_test runs tests/clients/error_details.py under /usr/bin/python3: a Python
+  # integrator's grpcio client decoding our google.rpc error details (issue 17)
+  python3-grpcio python3-protobuf
 )
 # Commands that may come from another source than Debian's package (e.g. Node.js from
 # NodeSource ships its own npm, which Debian's npm package conflicts with): installed only when

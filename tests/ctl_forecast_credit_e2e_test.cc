@@ -36,6 +36,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/money/money.h"
+#include "common/testing/builders.h"
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "google/protobuf/struct.pb.h"
@@ -66,12 +67,7 @@ constexpr int64_t kTenThousand = 1'000'000;
 constexpr int64_t kQuota = 500'000'000;     // 5,000,000.00
 constexpr int64_t kWeighted = 364'800'000;  // 3,648,000.00
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 std::string Text(int64_t minor) { return money::Format(minor, 2); }
 

@@ -39,6 +39,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
@@ -66,12 +67,7 @@ constexpr int64_t kLimit = 20'000'000;   // 200,000.00
 
 const char* const kServices[] = {"accounts", "pipeline", "forecast", "credit"};
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 v1::Date ToDate(absl::CivilDay d) {
   v1::Date out;

@@ -64,6 +64,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/audit.grpc.pb.h"
@@ -178,12 +179,7 @@ struct Caller {
   const Side* foreign = nullptr;  // REP and MANAGER only
 };
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 v1::Date ToDate(absl::CivilDay d) {
   v1::Date out;

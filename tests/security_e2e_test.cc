@@ -39,6 +39,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
@@ -71,12 +72,7 @@ constexpr char kRepW1[] = "sec-e2e-rep-w1-token";
 constexpr int64_t kOppAmount = 1'000'000;  // 10,000.00 EUR
 constexpr int64_t kRcvAmount = 500'000;    // 5,000.00 EUR
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 v1::Date ToDate(absl::CivilDay d) {
   v1::Date out;

@@ -1,6 +1,7 @@
 #include "common/org/scope.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status/errors.h"
 
 namespace salesops {
 namespace {
@@ -61,9 +62,11 @@ absl::Status ScopePolicy::Refuse(const Principal& who, const std::string& node,
   const char* why = who.role == Role::kManager ? " (outside their subtree)"
                     : who.role == Role::kRep   ? " (not their own)"
                                                : "";
-  return absl::PermissionDeniedError(absl::StrCat(
-      std::string(RoleName(who.role)), " ", who.name, " may not ",
-      std::string(verb), " ", std::string(what), " of org node ", node, why));
+  return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                        std::string(RoleName(who.role)), " ", who.name,
+                        " may not ", std::string(verb), " ", std::string(what),
+                        " of org node ", node, why)),
+                    "OUT_OF_SCOPE");
 }
 
 }  // namespace salesops

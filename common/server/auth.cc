@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
 #include "common/server/bounds.h"
+#include "common/status/errors.h"
 
 namespace salesops {
 namespace {
@@ -289,10 +290,12 @@ absl::StatusOr<Principal> Authenticator::Authorize(
   for (Role r : allowed) {
     names.push_back(ToAbsl(RoleName(r)));
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "this method allows roles ",
-      names.empty() ? "(none)" : absl::StrJoin(names, ", "), "; caller \"",
-      principal->name, "\" has role ", ToAbsl(RoleName(principal->role))));
+  return WithReason(
+      absl::PermissionDeniedError(absl::StrCat(
+          "this method allows roles ",
+          names.empty() ? "(none)" : absl::StrJoin(names, ", "), "; caller \"",
+          principal->name, "\" has role ", ToAbsl(RoleName(principal->role)))),
+      "ROLE_NOT_ALLOWED");
 }
 
 }  // namespace salesops

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "common/log/log.h"
 #include "common/server/bounds.h"
+#include "common/status/violations.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "prometheus/counter.h"
@@ -259,11 +260,13 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
       return;
     }
     DiscardUnknownFieldsRecursively(request);
-    const std::vector<std::string> violations = BoundViolations(*request);
+    Violations violations;
+    for (const std::string& v : BoundViolations(*request)) {
+      violations.Add(v);
+    }
     if (!violations.empty()) {
-      RecordEdgeRejection(
-          info_->server_context(),
-          absl::InvalidArgumentError(absl::StrJoin(violations, "; ")));
+      RecordEdgeRejection(info_->server_context(),
+                          WithReason(violations.status(), "FIELD_BOUND"));
       rejected_ = true;
     }
   }

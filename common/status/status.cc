@@ -46,16 +46,18 @@ grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) {
     return grpc::Status::OK;
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
+  return grpc::Status(
+      static_cast<grpc::StatusCode>(s.code()),
+      BoundedMessage(std::string_view(s.message().data(), s.message().size())),
+      SerializedDetails(s));
 }
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) {
     return absl::OkStatus();
   }
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      s.error_message());
+  return FromSerializedDetails(static_cast<absl::StatusCode>(s.error_code()),
+                               s.error_message(), s.error_details());
 }
 
 }  // namespace salesops

@@ -591,11 +591,14 @@ absl::Status Store::CheckDiskSpace(size_t bytes) {
       options_.min_free_disk_bytes) {
     return absl::OkStatus();
   }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "store: disk full: ", free_bytes, " bytes free on the file system of ",
-      dir_, ", writes need ", options_.min_free_disk_bytes,
-      " (--min_free_disk_bytes) plus their own size; reads still work and "
-      "writes resume once space is freed"));
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "store: disk full: ", free_bytes,
+          " bytes free on the file system of ", dir_, ", writes need ",
+          options_.min_free_disk_bytes,
+          " (--min_free_disk_bytes) plus their own size; reads still work and "
+          "writes resume once space is freed")),
+      "DISK_FULL");
 }
 
 void Store::TryResume() {

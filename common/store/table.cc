@@ -33,10 +33,12 @@ absl::Status CheckVersion(std::string_view what, std::string_view id,
         "expected_version: must be >= 0 (0 = any version)");
   }
   if (expected_version != 0 && expected_version != current_version) {
-    return absl::AbortedError(absl::StrCat(
-        std::string(what), " ", std::string(id), ": expected_version ",
-        expected_version, " but the current version is ", current_version,
-        "; re-read and retry"));
+    return WithReason(
+        absl::AbortedError(absl::StrCat(
+            std::string(what), " ", std::string(id), ": expected_version ",
+            expected_version, " but the current version is ", current_version,
+            "; re-read and retry")),
+        "STALE_VERSION");
   }
   return absl::OkStatus();
 }
@@ -67,17 +69,20 @@ absl::Status MultiIndex::ListIds(WriteTxn& txn, std::string_view value,
 
 absl::Status UniqueIndex::Claim(WriteTxn& txn, std::string_view field,
                                 std::string_view old_value,
-                                std::string_view new_value,
-                                std::string_view id) const {
+                                std::string_view new_value, std::string_view id,
+                                std::string_view shown) const {
   if (old_value == new_value) {
     return absl::OkStatus();
   }
   if (!new_value.empty()) {
     ASSIGN_OR_RETURN(std::optional<std::string> holder, Lookup(txn, new_value));
     if (holder && *holder != id) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          std::string(field), ": \"", std::string(new_value), "\" is already ",
-          what_, what_.empty() ? "" : " ", *holder));
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat(
+              std::string(field), ": \"",
+              std::string(shown.empty() ? new_value : shown), "\" is already ",
+              what_, what_.empty() ? "" : " ", *holder)),
+          "DUPLICATE_VALUE");
     }
     Put(txn, new_value, id);
   }
@@ -98,8 +103,10 @@ absl::StatusOr<std::vector<std::string>> AllIdsOf(const MultiIndex& index,
   bool more = false;
   RETURN_IF_ERROR(index.ListIds(source, value, "", limit, &ids, &more));
   if (more) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "more than ", limit, " entries under ", std::string(value)));
+    return FailedPrecondition(
+        "TOO_MANY_ENTRIES", value,
+        absl::StrCat("more than ", limit, " entries under ",
+                     std::string(value)));
   }
   return ids;
 }
@@ -166,7 +173,8 @@ absl::Status CreateOnce(WriteTxn& txn, std::string_view scope,
                    txn.GetRequest(scope, request_id));
   if (prior) {
     if (prior->fingerprint != fingerprint) {
-      return absl::FailedPreconditionError(
+      return FailedPrecondition(
+          "REQUEST_ID_REUSED", "request_id",
           absl::StrCat("request_id: \"", std::string(request_id),
                        "\" was already used for a different ",
                        std::string(scope), " request"));

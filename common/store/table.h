@@ -196,10 +196,14 @@ class UniqueIndex {
   // old_value). Nothing happens when they are equal. ALREADY_EXISTS
   // `<field>: "<new_value>" is already <what> <holder>` when another id holds
   // new_value, and nothing is written. Runs inside the entity's transaction.
+  // `shown` replaces new_value in that message when the index holds a
+  // normalized form (a case-folded name) and the caller's own text reads
+  // better.
   [[nodiscard]] absl::Status Claim(WriteTxn& txn, std::string_view field,
                                    std::string_view old_value,
                                    std::string_view new_value,
-                                   std::string_view id) const;
+                                   std::string_view id,
+                                   std::string_view shown = {}) const;
 
  private:
   CfRef cf_;

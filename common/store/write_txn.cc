@@ -149,10 +149,12 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
       deferred_.ok()) {
     // Refused here, the one place every entity change passes, so no entity
     // can make its feed event or a List page too large to send.
-    deferred_ = absl::InvalidArgumentError(absl::StrCat(
-        std::string(kind), " ", std::string(entity_id), ": ", serialized.size(),
-        " bytes when stored, more than the maximum of ", limit,
-        " (--max_entity_bytes)"));
+    deferred_ = WithReason(
+        absl::InvalidArgumentError(absl::StrCat(
+            std::string(kind), " ", std::string(entity_id), ": ",
+            serialized.size(), " bytes when stored, more than the maximum of ",
+            limit, " (--max_entity_bytes)")),
+        "ENTITY_TOO_LARGE");
   }
   const uint64_t sequence = next_sequence_++;
   if (first_emitted_ == 0) {

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/metrics/testing/scrape.h"
+#include "common/testing/builders.h"
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -66,12 +67,7 @@ grpc::Status Call(Stub& stub, Method<Req, Resp> method, const Req& req,
   return (stub.*method)(&ctx, req, resp);
 }
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 // What the first process acknowledged, to be read back after the crash.
 struct Acknowledged {
@@ -83,10 +79,8 @@ struct Acknowledged {
   v1::Account first_created;
 };
 
-// Writes an org, accounts (some updated), contacts (some reporting to
-// others, one updated) and quotas (one set twice) and records each
-// acknowledged response.
-void WriteEverything(Stub& stub, Acknowledged* ack) {
+// Writes an org of 7 nodes (the team moved once); answers the reps.
+std::vector<v1::OrgNode> WriteOrg(Stub& stub, Acknowledged* ack) {
   auto node = [&](v1::OrgNodeKind kind, const std::string& name,
                   const std::string& parent) {
     v1::CreateOrgNodeRequest req;
@@ -121,7 +115,12 @@ void WriteEverything(Stub& stub, Acknowledged* ack) {
     EXPECT_EQ(out.version(), 2);
     ack->nodes[out.id()] = out;
   }
+  return reps;
+}
 
+// Writes 12 accounts owned by `reps`, some updated.
+void WriteAccounts(Stub& stub, const std::vector<v1::OrgNode>& reps,
+                   Acknowledged* ack) {
   for (int i = 0; i < 12; ++i) {
     v1::CreateAccountRequest req;
     v1::Account* a = req.mutable_account();
@@ -153,7 +152,11 @@ void WriteEverything(Stub& stub, Acknowledged* ack) {
       ack->accounts[updated.id()] = updated;
     }
   }
+}
 
+// Writes 6 contacts of the first account (reporting to the first), one
+// updated.
+void WriteContacts(Stub& stub, Acknowledged* ack) {
   const std::string first_account = ack->accounts.begin()->first;
   std::string boss;
   for (int i = 0; i < 6; ++i) {
@@ -181,7 +184,11 @@ void WriteEverything(Stub& stub, Acknowledged* ack) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     ack->contacts[out.id()] = out;
   }
+}
 
+// Sets quotas of `reps` (one twice).
+void WriteQuotas(Stub& stub, const std::vector<v1::OrgNode>& reps,
+                 Acknowledged* ack) {
   auto quota = [&](const std::string& node_id, int32_t quarter, int64_t minor) {
     v1::SetQuotaRequest req;
     req.set_node_id(node_id);
@@ -200,29 +207,21 @@ void WriteEverything(Stub& stub, Acknowledged* ack) {
   EXPECT_EQ(ack->quotas.back().version(), 2);
 }
 
-TEST(AccountsEndToEnd, AcknowledgedWritesSurviveSigkillAndMetricsShowCalls) {
-  TempDir dir;
-  Acknowledged ack;
-  {
-    Running r = Launch(dir.path());
-    ASSERT_GT(r.port, 0) << r.process->Log();
-    WriteEverything(*r.stub, &ack);
-    if (HasFatalFailure()) {
-      return;
-    }
-    r.process->Signal(SIGKILL);  // no drain, no clean close
-    auto status = r.process->WaitExit(absl::Seconds(10));
-    ASSERT_TRUE(status.has_value());
-    ASSERT_TRUE(WIFSIGNALED(*status));
-  }
-  ASSERT_EQ(ack.nodes.size(), 7u);
-  ASSERT_EQ(ack.accounts.size(), 12u);
-  ASSERT_EQ(ack.contacts.size(), 6u);
+// Writes an org, accounts (some updated), contacts (some reporting to
+// others, one updated) and quotas (one set twice) and records each
+// acknowledged response.
+void WriteEverything(Stub& stub, Acknowledged* ack) {
+  const std::vector<v1::OrgNode> reps = WriteOrg(stub, ack);
+  ASSERT_EQ(reps.size(), 3u);
+  ASSERT_NO_FATAL_FAILURE(WriteAccounts(stub, reps, ack));
+  ASSERT_NO_FATAL_FAILURE(WriteContacts(stub, ack));
+  WriteQuotas(stub, reps, ack);
+}
 
-  Running r = Launch(dir.path());
-  ASSERT_GT(r.port, 0) << r.process->Log();
-  ASSERT_GT(r.metrics_port, 0) << r.process->Log();
-  Stub& stub = *r.stub;
+// Every acknowledged write reads back the same, and the org is still a
+// hierarchy: APAC's effective Q1 quota is the sum of the reps under the
+// moved team.
+void ExpectReadBack(Stub& stub, const Acknowledged& ack) {
   for (const auto& [id, want] : ack.nodes) {
     v1::GetOrgNodeRequest req;
     req.set_id(id);
@@ -255,8 +254,6 @@ TEST(AccountsEndToEnd, AcknowledgedWritesSurviveSigkillAndMetricsShowCalls) {
     EXPECT_EQ(got.explicit_().SerializeAsString(),
               want.amount().SerializeAsString());
   }
-  // The org survived as a hierarchy: APAC's effective Q1 quota is the sum
-  // of the reps under the moved team.
   {
     v1::GetQuotaRequest req;
     for (const auto& [id, n] : ack.nodes) {
@@ -271,33 +268,11 @@ TEST(AccountsEndToEnd, AcknowledgedWritesSurviveSigkillAndMetricsShowCalls) {
     EXPECT_FALSE(got.has_explicit());
     EXPECT_EQ(got.effective().units_minor(), 15000);
   }
-  // The request_id of a create is remembered across the crash: the retry
-  // answers the first result.
-  {
-    v1::Account out;
-    grpc::Status s = Call(stub, &Stub::CreateAccount, ack.first_create, &out);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(out.SerializeAsString(), ack.first_created.SerializeAsString());
-  }
-  // Some errors for the metrics: a duplicate name, an unknown id.
-  {
-    v1::CreateAccountRequest req;
-    req.mutable_account()->set_name(" customer 0 ");
-    v1::Account out;
-    grpc::Status s = Call(stub, &Stub::CreateAccount, req, &out);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS)
-        << s.error_message();
-  }
-  {
-    v1::GetAccountRequest req;
-    req.set_id("acc_01NOSUCHACCOUNT0000000000");
-    v1::Account out;
-    EXPECT_EQ(Call(stub, &Stub::GetAccount, req, &out).error_code(),
-              grpc::StatusCode::NOT_FOUND);
-  }
+}
 
-  auto page =
-      salesops::testing::HttpGet("127.0.0.1", r.metrics_port, "/metrics");
+// The metrics page counts the calls ExpectReadBack and the test made.
+void ExpectCallMetrics(int metrics_port, const Acknowledged& ack) {
+  auto page = salesops::testing::HttpGet("127.0.0.1", metrics_port, "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
   auto samples = salesops::testing::ParseTextPage(*page);
   ASSERT_TRUE(samples.ok()) << samples.status();
@@ -331,6 +306,58 @@ TEST(AccountsEndToEnd, AcknowledgedWritesSurviveSigkillAndMetricsShowCalls) {
   EXPECT_GT(keys, 0) << *page;
   absl::Status promtool = salesops::testing::PromtoolCheck(*page);
   EXPECT_TRUE(promtool.ok()) << promtool;
+}
+
+TEST(AccountsEndToEnd, AcknowledgedWritesSurviveSigkillAndMetricsShowCalls) {
+  TempDir dir;
+  Acknowledged ack;
+  {
+    Running r = Launch(dir.path());
+    ASSERT_GT(r.port, 0) << r.process->Log();
+    WriteEverything(*r.stub, &ack);
+    if (HasFatalFailure()) {
+      return;
+    }
+    r.process->Signal(SIGKILL);  // no drain, no clean close
+    auto status = r.process->WaitExit(absl::Seconds(10));
+    ASSERT_TRUE(status.has_value());
+    ASSERT_TRUE(WIFSIGNALED(*status));
+  }
+  ASSERT_EQ(ack.nodes.size(), 7u);
+  ASSERT_EQ(ack.accounts.size(), 12u);
+  ASSERT_EQ(ack.contacts.size(), 6u);
+
+  Running r = Launch(dir.path());
+  ASSERT_GT(r.port, 0) << r.process->Log();
+  ASSERT_GT(r.metrics_port, 0) << r.process->Log();
+  Stub& stub = *r.stub;
+  ASSERT_NO_FATAL_FAILURE(ExpectReadBack(stub, ack));
+  // The request_id of a create is remembered across the crash: the retry
+  // answers the first result.
+  {
+    v1::Account out;
+    grpc::Status s = Call(stub, &Stub::CreateAccount, ack.first_create, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.SerializeAsString(), ack.first_created.SerializeAsString());
+  }
+  // Some errors for the metrics: a duplicate name, an unknown id.
+  {
+    v1::CreateAccountRequest req;
+    req.mutable_account()->set_name(" customer 0 ");
+    v1::Account out;
+    grpc::Status s = Call(stub, &Stub::CreateAccount, req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+        << s.error_message();
+  }
+  {
+    v1::GetAccountRequest req;
+    req.set_id("acc_01NOSUCHACCOUNT0000000000");
+    v1::Account out;
+    EXPECT_EQ(Call(stub, &Stub::GetAccount, req, &out).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+
+  ExpectCallMetrics(r.metrics_port, ack);
 }
 
 TEST(AccountsEndToEnd, SigtermExitsZero) {

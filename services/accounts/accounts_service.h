@@ -1,18 +1,22 @@
 #pragma once
 
-// gRPC handlers of salesops.v1.AccountsService: authorize → validate → one
-// transaction on the store's commit path (checks that depend on state run
-// inside it) → map the status. Roles (SPEC §8, issue 3): ADMIN everything;
-// MANAGER writes org nodes and quotas inside their subtree and accounts owned
-// inside it; REP reads, and writes contacts of accounts its own node owns;
-// FINANCE and SERVICE read.
+// gRPC handlers of salesops.v1.AccountsService on the suite's one handler
+// shell (common/server/handler.h): the gate authenticates and checks the
+// RPC's roles (the table in accounts_service.cc), the body is the RPC's I/O
+// (handlers.h: read in one transaction, call the pure transition, write,
+// answer). Roles (SPEC §8, issue 3): ADMIN everything; MANAGER writes org
+// nodes and quotas inside their subtree and accounts owned inside it; REP
+// reads, and writes contacts of accounts its own node owns; FINANCE and
+// SERVICE read.
 
 #include <string>
 
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/store/store.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "services/accounts/accounts_store.h"
+#include "services/accounts/handlers.h"
 
 namespace salesops::accounts {
 
@@ -72,14 +76,11 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
                           v1::ListQuotasResponse*) override;
 
  private:
-  // PERMISSION_DENIED unless `who` may write contacts of `account`: REP when
-  // the account's owner is their own node, MANAGER inside their subtree, ADMIN.
-  [[nodiscard]] absl::Status CheckContactWriter(
-      WriteTxn& txn, const Principal& who, const v1::Account& account) const;
+  handlers::Env env() { return {db_, currency_}; }
 
   AccountsStore db_;
-  const Authenticator* auth_;
   std::string currency_;
+  CallGate gate_;
 };
 
 }  // namespace salesops::accounts

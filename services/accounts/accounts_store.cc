@@ -1,7 +1,7 @@
 #include "services/accounts/accounts_store.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_format.h"
+#include "services/accounts/account_rules.h"
+#include "services/accounts/quota_rules.h"
 
 namespace salesops::accounts {
 namespace {
@@ -34,25 +34,22 @@ AccountsStore::AccountsStore(Store* s)
       contacts(s, Cf::kEntities, kContactTag, kContactKind, "contact"),
       nodes(s, Cf::kEntities, kOrgNodeTag, kOrgNodeKind, "org node"),
       quotas(s, Cf::kEntities, kQuotaTag, kQuotaKind, "quota"),
-      account_by_name(Cf::kIndex, kAccountByName),
-      account_by_external_id(Cf::kIndex, kAccountByExternalId),
-      contact_by_external_id(Cf::kIndex, kContactByExternalId),
-      node_by_external_id(Cf::kIndex, kNodeByExternalId),
+      account_by_name(Cf::kIndex, kAccountByName, "account"),
+      account_by_external_id(Cf::kIndex, kAccountByExternalId, "account"),
+      contact_by_external_id(Cf::kIndex, kContactByExternalId, "contact"),
+      node_by_external_id(Cf::kIndex, kNodeByExternalId, "org node"),
       root_node(Cf::kIndex, kRootNode),
       accounts_by_owner(Cf::kIndex, kAccountsByOwner),
       contacts_by_account(Cf::kIndex, kContactsByAccount),
       nodes_by_parent(Cf::kIndex, kNodesByParent) {}
 
 std::string AccountsStore::NormalizeName(std::string_view name) {
-  std::string out(
-      absl::StripAsciiWhitespace(absl::string_view(name.data(), name.size())));
-  absl::AsciiStrToLower(&out);
-  return out;
+  return NormalizeAccountName(name);
 }
 
 std::string AccountsStore::QuotaId(std::string_view node_id, int32_t year,
                                    int32_t quarter) {
-  return absl::StrFormat("%s/%04d/Q%d", std::string(node_id), year, quarter);
+  return QuotaKey(node_id, year, quarter);
 }
 
 }  // namespace salesops::accounts

@@ -284,6 +284,30 @@ absl::StatusOr<ParetoView> Pareto(std::vector<Revenue> accounts,
   return view;
 }
 
+// The total of industry `i` over `criteria` (negative ones subtract);
+// INVALID_ARGUMENT when it has not one score per criterion or a score is out
+// of range.
+absl::StatusOr<int64_t> IndustryTotal(const std::vector<Criterion>& criteria,
+                                      const IndustryScores& industry,
+                                      size_t i) {
+  const std::vector<int32_t>& scores = industry.scores;
+  if (scores.size() != criteria.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "industries[", i, "].scores: has ", scores.size(), " scores, want ",
+        criteria.size(), " (one per criterion)"));
+  }
+  int64_t total = 0;  // |total| <= 10 × number of criteria
+  for (size_t c = 0; c < scores.size(); ++c) {
+    if (scores[c] < kMinIndustryScore || scores[c] > kMaxIndustryScore) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "industries[", i, "].scores[", c, "]: must be in ", kMinIndustryScore,
+          "..", kMaxIndustryScore, ", got ", scores[c]));
+    }
+    total += criteria[c].negative ? -scores[c] : scores[c];
+  }
+  return total;
+}
+
 absl::StatusOr<IndustryMatrix> ScoreIndustries(
     const std::vector<Criterion>& criteria,
     const std::vector<IndustryScores>& industries) {
@@ -311,23 +335,12 @@ absl::StatusOr<IndustryMatrix> ScoreIndustries(
   matrix.ranked.reserve(industries.size());
   int128 sum_of_totals = 0;
   for (size_t i = 0; i < industries.size(); ++i) {
-    const std::vector<int32_t>& scores = industries[i].scores;
-    if (scores.size() != criteria.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "industries[", i, "].scores: has ", scores.size(), " scores, want ",
-          criteria.size(), " (one per criterion)"));
+    absl::StatusOr<int64_t> total = IndustryTotal(criteria, industries[i], i);
+    if (!total.ok()) {
+      return total.status();
     }
-    int64_t total = 0;  // |total| <= 10 × number of criteria
-    for (size_t c = 0; c < scores.size(); ++c) {
-      if (scores[c] < kMinIndustryScore || scores[c] > kMaxIndustryScore) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "industries[", i, "].scores[", c, "]: must be in ",
-            kMinIndustryScore, "..", kMaxIndustryScore, ", got ", scores[c]));
-      }
-      total += criteria[c].negative ? -scores[c] : scores[c];
-    }
-    sum_of_totals += total;
-    matrix.ranked.push_back(RankedIndustry{industries[i].name, total, false});
+    sum_of_totals += *total;
+    matrix.ranked.push_back(RankedIndustry{industries[i].name, *total, false});
   }
   std::sort(matrix.ranked.begin(), matrix.ranked.end(),
             [](const RankedIndustry& a, const RankedIndustry& b) {

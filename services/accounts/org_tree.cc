@@ -23,6 +23,42 @@ struct Shape {
   std::vector<size_t> pre_order;
 };
 
+// The FAILED_PRECONDITION naming the cycle that the nodes not `reached`
+// from a root hang off: every one of them has a parent, so walking up from
+// one must run into a cycle. Starts from the smallest such id.
+absl::Status CycleError(const std::vector<const std::string*>& ids,
+                        const std::vector<size_t>& parent,
+                        const std::vector<bool>& reached,
+                        absl::string_view label) {
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  const size_t n = ids.size();
+  auto by_id = [&ids](size_t a, size_t b) { return *ids[a] < *ids[b]; };
+  size_t start = kNone;
+  for (size_t i = 0; i < n; ++i) {
+    if (!reached[i] && (start == kNone || *ids[i] < *ids[start])) {
+      start = i;
+    }
+  }
+  std::vector<size_t> walk;
+  std::vector<size_t> step_of(n, kNone);
+  size_t cur = start;
+  while (step_of[cur] == kNone) {
+    step_of[cur] = walk.size();
+    walk.push_back(cur);
+    cur = parent[cur];
+  }
+  std::vector<size_t> cycle(walk.begin() + step_of[cur], walk.end());
+  std::rotate(cycle.begin(),
+              std::min_element(cycle.begin(), cycle.end(), by_id), cycle.end());
+  std::vector<std::string> names;
+  for (size_t i : cycle) {
+    names.push_back(*ids[i]);
+  }
+  names.push_back(*ids[cycle.front()]);
+  return absl::FailedPreconditionError(
+      absl::StrCat(label, " cycle: ", absl::StrJoin(names, " -> ")));
+}
+
 // Validates ids (non-empty, unique) and computes the shape. A parent id that
 // is "" or not among `ids` makes a root. `list` names the input list in
 // messages ("links"), `label` the kind of link ("reports-to").
@@ -79,32 +115,7 @@ absl::StatusOr<Shape> ShapeOf(const std::vector<const std::string*>& ids,
     return shape;
   }
 
-  // Some nodes hang off no root: every one of them has a parent, so walking
-  // up from one must run into a cycle. Start from the smallest such id.
-  size_t start = kNone;
-  for (size_t i = 0; i < n; ++i) {
-    if (!reached[i] && (start == kNone || *ids[i] < *ids[start])) {
-      start = i;
-    }
-  }
-  std::vector<size_t> walk;
-  std::vector<size_t> step_of(n, kNone);
-  size_t cur = start;
-  while (step_of[cur] == kNone) {
-    step_of[cur] = walk.size();
-    walk.push_back(cur);
-    cur = parent[cur];
-  }
-  std::vector<size_t> cycle(walk.begin() + step_of[cur], walk.end());
-  std::rotate(cycle.begin(),
-              std::min_element(cycle.begin(), cycle.end(), by_id), cycle.end());
-  std::vector<std::string> names;
-  for (size_t i : cycle) {
-    names.push_back(*ids[i]);
-  }
-  names.push_back(*ids[cycle.front()]);
-  return absl::FailedPreconditionError(
-      absl::StrCat(label, " cycle: ", absl::StrJoin(names, " -> ")));
+  return CycleError(ids, parent, reached, label);
 }
 
 }  // namespace

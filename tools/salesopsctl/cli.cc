@@ -202,6 +202,24 @@ std::unique_ptr<grpc::ClientContext> Connections::Context() const {
 
 absl::Status Check(const grpc::Status& s) { return FromGrpc(s); }
 
+void PrintDetails(const absl::Status& s, std::ostream& err) {
+  const std::vector<FieldViolation> violations = FieldViolationsOf(s);
+  if (violations.size() > 1) {
+    err << "violations:\n";
+    for (const FieldViolation& v : violations) {
+      err << "  - " << (v.field.empty() ? "(request)" : v.field) << ": "
+          << v.description << "\n";
+    }
+  }
+  const std::string reason = ReasonOf(s);
+  if (!reason.empty()) {
+    err << "reason: " << reason << "\n";
+  }
+  if (std::optional<absl::Duration> delay = RetryDelayOf(s)) {
+    err << "retry after: " << absl::FormatDuration(*delay) << "\n";
+  }
+}
+
 void Registry::Add(Command c) { commands_.push_back(std::move(c)); }
 
 const Command* Registry::Find(const std::string& group,
@@ -288,6 +306,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   if (!s.ok()) {
     err << "error: " << absl::StatusCodeToString(s.code()) << ": "
         << s.message() << "\n";
+    PrintDetails(s, err);
     if (s.code() == absl::StatusCode::kInvalidArgument &&
         s.message().rfind("--", 0) == 0) {
       err << "usage: salesopsctl " << command->group << " " << command->verb

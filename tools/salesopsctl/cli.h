@@ -129,6 +129,10 @@ struct Env {
 
 // A gRPC call's failure as an absl::Status with the same code and message.
 [[nodiscard]] absl::Status Check(const grpc::Status& s);
+// After "error: CODE: message": the field violations of the error's
+// BadRequest as a list (when there are several), its ErrorInfo reason and
+// its RetryInfo delay (common/status/errors.h), one per line.
+void PrintDetails(const absl::Status& s, std::ostream& err);
 
 using Handler = std::function<absl::Status(const Args&, Env&)>;
 

@@ -1,0 +1,72 @@
+#pragma once
+
+// The I/O of each AccountsService RPC, behind the gRPC shell
+// (accounts_service.cc): read the stored state inside one store transaction,
+// call the transition (account_rules, contact_rules, org_node_rules,
+// quota_rules, analysis_rules), write its result, fill the answer. No gRPC.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/server/principal.h"
+#include "salesops/v1/accounts.pb.h"
+#include "services/accounts/accounts_store.h"
+
+namespace salesops::accounts::handlers {
+
+// What every handler works with: the tables and the instance currency.
+struct Env {
+  AccountsStore& db;
+  const std::string& currency;
+};
+
+// Accounts (account_handlers.cc).
+absl::Status CreateAccount(Env env, const Principal& who,
+                           const v1::CreateAccountRequest& req,
+                           v1::Account* resp);
+absl::Status GetAccount(Env env, const v1::GetAccountRequest& req,
+                        v1::Account* resp);
+absl::Status UpdateAccount(Env env, const Principal& who,
+                           const v1::UpdateAccountRequest& req,
+                           v1::Account* resp);
+absl::Status ListAccounts(Env env, const v1::ListAccountsRequest& req,
+                          v1::ListAccountsResponse* resp);
+absl::Status ClassifyAccounts(Env env, const Principal& who,
+                              const v1::ClassifyAccountsRequest& req,
+                              v1::ClassifyAccountsResponse* resp);
+
+// Contacts (contact_handlers.cc).
+absl::Status CreateContact(Env env, const Principal& who,
+                           const v1::CreateContactRequest& req,
+                           v1::Contact* resp);
+absl::Status GetContact(Env env, const v1::GetContactRequest& req,
+                        v1::Contact* resp);
+absl::Status UpdateContact(Env env, const Principal& who,
+                           const v1::UpdateContactRequest& req,
+                           v1::Contact* resp);
+absl::Status ListContacts(Env env, const v1::ListContactsRequest& req,
+                          v1::ListContactsResponse* resp);
+absl::Status GetOrgChart(Env env, const v1::GetOrgChartRequest& req,
+                         v1::GetOrgChartResponse* resp);
+
+// Org nodes and quotas (org_handlers.cc).
+absl::Status CreateOrgNode(Env env, const Principal& who,
+                           const v1::CreateOrgNodeRequest& req,
+                           v1::OrgNode* resp);
+absl::Status GetOrgNode(Env env, const v1::GetOrgNodeRequest& req,
+                        v1::OrgNode* resp);
+absl::Status UpdateOrgNode(Env env, const Principal& who,
+                           const v1::UpdateOrgNodeRequest& req,
+                           v1::OrgNode* resp);
+absl::Status MoveOrgNode(Env env, const Principal& who,
+                         const v1::MoveOrgNodeRequest& req, v1::OrgNode* resp);
+absl::Status ListOrgNodes(Env env, const v1::ListOrgNodesRequest& req,
+                          v1::ListOrgNodesResponse* resp);
+absl::Status SetQuota(Env env, const Principal& who,
+                      const v1::SetQuotaRequest& req, v1::Quota* resp);
+absl::Status GetQuota(Env env, const v1::GetQuotaRequest& req,
+                      v1::GetQuotaResponse* resp);
+absl::Status ListQuotas(Env env, const v1::ListQuotasRequest& req,
+                        v1::ListQuotasResponse* resp);
+
+}  // namespace salesops::accounts::handlers

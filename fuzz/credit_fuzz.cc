@@ -27,6 +27,7 @@
 #include "salesops/v1/pipeline.pb.h"
 #include "services/credit/credit_service.h"
 #include "services/credit/credit_store.h"
+#include "services/credit/followers.h"
 
 namespace salesops::fuzz {
 namespace {
@@ -60,9 +61,14 @@ class CreditFixture final : public Fixture {
     store_ = env.store;
     mirror_ = std::make_unique<OrgMirror>(env.store, credit::Cf::kMirror);
     MustOk(mirror_->Load(), "OrgMirror::Load");
-    service_ = std::make_unique<CreditServiceImpl>(
-        env.store, env.auth, env.clock, mirror_.get(), LookupAccount,
-        credit::CreditOptions{});
+    ledger_ = std::make_unique<credit::CreditLedger>(env.store,
+                                                     credit::CreditOptions{});
+    job_ = std::make_unique<credit::DailyJob>(ledger_.get(), env.clock);
+    pipeline_ =
+        std::make_unique<credit::PipelineFollower>(ledger_.get(), nullptr);
+    service_ = std::make_unique<CreditServiceImpl>(ledger_.get(), env.auth,
+                                                   env.clock, mirror_.get(),
+                                                   LookupAccount, job_.get());
     CreditServiceImpl* s = service_.get();
     rpcs->Add("SetCreditProfile", s, &CreditServiceImpl::SetCreditProfile);
     rpcs->Add("GetCreditProfile", s, &CreditServiceImpl::GetCreditProfile);
@@ -234,6 +240,9 @@ class CreditFixture final : public Fixture {
 
   void Stop() override {
     service_.reset();
+    pipeline_.reset();
+    job_.reset();
+    ledger_.reset();
     mirror_.reset();
   }
 
@@ -464,9 +473,7 @@ class CreditFixture final : public Fixture {
     const v1::Event e = FeedEvent(++sequence_, kind, id, m, clock_->Now());
     MustOk(store_
                ->Write(SystemActor("fuzz-seed"),
-                       [&](WriteTxn& txn) {
-                         return service_->ApplyPipeline(e, txn);
-                       })
+                       [&](WriteTxn& txn) { return pipeline_->Apply(e, txn); })
                .status(),
            absl::StrCat("applying ", kind, " ", id));
   }
@@ -475,6 +482,9 @@ class CreditFixture final : public Fixture {
   Store* store_ = nullptr;
   uint64_t sequence_ = 0;
   std::unique_ptr<OrgMirror> mirror_;
+  std::unique_ptr<credit::CreditLedger> ledger_;
+  std::unique_ptr<credit::DailyJob> job_;
+  std::unique_ptr<credit::PipelineFollower> pipeline_;
   std::unique_ptr<CreditServiceImpl> service_;
 };
 

@@ -23,7 +23,7 @@ TEST(BadDebtRecoveryTest, ReproducesSeedTableInWholeUnits) {
               {300, 1'666'700},
               {400, 1'250'000},
               {500, 1'000'000},
-              {600, 833'300}};
+              {600, 833300}};
   for (const auto& row : rows) {
     absl::StatusOr<int64_t> got = BadDebtRecovery(50'000, row.bp, 100);
     ASSERT_TRUE(got.ok()) << got.status();
@@ -34,7 +34,7 @@ TEST(BadDebtRecoveryTest, ReproducesSeedTableInWholeUnits) {
 TEST(BadDebtRecoveryTest, RoundsToMinorUnitByDefault) {
   absl::StatusOr<int64_t> one = BadDebtRecovery(50'000, 300, 1);
   ASSERT_TRUE(one.ok()) << one.status();
-  EXPECT_EQ(*one, 1'666'667);
+  EXPECT_EQ(*one, 1666667);
   absl::StatusOr<int64_t> zero = BadDebtRecovery(50'000, 300, 0);  // 0 means 1
   ASSERT_TRUE(zero.ok()) << zero.status();
   EXPECT_EQ(*zero, 1'666'667);
@@ -63,7 +63,7 @@ TEST(BadDebtRecoveryTest, ValidationErrors) {
 
   r = BadDebtRecovery(50'000, 300, -1);
   EXPECT_THAT(r.status().message(), HasSubstr("round_to_minor: must be 0.."));
-  EXPECT_EQ(BadDebtRecovery(50'000, 300, 1'000'000'000'001).status().code(),
+  EXPECT_EQ(BadDebtRecovery(50000, 300, 1000000000001).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -96,11 +96,11 @@ TEST(CarryingCostTest, DaysToConsumeProfitIsTheFirstDayCostReachesProfit) {
   EXPECT_GE(at->cost, at->net_profit);
   EXPECT_LT(before->cost, before->net_profit);
   // Exact division: 1000 × 365 / 500 = 730, not 731.
-  EXPECT_EQ(CarryingCost(1'000'000, 500, 0, 1000)->days_to_consume_profit, 730);
+  EXPECT_EQ(CarryingCost(1000000, 500, 0, 1000)->days_to_consume_profit, 730);
 }
 
 TEST(CarryingCostTest, ZeroMarginAndZeroDays) {
-  absl::StatusOr<CarryingCostResult> r = CarryingCost(1'000'000, 800, 0, 0);
+  absl::StatusOr<CarryingCostResult> r = CarryingCost(1000000, 800, 0, 0);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cost, 0);
   EXPECT_EQ(r->net_profit, 0);
@@ -147,9 +147,9 @@ TEST(CarryingCostTest, LargeAmountIsExact) {
 TEST(RealizedResultTest, ReproducesSeedScenario) {
   // 500,000 at 10% gross margin; 150,000 + 250,000 collected.
   absl::StatusOr<RealizedResultValue> r =
-      RealizedResult(500'000, 1000, 150'000 + 250'000);
+      RealizedResult(500000, 1000, 150000 + 250000);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->cost_of_goods, 450'000);
+  EXPECT_EQ(r->cost_of_goods, 450000);
   EXPECT_EQ(r->realized, -50'000);
   EXPECT_EQ(r->to_break_even, 50'000);
   EXPECT_EQ(r->profit_when_collected, 50'000);
@@ -159,9 +159,9 @@ TEST(RealizedResultTest, PastBreakEven) {
   absl::StatusOr<RealizedResultValue> r =
       RealizedResult(500'000, 1000, 480'000);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->realized, 30'000);
+  EXPECT_EQ(r->realized, 30000);
   EXPECT_EQ(r->to_break_even, 0);
-  r = RealizedResult(500'000, 1000, 450'000);
+  r = RealizedResult(500000, 1000, 450000);
   EXPECT_EQ(r->realized, 0);
   EXPECT_EQ(r->to_break_even, 0);
 }

@@ -1,5 +1,6 @@
 #include "services/credit/collections.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -284,29 +285,43 @@ int64_t WorklistPriority(int64_t open_minor, int days_overdue,
 
 // ---- debtor classes ----
 
-DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
-                                 const v1::DunningStrategy& s,
-                                 absl::CivilDay as_of) {
-  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
-  auto in_window = [&](absl::CivilDay d) {
-    return d > window_start && d <= as_of;
-  };
+namespace {
 
-  // NON_PAYER overrides any good behaviour elsewhere: one loss is enough.
+// NON_PAYER overrides any good behaviour elsewhere: one loss is enough (a
+// write-off in the window, or still open too long past due).
+std::optional<DebtorClassResult> NonPayer(
+    const std::vector<v1::Receivable>& receivables, absl::CivilDay as_of) {
+  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
   for (const v1::Receivable& r : receivables) {
     const std::optional<absl::CivilDay> written = DayOf(r.written_off_date());
-    if (written.has_value() && in_window(*written)) {
-      return {v1::DEBTOR_CLASS_NON_PAYER,
-              absl::StrCat(r.id(), " was written off on ", Text(*written))};
+    if (written.has_value() && *written > window_start && *written <= as_of) {
+      return DebtorClassResult{
+          v1::DEBTOR_CLASS_NON_PAYER,
+          absl::StrCat(r.id(), " was written off on ", Text(*written))};
     }
     if (r.state() == v1::RECEIVABLE_STATE_DISPUTED) continue;
     const int late = DaysPastDue(r, as_of);
     if (OpenAsOf(r, as_of) > 0 && late > kNonPayerDaysPastDue) {
-      return {v1::DEBTOR_CLASS_NON_PAYER,
-              absl::StrCat(r.id(), " is still open ", late, " days past due")};
+      return DebtorClassResult{
+          v1::DEBTOR_CLASS_NON_PAYER,
+          absl::StrCat(r.id(), " is still open ", late, " days past due")};
     }
   }
+  return std::nullopt;
+}
 
+}  // namespace
+
+DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
+                                 const v1::DunningStrategy& s,
+                                 absl::CivilDay as_of) {
+  if (std::optional<DebtorClassResult> lost = NonPayer(receivables, as_of)) {
+    return *lost;
+  }
+  const absl::CivilDay window_start = as_of - kWindowDays;  // exclusive
+  auto in_window = [&](absl::CivilDay d) {
+    return d > window_start && d <= as_of;
+  };
   DebtorClassResult worst;
   for (const v1::Receivable& r : receivables) {
     const std::optional<absl::CivilDay> due = DayOf(r.due_date());
@@ -355,6 +370,45 @@ DebtorClassResult ClassifyDebtor(const std::vector<v1::Receivable>& receivables,
         Text(as_of));
   }
   return worst;
+}
+
+v1::WorklistItem WorklistItemOf(v1::Receivable r, absl::CivilDay as_of,
+                                const v1::DunningStrategy& s,
+                                const WorklistContext& context) {
+  const int days = DaysPastDue(r, as_of);
+  v1::WorklistItem item;
+  item.set_account_id(r.account_id());
+  item.set_days_overdue(days);
+  item.set_risk_class(context.risk);
+  item.set_priority(
+      WorklistPriority(r.open().units_minor(), days, context.risk));
+  if (std::optional<DueStep> next = NextStep(r, s)) {
+    item.set_next_dunning_step(next->step);
+    *item.mutable_next_dunning_date() = ToProto(next->day);
+  }
+  for (const v1::Promise& p : context.promises) {
+    *item.add_promises() = p;
+  }
+  for (const v1::CollectionTask& t : context.open_tasks) {
+    *item.add_open_tasks() = t;
+  }
+  *item.mutable_receivable() = std::move(r);
+  return item;
+}
+
+void SortWorklist(std::vector<v1::WorklistItem>* items) {
+  const auto rank = [](const v1::WorklistItem& i) {
+    return WorklistRank(i.receivable().open().units_minor(), i.days_overdue(),
+                        i.risk_class());
+  };
+  std::sort(items->begin(), items->end(), [&](const auto& a, const auto& b) {
+    const __int128 ra = rank(a);
+    const __int128 rb = rank(b);
+    if (ra != rb) {
+      return ra > rb;
+    }
+    return a.receivable().id() < b.receivable().id();
+  });
 }
 
 }  // namespace salesops::credit

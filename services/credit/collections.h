@@ -88,6 +88,20 @@ __int128 WorklistRank(int64_t open_minor, int days_overdue, v1::RiskClass c);
 // worklist down with an OUT_OF_RANGE).
 int64_t WorklistPriority(int64_t open_minor, int days_overdue, v1::RiskClass c);
 
+// What the worklist shows of an account with overdue receivables.
+struct WorklistContext {
+  v1::RiskClass risk = v1::RISK_CLASS_UNSPECIFIED;  // its profile's
+  std::vector<v1::Promise> promises;                // the latest (at most 5)
+  std::vector<v1::CollectionTask> open_tasks;
+};
+// The worklist item of an overdue receivable as of `as_of`.
+v1::WorklistItem WorklistItemOf(v1::Receivable r, absl::CivilDay as_of,
+                                const v1::DunningStrategy& s,
+                                const WorklistContext& context);
+// By the exact rank, highest first (a reported priority may be capped), then
+// by receivable id.
+void SortWorklist(std::vector<v1::WorklistItem>* items);
+
 // ---- debtor classes (SPEC §5.3) ----
 struct DebtorClassResult {
   v1::DebtorClass debtor_class = v1::DEBTOR_CLASS_NO_HISTORY;

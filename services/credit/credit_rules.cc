@@ -1,11 +1,17 @@
 #include "services/credit/credit_rules.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/status.h"
+#include "common/status/violations.h"
+#include "common/time/clock.h"
+#include "services/credit/receivable_rules.h"
+#include "services/credit/receivables.h"
 
 namespace salesops::credit {
 
@@ -58,6 +64,121 @@ CreditVerdict DecideCredit(const CreditFacts& facts) {
                : review ? v1::CREDIT_DECISION_REVIEW
                         : v1::CREDIT_DECISION_APPROVE;
   return v;
+}
+
+}  // namespace salesops::credit
+
+namespace salesops::credit {
+
+using money::Sign;
+
+absl::Status ValidateSetCreditProfile(const v1::SetCreditProfileRequest& req,
+                                      const CreditOptions& options) {
+  const v1::CreditProfile& in = req.profile();
+  Violations v;
+  if (in.account_id().empty()) {
+    v.Add("profile.account_id: required");
+  }
+  v.Add(money::Validate(in.credit_limit(), options.currency,
+                        "profile.credit_limit", Sign::kNonNegative));
+  if (in.payment_terms_days() < 0 || in.payment_terms_days() > 365) {
+    v.Add(absl::StrCat("profile.payment_terms_days: must be 0..365, got ",
+                       in.payment_terms_days()));
+  }
+  if (!v1::RiskClass_IsValid(in.risk_class()) ||
+      in.risk_class() == v1::RISK_CLASS_UNSPECIFIED) {
+    v.Add("profile.risk_class: required (LOW, MEDIUM, HIGH or VERY_HIGH)");
+  }
+  if (in.hold_reason().size() > kMaxTextLength) {
+    v.Add("profile.hold_reason: at most 2000 characters");
+  }
+  if (req.expected_version() < 0) {
+    v.Add("expected_version: must be >= 0");
+  }
+  return v.status();
+}
+
+v1::CreditProfile NewProfile(const v1::CreditProfile& in, absl::Time now,
+                             const CreditOptions& options) {
+  v1::CreditProfile p;
+  p.set_account_id(in.account_id());
+  *p.mutable_credit_limit() =
+      money::Make(in.credit_limit().units_minor(), options.currency);
+  p.set_payment_terms_days(in.payment_terms_days());
+  p.set_risk_class(in.risk_class());
+  p.set_hold(in.hold());
+  p.set_hold_reason(in.hold() ? Trimmed(in.hold_reason()) : "");
+  p.set_updated_micros(Micros(now));
+  return p;
+}
+
+absl::Status ValidateCheckCredit(const v1::CheckCreditRequest& req,
+                                 const Principal& who,
+                                 const CreditOptions& options) {
+  Violations v;
+  if (req.account_id().empty()) {
+    v.Add("account_id: required");
+  }
+  v.Add(money::Validate(req.amount(), options.currency, "amount",
+                        Sign::kPositive));
+  if (req.opportunity_id().size() > kMaxExternalIdLength) {
+    v.Add("opportunity_id: at most 128 characters");
+  }
+  RETURN_IF_ERROR(v.status());
+  if (!req.opportunity_id().empty() && who.role != Role::kService &&
+      who.role != Role::kAdmin && who.role != Role::kFinance) {
+    // Naming an opportunity reserves exposure for it: that is pipeline's
+    // (or finance's) call, not a what-if of a rep.
+    return absl::PermissionDeniedError(
+        "opportunity_id: only SERVICE (pipeline), FINANCE or ADMIN may name an "
+        "opportunity; leave it empty for a check that reserves nothing");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddOverdue(const std::vector<v1::Receivable>& rs,
+                        absl::CivilDay today, const std::string& account_id,
+                        CreditFacts* facts) {
+  money::Accumulator beyond;
+  for (const v1::Receivable& r : rs) {
+    if (!Collectible(r)) {
+      continue;
+    }
+    const int days = DaysPastDue(r, today);
+    facts->max_days_overdue = std::max(facts->max_days_overdue, days);
+    if (days > facts->overdue_block_days) {
+      beyond.Add(r.open().units_minor());
+    }
+  }
+  absl::StatusOr<int64_t> overdue = beyond.Total();
+  if (!overdue.ok()) {
+    return Figure(overdue.status(),
+                  absl::StrCat("overdue receivables of account ", account_id));
+  }
+  facts->overdue_beyond_limit = *overdue;
+  return absl::OkStatus();
+}
+
+v1::CreditCheck NewCheck(const v1::CheckCreditRequest& req,
+                         const CreditFacts& facts, const CreditVerdict& verdict,
+                         const std::string& checked_by, const std::string& id,
+                         absl::Time now, const std::string& currency) {
+  v1::CreditCheck c;
+  c.set_id(id);
+  c.set_account_id(req.account_id());
+  c.set_opportunity_id(req.opportunity_id());
+  *c.mutable_amount() = money::Make(facts.amount, currency);
+  c.set_decision(verdict.decision);
+  for (const std::string& reason : verdict.reasons) {
+    c.add_reasons(reason);
+  }
+  *c.mutable_exposure() = money::Make(facts.exposure, currency);
+  *c.mutable_credit_limit() = money::Make(
+      facts.profile ? facts.profile->credit_limit().units_minor() : 0,
+      currency);
+  c.set_checked_by(checked_by);
+  c.set_checked_micros(Micros(now));
+  return c;
 }
 
 }  // namespace salesops::credit

@@ -3,8 +3,10 @@
 // gRPC handlers of salesops.v1.CreditService (SPEC.md §5): authorize →
 // validate → one transaction on the store's commit path (checks that depend on
 // state — versions, what is still owed, external ids — run inside it) → map
-// the status. The rules themselves are pure functions (calculators.h,
-// receivables.h, collections.h, credit_rules.h).
+// the status. Handlers are I/O only: the rules are pure transitions
+// (credit_rules.h, receivable_rules.h, payment_rules.h, promise_rules.h) over
+// the pure arithmetic (calculators.h, receivables.h, collections.h). Feeds are
+// followed by followers.h, the daily collections run by daily_job.h.
 //
 // Scope (SPEC §8): ADMIN and FINANCE everything; MANAGER reads the accounts
 // whose owner is inside their subtree, REP the accounts they own (owners and
@@ -12,37 +14,30 @@
 // and list opportunity collections. A single entity outside the caller's scope
 // is PERMISSION_DENIED.
 
-#include <condition_variable>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "absl/time/civil_time.h"
 #include "common/org/org_mirror.h"
+#include "common/org/scope.h"
 #include "common/server/auth.h"
+#include "common/server/handler.h"
 #include "common/server/peer.h"
-#include "common/store/store.h"
+#include "common/server/principal.h"
+#include "common/status/status.h"
+#include "common/store/listing.h"
 #include "common/time/clock.h"
 #include "salesops/v1/credit.grpc.pb.h"
-#include "salesops/v1/feed.pb.h"
-#include "services/credit/credit_store.h"
+#include "services/credit/collections.h"
+#include "services/credit/credit_ledger.h"
+#include "services/credit/credit_options.h"
+#include "services/credit/daily_job.h"
+#include "services/credit/receivable_rules.h"
 
 namespace salesops::credit {
-
-struct CreditOptions {
-  std::string currency = "EUR";                    // --currency
-  absl::TimeZone time_zone = absl::UTCTimeZone();  // --time_zone: "today"
-  // Payment terms of receivables of accounts without a profile
-  // (--default_payment_terms_days).
-  int default_payment_terms_days = 30;
-  // CheckCredit BLOCKs when receivables are overdue more than this
-  // (--overdue_block_days).
-  int overdue_block_days = 30;
-};
 
 // Whether an account exists, for accounts the followed feed has not shown
 // yet: answers its owner node, NOT_FOUND, or UNAVAILABLE.
@@ -54,31 +49,11 @@ AccountLookup GrpcAccountLookup(const PeerChannel* peer);
 class CreditServiceImpl final : public v1::CreditService::Service {
  public:
   // Pointers are not owned and outlive the service. `lookup` may be empty
-  // (only accounts seen on the accounts feed exist).
-  CreditServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
-                    OrgMirror* org, AccountLookup lookup,
-                    CreditOptions options);
-  ~CreditServiceImpl() override;
-
-  // Follows pipeline's feed (kinds PipelineKinds()) inside the consumer's
-  // transaction: stage models are remembered; an opportunity in a
-  // contract_signed stage (OPEN, or WON from it) gets its one receivable;
-  // one that closes without a sale releases its contracted-not-invoiced
-  // amount. Idempotent.
-  [[nodiscard]] absl::Status ApplyPipeline(const v1::Event& event,
-                                           WriteTxn& txn);
-  static std::vector<std::string> PipelineKinds();
-  // The accounts kinds credit follows (org nodes and accounts, into `org`).
-  static std::vector<std::string> AccountsKinds();
-
-  // The daily collections work for the clock's today (see RunCollections).
-  [[nodiscard]] absl::StatusOr<v1::RunCollectionsResponse> RunDaily(
-      Actor actor);
-  // Runs RunDaily now and then every `period` on a thread of its own, until
-  // StopDailyRunner (at the latest the destructor).
-  void StartDailyRunner(absl::Duration period);
-  // Stops and joins the runner; call before the store closes. Idempotent.
-  void StopDailyRunner();
+  // (only accounts seen on the accounts feed exist). RunCollections runs
+  // `job`'s work now.
+  CreditServiceImpl(const CreditLedger* ledger, const Authenticator* auth,
+                    Clock* clock, OrgMirror* org, AccountLookup lookup,
+                    DailyJob* job);
 
   using Ctx = grpc::ServerContext;
   grpc::Status SetCreditProfile(Ctx*, const v1::SetCreditProfileRequest*,
@@ -146,12 +121,16 @@ class CreditServiceImpl final : public v1::CreditService::Service {
  private:
   absl::CivilDay Today() const;
   v1::Money M(int64_t units) const;
+  const CreditStore& db() const { return ledger_->db; }
+  const CreditOptions& options() const { return ledger_->options; }
 
-  // ---- scope ----
+  // ---- scope (ScopePolicy over the OrgMirror) ----
   // Reads of one account: ADMIN, FINANCE, SERVICE any; MANAGER an account
   // owned in their subtree; REP one they own. PERMISSION_DENIED otherwise.
   [[nodiscard]] absl::Status RequireAccountReader(
       const Principal& who, const std::string& account_id) const;
+  bool CanReadAccount(const Principal& who,
+                      const std::string& account_id) const;
   // Reads of a subtree: ADMIN, FINANCE and SERVICE any node; MANAGER a node in
   // their subtree; REP their own node.
   [[nodiscard]] absl::Status RequireNodeReader(const Principal& who,
@@ -166,79 +145,108 @@ class CreditServiceImpl final : public v1::CreditService::Service {
   // promises), for a caller allowed to read the account.
   template <typename Msg>
   [[nodiscard]] absl::Status ListByAccount(
-      Ctx* ctx, const std::string& account_id, const v1::PageRequest& page,
-      const MultiIndex& index, const Table<Msg>& table,
-      const std::function<bool(const Msg&)>& keep,
+      const Principal& who, const std::string& account_id,
+      const v1::PageRequest& page, const MultiIndex& index,
+      const Table<Msg>& table, const std::function<bool(const Msg&)>& keep,
       google::protobuf::RepeatedPtrField<Msg>* out,
       v1::PageResponse* page_out) const;
   // INVALID_ARGUMENT naming `field` when the account is unknown to accounts.
   [[nodiscard]] absl::Status RequireAccount(const std::string& account_id,
                                             std::string_view field) const;
 
-  // ---- inside transactions ----
-  // The open amount of the account's receivables and its commitments (other
-  // than `except_opportunity`'s).
-  [[nodiscard]] absl::StatusOr<int64_t> Exposure(
-      WriteTxn& txn, const std::string& account_id,
-      const std::string& except_opportunity) const;
-  // Recomputes the OpportunityCollection of `opportunity_id` from its
-  // receivables and stores it (with its event) when it changed.
-  [[nodiscard]] absl::Status RefreshCollection(
-      WriteTxn& txn, const std::string& opportunity_id) const;
-  // Opens a receivable (validated by the caller), releases the
-  // opportunity's commitment and refreshes its collection.
-  [[nodiscard]] absl::Status OpenReceivable(WriteTxn& txn,
-                                            v1::Receivable* r) const;
-  [[nodiscard]] absl::StatusOr<int> PaymentTermsDays(
-      WriteTxn& txn, const std::string& account_id) const;
-  [[nodiscard]] absl::Status NewTask(WriteTxn& txn, v1::CollectionTask* task,
-                                     absl::Time now) const;
-  [[nodiscard]] absl::Status RunDailyIn(WriteTxn& txn, absl::CivilDay today,
-                                        absl::Time now,
-                                        v1::RunCollectionsResponse* resp) const;
-
-  // Handler bodies returning absl::Status.
-  absl::Status DoSetCreditProfile(Ctx*, const v1::SetCreditProfileRequest*,
-                                  v1::CreditProfile*);
-  absl::Status DoCheckCredit(Ctx*, const v1::CheckCreditRequest*,
-                             v1::CreditCheck*);
-  absl::Status DoPostReceivable(Ctx*, const v1::PostReceivableRequest*,
-                                v1::Receivable*);
-  absl::Status DoListReceivables(Ctx*, const v1::ListReceivablesRequest*,
-                                 v1::ListReceivablesResponse*);
-  absl::Status DoRecordPayment(Ctx*, const v1::RecordPaymentRequest*,
-                               v1::Payment*);
-  absl::Status DoWriteOff(Ctx*, const v1::WriteOffRequest*, v1::Receivable*);
-  absl::Status DoSetDispute(Ctx*, const v1::SetDisputeRequest*,
-                            v1::Receivable*);
-  absl::Status DoGetAging(Ctx*, const v1::GetAgingRequest*, v1::Aging*);
-  absl::Status DoGetDso(Ctx*, const v1::GetDsoRequest*, v1::Dso*);
-  absl::Status DoRecordPromise(Ctx*, const v1::RecordPromiseRequest*,
-                               v1::Promise*);
+  // Handler bodies (the caller authorized), in credit_service.cc and
+  // collections_service.cc.
+  absl::Status DoSetCreditProfile(const Principal& who,
+                                  const v1::SetCreditProfileRequest& req,
+                                  v1::CreditProfile* resp);
+  absl::Status DoGetCreditProfile(const Principal& who,
+                                  const v1::GetCreditProfileRequest& req,
+                                  v1::CreditProfile* resp);
+  absl::Status DoCheckCredit(const Principal& who,
+                             const v1::CheckCreditRequest& req,
+                             v1::CreditCheck* resp);
+  absl::Status CheckCreditIn(WriteTxn& txn, const Principal& who,
+                             const v1::CheckCreditRequest& req,
+                             absl::CivilDay today, v1::CreditCheck* resp);
+  absl::Status DoPostReceivable(const Principal& who,
+                                const v1::PostReceivableRequest& req,
+                                v1::Receivable* resp);
+  absl::Status PostReceivableIn(WriteTxn& txn,
+                                const v1::PostReceivableRequest& req,
+                                const PostedInvoice& invoice,
+                                v1::Receivable* resp);
+  absl::Status DoGetReceivable(const Principal& who,
+                               const v1::GetReceivableRequest& req,
+                               v1::Receivable* resp);
+  absl::Status DoListReceivables(const Principal& who,
+                                 const v1::ListReceivablesRequest& req,
+                                 v1::ListReceivablesResponse* resp);
+  absl::Status ListReceivablesOfNode(
+      const Principal& who, const v1::ListReceivablesRequest& req,
+      const Page& page, const std::function<bool(const v1::Receivable&)>& keep,
+      v1::ListReceivablesResponse* resp, std::string* next);
+  absl::Status DoRecordPayment(const Principal& who,
+                               const v1::RecordPaymentRequest& req,
+                               v1::Payment* resp);
+  absl::Status RecordPaymentIn(WriteTxn& txn, const Principal& who,
+                               const v1::RecordPaymentRequest& req,
+                               absl::CivilDay date, v1::Payment* resp);
+  absl::Status DoWriteOff(const Principal& who, const v1::WriteOffRequest& req,
+                          v1::Receivable* resp);
+  absl::Status DoSetDispute(const Principal& who,
+                            const v1::SetDisputeRequest& req,
+                            v1::Receivable* resp);
+  absl::Status DoGetOpportunityCollection(
+      const Principal& who, const v1::GetOpportunityCollectionRequest& req,
+      v1::OpportunityCollection* resp);
+  absl::Status DoListOpportunityCollections(
+      const v1::ListOpportunityCollectionsRequest& req,
+      v1::ListOpportunityCollectionsResponse* resp);
+  absl::Status DoGetAging(const Principal& who, const v1::GetAgingRequest& req,
+                          v1::Aging* resp);
+  absl::Status DoGetDso(const Principal& who, const v1::GetDsoRequest& req,
+                        v1::Dso* resp);
+  absl::Status DoRecordPromise(const Principal& who,
+                               const v1::RecordPromiseRequest& req,
+                               v1::Promise* resp);
+  absl::Status DoListPromises(const Principal& who,
+                              const v1::ListPromisesRequest& req,
+                              v1::ListPromisesResponse* resp);
   absl::Status DoRecordCollectionContact(
-      Ctx*, const v1::RecordCollectionContactRequest*, v1::CollectionContact*);
-  absl::Status DoListCollectionTasks(Ctx*,
-                                     const v1::ListCollectionTasksRequest*,
-                                     v1::ListCollectionTasksResponse*);
-  absl::Status DoGetWorklist(Ctx*, const v1::GetWorklistRequest*,
-                             v1::Worklist*);
-  absl::Status DoGetDebtorClass(Ctx*, const v1::GetDebtorClassRequest*,
-                                v1::DebtorClassAnswer*);
-  absl::Status DoSetDunningStrategy(Ctx*, const v1::DunningStrategy*,
-                                    v1::DunningStrategy*);
+      const Principal& who, const v1::RecordCollectionContactRequest& req,
+      v1::CollectionContact* resp);
+  absl::Status DoListCollectionTasks(const Principal& who,
+                                     const v1::ListCollectionTasksRequest& req,
+                                     v1::ListCollectionTasksResponse* resp);
+  absl::Status DoCompleteCollectionTask(
+      const Principal& who, const v1::CompleteCollectionTaskRequest& req,
+      v1::CollectionTask* resp);
+  absl::Status DoGetWorklist(const Principal& who,
+                             const v1::GetWorklistRequest& req,
+                             v1::Worklist* resp);
+  absl::StatusOr<std::vector<std::string>> WorklistAccounts(
+      const Principal& who, const v1::GetWorklistRequest& req) const;
+  absl::Status ReadWorklistContext(const std::string& account,
+                                   WorklistContext* context) const;
+  absl::Status AddWorklistItems(const std::string& account,
+                                absl::CivilDay as_of,
+                                const v1::DunningStrategy& strategy,
+                                std::vector<v1::WorklistItem>* items) const;
+  absl::Status DoGetDebtorClass(const Principal& who,
+                                const v1::GetDebtorClassRequest& req,
+                                v1::DebtorClassAnswer* resp);
+  absl::Status DoSetDunningStrategy(const Principal& who,
+                                    const v1::DunningStrategy& req,
+                                    v1::DunningStrategy* resp);
 
-  CreditStore db_;
-  const Authenticator* auth_;
+  const CreditLedger* ledger_;
+  CallGate gate_;  // the role table: CreditRoles() in credit_service.cc
+  ScopePolicy scope_;
   Clock* clock_;
   OrgMirror* org_;
   AccountLookup lookup_;
-  CreditOptions options_;
+  DailyJob* job_;
   int exponent_;
-
-  std::mutex runner_mu_;
-  std::condition_variable runner_cv_;
-  bool runner_stop_ = false;
-  std::thread runner_;
 };
 
 }  // namespace salesops::credit

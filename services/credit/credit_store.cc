@@ -43,28 +43,6 @@ enum : uint8_t {
 constexpr uint8_t kModelTag = 10;
 constexpr uint8_t kOpportunityAccountTag = 11;
 
-constexpr size_t kMaxIds = 1'000'000;
-
-template <typename ListFn>
-absl::StatusOr<std::vector<std::string>> CollectIds(const ListFn& list) {
-  std::vector<std::string> all;
-  std::string after;
-  while (all.size() < kMaxIds) {
-    std::vector<std::string> ids;
-    bool more = false;
-    RETURN_IF_ERROR(list(after, &ids, &more));
-    for (std::string& id : ids) {
-      all.push_back(std::move(id));
-    }
-    if (!more || all.empty()) {
-      return all;
-    }
-    after = all.back();
-  }
-  return absl::FailedPreconditionError(
-      "credit store: more than 1,000,000 entries under one index value");
-}
-
 }  // namespace
 
 const std::vector<std::string>& ColumnFamilies() {
@@ -88,9 +66,10 @@ CreditStore::CreditStore(Store* s)
                "dunning strategy"),
       collections(s, Cf::kEntities, kCollectionTag, kCollectionKind,
                   "opportunity collection"),
-      receivable_by_external_id(Cf::kIndex, kReceivableByExternalTag),
+      receivable_by_external_id(Cf::kIndex, kReceivableByExternalTag,
+                                "receivable"),
       contract_receivable_by_opportunity(Cf::kIndex, kContractReceivableTag),
-      payment_by_external_id(Cf::kIndex, kPaymentByExternalTag),
+      payment_by_external_id(Cf::kIndex, kPaymentByExternalTag, "payment"),
       receivables_by_account(Cf::kIndex, kReceivablesByAccountTag),
       receivables_by_opportunity(Cf::kIndex, kReceivablesByOpportunityTag),
       owing_receivables(Cf::kIndex, kOwingTag),
@@ -101,26 +80,11 @@ CreditStore::CreditStore(Store* s)
       contacts_by_account(Cf::kIndex, kContactsByAccountTag),
       tasks_by_account(Cf::kIndex, kTasksByAccountTag) {}
 
-absl::StatusOr<std::vector<std::string>> CreditStore::AllIds(
-    WriteTxn& txn, const MultiIndex& index, std::string_view value) const {
-  return CollectIds(
-      [&](const std::string& after, std::vector<std::string>* ids, bool* more) {
-        return index.ListIds(txn, value, after, 1000, ids, more);
-      });
-}
-
-absl::StatusOr<std::vector<std::string>> CreditStore::AllIds(
-    const MultiIndex& index, std::string_view value) const {
-  return CollectIds(
-      [&](const std::string& after, std::vector<std::string>* ids, bool* more) {
-        return index.ListIds(*store, value, after, 1000, ids, more);
-      });
-}
-
 absl::StatusOr<std::vector<v1::Receivable>> CreditStore::AccountReceivables(
     std::string_view account_id) const {
-  ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                   AllIds(receivables_by_account, account_id));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      receivables_by_account.AllIds(*store, account_id, kAllIdsLimit));
   std::vector<v1::Receivable> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {
@@ -132,8 +96,9 @@ absl::StatusOr<std::vector<v1::Receivable>> CreditStore::AccountReceivables(
 
 absl::StatusOr<std::vector<v1::Receivable>> CreditStore::AccountReceivables(
     WriteTxn& txn, std::string_view account_id) const {
-  ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                   AllIds(txn, receivables_by_account, account_id));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      receivables_by_account.AllIds(txn, account_id, kAllIdsLimit));
   std::vector<v1::Receivable> out;
   out.reserve(ids.size());
   for (const std::string& id : ids) {

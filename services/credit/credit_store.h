@@ -76,11 +76,10 @@ struct CreditStore {
   static constexpr char kStrategyId[] = "default";
 
   // ---- helpers used inside transactions ----
-  // Every id under `value` of `index` (bounded: at most 1,000,000).
-  [[nodiscard]] absl::StatusOr<std::vector<std::string>> AllIds(
-      WriteTxn& txn, const MultiIndex& index, std::string_view value) const;
-  [[nodiscard]] absl::StatusOr<std::vector<std::string>> AllIds(
-      const MultiIndex& index, std::string_view value) const;
+  // The bound of MultiIndex::AllIds on credit's indexes: at most 1,000,000
+  // ids under one value (owing receivables, pending promises, an account's).
+  static constexpr size_t kAllIdsLimit = 1'000'000;
+
   // The account's receivables (committed state / inside a transaction).
   [[nodiscard]] absl::StatusOr<std::vector<v1::Receivable>> AccountReceivables(
       std::string_view account_id) const;
@@ -118,7 +117,7 @@ struct CreditStore {
   void PutModel(WriteTxn& txn, const v1::StageModel& model) const;
 
   // The copies of pipeline's stage models and of its opportunities'
-  // accounts, for a resync that replaces them (pipeline_follower.h): the
+  // accounts, for a resync that replaces them (followers.h): the
   // key prefix of each in the mirror family, and the id of one of its keys.
   static std::string ModelMirrorPrefix();
   static std::string ModelMirrorKey(std::string_view model_id);

@@ -1,5 +1,5 @@
-// Credit's resyncs (accounts_follower.h, pipeline_follower.h) against fake
-// sources on loopback: the copy built from feed events is replaced by a
+// Credit's resyncs (followers.h: AccountsFollower, PipelineFollower) against
+// fake sources on loopback: the copy built from feed events is replaced by a
 // listing that differs (entities gone, versions lower as after a restore,
 // new ones). The copy then equals what a fresh credit builds from the same
 // listing, the in-memory OrgMirror equals a reload, the cursor is the
@@ -27,15 +27,15 @@
 #include "common/server/peer.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
+#include "common/testing/builders.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
 #include "common/time/clock.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
-#include "services/credit/accounts_follower.h"
-#include "services/credit/credit_service.h"
+#include "services/credit/credit_ledger.h"
 #include "services/credit/credit_store.h"
-#include "services/credit/pipeline_follower.h"
+#include "services/credit/followers.h"
 
 namespace salesops::credit {
 namespace {
@@ -43,7 +43,7 @@ namespace {
 constexpr char kModel[] = "buying-cycle-6";
 constexpr int kPageSize = 3;
 
-v1::Money Eur(int64_t minor) { return money::Make(minor, "EUR"); }
+using ::salesops::testing::Eur;
 
 // buying-cycle-6 by hand: USAGE is contract_signed.
 v1::StageModel Model(const std::string& id, int64_t version) {
@@ -158,19 +158,22 @@ class FakeSources final : public v1::AccountsService::Service,
   Listing l_;
 };
 
-// A credit service's store, mirror and service (no server: the followers
-// write through the store and ApplyPipeline).
+// A credit service's store, mirror and followers (no server: the followers
+// write through the store).
 struct Credit {
-  Credit(const std::string& dir, Clock* clock, const Authenticator* auth) {
+  Credit(const std::string& dir, Clock* clock, const PeerChannel* peer) {
     store = testing::OpenTestStore(dir, ColumnFamilies(), clock);
     org = std::make_unique<OrgMirror>(store.get(), Cf::kMirror);
     EXPECT_TRUE(org->Load().ok());
-    service = std::make_unique<CreditServiceImpl>(
-        store.get(), auth, clock, org.get(), AccountLookup(), CreditOptions());
+    ledger = std::make_unique<CreditLedger>(store.get(), CreditOptions());
+    pipeline = std::make_unique<PipelineFollower>(ledger.get(), peer);
+    accounts = std::make_unique<AccountsFollower>(org.get(), peer);
   }
   std::unique_ptr<Store> store;
   std::unique_ptr<OrgMirror> org;
-  std::unique_ptr<CreditServiceImpl> service;
+  std::unique_ptr<CreditLedger> ledger;
+  std::unique_ptr<PipelineFollower> pipeline;
+  std::unique_ptr<AccountsFollower> accounts;
 };
 
 class CreditFollowerTest : public ::testing::Test {
@@ -189,7 +192,7 @@ class CreditFollowerTest : public ::testing::Test {
     config.target = absl::StrCat("127.0.0.1:", port);
     peer_ = std::move(PeerChannel::Create(config).value());
     copy_ =
-        std::make_unique<Credit>(dir_.path() + "/copy", &clock_, auth_.get());
+        std::make_unique<Credit>(dir_.path() + "/copy", &clock_, peer_.get());
   }
   void TearDown() override {
     copy_.reset();
@@ -214,12 +217,11 @@ class CreditFollowerTest : public ::testing::Test {
     }
     for (v1::Event& e : events) {
       e.set_sequence(++sequence_);
-      absl::Status s = c.store
-                           ->Write(SystemActor("test"),
-                                   [&](WriteTxn& txn) {
-                                     return c.service->ApplyPipeline(e, txn);
-                                   })
-                           .status();
+      absl::Status s =
+          c.store
+              ->Write(SystemActor("test"),
+                      [&](WriteTxn& txn) { return c.pipeline->Apply(e, txn); })
+              .status();
       ASSERT_TRUE(s.ok()) << s;
     }
   }
@@ -318,11 +320,11 @@ TEST_F(CreditFollowerTest, PipelineResyncReplacesTheCopyAndKeepsCreditsData) {
       Opp("o3", "acc2", "COMMITMENT", 700, 2, v1::OPPORTUNITY_STATUS_LOST),
       Opp("o5", "acc2", "USAGE", 3000, 1), Opp("o6", "acc1", "DESIGN", 10, 1)};
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->store, *copy_->service).ok());
+  ASSERT_TRUE(copy_->pipeline->Resync().ok());
   EXPECT_EQ(copy_->store->GetCursor("pipeline").value(), 300u);
 
   // The copy is what a fresh credit builds from the listing ...
-  Credit fresh(dir_.path() + "/fresh", &clock_, auth_.get());
+  Credit fresh(dir_.path() + "/fresh", &clock_, peer_.get());
   ApplyPipeline(fresh, after.models, after.opportunities);
   for (const std::string& prefix : {CreditStore::ModelMirrorPrefix(),
                                     CreditStore::OpportunityAccountPrefix()}) {
@@ -338,7 +340,7 @@ TEST_F(CreditFollowerTest, PipelineResyncReplacesTheCopyAndKeepsCreditsData) {
 
   // Again (a crash after the last page, before the cursor): nothing twice.
   fake_.Set(after);
-  ASSERT_TRUE(ResyncPipeline(*peer_, *copy_->store, *copy_->service).ok());
+  ASSERT_TRUE(copy_->pipeline->Resync().ok());
   EXPECT_EQ(Receivables(*copy_->store),
             (std::vector<std::string>{"o1 1000", "o5 3000"}));
 }
@@ -349,7 +351,7 @@ TEST_F(CreditFollowerTest, AccountsResyncReplacesTreeAndOwnersLikeAReload) {
   before.accounts = {Account("acc1", "r1", 5), Account("acc2", "old", 2),
                      Account("acc3", "r1", 1)};
   fake_.Set(before);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->org).ok());
+  ASSERT_TRUE(copy_->accounts->Resync().ok());
   EXPECT_EQ(copy_->org->AccountsWithin("g"),
             (std::vector<std::string>{"acc1", "acc2", "acc3"}));
 
@@ -359,7 +361,7 @@ TEST_F(CreditFollowerTest, AccountsResyncReplacesTreeAndOwnersLikeAReload) {
                     Account("acc5", "r2", 1), Account("acc6", "r2", 1)};
   after.sequence = 900;
   fake_.Set(after);
-  ASSERT_TRUE(ResyncAccounts(*peer_, *copy_->org).ok());
+  ASSERT_TRUE(copy_->accounts->Resync().ok());
   EXPECT_EQ(copy_->store->GetCursor("accounts").value(), 900u);
   const auto seen = [](const OrgMirror& m) {
     std::string out = absl::StrCat(m.size());

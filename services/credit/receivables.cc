@@ -107,77 +107,85 @@ absl::Status ApplyPayment(v1::Receivable* r, const std::string& payment_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Allocation>> Allocate(
-    const std::vector<v1::Receivable>& receivables, int64_t amount,
-    const std::vector<v1::Allocation>& named, const std::string& currency) {
-  if (amount <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("amount: must be > 0, got ", Amount(amount, currency)));
-  }
-  if (!named.empty()) {
-    // Malformed requests (INVALID_ARGUMENT) are reported before what the
-    // receivables' state refuses (FAILED_PRECONDITION), so a client fixes its
-    // request first.
-    std::vector<const v1::Receivable*> targets;
-    std::set<std::string> seen;
-    money::Accumulator sum;
-    for (size_t i = 0; i < named.size(); ++i) {
-      const v1::Allocation& a = named[i];
-      const std::string field = absl::StrCat("allocations[", i, "]");
-      if (a.receivable_id().empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".receivable_id: required"));
-      }
-      auto it = std::find_if(
-          receivables.begin(), receivables.end(),
-          [&](const v1::Receivable& r) { return r.id() == a.receivable_id(); });
-      if (it == receivables.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".receivable_id: ", a.receivable_id(),
-                         " is not a receivable of this account"));
-      }
-      if (!seen.insert(a.receivable_id()).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".receivable_id: ", a.receivable_id(),
-                         " is named more than once"));
-      }
-      if (a.amount().units_minor() <= 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".amount: must be > 0, got ",
-                         Amount(a.amount().units_minor(), currency)));
-      }
-      sum.Add(a.amount().units_minor());
-      targets.push_back(&*it);
-    }
-    absl::StatusOr<int64_t> total = sum.Total();
-    if (!total.ok()) return total.status();
-    if (*total != amount) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("allocations: they sum to ", Amount(*total, currency),
-                       ", must equal amount ", Amount(amount, currency)));
-    }
-    for (size_t i = 0; i < named.size(); ++i) {
-      const v1::Receivable& r = *targets[i];
-      const int64_t want = named[i].amount().units_minor();
-      if (!Outstanding(r)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("allocations[", i, "].receivable_id: ", r.id(), " is ",
-                         r.state() == v1::RECEIVABLE_STATE_PAID ? "already paid"
-                                                                : "written off",
-                         "; it takes no payment"));
-      }
-      if (want > OpenOf(r)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "allocations[", i, "].amount: ", Amount(want, currency),
-            " exceeds the ", Amount(OpenOf(r), currency), " still owed on ",
-            r.id()));
-      }
-    }
-    return named;
-  }
+namespace {
 
-  // Oldest due first: the debt that has waited longest is settled first,
-  // which is also what dunning and aging expect.
+// The named allocations' shape (INVALID_ARGUMENT): each names a receivable of
+// the account once with an amount > 0, and they sum to `amount`. The named
+// receivables in `targets`.
+absl::Status CheckNamedShape(const std::vector<v1::Receivable>& receivables,
+                             int64_t amount,
+                             const std::vector<v1::Allocation>& named,
+                             const std::string& currency,
+                             std::vector<const v1::Receivable*>* targets) {
+  std::set<std::string> seen;
+  money::Accumulator sum;
+  for (size_t i = 0; i < named.size(); ++i) {
+    const v1::Allocation& a = named[i];
+    const std::string field = absl::StrCat("allocations[", i, "]");
+    if (a.receivable_id().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".receivable_id: required"));
+    }
+    auto it = std::find_if(
+        receivables.begin(), receivables.end(),
+        [&](const v1::Receivable& r) { return r.id() == a.receivable_id(); });
+    if (it == receivables.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".receivable_id: ", a.receivable_id(),
+                       " is not a receivable of this account"));
+    }
+    if (!seen.insert(a.receivable_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".receivable_id: ", a.receivable_id(),
+                       " is named more than once"));
+    }
+    if (a.amount().units_minor() <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".amount: must be > 0, got ",
+                       Amount(a.amount().units_minor(), currency)));
+    }
+    sum.Add(a.amount().units_minor());
+    targets->push_back(&*it);
+  }
+  absl::StatusOr<int64_t> total = sum.Total();
+  if (!total.ok()) return total.status();
+  if (*total != amount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("allocations: they sum to ", Amount(*total, currency),
+                     ", must equal amount ", Amount(amount, currency)));
+  }
+  return absl::OkStatus();
+}
+
+// What the named receivables' state refuses (FAILED_PRECONDITION).
+absl::Status CheckNamedState(const std::vector<v1::Allocation>& named,
+                             const std::vector<const v1::Receivable*>& targets,
+                             const std::string& currency) {
+  for (size_t i = 0; i < named.size(); ++i) {
+    const v1::Receivable& r = *targets[i];
+    const int64_t want = named[i].amount().units_minor();
+    if (!Outstanding(r)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("allocations[", i, "].receivable_id: ", r.id(), " is ",
+                       r.state() == v1::RECEIVABLE_STATE_PAID ? "already paid"
+                                                              : "written off",
+                       "; it takes no payment"));
+    }
+    if (want > OpenOf(r)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("allocations[", i, "].amount: ", Amount(want, currency),
+                       " exceeds the ", Amount(OpenOf(r), currency),
+                       " still owed on ", r.id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Oldest due first: the debt that has waited longest is settled first,
+// which is also what dunning and aging expect.
+absl::StatusOr<std::vector<v1::Allocation>> AllocateOldestFirst(
+    const std::vector<v1::Receivable>& receivables, int64_t amount,
+    const std::string& currency) {
   std::vector<const v1::Receivable*> owing;
   money::Accumulator owed;
   for (const v1::Receivable& r : receivables) {
@@ -216,6 +224,30 @@ absl::StatusOr<std::vector<v1::Allocation>> Allocate(
     left -= take;
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Allocation>> Allocate(
+    const std::vector<v1::Receivable>& receivables, int64_t amount,
+    const std::vector<v1::Allocation>& named, const std::string& currency) {
+  if (amount <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("amount: must be > 0, got ", Amount(amount, currency)));
+  }
+  if (named.empty()) {
+    return AllocateOldestFirst(receivables, amount, currency);
+  }
+  // Malformed requests (INVALID_ARGUMENT) are reported before what the
+  // receivables' state refuses (FAILED_PRECONDITION), so a client fixes its
+  // request first.
+  std::vector<const v1::Receivable*> targets;
+  absl::Status shape =
+      CheckNamedShape(receivables, amount, named, currency, &targets);
+  if (!shape.ok()) return shape;
+  absl::Status state = CheckNamedState(named, targets, currency);
+  if (!state.ok()) return state;
+  return named;
 }
 
 int64_t OpenAsOf(const v1::Receivable& r, absl::CivilDay as_of) {

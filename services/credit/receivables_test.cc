@@ -374,13 +374,13 @@ TEST(DsoTest, WorkedExample) {
   const absl::CivilDay from(2026, 1, 1);
   const absl::CivilDay to = from + 89;
   std::vector<v1::Receivable> rs = {Rcv("rcv_1", 600'000, from + 5, from + 35),
-                                    Rcv("rcv_2", 300'000, from + 60, to + 5)};
+                                    Rcv("rcv_2", 300000, from + 60, to + 5)};
   ASSERT_TRUE(ApplyPayment(&rs[0], "pay_1", 600'000, from + 30, kEur).ok());
   // Issued before the period and paid in it: no sale, nothing open at the end.
   rs.push_back(Rcv("rcv_0", 50'000, from - 40, from - 10));
   ASSERT_TRUE(ApplyPayment(&rs[2], "pay_0", 50'000, from + 3, kEur).ok());
   // Issued after the period: neither.
-  rs.push_back(Rcv("rcv_3", 70'000, to + 1, to + 31));
+  rs.push_back(Rcv("rcv_3", 70000, to + 1, to + 31));
 
   absl::StatusOr<v1::Dso> dso = ComputeDso(rs, from, to, kEur);
   ASSERT_TRUE(dso.ok()) << dso.status();

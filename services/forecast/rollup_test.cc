@@ -461,6 +461,16 @@ TEST_F(ReorgTest, CollectedOfAWonOpportunityGrowsUpTheTree) {
   ASSERT_TRUE(r.ApplyOpportunity(over, cut).ok());
   EXPECT_EQ(Fig(r, "g", kQ2).closed_minor, 8'000);
   EXPECT_EQ(Fig(r, "g", kQ2).collected_minor, 8'000);
+}
+
+TEST_F(ReorgTest, CollectedFollowsQuarterOwnerAndStatus) {
+  const OppFacts won = WithStatus(Open("rep1", Bc6("USAGE"), 10'000, kQ2),
+                                  OppFacts::Status::kWon);
+  ASSERT_TRUE(r.ApplyOpportunity(std::nullopt, won).ok());
+  OppFacts cut = won;  // 8,000 of 8,000 collected
+  cut.amount_minor = 8'000;
+  cut.collected_minor = 8'000;
+  ASSERT_TRUE(r.ApplyOpportunity(won, cut).ok());
 
   // Out-of-funnel sales count in closed, never in collected.
   ASSERT_TRUE(r.AddOutOfFunnelSale("rep1", kQ2, 500).ok());

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
 #include "services/accounts/org_tree.h"

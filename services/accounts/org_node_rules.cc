@@ -1,7 +1,7 @@
 #include "services/accounts/org_node_rules.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
 #include "services/accounts/org_tree.h"

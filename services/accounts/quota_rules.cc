@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
 

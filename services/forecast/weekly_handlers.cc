@@ -222,9 +222,11 @@ absl::Status ForecastServiceImpl::DoSubmitForecast(
                      " is not known to the forecast"));
   }
   if (who.role != Role::kAdmin && who.org_node_id != in.node_id()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        std::string(RoleName(who.role)), " ", who.name,
-        " may only submit the forecast of their own node ", who.org_node_id));
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                          std::string(RoleName(who.role)), " ", who.name,
+                          " may only submit the forecast of their own node ",
+                          who.org_node_id)),
+                      "OUT_OF_SCOPE");
   }
   NodeAnswer now;
   std::vector<NodeAnswer> unused;

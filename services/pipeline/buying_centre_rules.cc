@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
 #include "services/pipeline/deal_health.h"

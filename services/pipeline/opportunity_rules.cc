@@ -7,7 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
 #include "services/pipeline/deal_health.h"

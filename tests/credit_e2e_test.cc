@@ -39,6 +39,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/audit.grpc.pb.h"
@@ -69,12 +70,7 @@ constexpr int64_t kHighLimit = 20'000'000;      // 200,000.00
 constexpr int64_t kMarkerAmount = 100'000;      // 1,000.00
 constexpr int64_t kUsageWeighted = 12'000'000;  // 80% of kAmount
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 v1::Date ToDate(absl::CivilDay d) {
   v1::Date out;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/metrics/testing/scrape.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
@@ -34,12 +35,7 @@ using e2e::Service;
 
 constexpr int64_t kTenThousandEur = 1'000'000;  // in cents
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 // SPEC §7: per stage of buying-cycle-6 the amounts (in 10,000 EUR) of its
 // open opportunities; counts 5, 4, 3, 2, 2, 2 and totals 300, 240, 176, 464,
@@ -60,31 +56,32 @@ const std::vector<std::pair<std::string, std::vector<int64_t>>>& SeedFunnel() {
 class ForecastE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    accounts_ = Launch({SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
-                        "--metrics_listen=127.0.0.1:0", "--auth=none",
-                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
-                       "accounts");
+    accounts_ = Launch(
+        {SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
+         "--metrics_listen=127.0.0.1:0", "--auth=none",
+         "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
+        "accounts");
     ASSERT_GT(accounts_.port, 0) << accounts_.process->Log();
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
-    pipeline_ =
-        Launch({SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
-                "--metrics_listen=127.0.0.1:0", "--auth=none",
-                "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
-                absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port)},
-               "pipeline");
+    pipeline_ = Launch(
+        {SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
+         "--metrics_listen=127.0.0.1:0", "--auth=none",
+         "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
+         absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port)},
+        "pipeline");
     ASSERT_GT(pipeline_.port, 0) << pipeline_.process->Log();
     pipeline_stub_ = v1::PipelineService::NewStub(pipeline_.channel);
     StartForecast();
   }
 
   void StartForecast() {
-    forecast_ =
-        Launch({SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
-                "--metrics_listen=127.0.0.1:0", "--auth=none",
-                "--data_dir=" + dir_.path() + "/forecast", std::string("--init"),
-                absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port),
-                absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port)},
-               "forecast");
+    forecast_ = Launch(
+        {SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
+         "--metrics_listen=127.0.0.1:0", "--auth=none",
+         "--data_dir=" + dir_.path() + "/forecast", std::string("--init"),
+         absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port),
+         absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port)},
+        "forecast");
     ASSERT_GT(forecast_.port, 0) << forecast_.process->Log();
     forecast_stub_ = v1::ForecastService::NewStub(forecast_.channel);
   }

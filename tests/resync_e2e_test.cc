@@ -29,6 +29,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
@@ -45,12 +46,7 @@ using e2e::Launch;
 using e2e::Service;
 using google::protobuf::util::MessageDifferencer;
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
+using ::salesops::testing::Eur;
 
 // The quarters the opportunities count in: expected closes in 2027 Q1..Q3,
 // closes (WON) today.

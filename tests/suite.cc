@@ -15,13 +15,6 @@
 
 namespace salesops::e2e {
 
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_units_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
 v1::Date ToDate(absl::CivilDay d) {
   v1::Date out;
   out.set_year(static_cast<int32_t>(d.year()));

@@ -24,6 +24,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/audit.grpc.pb.h"
@@ -51,7 +52,7 @@ inline constexpr char kRepAToken[] = "hostile-rep-a-token";
 inline constexpr char kRepBToken[] = "hostile-rep-b-token";
 inline constexpr char kModel[] = "buying-cycle-6";
 
-v1::Money Eur(int64_t minor);
+using ::salesops::testing::Eur;
 v1::Date ToDate(absl::CivilDay d);
 // The last day of the current calendar quarter (UTC), the close date of every
 // opportunity the helpers make, and the quarter the forecast helpers read.

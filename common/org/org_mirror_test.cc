@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/status.h"
+#include "common/testing/builders.h"
 #include "common/testing/temp_dir.h"
 
 namespace salesops {
@@ -23,12 +24,7 @@ enum class Cf { kMirror = 0 };
 
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  v1::OrgNodeKind kind, int64_t version) {
-  v1::OrgNode n;
-  n.set_id(id);
-  n.set_parent_id(parent);
-  n.set_kind(kind);
-  n.set_version(version);
-  return n;
+  return ::salesops::testing::OrgNodeProto(id, parent, kind, "", version);
 }
 
 v1::Event EventOf(const v1::OrgNode& n, uint64_t sequence) {

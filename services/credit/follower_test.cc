@@ -78,12 +78,10 @@ v1::Opportunity Opp(
 
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  int64_t version) {
-  v1::OrgNode n;
-  n.set_id(id);
-  n.set_parent_id(parent);
-  n.set_kind(parent.empty() ? v1::ORG_NODE_KIND_GLOBAL : v1::ORG_NODE_KIND_REP);
-  n.set_version(version);
-  return n;
+  return ::salesops::testing::OrgNodeProto(
+      id, parent,
+      parent.empty() ? v1::ORG_NODE_KIND_GLOBAL : v1::ORG_NODE_KIND_REP, "",
+      version);
 }
 
 v1::Account Account(const std::string& id, const std::string& owner,

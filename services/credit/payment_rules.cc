@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
@@ -51,9 +52,11 @@ absl::Status CheckPaymentReplay(const v1::Payment& known,
   if (known.account_id() != req.account_id() ||
       known.amount().units_minor() != req.amount().units_minor() ||
       known.date().SerializeAsString() != req.date().SerializeAsString()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("external_id: ", req.external_id(), " was recorded as ",
-                     known.id(), " with a different account, amount or date"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "external_id: ", req.external_id(), " was recorded as ", known.id(),
+            " with a different account, amount or date")),
+        "EXTERNAL_ID_REUSED");
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
@@ -53,9 +54,11 @@ absl::StatusOr<int64_t> OwedOn(
     }
     *account_id = r->account_id();
     if (!Outstanding(*r)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          field, ": receivable ", r->id(), " is ",
-          v1::ReceivableState_Name(r->state()), " and owes nothing"));
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat(
+              field, ": receivable ", r->id(), " is ",
+              v1::ReceivableState_Name(r->state()), " and owes nothing")),
+          "RECEIVABLE_STATE");
     }
     owing.Add(r->open().units_minor());
   }
@@ -80,10 +83,11 @@ absl::StatusOr<std::vector<v1::Receivable>> QualityDisputes(
                        req.account_id()));
     }
     if (!Collectible(*r)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("receivable_ids[", i, "]: ", id, " is ",
-                       v1::ReceivableState_Name(r->state()),
-                       ", not open: it cannot be disputed"));
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            "receivable_ids[", i, "]: ", id, " is ",
+                            v1::ReceivableState_Name(r->state()),
+                            ", not open: it cannot be disputed")),
+                        "RECEIVABLE_STATE");
     }
   }
   std::vector<v1::Receivable> disputed;
@@ -143,10 +147,12 @@ absl::StatusOr<v1::Promise> NewPromise(
   ASSIGN_OR_RETURN(const int64_t owed, OwedOn(req, found, &account_id));
   const int exponent = money::CurrencyExponent(options.currency);
   if (req.amount().units_minor() > owed) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "amount: ", money::Format(req.amount().units_minor(), exponent),
-        " is more than the ", money::Format(owed, exponent),
-        " still owed on the named receivables"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "amount: ", money::Format(req.amount().units_minor(), exponent),
+            " is more than the ", money::Format(owed, exponent),
+            " still owed on the named receivables")),
+        "AMOUNT_ABOVE_OWED");
   }
   v1::Promise p;
   p.set_id(id);

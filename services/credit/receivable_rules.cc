@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
@@ -95,9 +96,11 @@ absl::Status CheckPostReplay(const v1::Receivable& known,
       known.amount().units_minor() != in.amount().units_minor() ||
       known.issue_date().SerializeAsString() !=
           in.issue_date().SerializeAsString()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "external_id: ", external_id, " was posted as ", known.id(),
-        " with a different account, amount or issue date"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "external_id: ", external_id, " was posted as ", known.id(),
+            " with a different account, amount or issue date")),
+        "EXTERNAL_ID_REUSED");
   }
   return absl::OkStatus();
 }
@@ -107,11 +110,14 @@ absl::StatusOr<v1::Receivable> AdoptContractReceivable(
     const PostedInvoice& invoice, absl::CivilDay due) {
   if (!contract.external_id().empty() || contract.payments_size() > 0 ||
       contract.amount().units_minor() != in.amount().units_minor()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "receivable.opportunity_id: opportunity ", in.opportunity_id(),
-        " is invoiced by ", contract.id(),
-        " (opened when its contract was signed); only an invoice of the same "
-        "amount before any payment can be posted for it"));
+    return WithReason(
+        absl::FailedPreconditionError(
+            absl::StrCat("receivable.opportunity_id: opportunity ",
+                         in.opportunity_id(), " is invoiced by ", contract.id(),
+                         " (opened when its contract was signed); only an "
+                         "invoice of the same "
+                         "amount before any payment can be posted for it")),
+        "CONTRACT_INVOICED");
   }
   contract.set_external_id(invoice.external_id);
   *contract.mutable_issue_date() = ToProto(invoice.issue);
@@ -197,9 +203,12 @@ absl::StatusOr<v1::Receivable> WriteOffReceivable(
     v1::Receivable r, const v1::WriteOffRequest& req, absl::CivilDay date,
     const std::string& currency) {
   if (!Outstanding(r)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "receivable ", r.id(), " is ", v1::ReceivableState_Name(r.state()),
-        ": only an OPEN, PARTIALLY_PAID or DISPUTED one can be written off"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "receivable ", r.id(), " is ", v1::ReceivableState_Name(r.state()),
+            ": only an OPEN, PARTIALLY_PAID or DISPUTED one can be written "
+            "off")),
+        "RECEIVABLE_STATE");
   }
   *r.mutable_written_off() = money::Make(r.open().units_minor(), currency);
   r.set_write_off_reason(Trimmed(req.reason()));
@@ -226,13 +235,16 @@ absl::StatusOr<v1::Receivable> SetReceivableDispute(
     v1::Receivable r, const v1::SetDisputeRequest& req,
     const std::string& currency) {
   if (req.disputed() && !Collectible(r)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "receivable ", r.id(), " is ", v1::ReceivableState_Name(r.state()),
-        ": only an OPEN or PARTIALLY_PAID one can be disputed"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "receivable ", r.id(), " is ", v1::ReceivableState_Name(r.state()),
+            ": only an OPEN or PARTIALLY_PAID one can be disputed")),
+        "RECEIVABLE_STATE");
   }
   if (!req.disputed() && r.state() != v1::RECEIVABLE_STATE_DISPUTED) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("receivable ", r.id(), " is not disputed"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "receivable ", r.id(), " is not disputed")),
+                      "RECEIVABLE_STATE");
   }
   r.set_dispute_reason(req.disputed() ? Trimmed(req.reason()) : "");
   Settle(&r, currency);

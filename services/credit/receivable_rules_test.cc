@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/status/errors.h"
 #include "services/credit/rules_test_support.h"
 
 namespace salesops::credit {
@@ -78,6 +79,7 @@ TEST(PostReceivableRulesTest, AReplayMustMatchWhatWasPosted) {
   EXPECT_TRUE(CheckPostReplay(known, PostReq(100).receivable(), "INV-1").ok());
   absl::Status s = CheckPostReplay(known, PostReq(101).receivable(), "INV-1");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(s), "EXTERNAL_ID_REUSED");
   EXPECT_EQ(s.message(),
             "external_id: INV-1 was posted as rcv_1 with a different account, "
             "amount or issue date");

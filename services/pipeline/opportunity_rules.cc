@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/time/clock.h"
 #include "common/time/fiscal_calendar.h"
@@ -20,8 +21,10 @@ absl::Status MustBeOpen(const v1::Opportunity& o, const char* hint) {
   if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "opportunity ", o.id(), " is ", StatusName(o.status()), "; ", hint));
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          "opportunity ", o.id(), " is ", StatusName(o.status()), "; ", hint)),
+      "NOT_OPEN");
 }
 
 // The stage a create starts in: the model's first by default, never one that
@@ -144,12 +147,14 @@ absl::Status CheckFunnelThreshold(const v1::StageModel& model,
   const int64_t threshold = model.out_of_funnel_threshold().units_minor();
   if (threshold > 0 && amount.units_minor() < threshold) {
     const int exp = money::CurrencyExponent(amount.currency());
-    return absl::FailedPreconditionError(absl::StrCat(
-        "opportunity.amount: ", money::Format(amount.units_minor(), exp), " ",
-        amount.currency(), " is below the out-of-funnel threshold ",
-        money::Format(threshold, exp), " of stage model ", model.id(),
-        "; book it as an out-of-funnel sale (ForecastService."
-        "RecordOutOfFunnelSale) instead"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "opportunity.amount: ", money::Format(amount.units_minor(), exp),
+            " ", amount.currency(), " is below the out-of-funnel threshold ",
+            money::Format(threshold, exp), " of stage model ", model.id(),
+            "; book it as an out-of-funnel sale (ForecastService."
+            "RecordOutOfFunnelSale) instead")),
+        "BELOW_FUNNEL_THRESHOLD");
   }
   return absl::OkStatus();
 }
@@ -324,12 +329,14 @@ absl::StatusOr<MovePlan> CheckMove(const v1::StageModel& model,
                                    const v1::MoveStageRequest& req) {
   ASSIGN_OR_RETURN(MovePlan plan, PlanMove(model, o, req.to_stage_key()));
   if (plan.forward && !plan.unchecked.empty() && Blank(req.override_reason())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("to_stage_key: opportunity ", o.id(), " cannot move from ",
-                     o.stage_key(), " to ", req.to_stage_key(),
-                     ": required exit criteria not checked: ",
-                     absl::StrJoin(plan.unchecked, ", "),
-                     " (a MANAGER may force the move with override_reason)"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "to_stage_key: opportunity ", o.id(), " cannot move from ",
+            o.stage_key(), " to ", req.to_stage_key(),
+            ": required exit criteria not checked: ",
+            absl::StrJoin(plan.unchecked, ", "),
+            " (a MANAGER may force the move with override_reason)")),
+        "EXIT_CRITERIA_UNMET");
   }
   return plan;
 }
@@ -340,9 +347,12 @@ absl::Status CheckCreditAnswer(const CreditAnswer& answer,
   if (answer.decision != CreditDecision::kBlock) {
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "to_stage_key: the credit check blocked the move of opportunity ", o.id(),
-      " into ", req.to_stage_key(), ": ", absl::StrJoin(answer.reasons, "; ")));
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          "to_stage_key: the credit check blocked the move of opportunity ",
+          o.id(), " into ", req.to_stage_key(), ": ",
+          absl::StrJoin(answer.reasons, "; "))),
+      "CREDIT_BLOCKED");
 }
 
 absl::StatusOr<OpportunityTransition> MoveStage(
@@ -428,9 +438,10 @@ absl::StatusOr<OpportunityTransition> CloseOpportunity(
     const v1::Opportunity& stored, const v1::CloseOpportunityRequest& req,
     const v1::StageModel& model, const Principal& who, absl::Time now) {
   if (stored.status() != v1::OPPORTUNITY_STATUS_OPEN) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("opportunity ", stored.id(), " is already ",
-                     StatusName(stored.status())));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "opportunity ", stored.id(), " is already ",
+                          StatusName(stored.status()))),
+                      "ALREADY_CLOSED");
   }
   return Close(stored, model, req.outcome(), Trimmed(req.reason()), Micros(now),
                who.name, now);
@@ -451,14 +462,17 @@ absl::StatusOr<OpportunityTransition> ReopenOpportunity(
     const v1::Opportunity& stored, const v1::ReopenOpportunityRequest& req,
     const v1::StageModel& model, const Principal& who, absl::Time now) {
   if (stored.status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("opportunity ", stored.id(), " is already OPEN"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "opportunity ", stored.id(), " is already OPEN")),
+                      "ALREADY_OPEN");
   }
   const int stage = StageIndex(model, stored.stage_key());
   if (stage >= 0 && model.stages(stage).closes_won()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "opportunity ", stored.id(), " sits in ", stored.stage_key(),
-        ", which closes it as WON; it cannot be reopened there"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "opportunity ", stored.id(), " sits in ", stored.stage_key(),
+            ", which closes it as WON; it cannot be reopened there")),
+        "WON_STAGE");
   }
   OpportunityTransition t;
   t.opportunity = stored;

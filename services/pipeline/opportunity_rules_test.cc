@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/status/errors.h"
 #include "common/testing/builders.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -239,6 +240,7 @@ TEST(OpportunityRulesTest, BelowTheOutOfFunnelThresholdIsRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("opportunity.amount"));
   EXPECT_THAT(s.message(), HasSubstr("out-of-funnel"));
+  EXPECT_EQ(ReasonOf(s), "BELOW_FUNNEL_THRESHOLD");
   EXPECT_TRUE(
       CreateOpportunity(Draft(1'000'000), model, "opp_1", "admin", kT0).ok());
   EXPECT_TRUE(CreateOpportunity(Draft(100), BuiltIn(kBuyingCycle6), "opp_1",
@@ -370,6 +372,7 @@ TEST(OpportunityRulesTest, ClosedOpportunitiesCannotBeChanged) {
           .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("LOST"));
+  EXPECT_EQ(ReasonOf(s), "NOT_OPEN");
   v1::SetExitCriterionRequest check;
   check.set_stage_key("INTEREST");
   check.set_criterion_key("purchase_request");
@@ -394,6 +397,7 @@ TEST(OpportunityRulesTest, ForwardNeedsTheRequiredExitCriteria) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("to_stage_key"));
   EXPECT_THAT(s.message(), HasSubstr("INTEREST/purchase_request"));
+  EXPECT_EQ(ReasonOf(s), "EXIT_CRITERIA_UNMET");
   // A skip names the criteria of every stage left behind, not the target's.
   s = CheckMove(model, o, MoveTo("COMPARISON")).status();
   EXPECT_THAT(s.message(), HasSubstr("CONSIDERATION/decision_to_buy"));
@@ -459,6 +463,7 @@ TEST(OpportunityRulesTest, CreditAnswersMarkOrBlockTheMove) {
   const absl::Status blocked = CheckCreditAnswer(block, o, req);
   EXPECT_EQ(blocked.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(blocked.message(), HasSubstr("limit; hold"));
+  EXPECT_EQ(ReasonOf(blocked), "CREDIT_BLOCKED");
   // No check, or one for another amount: the transaction retries.
   EXPECT_EQ(
       MoveStage(o, req, model, kAdmin, kT0, std::nullopt, 0).status().code(),

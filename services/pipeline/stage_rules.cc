@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status/errors.h"
 #include "common/status/violations.h"
 #include "services/pipeline/stage_models.h"
 
@@ -39,9 +40,10 @@ absl::StatusOr<MovePlan> PlanMove(const v1::StageModel& model,
                                   const v1::Opportunity& opp,
                                   std::string_view to_stage_key) {
   if (opp.status() != v1::OPPORTUNITY_STATUS_OPEN) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("opportunity ", opp.id(), " is ", StatusName(opp.status()),
-                     "; reopen it first"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "opportunity ", opp.id(), " is ",
+                          StatusName(opp.status()), "; reopen it first")),
+                      "NOT_OPEN");
   }
   const std::string to(to_stage_key);
   if (Blank(to)) {
@@ -53,8 +55,10 @@ absl::StatusOr<MovePlan> PlanMove(const v1::StageModel& model,
         "to_stage_key: stage ", to, " is not in stage model ", model.id()));
   }
   if (opp.stage_key() == to) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "to_stage_key: opportunity ", opp.id(), " is already in stage ", to));
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("to_stage_key: opportunity ", opp.id(),
+                                       " is already in stage ", to)),
+                      "ALREADY_IN_STAGE");
   }
   const int from_index = StageIndex(model, opp.stage_key());
   if (from_index < 0) {

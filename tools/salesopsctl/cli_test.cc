@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-#include "common/money/money.h"
+#include "common/testing/builders.h"
 #include "tools/salesopsctl/output.h"
 
 namespace salesops::ctl {
@@ -53,7 +53,7 @@ TEST(ArgsTest, BadValuesNameTheFlag) {
   EXPECT_FALSE(Args::Parse(2, argv).ok());
 }
 
-v1::Money Eur(int64_t units) { return money::Make(units, "EUR"); }
+using ::salesops::testing::Eur;
 
 TEST(OutputTest, TableJsonAndCsv) {
   v1::Money a = Eur(364800000);

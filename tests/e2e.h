@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/server/auth.h"
+#include "common/testing/client_context.h"
 #include "common/testing/process.h"
 
 namespace salesops::e2e {
@@ -51,13 +52,7 @@ inline std::string TokenLine(const std::string& token, const std::string& name,
 // A call context with a 10 s deadline and, unless `token` is empty, a bearer
 // token.
 inline std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "") {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::seconds(10));
-  if (!token.empty()) {
-    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-  }
-  return ctx;
+  return ::salesops::testing::BearerContext(token, absl::Seconds(10));
 }
 
 inline std::string Describe(const grpc::Status& s) {

@@ -40,6 +40,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/testing/builders.h"
+#include "common/testing/client_context.h"
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
@@ -93,11 +94,7 @@ std::string Addr(int port) { return absl::StrCat("127.0.0.1:", port); }
 // A call context with a deadline and a bearer token.
 std::unique_ptr<grpc::ClientContext> Ctx(
     const std::string& token, absl::Duration deadline = absl::Seconds(10)) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(deadline));
-  ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-  return ctx;
+  return ::salesops::testing::BearerContext(token, deadline);
 }
 
 // Everything the tests share: the certificates, the four services and the

@@ -62,10 +62,8 @@ std::string Addr(int port) { return absl::StrCat("127.0.0.1:", port); }
 // A context with a deadline and the token; waits for a restarting server.
 std::unique_ptr<grpc::ClientContext> Call(const std::string& token,
                                           absl::Duration deadline) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  auto ctx = ::salesops::testing::BearerContext(token, deadline);
   ctx->set_wait_for_ready(true);
-  ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
   return ctx;
 }
 

@@ -46,7 +46,8 @@ CallGate::CallGate(const Authenticator* auth, std::string_view service_name,
 
 absl::StatusOr<Principal> CallGate::Admit(const grpc::ServerContextBase& ctx,
                                           std::string_view method) const {
-  auto it = roles_.find(std::string(method));
+  // Heterogeneous lookup: no string is built per call.
+  auto it = roles_.find(absl::string_view(method.data(), method.size()));
   if (it == roles_.end()) {
     // The constructor made this impossible for a method of the service; a
     // handler of another service behind this gate is a bug.

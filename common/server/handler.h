@@ -74,6 +74,8 @@ class CallGate {
   // histograms). Set before serving.
   using Observer = std::function<void(std::string_view method, absl::Duration)>;
   void set_observer(Observer observer) { observer_ = std::move(observer); }
+  // True when an observer is set: only then is a call timed.
+  bool observed() const { return static_cast<bool>(observer_); }
   void Observe(std::string_view method, absl::Duration elapsed) const {
     if (observer_) {
       observer_(method, elapsed);
@@ -90,10 +92,12 @@ class CallGate {
 template <typename Body>
 grpc::Status Serve(const CallGate& gate, grpc::ServerContextBase* ctx,
                    std::string_view method, Body&& body) {
-  const absl::Time start = absl::Now();
+  const absl::Time start = gate.observed() ? absl::Now() : absl::Time();
   absl::StatusOr<Principal> who = gate.Admit(*ctx, method);
   absl::Status status = who.ok() ? body(*who) : std::move(who).status();
-  gate.Observe(method, absl::Now() - start);
+  if (gate.observed()) {
+    gate.Observe(method, absl::Now() - start);
+  }
   return ToGrpc(status);
 }
 
@@ -101,16 +105,18 @@ grpc::Status Serve(const CallGate& gate, grpc::ServerContextBase* ctx,
 using Finish = std::function<void(const absl::Status&)>;
 
 // A callback unary handler's shell: body(const Principal&, Finish) starts the
-// work and calls Finish once, on any thread, when it is done.
+// work and calls Finish once, on any thread, when it is done. `method` must
+// outlive the call (the macro passes `__func__`, a static string).
 template <typename Body>
 grpc::ServerUnaryReactor* ServeAsync(const CallGate& gate,
                                      grpc::CallbackServerContext* ctx,
                                      std::string_view method, Body&& body) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const absl::Time start = absl::Now();
-  Finish finish = [&gate, reactor, start,
-                   name = std::string(method)](const absl::Status& s) {
-    gate.Observe(name, absl::Now() - start);
+  const absl::Time start = gate.observed() ? absl::Now() : absl::Time();
+  Finish finish = [&gate, reactor, start, method](const absl::Status& s) {
+    if (gate.observed()) {
+      gate.Observe(method, absl::Now() - start);
+    }
     reactor->Finish(ToGrpc(s));
   };
   absl::StatusOr<Principal> who = gate.Admit(*ctx, method);

@@ -18,9 +18,8 @@ enum class Role { kAdmin, kManager, kRep, kFinance, kService };
 
 // Every role, in declaration order.
 inline const std::vector<Role>& AllRoles() {
-  static const std::vector<Role> kAll = {Role::kAdmin, Role::kManager,
-                                         Role::kRep, Role::kFinance,
-                                         Role::kService};
+  static const std::vector<Role> kAll = {
+      Role::kAdmin, Role::kManager, Role::kRep, Role::kFinance, Role::kService};
   return kAll;
 }
 

@@ -84,6 +84,20 @@ std::string DefaultReason(absl::StatusCode code) {
   return absl::StatusCodeToString(code);
 }
 
+google::rpc::RetryInfo RetryInfoOf(absl::Duration delay) {
+  google::rpc::RetryInfo retry;
+  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
+  retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
+  retry.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(nanos % 1'000'000'000));
+  return retry;
+}
+
+absl::Duration DelayOf(const google::rpc::RetryInfo& retry) {
+  return absl::Seconds(retry.retry_delay().seconds()) +
+         absl::Nanoseconds(retry.retry_delay().nanos());
+}
+
 google::protobuf::Any Pack(const google::protobuf::Message& m) {
   google::protobuf::Any any;
   any.PackFrom(m);
@@ -174,12 +188,7 @@ absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   if (status.ok()) {
     return status;
   }
-  google::rpc::RetryInfo retry;
-  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
-  retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
-  retry.mutable_retry_delay()->set_nanos(
-      static_cast<int32_t>(nanos % 1'000'000'000));
-  SetPayload(status, retry);
+  SetPayload(status, RetryInfoOf(delay));
   return status;
 }
 
@@ -211,8 +220,7 @@ std::string ReasonOf(const absl::Status& status) {
 
 std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
   if (auto retry = PayloadOf<google::rpc::RetryInfo>(status)) {
-    return absl::Seconds(retry->retry_delay().seconds()) +
-           absl::Nanoseconds(retry->retry_delay().nanos());
+    return DelayOf(*retry);
   }
   if (status.code() == absl::StatusCode::kUnavailable) {
     return absl::Seconds(1);
@@ -246,12 +254,7 @@ std::string SerializedDetails(const absl::Status& status) {
     *out.add_details() = Pack(PreconditionOf(status));
   }
   if (std::optional<absl::Duration> delay = RetryDelayOf(status)) {
-    google::rpc::RetryInfo retry;
-    const int64_t nanos = absl::ToInt64Nanoseconds(*delay);
-    retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
-    retry.mutable_retry_delay()->set_nanos(
-        static_cast<int32_t>(nanos % 1'000'000'000));
-    *out.add_details() = Pack(retry);
+    *out.add_details() = Pack(RetryInfoOf(*delay));
   }
   *out.add_details() = Pack(info);
   return out.SerializeAsString();
@@ -290,9 +293,7 @@ absl::Status FromSerializedDetails(absl::StatusCode code, std::string message,
         SetPayload(s, failure);
       }
     } else if (any.Is<google::rpc::RetryInfo>() && any.UnpackTo(&retry)) {
-      const absl::Duration d = absl::Seconds(retry.retry_delay().seconds()) +
-                               absl::Nanoseconds(retry.retry_delay().nanos());
-      if (implied_delay != d) {
+      if (implied_delay != DelayOf(retry)) {
         SetPayload(s, retry);
       }
     } else if (any.Is<google::rpc::ErrorInfo>() && any.UnpackTo(&info)) {

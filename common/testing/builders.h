@@ -36,9 +36,8 @@ inline v1::Date Day(int year, int month, int day) {
 // An org node as accounts would publish it: named after its id unless
 // `name` is given, version 1 unless `version` is.
 inline v1::OrgNode OrgNodeProto(const std::string& id,
-                                const std::string& parent,
-                                v1::OrgNodeKind kind, std::string name = "",
-                                int64_t version = 1) {
+                                const std::string& parent, v1::OrgNodeKind kind,
+                                std::string name = "", int64_t version = 1) {
   v1::OrgNode n;
   n.set_id(id);
   n.set_parent_id(parent);

@@ -37,6 +37,7 @@
 #include "common/server/auth.h"
 #include "common/store/store.h"
 #include "common/testing/builders.h"
+#include "common/testing/client_context.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -204,20 +205,13 @@ class CreditServiceTest : public ::testing::Test {
   // ---- calls ----
 
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!token.empty()) {
-      ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    }
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(20));
-    return ctx;
+    return ::salesops::testing::BearerContext(token);
   }
 
   template <typename Req, typename Resp>
   grpc::Status Call(Method<Req, Resp> method, const Req& req, Resp* resp,
                     const std::string& token = kFinanceToken) {
-    auto ctx = Ctx(token);
-    return ((*stub_).*method)(ctx.get(), req, resp);
+    return ::salesops::testing::CallAs(*stub_, method, req, resp, token);
   }
 
   // ---- feeds ----

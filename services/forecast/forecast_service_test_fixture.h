@@ -38,6 +38,7 @@
 #include "common/status/status.h"
 #include "common/store/store.h"
 #include "common/testing/builders.h"
+#include "common/testing/client_context.h"
 #include "common/testing/grpc_status.h"
 #include "common/testing/loopback_server.h"
 #include "common/testing/temp_dir.h"
@@ -498,13 +499,7 @@ class ForecastServiceTest : public ::testing::Test {
 
   std::unique_ptr<grpc::ClientContext> Ctx(
       const std::string& token, absl::Duration deadline = absl::Seconds(20)) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!token.empty()) {
-      ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    }
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      absl::ToChronoMilliseconds(deadline));
-    return ctx;
+    return ::salesops::testing::BearerContext(token, deadline);
   }
 
   static v1::GetForecastRequest Req(const std::string& node, int fy = 2026,

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -39,6 +40,14 @@ inline void WriteFile(const std::string& path, const std::string& text) {
     ASSERT_TRUE(out.good()) << path;
   }
   ASSERT_EQ(chmod(path.c_str(), 0600), 0) << path;
+}
+
+// The whole of a file ("" when it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 // One line of a tokens file.

@@ -100,9 +100,15 @@ void Suite::Connect(Svc s) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  std::shared_ptr<grpc::ChannelCredentials> creds =
+      grpc::InsecureChannelCredentials();
+  if (tls_) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(ca_file());
+    creds = grpc::SslCredentials(ssl);
+  }
   std::shared_ptr<grpc::Channel>& channel = channels_[s];
-  channel = grpc::CreateCustomChannel(Addr(ports_[s]),
-                                      grpc::InsecureChannelCredentials(), args);
+  channel = grpc::CreateCustomChannel(Addr(ports_[s]), creds, args);
   feeds_[s] = v1::FeedService::NewStub(channel);
   backups_[s] = v1::BackupService::NewStub(channel);
   audits_[s] = v1::AuditService::NewStub(channel);
@@ -133,6 +139,44 @@ Suite::~Suite() {
       EXPECT_TRUE(s.process->WaitExit(absl::Seconds(20)).has_value());
     }
   }
+}
+
+void Suite::EnableHttp() {
+  for (int i = 0; i < kSvcCount; ++i) {
+    http_ports_[i] = FreeLoopbackPort();
+    EXPECT_GT(http_ports_[i], 0);
+  }
+}
+
+bool Suite::EnableTls() {
+  WriteFile(
+      dir_.Sub("server.ext"),
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+      "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n");
+  const std::string ec =
+      "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  WriteFile(
+      dir_.Sub("certs.sh"),
+      absl::StrCat("set -e\ncd '", dir_.path(), "'\nopenssl req -x509 ", ec,
+                   " -keyout ca.key -out ca.pem -days 2 -subj "
+                   "/CN=salesops-suite-ca\nopenssl req ",
+                   ec,
+                   " -keyout server.key -out server.csr -subj "
+                   "/CN=salesops-suite\nopenssl x509 -req -in server.csr "
+                   "-CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                   "server.pem -days 2 -extfile server.ext\n"));
+  const std::string cmd =
+      absl::StrCat("timeout 60 sh '", dir_.Sub("certs.sh"), "' >'",
+                   dir_.Sub("openssl.log"), "' 2>&1");
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "openssl failed: " << ReadFile(dir_.Sub("openssl.log"));
+    return false;
+  }
+  tls_ = true;
+  for (int i = 0; i < kSvcCount; ++i) {
+    Connect(static_cast<Svc>(i));
+  }
+  return true;
 }
 
 std::string Suite::backup_dir(Svc s) const {
@@ -171,6 +215,16 @@ std::vector<std::string> Suite::Args(Svc s, bool init) const {
   }
   if (init) {
     args.push_back("--init");
+  }
+  if (http_ports_[s] > 0) {
+    args.push_back("--http_listen=" + Addr(http_ports_[s]));
+  }
+  if (tls_) {
+    for (std::string a : {"--tls_cert_file=" + dir_.Sub("server.pem"),
+                          "--tls_key_file=" + dir_.Sub("server.key"),
+                          "--peer_tls_ca_file=" + ca_file()}) {
+      args.push_back(std::move(a));
+    }
   }
   args.insert(args.end(), extra_[s].begin(), extra_[s].end());
   return args;

@@ -97,6 +97,18 @@ class Suite {
   int pid(Svc s) const;
   int metrics_port(Svc s) const { return services_[s].metrics_port; }
 
+  // HTTP/JSON (Connect) listeners: a loopback port per service, served with
+  // --http_listen. Call before the first Start.
+  void EnableHttp();
+  int http_port(Svc s) const { return http_ports_[s]; }
+  // TLS on every listener (gRPC and HTTP/JSON): a CA and one certificate for
+  // 127.0.0.1/localhost made here with the openssl CLI; the services verify
+  // each other with the CA, and so do the suite's stubs. Call before the
+  // first Start; false (with a test failure) when openssl failed.
+  bool EnableTls();
+  // The CA's PEM file ("" without TLS).
+  std::string ca_file() const { return tls_ ? dir_.Sub("ca.pem") : ""; }
+
   // Writes the tokens file (0600): ADMIN, SERVICE and, once the org exists,
   // MANAGER of the team and REP A/B, plus `extra` lines (TokenLine).
   void WriteTokens(const std::string& extra = "");
@@ -173,6 +185,8 @@ class Suite {
   void Connect(Svc s);
   testing::TempDir dir_;
   std::array<int, kSvcCount> ports_{};
+  std::array<int, kSvcCount> http_ports_{};
+  bool tls_ = false;
   std::array<std::string, kSvcCount> data_dirs_;
   std::array<std::vector<std::string>, kSvcCount> extra_;
   std::array<Service, kSvcCount> services_;

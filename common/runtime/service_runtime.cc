@@ -174,9 +174,29 @@ void ServiceRuntime::OnShutdown(std::function<void()> stop) {
 
 absl::Status ServiceRuntime::Start() {
   RETURN_IF_ERROR(server_->Start());
+  RETURN_IF_ERROR(StartGateway());
   for (auto& c : consumers_) {
     c->Start();
   }
+  return absl::OkStatus();
+}
+
+absl::Status ServiceRuntime::StartGateway() {
+  const ServerConfig& config = server_->config();
+  if (config.http_listen.empty()) {
+    return absl::OkStatus();
+  }
+  ConnectGatewayConfig gateway;
+  gateway.listen = config.http_listen;
+  gateway.tls_cert_file = config.tls_cert_file;
+  gateway.tls_key_file = config.tls_key_file;
+  gateway.tls_client_ca_file = config.tls_client_ca_file;
+  gateway.threads = config.http_threads;
+  gateway.max_streams = config.http_threads / 2;
+  gateway.max_body_bytes = static_cast<size_t>(config.max_message_bytes);
+  ASSIGN_OR_RETURN(gateway_,
+                   ConnectGateway::Start(gateway, server_->InProcessChannel()));
+  server_->OnShutdown([g = gateway_.get()] { g->Shutdown(); });
   return absl::OkStatus();
 }
 
@@ -188,6 +208,7 @@ int ServiceRuntime::Run() {
             {{"service", spec_.name},
              {"port", server_->port()},
              {"metrics_port", metrics_->port()},
+             {"http_port", http_port()},
              {"feed_sequence", store_->last_sequence()}});
   const int rc = server_->RunUntilSignal();
   Shutdown();

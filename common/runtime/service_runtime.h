@@ -21,8 +21,10 @@
 // the Store (--data_dir, --init, --sync_writes, --feed_retention,
 // --max_entity_bytes, --min_free_disk_bytes, --restore_from_backup_dir) with a
 // RocksDB statistics collector and the disk-space metrics, and the
-// FeedService, AuditService and BackupService over the store. Shutdown runs the
-// other way: health NOT_SERVING, open Watch streams end, in-flight calls drain
+// FeedService, AuditService and BackupService over the store, and the HTTP/JSON
+// gateway (--http_listen) in front of the server. Shutdown runs the other way:
+// health NOT_SERVING, the HTTP listener stops, open Watch streams end,
+// in-flight calls drain
 // (--drain_timeout), feed consumers stop, the collector detaches, the store
 // closes.
 
@@ -38,6 +40,7 @@
 #include "common/feed/feed_consumer.h"
 #include "common/feed/feed_follower.h"
 #include "common/feed/feed_service.h"
+#include "common/http/connect_gateway.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/rocksdb_collector.h"
 #include "common/server/server.h"
@@ -95,6 +98,9 @@ class ServiceRuntime {
   Metrics& metrics() { return *metrics_; }
   const Authenticator& auth() const { return server_->auth(); }
   Clock* clock() const { return clock_; }
+  // The HTTP/JSON (Connect) listener's port after Start; 0 when
+  // --http_listen is off.
+  int http_port() const { return gateway_ == nullptr ? 0 : gateway_->port(); }
 
   // Registers a gRPC service before Start; `health_name` is its full proto
   // name.
@@ -114,7 +120,8 @@ class ServiceRuntime {
   // write to the store (a periodic job) stop here.
   void OnShutdown(std::function<void()> stop);
 
-  // Binds and serves; starts the consumers.
+  // Binds and serves (gRPC, then HTTP/JSON when --http_listen is set); starts
+  // the consumers.
   [[nodiscard]] absl::Status Start();
   // Start, log "<name> ready" with the bound ports, serve until SIGTERM/SIGINT,
   // shut down. Returns the process exit code: 0 after a clean drain, 1 when
@@ -125,6 +132,7 @@ class ServiceRuntime {
 
  private:
   ServiceRuntime() = default;
+  [[nodiscard]] absl::Status StartGateway();
   [[nodiscard]] static absl::Status CheckStoreSettings(
       const RuntimeSettings& settings);
   // The store's options from the settings, with the disk-space metrics.
@@ -140,6 +148,7 @@ class ServiceRuntime {
   std::unique_ptr<FeedServiceImpl> feed_;
   std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<BackupServiceImpl> backup_;
+  std::unique_ptr<ConnectGateway> gateway_;
   std::vector<std::unique_ptr<FeedConsumer>> consumers_;
   std::vector<std::function<void()>> stop_hooks_;
   bool shut_down_ = false;

@@ -18,6 +18,11 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "free port");
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT serving Prometheus /metrics; empty = off");
+ABSL_FLAG(std::string, http_listen, "",
+          "HOST:PORT serving every RPC as HTTP/JSON (Connect protocol); empty "
+          "= off");
+ABSL_FLAG(int32_t, http_threads, 16,
+          "HTTP worker threads; each open connection or stream holds one");
 ABSL_FLAG(std::string, data_dir, "", "directory of the service's RocksDB");
 ABSL_FLAG(std::string, auth, "tokens",
           "tokens: bearer tokens from --tokens_file; none: no authentication "

@@ -11,6 +11,11 @@
 //   --listen ("127.0.0.1:50051"): gRPC listen address(es), HOST:PORT,
 //       comma-separated; port 0 picks a free port.
 //   --metrics_listen (""): HOST:PORT serving Prometheus /metrics; "" = off.
+//   --http_listen (""): HOST:PORT serving every RPC as HTTP/JSON through the
+//       Connect protocol (docs/API.md "HTTP/JSON"); "" = off. Same TLS files
+//       and tokens as --listen.
+//   --http_threads (16): HTTP worker threads; each open connection or Watch
+//       stream holds one (at most half of them serve streams).
 //   --data_dir (""): the service's RocksDB directory (services require it).
 //   --auth ("tokens"): "tokens" = bearer tokens from --tokens_file; "none" =
 //       no authentication, allowed only on loopback listen addresses.
@@ -56,6 +61,8 @@
 
 ABSL_DECLARE_FLAG(std::string, listen);
 ABSL_DECLARE_FLAG(std::string, metrics_listen);
+ABSL_DECLARE_FLAG(std::string, http_listen);
+ABSL_DECLARE_FLAG(int32_t, http_threads);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, auth);
 ABSL_DECLARE_FLAG(std::string, tokens_file);

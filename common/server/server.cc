@@ -203,6 +203,8 @@ ServerConfig ServerConfig::FromFlags() {
     c.listen.push_back(std::string(absl::StripAsciiWhitespace(a)));
   }
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.http_threads = absl::GetFlag(FLAGS_http_threads);
   c.auth = absl::GetFlag(FLAGS_auth);
   c.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   c.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
@@ -255,6 +257,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
       return hp.status();
     }
   }
+  if (!config.http_listen.empty()) {
+    if (absl::StatusOr<HostPort> hp = ParseHostPort(config.http_listen);
+        !hp.ok()) {
+      return hp.status();
+    }
+  }
+  if (config.http_threads < 2 || config.http_threads > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_threads=", config.http_threads, " must be 2 to 1024"));
+  }
   if (config.max_message_bytes <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_message_bytes=", config.max_message_bytes, " must be positive"));
@@ -276,7 +288,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   if (config.authenticator != nullptr) {
     s->auth_ = config.authenticator;
   } else if (config.auth == "none") {
-    for (const std::string& address : config.listen) {
+    std::vector<std::string> addresses = config.listen;
+    if (!config.http_listen.empty()) {
+      addresses.push_back(config.http_listen);
+    }
+    for (const std::string& address : addresses) {
       if (!IsLoopbackAddress(address)) {
         return absl::FailedPreconditionError(
             absl::StrCat("--auth=none is refused: listen address ", address,
@@ -475,6 +491,13 @@ absl::Status Server::Start() {
 }
 
 int Server::port(size_t i) const { return i < ports_.size() ? ports_[i] : 0; }
+
+std::shared_ptr<grpc::Channel> Server::InProcessChannel() const {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  args.SetMaxSendMessageSize(config_.max_message_bytes);
+  return server_ == nullptr ? nullptr : server_->InProcessChannel(args);
+}
 
 std::string Server::target(size_t i) const {
   if (i >= config_.listen.size()) {

@@ -61,6 +61,7 @@
 #include "common/server/shutdown_signal.h"
 
 namespace grpc {
+class Channel;
 class Server;
 class ServerBuilder;
 class Service;
@@ -76,6 +77,12 @@ struct ServerConfig {
   // HOST:PORT addresses to serve on ("127.0.0.1:0" picks a free port; IPv6 as
   // "[::1]:7001"). --listen is a comma-separated list.
   std::vector<std::string> listen = {"127.0.0.1:50051"};
+  // HOST:PORT of the HTTP/JSON (Connect protocol) listener, "" = off
+  // (common/http/connect_gateway.h). Same TLS files and auth as `listen`;
+  // --auth=none needs it on loopback too. Served by ServiceRuntime.
+  std::string http_listen;
+  // HTTP worker threads of that listener (each open connection holds one).
+  int http_threads = 16;
   // HOST:PORT for /metrics, "" = off. Used by the main to create Metrics, not
   // by Server.
   std::string metrics_listen;
@@ -162,6 +169,9 @@ class Server {
   int port(size_t i = 0) const;
   // "HOST:PORT" with the bound port, for clients (e.g. "127.0.0.1:40123").
   std::string target(size_t i = 0) const;
+  // A channel into this server, bypassing the network (after Start): the
+  // calls it carries pass through auth, bounds and metrics like any other.
+  std::shared_ptr<grpc::Channel> InProcessChannel() const;
 
   // Runs `hook` during Shutdown, after health turns NOT_SERVING and before the
   // gRPC server stops: the place to end long-lived streams (feed Watch) so the

@@ -26,7 +26,10 @@ function(salesops_proto_library target)
 endfunction()
 
 # salesops_test(<name> SOURCES <files> DEPS <targets>)
-# One gtest binary; each test case becomes its own ctest test.
+# One gtest binary; each test case becomes its own ctest test. ctest counts a test as skipped only
+# when it printed "SALESOPS_SKIPPED:" (GTEST_SKIP() << "SALESOPS_SKIPPED: <why>"), not on gtest's
+# "[  SKIPPED ]", which gtest also prints for every test of a suite whose SetUpTestSuite failed:
+# such a failure must fail the test, not hide as a skip.
 function(salesops_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_TIMEOUT)
@@ -36,5 +39,6 @@ function(salesops_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
                        PROPERTIES TIMEOUT ${ARG_TIMEOUT}
+                                  SKIP_REGULAR_EXPRESSION "SALESOPS_SKIPPED:"
                        ENVIRONMENT "SALESOPS_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()

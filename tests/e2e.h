@@ -4,20 +4,22 @@
 // loopback ports, bearer-token files and call contexts. Every wait is bounded.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -152,7 +154,29 @@ inline std::vector<std::string> SuiteArgs(const std::string& name,
 // restart. Chosen at random below the kernel's ephemeral range (read from
 // /proc/sys/net/ipv4/ip_local_port_range; 10000..32767 by default), so that
 // servers binding port 0 elsewhere never take it in the meantime; a port is
-// handed out at most once per test process. 0 when none was found.
+// handed out at most once per test process, and to one live test process at a
+// time (ClaimPortAcrossProcesses), so two tests that ctest runs in parallel
+// never pick the same one between the check and the service's bind. 0 when
+// none was found.
+//
+// Claims `port` for this process across the test processes of the machine: an
+// exclusive flock on /tmp/salesops-test-ports/<port>, held (its descriptor left
+// open) until the process ends, when the kernel releases it.
+inline bool ClaimPortAcrossProcesses(int port) {
+  const std::string dir = "/tmp/salesops-test-ports";
+  mkdir(dir.c_str(), 01777);
+  const std::string path = dir + "/" + std::to_string(port);
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    return true;  // no claim possible here: fall back to the bind check
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;  // another live test process holds it
+  }
+  return true;  // fd stays open: the claim lasts as long as this process
+}
+
 inline int FreeLoopbackPort() {
   static std::mutex mu;
   static std::set<int> handed_out;
@@ -186,7 +210,7 @@ inline int FreeLoopbackPort() {
     const bool bound =
         bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
-    if (bound) {
+    if (bound && ClaimPortAcrossProcesses(port)) {
       handed_out.insert(port);
       return port;
     }

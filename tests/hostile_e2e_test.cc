@@ -526,7 +526,7 @@ TEST(HostileE2eTest, FullFileSystemNeverAbortsStartOrStop) {
   const std::string vol_dir = suite.dir().Sub("accounts-volume");
   Volume volume(vol_dir);
   if (!volume.tmpfs()) {
-    GTEST_SKIP() << "needs a tmpfs (" << volume.why()
+    GTEST_SKIP() << "SALESOPS_SKIPPED: needs a tmpfs (" << volume.why()
                  << "); a shared disk is not filled to its last byte";
   }
   suite.data_dir(e2e::kAccounts) = vol_dir + "/data";

@@ -69,11 +69,14 @@ for entry in "${SERVICES[@]}"; do
   mkdir -p "$RUN_DIR/$name"
   # setsid: a new session, so the terminal's Ctrl-C reaches only this script, which sends
   # each service exactly one SIGTERM (a second signal would make it exit without draining).
+  http=$((port + 80))  # HTTP/JSON (Connect protocol, docs/API.md §4c): 7181..7184
   setsid "$BUILD_DIR/services/$name/salesops-$name" --listen="127.0.0.1:$port" \
+    --http_listen="127.0.0.1:$http" \
     --metrics_listen="127.0.0.1:$metrics" --data_dir="$RUN_DIR/$name" --init --auth=none \
     "${peers[@]}" 2>>"$RUN_DIR/$name.log" &
   pids+=($!)
-  echo "run: salesops-$name on 127.0.0.1:$port, metrics on 127.0.0.1:$metrics, log $RUN_DIR/$name.log"
+  echo "run: salesops-$name on 127.0.0.1:$port (HTTP/JSON http://127.0.0.1:$http)," \
+    "metrics on 127.0.0.1:$metrics, log $RUN_DIR/$name.log"
 done
 
 if ! "$CTL" "${ADDRS[@]}" demo wait --wait_seconds=60; then

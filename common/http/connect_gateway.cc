@@ -334,6 +334,36 @@ std::unique_ptr<httplib::Server> MakeServer(const ConnectGatewayConfig& c) {
   return server;
 }
 
+// One POST: the method its path names, the codec of its Content-Type, then
+// the unary or streaming call.
+void Route(ConnectGateway* gateway, grpc::GenericStub& stub, size_t max_body,
+           const httplib::Request& req, httplib::Response& res) {
+  const google::protobuf::MethodDescriptor* method =
+      MethodOf(req.matches[1], req.matches[2]);
+  if (method == nullptr) {
+    WriteError(res, absl::StatusCode::kUnimplemented,
+               absl::StrCat("no such RPC: ", req.path));
+    res.status = 404;
+    return;
+  }
+  std::optional<ContentType> type =
+      connect::ParseContentType(req.get_header_value("Content-Type"));
+  const bool streaming = method->server_streaming();
+  if (!type.has_value() || type->streaming != streaming) {
+    const char* prefix = streaming ? "connect+" : "";
+    WriteError(res, absl::StatusCode::kUnknown,
+               absl::StrCat("Content-Type must be application/", prefix,
+                            "json or application/", prefix, "proto"));
+    res.status = 415;
+    return;
+  }
+  if (streaming) {
+    ServeStream(gateway, stub, *method, *type, max_body, req, res);
+  } else {
+    ServeUnary(stub, *method, *type, req, res);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ConnectGateway>> ConnectGateway::Start(
@@ -368,31 +398,7 @@ absl::StatusOr<std::unique_ptr<ConnectGateway>> ConnectGateway::Start(
   http.Post(R"(/([A-Za-z0-9_.]+)/([A-Za-z0-9_]+))",
             [self, stub, max_body](const httplib::Request& req,
                                    httplib::Response& res) {
-              const google::protobuf::MethodDescriptor* method =
-                  MethodOf(req.matches[1], req.matches[2]);
-              if (method == nullptr) {
-                WriteError(res, absl::StatusCode::kUnimplemented,
-                           absl::StrCat("no such RPC: ", req.path));
-                res.status = 404;
-                return;
-              }
-              std::optional<ContentType> type = connect::ParseContentType(
-                  req.get_header_value("Content-Type"));
-              const bool streaming = method->server_streaming();
-              if (!type.has_value() || type->streaming != streaming) {
-                WriteError(res, absl::StatusCode::kUnknown,
-                           absl::StrCat("Content-Type must be application/",
-                                        streaming ? "connect+" : "",
-                                        "json or application/",
-                                        streaming ? "connect+" : "", "proto"));
-                res.status = 415;
-                return;
-              }
-              if (streaming) {
-                ServeStream(self, *stub, *method, *type, max_body, req, res);
-              } else {
-                ServeUnary(*stub, *method, *type, req, res);
-              }
+              Route(self, *stub, max_body, req, res);
             });
   g->port_ = hp->port == 0
                  ? http.bind_to_any_port(hp->host)

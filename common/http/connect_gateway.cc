@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/connect_protocol.h"
 #include "common/log/log.h"
+#include "common/server/interceptors.h"
 #include "google/protobuf/descriptor.h"
 
 namespace salesops {
@@ -74,6 +75,8 @@ const google::protobuf::MethodDescriptor* MethodOf(const std::string& service,
 // Connect-Timeout-Ms is the caller's error.
 absl::Status PrepareContext(const httplib::Request& req,
                             grpc::ClientContext* context) {
+  context->AddMetadata(kHttpPeerMetadata,
+                       absl::StrCat(req.remote_addr, ":", req.remote_port));
   for (const char* header : kForwardedHeaders) {
     if (req.has_header(header)) {
       context->AddMetadata(header, req.get_header_value(header));

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -301,6 +302,16 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
     std::string peer;
     if (with_peer && info_->server_context() != nullptr) {
       peer = info_->server_context()->peer();
+      // A call of the HTTP/JSON gateway (common/http) comes in-process; the
+      // gateway names the HTTP client in kHttpPeerMetadata, which only it can
+      // set on an in-process call.
+      const auto& metadata = info_->server_context()->client_metadata();
+      if (absl::StartsWith(peer, "inproc")) {
+        if (auto it = metadata.find(kHttpPeerMetadata); it != metadata.end()) {
+          peer = absl::StrCat(
+              "http:", absl::string_view(it->second.data(), it->second.size()));
+        }
+      }
     }
     log::Write(
         LevelFor(code), "rpc failed",

@@ -53,6 +53,10 @@ class Registry;
 
 namespace salesops {
 
+// Metadata the HTTP/JSON gateway (common/http/connect_gateway.h) sets on its
+// in-process calls: the HTTP client's address, logged as the call's peer.
+inline constexpr char kHttpPeerMetadata[] = "x-salesops-http-peer";
+
 class MetricsInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

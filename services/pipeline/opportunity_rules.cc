@@ -331,7 +331,11 @@ absl::StatusOr<OpportunityTransition> UpdateOpportunity(
   *o.mutable_competitors() = in.competitors();
   o.set_competitors_unknown(in.competitors_unknown());
   o.set_source_channel(in.source_channel());
-  *o.mutable_next_step() = in.next_step();
+  if (in.has_next_step()) {
+    *o.mutable_next_step() = in.next_step();
+  } else {
+    o.clear_next_step();  // cleared by the mask: no empty message left
+  }
   o.set_external_id(in.external_id());
   Touch(model, now, &o);
   return t;

@@ -544,5 +544,75 @@ TEST_F(CtlImportE2eTest, AccountsAndContactsWithOneBadRowEach) {
   EXPECT_EQ(Accounts().size(), 3u);
 }
 
+// import --update (issue 18): each row changes the record its id names, with
+// the header's columns as the update_mask: the columns present change (an
+// empty cell clears), every other field stays; an immutable column sent
+// equal is accepted, another value refused; a row without id is rejected.
+TEST_F(CtlImportE2eTest, ImportUpdateChangesOnlyTheHeaderColumns) {
+  const v1::OrgNode global = Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
+  v1::CreateAccountRequest create;
+  create.mutable_account()->set_name("Acme");
+  create.mutable_account()->set_industry("Machinery");
+  create.mutable_account()->set_region("DE-NW");
+  create.mutable_account()->set_owner_node_id(global.id());
+  create.mutable_account()->set_tier(v1::ACCOUNT_TIER_GOLD);
+  create.mutable_account()->set_external_id("A-1");
+  v1::Account acme;
+  ASSERT_TRUE(
+      accounts_stub_->CreateAccount(Ctx(kAdmin).get(), create, &acme).ok());
+  const v1::Account other = Account("Other", global.id());
+  ASSERT_FALSE(HasFailure());
+
+  const std::string csv = dir_.Sub("accounts-update.csv");
+  WriteFile(csv, absl::StrCat("id,tier,industry\n", acme.id(),
+                              ",platinum,\n,silver,Mining\n", other.id(),
+                              ",DIAMOND,x\n"));
+  CtlResult r = Ctl({"import", "accounts", "--update", "--file=" + csv});
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_TRUE(absl::StrContains(r.log, "imported 1, rejected 2, of 3 rows"))
+      << r.log;
+  EXPECT_TRUE(absl::StrContains(r.log, "id: required")) << r.log;
+  std::map<std::string, v1::Account> by_id;
+  for (const v1::Account& a : Accounts()) {
+    by_id[a.id()] = a;
+  }
+  v1::Account want = acme;
+  want.set_tier(v1::ACCOUNT_TIER_PLATINUM);
+  want.clear_industry();  // named by the header, empty: cleared
+  want.set_version(acme.version() + 1);
+  want.set_updated_micros(by_id[acme.id()].updated_micros());
+  EXPECT_EQ(by_id[acme.id()].DebugString(), want.DebugString());
+  EXPECT_EQ(by_id[other.id()].DebugString(), other.DebugString());
+
+  // Contacts: account_id is sent (equal) but never in the mask.
+  v1::CreateContactRequest cc;
+  cc.mutable_contact()->set_account_id(acme.id());
+  cc.mutable_contact()->set_name("Dora Director");
+  cc.mutable_contact()->set_title("Director");
+  cc.mutable_contact()->set_email("dora@example.com");
+  v1::Contact dora;
+  ASSERT_TRUE(accounts_stub_->CreateContact(Ctx(kAdmin).get(), cc, &dora).ok());
+  const std::string contacts_csv = dir_.Sub("contacts-update.csv");
+  WriteFile(contacts_csv,
+            absl::StrCat("id,account_id,title\n", dora.id(), ",", acme.id(),
+                         ",CEO\n", dora.id(), ",", other.id(), ",CFO\n"));
+  r = Ctl({"import", "contacts", "--update", "--file=" + contacts_csv});
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  // The second row names the same contact: rejected before any call.
+  EXPECT_TRUE(absl::StrContains(r.log, "imported 1, rejected 1, of 2 rows"))
+      << r.log;
+  const std::vector<v1::Contact> contacts = Contacts(acme.id());
+  ASSERT_EQ(contacts.size(), 1u);
+  EXPECT_EQ(contacts[0].title(), "CEO");
+  EXPECT_EQ(contacts[0].name(), "Dora Director");
+  EXPECT_EQ(contacts[0].email(), "dora@example.com");
+  WriteFile(contacts_csv, absl::StrCat("id,account_id,title\n", dora.id(), ",",
+                                       other.id(), ",CFO\n"));
+  r = Ctl({"import", "contacts", "--update", "--file=" + contacts_csv});
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_TRUE(absl::StrContains(r.log, "contact.account_id: cannot change"))
+      << r.log;
+}
+
 }  // namespace
 }  // namespace salesops

@@ -74,13 +74,16 @@ absl::Status UpdateAccount(Env env, const Principal& who,
           ActorFor(who, "UpdateAccount"),
           [&](WriteTxn& txn) -> absl::Status {
             ASSIGN_OR_RETURN(v1::Account old, db.accounts.Get(txn, in.id()));
+            ASSIGN_OR_RETURN(const v1::Account merged,
+                             MergeAccountUpdate(old, req));
             std::optional<v1::OrgNode> owner;
-            if (in.owner_node_id() != old.owner_node_id()) {
-              ASSIGN_OR_RETURN(owner, FindNode(db, txn, in.owner_node_id()));
+            if (merged.owner_node_id() != old.owner_node_id()) {
+              ASSIGN_OR_RETURN(owner,
+                               FindNode(db, txn, merged.owner_node_id()));
             }
             ASSIGN_OR_RETURN(
                 AccountChange change,
-                accounts::UpdateAccount(old, in, owner,
+                accounts::UpdateAccount(old, merged, owner,
                                         WriterScope(db, txn, who), txn.now()));
             Move(txn, db.accounts_by_owner, change.owner, in.id());
             RETURN_IF_ERROR(ClaimKeys(db, txn, change));

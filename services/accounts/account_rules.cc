@@ -94,13 +94,36 @@ absl::Status CheckCreateAccount(const v1::CreateAccountRequest& req,
   return v.status();
 }
 
+const fieldmask::EntityRules& AccountUpdateRules() {
+  static const fieldmask::EntityRules* rules = new fieldmask::EntityRules{
+      {"name", "industry", "size_band", "ownership_type", "region", "address",
+       "website", "source_channel", "owner_node_id", "tier",
+       "purchase_potential", "share_of_wallet", "relationship_stage",
+       "external_id"},
+      {}};
+  return *rules;
+}
+
 absl::Status CheckUpdateAccount(const v1::UpdateAccountRequest& req) {
   Violations v;
-  ValidateAccountFields(req.account(), v);
   if (req.account().id().empty()) {
     v.Add("account.id: required");
   }
+  v.Add(
+      fieldmask::Resolve(req.update_mask(), req.account(), AccountUpdateRules())
+          .status());
   return v.status();
+}
+
+absl::StatusOr<v1::Account> MergeAccountUpdate(
+    const v1::Account& stored, const v1::UpdateAccountRequest& req) {
+  ASSIGN_OR_RETURN(v1::Account merged,
+                   fieldmask::Merge(stored, req.account(), req.update_mask(),
+                                    AccountUpdateRules()));
+  Violations v;
+  ValidateAccountFields(merged, v);
+  RETURN_IF_ERROR(v.status());
+  return merged;
 }
 
 absl::StatusOr<AccountChange> CreateAccount(

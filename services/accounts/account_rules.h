@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/fieldmask/field_mask.h"
 #include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/accounts/rules_support.h"
@@ -28,9 +29,20 @@ v1::AccountSegment SegmentFor(v1::Level potential, v1::Level share);
 // transaction): field rules, and a MANAGER must name an owner node.
 [[nodiscard]] absl::Status CheckCreateAccount(
     const v1::CreateAccountRequest& req, const Principal& who);
-// INVALID_ARGUMENT with every field violation of an update.
+// The update_mask rules of an account (field_mask.h): every field but id,
+// segment (derived), times and version is writable; none is immutable.
+const fieldmask::EntityRules& AccountUpdateRules();
+
+// INVALID_ARGUMENT with every violation an update shows before anything is
+// read: account.id required, the update_mask's bad paths.
 [[nodiscard]] absl::Status CheckUpdateAccount(
     const v1::UpdateAccountRequest& req);
+
+// `stored` with the fields req.update_mask names (or implies) taken from
+// req.account (field_mask.h), or INVALID_ARGUMENT with every field violation
+// of the mask and of the merged account (the field rules of a create).
+[[nodiscard]] absl::StatusOr<v1::Account> MergeAccountUpdate(
+    const v1::Account& stored, const v1::UpdateAccountRequest& req);
 
 // A new or changed account with the index values it moves.
 struct AccountChange {

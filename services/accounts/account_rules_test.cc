@@ -74,6 +74,33 @@ TEST(AccountRulesTest, CreateRequestNeedsANameAndAManagerAnOwner) {
                        absl::StatusCode::kInvalidArgument, "account.id"));
 }
 
+TEST(AccountRulesTest, AnUpdateIsMergedByItsMaskThenValidatedWhole) {
+  v1::Account stored = Acct("Acme", "org_r1");
+  stored.set_id("acc_1");
+  stored.set_tier(v1::ACCOUNT_TIER_GOLD);
+  stored.set_industry("steel");
+  v1::UpdateAccountRequest req;
+  req.mutable_account()->set_id("acc_1");
+  req.mutable_account()->set_tier(v1::ACCOUNT_TIER_SILVER);
+  // Implied mask: a request without a name is no blank name.
+  EXPECT_TRUE(CheckUpdateAccount(req).ok());
+  absl::StatusOr<v1::Account> merged = MergeAccountUpdate(stored, req);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->name(), "Acme");
+  EXPECT_EQ(merged->industry(), "steel");
+  EXPECT_EQ(merged->owner_node_id(), "org_r1");
+  EXPECT_EQ(merged->tier(), v1::ACCOUNT_TIER_SILVER);
+  // A named name left empty clears it: the merged account breaks "required".
+  req.mutable_update_mask()->add_paths("name");
+  EXPECT_TRUE(HasError(MergeAccountUpdate(stored, req).status(),
+                       absl::StatusCode::kInvalidArgument,
+                       "account.name: required"));
+  req.mutable_update_mask()->add_paths("segment");
+  EXPECT_TRUE(HasError(CheckUpdateAccount(req),
+                       absl::StatusCode::kInvalidArgument,
+                       "update_mask.paths[1]: 'segment' is output only"));
+}
+
 TEST(AccountRulesTest, CreateDerivesAndStampsAndNamesItsIndexValues) {
   v1::Account in = Acct("  Acme  ", "org_r1");
   in.set_purchase_potential(v1::LEVEL_HIGH);

@@ -120,19 +120,18 @@ absl::Status UpdateContact(Env env, const Principal& who,
           ActorFor(who, "UpdateContact"),
           [&](WriteTxn& txn) -> absl::Status {
             ASSIGN_OR_RETURN(v1::Contact old, db.contacts.Get(txn, in.id()));
+            ASSIGN_OR_RETURN(const v1::Contact merged,
+                             MergeContactUpdate(old, req));
             ContactReads reads;
-            if (in.account_id().empty() ||
-                in.account_id() == old.account_id()) {
-              ASSIGN_OR_RETURN(reads.account,
-                               db.accounts.Get(txn, old.account_id()));
-            }
-            if (in.reports_to_id() != old.reports_to_id()) {
+            ASSIGN_OR_RETURN(reads.account,
+                             db.accounts.Get(txn, old.account_id()));
+            if (merged.reports_to_id() != old.reports_to_id()) {
               ASSIGN_OR_RETURN(reads.boss,
-                               FindContact(db, txn, in.reports_to_id()));
+                               FindContact(db, txn, merged.reports_to_id()));
             }
             ASSIGN_OR_RETURN(
                 ContactChange change,
-                accounts::UpdateContact(old, in, reads, ReportsTo(db, txn),
+                accounts::UpdateContact(old, merged, reads, ReportsTo(db, txn),
                                         WriterScope(db, txn, who), txn.now()));
             v1::Contact& c = change.contact;
             RETURN_IF_ERROR(Claim(txn, db.contact_by_external_id,

@@ -73,6 +73,17 @@ absl::Status CheckBoss(const std::string& reports_to_id,
   return absl::OkStatus();
 }
 
+// A contact's account is fixed: `in` may leave it empty or repeat it.
+absl::Status CheckAccountFixed(const v1::Contact& stored,
+                               const v1::Contact& in) {
+  if (!in.account_id().empty() && in.account_id() != stored.account_id()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("contact.account_id: cannot change (contact ", in.id(),
+                     " belongs to account ", stored.account_id(), ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckCreateContact(const v1::CreateContactRequest& req) {
@@ -84,16 +95,39 @@ absl::Status CheckCreateContact(const v1::CreateContactRequest& req) {
   return v.status();
 }
 
+const fieldmask::EntityRules& ContactUpdateRules() {
+  static const fieldmask::EntityRules* rules = new fieldmask::EntityRules{
+      {"name", "title", "department", "function", "level", "reports_to_id",
+       "personal_style", "relationship_depth", "notes", "birthday",
+       "work_anniversary", "status", "email", "phone", "external_id"},
+      {{"account_id", "a contact belongs to one account for good"}}};
+  return *rules;
+}
+
 absl::Status CheckUpdateContact(const v1::UpdateContactRequest& req) {
   Violations v;
-  ValidateContactFields(req.contact(), v);
   if (req.contact().id().empty()) {
     v.Add("contact.id: required");
   }
-  if (req.contact().status() == v1::CONTACT_STATUS_UNSPECIFIED) {
+  v.Add(
+      fieldmask::Resolve(req.update_mask(), req.contact(), ContactUpdateRules())
+          .status());
+  return v.status();
+}
+
+absl::StatusOr<v1::Contact> MergeContactUpdate(
+    const v1::Contact& stored, const v1::UpdateContactRequest& req) {
+  RETURN_IF_ERROR(CheckAccountFixed(stored, req.contact()));
+  ASSIGN_OR_RETURN(v1::Contact merged,
+                   fieldmask::Merge(stored, req.contact(), req.update_mask(),
+                                    ContactUpdateRules()));
+  Violations v;
+  ValidateContactFields(merged, v);
+  if (merged.status() == v1::CONTACT_STATUS_UNSPECIFIED) {
     v.Add("contact.status: required (ACTIVE or LEFT)");
   }
-  return v.status();
+  RETURN_IF_ERROR(v.status());
+  return merged;
 }
 
 absl::StatusOr<ContactChange> CreateContact(const v1::Contact& in,
@@ -129,11 +163,7 @@ absl::StatusOr<ContactChange> UpdateContact(const v1::Contact& stored,
                                             const ReportsToFn& reports_to,
                                             const RequireWriterFn& scope,
                                             absl::Time now) {
-  if (!in.account_id().empty() && in.account_id() != stored.account_id()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("contact.account_id: cannot change (contact ", in.id(),
-                     " belongs to account ", stored.account_id(), ")"));
-  }
+  RETURN_IF_ERROR(CheckAccountFixed(stored, in));
   if (!reads.account) {
     return absl::NotFoundError(
         absl::StrCat("account ", stored.account_id(), " not found"));

@@ -11,18 +11,34 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/fieldmask/field_mask.h"
 #include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/accounts/rules_support.h"
 
 namespace salesops::accounts {
 
-// INVALID_ARGUMENT with every field violation of a create / an update
-// (before the transaction).
+// INVALID_ARGUMENT with every field violation of a create (before the
+// transaction).
 [[nodiscard]] absl::Status CheckCreateContact(
     const v1::CreateContactRequest& req);
+
+// The update_mask rules of a contact (field_mask.h): account_id is
+// immutable; id, times and version are output only; the rest is writable.
+const fieldmask::EntityRules& ContactUpdateRules();
+
+// INVALID_ARGUMENT with every violation an update shows before anything is
+// read: contact.id required, the update_mask's bad paths.
 [[nodiscard]] absl::Status CheckUpdateContact(
     const v1::UpdateContactRequest& req);
+
+// `stored` with the fields req.update_mask names (or implies) taken from
+// req.contact (field_mask.h). INVALID_ARGUMENT when req.contact.account_id
+// is set and differs from the stored one, for the mask's bad paths and for
+// every field rule the merged contact breaks (status must stay ACTIVE or
+// LEFT).
+[[nodiscard]] absl::StatusOr<v1::Contact> MergeContactUpdate(
+    const v1::Contact& stored, const v1::UpdateContactRequest& req);
 
 // The stored records a contact transition reads.
 struct ContactReads {

@@ -52,8 +52,29 @@ TEST(ContactRulesTest, RequestsNeedANameAnAccountAndRealDates) {
   v1::UpdateContactRequest update;
   *update.mutable_contact() = Person("acc_1", "Ann");
   update.mutable_contact()->set_id("con_1");
-  EXPECT_TRUE(HasError(CheckUpdateContact(update),
+  EXPECT_TRUE(CheckUpdateContact(update).ok());
+  // The status is checked on the merged contact (field masks, D32): "*"
+  // without a status clears it, which is refused; the implied mask keeps
+  // the stored one.
+  v1::Contact stored = update.contact();
+  stored.set_status(v1::CONTACT_STATUS_ACTIVE);
+  update.mutable_update_mask()->add_paths("*");
+  EXPECT_TRUE(HasError(MergeContactUpdate(stored, update).status(),
                        absl::StatusCode::kInvalidArgument, "contact.status"));
+  update.clear_update_mask();
+  ASSERT_TRUE(MergeContactUpdate(stored, update).ok());
+  EXPECT_EQ(MergeContactUpdate(stored, update)->status(),
+            v1::CONTACT_STATUS_ACTIVE);
+  // account_id: empty or the stored one in the entity, never in the mask.
+  update.mutable_contact()->set_account_id("acc_2");
+  EXPECT_TRUE(HasError(MergeContactUpdate(stored, update).status(),
+                       absl::StatusCode::kInvalidArgument,
+                       "contact.account_id: cannot change"));
+  update.mutable_contact()->set_account_id("acc_1");
+  update.mutable_update_mask()->add_paths("account_id");
+  EXPECT_TRUE(HasError(CheckUpdateContact(update),
+                       absl::StatusCode::kInvalidArgument,
+                       "update_mask.paths[0]: 'account_id' is immutable"));
 }
 
 TEST(ContactRulesTest, WritersFollowTheScopePolicyOfTheOwnerNode) {

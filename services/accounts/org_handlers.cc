@@ -108,10 +108,12 @@ absl::Status UpdateOrgNode(Env env, const Principal& who,
               [&](WriteTxn& txn) -> absl::Status {
                 ASSIGN_OR_RETURN(v1::OrgNode stored,
                                  db.nodes.Get(txn, req.node().id()));
-                ASSIGN_OR_RETURN(OrgNodeChange change,
-                                 accounts::UpdateOrgNode(
-                                     stored, req.node(),
-                                     WriterScope(db, txn, who), txn.now()));
+                ASSIGN_OR_RETURN(const v1::OrgNode merged,
+                                 MergeOrgNodeUpdate(stored, req));
+                ASSIGN_OR_RETURN(
+                    OrgNodeChange change,
+                    accounts::UpdateOrgNode(
+                        stored, merged, WriterScope(db, txn, who), txn.now()));
                 return WriteNode(db, txn, change, req.expected_version(), resp);
               })
       .status();

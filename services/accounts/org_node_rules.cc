@@ -9,6 +9,22 @@
 namespace salesops::accounts {
 namespace {
 
+// Kind and parent do not change with an update: `in` may leave them unset
+// or repeat them.
+absl::Status CheckFixedNodeFields(const v1::OrgNode& stored,
+                                  const v1::OrgNode& in) {
+  if (in.kind() != v1::ORG_NODE_KIND_UNSPECIFIED &&
+      in.kind() != stored.kind()) {
+    return absl::InvalidArgumentError(
+        "node.kind: cannot change; create a node of the new kind");
+  }
+  if (!in.parent_id().empty() && in.parent_id() != stored.parent_id()) {
+    return absl::InvalidArgumentError(
+        "node.parent_id: change it with MoveOrgNode");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRoot(const v1::OrgNode& in,
                        const std::optional<std::string>& root_id,
                        const Principal& who) {
@@ -67,10 +83,29 @@ absl::Status CheckUpdateOrgNode(const v1::UpdateOrgNodeRequest& req) {
   if (req.node().id().empty()) {
     v.Add("node.id: required");
   }
-  if (Blank(req.node().name())) {
-    v.Add("node.name: required");
-  }
+  v.Add(fieldmask::Resolve(req.update_mask(), req.node(), OrgNodeUpdateRules())
+            .status());
   return v.status();
+}
+
+const fieldmask::EntityRules& OrgNodeUpdateRules() {
+  static const fieldmask::EntityRules* rules =
+      new fieldmask::EntityRules{{"name", "manager_principal", "external_id"},
+                                 {{"parent_id", "change it with MoveOrgNode"},
+                                  {"kind", "create a node of the new kind"}}};
+  return *rules;
+}
+
+absl::StatusOr<v1::OrgNode> MergeOrgNodeUpdate(
+    const v1::OrgNode& stored, const v1::UpdateOrgNodeRequest& req) {
+  RETURN_IF_ERROR(CheckFixedNodeFields(stored, req.node()));
+  ASSIGN_OR_RETURN(v1::OrgNode merged,
+                   fieldmask::Merge(stored, req.node(), req.update_mask(),
+                                    OrgNodeUpdateRules()));
+  if (Blank(merged.name())) {
+    return InvalidFields({{"node.name", "required"}});
+  }
+  return merged;
 }
 
 absl::Status CheckMoveOrgNode(const v1::MoveOrgNodeRequest& req) {
@@ -108,15 +143,7 @@ absl::StatusOr<OrgNodeChange> UpdateOrgNode(const v1::OrgNode& stored,
                                             const RequireWriterFn& scope,
                                             absl::Time now) {
   RETURN_IF_ERROR(scope(stored.id(), "org nodes"));
-  if (in.kind() != v1::ORG_NODE_KIND_UNSPECIFIED &&
-      in.kind() != stored.kind()) {
-    return absl::InvalidArgumentError(
-        "node.kind: cannot change; create a node of the new kind");
-  }
-  if (!in.parent_id().empty() && in.parent_id() != stored.parent_id()) {
-    return absl::InvalidArgumentError(
-        "node.parent_id: change it with MoveOrgNode");
-  }
+  RETURN_IF_ERROR(CheckFixedNodeFields(stored, in));
   OrgNodeChange change;
   v1::OrgNode& n = change.node;
   n = stored;

@@ -11,17 +11,31 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/fieldmask/field_mask.h"
 #include "common/server/principal.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/accounts/rules_support.h"
 
 namespace salesops::accounts {
 
-// INVALID_ARGUMENT with every field violation (before the transaction).
+// INVALID_ARGUMENT with every field violation (before the transaction); for
+// an update: node.id required and the update_mask's bad paths.
 [[nodiscard]] absl::Status CheckCreateOrgNode(
     const v1::CreateOrgNodeRequest& req);
 [[nodiscard]] absl::Status CheckUpdateOrgNode(
     const v1::UpdateOrgNodeRequest& req);
+
+// The update_mask rules of an org node (field_mask.h): name,
+// manager_principal and external_id are writable; parent_id (MoveOrgNode)
+// and kind are immutable; id, times and version are output only.
+const fieldmask::EntityRules& OrgNodeUpdateRules();
+
+// `stored` with the fields req.update_mask names (or implies) taken from
+// req.node (field_mask.h). INVALID_ARGUMENT when req.node sets a kind or
+// parent_id other than the stored one, for the mask's bad paths, and when
+// the merged name is blank.
+[[nodiscard]] absl::StatusOr<v1::OrgNode> MergeOrgNodeUpdate(
+    const v1::OrgNode& stored, const v1::UpdateOrgNodeRequest& req);
 [[nodiscard]] absl::Status CheckMoveOrgNode(const v1::MoveOrgNodeRequest& req);
 
 // A new, changed or moved node with its index changes.
@@ -42,8 +56,8 @@ struct OrgNodeChange {
     const std::optional<v1::OrgNode>& parent, const Principal& who,
     const RequireWriterFn& scope, const std::string& id, absl::Time now);
 
-// Renames `stored` (name, manager_principal, external_id) at `now`; kind and
-// parent cannot change here.
+// Renames `stored` (name, manager_principal, external_id from `in`, the
+// merged node) at `now`; kind and parent cannot change here.
 [[nodiscard]] absl::StatusOr<OrgNodeChange> UpdateOrgNode(
     const v1::OrgNode& stored, const v1::OrgNode& in,
     const RequireWriterFn& scope, absl::Time now);

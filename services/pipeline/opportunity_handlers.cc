@@ -114,22 +114,29 @@ absl::Status PipelineServiceImpl::DoUpdateOpportunity(
     const Principal& who, const v1::UpdateOpportunityRequest* req,
     v1::Opportunity* resp) {
   RETURN_IF_ERROR(ValidateUpdate(*req, options_.currency));
-  const v1::Opportunity& in = req->opportunity();
+  const std::string& id = req->opportunity().id();
   ASSIGN_OR_RETURN(v1::Opportunity committed,
-                   ReadVisible(who, in.id(), "opportunity.id"));
-  // A new owner is validated with accounts before anything is written.
-  ASSIGN_OR_RETURN(const bool reassign, IsReassignment(who, committed, *req));
+                   ReadVisible(who, id, "opportunity.id"));
+  // The update as the committed state makes it (field mask applied): a new
+  // owner is validated with accounts before anything is written.
+  ASSIGN_OR_RETURN(const v1::UpdateOpportunityRequest first,
+                   MergeUpdate(committed, *req, options_.currency));
+  ASSIGN_OR_RETURN(const bool reassign, IsReassignment(who, committed, first));
   std::optional<std::string> checked_owner;
   if (reassign) {
-    RETURN_IF_ERROR(
-        CheckOwner(who, in.owner_node_id(), "opportunity.owner_node_id"));
+    RETURN_IF_ERROR(CheckOwner(who, first.opportunity().owner_node_id(),
+                               "opportunity.owner_node_id"));
     checked_owner = committed.owner_node_id();
   }
   return Transition(
-      who, "UpdateOpportunity", in.id(), req->expected_version(),
+      who, "UpdateOpportunity", id, req->expected_version(),
       [&](const v1::Opportunity& o, const v1::StageModel& model,
-          absl::Time now) {
-        return pipeline::UpdateOpportunity(o, *req, model, who, now,
+          absl::Time now) -> absl::StatusOr<OpportunityTransition> {
+        // Merged again over the state inside the transaction, so a field
+        // the mask leaves alone keeps a value written meanwhile.
+        ASSIGN_OR_RETURN(const v1::UpdateOpportunityRequest merged,
+                         MergeUpdate(o, *req, options_.currency));
+        return pipeline::UpdateOpportunity(o, merged, model, who, now,
                                            checked_owner);
       },
       resp);

@@ -242,14 +242,50 @@ absl::StatusOr<OpportunityTransition> CreateOpportunity(
   return t;
 }
 
+const fieldmask::EntityRules& OpportunityUpdateRules() {
+  static const fieldmask::EntityRules* rules = new fieldmask::EntityRules{
+      {"name", "amount", "expected_close_date", "competitors",
+       "competitors_unknown", "source_channel", "next_step", "external_id",
+       "owner_node_id"},
+      {{"account_id", "create a new opportunity for another account"},
+       {"stage_model_id", "fixed at creation"},
+       {"stage_key", "change it with MoveStage"}}};
+  return *rules;
+}
+
 absl::Status ValidateUpdate(const v1::UpdateOpportunityRequest& req,
-                            const std::string& currency) {
+                            const std::string& /*currency*/) {
   Violations v;
-  ValidateOpportunityFields(req.opportunity(), currency, v);
   if (req.opportunity().id().empty()) {
     v.Add("opportunity.id: required");
   }
+  v.Add(fieldmask::Resolve(req.update_mask(), req.opportunity(),
+                           OpportunityUpdateRules())
+            .status());
   return v.status();
+}
+
+absl::StatusOr<v1::UpdateOpportunityRequest> MergeUpdate(
+    const v1::Opportunity& stored, const v1::UpdateOpportunityRequest& req,
+    const std::string& currency) {
+  RETURN_IF_ERROR(CheckFixedFields(stored, req.opportunity()));
+  ASSIGN_OR_RETURN(fieldmask::ResolvedMask mask,
+                   fieldmask::Resolve(req.update_mask(), req.opportunity(),
+                                      OpportunityUpdateRules()));
+  v1::UpdateOpportunityRequest merged = req;
+  *merged.mutable_opportunity() = stored;
+  fieldmask::Apply(req.opportunity(), mask, merged.mutable_opportunity());
+  Violations v;
+  ValidateOpportunityFields(merged.opportunity(), currency, v);
+  if (mask.kind == fieldmask::MaskKind::kExplicit &&
+      mask.Covers("owner_node_id") &&
+      merged.opportunity().owner_node_id().empty()) {
+    v.Add(
+        "opportunity.owner_node_id: required (a REP node); it cannot be "
+        "cleared");
+  }
+  RETURN_IF_ERROR(v.status());
+  return merged;
 }
 
 absl::StatusOr<bool> IsReassignment(const Principal& who,
@@ -295,7 +331,11 @@ absl::StatusOr<OpportunityTransition> UpdateOpportunity(
   *o.mutable_competitors() = in.competitors();
   o.set_competitors_unknown(in.competitors_unknown());
   o.set_source_channel(in.source_channel());
-  *o.mutable_next_step() = in.next_step();
+  if (in.has_next_step()) {
+    *o.mutable_next_step() = in.next_step();
+  } else {
+    o.clear_next_step();  // cleared by the mask: no empty message left
+  }
   o.set_external_id(in.external_id());
   Touch(model, now, &o);
   return t;

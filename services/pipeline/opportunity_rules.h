@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/fieldmask/field_mask.h"
 #include "common/server/principal.h"
 #include "common/status/violations.h"
 #include "salesops/v1/pipeline.pb.h"
@@ -90,9 +91,28 @@ void AddHistory(OpportunityTransition* t, v1::ChangeKind kind, std::string from,
 
 // ---- UpdateOpportunity ----
 
-// The request's fields, before anything is read.
+// The update_mask rules of an opportunity (field_mask.h): name, amount,
+// expected_close_date, competitors, competitors_unknown, source_channel,
+// next_step, external_id and owner_node_id are writable; account_id,
+// stage_model_id and stage_key are immutable; the rest is output only.
+const fieldmask::EntityRules& OpportunityUpdateRules();
+
+// The request before anything is read: opportunity.id required, the
+// update_mask's bad paths. `currency` is unused (the field rules run on the
+// merged opportunity: MergeUpdate).
 [[nodiscard]] absl::Status ValidateUpdate(
     const v1::UpdateOpportunityRequest& req, const std::string& currency);
+
+// `req` with its opportunity replaced by `stored` merged with the fields
+// req.update_mask names (or implies) (field_mask.h), so the other rules of an
+// update see the whole opportunity. INVALID_ARGUMENT when req.opportunity
+// sets an account, stage model or stage other than the stored one, for the
+// mask's bad paths, for every field rule the merged opportunity breaks, and
+// for an owner_node_id an explicit path clears ("*" and the implied mask
+// read an empty owner as unchanged, as before masks).
+[[nodiscard]] absl::StatusOr<v1::UpdateOpportunityRequest> MergeUpdate(
+    const v1::Opportunity& stored, const v1::UpdateOpportunityRequest& req,
+    const std::string& currency);
 
 // Whether the update gives `committed` another owner (the new owner is then
 // checked with accounts before the transaction); PERMISSION_DENIED unless a
@@ -101,11 +121,13 @@ void AddHistory(OpportunityTransition* t, v1::ChangeKind kind, std::string from,
     const Principal& who, const v1::Opportunity& committed,
     const v1::UpdateOpportunityRequest& req);
 
-// The update of `stored`. `checked_owner`: the owner the opportunity had when
-// the new owner was checked (nullopt when the update does not reassign);
-// ABORTED when it changed meanwhile. Account, stage model and stage are fixed
-// (INVALID_ARGUMENT naming each); FAILED_PRECONDITION unless OPEN or when a
-// new amount is below the threshold. History: AMOUNT, CLOSE_DATE, OWNER.
+// The update of `stored` by `req`, the request MergeUpdate answered (its
+// opportunity is the whole merged entity). `checked_owner`: the owner the
+// opportunity had when the new owner was checked (nullopt when the update does
+// not reassign); ABORTED when it changed meanwhile. Account, stage model and
+// stage are fixed (INVALID_ARGUMENT naming each); FAILED_PRECONDITION unless
+// OPEN or when a new amount is below the threshold. History: AMOUNT,
+// CLOSE_DATE, OWNER.
 [[nodiscard]] absl::StatusOr<OpportunityTransition> UpdateOpportunity(
     const v1::Opportunity& stored, const v1::UpdateOpportunityRequest& req,
     const v1::StageModel& model, const Principal& who, absl::Time now,

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,6 +35,14 @@ const Principal kRep{"rep-1", Role::kRep, "r1"};
 
 using ::salesops::testing::Day;
 using ::salesops::testing::Eur;
+
+google::protobuf::FieldMask Mask(std::vector<std::string> paths) {
+  google::protobuf::FieldMask m;
+  for (std::string& p : paths) {
+    m.add_paths(std::move(p));
+  }
+  return m;
+}
 
 v1::StageModel BuiltIn(const std::string& id) {
   for (const v1::StageModel& m : BuiltInModels()) {
@@ -335,6 +344,48 @@ TEST(OpportunityRulesTest, AccountModelAndStageAreFixed) {
   v1::UpdateOpportunityRequest no_id;
   EXPECT_THAT(ValidateUpdate(no_id, "EUR").message(),
               HasSubstr("opportunity.id"));
+}
+
+TEST(OpportunityRulesTest, AnUpdateIsMergedByItsMaskBeforeTheRules) {
+  const v1::Opportunity o = Created();
+  v1::UpdateOpportunityRequest req;
+  req.mutable_opportunity()->set_id(o.id());
+  req.mutable_opportunity()->set_name("Renamed");
+  req.mutable_opportunity()->mutable_next_step()->set_text("call");
+  // Implied mask: name and next step; amount, date and owner kept.
+  absl::StatusOr<v1::UpdateOpportunityRequest> merged =
+      MergeUpdate(o, req, "EUR");
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->opportunity().name(), "Renamed");
+  EXPECT_EQ(merged->opportunity().amount().units_minor(),
+            o.amount().units_minor());
+  EXPECT_EQ(merged->opportunity().owner_node_id(), o.owner_node_id());
+  // A nested path changes the sub-field only.
+  *req.mutable_update_mask() = Mask({"amount.units_minor"});
+  req.mutable_opportunity()->mutable_amount()->set_units_minor(42);
+  merged = MergeUpdate(o, req, "EUR");
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->opportunity().amount().units_minor(), 42);
+  EXPECT_EQ(merged->opportunity().amount().currency(), "EUR");
+  EXPECT_EQ(merged->opportunity().name(), o.name());
+  // The merged opportunity is validated: a named amount left empty.
+  *req.mutable_update_mask() = Mask({"amount"});
+  req.mutable_opportunity()->clear_amount();
+  EXPECT_THAT(MergeUpdate(o, req, "EUR").status().message(),
+              HasSubstr("opportunity.amount"));
+  // An owner cleared by an explicit path is refused; under "*" it is kept.
+  *req.mutable_update_mask() = Mask({"owner_node_id"});
+  EXPECT_THAT(MergeUpdate(o, req, "EUR").status().message(),
+              HasSubstr("opportunity.owner_node_id: required"));
+  // Fixed fields: named in the mask, or sent with another value.
+  *req.mutable_update_mask() = Mask({"stage_key"});
+  EXPECT_THAT(ValidateUpdate(req, "EUR").message(),
+              HasSubstr("update_mask.paths[0]: 'stage_key' is immutable: "
+                        "change it with MoveStage"));
+  req.clear_update_mask();
+  req.mutable_opportunity()->set_stage_model_id("project-sales-8");
+  EXPECT_THAT(MergeUpdate(o, req, "EUR").status().message(),
+              HasSubstr("opportunity.stage_model_id: cannot change"));
 }
 
 TEST(OpportunityRulesTest, ReassignmentByManagersIsHistory) {

@@ -361,20 +361,22 @@ grpc::Status PipelineServiceImpl::ListStageModels(
 grpc::Status PipelineServiceImpl::UpdateStageModel(
     Ctx* ctx, const v1::UpdateStageModelRequest* req, v1::StageModel* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
+    Violations early;
     if (req->model().id().empty()) {
-      return absl::InvalidArgumentError("model.id: required");
+      early.Add("model.id", "required");
     }
-    RETURN_IF_ERROR(CheckModel(req->model(), options_.currency));
+    early.Add(fieldmask::Resolve(req->update_mask(), req->model(),
+                                 StageModelUpdateRules())
+                  .status());
+    RETURN_IF_ERROR(early.status());
     const auto update = [&](WriteTxn& txn) -> absl::Status {
       ASSIGN_OR_RETURN(v1::StageModel stored,
                        db_.models.Get(txn, req->model().id()));
-      RETURN_IF_ERROR(CheckSameStageKeys(stored, req->model()));
-      v1::StageModel m = req->model();
-      m.set_name(Trimmed(m.name()));
-      m.set_built_in(stored.built_in());
-      m.set_created_micros(stored.created_micros());
+      // Output-only fields (built_in, times, history) keep their stored
+      // values: the merge never copies them.
+      ASSIGN_OR_RETURN(v1::StageModel m,
+                       MergeModelUpdate(stored, *req, options_.currency));
       m.set_updated_micros(Micros(txn.now()));
-      *m.mutable_win_rate_history() = stored.win_rate_history();
       for (v1::WinRateChange& c : WinRateChanges(
                stored, m, Micros(txn.now()), who.name, stored.version() + 1)) {
         *m.add_win_rate_history() = std::move(c);

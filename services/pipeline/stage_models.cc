@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/macros.h"
 #include "common/status/violations.h"
 
 namespace salesops::pipeline {
@@ -435,6 +436,32 @@ void ValidateModel(const v1::StageModel& model, std::string_view currency,
     }
   }
   ValidateCadence(model, violations);
+}
+
+const fieldmask::EntityRules& StageModelUpdateRules() {
+  static const fieldmask::EntityRules* rules =
+      new fieldmask::EntityRules{{"name", "stages", "out_of_funnel_threshold",
+                                  "cadence", "stall_limit_days"},
+                                 {}};
+  return *rules;
+}
+
+absl::StatusOr<v1::StageModel> MergeModelUpdate(
+    const v1::StageModel& current, const v1::UpdateStageModelRequest& req,
+    std::string_view currency) {
+  ASSIGN_OR_RETURN(v1::StageModel merged,
+                   fieldmask::Merge(current, req.model(), req.update_mask(),
+                                    StageModelUpdateRules()));
+  merged.set_name(Trimmed(merged.name()));
+  std::vector<std::string> rules;
+  ValidateModel(merged, currency, &rules);
+  Violations v;
+  for (const std::string& rule : rules) {
+    v.Add(rule);
+  }
+  RETURN_IF_ERROR(v.status());
+  RETURN_IF_ERROR(CheckSameStageKeys(current, merged));
+  return merged;
 }
 
 absl::Status CheckSameStageKeys(const v1::StageModel& current,

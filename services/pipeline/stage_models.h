@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/fieldmask/field_mask.h"
 #include "salesops/v1/pipeline.pb.h"
 
 namespace salesops::pipeline {
@@ -48,6 +50,19 @@ void ValidateModel(const v1::StageModel& model, std::string_view currency,
 // first difference.
 [[nodiscard]] absl::Status CheckSameStageKeys(const v1::StageModel& current,
                                               const v1::StageModel& updated);
+
+// The update_mask rules of a stage model (field_mask.h): name, stages,
+// out_of_funnel_threshold, cadence and stall_limit_days are writable (the
+// stage keys and their order stay fixed: CheckSameStageKeys); id, built_in,
+// win_rate_history, times and version are output only.
+const fieldmask::EntityRules& StageModelUpdateRules();
+
+// `current` with the fields req.update_mask names (or implies) taken from
+// req.model, name trimmed: INVALID_ARGUMENT for the mask's bad paths and
+// every ValidateModel rule the merged model breaks; then CheckSameStageKeys.
+[[nodiscard]] absl::StatusOr<v1::StageModel> MergeModelUpdate(
+    const v1::StageModel& current, const v1::UpdateStageModelRequest& req,
+    std::string_view currency);
 
 // One WinRateChange per stage whose win_rate_bp differs between `current` and
 // `updated` (keys equal, in stage order).

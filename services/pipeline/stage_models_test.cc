@@ -336,6 +336,29 @@ TEST(StageModelsTest, StageKeysAndOrderAreFixed) {
               HasSubstr("(none) expected, got EXTRA"));
 }
 
+TEST(StageModelsTest, AnUpdateIsMergedByItsMaskThenValidated) {
+  const v1::StageModel stored = BuiltInModels()[0];
+  v1::UpdateStageModelRequest req;
+  req.mutable_model()->set_id(stored.id());
+  req.mutable_model()->set_name("  Renamed ");
+  // Implied mask: the name only; stages, cadence and history kept.
+  absl::StatusOr<v1::StageModel> m = MergeModelUpdate(stored, req, "EUR");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->name(), "Renamed");
+  EXPECT_EQ(m->stages_size(), stored.stages_size());
+  EXPECT_EQ(m->built_in(), stored.built_in());
+  // Named stages left empty: the merged model has none.
+  req.mutable_update_mask()->add_paths("stages");
+  EXPECT_THAT(
+      std::string(MergeModelUpdate(stored, req, "EUR").status().message()),
+      HasSubstr("model.stages"));
+  // Stages in another order: the keys rule still holds.
+  *req.mutable_model()->mutable_stages() = stored.stages();
+  req.mutable_model()->mutable_stages()->SwapElements(1, 2);
+  EXPECT_EQ(MergeModelUpdate(stored, req, "EUR").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(StageModelsTest, WinRateChangesListOnlyChangedStages) {
   const v1::StageModel a = BuiltInModels()[0];
   v1::StageModel b = a;

@@ -38,6 +38,22 @@ const std::vector<std::string> kAccountFields = {
     "address",   "website",  "source",       "owner",      "tier",
     "potential", "share",    "relationship", "external-id"};
 
+// The field each flag of `accounts update` writes (its update_mask).
+const FlagPaths kAccountPaths = {{"name", "name"},
+                                 {"industry", "industry"},
+                                 {"size", "size_band"},
+                                 {"ownership", "ownership_type"},
+                                 {"region", "region"},
+                                 {"address", "address"},
+                                 {"website", "website"},
+                                 {"source", "source_channel"},
+                                 {"owner", "owner_node_id"},
+                                 {"tier", "tier"},
+                                 {"potential", "purchase_potential"},
+                                 {"share", "share_of_wallet"},
+                                 {"relationship", "relationship_stage"},
+                                 {"external-id", "external_id"}};
+
 // Sets the fields whose flags are given.
 absl::Status ApplyAccountFlags(const Args& a, v1::Account* acc) {
   const std::pair<const char*, std::function<void(const std::string&)>>
@@ -123,6 +139,7 @@ absl::Status AccountsUpdate(const Args& a, Env& env) {
   RETURN_IF_ERROR(ApplyAccountFlags(a, &acc));
   v1::UpdateAccountRequest req;
   *req.mutable_account() = acc;
+  *req.mutable_update_mask() = FlagMask(a, kAccountPaths);
   // Without --expected-version, the version just read: a concurrent change
   // is not overwritten silently.
   req.set_expected_version(expected != 0 ? expected : acc.version());
@@ -170,6 +187,23 @@ const std::vector<std::string> kContactFields = {
     "name",        "title", "department", "function",    "level",
     "reports-to",  "style", "depth",      "notes",       "birthday",
     "anniversary", "email", "phone",      "external-id", "status"};
+
+// The field each flag of `contacts update` writes (its update_mask).
+const FlagPaths kContactPaths = {{"name", "name"},
+                                 {"title", "title"},
+                                 {"department", "department"},
+                                 {"function", "function"},
+                                 {"level", "level"},
+                                 {"reports-to", "reports_to_id"},
+                                 {"style", "personal_style"},
+                                 {"depth", "relationship_depth"},
+                                 {"notes", "notes"},
+                                 {"birthday", "birthday"},
+                                 {"anniversary", "work_anniversary"},
+                                 {"email", "email"},
+                                 {"phone", "phone"},
+                                 {"external-id", "external_id"},
+                                 {"status", "status"}};
 
 absl::Status ApplyContactFlags(const Args& a, v1::Contact* c) {
   const std::pair<const char*, std::function<void(const std::string&)>>
@@ -259,6 +293,7 @@ absl::Status ContactsUpdate(const Args& a, Env& env) {
   RETURN_IF_ERROR(ApplyContactFlags(a, &c));
   v1::UpdateContactRequest req;
   *req.mutable_contact() = c;
+  *req.mutable_update_mask() = FlagMask(a, kContactPaths);
   req.set_expected_version(expected != 0 ? expected : c.version());
   v1::Contact resp;
   RETURN_IF_ERROR(Check(env.conn->accounts().UpdateContact(
@@ -515,7 +550,8 @@ void RegisterAccountsCommands(Registry& r) {
   r.Add({"accounts", "update",
          "--id=ACCOUNT [--name=TEXT] " + account_flags +
              " [--expected-version=N]",
-         "Changes the given fields of an account (others stay) and prints it.",
+         "Changes the given fields of an account (the update_mask names "
+         "exactly those fields; others stay) and prints it.",
          With(kAccountFields, {"id", "expected-version"}), AccountsUpdate});
 
   const std::string contact_flags =
@@ -547,7 +583,7 @@ void RegisterAccountsCommands(Registry& r) {
          "--id=CONTACT [--name=TEXT] " + contact_flags +
              " [--expected-version=N]",
          "Changes the given fields of a contact (--status=LEFT when they "
-         "leave) and prints it.",
+         "leave; the update_mask names exactly those fields) and prints it.",
          With(kContactFields, {"id", "expected-version"}), ContactsUpdate});
 
   r.Add({"orgchart",

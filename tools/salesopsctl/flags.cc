@@ -28,6 +28,16 @@ absl::StatusOr<std::string> IdArg(const Args& a, const std::string& flag) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": required"));
 }
 
+google::protobuf::FieldMask FlagMask(const Args& a, const FlagPaths& paths) {
+  google::protobuf::FieldMask mask;
+  for (const auto& [flag, path] : paths) {
+    if (a.Has(flag)) {
+      mask.add_paths(path);
+    }
+  }
+  return mask;
+}
+
 std::vector<std::string> With(std::vector<std::string> a,
                               const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());

@@ -9,12 +9,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/generated_enum_reflection.h"
 #include "google/protobuf/message.h"
 #include "salesops/v1/common.pb.h"
@@ -29,6 +31,12 @@ namespace salesops::ctl {
 // when neither is given.
 [[nodiscard]] absl::StatusOr<std::string> IdArg(const Args& a,
                                                 const std::string& flag = "id");
+
+// The update_mask an `… update` command sends (AIP-134, docs/API.md
+// "Partial updates"): the field path of each {flag, path} pair whose flag
+// `a` gives, in the order of `paths`. Only those fields change.
+using FlagPaths = std::vector<std::pair<std::string, std::string>>;
+google::protobuf::FieldMask FlagMask(const Args& a, const FlagPaths& paths);
 
 // `a` followed by `b` (flag lists of Command).
 std::vector<std::string> With(std::vector<std::string> a,

@@ -92,6 +92,19 @@ v1::Competitor ParseCompetitor(const std::string& text) {
 }
 
 // Sets the fields whose flags are given (--competitor replaces the list).
+// The field each flag of `opportunities update` writes (its update_mask).
+const FlagPaths kOpportunityPaths = {
+    {"name", "name"},
+    {"amount", "amount"},
+    {"close-date", "expected_close_date"},
+    {"owner", "owner_node_id"},
+    {"competitor", "competitors"},
+    {"competitors-unknown", "competitors_unknown"},
+    {"source", "source_channel"},
+    {"next-step", "next_step.text"},
+    {"next-step-due", "next_step.due"},
+    {"external-id", "external_id"}};
+
 absl::Status ApplyOpportunityFlags(const Args& a, const Env& env,
                                    v1::Opportunity* o) {
   if (a.Has("name")) {
@@ -214,6 +227,7 @@ absl::Status OpportunitiesUpdate(const Args& a, Env& env) {
   RETURN_IF_ERROR(ApplyOpportunityFlags(a, env, &o));
   v1::UpdateOpportunityRequest req;
   *req.mutable_opportunity() = o;
+  *req.mutable_update_mask() = FlagMask(a, kOpportunityPaths);
   // Without --expected-version, the version just read: a change made in
   // between is not overwritten silently (ABORTED; run it again).
   req.set_expected_version(expected != 0 ? expected : o.version());
@@ -463,13 +477,15 @@ void RegisterPipelineCommands(Registry& r) {
                "close-to"},
               kPageFlags),
          OpportunitiesList});
-  r.Add({"opportunities", "update",
-         "--id=OPPORTUNITY [--name=TEXT] [--amount=MAJOR_UNITS] "
-         "[--close-date=YYYY-MM-DD] [--owner=REP_NODE] " +
-             fields + " [--expected-version=N]",
-         "Changes the given fields of an open opportunity and prints it.",
-         With(kOpportunityFields, {"id", "expected-version"}),
-         OpportunitiesUpdate});
+  r.Add(
+      {"opportunities", "update",
+       "--id=OPPORTUNITY [--name=TEXT] [--amount=MAJOR_UNITS] "
+       "[--close-date=YYYY-MM-DD] [--owner=REP_NODE] " +
+           fields + " [--expected-version=N]",
+       "Changes the given fields of an open opportunity (the update_mask names "
+       "exactly those fields) and prints it.",
+       With(kOpportunityFields, {"id", "expected-version"}),
+       OpportunitiesUpdate});
   r.Add({"opportunities",
          "move",
          "--id=OPPORTUNITY --to=STAGE [--expected-version=N] "

@@ -44,6 +44,12 @@
 //                  next_step, next_step_due
 //
 // `id` is written by export and ignored by import (the server assigns ids).
+// With --update the rows change existing records instead: `id` is required
+// and names the record, and each row is an Update call whose update_mask
+// (AIP-134, docs/API.md §3b) is the header's columns but id and the
+// immutable ones (account_id, stage_model_id, stage_key: sent, accepted
+// when equal to the stored value): only those fields change, and an empty
+// cell clears its field. Updates carry no request id; they are idempotent.
 // A contact's `reports_to` is a contact id ("con_…"), or the external_id of
 // another row of the same file: that row is created first (rows are sent in
 // waves, managers before their reports).
@@ -95,6 +101,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -106,6 +113,7 @@
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/message.h"
@@ -146,6 +154,9 @@ struct Column {
   std::string path;  // field path in the entity ("next_step.due")
   bool required = false;
   Special special = Special::kNone;
+  // Immutable once created: with --update it is sent (the server accepts
+  // the stored value) but never named in the update_mask.
+  bool fixed = false;
 };
 
 struct Schema {
@@ -184,7 +195,7 @@ const Schema& SchemaOf(Kind kind) {
                  &v1::Contact::default_instance(),
                  {{"id", "id", false, Special::kIgnored},
                   {"external_id", "external_id"},
-                  {"account_id", "account_id", true},
+                  {"account_id", "account_id", true, Special::kNone, true},
                   {"name", "name", true},
                   {"title", "title"},
                   {"department", "department"},
@@ -199,25 +210,25 @@ const Schema& SchemaOf(Kind kind) {
                   {"birthday", "birthday"},
                   {"work_anniversary", "work_anniversary"},
                   {"notes", "notes"}}};
-  static const Schema* const kOpportunitiesSchema =
-      new Schema{Kind::kOpportunities,
-                 "opportunities",
-                 "opportunity",
-                 &v1::Opportunity::default_instance(),
-                 {{"id", "id", false, Special::kIgnored},
-                  {"external_id", "external_id"},
-                  {"account_id", "account_id", true},
-                  {"owner_node_id", "owner_node_id", true},
-                  {"name", "name", true},
-                  {"amount", "amount", true},
-                  {"expected_close_date", "expected_close_date", true},
-                  {"stage_model_id", "stage_model_id"},
-                  {"stage_key", "stage_key"},
-                  {"source_channel", "source_channel"},
-                  {"competitors", "competitors", false, Special::kNames},
-                  {"competitors_unknown", "competitors_unknown"},
-                  {"next_step", "next_step.text"},
-                  {"next_step_due", "next_step.due"}}};
+  static const Schema* const kOpportunitiesSchema = new Schema{
+      Kind::kOpportunities,
+      "opportunities",
+      "opportunity",
+      &v1::Opportunity::default_instance(),
+      {{"id", "id", false, Special::kIgnored},
+       {"external_id", "external_id"},
+       {"account_id", "account_id", true, Special::kNone, true},
+       {"owner_node_id", "owner_node_id", true},
+       {"name", "name", true},
+       {"amount", "amount", true},
+       {"expected_close_date", "expected_close_date", true},
+       {"stage_model_id", "stage_model_id", false, Special::kNone, true},
+       {"stage_key", "stage_key", false, Special::kNone, true},
+       {"source_channel", "source_channel"},
+       {"competitors", "competitors", false, Special::kNames},
+       {"competitors_unknown", "competitors_unknown"},
+       {"next_step", "next_step.text"},
+       {"next_step_due", "next_step.due"}}};
   switch (kind) {
     case Kind::kAccounts:
       return *kAccountsSchema;
@@ -407,7 +418,8 @@ struct Row {
   int64_t parent = -1;
   int64_t wave = 0;
   bool imported = false;
-  std::string id;  // the created (or first) entity's id
+  std::string id;      // the created (or first) entity's id
+  std::string target;  // the `id` column: the record --update changes
 };
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {
@@ -442,7 +454,8 @@ absl::StatusOr<std::string> ReadInput(const std::string& path) {
 // file is refused.
 absl::StatusOr<std::vector<int>> MapHeader(const Schema& s,
                                            const std::string& file,
-                                           const CsvRecord& header) {
+                                           const CsvRecord& header,
+                                           bool update) {
   const std::string where = absl::StrCat(file, ": line ", header.line, ": ");
   if (!header.error.empty()) {
     return absl::InvalidArgumentError(
@@ -472,7 +485,10 @@ absl::StatusOr<std::vector<int>> MapHeader(const Schema& s,
   }
   std::vector<std::string> missing;
   for (size_t i = 0; i < s.columns.size(); ++i) {
-    if (s.columns[i].required && !seen[i]) {
+    // With --update only the id is required.
+    if ((update ? s.columns[i].special == Special::kIgnored
+                : s.columns[i].required) &&
+        !seen[i]) {
       missing.push_back(s.columns[i].name);
     }
   }
@@ -487,7 +503,8 @@ absl::StatusOr<std::vector<int>> MapHeader(const Schema& s,
 
 // Parses one data record into `row` (reason set when it is invalid).
 void ParseRow(const Schema& s, const std::vector<int>& map,
-              const CsvRecord& rec, const std::string& currency, Row* row) {
+              const CsvRecord& rec, const std::string& currency, bool update,
+              Row* row) {
   row->line = rec.line;
   row->entity.reset(s.prototype->New());
   // The external_id names the row in the report, even a malformed one.
@@ -516,6 +533,7 @@ void ParseRow(const Schema& s, const std::vector<int>& map,
     given[map[i]] = true;
     switch (c.special) {
       case Special::kIgnored:
+        row->target = text;
         break;
       case Special::kNames: {
         auto* o = static_cast<v1::Opportunity*>(row->entity.get());
@@ -544,7 +562,10 @@ void ParseRow(const Schema& s, const std::vector<int>& map,
     }
   }
   for (size_t i = 0; i < s.columns.size(); ++i) {
-    if (s.columns[i].required && !given[i]) {
+    // With --update only the id is required: the other columns are the mask.
+    const bool required = update ? s.columns[i].special == Special::kIgnored
+                                 : s.columns[i].required;
+    if (required && !given[i]) {
       reasons.push_back(absl::StrCat(s.columns[i].name, ": required"));
     }
   }
@@ -559,21 +580,29 @@ void ParseRow(const Schema& s, const std::vector<int>& map,
   }
   row->reason = absl::StrJoin(reasons, "; ");
   if (row->reason.empty()) {
-    row->request_id =
-        absl::StrCat("csv-", absl::Hex(Fnv1a(DeterministicBytes(*row->entity),
-                                             Fnv1a(s.plural + "\n")),
-                                       absl::kZeroPad16));
+    row->request_id = absl::StrCat(
+        "csv-",
+        absl::Hex(Fnv1a(DeterministicBytes(*row->entity),
+                        Fnv1a(s.plural + "\n" + (update ? row->target : ""))),
+                  absl::kZeroPad16));
   }
 }
 
 // Rejects later lines that repeat an earlier valid row, its external_id or
 // (accounts) its name, so which line wins never depends on timing.
-void RejectDuplicates(const Schema& s, std::vector<Row>& rows) {
+void RejectDuplicates(const Schema& s, bool update, std::vector<Row>& rows) {
+  std::map<std::string, int64_t> by_target;
   std::map<std::string, int64_t> by_request;
   std::map<std::string, int64_t> by_external;
   std::map<std::string, int64_t> by_name;
   for (Row& r : rows) {
     if (!r.reason.empty()) {
+      continue;
+    }
+    if (auto [it, fresh] = by_target.emplace(r.target, r.line);
+        update && !fresh) {
+      r.reason =
+          absl::StrCat("id: ", r.target, " is also on line ", it->second);
       continue;
     }
     if (auto [it, fresh] = by_request.emplace(r.request_id, r.line); !fresh) {
@@ -592,7 +621,8 @@ void RejectDuplicates(const Schema& s, std::vector<Row>& rows) {
     if (s.kind == Kind::kAccounts) {
       const auto& a = static_cast<const v1::Account&>(*r.entity);
       const std::string key = absl::AsciiStrToLower(Trim(a.name()));
-      if (auto [it, fresh] = by_name.emplace(key, r.line); !fresh) {
+      if (auto [it, fresh] = by_name.emplace(key, r.line);
+          !key.empty() && !fresh) {
         r.reason = absl::StrCat("name: \"", a.name(), "\" is also on line ",
                                 it->second, " (account names are unique)");
       }
@@ -705,7 +735,60 @@ grpc::Status CreateOne(Kind kind, Connections& conn, const Message& entity,
   return s;
 }
 
+// --update: the update_mask of every row, the header's columns but `id` and
+// the immutable ones (AIP-134: a named column left empty clears the field).
+google::protobuf::FieldMask HeaderMask(const Schema& s,
+                                       const std::vector<int>& map) {
+  google::protobuf::FieldMask mask;
+  for (int i : map) {
+    const Column& c = s.columns[i];
+    if (c.special != Special::kIgnored && !c.fixed) {
+      mask.add_paths(c.path);
+    }
+  }
+  return mask;
+}
+
+// One update call of record `target` changing the fields `mask` names; the
+// entity's id into `*id`.
+grpc::Status UpdateOne(Kind kind, Connections& conn, const Message& entity,
+                       const std::string& target,
+                       const google::protobuf::FieldMask& mask,
+                       std::string* id) {
+  std::unique_ptr<grpc::ClientContext> ctx = conn.Context();
+  const auto send = [&](auto& req, auto* entity_field, auto call) {
+    entity_field->CopyFrom(entity);
+    entity_field->set_id(target);
+    *req.mutable_update_mask() = mask;
+    std::remove_pointer_t<decltype(entity_field)> out;
+    const grpc::Status st = call(ctx.get(), req, &out);
+    *id = out.id();
+    return st;
+  };
+  switch (kind) {
+    case Kind::kAccounts: {
+      v1::UpdateAccountRequest req;
+      return send(req, req.mutable_account(), [&](auto... x) {
+        return conn.accounts().UpdateAccount(x...);
+      });
+    }
+    case Kind::kContacts: {
+      v1::UpdateContactRequest req;
+      return send(req, req.mutable_contact(), [&](auto... x) {
+        return conn.accounts().UpdateContact(x...);
+      });
+    }
+    case Kind::kOpportunities:
+      break;
+  }
+  v1::UpdateOpportunityRequest req;
+  return send(req, req.mutable_opportunity(), [&](auto... x) {
+    return conn.pipeline().UpdateOpportunity(x...);
+  });
+}
+
 absl::Status RunImport(const Schema& s, const Args& a, Env& env) {
+  const bool update = a.Has("update");
   ASSIGN_OR_RETURN(const std::string file, a.Required("file"));
   ASSIGN_OR_RETURN(const int64_t concurrency,
                    a.Int("concurrency", kDefaultConcurrency));
@@ -723,7 +806,8 @@ absl::Status RunImport(const Schema& s, const Args& a, Env& env) {
         absl::StrCat(file, ": empty; expected a header row with the columns ",
                      ColumnList(s), " (* = required)"));
   }
-  ASSIGN_OR_RETURN(const std::vector<int> map, MapHeader(s, file, rec));
+  ASSIGN_OR_RETURN(const std::vector<int> map, MapHeader(s, file, rec, update));
+  const google::protobuf::FieldMask mask = HeaderMask(s, map);
   std::vector<Row> rows;
   // Each record consumes input; kMaxRows bounds the memory.
   while (reader.Next(&rec)) {
@@ -737,13 +821,13 @@ absl::Status RunImport(const Schema& s, const Args& a, Env& env) {
           file, ": more than ", kMaxRows, " rows; split the file"));
     }
     rows.emplace_back();
-    ParseRow(s, map, rec, env.currency, &rows.back());
+    ParseRow(s, map, rec, env.currency, update, &rows.back());
   }
   if (reader.unclosed_quote()) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ": ", rows.back().reason, "; nothing was imported"));
   }
-  RejectDuplicates(s, rows);
+  RejectDuplicates(s, update, rows);
   int64_t waves = 1;
   if (s.kind == Kind::kContacts) {
     PlanWaves(rows);
@@ -791,7 +875,8 @@ absl::Status RunImport(const Schema& s, const Args& a, Env& env) {
             std::this_thread::sleep_for(
                 std::chrono::milliseconds(200 << attempt));
           }
-          st = CreateOne(s.kind, conn, *r.entity, r.request_id, &id);
+          st = update ? UpdateOne(s.kind, conn, *r.entity, r.target, mask, &id)
+                      : CreateOne(s.kind, conn, *r.entity, r.request_id, &id);
           if (!Retryable(st.error_code())) {
             break;
           }
@@ -1036,15 +1121,21 @@ void RegisterTransferCommands(Registry& r) {
     }
     r.Add({"import",
            s.plural,
-           "--file=F|- [--concurrency=N (default 8)] [--report=FILE]",
+           "--file=F|- [--update] [--concurrency=N (default 8)] "
+           "[--report=FILE]",
            absl::StrCat(
                "Creates ", s.plural, " from a CSV file with a header row; ",
                "columns: ", ColumnList(s), " (* = required; id is ignored; ",
                notes,
                "). Prints \"imported I, rejected R, of N rows\" and the "
                "rejected rows (line, external_id, reason); rerunning the same "
-               "file creates nothing twice."),
-           {"file", "concurrency", "report"},
+               "file creates nothing twice. With --update every row changes "
+               "the existing ",
+               s.singular,
+               " its id names instead: only the columns of the header "
+               "(update_mask; an empty cell clears the field; only id is "
+               "required)."),
+           {"file", "update", "concurrency", "report"},
            [schema](const Args& a, Env& env) {
              return RunImport(*schema, a, env);
            }});

@@ -3,8 +3,8 @@
 # from npm (@bufbuild/buf, installed once into <build>/buf-npm by tests/install_buf.sh; no
 # registry is a failure, not a skip).
 #   lint      `buf lint` over proto/ passes (STANDARD with the exceptions listed in buf.yaml).
-#   breaking  `buf breaking` of proto/ against the released image proto/released/v0.1.0.binpb
-#             (WIRE_JSON) passes.
+#   breaking  `buf breaking` of proto/ against the newest released image in proto/released/
+#             (v0.1.0.binpb until the next release; WIRE_JSON) passes.
 #   catches   the check is not vacuous: a copy of proto/ with Account.owner_node_id deleted fails
 #             `buf breaking` against the same image, and the output names the field.
 # Usage: contract_test.sh lint|breaking|catches <source dir> <build dir>
@@ -13,8 +13,9 @@ MODE=${1:?usage: $0 lint|breaking|catches <source dir> <build dir>}
 SRC=$(cd "${2:?source dir}" && pwd)
 BUILD=$(cd "${3:?build dir}" && pwd)
 BUF=$(bash "$SRC/tests/install_buf.sh" "$BUILD/buf-npm" | tail -1)
-RELEASED="$SRC/proto/released/v0.1.0.binpb"
-[ -f "$RELEASED" ] || { echo "FAIL: $RELEASED is missing" >&2; exit 1; }
+# The newest release (version order), so cutting a release is adding its image.
+RELEASED=$(ls "$SRC"/proto/released/v*.binpb 2>/dev/null | sort -V | tail -1)
+[ -n "$RELEASED" ] || { echo "FAIL: no image in proto/released/" >&2; exit 1; }
 echo "buf $("$BUF" --version)"
 
 case "$MODE" in

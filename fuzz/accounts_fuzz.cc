@@ -146,7 +146,7 @@ class AccountsFixture final : public Fixture {
     }
     {
       v1::ListAccountsRequest req;
-      req.mutable_page()->set_page_size(1);
+      req.set_page_size(1);
       req.set_owner_node_id("$org_rep1");
       seeds.Add("ListAccounts", req);
       seeds.Add("ListAccounts", v1::ListAccountsRequest());
@@ -182,7 +182,7 @@ class AccountsFixture final : public Fixture {
     {
       v1::ListContactsRequest req;
       req.set_account_id("$acc0");
-      req.mutable_page()->set_page_size(1);
+      req.set_page_size(1);
       seeds.Add("ListContacts", req);
     }
     {
@@ -285,7 +285,7 @@ class AccountsFixture final : public Fixture {
     }
     {
       v1::ListQuotasRequest req;
-      req.mutable_page()->set_page_size(2);
+      req.set_page_size(2);
       seeds.Add("ListQuotas", req);
     }
     return seeds;

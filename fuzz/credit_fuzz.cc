@@ -278,7 +278,7 @@ class CreditFixture final : public Fixture {
     {
       v1::ListCreditChecksRequest req;
       req.set_account_id("acc_e1");
-      req.mutable_page()->set_page_size(1);
+      req.set_page_size(1);
       seeds.Add("ListCreditChecks", req);
     }
     {
@@ -354,7 +354,7 @@ class CreditFixture final : public Fixture {
     }
     {
       v1::ListOpportunityCollectionsRequest req;
-      req.mutable_page()->set_page_size(10);
+      req.set_page_size(10);
       seeds.Add("ListOpportunityCollections", req);
     }
     {
@@ -412,7 +412,7 @@ class CreditFixture final : public Fixture {
       v1::GetWorklistRequest req;
       req.set_org_node_id("org_global");
       *req.mutable_as_of() = Day(2026, 3, 2);
-      req.mutable_page()->set_page_size(2);
+      req.set_page_size(2);
       seeds.Add("GetWorklist", req);
     }
     {

@@ -279,7 +279,7 @@ class PipelineFixture final : public Fixture {
     }
     {
       v1::ListStageModelsRequest req;
-      req.mutable_page()->set_page_size(1);
+      req.set_page_size(1);
       seeds.Add("ListStageModels", req);
     }
     {
@@ -341,7 +341,7 @@ class PipelineFixture final : public Fixture {
       req.set_status(v1::OPPORTUNITY_STATUS_OPEN);
       *req.mutable_close_from() = Day(2026, 4, 1);
       *req.mutable_close_to() = Day(2026, 6, 30);
-      req.mutable_page()->set_page_size(1);
+      req.set_page_size(1);
       seeds.Add("ListOpportunities", req);
     }
     {
@@ -497,7 +497,7 @@ class PipelineFixture final : public Fixture {
     }
     {
       v1::ListOpportunityChangesRequest req;
-      req.mutable_page()->set_page_size(3);
+      req.set_page_size(3);
       seeds.Add("ListOpportunityChanges", req);
     }
     return seeds;

@@ -357,7 +357,7 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
   std::vector<v1::Receivable> Receivables(const std::string& opportunity_id) {
     v1::ListReceivablesRequest req;
     req.set_opportunity_id(opportunity_id);
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListReceivablesResponse resp;
     grpc::Status s =
         credit_stub_->ListReceivables(Ctx(kFinance).get(), req, &resp);

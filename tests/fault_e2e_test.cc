@@ -819,8 +819,8 @@ class FaultE2eTest : public ::testing::Test {
     std::string token;
     for (int page = 0; page < 100; ++page) {
       v1::ListOpportunitiesRequest req;
-      req.mutable_page()->set_page_size(1000);
-      req.mutable_page()->set_page_token(token);
+      req.set_page_size(1000);
+      req.set_page_token(token);
       v1::ListOpportunitiesResponse resp;
       if (!Read([&](auto* c, const auto& r,
                     auto* x) { return pipeline_->ListOpportunities(c, r, x); },
@@ -829,7 +829,7 @@ class FaultE2eTest : public ::testing::Test {
       }
       out->insert(out->end(), resp.opportunities().begin(),
                   resp.opportunities().end());
-      token = resp.page().next_page_token();
+      token = resp.next_page_token();
       if (token.empty()) {
         return true;
       }
@@ -843,8 +843,8 @@ class FaultE2eTest : public ::testing::Test {
     std::string token;
     for (int page = 0; page < 100; ++page) {
       v1::ListOpportunityCollectionsRequest req;
-      req.mutable_page()->set_page_size(1000);
-      req.mutable_page()->set_page_token(token);
+      req.set_page_size(1000);
+      req.set_page_token(token);
       v1::ListOpportunityCollectionsResponse resp;
       if (!Read(
               [&](auto* c, const auto& r, auto* x) {
@@ -856,7 +856,7 @@ class FaultE2eTest : public ::testing::Test {
       for (const v1::OpportunityCollection& c : resp.collections()) {
         (*out)[c.opportunity_id()] = c;
       }
-      token = resp.page().next_page_token();
+      token = resp.next_page_token();
       if (token.empty()) {
         return true;
       }
@@ -879,8 +879,8 @@ class FaultE2eTest : public ::testing::Test {
         }
         v1::ListReceivablesRequest req;
         req.set_account_id(account);
-        req.mutable_page()->set_page_size(1000);
-        req.mutable_page()->set_page_token(token);
+        req.set_page_size(1000);
+        req.set_page_token(token);
         v1::ListReceivablesResponse resp;
         if (!Read([&](auto* c, const auto& r,
                       auto* x) { return credit_->ListReceivables(c, r, x); },
@@ -889,7 +889,7 @@ class FaultE2eTest : public ::testing::Test {
         }
         receivables->insert(receivables->end(), resp.receivables().begin(),
                             resp.receivables().end());
-        token = resp.page().next_page_token();
+        token = resp.next_page_token();
         if (token.empty()) {
           break;
         }
@@ -902,8 +902,8 @@ class FaultE2eTest : public ::testing::Test {
         }
         v1::ListPaymentsRequest req;
         req.set_account_id(account);
-        req.mutable_page()->set_page_size(1000);
-        req.mutable_page()->set_page_token(token);
+        req.set_page_size(1000);
+        req.set_page_token(token);
         v1::ListPaymentsResponse resp;
         if (!Read([&](auto* c, const auto& r,
                       auto* x) { return credit_->ListPayments(c, r, x); },
@@ -912,7 +912,7 @@ class FaultE2eTest : public ::testing::Test {
         }
         payments->insert(payments->end(), resp.payments().begin(),
                          resp.payments().end());
-        token = resp.page().next_page_token();
+        token = resp.next_page_token();
         if (token.empty()) {
           break;
         }
@@ -1355,7 +1355,7 @@ TEST_F(FaultE2eTest, AcknowledgedWritesSurviveSigkillOfEachService) {
   std::map<std::string, std::string> parent;
   {
     v1::ListOrgNodesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOrgNodesResponse resp;
     ASSERT_TRUE(Read([&](auto* c, const auto& r,
                          auto* x) { return accounts_->ListOrgNodes(c, r, x); },

@@ -467,7 +467,7 @@ TEST_F(ForecastE2eTest, RandomChangesMatchABruteForceRecomputation) {
   std::map<std::string, std::string> parent;
   {
     v1::ListOrgNodesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOrgNodesResponse resp;
     ASSERT_TRUE(accounts_stub_->ListOrgNodes(Ctx().get(), req, &resp).ok());
     for (const v1::OrgNode& n : resp.nodes()) parent[n.id()] = n.parent_id();
@@ -486,8 +486,8 @@ TEST_F(ForecastE2eTest, RandomChangesMatchABruteForceRecomputation) {
   int listed = 0;
   for (int page = 0; page < 100; ++page) {
     v1::ListOpportunitiesRequest req;
-    req.mutable_page()->set_page_size(500);
-    req.mutable_page()->set_page_token(token);
+    req.set_page_size(500);
+    req.set_page_token(token);
     v1::ListOpportunitiesResponse resp;
     ASSERT_TRUE(
         pipeline_stub_->ListOpportunities(Ctx().get(), req, &resp).ok());
@@ -527,7 +527,7 @@ TEST_F(ForecastE2eTest, RandomChangesMatchABruteForceRecomputation) {
         }
       }
     }
-    token = resp.page().next_page_token();
+    token = resp.next_page_token();
     if (token.empty()) break;
   }
   EXPECT_EQ(listed, static_cast<int>(opps.size()));

@@ -156,8 +156,8 @@ size_t CreditCollections(Suite& suite, grpc::Status* s) {
   std::string token;
   for (int page = 0; page < 1000; ++page) {
     v1::ListOpportunityCollectionsRequest req;
-    req.mutable_page()->set_page_size(1000);
-    req.mutable_page()->set_page_token(token);
+    req.set_page_size(1000);
+    req.set_page_token(token);
     v1::ListOpportunityCollectionsResponse resp;
     *s = suite.credit().ListOpportunityCollections(
         e2e::Ctx(e2e::kAdminToken).get(), req, &resp);
@@ -165,7 +165,7 @@ size_t CreditCollections(Suite& suite, grpc::Status* s) {
       return n;
     }
     n += static_cast<size_t>(resp.collections_size());
-    token = resp.page().next_page_token();
+    token = resp.next_page_token();
     if (token.empty()) {
       break;
     }
@@ -323,7 +323,7 @@ TEST(HostileMemoryE2eTest,
 int AuditCount(Suite& suite, const std::string& id) {
   v1::ListAuditRecordsRequest req;
   req.set_entity_id(id);
-  req.mutable_page()->set_page_size(1000);
+  req.set_page_size(1000);
   v1::ListAuditRecordsResponse resp;
   const grpc::Status s =
       suite.audit(e2e::kPipeline)

@@ -408,7 +408,7 @@ class MtlsE2eTest : public ::testing::Test {
   std::vector<v1::Receivable> Receivables(const std::string& opportunity_id) {
     v1::ListReceivablesRequest req;
     req.set_opportunity_id(opportunity_id);
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListReceivablesResponse resp;
     grpc::Status s =
         S().credit_stub->ListReceivables(Ctx(kFinance).get(), req, &resp);
@@ -450,7 +450,7 @@ class MtlsE2eTest : public ::testing::Test {
     {
       v1::ListOrgNodesRequest req;
       req.set_parent_id(S().team.id());
-      req.mutable_page()->set_page_size(1000);
+      req.set_page_size(1000);
       v1::ListOrgNodesResponse resp;
       grpc::Status s =
           S().accounts_stub->ListOrgNodes(Ctx(kAdmin).get(), req, &resp);
@@ -464,7 +464,7 @@ class MtlsE2eTest : public ::testing::Test {
       grpc::Status s =
           S().pipeline_stub->ListOpportunities(Ctx(kAdmin).get(), req, &resp);
       EXPECT_TRUE(s.ok()) << Describe(s);
-      EXPECT_TRUE(resp.page().next_page_token().empty());
+      EXPECT_TRUE(resp.next_page_token().empty());
       c.opportunities = resp.opportunities_size();
     }
     {

@@ -61,27 +61,28 @@ class PipelineE2eTest : public ::testing::Test {
   }
 
   void StartAccounts() {
-    accounts_ = Launch({SALESOPS_ACCOUNTS_BIN,
-                        "--listen=127.0.0.1:" + std::to_string(accounts_port_),
-                        "--metrics_listen=127.0.0.1:0", "--auth=tokens",
-                        "--tokens_file=" + dir_.path() + "/accounts.tokens",
-                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
-                       "accounts");
+    accounts_ = Launch(
+        {SALESOPS_ACCOUNTS_BIN,
+         "--listen=127.0.0.1:" + std::to_string(accounts_port_),
+         "--metrics_listen=127.0.0.1:0", "--auth=tokens",
+         "--tokens_file=" + dir_.path() + "/accounts.tokens",
+         "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
+        "accounts");
     accounts_port_ = accounts_.port;
     accounts_stub_ = v1::AccountsService::NewStub(accounts_.channel);
   }
 
   // Pipeline needs to know the manager's and rep's node ids in its tokens.
   void StartPipeline() {
-    pipeline_ =
-        Launch({SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
-                "--metrics_listen=127.0.0.1:0", "--auth=tokens",
-                "--tokens_file=" + dir_.path() + "/pipeline.tokens",
-                "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
-                absl::StrCat("--accounts_addr=127.0.0.1:", accounts_port_),
-                "--peer_token_file=" + dir_.path() + "/peer.token",
-                "--sync_writes=true"},
-               "pipeline");
+    pipeline_ = Launch(
+        {SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
+         "--metrics_listen=127.0.0.1:0", "--auth=tokens",
+         "--tokens_file=" + dir_.path() + "/pipeline.tokens",
+         "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"),
+         absl::StrCat("--accounts_addr=127.0.0.1:", accounts_port_),
+         "--peer_token_file=" + dir_.path() + "/peer.token",
+         "--sync_writes=true"},
+        "pipeline");
     ASSERT_NE(pipeline_.port, 0) << pipeline_.process->Log();
     stub_ = v1::PipelineService::NewStub(pipeline_.channel);
   }
@@ -276,7 +277,7 @@ TEST_F(PipelineE2eTest, AcknowledgedWritesSurviveKillAndReorgMovesVisibility) {
   int stored_r1 = 0;
   {
     v1::ListOpportunitiesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOpportunitiesResponse resp;
     ASSERT_TRUE(stub_->ListOpportunities(Ctx(kAdmin).get(), req, &resp).ok());
     stored = resp.opportunities_size();
@@ -310,7 +311,7 @@ TEST_F(PipelineE2eTest, AcknowledgedWritesSurviveKillAndReorgMovesVisibility) {
   };
   const auto manager_list_size = [&]() {
     v1::ListOpportunitiesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOpportunitiesResponse resp;
     grpc::Status s = stub_->ListOpportunities(Ctx(kManagerA).get(), req, &resp);
     EXPECT_TRUE(s.ok()) << Describe(s);
@@ -361,7 +362,7 @@ TEST_F(PipelineE2eTest, AcknowledgedWritesSurviveKillAndReorgMovesVisibility) {
   // A REP still sees only their own.
   {
     v1::ListOpportunitiesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOpportunitiesResponse resp;
     ASSERT_TRUE(stub_->ListOpportunities(Ctx(kRep1).get(), req, &resp).ok());
     EXPECT_EQ(resp.opportunities_size(), stored_r1);
@@ -388,7 +389,7 @@ TEST_F(PipelineE2eTest, AcknowledgedWritesSurviveKillAndReorgMovesVisibility) {
     grpc::Status s = stub_->CreateOpportunity(Ctx(kAdmin).get(), create, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(s);
     v1::ListOpportunitiesRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListOpportunitiesResponse resp;
     ASSERT_TRUE(stub_->ListOpportunities(Ctx(kAdmin).get(), req, &resp).ok());
     EXPECT_EQ(resp.opportunities_size(), stored);

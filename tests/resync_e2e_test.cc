@@ -235,7 +235,7 @@ class ResyncE2eTest : public ::testing::Test {
   std::map<std::pair<std::string, int32_t>, Expected> Recompute() {
     std::map<std::string, std::string> parent;
     v1::ListOrgNodesRequest nodes_req;
-    nodes_req.mutable_page()->set_page_size(1000);
+    nodes_req.set_page_size(1000);
     v1::ListOrgNodesResponse nodes;
     EXPECT_TRUE(
         accounts_stub_->ListOrgNodes(Ctx().get(), nodes_req, &nodes).ok());
@@ -248,8 +248,8 @@ class ResyncE2eTest : public ::testing::Test {
     std::string token;
     for (int page = 0; page < 100; ++page) {
       v1::ListOpportunitiesRequest req;
-      req.mutable_page()->set_page_size(500);
-      req.mutable_page()->set_page_token(token);
+      req.set_page_size(500);
+      req.set_page_token(token);
       v1::ListOpportunitiesResponse resp;
       EXPECT_TRUE(
           pipeline_stub_->ListOpportunities(Ctx().get(), req, &resp).ok());
@@ -288,7 +288,7 @@ class ResyncE2eTest : public ::testing::Test {
           }
         }
       }
-      token = resp.page().next_page_token();
+      token = resp.next_page_token();
       if (token.empty()) break;
     }
     return expected;

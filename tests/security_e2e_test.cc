@@ -449,8 +449,8 @@ class SecurityE2eTest : public ::testing::Test {
       for (const std::string& id : owner_ids) {
         req.add_owner_ids(id);
       }
-      req.mutable_page()->set_page_size(1000);
-      req.mutable_page()->set_page_token(page_token);
+      req.set_page_size(1000);
+      req.set_page_token(page_token);
       v1::ListOpportunitiesResponse resp;
       *status =
           w->pipeline_stub->ListOpportunities(Ctx(token).get(), req, &resp);
@@ -459,7 +459,7 @@ class SecurityE2eTest : public ::testing::Test {
       }
       all.insert(all.end(), resp.opportunities().begin(),
                  resp.opportunities().end());
-      page_token = resp.page().next_page_token();
+      page_token = resp.next_page_token();
     } while (!page_token.empty());
     return all;
   }

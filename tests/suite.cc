@@ -444,8 +444,8 @@ std::vector<v1::Opportunity> Suite::ListOpps(
     for (const std::string& id : owners) {
       req.add_owner_ids(id);
     }
-    req.mutable_page()->set_page_size(1000);
-    req.mutable_page()->set_page_token(page_token);
+    req.set_page_size(1000);
+    req.set_page_token(page_token);
     v1::ListOpportunitiesResponse resp;
     *status =
         pipeline_->ListOpportunities(Call(token, kDeadline).get(), req, &resp);
@@ -454,7 +454,7 @@ std::vector<v1::Opportunity> Suite::ListOpps(
     }
     all.insert(all.end(), resp.opportunities().begin(),
                resp.opportunities().end());
-    page_token = resp.page().next_page_token();
+    page_token = resp.next_page_token();
     if (page_token.empty()) {
       break;
     }
@@ -467,8 +467,8 @@ std::vector<v1::OrgNode> Suite::ListNodes(grpc::Status* status) {
   std::string page_token;
   for (int page = 0; page < 10000; ++page) {
     v1::ListOrgNodesRequest req;
-    req.mutable_page()->set_page_size(1000);
-    req.mutable_page()->set_page_token(page_token);
+    req.set_page_size(1000);
+    req.set_page_token(page_token);
     v1::ListOrgNodesResponse resp;
     *status =
         accounts_->ListOrgNodes(Call(kAdminToken, kDeadline).get(), req, &resp);
@@ -476,7 +476,7 @@ std::vector<v1::OrgNode> Suite::ListNodes(grpc::Status* status) {
       return all;
     }
     all.insert(all.end(), resp.nodes().begin(), resp.nodes().end());
-    page_token = resp.page().next_page_token();
+    page_token = resp.next_page_token();
     if (page_token.empty()) {
       break;
     }
@@ -489,8 +489,8 @@ std::vector<v1::Account> Suite::ListAccounts(grpc::Status* status) {
   std::string page_token;
   for (int page = 0; page < 10000; ++page) {
     v1::ListAccountsRequest req;
-    req.mutable_page()->set_page_size(1000);
-    req.mutable_page()->set_page_token(page_token);
+    req.set_page_size(1000);
+    req.set_page_token(page_token);
     v1::ListAccountsResponse resp;
     *status =
         accounts_->ListAccounts(Call(kAdminToken, kDeadline).get(), req, &resp);
@@ -498,7 +498,7 @@ std::vector<v1::Account> Suite::ListAccounts(grpc::Status* status) {
       return all;
     }
     all.insert(all.end(), resp.accounts().begin(), resp.accounts().end());
-    page_token = resp.page().next_page_token();
+    page_token = resp.next_page_token();
     if (page_token.empty()) {
       break;
     }

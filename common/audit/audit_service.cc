@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/status/status.h"
+#include "common/store/listing.h"
 #include "common/store/paging.h"
 
 namespace salesops {
@@ -18,23 +19,18 @@ grpc::Status AuditServiceImpl::ListAuditRecords(
   if (request->entity_id().empty()) {
     return ToGrpc(absl::InvalidArgumentError("entity_id: required"));
   }
-  absl::StatusOr<int32_t> size = PageSize(request->page().page_size());
-  if (!size.ok()) {
-    return ToGrpc(size.status());
-  }
-  absl::StatusOr<std::string> after =
-      DecodePageToken(request->page().page_token());
-  if (!after.ok()) {
-    return ToGrpc(after.status());
+  absl::StatusOr<Page> page = ReadListPage(*request);
+  if (!page.ok()) {
+    return ToGrpc(page.status());
   }
   // Read the position first: every record the page shows is at or before it.
-  response->mutable_page()->set_feed_sequence(store_->last_sequence());
+  SetFeedSequence(response, store_->last_sequence());
   std::vector<v1::AuditRecord> records;
   std::string last;
   bool more = false;
-  if (absl::Status s =
-          store_->ReadAudit(request->entity_id(), request->kind(), *after,
-                            static_cast<size_t>(*size), &records, &last, &more);
+  if (absl::Status s = store_->ReadAudit(
+          request->entity_id(), request->kind(), page->after,
+          static_cast<size_t>(page->size), &records, &last, &more);
       !s.ok()) {
     return ToGrpc(s);
   }
@@ -42,7 +38,7 @@ grpc::Status AuditServiceImpl::ListAuditRecords(
     *response->add_records() = std::move(r);
   }
   if (more) {
-    response->mutable_page()->set_next_page_token(EncodePageToken(last));
+    SetNextPageToken(response, EncodePageToken(last));
   }
   return grpc::Status::OK;
 }

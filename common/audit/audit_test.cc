@@ -206,20 +206,20 @@ TEST_F(AuditTest, RecordsAreKeptPerEntityAndKindAndPaged) {
   v1::ListAuditRecordsRequest req;
   req.set_entity_id("e1");
   req.set_kind("test.Entity");
-  req.mutable_page()->set_page_size(2);
+  req.set_page_size(2);
   std::vector<int64_t> versions;
   for (int page = 0; page < 10; ++page) {
     v1::ListAuditRecordsResponse resp;
     ASSERT_TRUE(IsOk(List(req, &resp)));
     EXPECT_LE(resp.records_size(), 2);
-    EXPECT_EQ(resp.page().feed_sequence(), store_->last_sequence());
+    EXPECT_EQ(resp.feed_sequence(), store_->last_sequence());
     for (const v1::AuditRecord& r : resp.records()) {
       versions.push_back(r.after_version());
     }
-    if (resp.page().next_page_token().empty()) {
+    if (resp.next_page_token().empty()) {
       break;
     }
-    req.mutable_page()->set_page_token(resp.page().next_page_token());
+    req.set_page_token(resp.next_page_token());
   }
   EXPECT_EQ(versions, (std::vector<int64_t>{1, 2, 3, 4, 5}));
 }
@@ -260,11 +260,11 @@ TEST_F(AuditTest, BadRequestsNameTheField) {
   EXPECT_TRUE(IsError(List(req, &resp), grpc::StatusCode::INVALID_ARGUMENT,
                       "entity_id: required"));
   req.set_entity_id("e1");
-  req.mutable_page()->set_page_size(1001);
+  req.set_page_size(-1);
   EXPECT_TRUE(IsError(List(req, &resp), grpc::StatusCode::INVALID_ARGUMENT,
                       "page_size"));
-  req.mutable_page()->set_page_size(0);
-  req.mutable_page()->set_page_token("not a token!");
+  req.set_page_size(0);
+  req.set_page_token("not a token!");
   EXPECT_TRUE(IsError(List(req, &resp), grpc::StatusCode::INVALID_ARGUMENT,
                       "page_token"));
 }

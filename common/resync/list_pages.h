@@ -45,7 +45,7 @@ template <typename Req, typename Resp, typename Call, typename Visit>
                                        const Call& call, const Visit& visit,
                                        uint64_t* first_sequence,
                                        int64_t max_pages = 10'000) {
-  req.mutable_page()->set_page_size(1000);
+  req.set_page_size(1000);
   std::string token;
   for (int64_t pages = 0; pages < max_pages; ++pages) {
     Resp resp;
@@ -63,10 +63,10 @@ template <typename Req, typename Resp, typename Call, typename Visit>
                      : absl::UnavailableError(message);
     }
     if (pages == 0) {
-      *first_sequence = resp.page().feed_sequence();
+      *first_sequence = resp.feed_sequence();
     }
     RETURN_IF_ERROR(visit(resp));
-    const std::string& next = resp.page().next_page_token();
+    const std::string& next = resp.next_page_token();
     if (next.empty()) {
       return absl::OkStatus();
     }
@@ -75,7 +75,7 @@ template <typename Req, typename Resp, typename Call, typename Visit>
           std::string(peer_name), ": the page token did not advance"));
     }
     token = next;
-    req.mutable_page()->set_page_token(token);
+    req.set_page_token(token);
   }
   return absl::FailedPreconditionError(absl::StrCat(
       std::string(peer_name), ": more than ", max_pages, " pages to list"));

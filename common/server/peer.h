@@ -91,7 +91,7 @@ template <typename Req, typename Resp, typename Call, typename Visit>
                                         const Call& call, const Visit& visit,
                                         uint64_t* first_sequence,
                                         int max_pages = 10'000) {
-  req.mutable_page()->set_page_size(1000);
+  req.set_page_size(1000);
   for (int pages = 0; pages < max_pages; ++pages) {
     Resp resp;
     auto ctx = peer.NewContext();
@@ -101,13 +101,13 @@ template <typename Req, typename Resp, typename Call, typename Visit>
           std::string(peer_name), " unavailable: ", s.error_message()));
     }
     if (pages == 0 && first_sequence != nullptr) {
-      *first_sequence = resp.page().feed_sequence();
+      *first_sequence = resp.feed_sequence();
     }
     visit(resp);
-    if (resp.page().next_page_token().empty()) {
+    if (resp.next_page_token().empty()) {
       return absl::OkStatus();
     }
-    req.mutable_page()->set_page_token(resp.page().next_page_token());
+    req.set_page_token(resp.next_page_token());
   }
   return absl::FailedPreconditionError(absl::StrCat(
       std::string(peer_name), ": more than ", max_pages, " pages to list"));

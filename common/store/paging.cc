@@ -22,12 +22,12 @@ absl::StatusOr<int32_t> PageSize(int32_t requested) {
   if (requested == 0) {
     return kDefaultPageSize;
   }
-  if (requested < 0 || requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size: must be between 1 and ", kMaxPageSize,
-                     " (0 = default ", kDefaultPageSize, "), got ", requested));
+  if (requested < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must not be negative (0 = default ", kDefaultPageSize,
+        ", above ", kMaxPageSize, " is capped), got ", requested));
   }
-  return requested;
+  return requested > kMaxPageSize ? kMaxPageSize : requested;
 }
 
 std::string EncodePageToken(std::string_view last_key) {

@@ -1,8 +1,8 @@
 #pragma once
 
-// List paging shared by every service (ARCHITECTURE.md §8): page_size defaults
-// to 100 and may not exceed 1000; page tokens are opaque (web-safe base64 of
-// the last key the page returned).
+// List paging shared by every service (ARCHITECTURE.md §8, AIP-158): page_size
+// defaults to 100 and is capped at 1000; page tokens are opaque (web-safe
+// base64 of the last key the page returned).
 
 #include <cstdint>
 #include <string>
@@ -23,8 +23,8 @@ inline constexpr int32_t kMaxPageSize = 1000;
 void SetMaxPageBytes(size_t bytes);
 size_t MaxPageBytes();
 
-// 0 → kDefaultPageSize; 1..1000 as is; otherwise INVALID_ARGUMENT naming
-// page_size.
+// 0 → kDefaultPageSize; 1..1000 as is; above 1000 → 1000 (AIP-158 caps, it
+// does not refuse); negative → INVALID_ARGUMENT naming page_size.
 [[nodiscard]] absl::StatusOr<int32_t> PageSize(int32_t requested);
 
 // The token that resumes a listing after `last_key` (an id or an index

@@ -295,7 +295,11 @@ TEST(Ids, TypedTimeOrderedAndStrictlyIncreasing) {
 TEST(Paging, PageSizeAndTokens) {
   EXPECT_EQ(PageSize(0).value(), 100);
   EXPECT_EQ(PageSize(1000).value(), 1000);
-  EXPECT_EQ(PageSize(1001).status().code(), absl::StatusCode::kInvalidArgument);
+  // AIP-158: above the maximum is capped, not refused.
+  EXPECT_EQ(PageSize(1001).value(), 1000);
+  EXPECT_EQ(PageSize(5000).value(), 1000);
+  EXPECT_EQ(PageSize(INT32_MAX).value(), 1000);
+  EXPECT_EQ(PageSize(-1).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(PageSize(-1).status().message().find("page_size"),
             std::string::npos);
   EXPECT_EQ(DecodePageToken(EncodePageToken("acc_01J")).value(), "acc_01J");

@@ -98,11 +98,11 @@ absl::Status UpdateAccount(Env env, const Principal& who,
 
 absl::Status ListAccounts(Env env, const v1::ListAccountsRequest& req,
                           v1::ListAccountsResponse* resp) {
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
   AccountsStore& db = env.db;
   // Read the position first: watching from it after the listing misses
   // nothing (a change may show up twice; applying is idempotent by version).
-  resp->mutable_page()->set_feed_sequence(db.store->last_sequence());
+  SetFeedSequence(resp, db.store->last_sequence());
   const std::function<bool(const v1::Account&)> keep =
       [&](const v1::Account& a) {
         return (req.industry().empty() || a.industry() == req.industry()) &&
@@ -118,7 +118,7 @@ absl::Status ListAccounts(Env env, const v1::ListAccountsRequest& req,
           : FillPageFromIndex(*db.store, db.accounts_by_owner,
                               req.owner_node_id(), db.accounts, page, keep,
                               resp->mutable_accounts(), &next);
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return s;
 }
 

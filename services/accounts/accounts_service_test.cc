@@ -178,12 +178,12 @@ TEST_F(AccountsAccountTest, ListPaginatesAndReportsTheFeedSequence) {
   ASSERT_EQ(last_write, 7u);
 
   v1::ListAccountsRequest req;
-  req.mutable_page()->set_page_size(3);
+  req.set_page_size(3);
   v1::ListAccountsResponse page1;
   ASSERT_TRUE(IsOk(Call(&Stub::ListAccounts, req, &page1)));
   EXPECT_EQ(page1.accounts_size(), 3);
-  EXPECT_FALSE(page1.page().next_page_token().empty());
-  EXPECT_GE(page1.page().feed_sequence(), last_write);
+  EXPECT_FALSE(page1.next_page_token().empty());
+  EXPECT_GE(page1.feed_sequence(), last_write);
 
   int pages = 0;
   std::vector<v1::Account> all = ListAllAccounts({}, 3, &pages);
@@ -195,14 +195,14 @@ TEST_F(AccountsAccountTest, ListPaginatesAndReportsTheFeedSequence) {
   EXPECT_EQ(all.size(), 7u);
 
   v1::ListAccountsResponse resp;
-  req.mutable_page()->set_page_size(1001);
+  req.set_page_size(1001);  // capped at 1000 (AIP-158), not refused
+  EXPECT_TRUE(IsOk(Call(&Stub::ListAccounts, req, &resp)));
+  EXPECT_EQ(resp.accounts_size(), 7);
+  req.set_page_size(-1);
   EXPECT_TRUE(IsError(Call(&Stub::ListAccounts, req, &resp),
                       grpc::StatusCode::INVALID_ARGUMENT, "page_size"));
-  req.mutable_page()->set_page_size(-1);
-  EXPECT_TRUE(IsError(Call(&Stub::ListAccounts, req, &resp),
-                      grpc::StatusCode::INVALID_ARGUMENT, "page_size"));
-  req.mutable_page()->set_page_size(3);
-  req.mutable_page()->set_page_token("!!not a token!!");
+  req.set_page_size(3);
+  req.set_page_token("!!not a token!!");
   EXPECT_TRUE(IsError(Call(&Stub::ListAccounts, req, &resp),
                       grpc::StatusCode::INVALID_ARGUMENT));
 }
@@ -377,7 +377,7 @@ TEST_F(AccountsContactTest, ListRequiresAccountAndPaginates) {
                       grpc::StatusCode::INVALID_ARGUMENT, "account_id"));
 
   req.set_account_id(acme.id());
-  req.mutable_page()->set_page_size(2);
+  req.set_page_size(2);
   std::vector<std::string> seen;
   int pages = 0;
   for (int guard = 0; guard < 20; ++guard) {
@@ -389,15 +389,15 @@ TEST_F(AccountsContactTest, ListRequiresAccountAndPaginates) {
       EXPECT_EQ(c.account_id(), acme.id());
       seen.push_back(c.id());
     }
-    if (resp.page().next_page_token().empty()) {
+    if (resp.next_page_token().empty()) {
       break;
     }
-    req.mutable_page()->set_page_token(resp.page().next_page_token());
+    req.set_page_token(resp.next_page_token());
   }
   EXPECT_EQ(pages, 3);
   EXPECT_THAT(seen, UnorderedElementsAreArray(created));
-  req.mutable_page()->set_page_size(1001);
-  req.mutable_page()->clear_page_token();
+  req.set_page_size(-1);
+  req.clear_page_token();
   EXPECT_TRUE(IsError(Call(&Stub::ListContacts, req, &resp),
                       grpc::StatusCode::INVALID_ARGUMENT, "page_size"));
 }

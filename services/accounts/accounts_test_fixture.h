@@ -182,7 +182,7 @@ class AccountsServiceTest : public ::testing::Test {
   std::vector<v1::Account> ListAllAccounts(v1::ListAccountsRequest req,
                                            int page_size, int* pages) {
     std::vector<v1::Account> all;
-    req.mutable_page()->set_page_size(page_size);
+    req.set_page_size(page_size);
     *pages = 0;
     for (int guard = 0; guard < 1000; ++guard) {
       v1::ListAccountsResponse resp;
@@ -194,10 +194,10 @@ class AccountsServiceTest : public ::testing::Test {
       ++*pages;
       EXPECT_LE(resp.accounts_size(), page_size);
       all.insert(all.end(), resp.accounts().begin(), resp.accounts().end());
-      if (resp.page().next_page_token().empty()) {
+      if (resp.next_page_token().empty()) {
         break;
       }
-      req.mutable_page()->set_page_token(resp.page().next_page_token());
+      req.set_page_token(resp.next_page_token());
     }
     return all;
   }

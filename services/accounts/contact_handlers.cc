@@ -150,9 +150,9 @@ absl::Status ListContacts(Env env, const v1::ListContactsRequest& req,
   if (req.account_id().empty()) {
     return absl::InvalidArgumentError("account_id: required");
   }
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
   AccountsStore& db = env.db;
-  resp->mutable_page()->set_feed_sequence(db.store->last_sequence());
+  SetFeedSequence(resp, db.store->last_sequence());
   const std::function<bool(const v1::Contact&)> keep =
       [&](const v1::Contact& c) {
         return req.status() == v1::CONTACT_STATUS_UNSPECIFIED ||
@@ -162,7 +162,7 @@ absl::Status ListContacts(Env env, const v1::ListContactsRequest& req,
   absl::Status s = FillPageFromIndex(*db.store, db.contacts_by_account,
                                      req.account_id(), db.contacts, page, keep,
                                      resp->mutable_contacts(), &next);
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return s;
 }
 

@@ -142,9 +142,9 @@ absl::Status MoveOrgNode(Env env, const Principal& who,
 
 absl::Status ListOrgNodes(Env env, const v1::ListOrgNodesRequest& req,
                           v1::ListOrgNodesResponse* resp) {
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
   AccountsStore& db = env.db;
-  resp->mutable_page()->set_feed_sequence(db.store->last_sequence());
+  SetFeedSequence(resp, db.store->last_sequence());
   const std::function<bool(const v1::OrgNode&)> all = [](const v1::OrgNode&) {
     return true;
   };
@@ -155,7 +155,7 @@ absl::Status ListOrgNodes(Env env, const v1::ListOrgNodesRequest& req,
           : FillPageFromIndex(*db.store, db.nodes_by_parent, req.parent_id(),
                               db.nodes, page, all, resp->mutable_nodes(),
                               &next);
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return s;
 }
 
@@ -211,9 +211,9 @@ absl::Status GetQuota(Env env, const v1::GetQuotaRequest& req,
 
 absl::Status ListQuotas(Env env, const v1::ListQuotasRequest& req,
                         v1::ListQuotasResponse* resp) {
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
   AccountsStore& db = env.db;
-  resp->mutable_page()->set_feed_sequence(db.store->last_sequence());
+  SetFeedSequence(resp, db.store->last_sequence());
   std::vector<v1::Quota> chunk;
   bool more = false;
   RETURN_IF_ERROR(db.quotas.List(page.after, page.size, &chunk, &more));
@@ -222,9 +222,9 @@ absl::Status ListQuotas(Env env, const v1::ListQuotasRequest& req,
   }
   if (more && resp->quotas_size() > 0) {
     const v1::Quota& last = *resp->quotas().rbegin();
-    resp->mutable_page()->set_next_page_token(
-        EncodePageToken(AccountsStore::QuotaId(
-            last.node_id(), last.fiscal_year(), last.fiscal_quarter())));
+    SetNextPageToken(
+        resp, EncodePageToken(AccountsStore::QuotaId(
+                  last.node_id(), last.fiscal_year(), last.fiscal_quarter())));
   }
   return absl::OkStatus();
 }

@@ -125,7 +125,7 @@ TEST_F(AccountsOrgNodeTest, ListChildrenOrEverythingWithPages) {
   auto list = [&](const std::string& parent, int page_size, int* pages) {
     v1::ListOrgNodesRequest req;
     req.set_parent_id(parent);
-    req.mutable_page()->set_page_size(page_size);
+    req.set_page_size(page_size);
     std::vector<std::string> ids;
     *pages = 0;
     for (int guard = 0; guard < 50; ++guard) {
@@ -140,10 +140,10 @@ TEST_F(AccountsOrgNodeTest, ListChildrenOrEverythingWithPages) {
       for (const auto& n : resp.nodes()) {
         ids.push_back(n.id());
       }
-      if (resp.page().next_page_token().empty()) {
+      if (resp.next_page_token().empty()) {
         break;
       }
-      req.mutable_page()->set_page_token(resp.page().next_page_token());
+      req.set_page_token(resp.next_page_token());
     }
     return ids;
   };
@@ -292,14 +292,14 @@ TEST_F(AccountsQuotaTest, ListQuotasPagesEveryQuotaForServiceAndAdminOnly) {
   }
   ASSERT_TRUE(IsOk(SetQuota(org.r1.id(), 2, Eur(999), &q)));  // version 2
   v1::ListQuotasRequest req;
-  req.mutable_page()->set_page_size(4);
+  req.set_page_size(4);
   std::vector<std::string> listed;
   int pages = 0;
   for (int guard = 0; guard < 10; ++guard) {
     v1::ListQuotasResponse resp;
     ASSERT_TRUE(IsOk(Call(&Stub::ListQuotas, req, &resp, kServiceToken)));
     ++pages;
-    EXPECT_EQ(resp.page().feed_sequence(), store_->last_sequence());
+    EXPECT_EQ(resp.feed_sequence(), store_->last_sequence());
     for (const v1::Quota& x : resp.quotas()) {
       listed.push_back(absl::StrCat(x.node_id(), "/", x.fiscal_quarter()));
       if (x.node_id() == org.r1.id() && x.fiscal_quarter() == 2) {
@@ -307,8 +307,8 @@ TEST_F(AccountsQuotaTest, ListQuotasPagesEveryQuotaForServiceAndAdminOnly) {
         EXPECT_EQ(x.version(), 2);
       }
     }
-    if (resp.page().next_page_token().empty()) break;
-    req.mutable_page()->set_page_token(resp.page().next_page_token());
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
   }
   EXPECT_EQ(pages, 2);
   std::sort(set.begin(), set.end());

@@ -221,8 +221,8 @@ absl::Status CreditServiceImpl::DoListCollectionTasks(
     v1::ListCollectionTasksResponse* resp) {
   ASSIGN_OR_RETURN(std::vector<std::string> accounts,
                    ScopeAccounts(who, req.account_id(), req.org_node_id()));
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
-  resp->mutable_page()->set_feed_sequence(db().store->last_sequence());
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
+  SetFeedSequence(resp, db().store->last_sequence());
   // Ordered by (due date, id); the token is the last task's id and due date.
   std::vector<v1::CollectionTask> all;
   for (const std::string& account : accounts) {
@@ -244,8 +244,8 @@ absl::Status CreditServiceImpl::DoListCollectionTasks(
       continue;
     }
     if (resp->tasks_size() >= page.size) {
-      resp->mutable_page()->set_next_page_token(
-          EncodePageToken(TaskOrder(*resp->tasks().rbegin())));
+      SetNextPageToken(resp,
+                       EncodePageToken(TaskOrder(*resp->tasks().rbegin())));
       break;
     }
     *resp->add_tasks() = std::move(t);
@@ -325,10 +325,10 @@ absl::Status CreditServiceImpl::DoGetWorklist(const Principal& who,
   ASSIGN_OR_RETURN(absl::CivilDay as_of, DateOr(req.as_of(), "as_of", Today()));
   ASSIGN_OR_RETURN(std::vector<std::string> accounts,
                    WorklistAccounts(who, req));
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
   ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db().Strategy());
   *resp->mutable_as_of() = ToProto(as_of);
-  resp->mutable_page()->set_feed_sequence(db().store->last_sequence());
+  SetFeedSequence(resp, db().store->last_sequence());
   std::vector<v1::WorklistItem> items;
   for (const std::string& account : accounts) {
     RETURN_IF_ERROR(AddWorklistItems(account, as_of, strategy, &items));
@@ -342,8 +342,7 @@ absl::Status CreditServiceImpl::DoGetWorklist(const Principal& who,
   for (int64_t i = std::max<int64_t>(start, 0);
        i < static_cast<int64_t>(items.size()); ++i) {
     if (resp->items_size() >= page.size) {
-      resp->mutable_page()->set_next_page_token(
-          EncodePageToken(absl::StrCat(i)));
+      SetNextPageToken(resp, EncodePageToken(absl::StrCat(i)));
       break;
     }
     *resp->add_items() = std::move(items[i]);

@@ -81,7 +81,7 @@ TEST_F(CreditWorklistTest, OrdersByOpenTimesDaysOverdueTimesRisk) {
   EXPECT_EQ(w.items(2).priority(), 4'000'000);
   EXPECT_EQ(w.items(2).days_overdue(), 20);
   EXPECT_EQ(w.items(2).risk_class(), v1::RISK_CLASS_UNSPECIFIED);
-  EXPECT_EQ(w.page().next_page_token(), "");
+  EXPECT_EQ(w.next_page_token(), "");
 }
 
 TEST_F(CreditWorklistTest, PagesAndDefaultsToTheCallersScope) {
@@ -92,13 +92,13 @@ TEST_F(CreditWorklistTest, PagesAndDefaultsToTheCallersScope) {
   ASSERT_EQ(page1.items_size(), 2);
   EXPECT_EQ(page1.items(0).receivable().id(), small.id());
   EXPECT_EQ(page1.items(1).receivable().id(), big.id());
-  ASSERT_NE(page1.page().next_page_token(), "");
+  ASSERT_NE(page1.next_page_token(), "");
   v1::Worklist page2;
   ASSERT_TRUE(IsOk(Worklist(kGlobal, today, &page2, kFinanceToken, 2,
-                            page1.page().next_page_token())));
+                            page1.next_page_token())));
   ASSERT_EQ(page2.items_size(), 1);
   EXPECT_EQ(page2.items(0).receivable().id(), e2.id());
-  EXPECT_EQ(page2.page().next_page_token(), "");
+  EXPECT_EQ(page2.next_page_token(), "");
 
   // Scope: the caller's own node by default.
   ASSERT_TRUE(IsOk(Worklist("", today, &w, kManagerEastToken)));

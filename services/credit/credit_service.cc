@@ -163,23 +163,22 @@ absl::Status CreditServiceImpl::RequireAccount(const std::string& account_id,
   return owner.status();
 }
 
-template <typename Msg>
+template <typename Msg, typename Req, typename Resp>
 absl::Status CreditServiceImpl::ListByAccount(
-    const Principal& who, const std::string& account_id,
-    const v1::PageRequest& page_req, const MultiIndex& index,
+    const Principal& who, const Req& req, const MultiIndex& index,
     const Table<Msg>& table, const std::function<bool(const Msg&)>& keep,
-    google::protobuf::RepeatedPtrField<Msg>* out,
-    v1::PageResponse* page_out) const {
+    google::protobuf::RepeatedPtrField<Msg>* out, Resp* resp) const {
+  const std::string& account_id = req.account_id();
   if (account_id.empty()) {
     return absl::InvalidArgumentError("account_id: required");
   }
   RETURN_IF_ERROR(RequireAccountReader(who, account_id));
-  ASSIGN_OR_RETURN(Page page, ReadPage(page_req));
-  page_out->set_feed_sequence(db().store->last_sequence());
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
+  SetFeedSequence(resp, db().store->last_sequence());
   std::string next;
   RETURN_IF_ERROR(FillPageFromIndex<Msg>(*db().store, index, account_id, table,
                                          page, keep, out, &next));
-  page_out->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return absl::OkStatus();
 }
 
@@ -315,9 +314,9 @@ grpc::Status CreditServiceImpl::ListCreditChecks(
     v1::ListCreditChecksResponse* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return ListByAccount<v1::CreditCheck>(
-        who, req->account_id(), req->page(), db().checks_by_account,
-        db().checks, [](const v1::CreditCheck&) { return true; },
-        resp->mutable_checks(), resp->mutable_page());
+        who, *req, db().checks_by_account, db().checks,
+        [](const v1::CreditCheck&) { return true; }, resp->mutable_checks(),
+        resp);
   });
 }
 
@@ -338,13 +337,12 @@ absl::Status CreditServiceImpl::DoListPromises(
     return absl::InvalidArgumentError("state: not a PromiseState");
   }
   return ListByAccount<v1::Promise>(
-      who, req.account_id(), req.page(), db().promises_by_account,
-      db().promises,
+      who, req, db().promises_by_account, db().promises,
       [&](const v1::Promise& p) {
         return req.state() == v1::PROMISE_STATE_UNSPECIFIED ||
                p.state() == req.state();
       },
-      resp->mutable_promises(), resp->mutable_page());
+      resp->mutable_promises(), resp);
 }
 
 // ---- receivables and payments ----
@@ -459,8 +457,8 @@ absl::Status CreditServiceImpl::DoListReceivables(
   if (!v1::ReceivableState_IsValid(req.state())) {
     return absl::InvalidArgumentError("state: not a ReceivableState");
   }
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
-  resp->mutable_page()->set_feed_sequence(db().store->last_sequence());
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
+  SetFeedSequence(resp, db().store->last_sequence());
   auto keep = [&](const v1::Receivable& r) {
     return (req.state() == v1::RECEIVABLE_STATE_UNSPECIFIED ||
             r.state() == req.state()) &&
@@ -481,7 +479,7 @@ absl::Status CreditServiceImpl::DoListReceivables(
         by_account ? req.account_id() : req.opportunity_id(), db().receivables,
         page, keep, resp->mutable_receivables(), &next));
   }
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return absl::OkStatus();
 }
 
@@ -575,9 +573,9 @@ grpc::Status CreditServiceImpl::ListPayments(Ctx* ctx,
                                              v1::ListPaymentsResponse* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return ListByAccount<v1::Payment>(
-        who, req->account_id(), req->page(), db().payments_by_account,
-        db().payments, [](const v1::Payment&) { return true; },
-        resp->mutable_payments(), resp->mutable_page());
+        who, *req, db().payments_by_account, db().payments,
+        [](const v1::Payment&) { return true; }, resp->mutable_payments(),
+        resp);
   });
 }
 
@@ -679,8 +677,8 @@ grpc::Status CreditServiceImpl::ListOpportunityCollections(
 absl::Status CreditServiceImpl::DoListOpportunityCollections(
     const v1::ListOpportunityCollectionsRequest& req,
     v1::ListOpportunityCollectionsResponse* resp) {
-  ASSIGN_OR_RETURN(Page page, ReadPage(req.page()));
-  resp->mutable_page()->set_feed_sequence(db().store->last_sequence());
+  ASSIGN_OR_RETURN(Page page, ReadListPage(req));
+  SetFeedSequence(resp, db().store->last_sequence());
   std::vector<v1::OpportunityCollection> chunk;
   bool more = false;
   RETURN_IF_ERROR(db().collections.List(page.after, page.size, &chunk, &more));
@@ -688,8 +686,8 @@ absl::Status CreditServiceImpl::DoListOpportunityCollections(
     *resp->add_collections() = std::move(c);
   }
   if (more && resp->collections_size() > 0) {
-    resp->mutable_page()->set_next_page_token(
-        EncodePageToken(resp->collections().rbegin()->opportunity_id()));
+    SetNextPageToken(
+        resp, EncodePageToken(resp->collections().rbegin()->opportunity_id()));
   }
   return absl::OkStatus();
 }

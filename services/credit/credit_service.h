@@ -142,14 +142,14 @@ class CreditServiceImpl final : public v1::CreditService::Service {
       const Principal& who, const std::string& account_id,
       const std::string& org_node_id) const;
   // One page of an account's entities listed by `index` (checks, payments,
-  // promises), for a caller allowed to read the account.
-  template <typename Msg>
+  // promises), for a caller allowed to read the account: `req` is the List
+  // request (account_id and its paging), `resp` the List response whose
+  // paging fields are set.
+  template <typename Msg, typename Req, typename Resp>
   [[nodiscard]] absl::Status ListByAccount(
-      const Principal& who, const std::string& account_id,
-      const v1::PageRequest& page, const MultiIndex& index,
+      const Principal& who, const Req& req, const MultiIndex& index,
       const Table<Msg>& table, const std::function<bool(const Msg&)>& keep,
-      google::protobuf::RepeatedPtrField<Msg>* out,
-      v1::PageResponse* page_out) const;
+      google::protobuf::RepeatedPtrField<Msg>* out, Resp* resp) const;
   // INVALID_ARGUMENT naming `field` when the account is unknown to accounts.
   [[nodiscard]] absl::Status RequireAccount(const std::string& account_id,
                                             std::string_view field) const;

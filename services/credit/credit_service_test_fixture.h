@@ -391,7 +391,7 @@ class CreditServiceTest : public ::testing::Test {
     } else {
       req.set_opportunity_id(opportunity);
     }
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListReceivablesResponse resp;
     EXPECT_TRUE(IsOk(Call(&Stub::ListReceivables, req, &resp)));
     return {resp.receivables().begin(), resp.receivables().end()};
@@ -454,7 +454,7 @@ class CreditServiceTest : public ::testing::Test {
     v1::ListCollectionTasksRequest req;
     req.set_account_id(account);
     req.set_include_done(include_done);
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListCollectionTasksResponse resp;
     EXPECT_TRUE(IsOk(Call(&Stub::ListCollectionTasks, req, &resp)));
     return {resp.tasks().begin(), resp.tasks().end()};
@@ -498,7 +498,7 @@ class CreditServiceTest : public ::testing::Test {
     v1::ListPromisesRequest req;
     req.set_account_id(account);
     req.set_state(state);
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     v1::ListPromisesResponse resp;
     EXPECT_TRUE(IsOk(Call(&Stub::ListPromises, req, &resp)));
     std::map<std::string, v1::Promise> out;
@@ -557,8 +557,8 @@ class CreditServiceTest : public ::testing::Test {
     if (as_of) {
       *req.mutable_as_of() = ToProto(*as_of);
     }
-    req.mutable_page()->set_page_size(page_size);
-    req.mutable_page()->set_page_token(token_in);
+    req.set_page_size(page_size);
+    req.set_page_token(token_in);
     return Call(&Stub::GetWorklist, req, out, token);
   }
 

@@ -100,9 +100,9 @@ grpc::Status Serve(const std::vector<T>& items, const std::string& token,
   const size_t start = token.empty() ? 0 : std::stoul(token);
   const size_t end = std::min(items.size(), start + kPageSize);
   for (size_t i = start; i < end; ++i) *out->Add() = items[i];
-  resp->mutable_page()->set_feed_sequence(sequence);
+  resp->set_feed_sequence(sequence);
   if (end < items.size()) {
-    resp->mutable_page()->set_next_page_token(absl::StrCat(end));
+    resp->set_next_page_token(absl::StrCat(end));
   }
   return grpc::Status::OK;
 }
@@ -126,28 +126,28 @@ class FakeSources final : public v1::AccountsService::Service,
                             const v1::ListOrgNodesRequest* req,
                             v1::ListOrgNodesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(l_.nodes, req->page().page_token(), l_.sequence++,
+    return Serve(l_.nodes, req->page_token(), l_.sequence++,
                  resp->mutable_nodes(), resp);
   }
   grpc::Status ListAccounts(grpc::ServerContext*,
                             const v1::ListAccountsRequest* req,
                             v1::ListAccountsResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(l_.accounts, req->page().page_token(), l_.sequence++,
+    return Serve(l_.accounts, req->page_token(), l_.sequence++,
                  resp->mutable_accounts(), resp);
   }
   grpc::Status ListStageModels(grpc::ServerContext*,
                                const v1::ListStageModelsRequest* req,
                                v1::ListStageModelsResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(l_.models, req->page().page_token(), l_.sequence++,
+    return Serve(l_.models, req->page_token(), l_.sequence++,
                  resp->mutable_models(), resp);
   }
   grpc::Status ListOpportunities(grpc::ServerContext*,
                                  const v1::ListOpportunitiesRequest* req,
                                  v1::ListOpportunitiesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(l_.opportunities, req->page().page_token(), l_.sequence++,
+    return Serve(l_.opportunities, req->page_token(), l_.sequence++,
                  resp->mutable_opportunities(), resp);
   }
 

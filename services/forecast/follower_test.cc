@@ -141,9 +141,9 @@ grpc::Status Serve(const std::vector<T>& items, const std::string& token,
   const size_t start = token.empty() ? 0 : std::stoul(token);
   const size_t end = std::min(items.size(), start + kPageSize);
   for (size_t i = start; i < end; ++i) *out->Add() = items[i];
-  resp->mutable_page()->set_feed_sequence(sequence);
+  resp->set_feed_sequence(sequence);
   if (end < items.size()) {
-    resp->mutable_page()->set_next_page_token(absl::StrCat(end));
+    resp->set_next_page_token(absl::StrCat(end));
   }
   return grpc::Status::OK;
 }
@@ -186,36 +186,36 @@ class FakeSources final : public v1::AccountsService::Service,
                             const v1::ListOrgNodesRequest* req,
                             v1::ListOrgNodesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(listing_.nodes, req->page().page_token(), Seq(), &calls_,
-                 &fail_at_, resp->mutable_nodes(), resp);
+    return Serve(listing_.nodes, req->page_token(), Seq(), &calls_, &fail_at_,
+                 resp->mutable_nodes(), resp);
   }
   grpc::Status ListQuotas(grpc::ServerContext*,
                           const v1::ListQuotasRequest* req,
                           v1::ListQuotasResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(listing_.quotas, req->page().page_token(), Seq(), &calls_,
-                 &fail_at_, resp->mutable_quotas(), resp);
+    return Serve(listing_.quotas, req->page_token(), Seq(), &calls_, &fail_at_,
+                 resp->mutable_quotas(), resp);
   }
   grpc::Status ListStageModels(grpc::ServerContext*,
                                const v1::ListStageModelsRequest* req,
                                v1::ListStageModelsResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(listing_.models, req->page().page_token(), Seq(), &calls_,
-                 &fail_at_, resp->mutable_models(), resp);
+    return Serve(listing_.models, req->page_token(), Seq(), &calls_, &fail_at_,
+                 resp->mutable_models(), resp);
   }
   grpc::Status ListOpportunities(grpc::ServerContext*,
                                  const v1::ListOpportunitiesRequest* req,
                                  v1::ListOpportunitiesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(listing_.opportunities, req->page().page_token(), Seq(),
-                 &calls_, &fail_at_, resp->mutable_opportunities(), resp);
+    return Serve(listing_.opportunities, req->page_token(), Seq(), &calls_,
+                 &fail_at_, resp->mutable_opportunities(), resp);
   }
   grpc::Status ListOpportunityChanges(
       grpc::ServerContext*, const v1::ListOpportunityChangesRequest* req,
       v1::ListOpportunityChangesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return Serve(listing_.changes, req->page().page_token(), Seq(), &calls_,
-                 &fail_at_, resp->mutable_changes(), resp);
+    return Serve(listing_.changes, req->page_token(), Seq(), &calls_, &fail_at_,
+                 resp->mutable_changes(), resp);
   }
   grpc::Status ListOpportunityCollections(
       grpc::ServerContext*, const v1::ListOpportunityCollectionsRequest* req,
@@ -227,10 +227,10 @@ class FakeSources final : public v1::AccountsService::Service,
     }
     if (stuck_) {
       ++calls_;
-      resp->mutable_page()->set_next_page_token("same");
+      resp->set_next_page_token("same");
       return grpc::Status::OK;
     }
-    return Serve(listing_.collections, req->page().page_token(), Seq(), &calls_,
+    return Serve(listing_.collections, req->page_token(), Seq(), &calls_,
                  &fail_at_, resp->mutable_collections(), resp);
   }
 

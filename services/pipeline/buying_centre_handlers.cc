@@ -200,14 +200,14 @@ grpc::Status PipelineServiceImpl::ListActivities(
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Opportunity o,
                      ReadVisible(who, req->opportunity_id(), "opportunity_id"));
-    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
-    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(Page page, ReadListPage(*req));
+    SetFeedSequence(resp, db_.store->last_sequence());
     std::string next;
     RETURN_IF_ERROR(FillPageFromIndex<v1::Activity>(
         *db_.store, db_.activities_by_opportunity, o.id(), db_.activities, page,
         [](const v1::Activity&) { return true; }, resp->mutable_activities(),
         &next));
-    resp->mutable_page()->set_next_page_token(next);
+    SetNextPageToken(resp, next);
     return absl::OkStatus();
   });
 }
@@ -243,7 +243,7 @@ absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
   if (req->as_of_micros() < 0) {
     return absl::InvalidArgumentError("as_of_micros: must be >= 0");
   }
-  ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
+  ASSIGN_OR_RETURN(Page page, ReadListPage(*req));
   const int64_t as_of =
       req->as_of_micros() == 0 ? Micros(clock_->Now()) : req->as_of_micros();
   std::vector<std::string> owners(req->owner_ids().begin(),
@@ -265,11 +265,11 @@ absl::Status PipelineServiceImpl::DoListOverdueFollowUps(
                     org_->IsWithin(f.owner_node_id(), n);
            });
   };
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  SetFeedSequence(resp, db_.store->last_sequence());
   std::string next;
   RETURN_IF_ERROR(FillPage<v1::FollowUp>(db_.follow_ups, page, keep,
                                          resp->mutable_follow_ups(), &next));
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return absl::OkStatus();
 }
 

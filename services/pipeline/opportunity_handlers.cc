@@ -155,7 +155,7 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
     v1::ListOpportunitiesResponse* resp) {
   Violations v;
   const OpportunityFilter filter = ReadListFilter(*req, v);
-  absl::StatusOr<Page> page = ReadPage(req->page());
+  absl::StatusOr<Page> page = ReadListPage(*req);
   if (!page.ok()) {
     v.Add(page.status());
   }
@@ -171,7 +171,7 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
                                           })) &&
            filter.Matches(o);
   };
-  resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+  SetFeedSequence(resp, db_.store->last_sequence());
   std::string next;
   // The narrowest index that answers the filter; the filter runs anyway.
   auto* out = resp->mutable_opportunities();
@@ -187,7 +187,7 @@ absl::Status PipelineServiceImpl::DoListOpportunities(
     RETURN_IF_ERROR(
         FillPage<v1::Opportunity>(db_.opportunities, *page, keep, out, &next));
   }
-  resp->mutable_page()->set_next_page_token(next);
+  SetNextPageToken(resp, next);
   return absl::OkStatus();
 }
 
@@ -309,8 +309,8 @@ grpc::Status PipelineServiceImpl::ListOpportunityChanges(
     Ctx* ctx, const v1::ListOpportunityChangesRequest* req,
     v1::ListOpportunityChangesResponse* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
-    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
-    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(Page page, ReadListPage(*req));
+    SetFeedSequence(resp, db_.store->last_sequence());
     std::vector<v1::OpportunityChange> changes;
     std::string last;
     bool more = false;
@@ -320,7 +320,7 @@ grpc::Status PipelineServiceImpl::ListOpportunityChanges(
       *resp->add_changes() = std::move(c);
     }
     if (more) {
-      resp->mutable_page()->set_next_page_token(EncodePageToken(last));
+      SetNextPageToken(resp, EncodePageToken(last));
     }
     return absl::OkStatus();
   });

@@ -169,7 +169,7 @@ class GrpcCreditClient final : public CreditClient {
       std::vector<v1::OpportunityCollection>* collections,
       uint64_t* feed_sequence) override {
     v1::ListOpportunityCollectionsRequest req;
-    req.mutable_page()->set_page_size(1000);
+    req.set_page_size(1000);
     *feed_sequence = 0;
     // Bounded: each page advances the token; 10,000 pages = 10M collections.
     for (int pages = 0; pages < 10'000; ++pages) {
@@ -178,15 +178,15 @@ class GrpcCreditClient final : public CreditClient {
       RETURN_IF_ERROR(FromPeer(
           stub_->ListOpportunityCollections(ctx.get(), req, &resp), kCredit));
       if (pages == 0) {
-        *feed_sequence = resp.page().feed_sequence();
+        *feed_sequence = resp.feed_sequence();
       }
       for (v1::OpportunityCollection& c : *resp.mutable_collections()) {
         collections->push_back(std::move(c));
       }
-      if (resp.page().next_page_token().empty()) {
+      if (resp.next_page_token().empty()) {
         return absl::OkStatus();
       }
-      req.mutable_page()->set_page_token(resp.page().next_page_token());
+      req.set_page_token(resp.next_page_token());
     }
     return absl::FailedPreconditionError(
         "credit: more than 10,000 pages of opportunity collections");

@@ -264,7 +264,7 @@ TEST_F(PipelineActivityTest, OverdueFollowUpsForAnOwnerSubtree) {
   std::set<std::string> paged;
   v1::ListOverdueFollowUpsRequest page_req;
   page_req.set_as_of_micros(NowMicros() + 2 * kDay);
-  page_req.mutable_page()->set_page_size(1);
+  page_req.set_page_size(1);
   int pages = 0;
   for (int guard = 0; guard < 10; ++guard) {
     v1::ListOverdueFollowUpsResponse page;
@@ -274,10 +274,10 @@ TEST_F(PipelineActivityTest, OverdueFollowUpsForAnOwnerSubtree) {
     for (const v1::FollowUp& f : page.follow_ups()) {
       EXPECT_TRUE(paged.insert(f.id()).second) << f.id();
     }
-    if (page.page().next_page_token().empty()) {
+    if (page.next_page_token().empty()) {
       break;
     }
-    page_req.mutable_page()->set_page_token(page.page().next_page_token());
+    page_req.set_page_token(page.next_page_token());
   }
   EXPECT_EQ(paged.size(), 2u) << "r3's first call and r2's";
   EXPECT_TRUE(paged.count(f3));

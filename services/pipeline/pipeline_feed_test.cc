@@ -149,8 +149,8 @@ class FakeCreditService final : public v1::CreditService::Service {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no token");
     }
     size_t start = 0;
-    if (!req->page().page_token().empty()) {
-      start = std::stoul(req->page().page_token());
+    if (!req->page_token().empty()) {
+      start = std::stoul(req->page_token());
     }
     const size_t end =
         std::min(collections_.size(), start + static_cast<size_t>(page_size_));
@@ -158,9 +158,9 @@ class FakeCreditService final : public v1::CreditService::Service {
       *resp->add_collections() = collections_[i];
     }
     if (end < collections_.size()) {
-      resp->mutable_page()->set_next_page_token(std::to_string(end));
+      resp->set_next_page_token(std::to_string(end));
     }
-    resp->mutable_page()->set_feed_sequence(feed_sequence_ + start);
+    resp->set_feed_sequence(feed_sequence_ + start);
     return grpc::Status::OK;
   }
 

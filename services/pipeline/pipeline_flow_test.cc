@@ -607,19 +607,19 @@ TEST_F(PipelineCloseTest, ListOpportunityChangesPagesEveryHistoryInOrder) {
   }
   ASSERT_GE(expected.size(), 9u);
   v1::ListOpportunityChangesRequest req;
-  req.mutable_page()->set_page_size(4);
+  req.set_page_size(4);
   std::vector<std::string> listed;
   for (int guard = 0; guard < 20; ++guard) {
     v1::ListOpportunityChangesResponse resp;
     ASSERT_TRUE(
         IsOk(Call(&Stub::ListOpportunityChanges, req, &resp, kServiceToken)));
     EXPECT_LE(resp.changes_size(), 4);
-    EXPECT_EQ(resp.page().feed_sequence(), store_->last_sequence());
+    EXPECT_EQ(resp.feed_sequence(), store_->last_sequence());
     for (const v1::OpportunityChange& c : resp.changes()) {
       listed.push_back(c.SerializeAsString());
     }
-    if (resp.page().next_page_token().empty()) break;
-    req.mutable_page()->set_page_token(resp.page().next_page_token());
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
   }
   EXPECT_EQ(listed, expected);
   v1::ListOpportunityChangesResponse resp;
@@ -630,7 +630,7 @@ TEST_F(PipelineCloseTest, ListOpportunityChangesPagesEveryHistoryInOrder) {
                         grpc::StatusCode::PERMISSION_DENIED))
         << token;
   }
-  req.mutable_page()->set_page_token(EncodePageToken("not a position"));
+  req.set_page_token(EncodePageToken("not a position"));
   EXPECT_TRUE(IsError(Call(&Stub::ListOpportunityChanges, req, &resp),
                       grpc::StatusCode::INVALID_ARGUMENT, "page_token"));
 }

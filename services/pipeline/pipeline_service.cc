@@ -347,13 +347,13 @@ grpc::Status PipelineServiceImpl::ListStageModels(
     Ctx* ctx, const v1::ListStageModelsRequest* req,
     v1::ListStageModelsResponse* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) -> absl::Status {
-    ASSIGN_OR_RETURN(Page page, ReadPage(req->page()));
-    resp->mutable_page()->set_feed_sequence(db_.store->last_sequence());
+    ASSIGN_OR_RETURN(Page page, ReadListPage(*req));
+    SetFeedSequence(resp, db_.store->last_sequence());
     std::string next;
     RETURN_IF_ERROR(FillPage<v1::StageModel>(
         db_.models, page, [](const v1::StageModel&) { return true; },
         resp->mutable_models(), &next));
-    resp->mutable_page()->set_next_page_token(next);
+    SetNextPageToken(resp, next);
     return absl::OkStatus();
   });
 }

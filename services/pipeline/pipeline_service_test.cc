@@ -72,11 +72,11 @@ TEST_F(PipelineStageModelTest, ListStageModelsByIdWithPages) {
   ASSERT_EQ(resp.models_size(), 2);
   EXPECT_EQ(resp.models(0).id(), kBuyingCycle6);
   EXPECT_EQ(resp.models(1).id(), kProjectSales8);
-  EXPECT_TRUE(resp.page().next_page_token().empty());
+  EXPECT_TRUE(resp.next_page_token().empty());
 
   const v1::StageModel copy = MustCopyModel(kBuyingCycle6, "Copy");
   std::vector<std::string> ids;
-  req.mutable_page()->set_page_size(1);
+  req.set_page_size(1);
   for (int guard = 0; guard < 10; ++guard) {
     v1::ListStageModelsResponse page;
     ASSERT_TRUE(IsOk(Call(&Stub::ListStageModels, req, &page, kRep3Token)));
@@ -84,10 +84,10 @@ TEST_F(PipelineStageModelTest, ListStageModelsByIdWithPages) {
     for (const v1::StageModel& m : page.models()) {
       ids.push_back(m.id());
     }
-    if (page.page().next_page_token().empty()) {
+    if (page.next_page_token().empty()) {
       break;
     }
-    req.mutable_page()->set_page_token(page.page().next_page_token());
+    req.set_page_token(page.next_page_token());
   }
   EXPECT_THAT(ids, ElementsAre(kBuyingCycle6, kProjectSales8, copy.id()));
 }
@@ -739,7 +739,7 @@ TEST_F(PipelineListFilterTest, PagesCoverEverythingExactlyOnceInIdOrder) {
   EXPECT_THAT(ids, ElementsAre(o4_.id(), o5_.id()));
 
   v1::ListOpportunitiesRequest bad;
-  bad.mutable_page()->set_page_token("not-a-token");
+  bad.set_page_token("not-a-token");
   v1::ListOpportunitiesResponse resp;
   EXPECT_TRUE(IsError(List(bad, &resp), grpc::StatusCode::INVALID_ARGUMENT));
 }

@@ -343,7 +343,7 @@ class PipelineServiceTest : public ::testing::Test {
                                        const std::string& token = kAdminToken,
                                        int* pages = nullptr) {
     std::vector<v1::Opportunity> all;
-    req.mutable_page()->set_page_size(page_size);
+    req.set_page_size(page_size);
     int count = 0;
     for (int guard = 0; guard < 1000; ++guard) {
       v1::ListOpportunitiesResponse resp;
@@ -356,10 +356,10 @@ class PipelineServiceTest : public ::testing::Test {
       EXPECT_LE(resp.opportunities_size(), page_size);
       all.insert(all.end(), resp.opportunities().begin(),
                  resp.opportunities().end());
-      if (resp.page().next_page_token().empty()) {
+      if (resp.next_page_token().empty()) {
         break;
       }
-      req.mutable_page()->set_page_token(resp.page().next_page_token());
+      req.set_page_token(resp.next_page_token());
     }
     if (pages != nullptr) {
       *pages = count;

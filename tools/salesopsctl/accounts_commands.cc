@@ -166,12 +166,12 @@ absl::Status AccountsList(const Args& a, Env& env) {
   std::vector<v1::Account> rows;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListAccountsResponse resp;
         RETURN_IF_ERROR(Check(env.conn->accounts().ListAccounts(
             env.conn->Context().get(), req, &resp)));
         rows.insert(rows.end(), resp.accounts().begin(), resp.accounts().end());
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(rows), kAccountColumns);
   return absl::OkStatus();
@@ -313,12 +313,12 @@ absl::Status ContactsList(const Args& a, Env& env) {
   std::vector<v1::Contact> rows;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListContactsResponse resp;
         RETURN_IF_ERROR(Check(env.conn->accounts().ListContacts(
             env.conn->Context().get(), req, &resp)));
         rows.insert(rows.end(), resp.contacts().begin(), resp.contacts().end());
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(rows), kContactColumns);
   return absl::OkStatus();
@@ -424,12 +424,12 @@ absl::Status OrgNodesList(const Args& a, Env& env) {
   std::vector<v1::OrgNode> rows;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListOrgNodesResponse resp;
         RETURN_IF_ERROR(Check(env.conn->accounts().ListOrgNodes(
             env.conn->Context().get(), req, &resp)));
         rows.insert(rows.end(), resp.nodes().begin(), resp.nodes().end());
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(rows), kNodeColumns);
   return absl::OkStatus();

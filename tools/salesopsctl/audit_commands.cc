@@ -30,7 +30,7 @@ absl::Status AuditList(const Args& a, Env& env) {
   std::vector<std::vector<std::string>> rows;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListAuditRecordsResponse resp;
         RETURN_IF_ERROR(Check(
             stub->ListAuditRecords(env.conn->Context().get(), req, &resp)));
@@ -41,7 +41,7 @@ absl::Status AuditList(const Args& a, Env& env) {
                           absl::StrCat(r.after_version()),
                           absl::StrJoin(r.changed_fields(), " ")});
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintCells(env,
              {"sequence", "time", "actor", "role", "method", "kind", "before",

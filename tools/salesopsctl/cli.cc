@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -19,6 +21,48 @@ constexpr int kDefaultTimeoutSeconds = 30;
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : fallback;
+}
+
+// The contents of the PEM file named by flag `flag` (INVALID_ARGUMENT naming
+// the flag when it cannot be read or is empty).
+absl::StatusOr<std::string> ReadPem(const std::string& flag,
+                                    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  return text.str();
+}
+
+// Channel credentials from --tls_ca/--tls_cert/--tls_key (or SALESOPS_TLS_*):
+// insecure without --tls_ca; TLS verified against the CA; mutual TLS when a
+// client certificate and key are given too (both or neither).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
+    const Args& args) {
+  const std::string ca = args.Get("tls_ca", EnvOr("SALESOPS_TLS_CA", ""));
+  const std::string cert = args.Get("tls_cert", EnvOr("SALESOPS_TLS_CERT", ""));
+  const std::string key = args.Get("tls_key", EnvOr("SALESOPS_TLS_KEY", ""));
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert: must be given with --tls_key (both or neither)");
+  }
+  if (ca.empty()) {
+    if (!cert.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_cert: needs --tls_ca (the CA that signed the server)");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions o;
+  ASSIGN_OR_RETURN(o.pem_root_certs, ReadPem("tls_ca", ca));
+  if (!cert.empty()) {
+    ASSIGN_OR_RETURN(o.pem_cert_chain, ReadPem("tls_cert", cert));
+    ASSIGN_OR_RETURN(o.pem_private_key, ReadPem("tls_key", key));
+  }
+  return grpc::SslCredentials(o);
 }
 
 }  // namespace
@@ -139,7 +183,8 @@ std::vector<std::string> Args::List(const std::string& name) const {
 absl::Status Args::CheckKnown(const std::vector<std::string>& allowed) const {
   static const std::set<std::string> kGlobal = {
       "server", "accounts", "pipeline", "forecast", "credit",
-      "token",  "output",   "timeout",  "currency", "help"};
+      "token",  "output",   "timeout",  "currency", "help",
+      "tls_ca", "tls_cert", "tls_key",  "version"};
   for (const auto& [name, value] : flags_) {
     if (kGlobal.count(name) == 0 &&
         std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -153,6 +198,8 @@ absl::Status Args::CheckKnown(const std::vector<std::string>& allowed) const {
 absl::StatusOr<std::unique_ptr<Connections>> Connections::FromArgs(
     const Args& args) {
   auto c = std::make_unique<Connections>();
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds,
+                   Credentials(args));
   const std::string server =
       args.Get("server", EnvOr("SALESOPS_SERVER", "127.0.0.1"));
   const std::pair<const char*, int> services[] = {{"accounts", 7101},
@@ -164,8 +211,7 @@ absl::StatusOr<std::unique_ptr<Connections>> Connections::FromArgs(
         absl::StrCat("SALESOPS_", absl::AsciiStrToUpper(name));
     std::string addr =
         args.Get(name, EnvOr(env.c_str(), absl::StrCat(server, ":", port)));
-    c->channels_[name] =
-        grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    c->channels_[name] = grpc::CreateChannel(addr, creds);
     c->addresses_[name] = std::move(addr);
   }
   c->token_ = args.Get("token", EnvOr("SALESOPS_TOKEN", ""));
@@ -202,6 +248,22 @@ std::unique_ptr<grpc::ClientContext> Connections::Context() const {
 
 absl::Status Check(const grpc::Status& s) { return FromGrpc(s); }
 
+int ExitCodeOf(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kInvalidArgument:
+      return s.message().rfind("--", 0) == 0 ? kExitUsage : kExitFailed;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+      return kExitRetryable;
+    default:
+      return kExitFailed;
+  }
+}
+
 void PrintDetails(const absl::Status& s, std::ostream& err) {
   const std::vector<FieldViolation> violations = FieldViolationsOf(s);
   if (violations.size() > 1) {
@@ -236,7 +298,14 @@ void Registry::PrintHelp(std::ostream& out) const {
   out << "usage: salesopsctl [--server=HOST] [--token=T] "
          "[--output=table|json|csv] <group> <verb> [--flag=value ...]\n"
          "addresses: --accounts/--pipeline/--forecast/--credit=HOST:PORT or "
-         "SALESOPS_<SERVICE>; token: SALESOPS_TOKEN\n";
+         "SALESOPS_<SERVICE>; token: SALESOPS_TOKEN\n"
+         "TLS: --tls_ca=PEM (verify the services), with --tls_cert=PEM "
+         "--tls_key=PEM for mutual TLS (or SALESOPS_TLS_CA/_CERT/_KEY)\n"
+         "--version prints the version; --help this text\n"
+         "exit codes: 0 ok; 1 permanent error; 2 usage (bad flags or "
+         "arguments); 3 retryable error (UNAVAILABLE, DEADLINE_EXCEEDED, "
+         "ABORTED, RESOURCE_EXHAUSTED: the same command may succeed later); "
+         "4 an import that rejected rows\n";
   std::string group;
   for (const Command& c : commands_) {
     if (c.group != group) {
@@ -263,18 +332,22 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   absl::StatusOr<Args> args = Args::Parse(argc, argv);
   if (!args.ok()) {
     err << "error: " << args.status().message() << "\n";
-    return 2;
+    return kExitUsage;
+  }
+  if (args->Has("version")) {
+    out << VersionText() << "\n";
+    return kExitOk;
   }
   if (args->positional().size() < 2 || args->Has("help")) {
     registry.PrintHelp(args->Has("help") ? out : err);
-    return args->Has("help") ? 0 : 2;
+    return args->Has("help") ? kExitOk : kExitUsage;
   }
   const Command* command =
       registry.Find(args->positional()[0], args->positional()[1]);
   if (command == nullptr) {
     err << "error: unknown command \"" << args->positional()[0] << " "
         << args->positional()[1] << "\" (salesopsctl --help lists them)\n";
-    return 2;
+    return kExitUsage;
   }
   Env env;
   env.out = &out;
@@ -289,14 +362,14 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   } else {
     err << "error: --output: must be table, json or csv, got " << format
         << "\n";
-    return 2;
+    return kExitUsage;
   }
   env.currency = args->Get("currency", "EUR");
   absl::StatusOr<std::unique_ptr<Connections>> conn =
       Connections::FromArgs(*args);
   if (!conn.ok()) {
     err << "error: " << conn.status().message() << "\n";
-    return 2;
+    return kExitUsage;
   }
   env.conn = conn->get();
   absl::Status s = args->CheckKnown(command->flags);
@@ -307,15 +380,14 @@ int Main(int argc, const char* const* argv, std::ostream& out,
     err << "error: " << absl::StatusCodeToString(s.code()) << ": "
         << s.message() << "\n";
     PrintDetails(s, err);
-    if (s.code() == absl::StatusCode::kInvalidArgument &&
-        s.message().rfind("--", 0) == 0) {
+    const int code = ExitCodeOf(s);
+    if (code == kExitUsage) {
       err << "usage: salesopsctl " << command->group << " " << command->verb
           << " " << command->usage << "\n";
-      return 2;
     }
-    return 1;
+    return code;
   }
-  return 0;
+  return env.rows_rejected ? kExitRowsRejected : kExitOk;
 }
 
 }  // namespace salesops::ctl

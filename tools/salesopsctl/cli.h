@@ -15,9 +15,17 @@
 //   --token=T            SALESOPS_TOKEN     bearer token ("" = none)
 //   --output=table|json|csv                 (default table)
 //   --timeout=SECONDS                       deadline of each call (default 30)
+//   --tls_ca=PEM         SALESOPS_TLS_CA    TLS to every service, verified
+//                                           against this CA bundle
+//   --tls_cert=PEM       SALESOPS_TLS_CERT  with --tls_key: mutual TLS, this
+//   --tls_key=PEM        SALESOPS_TLS_KEY   client certificate presented
+//   --version                               the version and git commit
 //
-// Errors: a failed call prints "error: <CODE>: <message>" on stderr and the
-// process exits 1; a usage mistake exits 2.
+// Errors: a failed call prints "error: <CODE>: <message>" on stderr. Exit
+// codes (ExitCodeOf): 0 ok; 2 usage (bad flags or arguments); 1 a permanent
+// error; 3 a retryable one (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+// RESOURCE_EXHAUSTED: the same command may succeed later); 4 an import that
+// ran but rejected rows.
 
 #include <grpcpp/grpcpp.h>
 
@@ -125,7 +133,25 @@ struct Env {
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   Connections* conn = nullptr;
+  // Set by an import that rejected rows: the command succeeds with exit 4.
+  bool rows_rejected = false;
 };
+
+// The exit codes (documented in --help, README and docs/API.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;     // a permanent error
+inline constexpr int kExitUsage = 2;      // bad flags or arguments
+inline constexpr int kExitRetryable = 3;  // the same command may succeed later
+inline constexpr int kExitRowsRejected = 4;  // an import rejected rows
+
+// The exit code of a command that failed with `s` (not OK): kExitUsage for
+// INVALID_ARGUMENT naming a flag ("--..."), kExitRetryable for UNAVAILABLE,
+// DEADLINE_EXCEEDED, ABORTED and RESOURCE_EXHAUSTED, kExitFailed otherwise.
+int ExitCodeOf(const absl::Status& s);
+
+// "salesopsctl <project version> (commit <git commit>)" — the commit as CMake
+// found it at configure time, "unknown" outside a git checkout.
+std::string VersionText();
 
 // A gRPC call's failure as an absl::Status with the same code and message.
 [[nodiscard]] absl::Status Check(const grpc::Status& s);
@@ -177,8 +203,7 @@ void RegisterBackupCommands(Registry& r);
                                              int fiscal_quarter, int depth);
 
 // The whole program (main calls it; tests can too): parses, runs the
-// command, prints errors; returns the exit code (0 ok, 1 failed call, 2
-// usage).
+// command, prints errors; returns the exit code (kExit*).
 int Main(int argc, const char* const* argv, std::ostream& out,
          std::ostream& err);
 

@@ -237,14 +237,14 @@ absl::Status RunChecks(const Args& args, Env& env) {
       EachPage([&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
         v1::ListCreditChecksRequest req;
         req.set_account_id(account);
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListCreditChecksResponse resp;
         RETURN_IF_ERROR(Check(env.conn->credit().ListCreditChecks(
             env.conn->Context().get(), req, &resp)));
         for (v1::CreditCheck& c : *resp.mutable_checks()) {
           *all.add_checks() = std::move(c);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(all.checks()), CheckColumns());
   return absl::OkStatus();
@@ -267,14 +267,14 @@ absl::Status RunReceivables(const Args& args, Env& env) {
           req.set_opportunity_id(args.Get("opportunity"));
         }
         req.set_state(state.value_or(v1::ReceivableState{}));
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListReceivablesResponse resp;
         RETURN_IF_ERROR(Check(env.conn->credit().ListReceivables(
             env.conn->Context().get(), req, &resp)));
         for (v1::Receivable& r : *resp.mutable_receivables()) {
           *all.add_receivables() = std::move(r);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(all.receivables()), ReceivableColumns());
   return absl::OkStatus();
@@ -390,14 +390,14 @@ absl::Status RunPayments(const Args& args, Env& env) {
       EachPage([&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
         v1::ListPaymentsRequest req;
         req.set_account_id(account);
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListPaymentsResponse resp;
         RETURN_IF_ERROR(Check(env.conn->credit().ListPayments(
             env.conn->Context().get(), req, &resp)));
         for (v1::Payment& p : *resp.mutable_payments()) {
           *all.add_payments() = std::move(p);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   std::vector<const v1::Payment*> rows;
   for (const v1::Payment& p : all.payments()) {
@@ -542,7 +542,7 @@ absl::Status RunWorklist(const Args& args, Env& env) {
         if (as_of.has_value()) {
           *req.mutable_as_of() = *as_of;
         }
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::Worklist resp;
         RETURN_IF_ERROR(Check(env.conn->credit().GetWorklist(
             env.conn->Context().get(), req, &resp)));
@@ -550,7 +550,7 @@ absl::Status RunWorklist(const Args& args, Env& env) {
         for (v1::WorklistItem& i : *resp.mutable_items()) {
           *all.add_items() = std::move(i);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   if (env.format == Format::kJson) {
     PrintOne(env, all, {});
@@ -620,14 +620,14 @@ absl::Status RunPromises(const Args& args, Env& env) {
         v1::ListPromisesRequest req;
         req.set_account_id(account);
         req.set_state(state.value_or(v1::PromiseState{}));
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListPromisesResponse resp;
         RETURN_IF_ERROR(Check(env.conn->credit().ListPromises(
             env.conn->Context().get(), req, &resp)));
         for (v1::Promise& p : *resp.mutable_promises()) {
           *all.add_promises() = std::move(p);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(all.promises()), PromiseColumns());
   return absl::OkStatus();
@@ -670,14 +670,14 @@ absl::Status RunTasks(const Args& args, Env& env) {
           req.set_org_node_id(args.Get("node"));
         }
         req.set_include_done(include_done);
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListCollectionTasksResponse resp;
         RETURN_IF_ERROR(Check(env.conn->credit().ListCollectionTasks(
             env.conn->Context().get(), req, &resp)));
         for (v1::CollectionTask& t : *resp.mutable_tasks()) {
           *all.add_tasks() = std::move(t);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(all.tasks()), TaskColumns());
   return absl::OkStatus();

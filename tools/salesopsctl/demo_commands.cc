@@ -524,7 +524,7 @@ absl::StatusOr<OrgState> ReadOrg(Connections& c) {
   RETURN_IF_ERROR(
       ListAll([&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
         v1::ListOrgNodesRequest req;
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListOrgNodesResponse resp;
         RETURN_IF_ERROR(
             Check(c.accounts().ListOrgNodes(c.Context().get(), req, &resp)));
@@ -536,7 +536,7 @@ absl::StatusOr<OrgState> ReadOrg(Connections& c) {
             state.root = n;
           }
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   return state;
 }
@@ -563,14 +563,14 @@ absl::StatusOr<std::vector<v1::Opportunity>> OpportunitiesOf(
       ListAll([&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
         v1::ListOpportunitiesRequest req;
         req.add_owner_ids(owner_id);
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListOpportunitiesResponse resp;
         RETURN_IF_ERROR(Check(
             c.pipeline().ListOpportunities(c.Context().get(), req, &resp)));
         for (const v1::Opportunity& o : resp.opportunities()) {
           out.push_back(o);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   return out;
 }
@@ -777,7 +777,7 @@ class Loader {
     RETURN_IF_ERROR(ListAll(
         [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
           v1::ListAccountsRequest req;
-          *req.mutable_page() = page;
+          SetPage(page, &req);
           v1::ListAccountsResponse resp;
           RETURN_IF_ERROR(Check(
               c_.accounts().ListAccounts(c_.Context().get(), req, &resp)));
@@ -786,7 +786,7 @@ class Loader {
               existing[a.external_id()] = a.id();
             }
           }
-          return resp.page().next_page_token();
+          return resp.next_page_token();
         }));
     for (const AccountSpec& spec : kAccounts) {
       const std::string ext = External("account", spec.key);
@@ -828,7 +828,7 @@ class Loader {
           [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
             v1::ListContactsRequest req;
             req.set_account_id(account);
-            *req.mutable_page() = page;
+            SetPage(page, &req);
             v1::ListContactsResponse resp;
             RETURN_IF_ERROR(Check(
                 c_.accounts().ListContacts(c_.Context().get(), req, &resp)));
@@ -837,7 +837,7 @@ class Loader {
                 existing[spec.key][ct.external_id()] = ct.id();
               }
             }
-            return resp.page().next_page_token();
+            return resp.next_page_token();
           }));
     }
     for (const ContactSpec& spec : kContacts) {
@@ -1018,14 +1018,14 @@ class Loader {
         [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
           v1::ListReceivablesRequest req;
           req.set_account_id(account);
-          *req.mutable_page() = page;
+          SetPage(page, &req);
           v1::ListReceivablesResponse resp;
           RETURN_IF_ERROR(Check(
               c_.credit().ListReceivables(c_.Context().get(), req, &resp)));
           for (const v1::Receivable& r : resp.receivables()) {
             out.push_back(r);
           }
-          return resp.page().next_page_token();
+          return resp.next_page_token();
         }));
     return out;
   }
@@ -1062,14 +1062,14 @@ class Loader {
         [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
           v1::ListPaymentsRequest req;
           req.set_account_id(receivable.account_id());
-          *req.mutable_page() = page;
+          SetPage(page, &req);
           v1::ListPaymentsResponse resp;
           RETURN_IF_ERROR(
               Check(c_.credit().ListPayments(c_.Context().get(), req, &resp)));
           for (const v1::Payment& p : resp.payments()) {
             found = found || p.external_id() == external_id;
           }
-          return resp.page().next_page_token();
+          return resp.next_page_token();
         }));
     if (found) {
       return absl::OkStatus();
@@ -1101,7 +1101,7 @@ class Loader {
         [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
           v1::ListPromisesRequest req;
           req.set_account_id(receivable.account_id());
-          *req.mutable_page() = page;
+          SetPage(page, &req);
           v1::ListPromisesResponse resp;
           RETURN_IF_ERROR(
               Check(c_.credit().ListPromises(c_.Context().get(), req, &resp)));
@@ -1110,7 +1110,7 @@ class Loader {
               found = found || id == receivable.id();
             }
           }
-          return resp.page().next_page_token();
+          return resp.next_page_token();
         }));
     if (found) {
       return true;

@@ -144,6 +144,14 @@ extern const std::vector<std::string> kPageFlags;
 using PageFetch =
     std::function<absl::StatusOr<std::string>(const v1::PageRequest&)>;
 
+// Sets `page` as the AIP-158 top-level page_size and page_token of the List
+// request `req` (the nested `page` of v0.1.0 is deprecated).
+template <typename Req>
+void SetPage(const v1::PageRequest& page, Req* req) {
+  req->set_page_size(page.page_size());
+  req->set_page_token(page.page_token());
+}
+
 // Follows next_page_token from `first_token` with pages of kPageSize: OK when
 // `fetch` returns "" (the listing ended), `fetch`'s error as is, and
 // `at_limit` after `max_pages` calls that all returned a token (OK to accept

@@ -124,7 +124,7 @@ class NameCache {
     req.set_parent_id(parent);
     return AllPages(
         [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-          *req.mutable_page() = page;
+          SetPage(page, &req);
           v1::ListOrgNodesResponse resp;
           grpc::Status s =
               conn_.accounts().ListOrgNodes(conn_.Context().get(), req, &resp);
@@ -137,7 +137,7 @@ class NameCache {
           for (const v1::OrgNode& n : resp.nodes()) {
             names_[n.id()] = n.name().empty() ? n.id() : n.name();
           }
-          return resp.page().next_page_token();
+          return resp.next_page_token();
         },
         kMaxListPages, absl::OkStatus());
   }

@@ -208,13 +208,13 @@ absl::Status OpportunitiesList(const Args& a, Env& env) {
   std::vector<v1::Opportunity> rows;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListOpportunitiesResponse resp;
         RETURN_IF_ERROR(Check(env.conn->pipeline().ListOpportunities(
             env.conn->Context().get(), req, &resp)));
         rows.insert(rows.end(), resp.opportunities().begin(),
                     resp.opportunities().end());
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   PrintList(env, Pointers(rows), kOpportunityColumns);
   return absl::OkStatus();
@@ -373,12 +373,12 @@ absl::Status ModelsList(const Args& a, Env& env) {
   std::vector<v1::StageModel> models;
   RETURN_IF_ERROR(Paged(
       a, env, [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListStageModelsResponse resp;
         RETURN_IF_ERROR(Check(env.conn->pipeline().ListStageModels(
             env.conn->Context().get(), req, &resp)));
         models.insert(models.end(), resp.models().begin(), resp.models().end());
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       }));
   if (env.format == Format::kJson) {
     PrintList(env, Pointers(models), {});

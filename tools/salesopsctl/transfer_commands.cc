@@ -74,8 +74,9 @@
 // as a table on stdout; with --output=csv or json stdout holds only the
 // rejected rows in that format and the summary goes to stderr, so the output
 // stays machine-readable. --report=FILE also writes the rejected rows as CSV.
-// Exit 0 when the import ran, even with rejected rows; 1 when the file cannot
-// be read, its header is wrong, or a quoted field is not closed.
+// Exit 0 when every row was imported; 4 when the import ran but rejected rows
+// (a script can tell); 1 when the file cannot be read, its header is wrong, or
+// a quoted field is not closed; 3 when it stopped on a retryable error.
 //
 // Export writes the same columns (an export can be imported again), paging
 // through the List RPCs: every account, every opportunity (or those of
@@ -953,6 +954,7 @@ absl::Status RunImport(const Schema& s, const Args& a, Env& env) {
     *env.err << summary << "\n";
     PrintCells(env, header, rejected);
   }
+  env.rows_rejected = !rejected.empty();
   return absl::OkStatus();
 }
 
@@ -979,14 +981,14 @@ absl::Status ListAccounts(Env& env,
   v1::ListAccountsRequest req;
   return ListAll(
       [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-        *req.mutable_page() = page;
+        SetPage(page, &req);
         v1::ListAccountsResponse resp;
         RETURN_IF_ERROR(Check(env.conn->accounts().ListAccounts(
             env.conn->Context().get(), req, &resp)));
         for (const v1::Account& acc : resp.accounts()) {
           each(acc);
         }
-        return resp.page().next_page_token();
+        return resp.next_page_token();
       });
 }
 
@@ -1041,14 +1043,14 @@ absl::Status RunExport(const Schema& s, const Args& a, Env& env) {
       req.set_account_id(account);
       RETURN_IF_ERROR(ListAll(
           [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-            *req.mutable_page() = page;
+            SetPage(page, &req);
             v1::ListOpportunitiesResponse resp;
             RETURN_IF_ERROR(Check(env.conn->pipeline().ListOpportunities(
                 env.conn->Context().get(), req, &resp)));
             for (const v1::Opportunity& o : resp.opportunities()) {
               write(o, none);
             }
-            return resp.page().next_page_token();
+            return resp.next_page_token();
           }));
       break;
     }
@@ -1068,13 +1070,13 @@ absl::Status RunExport(const Schema& s, const Args& a, Env& env) {
         req.set_account_id(id);
         RETURN_IF_ERROR(ListAll(
             [&](const v1::PageRequest& page) -> absl::StatusOr<std::string> {
-              *req.mutable_page() = page;
+              SetPage(page, &req);
               v1::ListContactsResponse resp;
               RETURN_IF_ERROR(Check(env.conn->accounts().ListContacts(
                   env.conn->Context().get(), req, &resp)));
               contacts.insert(contacts.end(), resp.contacts().begin(),
                               resp.contacts().end());
-              return resp.page().next_page_token();
+              return resp.next_page_token();
             }));
         std::map<std::string, std::string> refs;
         for (const v1::Contact& c : contacts) {
@@ -1119,26 +1121,28 @@ void RegisterTransferCommands(Registry& r) {
           ", amount in major units (12500.00), dates YYYY-MM-DD, "
           "competitors as names separated by ';'";
     }
-    r.Add({"import",
-           s.plural,
-           "--file=F|- [--update] [--concurrency=N (default 8)] "
-           "[--report=FILE]",
-           absl::StrCat(
-               "Creates ", s.plural, " from a CSV file with a header row; ",
-               "columns: ", ColumnList(s), " (* = required; id is ignored; ",
-               notes,
-               "). Prints \"imported I, rejected R, of N rows\" and the "
-               "rejected rows (line, external_id, reason); rerunning the same "
-               "file creates nothing twice. With --update every row changes "
-               "the existing ",
-               s.singular,
-               " its id names instead: only the columns of the header "
-               "(update_mask; an empty cell clears the field; only id is "
-               "required)."),
-           {"file", "update", "concurrency", "report"},
-           [schema](const Args& a, Env& env) {
-             return RunImport(*schema, a, env);
-           }});
+    r.Add(
+        {"import",
+         s.plural,
+         "--file=F|- [--update] [--concurrency=N (default 8)] "
+         "[--report=FILE]",
+         absl::StrCat(
+             "Creates ", s.plural, " from a CSV file with a header row; ",
+             "columns: ", ColumnList(s), " (* = required; id is ignored; ",
+             notes,
+             "). Prints \"imported I, rejected R, of N rows\" and the "
+             "rejected rows (line, external_id, reason); exit 4 when rows were "
+             "rejected; rerunning the same file creates nothing twice. With "
+             "--update every row changes "
+             "the existing ",
+             s.singular,
+             " its id names instead: only the columns of the header "
+             "(update_mask; an empty cell clears the field; only id is "
+             "required)."),
+         {"file", "update", "concurrency", "report"},
+         [schema](const Args& a, Env& env) {
+           return RunImport(*schema, a, env);
+         }});
     r.Add(
         {"export", s.plural,
          kind == Kind::kAccounts ? "[--file=F]"

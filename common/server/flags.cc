@@ -88,8 +88,7 @@ ABSL_FLAG(std::string, webhook_ca_file, "",
           "PEM CA bundle for webhook receivers' certificates; \"\" = system");
 ABSL_FLAG(int32_t, webhook_retry_initial_ms, 500,
           "first webhook retry delay cap (exponential, full jitter)");
-ABSL_FLAG(int32_t, webhook_retry_max_ms, 60000,
-          "largest webhook retry delay");
+ABSL_FLAG(int32_t, webhook_retry_max_ms, 60000, "largest webhook retry delay");
 ABSL_FLAG(absl::Duration, webhook_auto_pause_after, absl::Hours(24),
           "continuous webhook failure after which it is AUTO_PAUSED");
 

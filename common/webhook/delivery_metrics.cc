@@ -21,8 +21,9 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& registry)
   failure_ = &deliveries.Add({{"outcome", "failure"}});
   auto_paused_ = &prometheus::BuildGauge()
                       .Name("salesops_webhook_auto_paused")
-                      .Help("Webhook subscriptions AUTO_PAUSED by failures, "
-                            "a restore or the feed's retention")
+                      .Help(
+                          "Webhook subscriptions AUTO_PAUSED by failures, "
+                          "a restore or the feed's retention")
                       .Register(registry)
                       .Add({});
 }

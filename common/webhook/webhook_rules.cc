@@ -35,8 +35,7 @@ bool IsLoopbackHost(std::string_view host) {
     return (ntohl(v4.s_addr) >> 24) == 127;
   }
   in6_addr v6{};
-  return inet_pton(AF_INET6, h.c_str(), &v6) == 1 &&
-         IN6_IS_ADDR_LOOPBACK(&v6);
+  return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 // Splits "host[:port]" or "[v6][:port]" into host and port (0 = none).
@@ -58,8 +57,8 @@ bool SplitHostPort(std::string_view authority, std::string* host, int* port) {
     return true;
   }
   return absl::StartsWith(A(rest), ":") &&
-         absl::SimpleAtoi(A(rest.substr(1)), port) &&
-         *port >= 1 && *port <= 65535;
+         absl::SimpleAtoi(A(rest.substr(1)), port) && *port >= 1 &&
+         *port <= 65535;
 }
 
 absl::Status Bad(std::string_view field, std::string_view rule) {
@@ -104,15 +103,17 @@ absl::StatusOr<Target> ParseTarget(std::string_view url,
   }
   const size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
-  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  t.path =
+      slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (authority.find('@') != std::string_view::npos) {
     return Bad(field, "must not carry user info (put secrets in the secret)");
   }
   if (!SplitHostPort(authority, &t.host, &t.port) || t.host.empty() ||
       std::any_of(t.path.begin(), t.path.end(),
                   [](char c) { return c == ' ' || c < 0x20; })) {
-    return Bad(field, "must have a host, an optional port 1..65535 and no "
-                      "spaces or control characters");
+    return Bad(field,
+               "must have a host, an optional port 1..65535 and no "
+               "spaces or control characters");
   }
   if (t.scheme == "https") {
     t.port = t.port == 0 ? 443 : t.port;
@@ -143,9 +144,9 @@ absl::Status ValidateCreate(const v1::CreateWebhookRequest& req,
   }
   if (!req.secret().empty() && (req.secret().size() < kMinSecretLength ||
                                 req.secret().size() > kMaxSecretLength)) {
-    v.Add("secret", absl::StrCat("must be ", kMinSecretLength, "..",
-                                 kMaxSecretLength,
-                                 " characters, or empty to have one made"));
+    v.Add("secret",
+          absl::StrCat("must be ", kMinSecretLength, "..", kMaxSecretLength,
+                       " characters, or empty to have one made"));
   }
   std::set<std::string> seen;
   for (int i = 0; i < req.event_kinds_size(); ++i) {

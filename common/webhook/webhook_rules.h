@@ -42,10 +42,9 @@ struct Target {
 // host (127.0.0.0/8, ::1, localhost) when `allow_http_loopback`; a host; no
 // user info; no fragment; port 1..65535. INVALID_ARGUMENT naming `field` and
 // the rule broken.
-[[nodiscard]] absl::StatusOr<Target> ParseTarget(std::string_view url,
-                                                 bool allow_http_loopback,
-                                                 std::string_view field =
-                                                     "target_url");
+[[nodiscard]] absl::StatusOr<Target> ParseTarget(
+    std::string_view url, bool allow_http_loopback,
+    std::string_view field = "target_url");
 
 // Every rule of a CreateWebhookRequest (the URL, the secret's length, kinds
 // neither blank nor repeated); INVALID_ARGUMENT naming each field and rule.

@@ -14,10 +14,10 @@ TEST(WebhookSignature, MatchesAnIndependentHmacSha256) {
   // Computed with Python's hmac module over "1700000000.{\"id\":\"e-1\"}".
   EXPECT_EQ(Signature("whsec_0123456789abcdef", 1700000000, R"({"id":"e-1"})"),
             "9cdcdafb5bc20004731f99f81010d8cf6ab178784fb0ac5ede2315e7e04abbce");
-  EXPECT_EQ(SignatureHeader("whsec_0123456789abcdef", 1700000000,
-                            R"({"id":"e-1"})"),
-            "t=1700000000,v1="
-            "9cdcdafb5bc20004731f99f81010d8cf6ab178784fb0ac5ede2315e7e04abbce");
+  EXPECT_EQ(
+      SignatureHeader("whsec_0123456789abcdef", 1700000000, R"({"id":"e-1"})"),
+      "t=1700000000,v1="
+      "9cdcdafb5bc20004731f99f81010d8cf6ab178784fb0ac5ede2315e7e04abbce");
 }
 
 TEST(WebhookSignature, DependsOnTimestampAndSecret) {
@@ -43,7 +43,8 @@ TEST(WebhookBackoff, StaysWithinTheDoublingCapAndTheMaximum) {
 }
 
 TEST(WebhookTarget, HttpsAnywhereHttpOnlyToLoopbackWithTheFlag) {
-  absl::StatusOr<Target> t = ParseTarget("https://hooks.example.com/x?y=1", false);
+  absl::StatusOr<Target> t =
+      ParseTarget("https://hooks.example.com/x?y=1", false);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->host, "hooks.example.com");
   EXPECT_EQ(t->port, 443);
@@ -118,10 +119,9 @@ TEST(WebhookBody, CarriesIdTypeTimeAndTheEntityAsProto3Json) {
   event.mutable_payload()->PackFrom(entity);
   absl::StatusOr<std::string> body = EventBody(event, "e1", "accounts");
   ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_EQ(*body,
-            R"({"id":"e1-42","type":"backups.Backup","sequence":42,)"
-            R"("epoch":"e1","time":"2023-11-14T22:13:20.123456Z",)"
-            R"("service":"accounts","data":{"id":7,"epoch":"ab\"c"}})");
+  EXPECT_EQ(*body, R"({"id":"e1-42","type":"backups.Backup","sequence":42,)"
+                   R"("epoch":"e1","time":"2023-11-14T22:13:20.123456Z",)"
+                   R"("service":"accounts","data":{"id":7,"epoch":"ab\"c"}})");
 }
 
 TEST(WebhookFilter, EmptyTakesAllButMarkersAndSubscriptionChanges) {

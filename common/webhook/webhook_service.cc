@@ -21,7 +21,7 @@ absl::StatusOr<std::string> NewSecret() {
     return absl::InternalError("webhook: no random bytes for a secret");
   }
   return absl::BytesToHexString(
-      std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 absl::Status RequireId(const std::string& id) {
@@ -58,9 +58,9 @@ grpc::Status WebhookServiceImpl::CreateWebhook(
     w.set_target_url(req->target_url());
     *w.mutable_event_kinds() = req->event_kinds();
     w.set_description(req->description());
-    ASSIGN_OR_RETURN(*resp->mutable_webhook(),
-                     webhooks_->Create(ActorFor(who, "CreateWebhook"), w,
-                                       secret));
+    ASSIGN_OR_RETURN(
+        *resp->mutable_webhook(),
+        webhooks_->Create(ActorFor(who, "CreateWebhook"), w, secret));
     manager_->Sync(resp->webhook());
     resp->set_secret(secret);
     return absl::OkStatus();
@@ -101,8 +101,8 @@ grpc::Status WebhookServiceImpl::ListWebhooks(
       *resp->add_webhooks() = std::move(w);
     }
     if (more && resp->webhooks_size() > 0) {
-      resp->set_next_page_token(EncodePageToken(
-          resp->webhooks(resp->webhooks_size() - 1).id()));
+      resp->set_next_page_token(
+          EncodePageToken(resp->webhooks(resp->webhooks_size() - 1).id()));
     }
     return absl::OkStatus();
   });
@@ -132,8 +132,7 @@ grpc::Status WebhookServiceImpl::ResumeWebhook(
     grpc::ServerContext* ctx, const v1::ResumeWebhookRequest* req,
     v1::Webhook* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
-    return SetState(who, "ResumeWebhook", req->id(), v1::Webhook::ACTIVE,
-                    resp);
+    return SetState(who, "ResumeWebhook", req->id(), v1::Webhook::ACTIVE, resp);
   });
 }
 
@@ -142,8 +141,8 @@ grpc::Status WebhookServiceImpl::DeleteWebhook(
     v1::DeleteWebhookResponse*) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) -> absl::Status {
     RETURN_IF_ERROR(RequireId(req->id()));
-    RETURN_IF_ERROR(webhooks_->Delete(ActorFor(who, "DeleteWebhook"),
-                                      req->id()));
+    RETURN_IF_ERROR(
+        webhooks_->Delete(ActorFor(who, "DeleteWebhook"), req->id()));
     manager_->Forget(req->id());
     return absl::OkStatus();
   });

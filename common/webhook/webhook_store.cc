@@ -59,14 +59,14 @@ absl::StatusOr<v1::Webhook> WebhookStore::Create(const Actor& actor,
                   [&](WriteTxn& txn) -> absl::Status {
                     int count = 0;
                     const std::string start = KeyBuilder(kWebhookTag).key();
-                    RETURN_IF_ERROR(txn.Scan(
-                        cf_, start, PrefixSuccessor(start),
-                        [&](std::string_view, std::string_view) {
-                          return ++count < kMaxSubscriptions;
-                        }));
+                    RETURN_IF_ERROR(
+                        txn.Scan(cf_, start, PrefixSuccessor(start),
+                                 [&](std::string_view, std::string_view) {
+                                   return ++count < kMaxSubscriptions;
+                                 }));
                     if (count >= kMaxSubscriptions) {
                       return FailedPrecondition(
-                          "TOO_MANY_WEBHOOKS",
+                          "TOO_MANY_WEBHOOKS", "webhooks",
                           absl::StrCat("at most ", kMaxSubscriptions,
                                        " webhooks per service; delete one"));
                     }

@@ -17,8 +17,8 @@
 namespace salesops::ctl {
 namespace {
 
-absl::StatusOr<std::unique_ptr<v1::WebhookService::Stub>> StubFor(
-    const Args& a, Env& env) {
+absl::StatusOr<std::unique_ptr<v1::WebhookService::Stub>> StubFor(const Args& a,
+                                                                  Env& env) {
   ASSIGN_OR_RETURN(const std::string service, a.Required("service"));
   std::shared_ptr<grpc::Channel> channel = env.conn->channel(service);
   if (channel == nullptr) {
@@ -30,21 +30,21 @@ absl::StatusOr<std::unique_ptr<v1::WebhookService::Stub>> StubFor(
 }
 
 const std::vector<std::string> kColumns = {
-    "id",        "state",      "target_url",   "event_kinds", "delivered",
-    "epoch",     "last_error", "failing_since", "secret",     "description"};
+    "id",    "state",      "target_url",    "event_kinds", "delivered",
+    "epoch", "last_error", "failing_since", "secret",      "description"};
 
 std::vector<std::string> Row(const v1::Webhook& w) {
-  return {w.id(),
-          v1::Webhook::State_Name(w.state()),
-          w.target_url(),
-          w.event_kinds().empty() ? "*" : absl::StrJoin(w.event_kinds(), " "),
-          absl::StrCat(w.delivered_sequence()),
-          w.epoch(),
-          w.last_error(),
-          w.failing_since_micros() == 0 ? ""
-                                        : TimeText(w.failing_since_micros()),
-          w.secret_hint(),
-          w.description()};
+  return {
+      w.id(),
+      v1::Webhook::State_Name(w.state()),
+      w.target_url(),
+      w.event_kinds().empty() ? "*" : absl::StrJoin(w.event_kinds(), " "),
+      absl::StrCat(w.delivered_sequence()),
+      w.epoch(),
+      w.last_error(),
+      w.failing_since_micros() == 0 ? "" : TimeText(w.failing_since_micros()),
+      w.secret_hint(),
+      w.description()};
 }
 
 absl::Status WebhookCreate(const Args& a, Env& env) {

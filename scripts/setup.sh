@@ -9,6 +9,7 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libssl-dev
+  libcpp-httplib-dev   # webhook deliveries (HTTP/1.1 client, TLS; DECISIONS D35)
   # tests
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # the fuzz targets: libFuzzer, ASan and UBSan runtimes (D26)

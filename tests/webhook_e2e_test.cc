@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -33,6 +34,7 @@
 #include "common/testing/temp_dir.h"
 #include "common/webhook/webhook_rules.h"
 #include "salesops/v1/accounts.grpc.pb.h"
+#include "salesops/v1/backup.grpc.pb.h"
 #include "salesops/v1/webhook.grpc.pb.h"
 #include "tests/e2e.h"
 
@@ -151,18 +153,24 @@ class WebhookE2eTest : public ::testing::Test {
     webhooks_ = v1::WebhookService::NewStub(channel_);
   }
 
-  void Start(std::vector<std::string> extra = {}) {
+  // Starts accounts on data dir `data`, made with --init unless `extra`
+  // restores a backup into it.
+  void Start(std::vector<std::string> extra = {},
+             const std::string& data = "accounts") {
     std::vector<std::string> args = {SALESOPS_ACCOUNTS_BIN,
                                      absl::StrCat("--listen=127.0.0.1:", port_),
                                      "--metrics_listen=127.0.0.1:0",
                                      "--auth=tokens",
                                      "--tokens_file=" + dir_.path() + "/tokens",
-                                     "--data_dir=" + dir_.path() + "/accounts",
-                                     "--init",
+                                     "--data_dir=" + dir_.path() + "/" + data,
+                                     "--backup_dir=" + dir_.path() + "/backups",
                                      "--webhook_allow_http_loopback",
                                      "--webhook_retry_initial_ms=1",
                                      "--webhook_retry_max_ms=20"};
     args.insert(args.end(), extra.begin(), extra.end());
+    if (extra.empty() || !absl::StartsWith(extra[0], "--restore")) {
+      args.push_back("--init");
+    }
     service_ = Launch(args, "accounts");
     ASSERT_EQ(service_.port, port_) << service_.process->Log();
   }
@@ -369,6 +377,40 @@ TEST_F(WebhookE2eTest, FailingReceiverIsAutoPausedWithTheReason) {
   EXPECT_NE(page.find("salesops_webhook_auto_paused 1"), std::string::npos);
   EXPECT_NE(page.find("salesops_webhook_deliveries_total{outcome=\"failure\"}"),
             std::string::npos);
+}
+
+// A restore gives the store a new epoch: the restored subscription is
+// AUTO_PAUSED saying so, never silently continued; Resume goes on from its
+// cursor in the new epoch.
+TEST_F(WebhookE2eTest, RestoredStoreAutoPausesUntilResumed) {
+  Receiver receiver(0.0);
+  Start();
+  const v1::CreateWebhookResponse sub = Subscribe(receiver.url());
+  receiver.set_secret(sub.secret());
+  CreateAccount("before-backup");
+  ASSERT_TRUE(e2e::Eventually([&] { return receiver.distinct() == 1; }));
+  const std::string old_epoch = Get(sub.webhook().id()).epoch();
+  v1::CreateBackupResponse backup;
+  ASSERT_TRUE(v1::BackupService::NewStub(channel_)
+                  ->CreateBackup(Ctx(kAdmin).get(), {}, &backup)
+                  .ok());
+  service_.process->Signal(SIGTERM);
+  ASSERT_TRUE(service_.process->WaitExit(absl::Seconds(15)).has_value());
+  Start({"--restore_from_backup_dir=" + dir_.path() + "/backups"}, "restored");
+  ASSERT_TRUE(e2e::Eventually([&] {
+    return Get(sub.webhook().id()).state() == v1::Webhook::AUTO_PAUSED;
+  }));
+  EXPECT_NE(Get(sub.webhook().id()).last_error().find("restored"),
+            std::string::npos);
+  CreateAccount("after-restore");
+  v1::ResumeWebhookRequest resume;
+  resume.set_id(sub.webhook().id());
+  v1::Webhook resumed;
+  ASSERT_TRUE(
+      webhooks_->ResumeWebhook(Ctx(kAdmin).get(), resume, &resumed).ok());
+  EXPECT_NE(resumed.epoch(), old_epoch);
+  ASSERT_TRUE(e2e::Eventually([&] { return receiver.distinct() >= 2; }));
+  EXPECT_EQ(receiver.order().back().second.substr(0, 4), "acc_");
 }
 
 TEST_F(WebhookE2eTest, NeverAnsweringReceiverDoesNotHoldUpWrites) {

@@ -413,6 +413,51 @@ TEST_F(WebhookE2eTest, RestoredStoreAutoPausesUntilResumed) {
   EXPECT_EQ(receiver.order().back().second.substr(0, 4), "acc_");
 }
 
+// An https receiver whose certificate --webhook_ca_file trusts gets its
+// events; one whose certificate nobody vouches for gets none (verification
+// is on) and its subscription shows the error.
+TEST_F(WebhookE2eTest, HttpsReceiversAreVerifiedAgainstTheCaFile) {
+  const std::string d = dir_.path();
+  for (const char* name : {"trusted", "untrusted"}) {
+    const std::string cmd = absl::StrCat(
+        "cd '", d, "' && timeout 60 openssl req -x509 -newkey ec -pkeyopt ",
+        "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost ",
+        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ", name,
+        ".key -out ", name, ".pem >>openssl.log 2>&1");
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  std::atomic<int> trusted_hits{0}, untrusted_hits{0};
+  httplib::SSLServer trusted((d + "/trusted.pem").c_str(),
+                             (d + "/trusted.key").c_str());
+  httplib::SSLServer untrusted((d + "/untrusted.pem").c_str(),
+                               (d + "/untrusted.key").c_str());
+  trusted.Post("/hook", [&](const httplib::Request&, httplib::Response& res) {
+    ++trusted_hits;
+    res.status = 204;
+  });
+  untrusted.Post("/hook", [&](const httplib::Request&, httplib::Response& res) {
+    ++untrusted_hits;
+    res.status = 204;
+  });
+  const int trusted_port = trusted.bind_to_any_port("127.0.0.1");
+  const int untrusted_port = untrusted.bind_to_any_port("127.0.0.1");
+  std::thread t1([&] { trusted.listen_after_bind(); });
+  std::thread t2([&] { untrusted.listen_after_bind(); });
+  Start({"--webhook_ca_file=" + d + "/trusted.pem"});
+  Subscribe(absl::StrCat("https://127.0.0.1:", trusted_port, "/hook"));
+  const v1::CreateWebhookResponse bad =
+      Subscribe(absl::StrCat("https://localhost:", untrusted_port, "/hook"));
+  CreateAccount("over-tls");
+  EXPECT_TRUE(e2e::Eventually([&] { return trusted_hits.load() == 1; }));
+  EXPECT_TRUE(e2e::Eventually(
+      [&] { return !Get(bad.webhook().id()).last_error().empty(); }));
+  EXPECT_EQ(untrusted_hits.load(), 0);
+  trusted.stop();
+  untrusted.stop();
+  t1.join();
+  t2.join();
+}
+
 TEST_F(WebhookE2eTest, NeverAnsweringReceiverDoesNotHoldUpWrites) {
   // Accepts connections (the kernel's backlog) and never reads or answers.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -166,6 +166,7 @@ void ServiceRuntime::AddWebhooks(const RuntimeSettings& settings) {
       static_cast<WebhookCf>(static_cast<int>(spec_.column_families.size())));
   webhook::DeliverySettings delivery = settings.webhooks;
   delivery.service = spec_.name;
+  delivery.allow_http_loopback = settings.webhook_allow_http_loopback;
   webhooks_ = std::make_unique<webhook::WebhookManager>(
       store_.get(), webhook_store_.get(), std::move(delivery),
       &metrics_->registry());

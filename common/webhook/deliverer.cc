@@ -23,6 +23,26 @@ constexpr absl::Duration kPersistEvery = absl::Milliseconds(200);
 // auto-pause counts across restarts, without a write per short hiccup.
 constexpr absl::Duration kStoreStreakAfter = absl::Seconds(5);
 
+// A keep-alive client of `target` with the settings' timeouts, TLS
+// verification on (the system's CA store or --webhook_ca_file).
+std::unique_ptr<httplib::Client> MakeClient(const Target& target,
+                                            const DeliverySettings& settings) {
+  auto client = std::make_unique<httplib::Client>(target.origin());
+  const auto secs = [](absl::Duration d) {
+    return static_cast<time_t>(absl::ToInt64Seconds(d));
+  };
+  client->set_connection_timeout(secs(settings.connect_timeout));
+  client->set_read_timeout(secs(settings.io_timeout));
+  client->set_write_timeout(secs(settings.io_timeout));
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);  // headers and body go in separate writes
+  client->enable_server_certificate_verification(true);
+  if (!settings.ca_file.empty()) {
+    client->set_ca_cert_path(settings.ca_file);
+  }
+  return client;
+}
+
 }  // namespace
 
 // One subscription's delivery thread (see deliverer.h).
@@ -110,6 +130,7 @@ class Deliverer {
   std::mt19937_64 rng_;
   std::string secret_;
   std::string epoch_;
+  std::string path_;        // of the target URL, with its query
   uint64_t cursor_ = 0;     // last delivered or skipped
   uint64_t persisted_ = 0;  // the cursor as stored
   absl::Time persisted_at_ = absl::InfinitePast();
@@ -170,20 +191,15 @@ bool Deliverer::Prepare() {
         cursor_ + 1, " of the restored store, with its epoch in the ids"));
     return false;
   }
-  auto client = std::make_unique<httplib::Client>(
-      ParseTarget(webhook_.target_url(), true)->origin());
-  const auto secs = [](absl::Duration d) {
-    return static_cast<time_t>(absl::ToInt64Seconds(d));
-  };
-  client->set_connection_timeout(secs(settings_->connect_timeout));
-  client->set_read_timeout(secs(settings_->io_timeout));
-  client->set_write_timeout(secs(settings_->io_timeout));
-  client->set_keep_alive(true);
-  client->set_tcp_nodelay(true);  // headers and body go in separate writes
-  client->enable_server_certificate_verification(true);
-  if (!settings_->ca_file.empty()) {
-    client->set_ca_cert_path(settings_->ca_file);
+  absl::StatusOr<Target> target =
+      ParseTarget(webhook_.target_url(), settings_->allow_http_loopback);
+  if (!target.ok()) {  // e.g. http after --webhook_allow_http_loopback went
+    AutoPause(absl::StrCat("the target is no longer allowed: ",
+                           target.status().message()));
+    return false;
   }
+  path_ = target->path;
+  std::unique_ptr<httplib::Client> client = MakeClient(*target, *settings_);
   std::lock_guard<std::mutex> lock(mu_);
   client_ = std::move(client);
   return !stop_;
@@ -282,9 +298,8 @@ bool Deliverer::Post(const std::string& body, const std::string& event_id,
       {"SalesOps-Event-Id", event_id},
       {"SalesOps-Signature", SignatureHeader(secret_, t, body)},
       {"User-Agent", "salesops-webhooks/1 (" + settings_->service + ")"}};
-  const std::string path = ParseTarget(webhook_.target_url(), true)->path;
   httplib::Result res =
-      client_->Post(path.c_str(), headers, body, "application/json");
+      client_->Post(path_.c_str(), headers, body, "application/json");
   if (res && res->status >= 200 && res->status < 300) {
     return true;
   }

@@ -47,6 +47,9 @@ struct DeliverySettings {
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration io_timeout = absl::Seconds(10);  // read and write
   std::string ca_file;                            // "" = the system's store
+  // --webhook_allow_http_loopback: an http subscription made with it is
+  // AUTO_PAUSED when the service runs without it.
+  bool allow_http_loopback = false;
 };
 
 class DeliveryMetrics;

@@ -10,9 +10,16 @@
 //             grpc.health.v1.Health/Check on the same server: p50/p99, ratio
 //   fresh     UpdateOpportunity at --fresh_rate/s; for sampled writes the time
 //             until GetForecast of the owner shows them: p50/p99
+//   webhook   CreateOpportunity p99 without and with a webhook subscription
+//             whose receiver never answers, in alternating blocks (bench/
+//             webhook.sh; issue 18)
 // It also writes the dataset as CSV (--csv_dir) for the PostgreSQL comparison.
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +47,7 @@
 #include "salesops/v1/feed.grpc.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
+#include "salesops/v1/webhook.grpc.pb.h"
 
 ABSL_FLAG(std::string, accounts, "127.0.0.1:7201", "salesops-accounts");
 ABSL_FLAG(std::string, pipeline, "127.0.0.1:7202", "salesops-pipeline");
@@ -52,6 +60,10 @@ ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
 ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
+ABSL_FLAG(int32_t, webhook_rounds, 10,
+          "webhook phase: rounds of one block without and one with a "
+          "subscription");
+ABSL_FLAG(int32_t, webhook_calls, 500, "webhook phase: calls per block");
 ABSL_FLAG(std::string, csv_dir, "", "write org.csv and opportunities.csv here");
 ABSL_FLAG(std::string, state, "bench-state.txt",
           "file keeping node ids between runs of separate phases");
@@ -441,6 +453,84 @@ class Bench {
     for (std::thread& t : pool) t.join();
   }
 
+ public:
+  // CreateOpportunity p99 with and without a webhook subscription whose
+  // receiver accepts connections and never answers (a socket of this process
+  // that listens and is never read), in alternating blocks of one run.
+  void Webhook() {
+    LoadState();
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        listen(fd, 1024) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      std::cerr << "bench: cannot listen on loopback\n";
+      std::exit(1);
+    }
+    auto webhooks = v1::WebhookService::NewStub(pipeline_channel_);
+    std::vector<double> without, with;
+    const int rounds = absl::GetFlag(FLAGS_webhook_rounds);
+    for (int r = 0; r < rounds; ++r) {
+      for (int half = 0; half < 2; ++half) {
+        const bool subscribed = (half == 0) == (r % 2 == 1);
+        std::string id;
+        if (subscribed) {
+          v1::CreateWebhookRequest req;
+          req.set_target_url(
+              absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/hook"));
+          v1::CreateWebhookResponse resp;
+          grpc::Status s = webhooks->CreateWebhook(Ctx().get(), req, &resp);
+          if (!s.ok()) Fail("CreateWebhook", s);
+          id = resp.webhook().id();
+        }
+        TimedCreates(r * 2 + half, subscribed ? &with : &without);
+        if (subscribed) {
+          v1::DeleteWebhookRequest req;
+          req.set_id(id);
+          v1::DeleteWebhookResponse resp;
+          grpc::Status s = webhooks->DeleteWebhook(Ctx().get(), req, &resp);
+          if (!s.ok()) Fail("DeleteWebhook", s);
+        }
+      }
+    }
+    close(fd);
+    const Percentiles a = Of(without), b = Of(with);
+    std::cout << absl::StrFormat(
+        "webhook: CreateOpportunity, %d calls each: without a subscription "
+        "p50 %.2f ms p99 %.2f ms; with a never-answering receiver p50 %.2f "
+        "ms p99 %.2f ms; p99 ratio %.3f\n",
+        static_cast<int>(without.size()), a.p50_us / 1000, a.p99_us / 1000,
+        b.p50_us / 1000, b.p99_us / 1000, b.p99_us / a.p99_us);
+  }
+
+  // One block of sequential CreateOpportunity calls; appends their
+  // latencies (microseconds).
+  void TimedCreates(int block, std::vector<double>* us) {
+    const int calls = absl::GetFlag(FLAGS_webhook_calls);
+    for (int i = 0; i < calls; ++i) {
+      v1::CreateOpportunityRequest req;
+      v1::Opportunity* o = req.mutable_opportunity();
+      o->set_account_id(account_);
+      o->set_owner_node_id(
+          org_.reps[static_cast<size_t>(i) % org_.reps.size()]);
+      o->set_name(absl::StrCat("Webhook bench ", block, "-", i));
+      o->mutable_amount()->set_units_minor(100'000 + i);
+      o->mutable_amount()->set_currency("EUR");
+      o->mutable_expected_close_date()->set_year(2027);
+      o->mutable_expected_close_date()->set_month(2);
+      o->mutable_expected_close_date()->set_day(1);
+      v1::Opportunity out;
+      const Clock::time_point start = Clock::now();
+      grpc::Status s = pipeline_->CreateOpportunity(Ctx().get(), req, &out);
+      if (!s.ok()) Fail("CreateOpportunity", s);
+      us->push_back(Micros(start, Clock::now()));
+    }
+  }
+
+ private:
   void SaveState() {
     std::ofstream out(absl::GetFlag(FLAGS_state), std::ios::trunc);
     out << org_.root << "\n" << org_.mid << "\n" << account_ << "\n";
@@ -497,5 +587,6 @@ int main(int argc, char** argv) {
   if (has("catchup")) bench.CatchUp();
   if (has("query")) bench.Query();
   if (has("fresh")) bench.Fresh();
+  if (has("webhook")) bench.Webhook();
   return 0;
 }

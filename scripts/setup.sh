@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libssl-dev
-  libcpp-httplib-dev   # the HTTP/JSON (Connect) listener and webhook deliveries (D36)
+  libcpp-httplib-dev   # the HTTP/JSON (Connect) listener and webhook deliveries (D35, D36)
   # tests
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev   # the fuzz targets: libFuzzer, ASan and UBSan runtimes (D26)

@@ -47,6 +47,7 @@
 #include "salesops/v1/forecast.grpc.pb.h"
 #include "salesops/v1/options.pb.h"
 #include "salesops/v1/pipeline.grpc.pb.h"
+#include "salesops/v1/webhook.grpc.pb.h"
 #include "tests/e2e.h"
 
 namespace salesops {
@@ -282,7 +283,8 @@ class BoundsE2eTest : public ::testing::Test {
           v1::CreateOpportunityRequest::descriptor(),
           v1::GetForecastRequest::descriptor(),
           v1::CheckCreditRequest::descriptor(), v1::WatchRequest::descriptor(),
-          v1::ListAuditRecordsRequest::descriptor()}) {
+          v1::ListAuditRecordsRequest::descriptor(),
+          v1::CreateWebhookRequest::descriptor()}) {
       const google::protobuf::FileDescriptor* file = any->file();
       for (int i = 0; i < file->service_count(); ++i) {
         out.push_back(file->service(i));

@@ -26,6 +26,14 @@ RuntimeSettings RuntimeSettings::FromFlags() {
   s.backup.keep = absl::GetFlag(FLAGS_backup_keep);
   s.restore_from_backup_dir = absl::GetFlag(FLAGS_restore_from_backup_dir);
   s.restore_backup_id = absl::GetFlag(FLAGS_restore_backup_id);
+  s.webhooks.retry_initial =
+      absl::Milliseconds(absl::GetFlag(FLAGS_webhook_retry_initial_ms));
+  s.webhooks.retry_max =
+      absl::Milliseconds(absl::GetFlag(FLAGS_webhook_retry_max_ms));
+  s.webhooks.auto_pause_after = absl::GetFlag(FLAGS_webhook_auto_pause_after);
+  s.webhooks.ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
+  s.webhook_allow_http_loopback =
+      absl::GetFlag(FLAGS_webhook_allow_http_loopback);
   return s;
 }
 
@@ -70,6 +78,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
   rt->backup_ = std::make_unique<BackupServiceImpl>(
       rt->store_.get(), &rt->server_->auth(), settings.backup);
   rt->server_->AddService(rt->backup_.get(), "salesops.v1.BackupService");
+  rt->AddWebhooks(settings);
   return rt;
 }
 
@@ -86,6 +95,16 @@ absl::Status ServiceRuntime::CheckStoreSettings(
         settings.server.max_message_bytes / 4,
         "), so a feed event and a List page always fit a message"));
   }
+  if (settings.webhooks.retry_initial <= absl::ZeroDuration() ||
+      settings.webhooks.retry_max < settings.webhooks.retry_initial) {
+    return absl::InvalidArgumentError(
+        "--webhook_retry_initial_ms, --webhook_retry_max_ms: must be > 0 and "
+        "initial <= max");
+  }
+  if (settings.webhooks.auto_pause_after <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--webhook_auto_pause_after: must be > 0");
+  }
   if (settings.backup.keep < 1) {
     return absl::InvalidArgumentError("--backup_keep: must be >= 1");
   }
@@ -96,6 +115,7 @@ StoreOptions ServiceRuntime::StoreOptionsFor(const RuntimeSettings& settings,
                                              const ServiceSpec& spec) {
   StoreOptions o;
   o.column_families = spec.column_families;
+  o.column_families.push_back("webhooks");  // after the service's own
   o.sync_writes = settings.sync_writes;
   o.outbox_retention = settings.feed_retention;
   o.clock = clock_;
@@ -138,6 +158,24 @@ int ServiceRuntime::FailedToStart(const absl::Status& status) {
   return 1;
 }
 
+void ServiceRuntime::AddWebhooks(const RuntimeSettings& settings) {
+  // The "webhooks" column family follows the service's own (StoreOptionsFor).
+  enum class WebhookCf : int {};
+  webhook_store_ = std::make_unique<webhook::WebhookStore>(
+      store_.get(),
+      static_cast<WebhookCf>(static_cast<int>(spec_.column_families.size())));
+  webhook::DeliverySettings delivery = settings.webhooks;
+  delivery.service = spec_.name;
+  delivery.allow_http_loopback = settings.webhook_allow_http_loopback;
+  webhooks_ = std::make_unique<webhook::WebhookManager>(
+      store_.get(), webhook_store_.get(), std::move(delivery),
+      &metrics_->registry());
+  webhook_service_ = std::make_unique<webhook::WebhookServiceImpl>(
+      &server_->auth(), webhook_store_.get(), webhooks_.get(),
+      settings.webhook_allow_http_loopback);
+  server_->AddService(webhook_service_.get(), "salesops.v1.WebhookService");
+}
+
 ServiceRuntime::~ServiceRuntime() { Shutdown(); }
 
 void ServiceRuntime::AddService(grpc::Service* service,
@@ -178,6 +216,7 @@ absl::Status ServiceRuntime::Start() {
   for (auto& c : consumers_) {
     c->Start();
   }
+  RETURN_IF_ERROR(webhooks_->Start());
   return absl::OkStatus();
 }
 
@@ -230,6 +269,9 @@ void ServiceRuntime::Shutdown() {
   }
   for (auto& stop : stop_hooks_) {
     stop();
+  }
+  if (webhooks_ != nullptr) {
+    webhooks_->Stop();  // interrupts requests in flight; joins
   }
   if (collector_ != nullptr) {
     metrics_->UnregisterCollectable(collector_);

@@ -21,12 +21,13 @@
 // the Store (--data_dir, --init, --sync_writes, --feed_retention,
 // --max_entity_bytes, --min_free_disk_bytes, --restore_from_backup_dir) with a
 // RocksDB statistics collector and the disk-space metrics, and the
-// FeedService, AuditService and BackupService over the store, and the HTTP/JSON
-// gateway (--http_listen) in front of the server. Shutdown runs the other way:
-// health NOT_SERVING, the HTTP listener stops, open Watch streams end,
-// in-flight calls drain
-// (--drain_timeout), feed consumers stop, the collector detaches, the store
-// closes.
+// FeedService, AuditService, BackupService and WebhookService over the store,
+// with the webhook deliverers (common/webhook; the store gets a "webhooks"
+// column family after the service's own), and the HTTP/JSON gateway
+// (--http_listen) in front of the server. Shutdown runs the other way: health
+// NOT_SERVING, the HTTP listener stops, open Watch streams end, in-flight calls
+// drain (--drain_timeout), feed consumers stop, the webhook deliverers stop,
+// the collector detaches, the store closes.
 
 #include <functional>
 #include <memory>
@@ -46,6 +47,9 @@
 #include "common/server/server.h"
 #include "common/store/store.h"
 #include "common/time/clock.h"
+#include "common/webhook/deliverer.h"
+#include "common/webhook/webhook_service.h"
+#include "common/webhook/webhook_store.h"
 
 namespace salesops {
 
@@ -68,6 +72,9 @@ struct RuntimeSettings {
   BackupSettings backup;
   std::string restore_from_backup_dir;
   uint32_t restore_backup_id = 0;
+  // Webhook delivery (--webhook_*); its `service` is set from the spec.
+  webhook::DeliverySettings webhooks;
+  bool webhook_allow_http_loopback = false;
   // Not owned; Clock::Real() when null.
   Clock* clock = nullptr;
 
@@ -138,6 +145,8 @@ class ServiceRuntime {
   // The store's options from the settings, with the disk-space metrics.
   StoreOptions StoreOptionsFor(const RuntimeSettings& settings,
                                const ServiceSpec& spec);
+  // The WebhookService and its deliverers over the store.
+  void AddWebhooks(const RuntimeSettings& settings);
 
   ServiceSpec spec_;
   Clock* clock_ = nullptr;
@@ -149,6 +158,9 @@ class ServiceRuntime {
   std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<BackupServiceImpl> backup_;
   std::unique_ptr<ConnectGateway> gateway_;
+  std::unique_ptr<webhook::WebhookStore> webhook_store_;
+  std::unique_ptr<webhook::WebhookManager> webhooks_;
+  std::unique_ptr<webhook::WebhookServiceImpl> webhook_service_;
   std::vector<std::unique_ptr<FeedConsumer>> consumers_;
   std::vector<std::function<void()>> stop_hooks_;
   bool shut_down_ = false;

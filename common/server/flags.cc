@@ -87,6 +87,15 @@ ABSL_FLAG(int32_t, max_threads, 256,
           "RESOURCE_EXHAUSTED");
 ABSL_FLAG(int32_t, max_streams_per_connection, 100,
           "most concurrent calls (HTTP/2 streams) on one client connection");
+ABSL_FLAG(bool, webhook_allow_http_loopback, false,
+          "accept http:// webhook targets on loopback hosts (else https only)");
+ABSL_FLAG(std::string, webhook_ca_file, "",
+          "PEM CA bundle for webhook receivers' certificates; \"\" = system");
+ABSL_FLAG(int32_t, webhook_retry_initial_ms, 500,
+          "first webhook retry delay cap (exponential, full jitter)");
+ABSL_FLAG(int32_t, webhook_retry_max_ms, 60000, "largest webhook retry delay");
+ABSL_FLAG(absl::Duration, webhook_auto_pause_after, absl::Hours(24),
+          "continuous webhook failure after which it is AUTO_PAUSED");
 
 namespace salesops {
 namespace {

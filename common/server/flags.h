@@ -50,6 +50,13 @@
 //       RESOURCE_EXHAUSTED at once (see server.h).
 //   --max_streams_per_connection (100): most concurrent calls (HTTP/2
 //       streams) one client connection may have open; more wait in the client.
+//   Webhooks (docs/API.md "Webhooks"): --webhook_allow_http_loopback (false):
+//       accept http:// targets on loopback hosts (else https only);
+//       --webhook_ca_file (""): PEM CA bundle receivers' certificates are
+//       verified against ("" = the system's store); --webhook_retry_initial_ms
+//       (500), --webhook_retry_max_ms (60000): the backoff between attempts
+//       (full jitter); --webhook_auto_pause_after (24h): continuous failure
+//       after which a subscription is AUTO_PAUSED.
 
 #include <cstdint>
 #include <string>
@@ -90,6 +97,11 @@ ABSL_DECLARE_FLAG(std::string, restore_from_backup_dir);
 ABSL_DECLARE_FLAG(uint32_t, restore_backup_id);
 ABSL_DECLARE_FLAG(int32_t, max_threads);
 ABSL_DECLARE_FLAG(int32_t, max_streams_per_connection);
+ABSL_DECLARE_FLAG(bool, webhook_allow_http_loopback);
+ABSL_DECLARE_FLAG(std::string, webhook_ca_file);
+ABSL_DECLARE_FLAG(int32_t, webhook_retry_initial_ms);
+ABSL_DECLARE_FLAG(int32_t, webhook_retry_max_ms);
+ABSL_DECLARE_FLAG(absl::Duration, webhook_auto_pause_after);
 
 namespace salesops {
 

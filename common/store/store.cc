@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -200,6 +201,17 @@ absl::Status Store::OpenDb(const std::string& dir) {
       }
     }
     names.push_back(name);
+  }
+  // RocksDB refuses to open a database without all its column families. One
+  // made by a newer build or by the service runtime (its "webhooks" family,
+  // D35) opens here too: unnamed families go last and are left alone.
+  std::vector<std::string> on_disk;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &on_disk).ok()) {
+    for (const std::string& name : on_disk) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {

@@ -328,6 +328,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   RegisterDemoCommands(registry);
   RegisterAuditCommands(registry);
   RegisterBackupCommands(registry);
+  RegisterWebhookCommands(registry);
 
   absl::StatusOr<Args> args = Args::Parse(argc, argv);
   if (!args.ok()) {

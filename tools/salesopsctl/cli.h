@@ -191,6 +191,7 @@ void RegisterTransferCommands(Registry& r);  // CSV import/export
 void RegisterDemoCommands(Registry& r);
 void RegisterAuditCommands(Registry& r);
 void RegisterBackupCommands(Registry& r);
+void RegisterWebhookCommands(Registry& r);
 
 // Shared between groups (forecast_commands.cc): prints the forecast tree of
 // `node_id` for the quarter — the node and its descendants down to `depth`

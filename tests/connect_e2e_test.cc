@@ -12,9 +12,10 @@
 //     it decodes, a deadline, a refused token, a REP out of scope, Watch
 //     streamed, resumed, and refused at a stale position; with JSON, and in
 //     plaintext also with the binary codec;
-//   - plain curl: every `sh` example of docs/API.md's "HTTP/JSON" chapter runs
-//     with plain curl (tests/run_doc_examples.sh) and prints what its `#
-//     expect:` lines say.
+//   - plain curl: every `sh` example of docs/API.md's "HTTP/JSON" and
+//     "Webhooks" chapters (tests/run_doc_examples.sh) prints what its
+//     `# expect:` lines say; the webhook examples subscribe a receiver on
+//     loopback, see a change delivered and check its signature.
 
 #include <sys/wait.h>
 
@@ -63,6 +64,8 @@ World* WorldOf(bool tls) {
   world->suite = std::make_unique<Suite>();
   Suite& s = *world->suite;
   s.EnableHttp();
+  // docs/API.md's webhook examples deliver to a receiver on loopback.
+  s.extra_args(kAccounts).push_back("--webhook_allow_http_loopback");
   if ((tls && !s.EnableTls()) || !s.Build()) {
     s.DumpLogs();
     return nullptr;
@@ -143,7 +146,8 @@ void RunNodeClient(bool tls, bool binary) {
   }
 }
 
-void RunDocExamples(bool tls) {
+// The `sh` examples of docs/API.md's chapter `chapter`.
+void RunDocExamples(bool tls, const std::string& chapter) {
   World* w = WorldOf(tls);
   ASSERT_NE(w, nullptr);
   Suite& s = *w->suite;
@@ -163,7 +167,7 @@ void RunDocExamples(bool tls) {
   auto [rc, log] =
       Run({"/bin/bash",
            absl::StrCat(SALESOPS_SOURCE_DIR, "/tests/run_doc_examples.sh"),
-           absl::StrCat(SALESOPS_SOURCE_DIR, "/docs/API.md"), "HTTP/JSON"},
+           absl::StrCat(SALESOPS_SOURCE_DIR, "/docs/API.md"), chapter},
           env);
   EXPECT_EQ(rc, 0) << log;
   EXPECT_NE(log.find("examples passed"), std::string::npos) << log;
@@ -173,13 +177,15 @@ void RunDocExamples(bool tls) {
 // The doc examples first: they expect the REP's out-of-funnel total of a
 // fresh suite.
 TEST(ConnectE2eTest, PlaintextNodeClientAndCurl) {
-  RunDocExamples(false);
+  RunDocExamples(false, "HTTP/JSON");
+  RunDocExamples(false, "Webhooks");
   RunNodeClient(false, false);
   RunNodeClient(false, true);
 }
 
 TEST(ConnectE2eTest, TlsNodeClientAndCurl) {
-  RunDocExamples(true);
+  RunDocExamples(true, "HTTP/JSON");
+  RunDocExamples(true, "Webhooks");
   RunNodeClient(true, false);
 }
 

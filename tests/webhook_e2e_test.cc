@@ -283,7 +283,7 @@ TEST_F(WebhookE2eTest, EveryEventOnceInOrderThroughFailuresAndTwoKills) {
   EXPECT_TRUE(e2e::Eventually([&] {
     return Get(sub.webhook().id()).delivered_sequence() >= order.back().first;
   }));
-  EXPECT_EQ(Get(sub.webhook().id()).state(), v1::Webhook::ACTIVE);
+  EXPECT_EQ(Get(sub.webhook().id()).state(), v1::Webhook::STATE_ACTIVE);
   std::cout << "[webhook] delivered " << order.size() << " events exactly once "
             << "after dedupe; attempts failed with 500: " << receiver.failed()
             << "; duplicates received (redeliveries after SIGKILL): "
@@ -321,7 +321,7 @@ TEST_F(WebhookE2eTest, PausesResumesDeletes) {
   pause.set_id(sub.webhook().id());
   v1::Webhook paused;
   ASSERT_TRUE(webhooks_->PauseWebhook(Ctx(kAdmin).get(), pause, &paused).ok());
-  EXPECT_EQ(paused.state(), v1::Webhook::PAUSED);
+  EXPECT_EQ(paused.state(), v1::Webhook::STATE_PAUSED);
   for (int i = 0; i < 5; ++i) {
     CreateAccount(absl::StrCat("second-", i));
   }
@@ -333,7 +333,7 @@ TEST_F(WebhookE2eTest, PausesResumesDeletes) {
   v1::Webhook resumed;
   ASSERT_TRUE(
       webhooks_->ResumeWebhook(Ctx(kAdmin).get(), resume, &resumed).ok());
-  EXPECT_EQ(resumed.state(), v1::Webhook::ACTIVE);
+  EXPECT_EQ(resumed.state(), v1::Webhook::STATE_ACTIVE);
   ASSERT_TRUE(e2e::Eventually([&] { return receiver.distinct() == 10; }));
 
   // The cursor is stored right after the receiver's 2xx.
@@ -366,7 +366,7 @@ TEST_F(WebhookE2eTest, FailingReceiverIsAutoPausedWithTheReason) {
   const v1::CreateWebhookResponse sub = Subscribe(receiver.url());
   CreateAccount("never-delivered");
   ASSERT_TRUE(e2e::Eventually([&] {
-    return Get(sub.webhook().id()).state() == v1::Webhook::AUTO_PAUSED;
+    return Get(sub.webhook().id()).state() == v1::Webhook::STATE_AUTO_PAUSED;
   }));
   const v1::Webhook w = Get(sub.webhook().id());
   EXPECT_NE(w.last_error().find("HTTP 500"), std::string::npos)
@@ -398,7 +398,7 @@ TEST_F(WebhookE2eTest, RestoredStoreAutoPausesUntilResumed) {
   ASSERT_TRUE(service_.process->WaitExit(absl::Seconds(15)).has_value());
   Start({"--restore_from_backup_dir=" + dir_.path() + "/backups"}, "restored");
   ASSERT_TRUE(e2e::Eventually([&] {
-    return Get(sub.webhook().id()).state() == v1::Webhook::AUTO_PAUSED;
+    return Get(sub.webhook().id()).state() == v1::Webhook::STATE_AUTO_PAUSED;
   }));
   EXPECT_NE(Get(sub.webhook().id()).last_error().find("restored"),
             std::string::npos);

@@ -170,7 +170,7 @@ bool Deliverer::Prepare() {
       webhooks_->Get(webhook_.id());
   absl::StatusOr<std::string> secret = webhooks_->Secret(webhook_.id());
   if (!now.ok() || !now->has_value() || !secret.ok() ||
-      (*now)->state() != v1::Webhook::ACTIVE) {
+      (*now)->state() != v1::Webhook::STATE_ACTIVE) {
     return false;  // deleted or paused meanwhile
   }
   webhook_ = **now;
@@ -344,8 +344,8 @@ void Deliverer::AutoPause(const std::string& reason) {
   log::Warn("webhook auto-paused",
             {{"webhook", webhook_.id()}, {"reason", reason}});
   absl::StatusOr<v1::Webhook> paused = webhooks_->SetState(
-      SystemActor("webhook-delivery"), webhook_.id(), v1::Webhook::AUTO_PAUSED,
-      reason, v1::Webhook::ACTIVE);
+      SystemActor("webhook-delivery"), webhook_.id(),
+      v1::Webhook::STATE_AUTO_PAUSED, reason, v1::Webhook::STATE_ACTIVE);
   if (!paused.ok()) {
     log::Error(
         "webhook: cannot auto-pause",
@@ -416,7 +416,7 @@ void WebhookManager::CountAutoPaused() {
   }
   int n = 0;
   for (const v1::Webhook& w : *list) {
-    n += w.state() == v1::Webhook::AUTO_PAUSED ? 1 : 0;
+    n += w.state() == v1::Webhook::STATE_AUTO_PAUSED ? 1 : 0;
   }
   metrics_->auto_paused().Set(n);
 }
@@ -429,7 +429,7 @@ void WebhookManager::Sync(const v1::Webhook& webhook) {
     }
     Reap();
     auto it = running_.find(webhook.id());
-    if (webhook.state() != v1::Webhook::ACTIVE) {
+    if (webhook.state() != v1::Webhook::STATE_ACTIVE) {
       if (it != running_.end()) {
         it->second->Signal();
       }
@@ -475,7 +475,7 @@ void WebhookManager::Overlay(v1::Webhook* webhook) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = running_.find(webhook->id());
   if (it == running_.end() || it->second->finished() ||
-      webhook->state() != v1::Webhook::ACTIVE) {
+      webhook->state() != v1::Webhook::STATE_ACTIVE) {
     return;
   }
   const Streak s = it->second->streak();

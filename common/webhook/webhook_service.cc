@@ -124,7 +124,8 @@ grpc::Status WebhookServiceImpl::PauseWebhook(
     grpc::ServerContext* ctx, const v1::PauseWebhookRequest* req,
     v1::Webhook* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
-    return SetState(who, "PauseWebhook", req->id(), v1::Webhook::PAUSED, resp);
+    return SetState(who, "PauseWebhook", req->id(), v1::Webhook::STATE_PAUSED,
+                    resp);
   });
 }
 
@@ -132,7 +133,8 @@ grpc::Status WebhookServiceImpl::ResumeWebhook(
     grpc::ServerContext* ctx, const v1::ResumeWebhookRequest* req,
     v1::Webhook* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
-    return SetState(who, "ResumeWebhook", req->id(), v1::Webhook::ACTIVE, resp);
+    return SetState(who, "ResumeWebhook", req->id(), v1::Webhook::STATE_ACTIVE,
+                    resp);
   });
 }
 

@@ -48,7 +48,7 @@ absl::StatusOr<v1::Webhook> WebhookStore::Create(const Actor& actor,
                                                  const std::string& secret) {
   const absl::Time now = store_->clock()->Now();
   webhook.set_id(NewId("whk", now));
-  webhook.set_state(v1::Webhook::ACTIVE);
+  webhook.set_state(v1::Webhook::STATE_ACTIVE);
   webhook.set_secret_hint(SecretHint(secret));
   webhook.set_create_time_micros(absl::ToUnixMicros(now));
   webhook.set_version(1);
@@ -114,13 +114,13 @@ absl::StatusOr<v1::Webhook> WebhookStore::SetState(
                       return absl::OkStatus();  // idempotent: no change
                     }
                     after.set_version(before.version() + 1);
-                    if (state == v1::Webhook::ACTIVE &&
-                        before.state() != v1::Webhook::ACTIVE) {
+                    if (state == v1::Webhook::STATE_ACTIVE &&
+                        before.state() != v1::Webhook::STATE_ACTIVE) {
                       after.clear_last_error();
                       txn.Delete(cf_, Key(kStreakTag, id));
                     }
-                    if (before.state() == v1::Webhook::AUTO_PAUSED &&
-                        state == v1::Webhook::ACTIVE) {
+                    if (before.state() == v1::Webhook::STATE_AUTO_PAUSED &&
+                        state == v1::Webhook::STATE_ACTIVE) {
                       ASSIGN_OR_RETURN(FeedCursor c,
                                        txn.GetFeedCursor(CursorSource(id)));
                       c.epoch = epoch;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/status/status.h"
 #include "salesops/v1/webhook.grpc.pb.h"
 #include "tools/salesopsctl/cli.h"
@@ -36,7 +37,8 @@ const std::vector<std::string> kColumns = {
 std::vector<std::string> Row(const v1::Webhook& w) {
   return {
       w.id(),
-      v1::Webhook::State_Name(w.state()),
+      std::string(
+          absl::StripPrefix(v1::Webhook::State_Name(w.state()), "STATE_")),
       w.target_url(),
       w.event_kinds().empty() ? "*" : absl::StrJoin(w.event_kinds(), " "),
       absl::StrCat(w.delivered_sequence()),

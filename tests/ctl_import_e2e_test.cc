@@ -569,7 +569,7 @@ TEST_F(CtlImportE2eTest, ImportUpdateChangesOnlyTheHeaderColumns) {
                               ",platinum,\n,silver,Mining\n", other.id(),
                               ",DIAMOND,x\n"));
   CtlResult r = Ctl({"import", "accounts", "--update", "--file=" + csv});
-  ASSERT_EQ(r.exit_code, 0) << r.log;
+  ASSERT_EQ(r.exit_code, 4) << r.log;  // rows were rejected
   EXPECT_TRUE(absl::StrContains(r.log, "imported 1, rejected 2, of 3 rows"))
       << r.log;
   EXPECT_TRUE(absl::StrContains(r.log, "id: required")) << r.log;
@@ -598,7 +598,7 @@ TEST_F(CtlImportE2eTest, ImportUpdateChangesOnlyTheHeaderColumns) {
             absl::StrCat("id,account_id,title\n", dora.id(), ",", acme.id(),
                          ",CEO\n", dora.id(), ",", other.id(), ",CFO\n"));
   r = Ctl({"import", "contacts", "--update", "--file=" + contacts_csv});
-  ASSERT_EQ(r.exit_code, 0) << r.log;
+  ASSERT_EQ(r.exit_code, 4) << r.log;  // a row was rejected
   // The second row names the same contact: rejected before any call.
   EXPECT_TRUE(absl::StrContains(r.log, "imported 1, rejected 1, of 2 rows"))
       << r.log;
@@ -610,7 +610,7 @@ TEST_F(CtlImportE2eTest, ImportUpdateChangesOnlyTheHeaderColumns) {
   WriteFile(contacts_csv, absl::StrCat("id,account_id,title\n", dora.id(), ",",
                                        other.id(), ",CFO\n"));
   r = Ctl({"import", "contacts", "--update", "--file=" + contacts_csv});
-  ASSERT_EQ(r.exit_code, 0) << r.log;
+  ASSERT_EQ(r.exit_code, 4) << r.log;  // a row was rejected
   EXPECT_TRUE(absl::StrContains(r.log, "contact.account_id: cannot change"))
       << r.log;
 }

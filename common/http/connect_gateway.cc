@@ -141,6 +141,13 @@ void ServeUnary(grpc::GenericStub& stub,
 
 // One server-streaming call: a gRPC client reactor whose messages the HTTP
 // worker takes one at a time (Next), asking gRPC for the next only then.
+//
+// A hold (AddHold) keeps gRPC from finishing the call (OnDone) while a read
+// it delivered is still with us: the hold goes only when a read fails (the
+// stream ended or was cancelled), so every StartRead we make comes before
+// OnDone, never after (gRPC forbids using a reactor once it is done). Finish
+// cancels and, when a message is still unread, starts the read that lets the
+// call end.
 class StreamBridge final
     : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
@@ -155,6 +162,7 @@ class StreamBridge final
              const std::string& request) {
     request_ = ToBuffer(request);
     stub.PrepareBidiStreamingCall(&context_, path, grpc::StubOptions(), this);
+    AddHold();
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&read_);
     StartCall();
@@ -179,14 +187,24 @@ class StreamBridge final
     return std::nullopt;
   }
 
-  void WaitDone() {
+  // Cancels the call and waits for gRPC to finish it. Called once, on the
+  // HTTP worker that calls Next, after its last Next.
+  void Finish() {
+    context_.TryCancel();
     std::unique_lock<std::mutex> lock(mu_);
+    if (has_message_) {
+      has_message_ = false;
+      lock.unlock();
+      StartRead(&read_);  // fails at once (cancelled): the hold goes
+      lock.lock();
+    }
     cv_.wait(lock, [&] { return done_; });
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      return;  // the stream ended; OnDone follows
+      RemoveHold();  // the stream ended: OnDone follows
+      return;
     }
     std::lock_guard<std::mutex> lock(mu_);
     has_message_ = true;
@@ -296,8 +314,7 @@ void ServeStream(ConnectGateway* gateway, grpc::GenericStub& stub,
         return PumpStream(*bridge, type, *output, sink);
       },
       [bridge, gateway](bool) {
-        bridge->context().TryCancel();
-        bridge->WaitDone();
+        bridge->Finish();
         gateway->ReleaseStream(&bridge->context());
       });
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/log/log.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
@@ -52,36 +53,8 @@ const CodeRow& RowOf(absl::StatusCode code) {
   return kCodes[1];  // unknown
 }
 
-// A JSON string literal of `text` (UTF-8 passes through; controls escaped).
 std::string JsonQuote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::BytesToHexString({&c, 1}));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  return log::Value::Quote(text);
 }
 
 // One element of "details": type, unpadded base64 value and, for a type the

@@ -53,9 +53,7 @@ const CodeRow& RowOf(absl::StatusCode code) {
   return kCodes[1];  // unknown
 }
 
-std::string JsonQuote(std::string_view text) {
-  return log::Value::Quote(text);
-}
+std::string JsonQuote(std::string_view text) { return log::Value::Quote(text); }
 
 // One element of "details": type, unpadded base64 value and, for a type the
 // generated pool knows, its JSON as "debug".

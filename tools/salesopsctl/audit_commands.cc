@@ -16,13 +16,8 @@ namespace salesops::ctl {
 namespace {
 
 absl::Status AuditList(const Args& a, Env& env) {
-  ASSIGN_OR_RETURN(const std::string service, a.Required("service"));
-  std::shared_ptr<grpc::Channel> channel = env.conn->channel(service);
-  if (channel == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--service: \"", service,
-                     "\" is not one of accounts, pipeline, forecast, credit"));
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   ServiceFlagChannel(a, env));
   auto stub = v1::AuditService::NewStub(channel);
   v1::ListAuditRecordsRequest req;
   ASSIGN_OR_RETURN(*req.mutable_entity_id(), IdArg(a, "entity"));

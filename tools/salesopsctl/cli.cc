@@ -236,6 +236,18 @@ std::shared_ptr<grpc::Channel> Connections::channel(
   return it == channels_.end() ? nullptr : it->second;
 }
 
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ServiceFlagChannel(
+    const Args& a, const Env& env) {
+  ASSIGN_OR_RETURN(const std::string service, a.Required("service"));
+  std::shared_ptr<grpc::Channel> channel = env.conn->channel(service);
+  if (channel == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--service: \"", service,
+                     "\" is not one of accounts, pipeline, forecast, credit"));
+  }
+  return channel;
+}
+
 std::unique_ptr<grpc::ClientContext> Connections::Context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() +

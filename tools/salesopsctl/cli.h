@@ -137,6 +137,12 @@ struct Env {
   bool rows_rejected = false;
 };
 
+// The channel of the service --service names (accounts, pipeline, forecast,
+// credit): the commands of the services every port serves (audit, backup,
+// webhooks). INVALID_ARGUMENT naming --service otherwise.
+[[nodiscard]] absl::StatusOr<std::shared_ptr<grpc::Channel>> ServiceFlagChannel(
+    const Args& a, const Env& env);
+
 // The exit codes (documented in --help, README and docs/API.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;     // a permanent error

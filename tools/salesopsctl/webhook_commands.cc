@@ -20,13 +20,8 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<v1::WebhookService::Stub>> StubFor(const Args& a,
                                                                   Env& env) {
-  ASSIGN_OR_RETURN(const std::string service, a.Required("service"));
-  std::shared_ptr<grpc::Channel> channel = env.conn->channel(service);
-  if (channel == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--service: \"", service,
-                     "\" is not one of accounts, pipeline, forecast, credit"));
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   ServiceFlagChannel(a, env));
   return v1::WebhookService::NewStub(channel);
 }
 

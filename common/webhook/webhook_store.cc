@@ -41,6 +41,20 @@ absl::StatusOr<v1::Webhook> Parse(const std::string& bytes) {
   return w;
 }
 
+// The subscription `id` as stored, read inside `txn` (NOT_FOUND when absent);
+// `bytes` gets its stored form.
+absl::StatusOr<v1::Webhook> ReadInTxn(WriteTxn& txn, CfRef cf,
+                                      const std::string& id,
+                                      std::string* bytes) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   txn.Get(cf, Key(kWebhookTag, id)));
+  if (!stored) {
+    return NotFound(id);
+  }
+  *bytes = std::move(*stored);
+  return Parse(*bytes);
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Webhook> WebhookStore::Create(const Actor& actor,
@@ -96,12 +110,9 @@ absl::StatusOr<v1::Webhook> WebhookStore::SetState(
       store_
           ->Write(actor,
                   [&](WriteTxn& txn) -> absl::Status {
-                    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                                     txn.Get(cf_, Key(kWebhookTag, id)));
-                    if (!bytes) {
-                      return NotFound(id);
-                    }
-                    ASSIGN_OR_RETURN(v1::Webhook before, Parse(*bytes));
+                    std::string bytes;
+                    ASSIGN_OR_RETURN(v1::Webhook before,
+                                     ReadInTxn(txn, cf_, id, &bytes));
                     after = before;
                     if (only_from && before.state() != *only_from) {
                       return absl::OkStatus();
@@ -110,7 +121,7 @@ absl::StatusOr<v1::Webhook> WebhookStore::SetState(
                     if (last_error) {
                       after.set_last_error(*last_error);
                     }
-                    if (after.SerializeAsString() == *bytes) {
+                    if (after.SerializeAsString() == bytes) {
                       return absl::OkStatus();  // idempotent: no change
                     }
                     after.set_version(before.version() + 1);
@@ -141,12 +152,9 @@ absl::Status WebhookStore::Delete(const Actor& actor, const std::string& id) {
   return store_
       ->Write(actor,
               [&](WriteTxn& txn) -> absl::Status {
-                ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                                 txn.Get(cf_, Key(kWebhookTag, id)));
-                if (!bytes) {
-                  return NotFound(id);
-                }
-                ASSIGN_OR_RETURN(v1::Webhook before, Parse(*bytes));
+                std::string bytes;
+                ASSIGN_OR_RETURN(v1::Webhook before,
+                                 ReadInTxn(txn, cf_, id, &bytes));
                 v1::Webhook gone = before;
                 gone.set_state(v1::Webhook::STATE_UNSPECIFIED);
                 gone.set_version(before.version() + 1);

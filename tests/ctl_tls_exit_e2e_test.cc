@@ -79,42 +79,12 @@ class CtlTlsExitE2eTest : public ::testing::Test {
     }
   }
 
-  std::string Read(const std::string& name) const {
-    std::ifstream in(dir_.Sub(name));
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
   void MakeCertificates() {
-    const std::string ec =
-        "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    WriteFile(dir_.Sub("server.ext"),
-              "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-              "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    WriteFile(dir_.Sub("client.ext"),
-              "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
-    std::string script = absl::StrCat(
-        "set -e\ncd '", dir_.path(), "'\n", "openssl req -x509 ", ec,
-        " -keyout ca.key -out ca.pem -days 2 -subj /CN=ctl-e2e-ca\n",
-        "openssl req -x509 ", ec,
-        " -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other\n");
-    auto sign = [&](const std::string& name, const std::string& ca,
-                    const std::string& ext) {
-      absl::StrAppend(&script, "openssl req ", ec, " -keyout ", name,
-                      ".key -out ", name, ".csr -subj /CN=", name, "\n",
-                      "openssl x509 -req -in ", name, ".csr -CA ", ca,
-                      ".pem -CAkey ", ca, ".key -CAcreateserial -out ", name,
-                      ".pem -days 2 -extfile ", ext, "\n");
-    };
-    sign("server", "ca", "server.ext");
-    sign("client", "ca", "client.ext");
-    sign("other-client", "other-ca", "client.ext");
-    WriteFile(dir_.Sub("certs.sh"), script);
-    const std::string cmd =
-        absl::StrCat("timeout 60 sh '", dir_.Sub("certs.sh"), "' >'",
-                     dir_.Sub("openssl.log"), "' 2>&1");
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << Read("openssl.log");
+    ASSERT_TRUE(e2e::MakeTestCertificates(
+        dir_.path(), {"ca", "other-ca"},
+        {{"server", "ca", e2e::LoopbackCertExt(false), ""},
+         {"client", "ca", e2e::kClientCertExt, ""},
+         {"other-client", "other-ca", e2e::kClientCertExt, ""}}));
   }
 
   Service Start(const std::string& name, bool require_client_cert) {

@@ -52,6 +52,60 @@ inline std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// Certificates for the TLS tests, made with the openssl CLI in `dir` (EC
+// P-256 keys, valid 2 days): a self-signed CA <ca>.pem/<ca>.key for each name
+// in `cas`, and for each TestCert a key <name>.key and a certificate
+// <name>.pem with subject CN=<cn> (the name when empty), signed by its CA,
+// with the extensions of `ext` (an openssl extfile's text: SANs, key usages).
+// The script and its output stay in `dir` (certs.sh, openssl.log). False,
+// with a test failure showing openssl's output, when it failed.
+struct TestCert {
+  std::string name;
+  std::string ca;
+  std::string ext;
+  std::string cn;
+};
+// The extfile text of a certificate for 127.0.0.1/localhost, usable as server
+// and, with `client_too`, as client.
+inline std::string LoopbackCertExt(bool client_too) {
+  return std::string("subjectAltName=IP:127.0.0.1,DNS:localhost\n") +
+         (client_too ? "extendedKeyUsage=serverAuth,clientAuth\n"
+                     : "extendedKeyUsage=serverAuth\n") +
+         "basicConstraints=CA:FALSE\n";
+}
+inline constexpr char kClientCertExt[] =
+    "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n";
+
+inline bool MakeTestCertificates(const std::string& dir,
+                                 const std::vector<std::string>& cas,
+                                 const std::vector<TestCert>& certs) {
+  const std::string ec =
+      "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  std::string script = absl::StrCat("set -e\ncd '", dir, "'\n");
+  for (const std::string& ca : cas) {
+    absl::StrAppend(&script, "openssl req -x509 ", ec, " -keyout ", ca,
+                    ".key -out ", ca, ".pem -days 2 -subj /CN=", ca, "\n");
+  }
+  for (const TestCert& c : certs) {
+    const std::string ext = dir + "/" + c.name + ".ext";
+    WriteFile(ext, c.ext);
+    absl::StrAppend(&script, "openssl req ", ec, " -keyout ", c.name,
+                    ".key -out ", c.name,
+                    ".csr -subj /CN=", c.cn.empty() ? c.name : c.cn, "\n",
+                    "openssl x509 -req -in ", c.name, ".csr -CA ", c.ca,
+                    ".pem -CAkey ", c.ca, ".key -CAcreateserial -out ", c.name,
+                    ".pem -days 2 -extfile ", ext, "\n");
+  }
+  WriteFile(dir + "/certs.sh", script);
+  const std::string cmd = absl::StrCat("timeout 60 sh '", dir, "/certs.sh' >'",
+                                       dir, "/openssl.log' 2>&1");
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "openssl failed: " << ReadFile(dir + "/openssl.log");
+    return false;
+  }
+  return true;
+}
+
 // One line of a tokens file.
 inline std::string TokenLine(const std::string& token, const std::string& name,
                              const std::string& role,

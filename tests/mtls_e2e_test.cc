@@ -114,9 +114,7 @@ struct Suite {
   absl::CivilDay close_date;
 
   std::string Read(const std::string& name) const {
-    std::stringstream s;
-    s << std::ifstream(dir.Sub(name)).rdbuf();
-    return s.str();
+    return e2e::ReadFile(dir.Sub(name));
   }
 
   int PortOf(const std::string& service) const {
@@ -153,39 +151,16 @@ struct Suite {
   }
 
   void MakeCertificates() {
-    // Per certificate: an EC key and CSR, signed by the CA with the SAN and
-    // extended key usages of `ext`.
-    const std::string ec =
-        "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    WriteFile(dir.Sub("peer.ext"),
-              "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-              "extendedKeyUsage=serverAuth,clientAuth\n"
-              "basicConstraints=CA:FALSE\n");
-    WriteFile(dir.Sub("client.ext"),
-              "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
-    std::string script = absl::StrCat(
-        "set -e\ncd '", dir.path(), "'\n", "openssl req -x509 ", ec,
-        " -keyout ca.key -out ca.pem -days 2 -subj /CN=salesops-e2e-ca\n",
-        "openssl req -x509 ", ec,
-        " -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other-ca\n");
-    auto sign = [&](const std::string& name, const std::string& cn,
-                    const std::string& ca, const std::string& ext) {
-      absl::StrAppend(&script, "openssl req ", ec, " -keyout ", name,
-                      ".key -out ", name, ".csr -subj /CN=", cn, "\n",
-                      "openssl x509 -req -in ", name, ".csr -CA ", ca,
-                      ".pem -CAkey ", ca, ".key -CAcreateserial -out ", name,
-                      ".pem -days 2 -extfile ", ext, "\n");
-    };
+    std::vector<e2e::TestCert> certs;
     for (const char* service : kServices) {
-      sign(service, absl::StrCat("salesops-", service), "ca", "peer.ext");
+      certs.push_back({service, "ca", e2e::LoopbackCertExt(true),
+                       absl::StrCat("salesops-", service)});
     }
-    sign("client", "e2e-client", "ca", "client.ext");
-    sign("other-client", "e2e-client", "other-ca", "client.ext");
-    WriteFile(dir.Sub("certs.sh"), script);
-    const std::string cmd =
-        absl::StrCat("timeout 60 sh '", dir.Sub("certs.sh"), "' >'",
-                     dir.Sub("openssl.log"), "' 2>&1");
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << Read("openssl.log");
+    certs.push_back({"client", "ca", e2e::kClientCertExt, "e2e-client"});
+    certs.push_back(
+        {"other-client", "other-ca", e2e::kClientCertExt, "e2e-client"});
+    ASSERT_TRUE(
+        e2e::MakeTestCertificates(dir.path(), {"ca", "other-ca"}, certs));
   }
 
   void Start(const std::string& name) {

@@ -149,27 +149,8 @@ void Suite::EnableHttp() {
 }
 
 bool Suite::EnableTls() {
-  WriteFile(
-      dir_.Sub("server.ext"),
-      "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-      "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n");
-  const std::string ec =
-      "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  WriteFile(
-      dir_.Sub("certs.sh"),
-      absl::StrCat("set -e\ncd '", dir_.path(), "'\nopenssl req -x509 ", ec,
-                   " -keyout ca.key -out ca.pem -days 2 -subj "
-                   "/CN=salesops-suite-ca\nopenssl req ",
-                   ec,
-                   " -keyout server.key -out server.csr -subj "
-                   "/CN=salesops-suite\nopenssl x509 -req -in server.csr "
-                   "-CA ca.pem -CAkey ca.key -CAcreateserial -out "
-                   "server.pem -days 2 -extfile server.ext\n"));
-  const std::string cmd =
-      absl::StrCat("timeout 60 sh '", dir_.Sub("certs.sh"), "' >'",
-                   dir_.Sub("openssl.log"), "' 2>&1");
-  if (std::system(cmd.c_str()) != 0) {
-    ADD_FAILURE() << "openssl failed: " << ReadFile(dir_.Sub("openssl.log"));
+  if (!MakeTestCertificates(dir_.path(), {"ca"},
+                            {{"server", "ca", LoopbackCertExt(true), ""}})) {
     return false;
   }
   tls_ = true;

@@ -9,6 +9,7 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libssl-dev
+  libicu-dev           # ISO 4217 currency data: minor-unit exponents, active codes (D38)
   libcpp-httplib-dev   # the HTTP/JSON (Connect) listener and webhook deliveries (D35, D36)
   # tests
   libgtest-dev libgmock-dev

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/money/exchange.h"
 
 namespace salesops::money {
 namespace {
@@ -131,26 +132,11 @@ bool IsCurrencyCode(std::string_view code) {
   return true;
 }
 
-absl::Status Validate(const salesops::v1::Money& m,
-                      std::string_view instance_currency,
-                      std::string_view field, Sign sign) {
-  const std::string& currency = m.currency();
-  if (currency.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Sv(field), ".currency: required"));
-  }
-  if (!IsCurrencyCode(currency)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Sv(field), ".currency: must be 3 uppercase letters (ISO 4217), got ",
-        absl::CHexEscape(currency)));
-  }
-  if (currency != instance_currency) {
-    // One currency per instance until conversion is designed (ARCHITECTURE.md
-    // §7).
-    return absl::InvalidArgumentError(
-        absl::StrCat(Sv(field), ".currency: must be ", Sv(instance_currency),
-                     " (the instance currency), got ", currency));
-  }
+namespace {
+
+// The sign and magnitude rules of Validate and ValidateAnyCurrency.
+absl::Status ValidateUnits(const salesops::v1::Money& m, std::string_view field,
+                           Sign sign) {
   switch (sign) {
     case Sign::kAny:
       break;
@@ -176,22 +162,47 @@ absl::Status Validate(const salesops::v1::Money& m,
   return absl::OkStatus();
 }
 
-int CurrencyExponent(std::string_view iso) {
-  static constexpr std::string_view kZero[] = {"JPY", "KRW", "VND", "CLP",
-                                               "ISK", "UGX", "XAF", "XOF"};
-  static constexpr std::string_view kThree[] = {"BHD", "KWD", "OMR", "JOD",
-                                                "TND", "LYD", "IQD"};
-  for (std::string_view code : kZero) {
-    if (iso == code) {
-      return 0;
-    }
+absl::Status ValidateCode(const std::string& currency, std::string_view field) {
+  if (currency.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(field), ".currency: required"));
   }
-  for (std::string_view code : kThree) {
-    if (iso == code) {
-      return 3;
-    }
+  if (!IsCurrencyCode(currency)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Sv(field), ".currency: must be 3 uppercase letters (ISO 4217), got ",
+        absl::CHexEscape(currency)));
   }
-  return 2;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Validate(const salesops::v1::Money& m,
+                      std::string_view instance_currency,
+                      std::string_view field, Sign sign) {
+  const std::string& currency = m.currency();
+  if (absl::Status s = ValidateCode(currency, field); !s.ok()) {
+    return s;
+  }
+  if (currency != instance_currency) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(field), ".currency: must be ", Sv(instance_currency),
+                     " (the instance currency), got ", currency));
+  }
+  return ValidateUnits(m, field, sign);
+}
+
+absl::Status ValidateAnyCurrency(const salesops::v1::Money& m,
+                                 std::string_view field, Sign sign) {
+  if (absl::Status s = ValidateCode(m.currency(), field); !s.ok()) {
+    return s;
+  }
+  if (!IsActiveCurrency(m.currency())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(field), ".currency: ", m.currency(),
+                     " is not an active ISO 4217 currency"));
+  }
+  return ValidateUnits(m, field, sign);
 }
 
 std::string Format(int64_t units_minor, int exponent) {

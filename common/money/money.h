@@ -84,6 +84,8 @@ enum class Sign {
 //   "<field>.currency: required" (empty)
 //   "<field>.currency: must be 3 uppercase letters (ISO 4217), got eur"
 //   "<field>.currency: must be EUR (the instance currency), got USD"
+//       (for the fields that must be in one currency; ValidateAnyCurrency
+//       for those that take any)
 //   "<field>.units_minor: must be >= 0" (kNonNegative)
 //   "<field>.units_minor: must be > 0" (kPositive)
 //   "<field>.units_minor: magnitude at most 1000000000000000 minor units"
@@ -93,6 +95,14 @@ enum class Sign {
                                     std::string_view instance_currency,
                                     std::string_view field, Sign sign);
 
+// Validate for a field that accepts any active ISO 4217 currency (issue 19:
+// deal amounts, quotas, receivables): the same rules, with the currency rule
+//   "<field>.currency: DEM is not an active ISO 4217 currency" (ICU's data)
+// instead of the instance-currency one.
+[[nodiscard]] absl::Status ValidateAnyCurrency(const salesops::v1::Money& m,
+                                               std::string_view field,
+                                               Sign sign);
+
 // A Money message of `units_minor` in `currency`.
 salesops::v1::Money Make(int64_t units_minor, std::string_view currency);
 
@@ -100,9 +110,9 @@ salesops::v1::Money Make(int64_t units_minor, std::string_view currency);
 // code; whether the code is assigned is not checked).
 bool IsCurrencyCode(std::string_view code);
 
-// Number of decimal places of the minor unit of an ISO 4217 currency: 0 for
-// JPY, KRW, VND, CLP, ISK, UGX, XAF, XOF; 3 for BHD, KWD, OMR, JOD, TND, LYD,
-// IQD; 2 for every other code (including unknown ones).
+// Number of decimal places of the minor unit of an ISO 4217 currency, from
+// ICU's currency data (exchange.cc): 0 for JPY, 2 for EUR, 3 for KWD; 2 for a
+// code ICU does not know.
 int CurrencyExponent(std::string_view iso);
 
 // Largest exponent Parse accepts (10^18 is the largest power of ten in int64).

@@ -36,7 +36,8 @@ absl::Status AccountsFollower::Resync() {
   auto stub = v1::AccountsService::NewStub(peer.channel());
   std::vector<v1::OrgNode> nodes;
   std::vector<v1::Quota> quotas;
-  uint64_t nodes_at = 0, quotas_at = 0;
+  std::vector<v1::ExchangeRate> rates;
+  uint64_t nodes_at = 0, quotas_at = 0, rates_at = 0;
   RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR((ForEachPage<v1::ListQuotasRequest, v1::ListQuotasResponse>(
       peer, kAccounts, {},
@@ -50,13 +51,29 @@ absl::Status AccountsFollower::Resync() {
         return absl::OkStatus();
       },
       &quotas_at)));
+  RETURN_IF_ERROR(
+      (ForEachPage<v1::ListExchangeRatesRequest, v1::ListExchangeRatesResponse>(
+          peer, kAccounts, {},
+          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
+            return stub->ListExchangeRates(c, req, resp);
+          },
+          [&](v1::ListExchangeRatesResponse& page) {
+            for (v1::ExchangeRate& r : TakeAll(page.mutable_rates())) {
+              rates.push_back(std::move(r));
+            }
+            return absl::OkStatus();
+          },
+          &rates_at)));
   RETURN_IF_ERROR(view.ReplaceNodes(nodes));
-  const uint64_t cursor = std::min(nodes_at, quotas_at);
+  // Rates before quotas: the quotas are then priced at the new rates.
+  RETURN_IF_ERROR(view.ReplaceRates(rates));
+  const uint64_t cursor = std::min({nodes_at, quotas_at, rates_at});
   const ForecastView::Cursor at{kAccountsSource, cursor};
   RETURN_IF_ERROR(view.ReplaceQuotas(quotas, &at));
   log::Info("forecast: accounts resync done, the copy replaced",
             {{"nodes", static_cast<int64_t>(nodes.size())},
              {"quotas", static_cast<int64_t>(quotas.size())},
+             {"rates", static_cast<int64_t>(rates.size())},
              {"cursor", static_cast<int64_t>(cursor)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   return absl::OkStatus();

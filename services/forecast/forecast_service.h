@@ -146,6 +146,12 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   [[nodiscard]] absl::Status RequireKnownReadable(const Principal& who,
                                                   const std::string& node_id,
                                                   std::string_view field) const;
+  // Converts a GetForecast answer's figures into a display currency at
+  // today's rate (FAILED_PRECONDITION when none is in force).
+  [[nodiscard]] absl::Status ToDisplay(const std::string& currency,
+                                       NodeAnswer* node,
+                                       std::vector<NodeAnswer>* children,
+                                       v1::Forecast* resp) const;
   // The latency histograms of the query RPCs (the gate's observer).
   void RegisterMetrics(prometheus::Registry& registry);
   // When `node_id`'s submission for `week` of `quarter` is due.

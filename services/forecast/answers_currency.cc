@@ -19,9 +19,9 @@ absl::Status ConvertForDisplay(NodeAnswer* a, const money::Decimal& rate,
     return absl::OkStatus();
   };
   NodeFigures& f = a->figures;
-  for (int64_t* v : {&f.closed_minor, &f.out_of_funnel_minor,
-                     &f.collected_minor, &f.pipeline_weighted_minor,
-                     &a->quota_minor}) {
+  for (int64_t* v :
+       {&f.closed_minor, &f.out_of_funnel_minor, &f.collected_minor,
+        &f.pipeline_weighted_minor, &a->quota_minor}) {
     RETURN_IF_ERROR(convert(v));
   }
   ASSIGN_OR_RETURN(f.forecast_minor,

@@ -120,10 +120,11 @@ void ForecastServiceImpl::RegisterMetrics(prometheus::Registry& registry) {
   prometheus::Gauge* missing =
       &prometheus::BuildGauge()
            .Name("salesops_forecast_missing_exchange_rates")
-           .Help("Deals, out-of-funnel sales and quotas the forecast counts "
-                 "without a converted amount because no exchange rate is in "
-                 "force for their date (issue 19): each is listed in the "
-                 "answers' missing_rates.")
+           .Help(
+               "Deals, out-of-funnel sales and quotas the forecast counts "
+               "without a converted amount because no exchange rate is in "
+               "force for their date (issue 19): each is listed in the "
+               "answers' missing_rates.")
            .Register(registry)
            .Add({});
   view_->SetMissingRatesListener(
@@ -284,8 +285,7 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
     const Principal& who, const v1::RecordOutOfFunnelSaleRequest& req,
     v1::OutOfFunnelSale* resp) {
   const v1::OutOfFunnelSale& in = req.sale();
-  ASSIGN_OR_RETURN(const absl::CivilDay day,
-                   ValidateSale(in));
+  ASSIGN_OR_RETURN(const absl::CivilDay day, ValidateSale(in));
   RETURN_IF_ERROR(
       CheckSaleNode(in.rep_node_id(), view_->KindOf(in.rep_node_id())));
   RETURN_IF_ERROR(
@@ -303,9 +303,9 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
                               in, NewId("oof", txn.now()), who.name, txn.now());
                           RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
                           ASSIGN_OR_RETURN(
-                              rate, view_->StageSale(txn, s.id(),
-                                                     s.rep_node_id(), day,
-                                                     s.amount()));
+                              rate,
+                              view_->StageSale(txn, s.id(), s.rep_node_id(),
+                                               day, s.amount()));
                           *resp = std::move(s);
                           created = true;
                           return absl::OkStatus();

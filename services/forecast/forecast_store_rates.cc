@@ -29,8 +29,8 @@ absl::CivilDay RateDay(const AppliedRate& r) {
   return absl::CivilDay(r.year(), r.month(), r.day());
 }
 
-std::string DatedKey(uint8_t tag, std::string_view currency,
-                     absl::CivilDay day, std::string_view id) {
+std::string DatedKey(uint8_t tag, std::string_view currency, absl::CivilDay day,
+                     std::string_view id) {
   return KeyBuilder(tag).Str(currency).I64(DayNumber(day)).Str(id).key();
 }
 
@@ -44,10 +44,9 @@ std::pair<std::string, std::string> DayRange(uint8_t tag,
                                              std::string_view currency,
                                              absl::CivilDay first,
                                              absl::CivilDay last) {
-  std::string end =
-      last == absl::CivilDay::max()
-          ? PrefixSuccessor(KeyBuilder(tag).Str(currency).key())
-          : DayPrefix(tag, currency, last + 1);
+  std::string end = last == absl::CivilDay::max()
+                        ? PrefixSuccessor(KeyBuilder(tag).Str(currency).key())
+                        : DayPrefix(tag, currency, last + 1);
   return {DayPrefix(tag, currency, first), std::move(end)};
 }
 
@@ -64,8 +63,8 @@ bool Parse(std::string_view value, Msg* m) {
 }
 
 // Reads (tag, currency, day, id) off a dated key.
-bool ReadDated(std::string_view key, std::string* currency,
-               absl::CivilDay* day, std::string* id) {
+bool ReadDated(std::string_view key, std::string* currency, absl::CivilDay* day,
+               std::string* id) {
   KeyReader reader(key);
   uint8_t tag = 0;
   int64_t n = 0;

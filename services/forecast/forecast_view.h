@@ -306,7 +306,7 @@ class ForecastView {
   // accounts event is staged, read while any event is staged and by readers;
   // reloaded from the store when a batch that changed it fails.
   mutable std::mutex rates_mu_;
-  money::RateTable rates_;  // guarded by rates_mu_
+  money::RateTable rates_;     // guarded by rates_mu_
   bool rates_staged_ = false;  // guarded by staged_mu_
 
   // Staged on the commit thread, published on the consumer's thread.

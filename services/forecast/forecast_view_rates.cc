@@ -68,7 +68,8 @@ void ForecastView::PriceQuota(QuarterKey quarter, QuotaRecord* r) const {
   r->clear_rate();
   if (!r->currency().empty()) {
     const FiscalQuarter q{quarter / 4, quarter % 4 + 1};
-    *r->mutable_rate() = LookupRate(r->currency(), calendar_.QuarterFirstDay(q));
+    *r->mutable_rate() =
+        LookupRate(r->currency(), calendar_.QuarterFirstDay(q));
   }
 }
 
@@ -78,9 +79,9 @@ ForecastView::Op ForecastView::QuotaOp(const std::string& node,
   std::optional<money::Decimal> rate = RateOf(r.currency(), r.rate());
   absl::StatusOr<int64_t> converted = r.amount_minor();
   if (!r.currency().empty() && rate) {
-    converted = money::Convert(r.amount_minor(),
-                               money::CurrencyExponent(r.currency()),
-                               money::CurrencyExponent(reporting_), {*rate}, {});
+    converted =
+        money::Convert(r.amount_minor(), money::CurrencyExponent(r.currency()),
+                       money::CurrencyExponent(reporting_), {*rate}, {});
   }
   return [node, quarter, currency = r.currency(), amount = r.amount_minor(),
           has_rate = rate.has_value(), converted](Rollup& rollup) {
@@ -126,8 +127,9 @@ absl::Status ForecastView::PutRate(WriteTxn& txn, const v1::ExchangeRate& in,
     if (!parsed.ok()) {
       // A rate accounts accepted but this build cannot read: keep the feed
       // going and say so (the entry counts as missing).
-      log::Error("forecast: unreadable exchange rate",
-                 {{"currency", in.currency()}, {"error", parsed.status().ToString()}});
+      log::Error(
+          "forecast: unreadable exchange rate",
+          {{"currency", in.currency()}, {"error", parsed.status().ToString()}});
     } else {
       value = *parsed;
     }
@@ -163,11 +165,11 @@ absl::Status ForecastView::Revalue(WriteTxn& txn, const std::string& currency,
     *next.mutable_rate() = LookupRate(currency, RateDay(d.record.rate()));
     if (SameRate(next.rate(), d.record.rate())) continue;
     ForecastStore::PutOpp(txn, d.id, next, &d.record);
-    ops->push_back([before = FactsOf(d.record),
-                    after = FactsOf(next)](Rollup& rollup) {
-      RETURN_IF_ERROR(rollup.EnsureNode(before.owner_node_id));
-      return rollup.ApplyOpportunity(before, after);
-    });
+    ops->push_back(
+        [before = FactsOf(d.record), after = FactsOf(next)](Rollup& rollup) {
+          RETURN_IF_ERROR(rollup.EnsureNode(before.owner_node_id));
+          return rollup.ApplyOpportunity(before, after);
+        });
   }
   std::vector<ForecastStore::DatedSale> sales;
   RETURN_IF_ERROR(
@@ -188,8 +190,9 @@ absl::Status ForecastView::Revalue(WriteTxn& txn, const std::string& currency,
     });
   }
   return ForecastStore::QuotasInTxn(
-      txn, [&](const std::string& node, QuarterKey quarter,
-               const QuotaRecord& r) -> absl::Status {
+      txn,
+      [&](const std::string& node, QuarterKey quarter,
+          const QuotaRecord& r) -> absl::Status {
         if (r.currency() != currency) return absl::OkStatus();
         QuotaRecord next = r;
         PriceQuota(quarter, &next);
@@ -205,15 +208,15 @@ absl::Status ForecastView::Revalue(WriteTxn& txn, const std::string& currency,
 
 absl::Status ForecastView::LoadRates() {
   money::RateTable table(reporting_);
-  RETURN_IF_ERROR(records_.ScanRates(
-      [&](const std::string& currency, absl::CivilDay start,
-          const RateRecord& r) -> absl::Status {
-        if (!r.rate().empty()) {
-          ASSIGN_OR_RETURN(money::Decimal d, money::ParseRate(r.rate(), "rate"));
-          table.Set(currency, start, d);
-        }
-        return absl::OkStatus();
-      }));
+  RETURN_IF_ERROR(records_.ScanRates([&](const std::string& currency,
+                                         absl::CivilDay start,
+                                         const RateRecord& r) -> absl::Status {
+    if (!r.rate().empty()) {
+      ASSIGN_OR_RETURN(money::Decimal d, money::ParseRate(r.rate(), "rate"));
+      table.Set(currency, start, d);
+    }
+    return absl::OkStatus();
+  }));
   std::lock_guard<std::mutex> lock(rates_mu_);
   rates_ = std::move(table);
   return absl::OkStatus();
@@ -224,47 +227,48 @@ absl::Status ForecastView::LoadSales(Rollup& rollup) const {
       [&](const std::string& currency,
           const ForecastStore::DatedSale& s) -> absl::Status {
         RETURN_IF_ERROR(rollup.EnsureNode(s.record.rep_node_id()));
-        return rollup.AddOutOfFunnelSale(s.record.rep_node_id(),
-                                         QuarterOf(s.day),
-                                         s.record.amount_minor(), currency,
-                                         RateOf(currency, s.record.rate()));
+        return rollup.AddOutOfFunnelSale(
+            s.record.rep_node_id(), QuarterOf(s.day), s.record.amount_minor(),
+            currency, RateOf(currency, s.record.rate()));
       });
 }
 
 absl::Status ForecastView::ReplaceRates(
     const std::vector<v1::ExchangeRate>& all) {
-  absl::Status replaced = ReplaceTxn(
-      kAccountsSource, /*org_or_quota=*/true,
-      [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
-        std::set<std::pair<std::string, absl::CivilDay>> listed;
-        for (const v1::ExchangeRate& r : all) {
-          ASSIGN_OR_RETURN(absl::CivilDay start,
-                           FromProto(r.start_date(), "start"));
-          listed.emplace(r.currency(), start);
-          RETURN_IF_ERROR(PutRate(txn, r, /*replace=*/true, ops));
-        }
-        // Stored rates the listing lacks are gone at the source.
-        std::vector<std::pair<std::string, absl::CivilDay>> gone;
-        RETURN_IF_ERROR(ForecastStore::RatesInTxn(
-            txn, [&](const std::string& currency, absl::CivilDay start,
-                     const RateRecord&) -> absl::Status {
-              if (listed.count({currency, start}) == 0) {
-                gone.emplace_back(currency, start);
-              }
-              return absl::OkStatus();
-            }));
-        for (const auto& [currency, start] : gone) {
-          ForecastStore::DeleteRate(txn, currency, start);
-          std::pair<absl::CivilDay, absl::CivilDay> range;
-          {
-            std::lock_guard<std::mutex> lock(rates_mu_);
-            rates_.Set(currency, start, std::nullopt);
-            range = rates_.RangeOf(currency, start);
-          }
-          RETURN_IF_ERROR(Revalue(txn, currency, range.first, range.second, ops));
-        }
-        return absl::OkStatus();
-      });
+  absl::Status replaced =
+      ReplaceTxn(kAccountsSource, /*org_or_quota=*/true,
+                 [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
+                   std::set<std::pair<std::string, absl::CivilDay>> listed;
+                   for (const v1::ExchangeRate& r : all) {
+                     ASSIGN_OR_RETURN(absl::CivilDay start,
+                                      FromProto(r.start_date(), "start"));
+                     listed.emplace(r.currency(), start);
+                     RETURN_IF_ERROR(PutRate(txn, r, /*replace=*/true, ops));
+                   }
+                   // Stored rates the listing lacks are gone at the source.
+                   std::vector<std::pair<std::string, absl::CivilDay>> gone;
+                   RETURN_IF_ERROR(ForecastStore::RatesInTxn(
+                       txn,
+                       [&](const std::string& currency, absl::CivilDay start,
+                           const RateRecord&) -> absl::Status {
+                         if (listed.count({currency, start}) == 0) {
+                           gone.emplace_back(currency, start);
+                         }
+                         return absl::OkStatus();
+                       }));
+                   for (const auto& [currency, start] : gone) {
+                     ForecastStore::DeleteRate(txn, currency, start);
+                     std::pair<absl::CivilDay, absl::CivilDay> range;
+                     {
+                       std::lock_guard<std::mutex> lock(rates_mu_);
+                       rates_.Set(currency, start, std::nullopt);
+                       range = rates_.RangeOf(currency, start);
+                     }
+                     RETURN_IF_ERROR(Revalue(txn, currency, range.first,
+                                             range.second, ops));
+                   }
+                   return absl::OkStatus();
+                 });
   if (!replaced.ok()) {
     // The staged table changes did not commit.
     RETURN_IF_ERROR(LoadRates());

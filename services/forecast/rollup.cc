@@ -250,8 +250,8 @@ absl::Status Rollup::Contribution(const OppFacts& facts, int* node, Agg* d,
     case OppFacts::Status::kOpen: {
       const int s = InternSlot(facts.stage);
       const int32_t bp = slots_[s].applied_bp;
-      ASSIGN_OR_RETURN(Priced p, Price(facts.currency, facts.rate,
-                                       facts.amount_minor, bp));
+      ASSIGN_OR_RETURN(
+          Priced p, Price(facts.currency, facts.rate, facts.amount_minor, bp));
       d->slots.resize(s + 1);
       d->slots[s] = WideStage{1, p.amount, p.weighted};
       d->pipeline_weighted = p.weighted;
@@ -403,8 +403,7 @@ void Rollup::SetQuota(const std::string& node_id, QuarterKey quarter,
   }
 }
 
-void Rollup::SetQuotaMissingRate(const std::string& node_id,
-                                 QuarterKey quarter,
+void Rollup::SetQuotaMissingRate(const std::string& node_id, QuarterKey quarter,
                                  const std::string& currency,
                                  int64_t amount_minor) {
   SetQuota(node_id, quarter, std::nullopt);
@@ -626,9 +625,11 @@ absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
 
 // --- Out-of-funnel sales. ---
 
-absl::Status Rollup::AddOutOfFunnelSale(
-    const std::string& node_id, QuarterKey quarter, int64_t amount_minor,
-    const std::string& currency, std::optional<money::Decimal> rate) {
+absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,
+                                        QuarterKey quarter,
+                                        int64_t amount_minor,
+                                        const std::string& currency,
+                                        std::optional<money::Decimal> rate) {
   const int n = FindNode(node_id);
   if (n < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -698,9 +699,9 @@ absl::StatusOr<NodeFigures> Rollup::Figures(const std::string& node_id,
                      static_cast<int64_t>(w.weighted_minor)});
   }
   if (absl::Status s = ReadCurrencies(a, &out.currencies); !s.ok()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        s.message(), " of org node \"", node_id, "\" in fiscal ",
-        quarter / 4, " Q", quarter % 4 + 1));
+    return absl::OutOfRangeError(
+        absl::StrCat(s.message(), " of org node \"", node_id, "\" in fiscal ",
+                     quarter / 4, " Q", quarter % 4 + 1));
   }
   return out;
 }

@@ -351,9 +351,8 @@ class Rollup {
   static bool IsZero(const WideCurrency& c);
   static void AddCurrency(WideCurrency& into, const WideCurrency& d,
                           bool negate);
-  [[nodiscard]] absl::Status ReadCurrencies(const Agg& a,
-                                            std::vector<CurrencyFigures>* out)
-      const;
+  [[nodiscard]] absl::Status ReadCurrencies(
+      const Agg& a, std::vector<CurrencyFigures>* out) const;
 
   std::string reporting_;
   int reporting_exponent_ = 2;
@@ -361,8 +360,8 @@ class Rollup {
   std::vector<std::string> currency_codes_;  // by currency slot
   std::unordered_map<std::string, int> currency_index_;
   struct QuotaEntry {
-    int64_t amount_minor = 0;       // in the reporting currency
-    std::string missing_currency;  // set when its rate is missing
+    int64_t amount_minor = 0;          // in the reporting currency
+    std::string missing_currency;      // set when its rate is missing
     int64_t missing_amount_minor = 0;  // then: the amount in that currency
   };
 

@@ -53,9 +53,9 @@ absl::StatusOr<Rollup::Priced> Rollup::Price(
   const int from = money::CurrencyExponent(currency);
   ASSIGN_OR_RETURN(p.amount, money::Convert(amount_minor, from,
                                             reporting_exponent_, {*rate}, {}));
-  ASSIGN_OR_RETURN(p.weighted,
-                   money::Convert(amount_minor, from, reporting_exponent_,
-                                  {*rate}, {}, bp));
+  ASSIGN_OR_RETURN(
+      p.weighted,
+      money::Convert(amount_minor, from, reporting_exponent_, {*rate}, {}, bp));
   return p;
 }
 
@@ -116,14 +116,14 @@ absl::Status Rollup::ReadCurrencies(const Agg& a,
   for (size_t i = 0; i < a.currencies.size(); ++i) {
     const WideCurrency& w = a.currencies[i];
     if (IsZero(w)) continue;
-    for (__int128 v : {w.pipeline_amount, w.pipeline_weighted,
-                       w.pipeline_weighted_converted, w.closed,
-                       w.closed_converted, w.missing_open_amount,
-                       w.missing_closed_amount}) {
+    for (__int128 v :
+         {w.pipeline_amount, w.pipeline_weighted, w.pipeline_weighted_converted,
+          w.closed, w.closed_converted, w.missing_open_amount,
+          w.missing_closed_amount}) {
       if (!FitsInt64(v)) {
-        return absl::OutOfRangeError(
-            absl::StrCat("a figure of currency ", currency_codes_[i],
-                         " does not fit int64"));
+        return absl::OutOfRangeError(absl::StrCat("a figure of currency ",
+                                                  currency_codes_[i],
+                                                  " does not fit int64"));
       }
     }
     out->push_back(CurrencyFigures{
@@ -131,9 +131,10 @@ absl::Status Rollup::ReadCurrencies(const Agg& a,
         static_cast<int64_t>(w.pipeline_amount),
         static_cast<int64_t>(w.pipeline_weighted),
         static_cast<int64_t>(w.pipeline_weighted_converted), w.won_count,
-        static_cast<int64_t>(w.closed), static_cast<int64_t>(w.closed_converted),
-        w.missing_open_count, static_cast<int64_t>(w.missing_open_amount),
-        w.missing_closed_count, static_cast<int64_t>(w.missing_closed_amount)});
+        static_cast<int64_t>(w.closed),
+        static_cast<int64_t>(w.closed_converted), w.missing_open_count,
+        static_cast<int64_t>(w.missing_open_amount), w.missing_closed_count,
+        static_cast<int64_t>(w.missing_closed_amount)});
   }
   std::sort(out->begin(), out->end(),
             [](const CurrencyFigures& x, const CurrencyFigures& y) {

@@ -172,6 +172,11 @@ absl::Status ForecastServiceImpl::DoGetForecast(
     RETURN_IF_ERROR(
         money::ValidateCurrency(req.display_currency(), "display_currency"));
   }
+  if (feeds_.regions && req.min_pipeline_sequence() > 0) {
+    return absl::InvalidArgumentError(
+        "min_pipeline_sequence: a global forecast follows one pipeline per "
+        "region; read the regions' status in the answer instead (0 here)");
+  }
   RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
   if (req.min_pipeline_sequence() > feeds_.pipeline_applied()) {
     RETURN_IF_ERROR(WaitForPipeline(ctx, req.min_pipeline_sequence()));
@@ -200,6 +205,11 @@ absl::Status ForecastServiceImpl::DoGetForecast(
     RETURN_IF_ERROR(ToDisplay(currency, &node, &children, resp));
   }
   RETURN_IF_ERROR(FillForecast(node, children, quarter, currency, resp));
+  if (feeds_.regions) {
+    for (v1::RegionStatus& s : feeds_.regions(clock_->Now())) {
+      *resp->add_regions() = std::move(s);
+    }
+  }
   resp->set_currency(currency);
   resp->set_reporting_currency(options_.currency);
   FillCurrencies(node, currency, resp);

@@ -51,6 +51,9 @@ struct FeedPositions {
   // Blocks until the pipeline feed is applied up to `sequence` or `timeout`
   // passes; true when reached.
   std::function<bool(uint64_t sequence, absl::Duration timeout)> wait_pipeline;
+  // A global forecast (issue 19): how current each region is. Null on a
+  // regional instance.
+  std::function<std::vector<v1::RegionStatus>(absl::Time now)> regions;
 };
 
 struct ForecastOptions {

@@ -247,22 +247,30 @@ absl::Status ForecastStore::QuotaOf(std::string_view key, std::string* node,
   return absl::OkStatus();
 }
 
-SortedSweep ForecastStore::SweepOf(ViewCopy copy) {
+SortedSweep ForecastStore::SweepOf(ViewCopy copy, const std::string& ns) {
+  uint8_t tag = kCollectionTag;
   switch (copy) {
     case ViewCopy::kNodes:
-      return SortedSweep(kView, Prefix(kNodeTag));
+      tag = kNodeTag;
+      break;
     case ViewCopy::kQuotas:
-      return SortedSweep(kView, Prefix(kQuotaTag));
+      tag = kQuotaTag;
+      break;
     case ViewCopy::kModels:
-      return SortedSweep(kView, Prefix(kModelTag));
+      tag = kModelTag;
+      break;
     case ViewCopy::kOpportunities:
-      return SortedSweep(kView, Prefix(kOppTag));
+      tag = kOppTag;
+      break;
     case ViewCopy::kChanges:
-      return SortedSweep(kView, Prefix(kChangeTag));
+      tag = kChangeTag;
+      break;
     case ViewCopy::kCollections:
       break;
   }
-  return SortedSweep(kView, Prefix(kCollectionTag));
+  // Ids are the first key component, escaped only at NUL bytes (key.h): a
+  // namespace without one is a prefix of its ids' keys.
+  return SortedSweep(kView, Prefix(tag) + ns);
 }
 
 // ---------------------------------------------------------------------------

@@ -103,7 +103,8 @@ class ForecastStore {
                                             std::string* node,
                                             QuarterKey* quarter);
   // A sweep over the stored copy (common/resync/sorted_sweep.h).
-  static SortedSweep SweepOf(ViewCopy copy);
+  // `ns` ("" or a region's "<id>/"): only the ids that start with it.
+  static SortedSweep SweepOf(ViewCopy copy, const std::string& ns = "");
 
   // ---- Loading (at start; a scan of the committed records) ----
   using NodeFn =

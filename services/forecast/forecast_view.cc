@@ -155,15 +155,20 @@ void ForecastView::AfterAccountsBatch(bool committed) {
                  {{"error", s.ToString()}});
     }
   }
-  Publish(staged_accounts_, committed, /*org_or_quota=*/true);
+  Publish(staged_accounts_.ops, committed, /*org_or_quota=*/true);
 }
 
 void ForecastView::AfterPipelineBatch(bool committed) {
-  Publish(staged_pipeline_, committed, /*org_or_quota=*/false);
+  Publish(staged_pipeline_.ops, committed, /*org_or_quota=*/false);
 }
 
 void ForecastView::AfterCreditBatch(bool committed) {
-  Publish(staged_credit_, committed, /*org_or_quota=*/false);
+  Publish(staged_credit_.ops, committed, /*org_or_quota=*/false);
+}
+
+void ForecastView::AfterBatch(Staging& staging, bool committed,
+                              bool org_or_quota) {
+  Publish(staging.ops, committed, org_or_quota);
 }
 
 void ForecastView::Publish(std::vector<Op>& staged, bool committed,

@@ -64,6 +64,22 @@ class ForecastView {
   // Rebuilds the Rollup from the stored records (at start).
   [[nodiscard]] absl::Status Load();
 
+  using Op = std::function<absl::Status(Rollup&)>;
+  // The Rollup changes one feed consumer staged and has not published yet.
+  // Each consumer has its own (a global forecast runs one of each kind per
+  // region); guarded by the view.
+  struct Staging {
+    std::vector<Op> ops;
+  };
+  // The same Apply* into a consumer's own Staging, and its after_batch.
+  [[nodiscard]] absl::Status ApplyAccounts(const v1::Event& event,
+                                           WriteTxn& txn, Staging& staging);
+  [[nodiscard]] absl::Status ApplyPipeline(const v1::Event& event,
+                                           WriteTxn& txn, Staging& staging);
+  [[nodiscard]] absl::Status ApplyCredit(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging);
+  void AfterBatch(Staging& staging, bool committed, bool org_or_quota);
+
   // FeedConsumer ApplyFn / after_batch of each source.
   [[nodiscard]] absl::Status ApplyAccounts(const v1::Event& event,
                                            WriteTxn& txn);
@@ -86,13 +102,21 @@ class ForecastView {
   using Copy = ViewCopy;  // the copies, in key order (forecast_store.h)
   // A sweep over the stored copy of `copy`, for the *Page calls below, whose
   // pages must come in that copy's key order (the order above).
-  static SortedSweep SweepOf(Copy copy);
+  // `ns` (a region's "<id>/", issue 19) restricts it to the ids of that
+  // namespace.
+  static SortedSweep SweepOf(Copy copy, const std::string& ns = "");
   // Small copies, whole, one transaction each (an org tree and its models
   // are small; a re-org applies all moves at once, so no intermediate tree
   // has a cycle).
-  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all);
+  //
+  // `ns` (all of them): "" replaces the whole copy — in a global forecast
+  // (SetFederated) only the headquarters' part, ids without a '/' — and a
+  // region's "<id>/" only the ids of that region, which the listing must hold
+  // namespaced already (federation.h).
+  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all,
+                                          const std::string& ns = "");
   [[nodiscard]] absl::Status ReplaceModels(
-      const std::vector<v1::StageModel>& all);
+      const std::vector<v1::StageModel>& all, const std::string& ns = "");
   // Where a resync ends: the feed's cursor, stored in the same transaction
   // as its last write (so a crash before it resyncs again).
   struct Cursor {
@@ -102,7 +126,8 @@ class ForecastView {
   // Quotas, whole, in transactions of at most kReplaceBatch; `cursor`, when
   // given, with the last.
   [[nodiscard]] absl::Status ReplaceQuotas(const std::vector<v1::Quota>& all,
-                                           const Cursor* cursor = nullptr);
+                                           const Cursor* cursor = nullptr,
+                                           const std::string& ns = "");
   // One page (one transaction) of a large copy.
   [[nodiscard]] absl::Status ReplaceOpportunityPage(
       SortedSweep& sweep, const std::vector<v1::Opportunity>& page);
@@ -114,7 +139,8 @@ class ForecastView {
   // transactions of at most kReplaceBatch; `cursor`, when given, with the
   // last of them.
   [[nodiscard]] absl::Status FinishReplace(Copy copy, SortedSweep& sweep,
-                                           const Cursor* cursor = nullptr);
+                                           const Cursor* cursor = nullptr,
+                                           const std::string& ns = "");
   static constexpr size_t kReplaceBatch = 1000;
 
   // The credit resync in one call (credit's whole list, in any order): its
@@ -122,7 +148,11 @@ class ForecastView {
   // list has nothing collected.
   [[nodiscard]] absl::Status ReplaceCollections(
       const std::vector<v1::OpportunityCollection>& collections,
-      uint64_t cursor);
+      const Cursor& cursor, const std::string& ns = "");
+
+  // A global forecast (issue 19): the headquarters' resyncs leave the
+  // regions' namespaced ids alone.
+  void SetFederated() { federated_ = true; }
 
   // Adds a committed out-of-funnel sale to the Rollup (the service stores the
   // sale itself), converted at `rate` (StageSale's; kOne for the reporting
@@ -202,8 +232,8 @@ class ForecastView {
   size_t aggregate_count() const;
 
  private:
-  using Op = std::function<absl::Status(Rollup&)>;
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
+  void Stage(std::vector<Op>& ops, Staging& staging);
   // Applies committed ops to the Rollup under the exclusive lock.
   void PublishOps(std::vector<Op>& ops, bool org_or_quota);
   // What Apply* and Replace* share: store one entity's record (unless the
@@ -239,7 +269,8 @@ class ForecastView {
       const std::string& source, bool org_or_quota,
       const std::function<absl::Status(WriteTxn&, std::vector<Op>*)>& fn);
   // The sweep's GoneFn of `copy`, appending to *ops (set per transaction).
-  SortedSweep::GoneFn GoneOf(Copy copy, std::vector<Op>** ops);
+  SortedSweep::GoneFn GoneOf(Copy copy, std::vector<Op>** ops,
+                             const std::string& ns = "");
   // Sets the collected amount copied into opportunity `opp_id`'s record (when
   // the opportunity is known) and, when it changes what the opportunity
   // counts, appends the Rollup operation to `ops`.
@@ -300,6 +331,7 @@ class ForecastView {
 
   std::function<void(size_t, size_t)> size_listener_;
   std::function<void(int64_t)> missing_listener_;
+  bool federated_ = false;
 
   const std::string reporting_;
   // The rates as the commit thread stages them (issue 19): changed while an
@@ -311,9 +343,9 @@ class ForecastView {
 
   // Staged on the commit thread, published on the consumer's thread.
   std::mutex staged_mu_;
-  std::vector<Op> staged_accounts_;
-  std::vector<Op> staged_pipeline_;
-  std::vector<Op> staged_credit_;
+  Staging staged_accounts_;
+  Staging staged_pipeline_;
+  Staging staged_credit_;
 };
 
 }  // namespace salesops::forecast

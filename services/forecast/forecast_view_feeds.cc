@@ -253,8 +253,29 @@ absl::Status ForecastView::SetCollected(WriteTxn& txn,
 // ---------------------------------------------------------------------------
 // Applying feed events (on the commit thread)
 
+void ForecastView::Stage(std::vector<Op>& ops, Staging& staging) {
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staging.ops.push_back(std::move(op));
+  }
+}
+
 absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
                                          WriteTxn& txn) {
+  return ApplyAccounts(event, txn, staged_accounts_);
+}
+
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
+                                         WriteTxn& txn) {
+  return ApplyPipeline(event, txn, staged_pipeline_);
+}
+
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+  return ApplyCredit(event, txn, staged_credit_);
+}
+
+absl::Status ForecastView::ApplyAccounts(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging) {
   std::vector<Op> ops;
   if (event.kind() == kOrgNodeKind) {
     v1::OrgNode node;
@@ -292,15 +313,12 @@ absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
   } else {
     return absl::OkStatus();
   }
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_accounts_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
-                                         WriteTxn& txn) {
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging) {
   std::vector<Op> ops;
   if (event.kind() == kStageModelKind) {
     v1::StageModel model;
@@ -325,14 +343,12 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
   } else {
     return absl::OkStatus();
   }
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_pipeline_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn,
+                                       Staging& staging) {
   if (event.kind() != kCollectionKind) {
     return absl::OkStatus();
   }
@@ -342,10 +358,7 @@ absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
   }
   std::vector<Op> ops;
   RETURN_IF_ERROR(PutCollection(txn, c, /*replace=*/false, &ops));
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_credit_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 

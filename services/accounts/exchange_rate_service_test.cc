@@ -69,7 +69,7 @@ class RateTest : public AccountsServiceTest {
   }
 };
 
-TEST_F(RateTest, SetCorrectWithdrawKeepHistoryAndVersions) {
+TEST_F(RateTest, SetCorrectAndReSetKeepHistoryAndVersions) {
   clock_.Set(absl::FromUnixSeconds(1'780'000'000));
   const uint64_t before = store_->last_sequence();
   v1::SetExchangeRateRequest req = RateReq("USD", 2026, 1, "0.9200");
@@ -114,6 +114,13 @@ TEST_F(RateTest, SetCorrectWithdrawKeepHistoryAndVersions) {
   fresh.set_expected_version(3);
   EXPECT_TRUE(IsError(Set(fresh, &out), grpc::StatusCode::ABORTED));
   EXPECT_EQ(store_->last_sequence(), before + 2);
+}
+
+TEST_F(RateTest, WithdrawKeepsTheEntryAndEveryChangeIsAudited) {
+  MustSet(RateReq("USD", 2026, 1, "0.92"));
+  v1::SetExchangeRateRequest fix = RateReq("USD", 2026, 1, "0.93");
+  v1::ExchangeRate out;
+  ASSERT_TRUE(IsOk(Set(fix, &out, kAdminToken)));
 
   // Withdrawn: kept with its history, no rate.
   v1::SetExchangeRateRequest withdraw = RateReq("USD", 2026, 1, "");

@@ -34,6 +34,7 @@ class FederationTest : public ::testing::Test {
   void SetUp() override {
     for (Suite* region : {&china_, &europe_}) {
       const char* currency = region == &china_ ? "CNY" : "EUR";
+      region->currency = currency;
       for (int s = 0; s < e2e::kSvcCount; ++s) {
         region->extra_args(static_cast<e2e::Svc>(s)) = {
             absl::StrCat("--currency=", currency)};
@@ -41,6 +42,8 @@ class FederationTest : public ::testing::Test {
       ASSERT_TRUE(region->Build());
     }
     hq_.WriteTokens();
+    hq_.currency = "USD";
+    hq_.extra_args(e2e::kAccounts) = {"--currency=USD"};
     ASSERT_TRUE(hq_.Start(e2e::kAccounts));
     world_ = hq_.Node(v1::ORG_NODE_KIND_GLOBAL, "World", "");
     ASSERT_FALSE(world_.id().empty());

@@ -45,6 +45,12 @@ for s in "${SERVICES[@]}"; do
     || fail "salesops-$s.service: no backup StateDirectory named by SALESOPS_BACKUP_DIR"
   ! grep -q -- "--init" "$unit" || fail "salesops-$s.service: --init on every start would recreate a lost store"
 done
+# The headquarters' global forecast (issue 19) runs the forecast binary with --regions_file.
+global_unit="$TMP/salesops-global-forecast.service"
+if [ -f "$global_unit" ]; then
+  grep -q -- "--regions_file=" "$global_unit" || fail "salesops-global-forecast.service lacks --regions_file"
+  sed -i "s#^ExecStart=/usr/local/bin/salesops-forecast #ExecStart=$BUILD/services/forecast/salesops-forecast #" "$global_unit"
+fi
 # The peers each service needs (scripts/run.sh): ordered after, and given the peer token.
 for pair in pipeline:accounts forecast:accounts forecast:pipeline credit:accounts credit:pipeline; do
   s=${pair%%:*}; p=${pair#*:}

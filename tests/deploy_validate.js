@@ -80,7 +80,13 @@ const secrets = new Map(byKind('Secret').map((d) => [d.obj.metadata.name,
   Object.assign({}, d.obj.data || {}, d.obj.stringData || {})]));
 
 // 2. ConfigMap keys are SALESOPS_<flag> of documented flags.
+// ConfigMaps mounted as files (labelled salesops/config-kind: file, e.g. the global forecast's
+// regions file) hold files, not flags.
+const fileMaps = new Set(byKind('ConfigMap')
+  .filter((d) => ((d.obj.metadata.labels || {})['salesops/config-kind']) === 'file')
+  .map((d) => d.obj.metadata.name));
 for (const [name, data] of configMaps) {
+  if (fileMaps.has(name)) continue;
   for (const k of Object.keys(data)) {
     const m = /^SALESOPS_([A-Z0-9_]+)$/.exec(k);
     if (!m) fail(`ConfigMap/${name}`, `key ${k} is not SALESOPS_<FLAG>`);
@@ -90,7 +96,9 @@ for (const [name, data] of configMaps) {
 
 // 3. StatefulSets.
 const statefulSets = byKind('StatefulSet');
-if (statefulSets.length !== 4) fail('manifests', `expected 4 StatefulSets, found ${statefulSets.length}`);
+// The four services of a regional suite, and the headquarters' global forecast beside them.
+const expectedSets = statefulSets.some((d) => d.obj.metadata.name === 'salesops-global-forecast') ? 5 : 4;
+if (statefulSets.length !== expectedSets) fail('manifests', `expected ${expectedSets} StatefulSets, found ${statefulSets.length}`);
 for (const { obj, where } of statefulSets) {
   const spec = obj.spec;
   const pod = spec.template.spec;
@@ -182,7 +190,10 @@ for (const { obj, where } of statefulSets) {
     }
     if (!env.SALESOPS_TOKENS_FILE || !env.SALESOPS_DATA_DIR) fail(cw, 'SALESOPS_TOKENS_FILE or SALESOPS_DATA_DIR missing');
     const bin = path.basename((c.command || [])[0] || '');
-    const needs = { 'salesops-pipeline': ['ACCOUNTS'], 'salesops-forecast': ['ACCOUNTS', 'PIPELINE'], 'salesops-credit': ['ACCOUNTS', 'PIPELINE'] }[bin] || [];
+    // A global forecast (--regions_file) follows the headquarters' accounts and the regions.
+    const global = bin === 'salesops-forecast' && env.SALESOPS_REGIONS_FILE;
+    if (global && !underMount(env.SALESOPS_REGIONS_FILE)) fail(cw, 'SALESOPS_REGIONS_FILE is not under a volume mount');
+    const needs = global ? ['ACCOUNTS'] : { 'salesops-pipeline': ['ACCOUNTS'], 'salesops-forecast': ['ACCOUNTS', 'PIPELINE'], 'salesops-credit': ['ACCOUNTS', 'PIPELINE'] }[bin] || [];
     for (const p of needs) if (!env[`SALESOPS_${p}_ADDR`]) fail(cw, `${bin} needs SALESOPS_${p}_ADDR`);
     if (needs.length && !env.SALESOPS_PEER_TOKEN_FILE) fail(cw, `${bin} calls peers but has no SALESOPS_PEER_TOKEN_FILE`);
     if (!/^salesops-(accounts|pipeline|forecast|credit)$/.test(bin)) fail(cw, `command ${bin} is not a SalesOps service`);

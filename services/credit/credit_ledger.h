@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,6 +17,7 @@
 #include "salesops/v1/credit.pb.h"
 #include "services/credit/credit_options.h"
 #include "services/credit/credit_store.h"
+#include "services/credit/rate_mirror.h"
 
 namespace salesops::credit {
 
@@ -24,10 +26,14 @@ struct CreditLedger {
 
   CreditStore db;
   CreditOptions options;
+  // The exchange rates followed from accounts (to options.currency, the
+  // reporting currency); Load() it at start.
+  RateMirror rates;
 
-  // The open amount of the account's receivables and its commitments (other
-  // than `except_opportunity`'s).
-  [[nodiscard]] absl::StatusOr<int64_t> Exposure(
+  // The open amounts of the account's receivables and its commitments (other
+  // than `except_opportunity`'s), each in its own currency (D40: converted
+  // by the caller).
+  [[nodiscard]] absl::StatusOr<std::vector<v1::Money>> Exposure(
       WriteTxn& txn, const std::string& account_id,
       const std::string& except_opportunity) const;
   // Recomputes the OpportunityCollection of `opportunity_id` from its

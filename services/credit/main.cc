@@ -44,11 +44,15 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(s);
   }
   credit::CreditLedger ledger(&(*runtime)->store(), std::move(flags->options));
+  if (absl::Status s = ledger.rates.Load(); !s.ok()) {
+    return ServiceRuntime::FailedToStart(s);
+  }
   credit::DailyJob job(&ledger, (*runtime)->clock());
   credit::CreditServiceImpl service(
       &ledger, &(*runtime)->auth(), (*runtime)->clock(), &org,
       credit::GrpcAccountLookup(accounts->get()), &job);
-  credit::AccountsFollower accounts_follower(&org, accounts->get());
+  credit::AccountsFollower accounts_follower(&org, &ledger.rates,
+                                             accounts->get());
   credit::PipelineFollower pipeline_follower(&ledger, pipeline->get());
   (*runtime)->AddFollower(&accounts_follower, accounts->get());
   (*runtime)->AddFollower(&pipeline_follower, pipeline->get());

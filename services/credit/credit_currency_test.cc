@@ -226,5 +226,35 @@ TEST_F(CreditCurrencyTest, AllocationsAreInTheirReceivablesCurrency) {
                       Code::INVALID_ARGUMENT, "amount.currency: must be EUR"));
 }
 
+// The gauge salesops_credit_missing_exchange_rates: open receivables whose
+// currency has no rate for today (a paid one is not counted).
+TEST_F(CreditCurrencyTest, TheGaugeCountsOpenReceivablesWithoutTodaysRate) {
+  int64_t reported = -1;
+  job_->SetMissingRatesListener([&](int64_t n) { reported = n; });
+  ASSERT_EQ(job_->ReportMissingRates().value(), 0);
+  EXPECT_EQ(reported, 0);
+  const absl::CivilDay feb(2026, 2, 10), due(2026, 5, 1);
+  PostIn(kAccE1, Make(1'000, "KWD"), feb, due);
+  PostIn(kAccE1, Make(2'000, "KWD"), feb, due);
+  const v1::Receivable chf = PostIn(kAccE1, Make(3'000, "CHF"), feb, due);
+  PostIn(kAccE1, Make(4'000, "EUR"), feb, due);  // the reporting currency
+  PostIn(kAccE1, Make(5'000, "USD"), feb, due);
+  EXPECT_EQ(job_->ReportMissingRates().value(), 3);
+  EXPECT_EQ(reported, 3);
+  v1::RecordPaymentRequest pay =
+      PayRequest(kAccE1, 1, absl::CivilDay(2026, 3, 1));
+  *pay.mutable_amount() = Make(3'000, "CHF");
+  v1::Payment out;
+  ASSERT_TRUE(IsOk(Call(&Stub::RecordPayment, pay, &out)));
+  EXPECT_EQ(GetReceivable(chf.id()).state(), v1::RECEIVABLE_STATE_PAID);
+  EXPECT_EQ(job_->ReportMissingRates().value(), 2);
+  // A KWD rate from tomorrow: still missing today, not tomorrow.
+  SetRate("KWD", absl::CivilDay(2026, 3, 3), "3.25");
+  EXPECT_EQ(job_->ReportMissingRates().value(), 2);
+  SetToday(absl::CivilDay(2026, 3, 3));
+  EXPECT_EQ(job_->ReportMissingRates().value(), 0);
+  EXPECT_EQ(reported, 0);
+}
+
 }  // namespace
 }  // namespace salesops::credit::credit_test

@@ -46,6 +46,22 @@ absl::StatusOr<std::vector<v1::Money>> CreditLedger::Exposure(
   return total;
 }
 
+absl::StatusOr<int64_t> CreditLedger::CountMissingRates(
+    absl::CivilDay day) const {
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      db.owing_receivables.AllIds(*db.store, "", CreditStore::kAllIdsLimit));
+  const money::RateTable table = rates.Snapshot();
+  int64_t missing = 0;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(v1::Receivable r, db.receivables.Get(id));
+    if (!table.RateOn(CurrencyOf(r, options.currency), day).has_value()) {
+      ++missing;
+    }
+  }
+  return missing;
+}
+
 absl::Status CreditLedger::RefreshCollection(
     WriteTxn& txn, const std::string& opportunity_id) const {
   if (opportunity_id.empty()) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/store/store.h"
 #include "salesops/v1/credit.pb.h"
@@ -44,6 +45,10 @@ struct CreditLedger {
   // opportunity's commitment and refreshes its collection.
   [[nodiscard]] absl::Status OpenReceivable(WriteTxn& txn,
                                             v1::Receivable* r) const;
+  // How many receivables that still owe (OPEN, PARTIALLY_PAID, DISPUTED)
+  // are in a currency without an exchange rate on `day` (committed state).
+  [[nodiscard]] absl::StatusOr<int64_t> CountMissingRates(
+      absl::CivilDay day) const;
   // The account's payment terms (its profile's, else the default).
   [[nodiscard]] absl::StatusOr<int> PaymentTermsDays(
       WriteTxn& txn, const std::string& account_id) const;

@@ -2,6 +2,10 @@
 // aging, collections and the cost-of-credit calculators (SPEC.md §5). Flags:
 // the common ones (common/server/flags.h) and credit's (credit_flags.h).
 
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include <utility>
 
 #include "common/org/org_mirror.h"
@@ -48,6 +52,19 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(s);
   }
   credit::DailyJob job(&ledger, (*runtime)->clock());
+  // Issue 19 (D40): open receivables whose currency has no rate for today
+  // (alert SalesOpsMissingExchangeRate, deploy/).
+  prometheus::Gauge* missing_rates =
+      &prometheus::BuildGauge()
+           .Name("salesops_credit_missing_exchange_rates")
+           .Help(
+               "Open receivables whose currency has no exchange rate for "
+               "today (their amounts are left out of converted figures)")
+           .Register((*runtime)->metrics().registry())
+           .Add({});
+  job.SetMissingRatesListener([missing_rates](int64_t n) {
+    missing_rates->Set(static_cast<double>(n));
+  });
   credit::CreditServiceImpl service(
       &ledger, &(*runtime)->auth(), (*runtime)->clock(), &org,
       credit::GrpcAccountLookup(accounts->get()), &job);

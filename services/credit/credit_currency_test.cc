@@ -124,17 +124,25 @@ TEST_F(CreditCurrencyTest, AMissingRateIsReviewedAndListedNeverApproved) {
   EXPECT_EQ(rated.missing_rates_size(), 0);
 }
 
-TEST_F(CreditCurrencyTest, AgingDsoAndWorklistReportInTheReportingCurrency) {
-  // EUR 1000.00 due 2026-01-31 (30 days late on 2026-03-02), JPY 250000 not
-  // due yet, USD 100.00 due 2025-10-31 (122 days late), KWD without a rate.
-  PostIn(kAccE1, Make(100'000, "EUR"), absl::CivilDay(2026, 1, 1),
-         absl::CivilDay(2026, 1, 31));
-  PostIn(kAccE1, Make(250'000, "JPY"), absl::CivilDay(2026, 2, 20),
-         absl::CivilDay(2026, 3, 22));
-  PostIn(kAccE1, Make(10'000, "USD"), absl::CivilDay(2025, 10, 1),
-         absl::CivilDay(2025, 10, 31));
-  PostIn(kAccE1, Make(1'234'567, "KWD"), absl::CivilDay(2026, 1, 15),
-         absl::CivilDay(2026, 2, 14));
+// EUR 1000.00 due 2026-01-31 (30 days late on 2026-03-02), JPY 250000 not
+// due yet, USD 100.00 due 2025-10-31 (122 days late), KWD without a rate.
+class CreditReportingTest : public CreditCurrencyTest {
+ protected:
+  void SetUp() override {
+    CreditCurrencyTest::SetUp();
+    ASSERT_FALSE(HasFatalFailure());
+    PostIn(kAccE1, Make(100'000, "EUR"), absl::CivilDay(2026, 1, 1),
+           absl::CivilDay(2026, 1, 31));
+    PostIn(kAccE1, Make(250'000, "JPY"), absl::CivilDay(2026, 2, 20),
+           absl::CivilDay(2026, 3, 22));
+    PostIn(kAccE1, Make(10'000, "USD"), absl::CivilDay(2025, 10, 1),
+           absl::CivilDay(2025, 10, 31));
+    PostIn(kAccE1, Make(1'234'567, "KWD"), absl::CivilDay(2026, 1, 15),
+           absl::CivilDay(2026, 2, 14));
+  }
+};
+
+TEST_F(CreditReportingTest, AgingIsInTheReportingCurrencyAtTheAsOfRate) {
   v1::Aging aging;
   ASSERT_TRUE(IsOk(Aging(kAccE1, "", std::nullopt, &aging)));
   // JPY 250000 × 0.0061 = 1525.00 EUR; USD 100.00 × 0.92 = 92.00 EUR.
@@ -153,7 +161,9 @@ TEST_F(CreditCurrencyTest, AgingDsoAndWorklistReportInTheReportingCurrency) {
   ASSERT_EQ(before.missing_rates_size(), 1);
   EXPECT_EQ(before.missing_rates(0).currency(), "USD");
   EXPECT_EQ(Str(before.missing_rates(0).date()), "2025-12-31");
+}
 
+TEST_F(CreditReportingTest, DsoAndWorklistAreInTheReportingCurrency) {
   // DSO 2026-01-01..2026-03-02 at the rates of 2026-03-02: at end 261700,
   // credit sales 100000 + 152500 = 252500 (USD issued before, KWD left
   // out), 61 days: 261700 × 61000 / 252500 = 63222.6 → 63223.

@@ -16,6 +16,34 @@
 #include "services/credit/receivables.h"
 
 namespace salesops::credit {
+namespace {
+
+// The BLOCK reason of exposure + amount over the profile's limit, if any.
+// Compared in 128 bits: exposure + amount may not fit int64. With missing
+// rates only the converted part counts: it can only grow, so a sum already
+// past the limit BLOCKs.
+std::optional<std::string> OverLimit(const CreditFacts& facts) {
+  auto fmt = [&](int64_t units) {
+    return money::Format(units, facts.exponent);
+  };
+  const int64_t limit = facts.profile->credit_limit().units_minor();
+  const __int128 total = static_cast<__int128>(facts.exposure) + facts.amount;
+  if (total <= limit) {
+    return std::nullopt;
+  }
+  if (!facts.amount_known) {
+    return absl::StrCat("would exceed the credit limit: exposure ",
+                        fmt(facts.exposure), " > limit ", fmt(limit),
+                        " before the amount asked");
+  }
+  absl::StatusOr<int64_t> sum = money::Add(facts.exposure, facts.amount);
+  return absl::StrCat("would exceed the credit limit: exposure ",
+                      fmt(facts.exposure), " + amount ", fmt(facts.amount),
+                      sum.ok() ? absl::StrCat(" = ", fmt(*sum)) : std::string(),
+                      " > limit ", fmt(limit));
+}
+
+}  // namespace
 
 CreditVerdict DecideCredit(const CreditFacts& facts) {
   auto fmt = [&](int64_t units) {
@@ -53,24 +81,9 @@ CreditVerdict DecideCredit(const CreditFacts& facts) {
   }
   // Without a profile there is no limit to check: a person reviews instead.
   if (facts.profile.has_value()) {
-    const int64_t limit = facts.profile->credit_limit().units_minor();
-    // Compared in 128 bits: exposure + amount may not fit int64.
-    // With missing rates only the converted part counts: it can only grow,
-    // so a sum already past the limit BLOCKs.
-    const __int128 total = static_cast<__int128>(facts.exposure) + facts.amount;
-    if (total > limit && !facts.amount_known) {
+    if (std::optional<std::string> over = OverLimit(facts)) {
       block = true;
-      v.reasons.push_back(absl::StrCat(
-          "would exceed the credit limit: exposure ", fmt(facts.exposure),
-          " > limit ", fmt(limit), " before the amount asked"));
-    } else if (total > limit) {
-      block = true;
-      absl::StatusOr<int64_t> sum = money::Add(facts.exposure, facts.amount);
-      v.reasons.push_back(absl::StrCat(
-          "would exceed the credit limit: exposure ", fmt(facts.exposure),
-          " + amount ", fmt(facts.amount),
-          sum.ok() ? absl::StrCat(" = ", fmt(*sum)) : std::string(),
-          " > limit ", fmt(limit)));
+      v.reasons.push_back(*std::move(over));
     }
   } else {
     review = true;

@@ -18,6 +18,27 @@
 #include "services/credit/daily_job.h"
 #include "services/credit/followers.h"
 
+namespace {
+
+// Issue 19 (D40): open receivables whose currency has no rate for today
+// (alert SalesOpsMissingExchangeRate, deploy/), counted by the daily job.
+void ExportMissingRates(salesops::ServiceRuntime& runtime,
+                        salesops::credit::DailyJob& job) {
+  prometheus::Gauge* missing_rates =
+      &prometheus::BuildGauge()
+           .Name("salesops_credit_missing_exchange_rates")
+           .Help(
+               "Open receivables whose currency has no exchange rate for "
+               "today (their amounts are left out of converted figures)")
+           .Register(runtime.metrics().registry())
+           .Add({});
+  job.SetMissingRatesListener([missing_rates](int64_t n) {
+    missing_rates->Set(static_cast<double>(n));
+  });
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using salesops::ServiceRuntime;
   namespace credit = salesops::credit;
@@ -52,19 +73,7 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(s);
   }
   credit::DailyJob job(&ledger, (*runtime)->clock());
-  // Issue 19 (D40): open receivables whose currency has no rate for today
-  // (alert SalesOpsMissingExchangeRate, deploy/).
-  prometheus::Gauge* missing_rates =
-      &prometheus::BuildGauge()
-           .Name("salesops_credit_missing_exchange_rates")
-           .Help(
-               "Open receivables whose currency has no exchange rate for "
-               "today (their amounts are left out of converted figures)")
-           .Register((*runtime)->metrics().registry())
-           .Add({});
-  job.SetMissingRatesListener([missing_rates](int64_t n) {
-    missing_rates->Set(static_cast<double>(n));
-  });
+  ExportMissingRates(**runtime, job);
   credit::CreditServiceImpl service(
       &ledger, &(*runtime)->auth(), (*runtime)->clock(), &org,
       credit::GrpcAccountLookup(accounts->get()), &job);

@@ -142,6 +142,7 @@ struct Listing {
   std::vector<v1::StageModel> models;          // by id
   std::vector<v1::Opportunity> opportunities;  // by id
   std::vector<v1::ExchangeRate> rates;         // by currency, start
+  bool rates_unimplemented = false;  // an accounts from before issue 19
   uint64_t sequence = 300;
 };
 
@@ -170,6 +171,9 @@ class FakeSources final : public v1::AccountsService::Service,
                                  const v1::ListExchangeRatesRequest* req,
                                  v1::ListExchangeRatesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (l_.rates_unimplemented) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no rates here");
+    }
     return Serve(l_.rates, req->page_token(), l_.sequence++,
                  resp->mutable_rates(), resp);
   }
@@ -489,8 +493,23 @@ TEST_F(CreditFollowerTest, ExchangeRatesFollowTheFeedAndResyncReplacesThem) {
   Credit fresh(dir_.path() + "/fresh", &clock_, peer_.get());
   ApplyAccounts(fresh, after.rates);
   EXPECT_EQ(Rates(fresh.ledger->rates.Snapshot()), want);
-  // A malformed entry on the feed stops the consumer (DATA_LOSS), never a
-  // silent zero.
+}
+
+// An accounts from before issue 19 (no ListExchangeRates: UNIMPLEMENTED) has
+// no rates: the resync succeeds and empties the copy, the other listings set
+// the cursor. A malformed rate on the feed stops the consumer (DATA_LOSS).
+TEST_F(CreditFollowerTest, AnAccountsWithoutRatesStillResyncs) {
+  const absl::CivilDay jan(2026, 1, 1);
+  ApplyAccounts(*copy_, {Rate("USD", jan, "0.92", 1)});
+  ASSERT_EQ(Rates(copy_->ledger->rates.Snapshot()), "USD@2026-01-01=0.92");
+  Listing old;
+  old.nodes = {Node("g", "", 1)};
+  old.rates_unimplemented = true;
+  old.sequence = 800;
+  fake_.Set(old);
+  ASSERT_TRUE(copy_->accounts->Resync().ok());
+  EXPECT_EQ(copy_->store->GetCursor("accounts").value(), 800u);
+  EXPECT_EQ(Rates(copy_->ledger->rates.Snapshot()), "");
   v1::Event bad;
   bad.set_kind("accounts.ExchangeRate");
   bad.mutable_payload()->PackFrom(Rate("USD", jan, "zero", 9));

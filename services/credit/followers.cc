@@ -178,11 +178,20 @@ absl::Status AccountsFollower::Resync() {
   int64_t accounts = 0;
   RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR(org.ReplaceNodes(nodes, kAccountsSource));
+  // An accounts from before issue 19 has no rates to list (UNIMPLEMENTED):
+  // the copy is then empty and that listing sets no cursor bound.
+  bool no_rates = false;
   RETURN_IF_ERROR(
       (ForEachPage<v1::ListExchangeRatesRequest, v1::ListExchangeRatesResponse>(
           peer, kAccounts, {},
           [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListExchangeRates(c, req, resp);
+            grpc::Status s = stub->ListExchangeRates(c, req, resp);
+            if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+              no_rates = true;
+              resp->Clear();
+              return grpc::Status::OK;
+            }
+            return s;
           },
           [&](v1::ListExchangeRatesResponse& page) {
             for (v1::ExchangeRate& r : TakeAll(page.mutable_rates())) {
@@ -205,7 +214,9 @@ absl::Status AccountsFollower::Resync() {
                 sweep, TakeAll(page.mutable_accounts()), kAccountsSource);
           },
           &accounts_at, kMaxAccountPages)));
-  const uint64_t cursor = std::min({nodes_at, accounts_at, rates_at});
+  const uint64_t cursor = no_rates
+                              ? std::min(nodes_at, accounts_at)
+                              : std::min({nodes_at, accounts_at, rates_at});
   RETURN_IF_ERROR(org.FinishAccounts(sweep, kAccountsSource, cursor));
   log::Info("credit: accounts resync done, the copy replaced",
             {{"nodes", static_cast<int64_t>(nodes.size())},

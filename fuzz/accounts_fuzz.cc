@@ -54,11 +54,13 @@ class AccountsFixture final : public Fixture {
     rpcs->Add("GetParetoView", s, &AccountsServiceImpl::GetParetoView);
     rpcs->Add("ClassifyAccounts", s, &AccountsServiceImpl::ClassifyAccounts);
     rpcs->Add("ListQuotas", s, &AccountsServiceImpl::ListQuotas);
+    rpcs->Add("SetExchangeRate", s, &AccountsServiceImpl::SetExchangeRate);
+    rpcs->Add("ListExchangeRates", s, &AccountsServiceImpl::ListExchangeRates);
   }
 
   // root (GLOBAL) ── region (REGION) ── team (TEAM) ── rep1, rep2 (REP);
   // acc0 (rep1) with contacts con0 ← con1 (reports to con0), acc1 (team)
-  // with con2; a quota of rep1 for FY2026 Q2.
+  // with con2; a quota of rep1 for FY2026 Q2; a USD rate from 2026-01-01.
   void Seed(Aliases* aliases) override {
     auto node = [&](const char* alias, v1::OrgNodeKind kind,
                     const std::string& parent) {
@@ -108,6 +110,14 @@ class AccountsFixture final : public Fixture {
     quota.set_fiscal_quarter(2);
     *quota.mutable_amount() = Eur(10'000'000);
     MustCall(service_.get(), &AccountsServiceImpl::SetQuota, quota);
+
+    v1::SetExchangeRateRequest rate;
+    rate.set_currency("USD");
+    rate.mutable_start_date()->set_year(2026);
+    rate.mutable_start_date()->set_month(1);
+    rate.mutable_start_date()->set_day(1);
+    rate.set_rate("0.92");
+    MustCall(service_.get(), &AccountsServiceImpl::SetExchangeRate, rate);
   }
 
   void Stop() override { service_.reset(); }
@@ -287,6 +297,22 @@ class AccountsFixture final : public Fixture {
       v1::ListQuotasRequest req;
       req.set_page_size(2);
       seeds.Add("ListQuotas", req);
+    }
+    {
+      v1::SetExchangeRateRequest req;
+      req.set_currency("USD");
+      req.mutable_start_date()->set_year(2026);
+      req.mutable_start_date()->set_month(7);
+      req.mutable_start_date()->set_day(1);
+      req.set_rate("0.9125");
+      req.set_note("fuzz seed");
+      seeds.Add("SetExchangeRate", req);
+    }
+    {
+      v1::ListExchangeRatesRequest req;
+      req.set_currency("USD");
+      req.set_page_size(1);
+      seeds.Add("ListExchangeRates", req);
     }
     return seeds;
   }

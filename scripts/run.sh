@@ -5,8 +5,13 @@
 # SERVING (grpc health), `salesopsctl demo load` loads the demo dataset (idempotent: a second
 # run keeps the data and adds nothing) and prints the addresses and the forecast tree. Ctrl-C
 # (or SIGTERM) stops the services once, cleanly: each gets one SIGTERM, drains and exits.
+# `scripts/run.sh --federation` runs scripts/federation.sh instead: two regional suites (CNY,
+# EUR) and a global forecast in USD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--federation" ]; then
+  exec scripts/federation.sh  # two regional suites and a global forecast (issue 19)
+fi
 scripts/setup.sh
 scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}

@@ -12,8 +12,9 @@
 //     it decodes, a deadline, a refused token, a REP out of scope, Watch
 //     streamed, resumed, and refused at a stale position; with JSON, and in
 //     plaintext also with the binary codec;
-//   - plain curl: every `sh` example of docs/API.md's "HTTP/JSON" and
-//     "Webhooks" chapters (tests/run_doc_examples.sh) prints what its
+//   - plain curl: every `sh` example of docs/API.md's "HTTP/JSON",
+//     "Webhooks" and (plaintext only) "Currencies and exchange rates" chapters
+//     (tests/run_doc_examples.sh) prints what its
 //     `# expect:` lines say; the webhook examples subscribe a receiver on
 //     loopback, see a change delivered and check its signature.
 
@@ -179,6 +180,7 @@ void RunDocExamples(bool tls, const std::string& chapter) {
 TEST(ConnectE2eTest, PlaintextNodeClientAndCurl) {
   RunDocExamples(false, "HTTP/JSON");
   RunDocExamples(false, "Webhooks");
+  RunDocExamples(false, "Currencies and exchange rates");
   RunNodeClient(false, false);
   RunNodeClient(false, true);
 }

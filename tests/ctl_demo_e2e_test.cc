@@ -6,6 +6,7 @@
 //   `demo load` loads the demo dataset and prints a forecast tree in which
 //     China and the funnel rep (Li Na) show the seed funnel's (SPEC §7)
 //     pipeline_weighted 3648000.00, and Global adds Europe's 129000.00;
+//   `demo load` also sets dated exchange rates for USD, CNY, JPY and KWD;
 //   `demo load` again changes nothing (the accounts and pipeline feed
 //     positions and credit's receivables, payments and promises stay as they
 //     were), says the data is already loaded and prints the same tree.
@@ -286,6 +287,17 @@ TEST_F(CtlDemoE2eTest, LoadsOnceAndPrintsTheSeedFunnel) {
   EXPECT_EQ(before.promises, 2);
   EXPECT_EQ(before.broken_promises, 1);  // judged by credit's run at once
   EXPECT_EQ(before.kept_promises, 1);
+  // The demo's dated rates to EUR (issue 19): four currencies, each from
+  // 2026-01-01 and from 2026-07-01.
+  const auto [code_rates, rates] = Ctl({"rates", "list", "--output=csv"});
+  ASSERT_EQ(code_rates, 0) << rates;
+  for (const char* entry :
+       {"CNY,2026-01-01,0.128,EUR", "CNY,2026-07-01,0.125,EUR",
+        "JPY,2026-01-01,0.0061,EUR", "JPY,2026-07-01,0.0059,EUR",
+        "KWD,2026-01-01,2.99,EUR", "KWD,2026-07-01,2.93,EUR",
+        "USD,2026-01-01,0.92,EUR", "USD,2026-07-01,0.9,EUR"}) {
+    EXPECT_TRUE(absl::StrContains(rates, entry)) << entry << "\n" << rates;
+  }
 
   const auto [code2, out2] = Ctl({"demo", "load"});
   ASSERT_EQ(code2, 0) << out2;

@@ -898,6 +898,18 @@ std::vector<Row> RoleMatrixE2eTest::AccountsRows() {
       // ADMIN only.
       Rpc<v1::ListQuotasRequest>("ListQuotas", kA | kS, kNone,
                                  [](const Side&, auto*) {}),
+      // Dated exchange rates (issue 19): FINANCE and ADMIN set them (CHF is
+      // never the suite's reporting currency), every role lists them.
+      Rpc<v1::SetExchangeRateRequest>("SetExchangeRate", kA | kF, kNone,
+                                      [](const Side&, auto* r) {
+                                        r->set_currency("CHF");
+                                        r->mutable_start_date()->set_year(2026);
+                                        r->mutable_start_date()->set_month(1);
+                                        r->mutable_start_date()->set_day(1);
+                                        r->set_rate("1.05");
+                                      }),
+      Rpc<v1::ListExchangeRatesRequest>("ListExchangeRates", kAll, kNone,
+                                        [](const Side&, auto*) {}),
       Rpc<v1::ScoreIndustriesRequest>("ScoreIndustries", kAll, kNone,
                                       [](const Side&, auto* r) {
                                         r->add_criteria()->set_name("growth");

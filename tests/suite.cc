@@ -345,7 +345,8 @@ bool Suite::Build(bool followers) {
   for (const v1::Account* a : {&acc_a, &acc_b}) {
     v1::SetCreditProfileRequest req;
     req.mutable_profile()->set_account_id(a->id());
-    *req.mutable_profile()->mutable_credit_limit() = Eur(1'000'000'000'000);
+    *req.mutable_profile()->mutable_credit_limit() =
+        testing::Money(1'000'000'000'000, currency);
     req.mutable_profile()->set_payment_terms_days(30);
     req.mutable_profile()->set_risk_class(v1::RISK_CLASS_LOW);
     v1::CreditProfile out;

@@ -122,6 +122,10 @@ class Suite {
   // Waits (30 s) until the running followers serve the org and accounts.
   bool WaitFollowersKnowOrg();
 
+  // The suite's --currency (add the flag with extra_args): Build's credit
+  // limits are in it.
+  std::string currency = "EUR";
+
   // ---- the world Build made ----
   v1::OrgNode global, region, team, rep_a, rep_b;
   v1::Account acc_a, acc_b;

@@ -221,6 +221,7 @@ absl::Status FeedConsumer::RunSession() {
   }
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
       stub_->Watch(&context, request);
+  streaming_.store(true);
 
   // Reader thread → queue → this thread applies in batches.
   std::mutex queue_mu;
@@ -280,10 +281,23 @@ absl::Status FeedConsumer::RunSession() {
     std::lock_guard<std::mutex> lock(mu_);
     active_context_ = nullptr;
   }
+  if (streaming_.exchange(false) && applied_.load() >= head_.load() &&
+      peer_->channel()->GetState(false) == GRPC_CHANNEL_READY) {
+    caught_up_micros_.store(absl::ToUnixMicros(absl::Now()));
+  }
   if (!apply_status.ok()) {
     return apply_status;
   }
   return FromGrpc(stream_status);
+}
+
+absl::Time FeedConsumer::CurrentTo(absl::Time now) const {
+  if (streaming_.load() && applied_.load() >= head_.load() &&
+      peer_->channel()->GetState(false) == GRPC_CHANNEL_READY) {
+    return now;
+  }
+  const int64_t at = caught_up_micros_.load();
+  return at == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(at);
 }
 
 absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
@@ -346,6 +360,9 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
     std::lock_guard<std::mutex> lock(mu_);
     applied_.store(new_cursor);
     head_.store(std::max(head_.load(), batch.back().head_sequence()));
+  }
+  if (new_cursor >= head_.load()) {
+    caught_up_micros_.store(absl::ToUnixMicros(absl::Now()));
   }
   cv_.notify_all();
   if (lag_ != nullptr) {

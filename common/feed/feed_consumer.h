@@ -109,6 +109,11 @@ class FeedConsumer {
   // Blocks until applied() >= sequence or the timeout passes; true when
   // reached.
   bool WaitForApplied(uint64_t sequence, absl::Duration timeout) const;
+  // How current the follower's copy is (a global forecast's region status,
+  // issue 19): `now` while the stream is open on a READY channel and
+  // applied() >= head(); else the last moment it was (InfinitePast when
+  // never since start).
+  absl::Time CurrentTo(absl::Time now) const;
 
  private:
   // One connection: stream events into the queue on a reader thread, apply them
@@ -132,6 +137,9 @@ class FeedConsumer {
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> head_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> streaming_{false};
+  // When it last was caught up (Unix micros; INT64_MIN = never).
+  std::atomic<int64_t> caught_up_micros_{INT64_MIN};
   std::thread thread_;
 
   mutable std::mutex mu_;

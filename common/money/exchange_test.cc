@@ -36,10 +36,9 @@ TEST(Currency, ActiveCodes) {
 TEST(Currency, ValidateAnyCurrency) {
   EXPECT_TRUE(
       ValidateAnyCurrency(Make(100, "JPY"), "amount", Sign::kPositive).ok());
-  EXPECT_EQ(
-      ValidateAnyCurrency(Make(100, "DEM"), "amount", Sign::kPositive)
-          .message(),
-      "amount.currency: DEM is not an active ISO 4217 currency");
+  EXPECT_EQ(ValidateAnyCurrency(Make(100, "DEM"), "amount", Sign::kPositive)
+                .message(),
+            "amount.currency: DEM is not an active ISO 4217 currency");
   EXPECT_EQ(
       ValidateAnyCurrency(Make(0, "USD"), "amount", Sign::kPositive).message(),
       "amount.units_minor: must be > 0");
@@ -54,10 +53,10 @@ TEST(Rate, ParseAndFormat) {
   EXPECT_EQ(FormatRate(*ParseRate("0.00671234", "r")), "0.00671234");
   EXPECT_EQ(FormatRate(*ParseRate("0012", "r")), "12");
   EXPECT_EQ(FormatRate(*ParseRate("1000000000000", "r")), "1000000000000");
-  for (const char* bad : {"", "0", "0.000", "-1", "+1", "1e3", "1.", ".5",
-                          "1,5", "1.2.3", "1000000000000.1",
-                          "1234567890.1234567891", "0.0000000000000000001",
-                          " 1"}) {
+  for (const char* bad :
+       {"", "0", "0.000", "-1", "+1", "1e3", "1.", ".5", "1,5", "1.2.3",
+        "1000000000000.1", "1234567890.1234567891", "0.0000000000000000001",
+        " 1"}) {
     EXPECT_FALSE(ParseRate(bad, "rate").ok()) << bad;
   }
   EXPECT_EQ(ParseRate("abc", "rates[2].rate").status().message(),
@@ -92,11 +91,11 @@ TEST(Convert, HandComputedExamples) {
 }
 
 TEST(Convert, BoundsAndOverflow) {
-  EXPECT_EQ(Convert(kMaxAmountMinor, 2, 2, {*ParseRate("1000000000000", "r")},
-                    {})
-                .status()
-                .code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      Convert(kMaxAmountMinor, 2, 2, {*ParseRate("1000000000000", "r")}, {})
+          .status()
+          .code(),
+      absl::StatusCode::kOutOfRange);
   EXPECT_EQ(Convert(1, 2, 2, {kOne}, {}, 10001).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Convert(1, 7, 2, {kOne}, {}).status().code(),
@@ -104,10 +103,9 @@ TEST(Convert, BoundsAndOverflow) {
   // The largest inputs never overflow the intermediate.
   const Decimal big = *ParseRate("999999999999.999999", "r");
   const Decimal tiny = *ParseRate("0.000000000000000001", "r");
-  EXPECT_TRUE(
-      Convert(std::numeric_limits<int64_t>::min() + 1, 0, 6, {tiny, tiny},
-              {big, big})
-          .ok());
+  EXPECT_TRUE(Convert(std::numeric_limits<int64_t>::min() + 1, 0, 6,
+                      {tiny, tiny}, {big, big})
+                  .ok());
 }
 
 // Compares Convert against the same rational computed in 128 bits where it

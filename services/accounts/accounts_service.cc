@@ -17,6 +17,7 @@ std::vector<MethodRoles> AccountsRoles() {
   const std::vector<Role> kContactWriters = {Role::kAdmin, Role::kManager,
                                              Role::kRep};
   const std::vector<Role> kResync = {Role::kAdmin, Role::kService};
+  const std::vector<Role> kRateWriters = {Role::kAdmin, Role::kFinance};
   return {
       {"CreateAccount", kWriters},
       {"GetAccount", AllRoles()},
@@ -38,6 +39,8 @@ std::vector<MethodRoles> AccountsRoles() {
       {"ScoreIndustries", AllRoles()},
       {"GetParetoView", AllRoles()},
       {"ClassifyAccounts", AllRoles()},
+      {"SetExchangeRate", kRateWriters},
+      {"ListExchangeRates", AllRoles()},
   };
 }
 
@@ -201,6 +204,21 @@ grpc::Status AccountsServiceImpl::ClassifyAccounts(
     v1::ClassifyAccountsResponse* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return handlers::ClassifyAccounts(env(), who, *req, resp);
+  });
+}
+
+grpc::Status AccountsServiceImpl::SetExchangeRate(
+    Ctx* ctx, const v1::SetExchangeRateRequest* req, v1::ExchangeRate* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return handlers::SetExchangeRate(env(), who, *req, resp);
+  });
+}
+
+grpc::Status AccountsServiceImpl::ListExchangeRates(
+    Ctx* ctx, const v1::ListExchangeRatesRequest* req,
+    v1::ListExchangeRatesResponse* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal&) {
+    return handlers::ListExchangeRates(env(), *req, resp);
   });
 }
 

@@ -7,7 +7,7 @@
 // answer). Roles (SPEC §8, issue 3): ADMIN everything; MANAGER writes org
 // nodes and quotas inside their subtree and accounts owned inside it; REP
 // reads, and writes contacts of accounts its own node owns; FINANCE and
-// SERVICE read.
+// SERVICE read; FINANCE and ADMIN set exchange rates, every role lists them.
 
 #include <string>
 
@@ -23,7 +23,7 @@ namespace salesops::accounts {
 class AccountsServiceImpl final : public v1::AccountsService::Service {
  public:
   // Pointers are not owned and outlive the service. `currency` is the
-  // instance's single currency (--currency).
+  // instance's reporting currency (--currency): exchange rates are to it.
   // Times come from the store's clock (WriteTxn::now()).
   AccountsServiceImpl(Store* store, const Authenticator* auth,
                       std::string currency);
@@ -74,6 +74,12 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
   // follower's resync: SERVICE and ADMIN.
   grpc::Status ListQuotas(Ctx*, const v1::ListQuotasRequest*,
                           v1::ListQuotasResponse*) override;
+
+  // Dated exchange rates to the reporting currency (issue 19).
+  grpc::Status SetExchangeRate(Ctx*, const v1::SetExchangeRateRequest*,
+                               v1::ExchangeRate*) override;
+  grpc::Status ListExchangeRates(Ctx*, const v1::ListExchangeRatesRequest*,
+                                 v1::ListExchangeRatesResponse*) override;
 
  private:
   handlers::Env env() { return {db_, currency_}; }

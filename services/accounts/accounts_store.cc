@@ -11,6 +11,7 @@ constexpr uint8_t kAccountTag = 1;
 constexpr uint8_t kContactTag = 2;
 constexpr uint8_t kOrgNodeTag = 3;
 constexpr uint8_t kQuotaTag = 4;
+constexpr uint8_t kExchangeRateTag = 5;
 // Tags inside Cf::kIndex. Never reuse a number.
 constexpr uint8_t kAccountByName = 1;
 constexpr uint8_t kAccountByExternalId = 2;
@@ -34,6 +35,8 @@ AccountsStore::AccountsStore(Store* s)
       contacts(s, Cf::kEntities, kContactTag, kContactKind, "contact"),
       nodes(s, Cf::kEntities, kOrgNodeTag, kOrgNodeKind, "org node"),
       quotas(s, Cf::kEntities, kQuotaTag, kQuotaKind, "quota"),
+      exchange_rates(s, Cf::kEntities, kExchangeRateTag, kExchangeRateKind,
+                     "exchange rate"),
       account_by_name(Cf::kIndex, kAccountByName, "account"),
       account_by_external_id(Cf::kIndex, kAccountByExternalId, "account"),
       contact_by_external_id(Cf::kIndex, kContactByExternalId, "contact"),

@@ -1,9 +1,9 @@
 #pragma once
 
 // The accounts service's tables and indexes in its own RocksDB (ARCHITECTURE.md
-// §3). Column families: "entities" (accounts, contacts, org nodes, quotas, one
-// tag each) and "index" (secondary indexes, written in the same transaction as
-// their entity).
+// §3). Column families: "entities" (accounts, contacts, org nodes, quotas,
+// exchange rates, one tag each) and "index" (secondary indexes, written in the
+// same transaction as their entity).
 
 #include <cstdint>
 #include <string>
@@ -24,6 +24,7 @@ inline constexpr char kAccountKind[] = "accounts.Account";
 inline constexpr char kContactKind[] = "accounts.Contact";
 inline constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 inline constexpr char kQuotaKind[] = "accounts.Quota";
+inline constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 
 struct AccountsStore {
   explicit AccountsStore(Store* store);
@@ -33,6 +34,9 @@ struct AccountsStore {
   Table<v1::Contact> contacts;
   Table<v1::OrgNode> nodes;
   Table<v1::Quota> quotas;  // id = QuotaId(node, year, quarter)
+  // id = ExchangeRateId(currency, start) ("USD/2026-01-01"): by currency,
+  // then start date.
+  Table<v1::ExchangeRate> exchange_rates;
 
   UniqueIndex account_by_name;  // NormalizeName(name) → account id
   UniqueIndex account_by_external_id;

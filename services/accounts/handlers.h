@@ -3,7 +3,8 @@
 // The I/O of each AccountsService RPC, behind the gRPC shell
 // (accounts_service.cc): read the stored state inside one store transaction,
 // call the transition (account_rules, contact_rules, org_node_rules,
-// quota_rules, analysis_rules), write its result, fill the answer. No gRPC.
+// quota_rules, analysis_rules, exchange_rate_rules), write its result, fill the
+// answer. No gRPC.
 
 #include <string>
 
@@ -14,7 +15,8 @@
 
 namespace salesops::accounts::handlers {
 
-// What every handler works with: the tables and the instance currency.
+// What every handler works with: the tables and the instance's reporting
+// currency (--currency).
 struct Env {
   AccountsStore& db;
   const std::string& currency;
@@ -68,5 +70,12 @@ absl::Status GetQuota(Env env, const v1::GetQuotaRequest& req,
                       v1::GetQuotaResponse* resp);
 absl::Status ListQuotas(Env env, const v1::ListQuotasRequest& req,
                         v1::ListQuotasResponse* resp);
+
+// Dated exchange rates (exchange_rate_handlers.cc).
+absl::Status SetExchangeRate(Env env, const Principal& who,
+                             const v1::SetExchangeRateRequest& req,
+                             v1::ExchangeRate* resp);
+absl::Status ListExchangeRates(Env env, const v1::ListExchangeRatesRequest& req,
+                               v1::ListExchangeRatesResponse* resp);
 
 }  // namespace salesops::accounts::handlers

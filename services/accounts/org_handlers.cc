@@ -2,6 +2,7 @@
 // handlers.h).
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -161,7 +162,7 @@ absl::Status ListOrgNodes(Env env, const v1::ListOrgNodesRequest& req,
 
 absl::Status SetQuota(Env env, const Principal& who,
                       const v1::SetQuotaRequest& req, v1::Quota* resp) {
-  RETURN_IF_ERROR(CheckSetQuota(req, env.currency));
+  RETURN_IF_ERROR(CheckSetQuota(req));
   AccountsStore& db = env.db;
   return db.store
       ->Write(ActorFor(who, "SetQuota"),
@@ -195,6 +196,7 @@ absl::Status GetQuota(Env env, const v1::GetQuotaRequest& req,
   ASSIGN_OR_RETURN(v1::OrgNode top, db.nodes.Get(req.node_id()));
   // The subtree, breadth first, with each node's explicit quota.
   std::vector<QuotaNode> subtree;
+  std::map<std::string, std::string> quota_currency;
   subtree.push_back({top.id(), "", std::nullopt});
   for (size_t i = 0; i < subtree.size(); ++i) {
     const std::string id = subtree[i].id;
@@ -203,10 +205,11 @@ absl::Status GetQuota(Env env, const v1::GetQuotaRequest& req,
                          id, req.fiscal_year(), req.fiscal_quarter())));
     if (q) {
       subtree[i].explicit_quota_minor = q->amount().units_minor();
+      quota_currency[id] = q->amount().currency();
     }
     RETURN_IF_ERROR(AddChildren(db, id, &subtree));
   }
-  return AnswerQuota(subtree, env.currency, resp);
+  return AnswerQuota(subtree, quota_currency, env.currency, resp);
 }
 
 absl::Status ListQuotas(Env env, const v1::ListQuotasRequest& req,

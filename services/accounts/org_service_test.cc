@@ -179,9 +179,10 @@ TEST_F(AccountsQuotaTest, SetQuotaValidatesItsInput) {
                       grpc::StatusCode::INVALID_ARGUMENT, "fiscal_quarter"));
   EXPECT_TRUE(IsError(SetQuota(org.r1.id(), 1, Eur(-1), &out),
                       grpc::StatusCode::INVALID_ARGUMENT, "amount"));
-  v1::Money usd = Eur(100);
-  usd.set_currency("USD");
-  EXPECT_TRUE(IsError(SetQuota(org.r1.id(), 1, usd, &out),
+  // Any active ISO 4217 currency (issue 19; QuotasInSeveralCurrencies).
+  v1::Money dem = Eur(100);
+  dem.set_currency("DEM");
+  EXPECT_TRUE(IsError(SetQuota(org.r1.id(), 1, dem, &out),
                       grpc::StatusCode::INVALID_ARGUMENT, "currency"));
   EXPECT_TRUE(
       IsError(SetQuota("org_01NOSUCHNODE0000000000000", 1, Eur(100), &out),

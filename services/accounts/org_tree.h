@@ -91,7 +91,8 @@ struct ChartNode {
 struct QuotaNode {
   std::string id;         // non-empty, unique in a call
   std::string parent_id;  // "" = root
-  // Minor units of the instance currency, >= 0; nullopt = no explicit quota.
+  // Minor units of the quota's currency, >= 0 (callers sum only quotas of one
+  // currency: quota_rules.h AnswerQuota); nullopt = no explicit quota.
   std::optional<int64_t> explicit_quota_minor;
 };
 

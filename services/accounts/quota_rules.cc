@@ -2,10 +2,13 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/macros.h"
 #include "common/status/violations.h"
 #include "common/time/clock.h"
@@ -26,21 +29,40 @@ void ValidatePeriod(const std::string& node_id, int32_t year, int32_t quarter,
   }
 }
 
+// The currencies of the explicit quotas the effective quota of subtree[0]
+// sums: each explicit quota with no explicit quota on its path up to (and
+// including) subtree[0]. Parents come before their children in `subtree`.
+template <typename CurrencyOf>
+std::set<std::string> SummedCurrencies(const std::vector<QuotaNode>& subtree,
+                                       const CurrencyOf& currency_of) {
+  std::set<std::string> currencies;
+  std::set<std::string> covered;  // nodes under (or at) an explicit quota
+  for (const QuotaNode& node : subtree) {
+    const bool under =
+        covered.count(node.parent_id) > 0 && node.id != subtree.front().id;
+    if (under) {
+      covered.insert(node.id);
+      continue;
+    }
+    if (node.explicit_quota_minor.has_value()) {
+      currencies.insert(currency_of(node.id));
+      covered.insert(node.id);
+    }
+  }
+  return currencies;
+}
+
 }  // namespace
 
 std::string QuotaKey(std::string_view node_id, int32_t year, int32_t quarter) {
   return absl::StrFormat("%s/%04d/Q%d", std::string(node_id), year, quarter);
 }
 
-absl::Status CheckSetQuota(const v1::SetQuotaRequest& req,
-                           const std::string& currency) {
+absl::Status CheckSetQuota(const v1::SetQuotaRequest& req) {
   Violations v;
   ValidatePeriod(req.node_id(), req.fiscal_year(), req.fiscal_quarter(), v);
-  if (absl::Status m = money::Validate(req.amount(), currency, "amount",
-                                       money::Sign::kNonNegative);
-      !m.ok()) {
-    v.Add(std::string(m.message()));
-  }
+  v.Add(money::ValidateAnyCurrency(req.amount(), "amount",
+                                   money::Sign::kNonNegative));
   return v.status();
 }
 
@@ -73,18 +95,37 @@ absl::StatusOr<QuotaChange> SetQuota(const std::string& node_id,
   return change;
 }
 
-absl::Status AnswerQuota(const std::vector<QuotaNode>& subtree,
-                         const std::string& currency,
-                         v1::GetQuotaResponse* resp) {
+absl::Status AnswerQuota(
+    const std::vector<QuotaNode>& subtree,
+    const std::map<std::string, std::string>& quota_currency,
+    const std::string& reporting_currency, v1::GetQuotaResponse* resp) {
   using Effective = std::map<std::string, int64_t>;
   ASSIGN_OR_RETURN(const Effective effective, EffectiveQuotas(subtree));
   const QuotaNode& top = subtree.at(0);
+  const auto currency_of = [&](const std::string& id) {
+    auto it = quota_currency.find(id);
+    return it == quota_currency.end() ? reporting_currency : it->second;
+  };
   if (top.explicit_quota_minor.has_value()) {
     resp->set_has_explicit(true);
     *resp->mutable_explicit_() =
-        money::Make(*top.explicit_quota_minor, currency);
+        money::Make(*top.explicit_quota_minor, currency_of(top.id));
   }
-  *resp->mutable_effective() = money::Make(effective.at(top.id), currency);
+  const std::set<std::string> currencies =
+      SummedCurrencies(subtree, currency_of);
+  if (currencies.size() > 1) {
+    return FailedPrecondition(
+        "QUOTA_CURRENCIES_DIFFER", top.id,
+        absl::StrCat("the effective quota of ", top.id,
+                     " sums quotas in several currencies (",
+                     absl::StrJoin(currencies, ", "),
+                     "); accounts does not convert currencies: ask the "
+                     "forecast service's GetForecast, which converts them to "
+                     "the reporting currency"));
+  }
+  *resp->mutable_effective() = money::Make(
+      effective.at(top.id),
+      currencies.empty() ? reporting_currency : *currencies.begin());
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 // calls these, and writes what they return.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,9 +25,9 @@ namespace salesops::accounts {
 std::string QuotaKey(std::string_view node_id, int32_t year, int32_t quarter);
 
 // INVALID_ARGUMENT with every field violation (before the transaction);
-// amounts are in `currency` and not negative.
-[[nodiscard]] absl::Status CheckSetQuota(const v1::SetQuotaRequest& req,
-                                         const std::string& currency);
+// amounts are in any active ISO 4217 currency (issue 19: the forecast
+// converts them) and not negative.
+[[nodiscard]] absl::Status CheckSetQuota(const v1::SetQuotaRequest& req);
 [[nodiscard]] absl::Status CheckGetQuota(const v1::GetQuotaRequest& req);
 
 struct QuotaChange {
@@ -43,10 +44,17 @@ struct QuotaChange {
     const v1::SetQuotaRequest& req, const RequireWriterFn& scope,
     absl::Time now);
 
-// Fills the explicit and effective quota of subtree[0] (its subtree with
-// each node's explicit quota) in `currency`; EffectiveQuotas' errors.
-[[nodiscard]] absl::Status AnswerQuota(const std::vector<QuotaNode>& subtree,
-                                       const std::string& currency,
-                                       v1::GetQuotaResponse* resp);
+// Fills the explicit and effective quota of subtree[0] (its subtree,
+// parents before children, with each node's explicit quota);
+// `quota_currency` maps each node with an explicit quota to that quota's
+// currency. The effective quota is in the currency of the explicit quotas it
+// sums (`reporting_currency` when it sums none). Accounts does not convert:
+// FAILED_PRECONDITION (reason QUOTA_CURRENCIES_DIFFER) naming the currencies
+// when the summed quotas are in more than one, pointing at the forecast's
+// GetForecast, which converts; EffectiveQuotas' errors.
+[[nodiscard]] absl::Status AnswerQuota(
+    const std::vector<QuotaNode>& subtree,
+    const std::map<std::string, std::string>& quota_currency,
+    const std::string& reporting_currency, v1::GetQuotaResponse* resp);
 
 }  // namespace salesops::accounts

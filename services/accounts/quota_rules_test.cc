@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "services/accounts/rules_test_support.h"
 
 namespace salesops::accounts {
@@ -30,15 +32,21 @@ TEST(QuotaRulesTest, IdsSortByNodeThenPeriod) {
 }
 
 TEST(QuotaRulesTest, RequestsNeedAPeriodAndANonNegativeAmount) {
-  EXPECT_TRUE(CheckSetQuota(SetReq(1, 100), "EUR").ok());
-  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(0, 100), "EUR"),
+  EXPECT_TRUE(CheckSetQuota(SetReq(1, 100)).ok());
+  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(0, 100)),
                        absl::StatusCode::kInvalidArgument, "fiscal_quarter"));
-  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(5, 100), "EUR"),
+  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(5, 100)),
                        absl::StatusCode::kInvalidArgument, "fiscal_quarter"));
-  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(1, -1), "EUR"),
+  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(1, -1)),
                        absl::StatusCode::kInvalidArgument, "amount"));
-  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(1, 100, "USD"), "EUR"),
-                       absl::StatusCode::kInvalidArgument, "currency"));
+  // Any active ISO 4217 currency (issue 19), no other.
+  EXPECT_TRUE(CheckSetQuota(SetReq(1, 100, "USD")).ok());
+  EXPECT_TRUE(CheckSetQuota(SetReq(1, 100, "JPY")).ok());
+  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(1, 100, "DEM")),
+                       absl::StatusCode::kInvalidArgument,
+                       "amount.currency: DEM is not an active ISO 4217"));
+  EXPECT_TRUE(HasError(CheckSetQuota(SetReq(1, 100, "usd")),
+                       absl::StatusCode::kInvalidArgument, "amount.currency"));
   v1::GetQuotaRequest get;
   get.set_fiscal_quarter(1);
   absl::Status s = CheckGetQuota(get);
@@ -75,16 +83,55 @@ TEST(QuotaRulesTest, AnswerShowsTheExplicitAndTheEffectiveQuota) {
   std::vector<QuotaNode> subtree = {
       {"t", "", std::nullopt}, {"r1", "t", 10000}, {"r2", "t", 5000}};
   v1::GetQuotaResponse resp;
-  ASSERT_TRUE(AnswerQuota(subtree, "EUR", &resp).ok());
+  ASSERT_TRUE(AnswerQuota(subtree, {}, "EUR", &resp).ok());
   EXPECT_FALSE(resp.has_explicit());
   EXPECT_EQ(resp.effective().units_minor(), 15000);
   EXPECT_EQ(resp.effective().currency(), "EUR");
   subtree[0].explicit_quota_minor = 30000;
   resp.Clear();
-  ASSERT_TRUE(AnswerQuota(subtree, "EUR", &resp).ok());
+  ASSERT_TRUE(AnswerQuota(subtree, {}, "EUR", &resp).ok());
   EXPECT_TRUE(resp.has_explicit());
   EXPECT_EQ(resp.explicit_().units_minor(), 30000);
   EXPECT_EQ(resp.effective().units_minor(), 30000);
+}
+
+// Accounts sums quotas of one currency only (it has no rates): the summed
+// quotas decide the currency of the answer, mixed ones are refused.
+TEST(QuotaRulesTest, EffectiveQuotaSumsOneCurrencyOnly) {
+  // g ── t ── r1 (10000 USD), r2 (5000 USD); g ── u (700 JPY) ── r3 (9 CNY)
+  std::vector<QuotaNode> subtree = {
+      {"g", "", std::nullopt}, {"t", "g", std::nullopt}, {"u", "g", 700},
+      {"r1", "t", 10000},      {"r2", "t", 5000},        {"r3", "u", 9}};
+  std::map<std::string, std::string> currency = {
+      {"r1", "USD"}, {"r2", "USD"}, {"u", "JPY"}, {"r3", "CNY"}};
+  std::vector<QuotaNode> team(subtree.begin() + 1, subtree.begin() + 2);
+  team.push_back(subtree[3]);
+  team.push_back(subtree[4]);
+  team[0].parent_id = "";
+  v1::GetQuotaResponse resp;
+  ASSERT_TRUE(AnswerQuota(team, currency, "EUR", &resp).ok());
+  EXPECT_EQ(resp.effective().units_minor(), 15000);
+  EXPECT_EQ(resp.effective().currency(), "USD");
+
+  // u's explicit JPY quota hides r3's CNY one, but USD and JPY differ.
+  absl::Status mixed = AnswerQuota(subtree, currency, "EUR", &resp);
+  EXPECT_TRUE(HasError(mixed, absl::StatusCode::kFailedPrecondition,
+                       "several currencies (JPY, USD)"));
+  EXPECT_TRUE(
+      HasError(mixed, absl::StatusCode::kFailedPrecondition, "GetForecast"));
+  // An explicit quota at the top is the answer whatever lies below.
+  subtree[0].explicit_quota_minor = 42;
+  currency["g"] = "KWD";
+  resp.Clear();
+  ASSERT_TRUE(AnswerQuota(subtree, currency, "EUR", &resp).ok());
+  EXPECT_EQ(resp.explicit_().currency(), "KWD");
+  EXPECT_EQ(resp.effective().units_minor(), 42);
+  EXPECT_EQ(resp.effective().currency(), "KWD");
+  // Nothing summed: 0 in the reporting currency.
+  std::vector<QuotaNode> leaf = {{"r9", "", std::nullopt}};
+  ASSERT_TRUE(AnswerQuota(leaf, currency, "EUR", &resp).ok());
+  EXPECT_EQ(resp.effective().units_minor(), 0);
+  EXPECT_EQ(resp.effective().currency(), "EUR");
 }
 
 }  // namespace

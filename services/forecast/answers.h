@@ -27,6 +27,8 @@ struct NodeAnswer {
   // The rate each funnel row is weighted with (same order as
   // figures.funnel), read with the figures; filled for Read's `node` only.
   std::vector<int32_t> funnel_win_rates_bp;
+  // Explicit quotas within the effective quota whose rate is missing.
+  std::vector<MissingQuota> missing_quotas;
 };
 
 // A node and a fiscal quarter (GetForecast, GetProgress): INVALID_ARGUMENT
@@ -42,6 +44,24 @@ struct NodeAnswer {
                                         FiscalQuarter quarter,
                                         const std::string& currency,
                                         v1::Forecast* out);
+
+// ---- Currencies (issue 19; answers_currency.cc) ----
+// Converts every figure of `a` from the reporting currency (exponent
+// `from_exp`) into a display currency (`to_exp`) whose rate to the reporting
+// currency is `rate`: each component (closed, out-of-funnel, collected,
+// pipeline weighted, quota, each funnel row's total and weighted, each
+// currency's converted figures) is divided by the rate and rounded half to
+// even once; the forecast is then closed + pipeline weighted in the display
+// currency, so the shown figures add up. OUT_OF_RANGE on overflow.
+[[nodiscard]] absl::Status ConvertForDisplay(NodeAnswer* a,
+                                             const money::Decimal& rate,
+                                             int from_exp, int to_exp);
+
+// The answer's per-currency breakdown and missing rates of `node` (its
+// original-currency figures in their own currency, converted ones in
+// `currency`).
+void FillCurrencies(const NodeAnswer& node, const std::string& currency,
+                    v1::Forecast* out);
 
 // GetFunnelAnalytics' period: [from, to], both valid days, from ≤ to.
 [[nodiscard]] absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>>

@@ -24,14 +24,25 @@ ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
 namespace salesops::forecast {
 
 absl::StatusOr<Peers> PeersFromFlags() {
+  Peers peers;
+  ASSIGN_OR_RETURN(peers.regions, Regions::FromFlags());
   const std::string accounts_addr = absl::GetFlag(FLAGS_accounts_addr);
   const std::string pipeline_addr = absl::GetFlag(FLAGS_pipeline_addr);
+  if (!peers.regions->empty()) {
+    if (accounts_addr.empty() || !pipeline_addr.empty()) {
+      return absl::InvalidArgumentError(
+          "--regions_file: a global forecast needs --accounts_addr (the "
+          "headquarters' accounts) and follows each region's pipeline, so "
+          "--pipeline_addr and --credit_addr must be empty");
+    }
+    ASSIGN_OR_RETURN(peers.accounts, PeerChannel::FromFlags(accounts_addr));
+    return peers;
+  }
   if (accounts_addr.empty() || pipeline_addr.empty()) {
     return absl::InvalidArgumentError(
         "--accounts_addr and --pipeline_addr: required (HOST:PORT of "
         "salesops-accounts and salesops-pipeline)");
   }
-  Peers peers;
   ASSIGN_OR_RETURN(peers.accounts, PeerChannel::FromFlags(accounts_addr));
   ASSIGN_OR_RETURN(peers.pipeline, PeerChannel::FromFlags(pipeline_addr));
   const std::string credit_addr = absl::GetFlag(FLAGS_credit_addr);
@@ -52,7 +63,8 @@ absl::StatusOr<FiscalCalendar> CalendarFromFlags() {
 }
 
 Followers::Followers(ForecastView* view, const Peers& peers)
-    : peers_(peers),
+    : view_(view),
+      peers_(peers),
       accounts_(view, peers.accounts.get()),
       pipeline_(view, peers.pipeline.get()),
       credit_(view, peers.credit.get()) {}
@@ -60,11 +72,21 @@ Followers::Followers(ForecastView* view, const Peers& peers)
 FeedPositions Followers::Register(ServiceRuntime& runtime) {
   FeedConsumer* accounts =
       runtime.AddFollower(&accounts_, peers_.accounts.get());
+  FeedPositions feeds;
+  feeds.accounts_applied = [accounts] { return accounts->applied(); };
+  if (!peers_.regions->empty()) {
+    Regions* regions = peers_.regions.get();
+    regions->Register(view_, runtime, runtime.metrics().registry());
+    feeds.pipeline_applied = [] { return uint64_t{0}; };
+    feeds.wait_pipeline = [](uint64_t, absl::Duration) { return false; };
+    feeds.regions = [regions](absl::Time now) {
+      return regions->Statuses(now);
+    };
+    return feeds;
+  }
   FeedConsumer* pipeline =
       runtime.AddFollower(&pipeline_, peers_.pipeline.get());
-  FeedPositions feeds;
   feeds.pipeline_applied = [pipeline] { return pipeline->applied(); };
-  feeds.accounts_applied = [accounts] { return accounts->applied(); };
   if (peers_.credit != nullptr) {
     FeedConsumer* credit = runtime.AddFollower(&credit_, peers_.credit.get());
     feeds.credit_applied = [credit] { return credit->applied(); };

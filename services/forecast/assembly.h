@@ -16,6 +16,7 @@
 #include "services/forecast/followers.h"
 #include "services/forecast/forecast_service.h"
 #include "services/forecast/forecast_view.h"
+#include "services/forecast/regions.h"
 
 namespace salesops::forecast {
 
@@ -24,15 +25,19 @@ namespace salesops::forecast {
 // resyncs use them).
 struct Peers {
   std::unique_ptr<PeerChannel> accounts;
-  std::unique_ptr<PeerChannel> pipeline;
-  std::unique_ptr<PeerChannel> credit;  // null: no credit feed followed
+  std::unique_ptr<PeerChannel> pipeline;  // null in a global forecast
+  std::unique_ptr<PeerChannel> credit;    // null: no credit feed followed
+  // A global forecast's regions (--regions_file); empty otherwise.
+  std::unique_ptr<Regions> regions;
 };
 
 // The flags checked: the peers and the fiscal calendar (in --time_zone).
 [[nodiscard]] absl::StatusOr<Peers> PeersFromFlags();
 [[nodiscard]] absl::StatusOr<FiscalCalendar> CalendarFromFlags();
 
-// The three followers of one view (credit's only with a credit peer).
+// The followers of one view: accounts, pipeline and credit (credit's only
+// with a credit peer); in a global forecast the headquarters' accounts and
+// each region's.
 class Followers {
  public:
   Followers(ForecastView* view, const Peers& peers);
@@ -41,6 +46,7 @@ class Followers {
   FeedPositions Register(ServiceRuntime& runtime);
 
  private:
+  ForecastView* view_;
   const Peers& peers_;
   AccountsFollower accounts_;
   PipelineFollower pipeline_;

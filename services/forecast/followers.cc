@@ -23,11 +23,36 @@ constexpr char kPipeline[] = "pipeline service";
 // 1,000 per page: up to 100M opportunities, history entries or collections.
 constexpr int64_t kMaxPages = 100'000;
 constexpr char kCredit[] = "credit service";
+constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // forecast ← accounts
+
+std::vector<std::string> AccountsFollower::kinds() const {
+  std::vector<std::string> kinds = AccountsKinds();
+  if (region_ != nullptr) {
+    // A global forecast converts with the headquarters' rates only.
+    kinds.erase(std::remove(kinds.begin(), kinds.end(), kExchangeRateKind),
+                kinds.end());
+  }
+  return kinds;
+}
+
+absl::Status AccountsFollower::Apply(const v1::Event& event, WriteTxn& txn) {
+  if (region_ == nullptr) return view_->ApplyAccounts(event, txn);
+  ASSIGN_OR_RETURN(const v1::Event e, Scoped(event));
+  return view_->ApplyAccounts(e, txn, staging_);
+}
+
+void AccountsFollower::AfterBatch(bool committed) {
+  if (region_ == nullptr) {
+    view_->AfterAccountsBatch(committed);
+  } else {
+    view_->AfterBatch(staging_, committed, /*org_or_quota=*/true);
+  }
+}
 
 absl::Status AccountsFollower::Resync() {
   const PeerChannel& peer = *peer_;
@@ -36,7 +61,8 @@ absl::Status AccountsFollower::Resync() {
   auto stub = v1::AccountsService::NewStub(peer.channel());
   std::vector<v1::OrgNode> nodes;
   std::vector<v1::Quota> quotas;
-  uint64_t nodes_at = 0, quotas_at = 0;
+  std::vector<v1::ExchangeRate> rates;
+  uint64_t nodes_at = 0, quotas_at = 0, rates_at = 0;
   RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR((ForEachPage<v1::ListQuotasRequest, v1::ListQuotasResponse>(
       peer, kAccounts, {},
@@ -50,13 +76,37 @@ absl::Status AccountsFollower::Resync() {
         return absl::OkStatus();
       },
       &quotas_at)));
-  RETURN_IF_ERROR(view.ReplaceNodes(nodes));
-  const uint64_t cursor = std::min(nodes_at, quotas_at);
-  const ForecastView::Cursor at{kAccountsSource, cursor};
-  RETURN_IF_ERROR(view.ReplaceQuotas(quotas, &at));
+  rates_at = std::min(nodes_at, quotas_at);
+  if (region_ == nullptr) {
+    RETURN_IF_ERROR((ForEachPage<v1::ListExchangeRatesRequest,
+                                 v1::ListExchangeRatesResponse>(
+        peer, kAccounts, {},
+        [&](grpc::ClientContext* c, const auto& req, auto* resp) {
+          return stub->ListExchangeRates(c, req, resp);
+        },
+        [&](v1::ListExchangeRatesResponse& page) {
+          for (v1::ExchangeRate& r : TakeAll(page.mutable_rates())) {
+            rates.push_back(std::move(r));
+          }
+          return absl::OkStatus();
+        },
+        &rates_at)));
+  }
+  Scope(nodes);
+  Scope(quotas);
+  RETURN_IF_ERROR(view.ReplaceNodes(nodes, ns()));
+  if (region_ == nullptr) {
+    // Rates before quotas: the quotas are then priced at the new rates.
+    RETURN_IF_ERROR(view.ReplaceRates(rates));
+  }
+  const uint64_t cursor = std::min({nodes_at, quotas_at, rates_at});
+  const ForecastView::Cursor at{source(), cursor};
+  RETURN_IF_ERROR(view.ReplaceQuotas(quotas, &at, ns()));
   log::Info("forecast: accounts resync done, the copy replaced",
-            {{"nodes", static_cast<int64_t>(nodes.size())},
+            {{"source", source()},
+             {"nodes", static_cast<int64_t>(nodes.size())},
              {"quotas", static_cast<int64_t>(quotas.size())},
+             {"rates", static_cast<int64_t>(rates.size())},
              {"cursor", static_cast<int64_t>(cursor)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   return absl::OkStatus();
@@ -64,6 +114,20 @@ absl::Status AccountsFollower::Resync() {
 
 // ---------------------------------------------------------------------------
 // forecast ← pipeline
+
+absl::Status PipelineFollower::Apply(const v1::Event& event, WriteTxn& txn) {
+  if (region_ == nullptr) return view_->ApplyPipeline(event, txn);
+  ASSIGN_OR_RETURN(const v1::Event e, Scoped(event));
+  return view_->ApplyPipeline(e, txn, staging_);
+}
+
+void PipelineFollower::AfterBatch(bool committed) {
+  if (region_ == nullptr) {
+    view_->AfterPipelineBatch(committed);
+  } else {
+    view_->AfterBatch(staging_, committed, /*org_or_quota=*/false);
+  }
+}
 
 absl::Status PipelineFollower::Resync() {
   const PeerChannel& peer = *peer_;
@@ -83,11 +147,12 @@ absl::Status PipelineFollower::Resync() {
             return page.mutable_models();
           },
           &models, &models_at)));
-  RETURN_IF_ERROR(view.ReplaceModels(models));
+  Scope(models);
+  RETURN_IF_ERROR(view.ReplaceModels(models, ns()));
   entities += static_cast<int64_t>(models.size());
 
   SortedSweep opportunities =
-      ForecastView::SweepOf(ForecastView::Copy::kOpportunities);
+      ForecastView::SweepOf(ForecastView::Copy::kOpportunities, ns());
   RETURN_IF_ERROR(
       (ForEachPage<v1::ListOpportunitiesRequest, v1::ListOpportunitiesResponse>(
           peer, kPipeline, {},
@@ -96,14 +161,17 @@ absl::Status PipelineFollower::Resync() {
           },
           [&](v1::ListOpportunitiesResponse& page) {
             entities += page.opportunities_size();
-            return view.ReplaceOpportunityPage(
-                opportunities, TakeAll(page.mutable_opportunities()));
+            std::vector<v1::Opportunity> listed =
+                TakeAll(page.mutable_opportunities());
+            Scope(listed);
+            return view.ReplaceOpportunityPage(opportunities, listed);
           },
           &opportunities_at, kMaxPages)));
-  RETURN_IF_ERROR(
-      view.FinishReplace(ForecastView::Copy::kOpportunities, opportunities));
+  RETURN_IF_ERROR(view.FinishReplace(ForecastView::Copy::kOpportunities,
+                                     opportunities, nullptr, ns()));
 
-  SortedSweep changes = ForecastView::SweepOf(ForecastView::Copy::kChanges);
+  SortedSweep changes =
+      ForecastView::SweepOf(ForecastView::Copy::kChanges, ns());
   RETURN_IF_ERROR((ForEachPage<v1::ListOpportunityChangesRequest,
                                v1::ListOpportunityChangesResponse>(
       peer, kPipeline, {},
@@ -112,15 +180,19 @@ absl::Status PipelineFollower::Resync() {
       },
       [&](v1::ListOpportunityChangesResponse& page) {
         entities += page.changes_size();
-        return view.ReplaceChangePage(changes, TakeAll(page.mutable_changes()));
+        std::vector<v1::OpportunityChange> listed =
+            TakeAll(page.mutable_changes());
+        Scope(listed);
+        return view.ReplaceChangePage(changes, listed);
       },
       &changes_at, kMaxPages)));
   const uint64_t cursor = std::min({models_at, opportunities_at, changes_at});
-  const ForecastView::Cursor at{kPipelineSource, cursor};
+  const ForecastView::Cursor at{source(), cursor};
   RETURN_IF_ERROR(
-      view.FinishReplace(ForecastView::Copy::kChanges, changes, &at));
+      view.FinishReplace(ForecastView::Copy::kChanges, changes, &at, ns()));
   log::Info("forecast: pipeline resync done, the copy replaced",
-            {{"entities", entities},
+            {{"source", source()},
+             {"entities", entities},
              {"cursor", static_cast<int64_t>(cursor)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   return absl::OkStatus();
@@ -128,6 +200,20 @@ absl::Status PipelineFollower::Resync() {
 
 // ---------------------------------------------------------------------------
 // forecast ← credit
+
+absl::Status CreditFollower::Apply(const v1::Event& event, WriteTxn& txn) {
+  if (region_ == nullptr) return view_->ApplyCredit(event, txn);
+  ASSIGN_OR_RETURN(const v1::Event e, Scoped(event));
+  return view_->ApplyCredit(e, txn, staging_);
+}
+
+void CreditFollower::AfterBatch(bool committed) {
+  if (region_ == nullptr) {
+    view_->AfterCreditBatch(committed);
+  } else {
+    view_->AfterBatch(staging_, committed, /*org_or_quota=*/false);
+  }
+}
 
 absl::Status CreditFollower::Resync() {
   const PeerChannel& peer = *peer_;
@@ -137,7 +223,7 @@ absl::Status CreditFollower::Resync() {
   int64_t entities = 0;
   uint64_t cursor = 0;
   SortedSweep collections =
-      ForecastView::SweepOf(ForecastView::Copy::kCollections);
+      ForecastView::SweepOf(ForecastView::Copy::kCollections, ns());
   RETURN_IF_ERROR((ForEachPage<v1::ListOpportunityCollectionsRequest,
                                v1::ListOpportunityCollectionsResponse>(
       peer, kCredit, {},
@@ -146,15 +232,18 @@ absl::Status CreditFollower::Resync() {
       },
       [&](v1::ListOpportunityCollectionsResponse& page) {
         entities += page.collections_size();
-        return view.ReplaceCollectionPage(collections,
-                                          TakeAll(page.mutable_collections()));
+        std::vector<v1::OpportunityCollection> listed =
+            TakeAll(page.mutable_collections());
+        Scope(listed);
+        return view.ReplaceCollectionPage(collections, listed);
       },
       &cursor, kMaxPages)));
-  const ForecastView::Cursor at{kCreditSource, cursor};
-  RETURN_IF_ERROR(
-      view.FinishReplace(ForecastView::Copy::kCollections, collections, &at));
+  const ForecastView::Cursor at{source(), cursor};
+  RETURN_IF_ERROR(view.FinishReplace(ForecastView::Copy::kCollections,
+                                     collections, &at, ns()));
   log::Info("forecast: credit resync done, the copy replaced",
-            {{"collections", entities},
+            {{"source", source()},
+             {"collections", entities},
              {"cursor", static_cast<int64_t>(cursor)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   return absl::OkStatus();

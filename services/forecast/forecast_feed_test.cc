@@ -569,7 +569,7 @@ TEST_F(ForecastServiceTest, ResyncReplacesTheStoredCollections) {
   ASSERT_TRUE(view_
                   ->ReplaceCollections({Collection("o6", 60000, 5),
                                         Collection("o51", 30000, 1, 40000)},
-                                       77)
+                                       ForecastView::Cursor{kCreditSource, 77})
                   .ok());
   absl::StatusOr<uint64_t> cursor = store_->GetCursor(kCreditSource);
   ASSERT_TRUE(cursor.ok());

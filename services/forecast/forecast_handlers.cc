@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/money/exchange.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/status.h"
 #include "common/status/violations.h"
 #include "common/store/ids.h"
@@ -115,6 +117,18 @@ void ForecastServiceImpl::RegisterMetrics(prometheus::Registry& registry) {
     nodes->Set(static_cast<double>(n));
     aggregates->Set(static_cast<double>(a));
   });
+  prometheus::Gauge* missing =
+      &prometheus::BuildGauge()
+           .Name("salesops_forecast_missing_exchange_rates")
+           .Help(
+               "Deals, out-of-funnel sales and quotas the forecast counts "
+               "without a converted amount because no exchange rate is in "
+               "force for their date (issue 19): each is listed in the "
+               "answers' missing_rates.")
+           .Register(registry)
+           .Add({});
+  view_->SetMissingRatesListener(
+      [missing](int64_t n) { missing->Set(static_cast<double>(n)); });
 }
 
 absl::Status ForecastServiceImpl::Init() {
@@ -125,11 +139,14 @@ absl::Status ForecastServiceImpl::Init() {
     bool more = false;
     RETURN_IF_ERROR(sales_.List(after, 1024, &page, &more));
     for (const v1::OutOfFunnelSale& s : page) {
+      after = s.id();
+      if (s.amount().currency() != view_->reporting_currency()) {
+        continue;  // with the rate it was converted at: the view's Load
+      }
       RETURN_IF_ERROR(view_->AddOutOfFunnelSale(
           s.rep_node_id(),
           absl::CivilDay(s.date().year(), s.date().month(), s.date().day()),
-          s.amount().units_minor()));
-      after = s.id();
+          s.amount()));
     }
     if (!more) {
       return absl::OkStatus();
@@ -151,6 +168,15 @@ absl::Status ForecastServiceImpl::DoGetForecast(
   ASSIGN_OR_RETURN(const FiscalQuarter quarter,
                    ValidateNodeQuarter(req.node_id(), req.fiscal_year(),
                                        req.fiscal_quarter()));
+  if (!req.display_currency().empty()) {
+    RETURN_IF_ERROR(
+        money::ValidateCurrency(req.display_currency(), "display_currency"));
+  }
+  if (feeds_.regions && req.min_pipeline_sequence() > 0) {
+    return absl::InvalidArgumentError(
+        "min_pipeline_sequence: a global forecast follows one pipeline per "
+        "region; read the regions' status in the answer instead (0 here)");
+  }
   RETURN_IF_ERROR(scope_.RequireReader(who, req.node_id(), "the forecast"));
   if (req.min_pipeline_sequence() > feeds_.pipeline_applied()) {
     RETURN_IF_ERROR(WaitForPipeline(ctx, req.min_pipeline_sequence()));
@@ -172,7 +198,48 @@ absl::Status ForecastServiceImpl::DoGetForecast(
         " is not known to the forecast (not in the accounts feed yet?)"));
   }
   RETURN_IF_ERROR(read);
-  return FillForecast(node, children, quarter, options_.currency, resp);
+  std::string currency = options_.currency;
+  if (!req.display_currency().empty() &&
+      req.display_currency() != options_.currency) {
+    currency = req.display_currency();
+    RETURN_IF_ERROR(ToDisplay(currency, &node, &children, resp));
+  }
+  RETURN_IF_ERROR(FillForecast(node, children, quarter, currency, resp));
+  if (feeds_.regions) {
+    for (v1::RegionStatus& s : feeds_.regions(clock_->Now())) {
+      *resp->add_regions() = std::move(s);
+    }
+  }
+  resp->set_currency(currency);
+  resp->set_reporting_currency(options_.currency);
+  FillCurrencies(node, currency, resp);
+  return absl::OkStatus();
+}
+
+absl::Status ForecastServiceImpl::ToDisplay(const std::string& currency,
+                                            NodeAnswer* node,
+                                            std::vector<NodeAnswer>* children,
+                                            v1::Forecast* resp) const {
+  const absl::CivilDay today = view_->calendar().DayOf(clock_->Now());
+  std::optional<money::Decimal> rate = view_->RateOn(currency, today);
+  if (!rate) {
+    return FailedPrecondition(
+        "NO_EXCHANGE_RATE", currency,
+        absl::StrCat("display_currency: no rate for ", currency,
+                     " is in force today (", absl::FormatCivilTime(today),
+                     "); set one with AccountsService.SetExchangeRate"));
+  }
+  const int from = money::CurrencyExponent(options_.currency);
+  const int to = money::CurrencyExponent(currency);
+  RETURN_IF_ERROR(ConvertForDisplay(node, *rate, from, to));
+  for (NodeAnswer& child : *children) {
+    RETURN_IF_ERROR(ConvertForDisplay(&child, *rate, from, to));
+  }
+  v1::DisplayConversion* d = resp->mutable_display();
+  d->set_currency(currency);
+  d->set_rate(money::FormatRate(*rate));
+  *d->mutable_rate_date() = ToProto(today);
+  return absl::OkStatus();
 }
 
 absl::Status ForecastServiceImpl::WaitForPipeline(Ctx* ctx, uint64_t sequence) {
@@ -228,13 +295,13 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
     const Principal& who, const v1::RecordOutOfFunnelSaleRequest& req,
     v1::OutOfFunnelSale* resp) {
   const v1::OutOfFunnelSale& in = req.sale();
-  ASSIGN_OR_RETURN(const absl::CivilDay day,
-                   ValidateSale(in, options_.currency));
+  ASSIGN_OR_RETURN(const absl::CivilDay day, ValidateSale(in));
   RETURN_IF_ERROR(
       CheckSaleNode(in.rep_node_id(), view_->KindOf(in.rep_node_id())));
   RETURN_IF_ERROR(
       scope_.RequireWriter(who, in.rep_node_id(), "out-of-funnel sales"));
   bool created = false;
+  std::optional<money::Decimal> rate;
   RETURN_IF_ERROR(
       store_
           ->Write(ActorFor(who, "RecordOutOfFunnelSale"),
@@ -245,6 +312,10 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
                           v1::OutOfFunnelSale s = NewSale(
                               in, NewId("oof", txn.now()), who.name, txn.now());
                           RETURN_IF_ERROR(sales_.Insert(txn, s.id(), &s));
+                          ASSIGN_OR_RETURN(
+                              rate,
+                              view_->StageSale(txn, s.id(), s.rep_node_id(),
+                                               day, s.amount()));
                           *resp = std::move(s);
                           created = true;
                           return absl::OkStatus();
@@ -253,7 +324,7 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
           .status());
   if (created) {
     RETURN_IF_ERROR(view_->AddOutOfFunnelSale(resp->rep_node_id(), day,
-                                              resp->amount().units_minor()));
+                                              resp->amount(), rate));
   }
   return absl::OkStatus();
 }

@@ -51,6 +51,9 @@ struct FeedPositions {
   // Blocks until the pipeline feed is applied up to `sequence` or `timeout`
   // passes; true when reached.
   std::function<bool(uint64_t sequence, absl::Duration timeout)> wait_pipeline;
+  // A global forecast (issue 19): how current each region is. Null on a
+  // regional instance.
+  std::function<std::vector<v1::RegionStatus>(absl::Time now)> regions;
 };
 
 struct ForecastOptions {
@@ -146,6 +149,12 @@ class ForecastServiceImpl final : public v1::ForecastService::Service {
   [[nodiscard]] absl::Status RequireKnownReadable(const Principal& who,
                                                   const std::string& node_id,
                                                   std::string_view field) const;
+  // Converts a GetForecast answer's figures into a display currency at
+  // today's rate (FAILED_PRECONDITION when none is in force).
+  [[nodiscard]] absl::Status ToDisplay(const std::string& currency,
+                                       NodeAnswer* node,
+                                       std::vector<NodeAnswer>* children,
+                                       v1::Forecast* resp) const;
   // The latency histograms of the query RPCs (the gate's observer).
   void RegisterMetrics(prometheus::Registry& registry);
   // When `node_id`'s submission for `week` of `quarter` is due.

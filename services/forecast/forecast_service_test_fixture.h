@@ -111,6 +111,7 @@ struct Opp {
   v1::OpportunityStatus status = v1::OPPORTUNITY_STATUS_OPEN;
   int64_t closed_micros = 0;
   int64_t version = 1;
+  std::string currency = "EUR";
 };
 
 // One line per node figure, so a mismatch shows every field at once.
@@ -431,7 +432,7 @@ class ForecastServiceTest : public ::testing::Test {
     m.set_account_id("acc_1");
     m.set_owner_node_id(o.owner);
     m.set_name(absl::StrCat("Deal ", o.id));
-    *m.mutable_amount() = Eur(o.amount);
+    *m.mutable_amount() = money::Make(o.amount, o.currency);
     *m.mutable_expected_close_date() = o.expected;
     m.set_stage_model_id(kModel);
     m.set_stage_key(o.stage);

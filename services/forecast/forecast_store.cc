@@ -130,6 +130,7 @@ QuotaRecord RecordOf(const v1::Quota& quota) {
   QuotaRecord r;
   r.set_amount_minor(quota.amount().units_minor());
   r.set_version(quota.version());
+  r.set_currency(quota.amount().currency());
   return r;
 }
 
@@ -161,8 +162,17 @@ CollectionRecord RecordOf(const v1::OpportunityCollection& c) {
   return r;
 }
 
+std::optional<money::Decimal> RateOf(const std::string& currency,
+                                     const AppliedRate& rate) {
+  if (currency.empty()) return money::kOne;
+  if (rate.missing()) return std::nullopt;
+  return money::Decimal{rate.mantissa(), rate.scale()};
+}
+
 OppFacts FactsOf(const OppRecord& r) {
   OppFacts f;
+  f.currency = r.currency();
+  f.rate = RateOf(r.currency(), r.rate());
   f.owner_node_id = r.owner_node_id();
   f.stage = {r.stage_model_id(), r.stage_key()};
   f.status = r.status() == v1::OPPORTUNITY_STATUS_OPEN ? OppFacts::Status::kOpen
@@ -237,22 +247,30 @@ absl::Status ForecastStore::QuotaOf(std::string_view key, std::string* node,
   return absl::OkStatus();
 }
 
-SortedSweep ForecastStore::SweepOf(ViewCopy copy) {
+SortedSweep ForecastStore::SweepOf(ViewCopy copy, const std::string& ns) {
+  uint8_t tag = kCollectionTag;
   switch (copy) {
     case ViewCopy::kNodes:
-      return SortedSweep(kView, Prefix(kNodeTag));
+      tag = kNodeTag;
+      break;
     case ViewCopy::kQuotas:
-      return SortedSweep(kView, Prefix(kQuotaTag));
+      tag = kQuotaTag;
+      break;
     case ViewCopy::kModels:
-      return SortedSweep(kView, Prefix(kModelTag));
+      tag = kModelTag;
+      break;
     case ViewCopy::kOpportunities:
-      return SortedSweep(kView, Prefix(kOppTag));
+      tag = kOppTag;
+      break;
     case ViewCopy::kChanges:
-      return SortedSweep(kView, Prefix(kChangeTag));
+      tag = kChangeTag;
+      break;
     case ViewCopy::kCollections:
       break;
   }
-  return SortedSweep(kView, Prefix(kCollectionTag));
+  // Ids are the first key component, escaped only at NUL bytes (key.h): a
+  // namespace without one is a prefix of its ids' keys.
+  return SortedSweep(kView, Prefix(tag) + ns);
 }
 
 // ---------------------------------------------------------------------------
@@ -391,6 +409,8 @@ void ForecastStore::PutOpp(WriteTxn& txn, const std::string& id,
                            const OppRecord& r, const OppRecord* stored) {
   const std::string value = r.SerializeAsString();
   txn.Put(kView, IdKey(kOppTag, id), value);
+  if (stored != nullptr) DeleteByRateCopy(txn, id, *stored);
+  PutByRateCopy(txn, id, r, value);
   if (stored != nullptr && stored->status() == v1::OPPORTUNITY_STATUS_OPEN) {
     txn.Delete(kView,
                OpenKey(stored->stage_model_id(), stored->stage_key(), id));
@@ -414,6 +434,7 @@ void ForecastStore::PutCollection(WriteTxn& txn, const std::string& opp_id,
 void ForecastStore::DeleteOpp(WriteTxn& txn, const std::string& id,
                               const OppRecord& stored) {
   txn.Delete(kView, IdKey(kOppTag, id));
+  DeleteByRateCopy(txn, id, stored);
   if (stored.status() == v1::OPPORTUNITY_STATUS_OPEN) {
     txn.Delete(kView, OpenKey(stored.stage_model_id(), stored.stage_key(), id));
   }

@@ -17,6 +17,13 @@
 //                                              win-rate change re-weights
 //   6 history entry    (opportunity id, seq)   ChangeRecord (analytics only)
 //   7 collection       (opportunity id)        CollectionRecord (credit feed)
+//   8 by-rate copy     (currency, day, id)     OppRecord of an OPEN or WON one
+//                                              in another currency: what a
+//                                              rate change re-values
+//   9 rate             (currency, start day)   RateRecord (accounts feed)
+//  10 sale by rate     (currency, day, id)     SaleRateRecord
+//  11 reporting        ()                      the reporting currency the
+//                                              records were converted into
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "common/resync/sorted_sweep.h"
 #include "common/store/store.h"
 #include "salesops/forecast/view.pb.h"
@@ -63,6 +71,10 @@ ChangeRecord RecordOf(const v1::OpportunityChange& change);
 CollectionRecord RecordOf(const v1::OpportunityCollection& collection);
 // What the Rollup and the analytics read of records.
 OppFacts FactsOf(const OppRecord& r);
+// The rate of an AppliedRate: 1 for the reporting currency (`currency` ""),
+// nullopt when it was missing.
+std::optional<money::Decimal> RateOf(const std::string& currency,
+                                     const AppliedRate& rate);
 std::vector<std::pair<std::string, int32_t>> StagesOf(const ModelRecord& m);
 
 // True when both records serialize to the same bytes (a replacement then
@@ -91,7 +103,8 @@ class ForecastStore {
                                             std::string* node,
                                             QuarterKey* quarter);
   // A sweep over the stored copy (common/resync/sorted_sweep.h).
-  static SortedSweep SweepOf(ViewCopy copy);
+  // `ns` ("" or a region's "<id>/"): only the ids that start with it.
+  static SortedSweep SweepOf(ViewCopy copy, const std::string& ns = "");
 
   // ---- Loading (at start; a scan of the committed records) ----
   using NodeFn =
@@ -154,7 +167,62 @@ class ForecastStore {
   static void Delete(WriteTxn& txn, std::string_view key);
   static void DeleteModel(WriteTxn& txn, const std::string& id);
 
+  // ---- Currencies (issue 19; forecast_store_rates.cc) ----
+  // Days are absl::CivilDay; a record's rate day is its AppliedRate's.
+  struct DatedOpp {
+    std::string id;
+    OppRecord record;
+  };
+  // The opportunities in `currency` whose rate day is in [first, last].
+  [[nodiscard]] static absl::Status OppsInRateRange(WriteTxn& txn,
+                                                    const std::string& currency,
+                                                    absl::CivilDay first,
+                                                    absl::CivilDay last,
+                                                    std::vector<DatedOpp>* out);
+  struct DatedSale {
+    std::string id;
+    absl::CivilDay day;
+    SaleRateRecord record;
+  };
+  [[nodiscard]] static absl::Status SalesInRateRange(
+      WriteTxn& txn, const std::string& currency, absl::CivilDay first,
+      absl::CivilDay last, std::vector<DatedSale>* out);
+  static void PutSale(WriteTxn& txn, const std::string& currency,
+                      absl::CivilDay day, const std::string& id,
+                      const SaleRateRecord& r);
+  // Every committed sale record (Load).
+  using SaleFn = std::function<absl::Status(const std::string& currency,
+                                            const DatedSale&)>;
+  [[nodiscard]] absl::Status ScanSales(const SaleFn& visit) const;
+
+  [[nodiscard]] static absl::StatusOr<std::optional<RateRecord>> FindRate(
+      WriteTxn& txn, const std::string& currency, absl::CivilDay start);
+  static void PutRate(WriteTxn& txn, const std::string& currency,
+                      absl::CivilDay start, const RateRecord& r);
+  static void DeleteRate(WriteTxn& txn, const std::string& currency,
+                         absl::CivilDay start);
+  using RateFn = std::function<absl::Status(
+      const std::string& currency, absl::CivilDay start, const RateRecord&)>;
+  // Every committed rate, by currency then start.
+  [[nodiscard]] absl::Status ScanRates(const RateFn& visit) const;
+  // The same as `txn` sees them.
+  [[nodiscard]] static absl::Status RatesInTxn(WriteTxn& txn,
+                                               const RateFn& visit);
+  // Every quota record as `txn` sees it.
+  [[nodiscard]] static absl::Status QuotasInTxn(WriteTxn& txn,
+                                                const QuotaFn& visit);
+
+  // The reporting currency stored with the records ("" when none yet).
+  [[nodiscard]] absl::StatusOr<std::string> ReportingCurrency() const;
+  static void PutReportingCurrency(WriteTxn& txn, const std::string& code);
+
  private:
+  // The by-rate copy (tag 8) of an opportunity record, when it has one.
+  static void PutByRateCopy(WriteTxn& txn, const std::string& id,
+                            const OppRecord& r, const std::string& value);
+  static void DeleteByRateCopy(WriteTxn& txn, const std::string& id,
+                               const OppRecord& r);
+
   Store* store_;
 };
 

@@ -15,6 +15,7 @@ namespace {
 
 constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
+constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
 constexpr char kChangeKind[] = "pipeline.OpportunityChange";
@@ -24,14 +25,20 @@ constexpr int kMaxDepth = 10'000;
 
 }  // namespace
 
-std::vector<std::string> AccountsKinds() { return {kOrgNodeKind, kQuotaKind}; }
+std::vector<std::string> AccountsKinds() {
+  return {kOrgNodeKind, kQuotaKind, kExchangeRateKind};
+}
 std::vector<std::string> PipelineKinds() {
   return {kStageModelKind, kOpportunityKind, kChangeKind};
 }
 std::vector<std::string> CreditKinds() { return {kCollectionKind}; }
 
-ForecastView::ForecastView(Store* store, FiscalCalendar calendar)
-    : records_(store), calendar_(std::move(calendar)) {}
+ForecastView::ForecastView(Store* store, FiscalCalendar calendar,
+                           std::string reporting_currency)
+    : records_(store),
+      calendar_(std::move(calendar)),
+      reporting_(std::move(reporting_currency)),
+      rates_(reporting_) {}
 
 QuarterKey ForecastView::QuarterOf(absl::CivilDay day) const {
   const FiscalQuarter q = calendar_.QuarterOf(day);
@@ -40,20 +47,14 @@ QuarterKey ForecastView::QuarterOf(absl::CivilDay day) const {
 
 namespace {
 
-// The org tree, quotas and stage models of the stored records into `rollup`,
-// the nodes' kinds into `kinds`.
+// The org tree and stage models of the stored records into `rollup`, the
+// nodes' kinds into `kinds`.
 absl::Status LoadOrgAndModels(const ForecastStore& records, Rollup& rollup,
                               std::map<std::string, int>& kinds) {
   RETURN_IF_ERROR(records.ScanNodes(
       [&](const std::string& id, const NodeRecord& n) -> absl::Status {
         kinds[id] = n.kind();
         return rollup.SetNode(id, n.parent_id());
-      }));
-  RETURN_IF_ERROR(
-      records.ScanQuotas([&](const std::string& node, QuarterKey quarter,
-                             const QuotaRecord& r) -> absl::Status {
-        rollup.SetQuota(node, quarter, r.amount_minor());
-        return absl::OkStatus();
       }));
   return records.ScanModels(
       [&](const std::string& id, const ModelRecord& m) -> absl::Status {
@@ -88,14 +89,44 @@ absl::Status LoadOpportunities(const ForecastStore& records, Rollup& rollup,
 
 }  // namespace
 
+absl::Status ForecastView::CheckReportingCurrency() {
+  ASSIGN_OR_RETURN(std::string stored, records_.ReportingCurrency());
+  if (stored == reporting_) {
+    return absl::OkStatus();
+  }
+  if (!stored.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the forecast's data dir holds figures converted into ", stored,
+        "; --currency=", reporting_,
+        " would mix two reporting currencies: start with --currency=", stored,
+        " or build the view anew in an empty data dir"));
+  }
+  return records_.store()
+      .Write(SystemActor("forecast:init"),
+             [&](WriteTxn& txn) {
+               ForecastStore::PutReportingCurrency(txn, reporting_);
+               return absl::OkStatus();
+             })
+      .status();
+}
+
 absl::Status ForecastView::Load() {
   const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(CheckReportingCurrency());
+  RETURN_IF_ERROR(LoadRates());
   std::unique_lock lock(mu_);
   Rollup rollup;
+  rollup.SetReportingCurrency(reporting_);
   int64_t opportunities = 0;
   std::map<std::string, int> kinds;
   RETURN_IF_ERROR(LoadOrgAndModels(records_, rollup, kinds));
+  RETURN_IF_ERROR(
+      records_.ScanQuotas([&](const std::string& node, QuarterKey quarter,
+                              const QuotaRecord& r) -> absl::Status {
+        return QuotaOp(node, quarter, r)(rollup);
+      }));
   RETURN_IF_ERROR(LoadOpportunities(records_, rollup, &opportunities));
+  RETURN_IF_ERROR(LoadSales(rollup));
   log::Info("forecast view loaded",
             {{"nodes", static_cast<int64_t>(kinds.size())},
              {"opportunities", opportunities},
@@ -105,21 +136,39 @@ absl::Status ForecastView::Load() {
   if (size_listener_) {
     size_listener_(rollup_.node_count(), rollup_.aggregate_count());
   }
+  ReportMissing();
   std::lock_guard<std::mutex> cache(quota_cache_mu_);
   quota_cache_.clear();
   return absl::OkStatus();
 }
 
 void ForecastView::AfterAccountsBatch(bool committed) {
-  Publish(staged_accounts_, committed, /*org_or_quota=*/true);
+  bool rates_changed = false;
+  {
+    std::lock_guard<std::mutex> lock(staged_mu_);
+    std::swap(rates_changed, rates_staged_);
+  }
+  if (!committed && rates_changed) {
+    // The staged rates did not commit: back to what the store holds.
+    if (absl::Status s = LoadRates(); !s.ok()) {
+      log::Error("forecast view: rates could not be reloaded",
+                 {{"error", s.ToString()}});
+    }
+  }
+  Publish(staged_accounts_.ops, committed, /*org_or_quota=*/true);
 }
 
 void ForecastView::AfterPipelineBatch(bool committed) {
-  Publish(staged_pipeline_, committed, /*org_or_quota=*/false);
+  Publish(staged_pipeline_.ops, committed, /*org_or_quota=*/false);
 }
 
 void ForecastView::AfterCreditBatch(bool committed) {
-  Publish(staged_credit_, committed, /*org_or_quota=*/false);
+  Publish(staged_credit_.ops, committed, /*org_or_quota=*/false);
+}
+
+void ForecastView::AfterBatch(Staging& staging, bool committed,
+                              bool org_or_quota) {
+  Publish(staging.ops, committed, org_or_quota);
 }
 
 void ForecastView::Publish(std::vector<Op>& staged, bool committed,
@@ -153,15 +202,18 @@ void ForecastView::PublishOps(std::vector<Op>& ops, bool org_or_quota) {
   if (size_listener_) {
     size_listener_(rollup_.node_count(), rollup_.aggregate_count());
   }
+  ReportMissing();
 }
 
-absl::Status ForecastView::AddOutOfFunnelSale(const std::string& rep_node_id,
-                                              absl::CivilDay date,
-                                              int64_t amount_minor) {
+absl::Status ForecastView::AddOutOfFunnelSale(
+    const std::string& rep_node_id, absl::CivilDay date,
+    const v1::Money& amount, std::optional<money::Decimal> rate) {
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(rollup_.EnsureNode(rep_node_id));
-  RETURN_IF_ERROR(
-      rollup_.AddOutOfFunnelSale(rep_node_id, QuarterOf(date), amount_minor));
+  RETURN_IF_ERROR(rollup_.AddOutOfFunnelSale(
+      rep_node_id, QuarterOf(date), amount.units_minor(),
+      CurrencyOf(amount.currency()), rate));
+  ReportMissing();
   if (size_listener_) {
     size_listener_(rollup_.node_count(), rollup_.aggregate_count());
   }
@@ -189,6 +241,11 @@ absl::StatusOr<NodeAnswer> ForecastView::AnswerLocked(
   a.node_id = node_id;
   ASSIGN_OR_RETURN(a.figures, rollup_.Figures(node_id, quarter));
   ASSIGN_OR_RETURN(a.quota_minor, EffectiveQuotaLocked(node_id, quarter));
+  if (rollup_.missing_quota_count() > 0) {
+    // Rare (a quota in a currency without a rate): walk the subtree again.
+    RETURN_IF_ERROR(
+        rollup_.EffectiveQuota(node_id, quarter, &a.missing_quotas).status());
+  }
   return a;
 }
 

@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/money/exchange.h"
 #include "common/resync/sorted_sweep.h"
 #include "common/store/store.h"
 #include "common/time/fiscal_calendar.h"
@@ -55,11 +56,29 @@ std::vector<std::string> CreditKinds();
 
 class ForecastView {
  public:
-  // `store` is not owned.
-  ForecastView(Store* store, FiscalCalendar calendar);
+  // `store` is not owned. `reporting_currency` (the instance's --currency):
+  // every figure is converted into it (issue 19).
+  ForecastView(Store* store, FiscalCalendar calendar,
+               std::string reporting_currency = "EUR");
 
   // Rebuilds the Rollup from the stored records (at start).
   [[nodiscard]] absl::Status Load();
+
+  using Op = std::function<absl::Status(Rollup&)>;
+  // The Rollup changes one feed consumer staged and has not published yet.
+  // Each consumer has its own (a global forecast runs one of each kind per
+  // region); guarded by the view.
+  struct Staging {
+    std::vector<Op> ops;
+  };
+  // The same Apply* into a consumer's own Staging, and its after_batch.
+  [[nodiscard]] absl::Status ApplyAccounts(const v1::Event& event,
+                                           WriteTxn& txn, Staging& staging);
+  [[nodiscard]] absl::Status ApplyPipeline(const v1::Event& event,
+                                           WriteTxn& txn, Staging& staging);
+  [[nodiscard]] absl::Status ApplyCredit(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging);
+  void AfterBatch(Staging& staging, bool committed, bool org_or_quota);
 
   // FeedConsumer ApplyFn / after_batch of each source.
   [[nodiscard]] absl::Status ApplyAccounts(const v1::Event& event,
@@ -83,13 +102,21 @@ class ForecastView {
   using Copy = ViewCopy;  // the copies, in key order (forecast_store.h)
   // A sweep over the stored copy of `copy`, for the *Page calls below, whose
   // pages must come in that copy's key order (the order above).
-  static SortedSweep SweepOf(Copy copy);
+  // `ns` (a region's "<id>/", issue 19) restricts it to the ids of that
+  // namespace.
+  static SortedSweep SweepOf(Copy copy, const std::string& ns = "");
   // Small copies, whole, one transaction each (an org tree and its models
   // are small; a re-org applies all moves at once, so no intermediate tree
   // has a cycle).
-  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all);
+  //
+  // `ns` (all of them): "" replaces the whole copy — in a global forecast
+  // (SetFederated) only the headquarters' part, ids without a '/' — and a
+  // region's "<id>/" only the ids of that region, which the listing must hold
+  // namespaced already (federation.h).
+  [[nodiscard]] absl::Status ReplaceNodes(const std::vector<v1::OrgNode>& all,
+                                          const std::string& ns = "");
   [[nodiscard]] absl::Status ReplaceModels(
-      const std::vector<v1::StageModel>& all);
+      const std::vector<v1::StageModel>& all, const std::string& ns = "");
   // Where a resync ends: the feed's cursor, stored in the same transaction
   // as its last write (so a crash before it resyncs again).
   struct Cursor {
@@ -99,7 +126,8 @@ class ForecastView {
   // Quotas, whole, in transactions of at most kReplaceBatch; `cursor`, when
   // given, with the last.
   [[nodiscard]] absl::Status ReplaceQuotas(const std::vector<v1::Quota>& all,
-                                           const Cursor* cursor = nullptr);
+                                           const Cursor* cursor = nullptr,
+                                           const std::string& ns = "");
   // One page (one transaction) of a large copy.
   [[nodiscard]] absl::Status ReplaceOpportunityPage(
       SortedSweep& sweep, const std::vector<v1::Opportunity>& page);
@@ -111,7 +139,8 @@ class ForecastView {
   // transactions of at most kReplaceBatch; `cursor`, when given, with the
   // last of them.
   [[nodiscard]] absl::Status FinishReplace(Copy copy, SortedSweep& sweep,
-                                           const Cursor* cursor = nullptr);
+                                           const Cursor* cursor = nullptr,
+                                           const std::string& ns = "");
   static constexpr size_t kReplaceBatch = 1000;
 
   // The credit resync in one call (credit's whole list, in any order): its
@@ -119,13 +148,41 @@ class ForecastView {
   // list has nothing collected.
   [[nodiscard]] absl::Status ReplaceCollections(
       const std::vector<v1::OpportunityCollection>& collections,
-      uint64_t cursor);
+      const Cursor& cursor, const std::string& ns = "");
+
+  // A global forecast (issue 19): the headquarters' resyncs leave the
+  // regions' namespaced ids alone.
+  void SetFederated() { federated_ = true; }
 
   // Adds a committed out-of-funnel sale to the Rollup (the service stores the
-  // sale itself).
-  [[nodiscard]] absl::Status AddOutOfFunnelSale(const std::string& rep_node_id,
-                                                absl::CivilDay date,
-                                                int64_t amount_minor);
+  // sale itself), converted at `rate` (StageSale's; kOne for the reporting
+  // currency, nullopt when missing).
+  [[nodiscard]] absl::Status AddOutOfFunnelSale(
+      const std::string& rep_node_id, absl::CivilDay date,
+      const v1::Money& amount,
+      std::optional<money::Decimal> rate = money::kOne);
+
+  // ---- Currencies (issue 19; forecast_view_rates.cc) ----
+  // Inside the sale's write transaction: looks up the rate of a new sale's
+  // date and, for a currency other than the reporting one, stores what a rate
+  // change re-values. Returns the rate for AddOutOfFunnelSale.
+  [[nodiscard]] absl::StatusOr<std::optional<money::Decimal>> StageSale(
+      WriteTxn& txn, const std::string& sale_id, const std::string& rep_node_id,
+      absl::CivilDay date, const v1::Money& amount);
+  // The accounts resync's rates: the whole list replaces the stored rates
+  // (one transaction), re-valuing what changed.
+  [[nodiscard]] absl::Status ReplaceRates(
+      const std::vector<v1::ExchangeRate>& all);
+  const std::string& reporting_currency() const { return reporting_; }
+  // The rate to the reporting currency in force on `day` (1 for the reporting
+  // currency itself); nullopt when there is none.
+  std::optional<money::Decimal> RateOn(const std::string& currency,
+                                       absl::CivilDay day) const;
+  // Called with the number of deals, sales and quotas counted with a missing
+  // rate after every change (the missing-rates gauge). Set before Load.
+  void SetMissingRatesListener(std::function<void(int64_t)> f) {
+    missing_listener_ = std::move(f);
+  }
 
   // ---- reads ----
   // The node's figures and effective quota for `quarter`, and (when
@@ -175,8 +232,8 @@ class ForecastView {
   size_t aggregate_count() const;
 
  private:
-  using Op = std::function<absl::Status(Rollup&)>;
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
+  void Stage(std::vector<Op>& ops, Staging& staging);
   // Applies committed ops to the Rollup under the exclusive lock.
   void PublishOps(std::vector<Op>& ops, bool org_or_quota);
   // What Apply* and Replace* share: store one entity's record (unless the
@@ -212,7 +269,8 @@ class ForecastView {
       const std::string& source, bool org_or_quota,
       const std::function<absl::Status(WriteTxn&, std::vector<Op>*)>& fn);
   // The sweep's GoneFn of `copy`, appending to *ops (set per transaction).
-  SortedSweep::GoneFn GoneOf(Copy copy, std::vector<Op>** ops);
+  SortedSweep::GoneFn GoneOf(Copy copy, std::vector<Op>** ops,
+                             const std::string& ns = "");
   // Sets the collected amount copied into opportunity `opp_id`'s record (when
   // the opportunity is known) and, when it changes what the opportunity
   // counts, appends the Rollup operation to `ops`.
@@ -226,9 +284,40 @@ class ForecastView {
   [[nodiscard]] absl::StatusOr<NodeAnswer> AnswerLocked(
       const std::string& node_id, QuarterKey quarter) const;
 
-  // The view's record of `o` (the quarter it counts in by the calendar),
-  // without the collected amount.
+  // The view's record of `o` (the quarter it counts in by the calendar, its
+  // currency and the rate applied), without the collected amount.
   OppRecord RecordOfOpportunity(const v1::Opportunity& o) const;
+
+  // ---- Currencies (forecast_view_rates.cc) ----
+  // The staging rate table's rate for (currency, day) as a record keeps it.
+  AppliedRate LookupRate(const std::string& currency, absl::CivilDay day) const;
+  // "" for the reporting currency, else the code.
+  std::string CurrencyOf(const std::string& code) const {
+    return code == reporting_ ? std::string() : code;
+  }
+  // Stores one followed rate (unless the stored one is as new and `replace`
+  // is false) and re-values what it changes.
+  [[nodiscard]] absl::Status PutRate(WriteTxn& txn, const v1::ExchangeRate& r,
+                                     bool replace, std::vector<Op>* ops);
+  // Re-values the deals, sales and quotas in `currency` whose rate day lies
+  // in [first, last] to the staging table's rates.
+  [[nodiscard]] absl::Status Revalue(WriteTxn& txn, const std::string& currency,
+                                     absl::CivilDay first, absl::CivilDay last,
+                                     std::vector<Op>* ops);
+  // The Rollup operation setting a quota from its record.
+  Op QuotaOp(const std::string& node, QuarterKey quarter,
+             const QuotaRecord& r) const;
+  // Fills a quota record's currency and rate (first day of its quarter).
+  void PriceQuota(QuarterKey quarter, QuotaRecord* r) const;
+  // Rebuilds the staging rate table from the committed records (at Load and
+  // after an accounts batch that changed rates failed).
+  [[nodiscard]] absl::Status LoadRates();
+  // Stores the reporting currency with a new view; FAILED_PRECONDITION when
+  // the records were converted into another one.
+  [[nodiscard]] absl::Status CheckReportingCurrency();
+  // The committed sales in other currencies into rollup_ (at Load).
+  [[nodiscard]] absl::Status LoadSales(Rollup& rollup) const;
+  void ReportMissing();
 
   ForecastStore records_;
   const FiscalCalendar calendar_;
@@ -241,12 +330,22 @@ class ForecastView {
   mutable std::map<std::pair<std::string, QuarterKey>, int64_t> quota_cache_;
 
   std::function<void(size_t, size_t)> size_listener_;
+  std::function<void(int64_t)> missing_listener_;
+  bool federated_ = false;
+
+  const std::string reporting_;
+  // The rates as the commit thread stages them (issue 19): changed while an
+  // accounts event is staged, read while any event is staged and by readers;
+  // reloaded from the store when a batch that changed it fails.
+  mutable std::mutex rates_mu_;
+  money::RateTable rates_;     // guarded by rates_mu_
+  bool rates_staged_ = false;  // guarded by staged_mu_
 
   // Staged on the commit thread, published on the consumer's thread.
   std::mutex staged_mu_;
-  std::vector<Op> staged_accounts_;
-  std::vector<Op> staged_pipeline_;
-  std::vector<Op> staged_credit_;
+  Staging staged_accounts_;
+  Staging staged_pipeline_;
+  Staging staged_credit_;
 };
 
 }  // namespace salesops::forecast

@@ -23,6 +23,7 @@ namespace {
 
 constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
+constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
 constexpr char kChangeKind[] = "pipeline.OpportunityChange";
@@ -55,16 +56,13 @@ absl::Status ForecastView::PutQuota(WriteTxn& txn, const v1::Quota& quota,
   if (stored && !replace && stored->version() >= quota.version()) {
     return absl::OkStatus();
   }
-  const QuotaRecord r = RecordOf(quota);
+  QuotaRecord r = RecordOf(quota);
+  PriceQuota(q, &r);
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
   ForecastStore::PutQuota(txn, quota.node_id(), q, r);
-  ops->push_back(
-      [node = quota.node_id(), q, amount = r.amount_minor()](Rollup& rollup) {
-        rollup.SetQuota(node, q, amount);
-        return absl::OkStatus();
-      });
+  ops->push_back(QuotaOp(quota.node_id(), q, r));
   return absl::OkStatus();
 }
 
@@ -149,12 +147,16 @@ OppRecord ForecastView::RecordOfOpportunity(const v1::Opportunity& o) const {
   r.set_stage_key(o.stage_key());
   r.set_status(o.status());
   r.set_amount_minor(o.amount().units_minor());
-  if (o.status() == v1::OPPORTUNITY_STATUS_OPEN) {
-    const v1::Date& d = o.expected_close_date();
-    r.set_quarter(QuarterOf(absl::CivilDay(d.year(), d.month(), d.day())));
-  } else {
-    r.set_quarter(
-        QuarterOf(calendar_.DayOf(absl::FromUnixMicros(o.closed_micros()))));
+  const v1::Date& d = o.expected_close_date();
+  const absl::CivilDay day =
+      o.status() == v1::OPPORTUNITY_STATUS_OPEN
+          ? absl::CivilDay(d.year(), d.month(), d.day())
+          : calendar_.DayOf(absl::FromUnixMicros(o.closed_micros()));
+  r.set_quarter(QuarterOf(day));
+  r.set_currency(CurrencyOf(o.amount().currency()));
+  if (!r.currency().empty() && (o.status() == v1::OPPORTUNITY_STATUS_OPEN ||
+                                o.status() == v1::OPPORTUNITY_STATUS_WON)) {
+    *r.mutable_rate() = LookupRate(r.currency(), day);
   }
   r.set_version(o.version());
   r.set_created_micros(o.created_micros());
@@ -251,8 +253,29 @@ absl::Status ForecastView::SetCollected(WriteTxn& txn,
 // ---------------------------------------------------------------------------
 // Applying feed events (on the commit thread)
 
+void ForecastView::Stage(std::vector<Op>& ops, Staging& staging) {
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  for (Op& op : ops) {
+    staging.ops.push_back(std::move(op));
+  }
+}
+
 absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
                                          WriteTxn& txn) {
+  return ApplyAccounts(event, txn, staged_accounts_);
+}
+
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
+                                         WriteTxn& txn) {
+  return ApplyPipeline(event, txn, staged_pipeline_);
+}
+
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+  return ApplyCredit(event, txn, staged_credit_);
+}
+
+absl::Status ForecastView::ApplyAccounts(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging) {
   std::vector<Op> ops;
   if (event.kind() == kOrgNodeKind) {
     v1::OrgNode node;
@@ -281,18 +304,21 @@ absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
       return absl::DataLossError("not a Quota");
     }
     RETURN_IF_ERROR(PutQuota(txn, quota, /*replace=*/false, &ops));
+  } else if (event.kind() == kExchangeRateKind) {
+    v1::ExchangeRate rate;
+    if (!event.payload().UnpackTo(&rate) || rate.currency().empty()) {
+      return absl::DataLossError("not an ExchangeRate");
+    }
+    RETURN_IF_ERROR(PutRate(txn, rate, /*replace=*/false, &ops));
   } else {
     return absl::OkStatus();
   }
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_accounts_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
-                                         WriteTxn& txn) {
+absl::Status ForecastView::ApplyPipeline(const v1::Event& event, WriteTxn& txn,
+                                         Staging& staging) {
   std::vector<Op> ops;
   if (event.kind() == kStageModelKind) {
     v1::StageModel model;
@@ -317,14 +343,12 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event,
   } else {
     return absl::OkStatus();
   }
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_pipeline_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 
-absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
+absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn,
+                                       Staging& staging) {
   if (event.kind() != kCollectionKind) {
     return absl::OkStatus();
   }
@@ -334,10 +358,7 @@ absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
   }
   std::vector<Op> ops;
   RETURN_IF_ERROR(PutCollection(txn, c, /*replace=*/false, &ops));
-  std::lock_guard<std::mutex> lock(staged_mu_);
-  for (Op& op : ops) {
-    staged_credit_.push_back(std::move(op));
-  }
+  Stage(ops, staging);
   return absl::OkStatus();
 }
 

@@ -18,17 +18,24 @@ namespace salesops::forecast {
 // ---------------------------------------------------------------------------
 // Replacing a feed's copy (resync)
 
-SortedSweep ForecastView::SweepOf(Copy copy) {
-  return ForecastStore::SweepOf(copy);
+SortedSweep ForecastView::SweepOf(Copy copy, const std::string& ns) {
+  return ForecastStore::SweepOf(copy, ns);
 }
 
-SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops) {
-  return [this, copy, ops](WriteTxn& txn,
-                           std::string_view key) -> absl::Status {
+SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops,
+                                         const std::string& ns) {
+  // The headquarters' copy of a global forecast holds the regions' nodes and
+  // quotas too (their ids have a '/'): not its to remove.
+  const bool hq_part = federated_ && ns.empty();
+  return [this, copy, ops, hq_part](WriteTxn& txn,
+                                    std::string_view key) -> absl::Status {
     if (copy == Copy::kQuotas) {
       std::string node;
       QuarterKey q = 0;
       RETURN_IF_ERROR(ForecastStore::QuotaOf(key, &node, &q));
+      if (hq_part && node.find('/') != std::string::npos) {
+        return absl::OkStatus();
+      }
       ForecastStore::Delete(txn, key);
       (*ops)->push_back([node, q](Rollup& rollup) {
         rollup.SetQuota(node, q, std::nullopt);
@@ -41,6 +48,9 @@ SortedSweep::GoneFn ForecastView::GoneOf(Copy copy, std::vector<Op>** ops) {
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(const std::string id, ForecastStore::IdOf(key));
+    if (hq_part && copy == Copy::kNodes && id.find('/') != std::string::npos) {
+      return absl::OkStatus();
+    }
     switch (copy) {
       case Copy::kModels:
         return RemoveModel(txn, id, *ops);
@@ -83,7 +93,8 @@ absl::Status ForecastView::ReplaceTxn(
   return written;
 }
 
-absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
+absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all,
+                                        const std::string& ns) {
   return ReplaceTxn(
       kAccountsSource, /*org_or_quota=*/true,
       [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
@@ -93,7 +104,7 @@ absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
         std::vector<Op> detach;
         std::vector<Op> attach;
         std::vector<Op>* gone_ops = &detach;
-        SortedSweep sweep = SweepOf(Copy::kNodes);
+        SortedSweep sweep = SweepOf(Copy::kNodes, ns);
         std::vector<std::string> keys;
         keys.reserve(all.size());
         for (const v1::OrgNode& n : all) {
@@ -102,11 +113,12 @@ absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
           }
           keys.push_back(ForecastStore::KeyOf(n));
         }
-        RETURN_IF_ERROR(sweep.Page(txn, keys, GoneOf(Copy::kNodes, &gone_ops)));
+        RETURN_IF_ERROR(
+            sweep.Page(txn, keys, GoneOf(Copy::kNodes, &gone_ops, ns)));
         sweep.Committed();  // same transaction: Rest continues from the page
         bool done = false;
-        RETURN_IF_ERROR(
-            sweep.Rest(txn, SIZE_MAX, GoneOf(Copy::kNodes, &gone_ops), &done));
+        RETURN_IF_ERROR(sweep.Rest(txn, SIZE_MAX,
+                                   GoneOf(Copy::kNodes, &gone_ops, ns), &done));
         for (const v1::OrgNode& node : all) {
           ASSIGN_OR_RETURN(std::optional<NodeRecord> stored,
                            ForecastStore::FindNode(txn, node.id()));
@@ -139,12 +151,12 @@ absl::Status ForecastView::ReplaceNodes(const std::vector<v1::OrgNode>& all) {
       });
 }
 
-absl::Status ForecastView::ReplaceModels(
-    const std::vector<v1::StageModel>& all) {
+absl::Status ForecastView::ReplaceModels(const std::vector<v1::StageModel>& all,
+                                         const std::string& ns) {
   return ReplaceTxn(
       kPipelineSource, /*org_or_quota=*/false,
       [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
-        SortedSweep sweep = SweepOf(Copy::kModels);
+        SortedSweep sweep = SweepOf(Copy::kModels, ns);
         std::vector<std::string> keys;
         for (const v1::StageModel& m : all) {
           if (m.id().empty()) {
@@ -166,7 +178,8 @@ absl::Status ForecastView::ReplaceModels(
 }
 
 absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
-                                         const Cursor* cursor) {
+                                         const Cursor* cursor,
+                                         const std::string& ns) {
   // In the copy's key order, then page by page.
   std::vector<std::pair<std::string, const v1::Quota*>> sorted;
   sorted.reserve(all.size());
@@ -178,7 +191,7 @@ absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
   }
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  SortedSweep sweep = SweepOf(Copy::kQuotas);
+  SortedSweep sweep = SweepOf(Copy::kQuotas, ns);
   for (size_t next = 0; next < sorted.size(); next += kReplaceBatch) {
     const size_t end = std::min(sorted.size(), next + kReplaceBatch);
     RETURN_IF_ERROR(ReplaceTxn(
@@ -186,7 +199,8 @@ absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
         [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
           std::vector<std::string> keys;
           for (size_t i = next; i < end; ++i) keys.push_back(sorted[i].first);
-          RETURN_IF_ERROR(sweep.Page(txn, keys, GoneOf(Copy::kQuotas, &ops)));
+          RETURN_IF_ERROR(
+              sweep.Page(txn, keys, GoneOf(Copy::kQuotas, &ops, ns)));
           for (size_t i = next; i < end; ++i) {
             RETURN_IF_ERROR(PutQuota(txn, *sorted[i].second, true, ops));
           }
@@ -194,7 +208,7 @@ absl::Status ForecastView::ReplaceQuotas(const std::vector<v1::Quota>& all,
         }));
     sweep.Committed();
   }
-  return FinishReplace(Copy::kQuotas, sweep, cursor);
+  return FinishReplace(Copy::kQuotas, sweep, cursor, ns);
 }
 
 absl::Status ForecastView::ReplaceOpportunityPage(
@@ -278,7 +292,8 @@ absl::Status ForecastView::ReplaceCollectionPage(
 }
 
 absl::Status ForecastView::FinishReplace(Copy copy, SortedSweep& sweep,
-                                         const Cursor* cursor) {
+                                         const Cursor* cursor,
+                                         const std::string& ns) {
   const bool org = copy == Copy::kNodes || copy == Copy::kQuotas;
   const std::string source = org                          ? kAccountsSource
                              : copy == Copy::kCollections ? kCreditSource
@@ -288,7 +303,7 @@ absl::Status ForecastView::FinishReplace(Copy copy, SortedSweep& sweep,
     RETURN_IF_ERROR(ReplaceTxn(
         source, org, [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
           RETURN_IF_ERROR(
-              sweep.Rest(txn, kReplaceBatch, GoneOf(copy, &ops), &done));
+              sweep.Rest(txn, kReplaceBatch, GoneOf(copy, &ops, ns), &done));
           if (done && cursor != nullptr) {
             txn.PutCursor(cursor->source, cursor->sequence);
           }
@@ -301,7 +316,7 @@ absl::Status ForecastView::FinishReplace(Copy copy, SortedSweep& sweep,
 
 absl::Status ForecastView::ReplaceCollections(
     const std::vector<v1::OpportunityCollection>& collections,
-    uint64_t cursor) {
+    const Cursor& cursor, const std::string& ns) {
   // The newest version of each opportunity's collection, by id.
   std::map<std::string, const v1::OpportunityCollection*> next;
   for (const v1::OpportunityCollection& c : collections) {
@@ -314,7 +329,7 @@ absl::Status ForecastView::ReplaceCollections(
       it->second = &c;
     }
   }
-  SortedSweep sweep = SweepOf(Copy::kCollections);
+  SortedSweep sweep = SweepOf(Copy::kCollections, ns);
   std::vector<v1::OpportunityCollection> page;
   for (auto it = next.begin(); it != next.end();) {
     page.clear();
@@ -323,11 +338,11 @@ absl::Status ForecastView::ReplaceCollections(
     }
     RETURN_IF_ERROR(ReplaceCollectionPage(sweep, page));
   }
-  const Cursor at{kCreditSource, cursor};
-  RETURN_IF_ERROR(FinishReplace(Copy::kCollections, sweep, &at));
+  RETURN_IF_ERROR(FinishReplace(Copy::kCollections, sweep, &cursor, ns));
   log::Info("forecast view: collections replaced from credit",
-            {{"collections", static_cast<int64_t>(next.size())},
-             {"cursor", static_cast<int64_t>(cursor)}});
+            {{"source", cursor.source},
+             {"collections", static_cast<int64_t>(next.size())},
+             {"cursor", static_cast<int64_t>(cursor.sequence)}});
   return absl::OkStatus();
 }
 

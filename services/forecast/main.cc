@@ -34,11 +34,12 @@ int main(int argc, char** argv) {
     return ServiceRuntime::FailedToStart(runtime.status());
   }
   ServiceRuntime& rt = **runtime;
-  forecast::ForecastView view(&rt.store(), *calendar);
+  const forecast::ForecastOptions options = forecast::OptionsFor(rt);
+  forecast::ForecastView view(&rt.store(), *calendar, options.currency);
   forecast::Followers followers(&view, *peers);
-  forecast::ForecastServiceImpl service(
-      &rt.store(), &rt.auth(), rt.clock(), &view, followers.Register(rt),
-      forecast::OptionsFor(rt), &rt.metrics().registry());
+  forecast::ForecastServiceImpl service(&rt.store(), &rt.auth(), rt.clock(),
+                                        &view, followers.Register(rt), options,
+                                        &rt.metrics().registry());
   if (absl::Status s = service.Init(); !s.ok()) {
     return ServiceRuntime::FailedToStart(s);
   }

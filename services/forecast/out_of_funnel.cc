@@ -12,14 +12,13 @@
 
 namespace salesops::forecast {
 
-absl::StatusOr<absl::CivilDay> ValidateSale(const v1::OutOfFunnelSale& in,
-                                            const std::string& currency) {
+absl::StatusOr<absl::CivilDay> ValidateSale(const v1::OutOfFunnelSale& in) {
   Violations v;
   if (in.rep_node_id().empty()) {
     v.Add("sale.rep_node_id: required (a REP node)");
   }
-  v.Add(money::Validate(in.amount(), currency, "sale.amount",
-                        money::Sign::kPositive));
+  v.Add(money::ValidateAnyCurrency(in.amount(), "sale.amount",
+                                   money::Sign::kPositive));
   absl::StatusOr<absl::CivilDay> day = FromProto(in.date(), "sale.date");
   v.Add(day.status());
   if (in.note().size() > 2000) {

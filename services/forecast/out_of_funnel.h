@@ -16,9 +16,10 @@
 namespace salesops::forecast {
 
 // The fields of a sale to record (INVALID_ARGUMENT naming every violated
-// one): its date.
+// one): its date. Its amount may be in any active ISO 4217 currency (the
+// forecast converts it at its date's rate).
 [[nodiscard]] absl::StatusOr<absl::CivilDay> ValidateSale(
-    const v1::OutOfFunnelSale& in, const std::string& currency);
+    const v1::OutOfFunnelSale& in);
 
 // Sales are booked on a REP node the forecast knows: FAILED_PRECONDITION when
 // `kind` (the node's OrgNodeKind as followed) is unknown, INVALID_ARGUMENT

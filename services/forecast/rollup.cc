@@ -63,6 +63,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
+#include "common/status/status.h"
 
 namespace salesops::forecast {
 namespace {
@@ -120,6 +121,9 @@ bool Rollup::IsZero(const Agg& agg) {
       return false;
     }
   }
+  for (const WideCurrency& c : agg.currencies) {
+    if (!IsZero(c)) return false;
+  }
   return true;
 }
 
@@ -136,6 +140,12 @@ void Rollup::AddAgg(Agg& into, const Agg& d, bool negate) {
     into.slots[i].count += negate ? -d.slots[i].count : d.slots[i].count;
     into.slots[i].amount_minor += sign * d.slots[i].amount_minor;
     into.slots[i].weighted_minor += sign * d.slots[i].weighted_minor;
+  }
+  if (into.currencies.size() < d.currencies.size()) {
+    into.currencies.resize(d.currencies.size());
+  }
+  for (size_t i = 0; i < d.currencies.size(); ++i) {
+    AddCurrency(into.currencies[i], d.currencies[i], negate);
   }
 }
 
@@ -239,24 +249,30 @@ absl::Status Rollup::Contribution(const OppFacts& facts, int* node, Agg* d,
   switch (facts.status) {
     case OppFacts::Status::kOpen: {
       const int s = InternSlot(facts.stage);
-      absl::StatusOr<int64_t> w =
-          money::WeightBp(facts.amount_minor, slots_[s].applied_bp);
-      if (!w.ok()) {
-        return w.status();
-      }
+      const int32_t bp = slots_[s].applied_bp;
+      ASSIGN_OR_RETURN(
+          Priced p, Price(facts.currency, facts.rate, facts.amount_minor, bp));
       d->slots.resize(s + 1);
-      d->slots[s] = WideStage{1, facts.amount_minor, *w};
-      d->pipeline_weighted = *w;
+      d->slots[s] = WideStage{1, p.amount, p.weighted};
+      d->pipeline_weighted = p.weighted;
       *open_slot = s;
-      break;
+      CurrencyContribution(facts, p, d);
+      return absl::OkStatus();
     }
-    case OppFacts::Status::kWon:
-      d->closed = facts.amount_minor;
+    case OppFacts::Status::kWon: {
+      ASSIGN_OR_RETURN(Priced p, Price(facts.currency, facts.rate,
+                                       facts.amount_minor, 10000));
+      d->closed = p.amount;
       // Only what was sold counts as collected (an over-payment, or a
       // collection credit still reports after an amount cut, does not).
-      d->collected = std::max<int64_t>(
+      const int64_t collected = std::max<int64_t>(
           0, std::min(facts.collected_minor, facts.amount_minor));
-      break;
+      ASSIGN_OR_RETURN(Priced c,
+                       Price(facts.currency, facts.rate, collected, 10000));
+      d->collected = c.amount;
+      CurrencyContribution(facts, p, d);
+      return absl::OkStatus();
+    }
     case OppFacts::Status::kOther:
       break;
   }
@@ -367,11 +383,17 @@ std::vector<std::string> Rollup::ChildrenOf(const std::string& id) const {
 
 void Rollup::SetQuota(const std::string& node_id, QuarterKey quarter,
                       std::optional<int64_t> amount_minor) {
+  auto it = quotas_.find(node_id);
+  if (it != quotas_.end()) {
+    auto q = it->second.find(quarter);
+    if (q != it->second.end() && !q->second.missing_currency.empty()) {
+      --missing_quotas_;
+    }
+  }
   if (amount_minor.has_value()) {
-    quotas_[node_id][quarter] = *amount_minor;
+    quotas_[node_id][quarter] = QuotaEntry{*amount_minor, "", 0};
     return;
   }
-  auto it = quotas_.find(node_id);
   if (it == quotas_.end()) {
     return;
   }
@@ -381,8 +403,17 @@ void Rollup::SetQuota(const std::string& node_id, QuarterKey quarter,
   }
 }
 
-absl::StatusOr<int64_t> Rollup::EffectiveQuota(const std::string& node_id,
-                                               QuarterKey quarter) const {
+void Rollup::SetQuotaMissingRate(const std::string& node_id, QuarterKey quarter,
+                                 const std::string& currency,
+                                 int64_t amount_minor) {
+  SetQuota(node_id, quarter, std::nullopt);
+  quotas_[node_id][quarter] = QuotaEntry{0, currency, amount_minor};
+  ++missing_quotas_;
+}
+
+absl::StatusOr<int64_t> Rollup::EffectiveQuota(
+    const std::string& node_id, QuarterKey quarter,
+    std::vector<MissingQuota>* missing) const {
   const int root = FindNode(node_id);
   if (root < 0) {
     return absl::NotFoundError(
@@ -393,7 +424,11 @@ absl::StatusOr<int64_t> Rollup::EffectiveQuota(const std::string& node_id,
     if (it == quotas_.end()) return std::nullopt;
     auto q = it->second.find(quarter);
     if (q == it->second.end()) return std::nullopt;
-    return q->second;
+    if (!q->second.missing_currency.empty() && missing != nullptr) {
+      missing->push_back(MissingQuota{nodes_[n].id, q->second.missing_currency,
+                                      q->second.missing_amount_minor});
+    }
+    return q->second.amount_minor;
   };
   if (std::optional<int64_t> e = explicit_quota(root)) {
     return *e;
@@ -498,7 +533,7 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
   const int32_t old_bp = slots_[s].applied_bp;
   if (old_bp != new_bp && !open_in_stage.empty()) {
     // Net change of weighted per (owner, quarter), then up the chains.
-    std::unordered_map<uint64_t, Wide> at_owner;
+    DeltaMap at_owner;
     for (const OppFacts& f : open_in_stage) {
       const int n = FindNode(f.owner_node_id);
       if (n < 0) {
@@ -506,18 +541,23 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
             absl::StrCat("owner org node \"", f.owner_node_id,
                          "\" is not known to the forecast"));
       }
-      absl::StatusOr<int64_t> w_old = money::WeightBp(f.amount_minor, old_bp);
-      if (!w_old.ok()) return w_old.status();
-      absl::StatusOr<int64_t> w_new = money::WeightBp(f.amount_minor, new_bp);
-      if (!w_new.ok()) return w_new.status();
-      at_owner[DeltaKey(n, f.quarter)] += Wide{*w_new} - Wide{*w_old};
+      Agg before;
+      Agg after;
+      for (auto [bp, agg] : {std::pair{old_bp, &before}, {new_bp, &after}}) {
+        ASSIGN_OR_RETURN(Priced p,
+                         Price(f.currency, f.rate, f.amount_minor, bp));
+        agg->slots.resize(s + 1);
+        agg->slots[s].weighted_minor = p.weighted;
+        agg->pipeline_weighted = p.weighted;
+        CurrencyContribution(f, p, agg);
+      }
+      // Only the weights change: the counts and amounts cancel out.
+      Agg& owner = at_owner[DeltaKey(n, f.quarter)];
+      AddAgg(owner, after, /*negate=*/false);
+      AddAgg(owner, before, /*negate=*/true);
     }
     DeltaMap deltas;
-    for (const auto& [key, d] : at_owner) {
-      Agg a;
-      a.slots.resize(s + 1);
-      a.slots[s].weighted_minor = d;
-      a.pipeline_weighted = d;
+    for (const auto& [key, a] : at_owner) {
       AddToChain(deltas, static_cast<int>(key >> 32), -1,
                  static_cast<QuarterKey>(static_cast<uint32_t>(key)), a, false);
     }
@@ -587,7 +627,9 @@ absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
 
 absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,
                                         QuarterKey quarter,
-                                        int64_t amount_minor) {
+                                        int64_t amount_minor,
+                                        const std::string& currency,
+                                        std::optional<money::Decimal> rate) {
   const int n = FindNode(node_id);
   if (n < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -596,9 +638,19 @@ absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,
   if (amount_minor == 0) {
     return absl::OkStatus();
   }
+  ASSIGN_OR_RETURN(Priced p, Price(currency, rate, amount_minor, 10000));
   Agg d;
-  d.closed = amount_minor;
-  d.out_of_funnel = amount_minor;
+  d.closed = p.amount;
+  d.out_of_funnel = p.amount;
+  const int c = InternCurrency(currency.empty() ? reporting_ : currency);
+  d.currencies.resize(c + 1);
+  WideCurrency& wc = d.currencies[c];
+  wc.closed = amount_minor;
+  wc.closed_converted = p.amount;
+  if (p.missing) {
+    wc.missing_closed_count = amount_minor < 0 ? -1 : 1;
+    wc.missing_closed_amount = amount_minor;
+  }
   DeltaMap deltas;
   AddToChain(deltas, n, -1, quarter, d, /*negate=*/false);
   Commit(deltas);
@@ -645,6 +697,11 @@ absl::StatusOr<NodeFigures> Rollup::Figures(const std::string& node_id,
         slots_[i].ref,
         StageFigures{w.count, static_cast<int64_t>(w.amount_minor),
                      static_cast<int64_t>(w.weighted_minor)});
+  }
+  if (absl::Status s = ReadCurrencies(a, &out.currencies); !s.ok()) {
+    return absl::OutOfRangeError(
+        absl::StrCat(s.message(), " of org node \"", node_id, "\" in fiscal ",
+                     quarter / 4, " Q", quarter % 4 + 1));
   }
   return out;
 }

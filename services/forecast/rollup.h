@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/money/exchange.h"
 
 namespace salesops::forecast {
 
@@ -72,6 +73,42 @@ struct OppFacts {
   // What the credit service reports collected for this opportunity (0 when it
   // reports nothing). Kept whatever the status: it counts while WON.
   int64_t collected_minor = 0;
+  // The currency of amount_minor and collected_minor ("" = the reporting
+  // currency) and its rate to the reporting currency in force on the deal's
+  // date (its expected close date while open, its close date once won), as
+  // the caller looked it up; nullopt when the rate is missing: the deal then
+  // counts in the funnel's count and in its currency's missing figures, never
+  // as a silent zero of a converted figure (issue 19).
+  std::string currency;
+  std::optional<money::Decimal> rate = money::kOne;
+};
+
+// The figures of one original currency within a node's subtree and quarter.
+// Original-currency figures are in that currency's minor units; converted
+// ones in the reporting currency's. "Missing" counts the deals (and
+// out-of-funnel sales) whose rate is missing: they are in the original
+// figures and not in the converted ones.
+struct CurrencyFigures {
+  std::string currency;
+  int64_t open_count = 0;
+  int64_t pipeline_amount_minor = 0;    // Σ amount of open deals
+  int64_t pipeline_weighted_minor = 0;  // Σ WeightBp per open deal
+  int64_t pipeline_weighted_converted_minor = 0;
+  int64_t won_count = 0;
+  int64_t closed_minor = 0;  // WON deals and out-of-funnel sales
+  int64_t closed_converted_minor = 0;
+  int64_t missing_open_count = 0;
+  int64_t missing_open_amount_minor = 0;
+  int64_t missing_closed_count = 0;
+  int64_t missing_closed_amount_minor = 0;
+};
+
+// An explicit quota whose rate is missing (EffectiveQuota counts it as
+// nothing and reports it here).
+struct MissingQuota {
+  std::string node_id;
+  std::string currency;
+  int64_t amount_minor = 0;  // in `currency`
 };
 
 // One row of a funnel table.
@@ -93,10 +130,18 @@ struct NodeFigures {
   // Stages with count > 0, ordered by model id, then the stage's position in
   // its model (SetStageModel order); stages of unknown models last, by key.
   std::vector<std::pair<StageRef, StageFigures>> funnel;
+  // Every currency with something in this subtree and quarter, by code.
+  std::vector<CurrencyFigures> currencies;
 };
 
 class Rollup {
  public:
+  // --- Currencies (issue 19). ---
+  // The reporting currency: facts in it (or in "") are not converted. Set
+  // before anything is added.
+  void SetReportingCurrency(const std::string& code);
+  const std::string& reporting_currency() const { return reporting_; }
+
   // --- The org tree (accounts feed). ---
   // Adds `id` under `parent_id` ("" = a root), or moves it there (its subtree
   // aggregate moves with it). FAILED_PRECONDITION when the move would make a
@@ -129,8 +174,19 @@ class Rollup {
   // Explicit when set, else the sum of the children's effective quotas (0 for
   // a leaf without one) — the accounts service's rule. OUT_OF_RANGE when the
   // sum does not fit int64; NOT_FOUND for an unknown node.
+  // An explicit quota whose amount is in `currency` with no rate for its
+  // quarter's first day: effective quotas count it as 0 and list it in
+  // `missing`.
+  void SetQuotaMissingRate(const std::string& node_id, QuarterKey quarter,
+                           const std::string& currency, int64_t amount_minor);
   [[nodiscard]] absl::StatusOr<int64_t> EffectiveQuota(
-      const std::string& node_id, QuarterKey quarter) const;
+      const std::string& node_id, QuarterKey quarter,
+      std::vector<MissingQuota>* missing = nullptr) const;
+  // Explicit quotas held with a missing rate (anywhere).
+  int64_t missing_quota_count() const { return missing_quotas_; }
+  // Deals and out-of-funnel sales counted with a missing rate, over every
+  // root and quarter (for the missing-rates gauge; O(roots × quarters)).
+  int64_t MissingRateCount() const;
 
   // --- Stage models (pipeline feed). ---
   // Records the stage keys (in order) and win rates of a model. Changing the
@@ -176,9 +232,12 @@ class Rollup {
   // Adds `amount_minor` to closed and out_of_funnel of `node_id`'s quarter
   // (a negative amount reverses a booking). FAILED_PRECONDITION for an
   // unknown node; nothing changes on error.
-  [[nodiscard]] absl::Status AddOutOfFunnelSale(const std::string& node_id,
-                                                QuarterKey quarter,
-                                                int64_t amount_minor);
+  // A sale in `currency` ("" = reporting) converts at `rate` (nullopt: its
+  // rate is missing; it then counts in its currency's missing figures).
+  [[nodiscard]] absl::Status AddOutOfFunnelSale(
+      const std::string& node_id, QuarterKey quarter, int64_t amount_minor,
+      const std::string& currency = "",
+      std::optional<money::Decimal> rate = money::kOne);
 
   // --- Reads. ---
   // The figures of `node_id`'s subtree in `quarter` (zeros for a known node
@@ -203,6 +262,29 @@ class Rollup {
     Wide amount_minor = 0;
     Wide weighted_minor = 0;
   };
+  // CurrencyFigures in 128 bits.
+  struct WideCurrency {
+    int64_t open_count = 0;
+    Wide pipeline_amount = 0;
+    Wide pipeline_weighted = 0;
+    Wide pipeline_weighted_converted = 0;
+    int64_t won_count = 0;
+    Wide closed = 0;
+    Wide closed_converted = 0;
+    int64_t missing_open_count = 0;
+    Wide missing_open_amount = 0;
+    int64_t missing_closed_count = 0;
+    Wide missing_closed_amount = 0;
+  };
+  // One amount of a deal or sale in the reporting currency: converted and
+  // weighted at `bp` with one rounding (weighted_orig: weighted in its own
+  // currency); zeros and `missing` when its rate is missing.
+  struct Priced {
+    int64_t amount = 0;
+    int64_t weighted = 0;
+    int64_t weighted_orig = 0;
+    bool missing = false;
+  };
   // The figures of one node's subtree in one quarter; also used as a delta.
   struct Agg {
     Wide closed = 0;
@@ -210,6 +292,7 @@ class Rollup {
     Wide collected = 0;
     Wide pipeline_weighted = 0;
     std::vector<WideStage> slots;  // indexed by stage slot; may be short
+    std::vector<WideCurrency> currencies;  // by currency slot; may be short
   };
   struct Node {
     std::string id;
@@ -257,9 +340,34 @@ class Rollup {
   absl::Status Contribution(const OppFacts& facts, int* node, Agg* d,
                             int* open_slot);
 
+  // Currencies (rollup_currency.cc).
+  int InternCurrency(const std::string& code);
+  [[nodiscard]] absl::StatusOr<Priced> Price(
+      const std::string& currency, const std::optional<money::Decimal>& rate,
+      int64_t amount_minor, int32_t bp) const;
+  // The currency part of one opportunity's contribution, `p` its amount
+  // priced at its stage's rate (open) or in full (won).
+  void CurrencyContribution(const OppFacts& facts, const Priced& p, Agg* d);
+  static bool IsZero(const WideCurrency& c);
+  static void AddCurrency(WideCurrency& into, const WideCurrency& d,
+                          bool negate);
+  [[nodiscard]] absl::Status ReadCurrencies(
+      const Agg& a, std::vector<CurrencyFigures>* out) const;
+
+  std::string reporting_;
+  int reporting_exponent_ = 2;
+  int64_t missing_quotas_ = 0;
+  std::vector<std::string> currency_codes_;  // by currency slot
+  std::unordered_map<std::string, int> currency_index_;
+  struct QuotaEntry {
+    int64_t amount_minor = 0;          // in the reporting currency
+    std::string missing_currency;      // set when its rate is missing
+    int64_t missing_amount_minor = 0;  // then: the amount in that currency
+  };
+
   std::vector<Node> nodes_;
   std::unordered_map<std::string, int> node_index_;
-  std::unordered_map<std::string, std::map<QuarterKey, int64_t>> quotas_;
+  std::unordered_map<std::string, std::map<QuarterKey, QuotaEntry>> quotas_;
   std::vector<Slot> slots_;
   std::unordered_map<std::string, int> slot_index_;  // by SlotKey(StageRef)
   // Slot indices of each model's recorded stages (current list).

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
+#include "tools/salesopsctl/rates.h"
 
 namespace salesops::ctl {
 namespace {
@@ -341,6 +342,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   RegisterAuditCommands(registry);
   RegisterBackupCommands(registry);
   RegisterWebhookCommands(registry);
+  RegisterRatesCommands(registry);
 
   absl::StatusOr<Args> args = Args::Parse(argc, argv);
   if (!args.ok()) {

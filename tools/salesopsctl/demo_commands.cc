@@ -47,6 +47,7 @@
 #include "tools/salesopsctl/cli.h"
 #include "tools/salesopsctl/flags.h"
 #include "tools/salesopsctl/output.h"
+#include "tools/salesopsctl/rates.h"
 
 namespace salesops::ctl {
 namespace {
@@ -1246,13 +1247,14 @@ absl::Status Load(const Args& args, Env& env) {
   Loader loader(env, verbose);
   Log(env) << "demo: loading the demo dataset...\n";
   RETURN_IF_ERROR(loader.Run());
-  if (loader.created() == 0) {
+  ASSIGN_OR_RETURN(const int rates, LoadDemoRates(env, verbose));  // rates.h
+  if (loader.created() + rates == 0) {
     Log(env) << "demo: demo data already loaded; nothing changed\n";
   } else {
-    Log(env) << "demo: created " << loader.created()
+    Log(env) << "demo: created " << loader.created() + rates
              << " entities (hierarchy, quotas, accounts, contacts, credit "
                 "profiles, 22 opportunities, buying centres, invoices, "
-                "payments, promises)\n";
+                "payments, promises, dated exchange rates)\n";
   }
   const Quarter& q = loader.quarter();
   Log(env) << "demo: Li Na (East China) was given the seed funnel of SPEC §7 "

@@ -396,10 +396,22 @@ v1::WorklistItem WorklistItemOf(v1::Receivable r, absl::CivilDay as_of,
   return item;
 }
 
-void SortWorklist(std::vector<v1::WorklistItem>* items) {
-  const auto rank = [](const v1::WorklistItem& i) {
-    return WorklistRank(i.receivable().open().units_minor(), i.days_overdue(),
-                        i.risk_class());
+void PriceWorklistItem(std::optional<int64_t> open_reporting,
+                       v1::WorklistItem* item) {
+  item->set_rate_missing(!open_reporting.has_value());
+  item->set_priority(WorklistPriority(
+      open_reporting.value_or(0), item->days_overdue(), item->risk_class()));
+}
+
+void SortWorklist(std::vector<v1::WorklistItem>* items,
+                  const std::map<std::string, int64_t>* open_reporting) {
+  const auto rank = [open_reporting](const v1::WorklistItem& i) {
+    int64_t open = i.receivable().open().units_minor();
+    if (open_reporting != nullptr) {
+      auto it = open_reporting->find(i.receivable().id());
+      open = it == open_reporting->end() ? 0 : it->second;
+    }
+    return WorklistRank(open, i.days_overdue(), i.risk_class());
   };
   std::sort(items->begin(), items->end(), [&](const auto& a, const auto& b) {
     const __int128 ra = rank(a);

@@ -5,6 +5,7 @@
 // debtor classes. Pure functions: "today" is an argument.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,9 +99,18 @@ struct WorklistContext {
 v1::WorklistItem WorklistItemOf(v1::Receivable r, absl::CivilDay as_of,
                                 const v1::DunningStrategy& s,
                                 const WorklistContext& context);
+// Issue 19 (D40): the priority from the receivable's open amount converted
+// into the reporting currency (`open_reporting`), or 0 with rate_missing set
+// when that rate is missing (nullopt).
+void PriceWorklistItem(std::optional<int64_t> open_reporting,
+                       v1::WorklistItem* item);
 // By the exact rank, highest first (a reported priority may be capped), then
-// by receivable id.
-void SortWorklist(std::vector<v1::WorklistItem>* items);
+// by receivable id. The rank is computed from the receivable's open amount,
+// or, when `open_reporting` is given, from its entry there (receivable id →
+// open amount in the reporting currency; an item without one ranks 0).
+void SortWorklist(
+    std::vector<v1::WorklistItem>* items,
+    const std::map<std::string, int64_t>* open_reporting = nullptr);
 
 // ---- debtor classes (SPEC §5.3) ----
 struct DebtorClassResult {

@@ -55,17 +55,32 @@ absl::Status CreditServiceImpl::DoGetAging(const Principal& who,
                    ScopeAccounts(who, req.account_id(), req.org_node_id()));
   *resp->mutable_as_of() = ToProto(as_of);
   const std::string& currency = options().currency;
+  // In the reporting currency at the rate on as_of (D40).
+  const money::RateTable rates = ledger_->rates.Snapshot();
+  Converter conv(&rates, currency, as_of);
   v1::AgingBuckets* total = resp->mutable_total();
   for (const std::string& account : accounts) {
     ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
                      db().AccountReceivables(account));
     v1::AgingBuckets buckets;
     for (const v1::Receivable& r : rs) {
+      const int64_t open = OpenAsOf(r, as_of);
+      if (open == 0) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(
+          std::optional<int64_t> converted,
+          conv.Convert(money::Make(open, CurrencyOf(r, currency))));
+      if (!converted.has_value()) {
+        continue;  // its rate is missing: listed, not counted
+      }
       // A sum past int64 fails this query, naming what it sums.
-      if (absl::Status s = AddToAging(r, as_of, currency, &buckets); !s.ok()) {
+      if (absl::Status s = AddToAging(r, *converted, as_of, currency, &buckets);
+          !s.ok()) {
         return Figure(s, absl::StrCat("aging of account ", account));
       }
-      if (absl::Status s = AddToAging(r, as_of, currency, total); !s.ok()) {
+      if (absl::Status s = AddToAging(r, *converted, as_of, currency, total);
+          !s.ok()) {
         return Figure(s, "aging total of the accounts asked for");
       }
     }
@@ -84,6 +99,10 @@ absl::Status CreditServiceImpl::DoGetAging(const Principal& who,
           total->mutable_total()}) {
       *m = M(0);
     }
+  }
+  ASSIGN_OR_RETURN(std::vector<v1::MissingRate> missing, conv.Missing());
+  for (v1::MissingRate& m : missing) {
+    *resp->add_missing_rates() = std::move(m);
   }
   return absl::OkStatus();
 }
@@ -113,7 +132,10 @@ absl::Status CreditServiceImpl::DoGetDso(const Principal& who,
     all.insert(all.end(), std::make_move_iterator(rs.begin()),
                std::make_move_iterator(rs.end()));
   }
-  absl::StatusOr<v1::Dso> dso = ComputeDso(all, *from, *to, options().currency);
+  // In the reporting currency at the rate on `to` (D40).
+  const money::RateTable rates = ledger_->rates.Snapshot();
+  Converter conv(&rates, options().currency, *to);
+  absl::StatusOr<v1::Dso> dso = ComputeDso(all, *from, *to, conv);
   if (!dso.ok()) {
     return Figure(dso.status(), "DSO of the accounts asked for");
   }
@@ -329,11 +351,21 @@ absl::Status CreditServiceImpl::DoGetWorklist(const Principal& who,
   ASSIGN_OR_RETURN(v1::DunningStrategy strategy, db().Strategy());
   *resp->mutable_as_of() = ToProto(as_of);
   SetFeedSequence(resp, db().store->last_sequence());
+  resp->set_reporting_currency(options().currency);
+  // Priorities in the reporting currency at the rate on as_of (D40).
+  const money::RateTable rates = ledger_->rates.Snapshot();
+  Converter conv(&rates, options().currency, as_of);
+  std::map<std::string, int64_t> open_reporting;
   std::vector<v1::WorklistItem> items;
   for (const std::string& account : accounts) {
-    RETURN_IF_ERROR(AddWorklistItems(account, as_of, strategy, &items));
+    RETURN_IF_ERROR(AddWorklistItems(conv, &open_reporting, account, as_of,
+                                     strategy, &items));
   }
-  SortWorklist(&items);
+  SortWorklist(&items, &open_reporting);
+  ASSIGN_OR_RETURN(std::vector<v1::MissingRate> missing, conv.Missing());
+  for (v1::MissingRate& m : missing) {
+    *resp->add_missing_rates() = std::move(m);
+  }
   // The token is the position of the next item in this ordering.
   int64_t start = 0;
   if (!page.after.empty() && !absl::SimpleAtoi(page.after, &start)) {
@@ -351,6 +383,7 @@ absl::Status CreditServiceImpl::DoGetWorklist(const Principal& who,
 }
 
 absl::Status CreditServiceImpl::AddWorklistItems(
+    Converter& conv, std::map<std::string, int64_t>* open_reporting,
     const std::string& account, absl::CivilDay as_of,
     const v1::DunningStrategy& strategy,
     std::vector<v1::WorklistItem>* items) const {
@@ -369,7 +402,14 @@ absl::Status CreditServiceImpl::AddWorklistItems(
       read = true;
       RETURN_IF_ERROR(ReadWorklistContext(account, &context));
     }
-    items->push_back(WorklistItemOf(std::move(r), as_of, strategy, context));
+    ASSIGN_OR_RETURN(std::optional<int64_t> open, conv.Convert(r.open()));
+    if (open.has_value()) {
+      (*open_reporting)[r.id()] = *open;
+    }
+    v1::WorklistItem item =
+        WorklistItemOf(std::move(r), as_of, strategy, context);
+    PriceWorklistItem(open, &item);
+    items->push_back(std::move(item));
   }
   return absl::OkStatus();
 }

@@ -15,12 +15,14 @@
 namespace salesops::credit {
 
 CreditLedger::CreditLedger(Store* store, CreditOptions options)
-    : db(store), options(std::move(options)) {}
+    : db(store),
+      options(std::move(options)),
+      rates(store, Cf::kMirror, this->options.currency) {}
 
-absl::StatusOr<int64_t> CreditLedger::Exposure(
+absl::StatusOr<std::vector<v1::Money>> CreditLedger::Exposure(
     WriteTxn& txn, const std::string& account_id,
     const std::string& except_opportunity) const {
-  money::Accumulator total;
+  std::vector<v1::Money> total;
   ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
                    db.AccountReceivables(txn, account_id));
   for (const v1::Receivable& r : rs) {
@@ -28,17 +30,36 @@ absl::StatusOr<int64_t> CreditLedger::Exposure(
     // even when it was invoiced before and slipped back.
     if (except_opportunity.empty() ||
         r.opportunity_id() != except_opportunity) {
-      total.Add(r.open().units_minor());
+      if (Outstanding(r)) {
+        total.push_back(r.open());
+      }
     }
   }
   ASSIGN_OR_RETURN(std::vector<Commitment> cs,
                    db.AccountCommitments(txn, account_id));
   for (const Commitment& c : cs) {
     if (c.opportunity_id != except_opportunity || except_opportunity.empty()) {
-      total.Add(c.amount);
+      total.push_back(money::Make(
+          c.amount, c.currency.empty() ? options.currency : c.currency));
     }
   }
-  return total.Total();
+  return total;
+}
+
+absl::StatusOr<int64_t> CreditLedger::CountMissingRates(
+    absl::CivilDay day) const {
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      db.owing_receivables.AllIds(*db.store, "", CreditStore::kAllIdsLimit));
+  const money::RateTable table = rates.Snapshot();
+  int64_t missing = 0;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(v1::Receivable r, db.receivables.Get(id));
+    if (!table.RateOn(CurrencyOf(r, options.currency), day).has_value()) {
+      ++missing;
+    }
+  }
+  return missing;
 }
 
 absl::Status CreditLedger::RefreshCollection(

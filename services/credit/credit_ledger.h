@@ -8,14 +8,17 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/store/store.h"
 #include "salesops/v1/credit.pb.h"
 #include "services/credit/credit_options.h"
 #include "services/credit/credit_store.h"
+#include "services/credit/rate_mirror.h"
 
 namespace salesops::credit {
 
@@ -24,10 +27,14 @@ struct CreditLedger {
 
   CreditStore db;
   CreditOptions options;
+  // The exchange rates followed from accounts (to options.currency, the
+  // reporting currency); Load() it at start.
+  RateMirror rates;
 
-  // The open amount of the account's receivables and its commitments (other
-  // than `except_opportunity`'s).
-  [[nodiscard]] absl::StatusOr<int64_t> Exposure(
+  // The open amounts of the account's receivables and its commitments (other
+  // than `except_opportunity`'s), each in its own currency (D40: converted
+  // by the caller).
+  [[nodiscard]] absl::StatusOr<std::vector<v1::Money>> Exposure(
       WriteTxn& txn, const std::string& account_id,
       const std::string& except_opportunity) const;
   // Recomputes the OpportunityCollection of `opportunity_id` from its
@@ -38,6 +45,10 @@ struct CreditLedger {
   // opportunity's commitment and refreshes its collection.
   [[nodiscard]] absl::Status OpenReceivable(WriteTxn& txn,
                                             v1::Receivable* r) const;
+  // How many receivables that still owe (OPEN, PARTIALLY_PAID, DISPUTED)
+  // are in a currency without an exchange rate on `day` (committed state).
+  [[nodiscard]] absl::StatusOr<int64_t> CountMissingRates(
+      absl::CivilDay day) const;
   // The account's payment terms (its profile's, else the default).
   [[nodiscard]] absl::StatusOr<int> PaymentTermsDays(
       WriteTxn& txn, const std::string& account_id) const;

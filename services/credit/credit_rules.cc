@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -14,6 +16,34 @@
 #include "services/credit/receivables.h"
 
 namespace salesops::credit {
+namespace {
+
+// The BLOCK reason of exposure + amount over the profile's limit, if any.
+// Compared in 128 bits: exposure + amount may not fit int64. With missing
+// rates only the converted part counts: it can only grow, so a sum already
+// past the limit BLOCKs.
+std::optional<std::string> OverLimit(const CreditFacts& facts) {
+  auto fmt = [&](int64_t units) {
+    return money::Format(units, facts.exponent);
+  };
+  const int64_t limit = facts.profile->credit_limit().units_minor();
+  const __int128 total = static_cast<__int128>(facts.exposure) + facts.amount;
+  if (total <= limit) {
+    return std::nullopt;
+  }
+  if (!facts.amount_known) {
+    return absl::StrCat("would exceed the credit limit: exposure ",
+                        fmt(facts.exposure), " > limit ", fmt(limit),
+                        " before the amount asked");
+  }
+  absl::StatusOr<int64_t> sum = money::Add(facts.exposure, facts.amount);
+  return absl::StrCat("would exceed the credit limit: exposure ",
+                      fmt(facts.exposure), " + amount ", fmt(facts.amount),
+                      sum.ok() ? absl::StrCat(" = ", fmt(*sum)) : std::string(),
+                      " > limit ", fmt(limit));
+}
+
+}  // namespace
 
 CreditVerdict DecideCredit(const CreditFacts& facts) {
   auto fmt = [&](int64_t units) {
@@ -36,28 +66,33 @@ CreditVerdict DecideCredit(const CreditFacts& facts) {
   }
   if (facts.max_days_overdue > facts.overdue_block_days) {
     block = true;
-    v.reasons.push_back(
-        absl::StrCat("receivables overdue more than ", facts.overdue_block_days,
-                     " days: ", fmt(facts.overdue_beyond_limit), ", up to ",
-                     facts.max_days_overdue, " days"));
+    // Overdue amounts in other currencies are named as they are.
+    std::string others;
+    for (const auto& [currency, open] : facts.overdue_other_currencies) {
+      absl::StrAppend(&others, " + ",
+                      money::Format(open, money::CurrencyExponent(currency)),
+                      " ", currency);
+    }
+    v.reasons.push_back(absl::StrCat(
+        "receivables overdue more than ", facts.overdue_block_days,
+        " days: ", fmt(facts.overdue_beyond_limit), others.empty() ? "" : " ",
+        others.empty() ? "" : facts.currency, others, ", up to ",
+        facts.max_days_overdue, " days"));
   }
   // Without a profile there is no limit to check: a person reviews instead.
   if (facts.profile.has_value()) {
-    const int64_t limit = facts.profile->credit_limit().units_minor();
-    // Compared in 128 bits: exposure + amount may not fit int64.
-    const __int128 total = static_cast<__int128>(facts.exposure) + facts.amount;
-    if (total > limit) {
+    if (std::optional<std::string> over = OverLimit(facts)) {
       block = true;
-      absl::StatusOr<int64_t> sum = money::Add(facts.exposure, facts.amount);
-      v.reasons.push_back(absl::StrCat(
-          "would exceed the credit limit: exposure ", fmt(facts.exposure),
-          " + amount ", fmt(facts.amount),
-          sum.ok() ? absl::StrCat(" = ", fmt(*sum)) : std::string(),
-          " > limit ", fmt(limit)));
+      v.reasons.push_back(*std::move(over));
     }
   } else {
     review = true;
     v.reasons.push_back("no credit profile");
+  }
+  // A missing rate is never a silent zero: a person must look.
+  for (const v1::MissingRate& m : facts.missing_rates) {
+    review = true;
+    v.reasons.push_back(MissingRateReason(m, facts.currency));
   }
 
   v.decision = block    ? v1::CREDIT_DECISION_BLOCK
@@ -72,6 +107,32 @@ namespace salesops::credit {
 
 using money::Sign;
 
+absl::Status ConvertExposure(const std::vector<v1::Money>& exposure,
+                             const v1::Money& amount,
+                             const std::string& account_id, Converter& conv,
+                             CreditFacts* facts) {
+  facts->currency = conv.target();
+  facts->exponent = money::CurrencyExponent(conv.target());
+  money::Accumulator total;
+  for (const v1::Money& m : exposure) {
+    ASSIGN_OR_RETURN(std::optional<int64_t> converted, conv.Convert(m));
+    if (converted.has_value()) {
+      total.Add(*converted);
+    }
+  }
+  absl::StatusOr<int64_t> sum = total.Total();
+  if (!sum.ok()) {
+    return Figure(sum.status(),
+                  absl::StrCat("exposure of account ", account_id));
+  }
+  facts->exposure = *sum;
+  ASSIGN_OR_RETURN(std::optional<int64_t> asked, conv.Convert(amount));
+  facts->amount = asked.value_or(0);
+  facts->amount_known = asked.has_value();
+  ASSIGN_OR_RETURN(facts->missing_rates, conv.Missing());
+  return absl::OkStatus();
+}
+
 absl::Status ValidateSetCreditProfile(const v1::SetCreditProfileRequest& req,
                                       const CreditOptions& options) {
   const v1::CreditProfile& in = req.profile();
@@ -79,8 +140,8 @@ absl::Status ValidateSetCreditProfile(const v1::SetCreditProfileRequest& req,
   if (in.account_id().empty()) {
     v.Add("profile.account_id: required");
   }
-  v.Add(money::Validate(in.credit_limit(), options.currency,
-                        "profile.credit_limit", Sign::kNonNegative));
+  v.Add(money::ValidateAnyCurrency(in.credit_limit(), "profile.credit_limit",
+                                   Sign::kNonNegative));
   if (in.payment_terms_days() < 0 || in.payment_terms_days() > 365) {
     v.Add(absl::StrCat("profile.payment_terms_days: must be 0..365, got ",
                        in.payment_terms_days()));
@@ -102,8 +163,8 @@ v1::CreditProfile NewProfile(const v1::CreditProfile& in, absl::Time now,
                              const CreditOptions& options) {
   v1::CreditProfile p;
   p.set_account_id(in.account_id());
-  *p.mutable_credit_limit() =
-      money::Make(in.credit_limit().units_minor(), options.currency);
+  *p.mutable_credit_limit() = money::Make(in.credit_limit().units_minor(),
+                                          in.credit_limit().currency());
   p.set_payment_terms_days(in.payment_terms_days());
   p.set_risk_class(in.risk_class());
   p.set_hold(in.hold());
@@ -119,8 +180,7 @@ absl::Status ValidateCheckCredit(const v1::CheckCreditRequest& req,
   if (req.account_id().empty()) {
     v.Add("account_id: required");
   }
-  v.Add(money::Validate(req.amount(), options.currency, "amount",
-                        Sign::kPositive));
+  v.Add(money::ValidateAnyCurrency(req.amount(), "amount", Sign::kPositive));
   if (req.opportunity_id().size() > kMaxExternalIdLength) {
     v.Add("opportunity_id: at most 128 characters");
   }
@@ -139,7 +199,7 @@ absl::Status ValidateCheckCredit(const v1::CheckCreditRequest& req,
 absl::Status AddOverdue(const std::vector<v1::Receivable>& rs,
                         absl::CivilDay today, const std::string& account_id,
                         CreditFacts* facts) {
-  money::Accumulator beyond;
+  std::map<std::string, money::Accumulator> beyond;  // by currency
   for (const v1::Receivable& r : rs) {
     if (!Collectible(r)) {
       continue;
@@ -147,15 +207,23 @@ absl::Status AddOverdue(const std::vector<v1::Receivable>& rs,
     const int days = DaysPastDue(r, today);
     facts->max_days_overdue = std::max(facts->max_days_overdue, days);
     if (days > facts->overdue_block_days) {
-      beyond.Add(r.open().units_minor());
+      beyond[facts->currency.empty() ? "" : r.open().currency()].Add(
+          r.open().units_minor());
     }
   }
-  absl::StatusOr<int64_t> overdue = beyond.Total();
-  if (!overdue.ok()) {
-    return Figure(overdue.status(),
-                  absl::StrCat("overdue receivables of account ", account_id));
+  for (const auto& [currency, sum] : beyond) {
+    absl::StatusOr<int64_t> overdue = sum.Total();
+    if (!overdue.ok()) {
+      return Figure(
+          overdue.status(),
+          absl::StrCat("overdue receivables of account ", account_id));
+    }
+    if (currency == facts->currency) {
+      facts->overdue_beyond_limit = *overdue;
+    } else {
+      facts->overdue_other_currencies[currency] = *overdue;
+    }
   }
-  facts->overdue_beyond_limit = *overdue;
   return absl::OkStatus();
 }
 
@@ -167,15 +235,19 @@ v1::CreditCheck NewCheck(const v1::CheckCreditRequest& req,
   c.set_id(id);
   c.set_account_id(req.account_id());
   c.set_opportunity_id(req.opportunity_id());
-  *c.mutable_amount() = money::Make(facts.amount, currency);
+  *c.mutable_amount() =
+      money::Make(req.amount().units_minor(), req.amount().currency());
   c.set_decision(verdict.decision);
   for (const std::string& reason : verdict.reasons) {
     c.add_reasons(reason);
   }
-  *c.mutable_exposure() = money::Make(facts.exposure, currency);
+  const std::string& in = facts.currency.empty() ? currency : facts.currency;
+  *c.mutable_exposure() = money::Make(facts.exposure, in);
   *c.mutable_credit_limit() = money::Make(
-      facts.profile ? facts.profile->credit_limit().units_minor() : 0,
-      currency);
+      facts.profile ? facts.profile->credit_limit().units_minor() : 0, in);
+  for (const v1::MissingRate& m : facts.missing_rates) {
+    *c.add_missing_rates() = m;
+  }
   c.set_checked_by(checked_by);
   c.set_checked_micros(Micros(now));
   return c;

@@ -171,12 +171,13 @@ TEST(CreditProfileRulesTest, NamesEveryInvalidField) {
 
   req.Clear();
   req.mutable_profile()->set_account_id("acc_1");
-  *req.mutable_profile()->mutable_credit_limit() = money::Make(100, "USD");
+  // Issue 19: any active currency; a withdrawn one is refused.
+  *req.mutable_profile()->mutable_credit_limit() = money::Make(100, "DEM");
   req.mutable_profile()->set_payment_terms_days(-1);
   req.mutable_profile()->set_risk_class(v1::RISK_CLASS_LOW);
   s = ValidateSetCreditProfile(req, CreditOptions());
-  EXPECT_THAT(s.message(), HasSubstr("profile.credit_limit.currency: must be "
-                                     "EUR"));
+  EXPECT_THAT(s.message(), HasSubstr("profile.credit_limit.currency: DEM is "
+                                     "not an active ISO 4217 currency"));
   EXPECT_THAT(s.message(), HasSubstr("profile.payment_terms_days"));
 }
 

@@ -272,17 +272,20 @@ absl::Status CreditServiceImpl::CheckCreditIn(WriteTxn& txn,
   RETURN_IF_ERROR(ledger_->RequireOpportunityOf(txn, opportunity, account,
                                                 "opportunity_id"));
   CreditFacts facts;
-  facts.exponent = exponent_;
   facts.overdue_block_days = options().overdue_block_days;
-  facts.amount = req.amount().units_minor();
   ASSIGN_OR_RETURN(facts.profile, db().profiles.Find(txn, account));
-  absl::StatusOr<int64_t> exposure =
-      ledger_->Exposure(txn, account, opportunity);
-  if (!exposure.ok()) {
-    return Figure(exposure.status(),
-                  absl::StrCat("exposure of account ", account));
-  }
-  facts.exposure = *exposure;
+  ASSIGN_OR_RETURN(std::vector<v1::Money> exposure,
+                   ledger_->Exposure(txn, account, opportunity));
+  // Into the limit's currency at today's rates (D40).
+  const money::RateTable rates = ledger_->rates.Snapshot();
+  const bool limited =
+      facts.profile && !facts.profile->credit_limit().currency().empty();
+  Converter conv(
+      &rates,
+      limited ? facts.profile->credit_limit().currency() : options().currency,
+      today);
+  RETURN_IF_ERROR(
+      ConvertExposure(exposure, req.amount(), account, conv, &facts));
   ASSIGN_OR_RETURN(std::vector<v1::Receivable> rs,
                    db().AccountReceivables(txn, account));
   RETURN_IF_ERROR(AddOverdue(rs, today, account, &facts));
@@ -302,7 +305,9 @@ absl::Status CreditServiceImpl::CheckCreditIn(WriteTxn& txn,
                      db().receivables_by_opportunity.AllIds(
                          txn, opportunity, CreditStore::kAllIdsLimit));
     if (verdict.decision != v1::CREDIT_DECISION_BLOCK && invoiced.empty()) {
-      db().PutCommitment(txn, Commitment{account, opportunity, facts.amount});
+      db().PutCommitment(
+          txn, Commitment{account, opportunity, req.amount().units_minor(),
+                          req.amount().currency()});
     }
   }
   *resp = std::move(c);

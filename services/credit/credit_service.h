@@ -15,6 +15,7 @@
 // is PERMISSION_DENIED.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "services/credit/collections.h"
 #include "services/credit/credit_ledger.h"
 #include "services/credit/credit_options.h"
+#include "services/credit/currency_rules.h"
 #include "services/credit/daily_job.h"
 #include "services/credit/receivable_rules.h"
 
@@ -228,7 +230,12 @@ class CreditServiceImpl final : public v1::CreditService::Service {
       const Principal& who, const v1::GetWorklistRequest& req) const;
   absl::Status ReadWorklistContext(const std::string& account,
                                    WorklistContext* context) const;
-  absl::Status AddWorklistItems(const std::string& account,
+  // Adds the account's overdue items to `items`, each priced in the
+  // reporting currency by `conv` (its converted open amount in
+  // `open_reporting`).
+  absl::Status AddWorklistItems(Converter& conv,
+                                std::map<std::string, int64_t>* open_reporting,
+                                const std::string& account,
                                 absl::CivilDay as_of,
                                 const v1::DunningStrategy& strategy,
                                 std::vector<v1::WorklistItem>* items) const;

@@ -44,12 +44,13 @@ TEST_F(CreditServiceTest, SetCreditProfileNamesEveryInvalidField) {
 
   req.Clear();
   req.mutable_profile()->set_account_id(kAccE1);
-  *req.mutable_profile()->mutable_credit_limit() = money::Make(100, "USD");
+  *req.mutable_profile()->mutable_credit_limit() = money::Make(100, "DEM");
   req.mutable_profile()->set_payment_terms_days(-1);
   req.mutable_profile()->set_risk_class(v1::RISK_CLASS_LOW);
   s = Call(&Stub::SetCreditProfile, req, &out);
-  ASSERT_TRUE(IsError(s, Code::INVALID_ARGUMENT,
-                      "profile.credit_limit.currency: must be EUR"));
+  ASSERT_TRUE(IsError(
+      s, Code::INVALID_ARGUMENT,
+      "profile.credit_limit.currency: DEM is not an active ISO 4217 currency"));
   EXPECT_THAT(s.error_message(), HasSubstr("profile.payment_terms_days"));
 
   // An account the accounts feed never showed (and no lookup): the field

@@ -166,6 +166,8 @@ class CreditServiceTest : public ::testing::Test {
 
   void StartService(CreditOptions options = CreditOptions()) {
     ledger_ = std::make_unique<CreditLedger>(store_.get(), std::move(options));
+    absl::Status loaded = ledger_->rates.Load();  // as main.cc at start
+    ASSERT_TRUE(loaded.ok()) << loaded;
     job_ = std::make_unique<DailyJob>(ledger_.get(), &clock_);
     follower_ = std::make_unique<PipelineFollower>(ledger_.get(), nullptr);
     service_ = std::make_unique<CreditServiceImpl>(ledger_.get(), auth_.get(),
@@ -257,6 +259,26 @@ class CreditServiceTest : public ::testing::Test {
     absl::Status s =
         ApplyAccounts(MakeEvent("accounts.Account", id, a, clock_.Now()));
     EXPECT_TRUE(s.ok()) << "Account " << id << ": " << s;
+  }
+
+  // An "accounts.ExchangeRate" event (issue 19): `rate` units of the
+  // reporting currency (EUR) per unit of `currency` from `start`.
+  void SetRate(const std::string& currency, absl::CivilDay start,
+               const std::string& rate, int64_t version = 1) {
+    v1::ExchangeRate r;
+    r.set_currency(currency);
+    *r.mutable_start_date() = ToProto(start);
+    r.set_rate(rate);
+    r.set_version(version);
+    v1::Event e;
+    e.set_kind("accounts.ExchangeRate");
+    e.mutable_payload()->PackFrom(r);
+    absl::Status s =
+        store_
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) { return ledger_->rates.Apply(e, txn); })
+            .status();
+    ASSERT_TRUE(s.ok()) << s;
   }
 
   absl::Status ApplyPipeline(const v1::Event& e) {

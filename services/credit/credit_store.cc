@@ -143,7 +143,8 @@ void CreditStore::PutCommitment(WriteTxn& txn, const Commitment& c) const {
   txn.Put(
       Cf::kIndex,
       KeyBuilder(kCommitmentTag).Str(c.account_id).Str(c.opportunity_id).key(),
-      absl::StrCat(c.amount));
+      c.currency.empty() ? absl::StrCat(c.amount)
+                         : absl::StrCat(c.amount, " ", c.currency));
   txn.Put(Cf::kIndex,
           KeyBuilder(kCommitmentAccountTag).Str(c.opportunity_id).key(),
           c.account_id);
@@ -170,24 +171,31 @@ absl::StatusOr<std::vector<Commitment>> CreditStore::AccountCommitments(
   const std::string prefix = KeyBuilder(kCommitmentTag).Str(account_id).key();
   std::vector<Commitment> out;
   absl::Status bad;
-  RETURN_IF_ERROR(txn.Scan(
-      Cf::kIndex, prefix, PrefixSuccessor(prefix),
-      [&](std::string_view key, std::string_view value) {
-        Commitment c;
-        c.account_id = std::string(account_id);
-        KeyReader reader(key);
-        uint8_t tag = 0;
-        std::string account;
-        if (!reader.Tag(&tag) || !reader.Str(&account) ||
-            !reader.Str(&c.opportunity_id) ||
-            !absl::SimpleAtoi(absl::string_view(value.data(), value.size()),
-                              &c.amount)) {
-          bad = absl::DataLossError("store: corrupt credit commitment");
-          return false;
-        }
-        out.push_back(std::move(c));
-        return true;
-      }));
+  RETURN_IF_ERROR(txn.Scan(Cf::kIndex, prefix, PrefixSuccessor(prefix),
+                           [&](std::string_view key, std::string_view value) {
+                             Commitment c;
+                             c.account_id = std::string(account_id);
+                             KeyReader reader(key);
+                             uint8_t tag = 0;
+                             std::string account;
+                             // "<amount>" (before issue 19) or "<amount>
+                             // <currency>".
+                             absl::string_view text(value.data(), value.size());
+                             if (const size_t space = text.find(' ');
+                                 space != absl::string_view::npos) {
+                               c.currency = std::string(text.substr(space + 1));
+                               text = text.substr(0, space);
+                             }
+                             if (!reader.Tag(&tag) || !reader.Str(&account) ||
+                                 !reader.Str(&c.opportunity_id) ||
+                                 !absl::SimpleAtoi(text, &c.amount)) {
+                               bad = absl::DataLossError(
+                                   "store: corrupt credit commitment");
+                               return false;
+                             }
+                             out.push_back(std::move(c));
+                             return true;
+                           }));
   RETURN_IF_ERROR(bad);
   return out;
 }

@@ -41,6 +41,9 @@ struct Commitment {
   std::string account_id;
   std::string opportunity_id;
   int64_t amount = 0;
+  // The checked amount's currency (D40); "" for one stored before issue 19
+  // (the reporting currency).
+  std::string currency;
 };
 
 struct CreditStore {

@@ -43,9 +43,25 @@ void DailyJob::Loop(absl::Duration period) {
   while (!stop_) {
     lock.unlock();
     RunOnce(&done);
+    if (absl::StatusOr<int64_t> n = ReportMissingRates(); !n.ok()) {
+      log::Error("credit: counting receivables without a rate failed",
+                 {{"error", n.status().ToString()}});
+    }
     lock.lock();
     cv_.wait_for(lock, absl::ToChronoSeconds(period), [this] { return stop_; });
   }
+}
+
+void DailyJob::SetMissingRatesListener(std::function<void(int64_t)> listener) {
+  missing_rates_listener_ = std::move(listener);
+}
+
+absl::StatusOr<int64_t> DailyJob::ReportMissingRates() {
+  ASSIGN_OR_RETURN(const int64_t n, ledger_->CountMissingRates(Today()));
+  if (missing_rates_listener_) {
+    missing_rates_listener_(n);
+  }
+  return n;
 }
 
 void DailyJob::RunOnce(std::optional<absl::CivilDay>* done) {

@@ -8,6 +8,8 @@
 // again after a failure), not on every tick.
 
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -41,6 +43,14 @@ class DailyJob {
   // Stops and joins the runner; call before the store closes. Idempotent.
   void Stop();
 
+  // Issue 19 (D40): after each tick the runner counts the open receivables
+  // whose currency has no exchange rate for today and hands the count to
+  // `listener` (main.cc: the gauge salesops_credit_missing_exchange_rates).
+  // Set before Start.
+  void SetMissingRatesListener(std::function<void(int64_t)> listener);
+  // Counts them now (and reports to the listener, when set).
+  [[nodiscard]] absl::StatusOr<int64_t> ReportMissingRates();
+
  private:
   absl::CivilDay Today() const;
   // The runner's loop.
@@ -63,6 +73,7 @@ class DailyJob {
 
   const CreditLedger* ledger_;
   Clock* clock_;
+  std::function<void(int64_t)> missing_rates_listener_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/money/exchange.h"
 #include "common/money/money.h"
 #include "common/org/org_mirror.h"
 #include "common/server/peer.h"
@@ -36,6 +37,7 @@
 #include "services/credit/credit_ledger.h"
 #include "services/credit/credit_store.h"
 #include "services/credit/followers.h"
+#include "services/credit/rate_mirror.h"
 
 namespace salesops::credit {
 namespace {
@@ -76,6 +78,33 @@ v1::Opportunity Opp(
   return o;
 }
 
+// An accounts.ExchangeRate entry to EUR (credit's default --currency).
+v1::ExchangeRate Rate(const std::string& currency, absl::CivilDay start,
+                      const std::string& rate, int64_t version,
+                      bool withdrawn = false) {
+  v1::ExchangeRate r;
+  r.set_currency(currency);
+  *r.mutable_start_date() = ::salesops::testing::Day(
+      static_cast<int>(start.year()), start.month(), start.day());
+  r.set_rate(rate);
+  r.set_reporting_currency("EUR");
+  r.set_withdrawn(withdrawn);
+  r.set_version(version);
+  return r;
+}
+
+// The rates a table holds, "CUR@YYYY-MM-DD=rate" in order.
+std::string Rates(const money::RateTable& t) {
+  std::string out;
+  for (const auto& [currency, by_day] : t.entries()) {
+    for (const auto& [day, rate] : by_day) {
+      absl::StrAppend(&out, out.empty() ? "" : " ", currency, "@",
+                      absl::FormatCivilTime(day), "=", money::FormatRate(rate));
+    }
+  }
+  return out;
+}
+
 v1::OrgNode Node(const std::string& id, const std::string& parent,
                  int64_t version) {
   return ::salesops::testing::OrgNodeProto(
@@ -112,6 +141,8 @@ struct Listing {
   std::vector<v1::Account> accounts;           // by id
   std::vector<v1::StageModel> models;          // by id
   std::vector<v1::Opportunity> opportunities;  // by id
+  std::vector<v1::ExchangeRate> rates;         // by currency, start
+  bool rates_unimplemented = false;  // an accounts from before issue 19
   uint64_t sequence = 300;
 };
 
@@ -135,6 +166,16 @@ class FakeSources final : public v1::AccountsService::Service,
     std::lock_guard<std::mutex> lock(mu_);
     return Serve(l_.accounts, req->page_token(), l_.sequence++,
                  resp->mutable_accounts(), resp);
+  }
+  grpc::Status ListExchangeRates(grpc::ServerContext*,
+                                 const v1::ListExchangeRatesRequest* req,
+                                 v1::ListExchangeRatesResponse* resp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (l_.rates_unimplemented) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no rates here");
+    }
+    return Serve(l_.rates, req->page_token(), l_.sequence++,
+                 resp->mutable_rates(), resp);
   }
   grpc::Status ListStageModels(grpc::ServerContext*,
                                const v1::ListStageModelsRequest* req,
@@ -165,7 +206,8 @@ struct Credit {
     EXPECT_TRUE(org->Load().ok());
     ledger = std::make_unique<CreditLedger>(store.get(), CreditOptions());
     pipeline = std::make_unique<PipelineFollower>(ledger.get(), peer);
-    accounts = std::make_unique<AccountsFollower>(org.get(), peer);
+    accounts =
+        std::make_unique<AccountsFollower>(org.get(), &ledger->rates, peer);
   }
   std::unique_ptr<Store> store;
   std::unique_ptr<OrgMirror> org;
@@ -219,6 +261,22 @@ class CreditFollowerTest : public ::testing::Test {
           c.store
               ->Write(SystemActor("test"),
                       [&](WriteTxn& txn) { return c.pipeline->Apply(e, txn); })
+              .status();
+      ASSERT_TRUE(s.ok()) << s;
+    }
+  }
+
+  void ApplyAccounts(Credit& c, const std::vector<v1::ExchangeRate>& rates) {
+    for (const v1::ExchangeRate& r : rates) {
+      v1::Event e;
+      e.set_kind("accounts.ExchangeRate");
+      e.set_entity_id(absl::StrCat(r.currency(), "/", r.start_date().year()));
+      e.mutable_payload()->PackFrom(r);
+      e.set_sequence(++sequence_);
+      absl::Status s =
+          c.store
+              ->Write(SystemActor("test"),
+                      [&](WriteTxn& txn) { return c.accounts->Apply(e, txn); })
               .status();
       ASSERT_TRUE(s.ok()) << s;
     }
@@ -382,6 +440,86 @@ TEST_F(CreditFollowerTest, AccountsResyncReplacesTreeAndOwnersLikeAReload) {
   OrgMirror reloaded(copy_->store.get(), Cf::kMirror);
   ASSERT_TRUE(reloaded.Load().ok());
   EXPECT_EQ(seen(reloaded), seen(*copy_->org));
+}
+
+// Issue 19 (D40): credit follows accounts' dated exchange rates into its own
+// store (with the cursor) and an in-memory RateTable; a correction replaces
+// an entry, a replayed older version does not, a withdrawn entry leaves the
+// table; a resync replaces the copy like a reload.
+TEST_F(CreditFollowerTest, ExchangeRatesFollowTheFeedAndResyncReplacesThem) {
+  const absl::CivilDay jan(2026, 1, 1), mar(2026, 3, 1), apr(2026, 4, 1);
+  ApplyAccounts(*copy_,
+                {Rate("USD", jan, "0.92", 1), Rate("JPY", mar, "0.0061", 1),
+                 Rate("GBP", jan, "1.17", 1),
+                 Rate("USD", jan, "0.9250", 2),  // a correction
+                 Rate("USD", jan, "0.5", 1),     // replayed: older
+                 Rate("GBP", jan, "", 2, /*withdrawn=*/true),
+                 Rate("USD", apr, "0.93", 1)});
+  const money::RateTable t = copy_->ledger->rates.Snapshot();
+  EXPECT_EQ(Rates(t),
+            "JPY@2026-03-01=0.0061 USD@2026-01-01=0.925 "
+            "USD@2026-04-01=0.93");
+  EXPECT_EQ(t.RateOn("USD", absl::CivilDay(2026, 3, 31)),
+            money::Decimal({925, 3}));
+  EXPECT_EQ(t.RateOn("USD", apr), money::Decimal({93, 2}));
+  EXPECT_FALSE(t.RateOn("JPY", absl::CivilDay(2026, 2, 28)).has_value());
+  EXPECT_FALSE(t.RateOn("GBP", mar).has_value());
+  EXPECT_EQ(t.RateOn("EUR", jan), money::kOne);
+  {
+    RateMirror reloaded(copy_->store.get(), Cf::kMirror, "EUR");
+    ASSERT_TRUE(reloaded.Load().ok());
+    EXPECT_EQ(Rates(reloaded.Snapshot()), Rates(t));
+  }
+
+  // Accounts restored from an earlier copy: versions restart lower, JPY is
+  // gone, CHF is new; the listing replaces the copy whatever the versions.
+  Listing after;
+  after.nodes = {Node("g", "", 1)};
+  after.rates = {Rate("CHF", mar, "1.04", 1), Rate("GBP", jan, "1.2", 1),
+                 Rate("USD", jan, "0.95", 1), Rate("USD", apr, "0.93", 1),
+                 Rate("USD", absl::CivilDay(2026, 5, 1), "0.9", 1, true)};
+  after.sequence = 700;
+  fake_.Set(after);
+  ASSERT_TRUE(copy_->accounts->Resync().ok());
+  EXPECT_EQ(copy_->store->GetCursor("accounts").value(), 700u);
+  const std::string want =
+      "CHF@2026-03-01=1.04 GBP@2026-01-01=1.2 USD@2026-01-01=0.95 "
+      "USD@2026-04-01=0.93";
+  EXPECT_EQ(Rates(copy_->ledger->rates.Snapshot()), want);
+  RateMirror reloaded(copy_->store.get(), Cf::kMirror, "EUR");
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(Rates(reloaded.Snapshot()), want);
+  // A fresh credit fed the listing's entries as events holds the same.
+  Credit fresh(dir_.path() + "/fresh", &clock_, peer_.get());
+  ApplyAccounts(fresh, after.rates);
+  EXPECT_EQ(Rates(fresh.ledger->rates.Snapshot()), want);
+}
+
+// An accounts from before issue 19 (no ListExchangeRates: UNIMPLEMENTED) has
+// no rates: the resync succeeds and empties the copy, the other listings set
+// the cursor. A malformed rate on the feed stops the consumer (DATA_LOSS).
+TEST_F(CreditFollowerTest, AnAccountsWithoutRatesStillResyncs) {
+  const absl::CivilDay jan(2026, 1, 1);
+  ApplyAccounts(*copy_, {Rate("USD", jan, "0.92", 1)});
+  ASSERT_EQ(Rates(copy_->ledger->rates.Snapshot()), "USD@2026-01-01=0.92");
+  Listing old;
+  old.nodes = {Node("g", "", 1)};
+  old.rates_unimplemented = true;
+  old.sequence = 800;
+  fake_.Set(old);
+  ASSERT_TRUE(copy_->accounts->Resync().ok());
+  EXPECT_EQ(copy_->store->GetCursor("accounts").value(), 800u);
+  EXPECT_EQ(Rates(copy_->ledger->rates.Snapshot()), "");
+  v1::Event bad;
+  bad.set_kind("accounts.ExchangeRate");
+  bad.mutable_payload()->PackFrom(Rate("USD", jan, "zero", 9));
+  absl::Status s = copy_->store
+                       ->Write(SystemActor("test"),
+                               [&](WriteTxn& txn) {
+                                 return copy_->accounts->Apply(bad, txn);
+                               })
+                       .status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ constexpr size_t kBatch = 1000;
 constexpr char kAccounts[] = "accounts service";
 constexpr char kAccountsSource[] = "accounts";
 constexpr int64_t kMaxAccountPages = 100000;  // of 1,000 accounts
+constexpr int64_t kMaxRatePages = 1000;       // of 1,000 rates
 
 Actor ResyncActor() {
   return SystemActor(absl::StrCat("resync:", kPipelineSource));
@@ -151,14 +152,18 @@ absl::Status Finish(Store& store, SortedSweep& sweep, uint64_t cursor,
 
 // ---- accounts ----
 
-AccountsFollower::AccountsFollower(OrgMirror* org, const PeerChannel* accounts)
-    : org_(org), peer_(accounts) {}
+AccountsFollower::AccountsFollower(OrgMirror* org, RateMirror* rates,
+                                   const PeerChannel* accounts)
+    : org_(org), rates_(rates), peer_(accounts) {}
 
 std::vector<std::string> AccountsFollower::kinds() const {
-  return {"accounts.OrgNode", "accounts.Account"};
+  return {"accounts.OrgNode", "accounts.Account", kExchangeRateKind};
 }
 
 absl::Status AccountsFollower::Apply(const v1::Event& event, WriteTxn& txn) {
+  if (event.kind() == kExchangeRateKind) {
+    return rates_->Apply(event, txn);
+  }
   return org_->Apply(event, txn);
 }
 
@@ -168,10 +173,34 @@ absl::Status AccountsFollower::Resync() {
   const absl::Time start = absl::Now();
   auto stub = v1::AccountsService::NewStub(peer.channel());
   std::vector<v1::OrgNode> nodes;
-  uint64_t nodes_at = 0, accounts_at = 0;
+  std::vector<v1::ExchangeRate> rates;
+  uint64_t nodes_at = 0, accounts_at = 0, rates_at = 0;
   int64_t accounts = 0;
   RETURN_IF_ERROR(ListAllOrgNodes(peer, &nodes, &nodes_at));
   RETURN_IF_ERROR(org.ReplaceNodes(nodes, kAccountsSource));
+  // An accounts from before issue 19 has no rates to list (UNIMPLEMENTED):
+  // the copy is then empty and that listing sets no cursor bound.
+  bool no_rates = false;
+  RETURN_IF_ERROR(
+      (ForEachPage<v1::ListExchangeRatesRequest, v1::ListExchangeRatesResponse>(
+          peer, kAccounts, {},
+          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
+            grpc::Status s = stub->ListExchangeRates(c, req, resp);
+            if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+              no_rates = true;
+              resp->Clear();
+              return grpc::Status::OK;
+            }
+            return s;
+          },
+          [&](v1::ListExchangeRatesResponse& page) {
+            for (v1::ExchangeRate& r : TakeAll(page.mutable_rates())) {
+              rates.push_back(std::move(r));
+            }
+            return absl::OkStatus();
+          },
+          &rates_at, kMaxRatePages)));
+  RETURN_IF_ERROR(rates_->Replace(rates, kAccountsSource));
   SortedSweep sweep = org.AccountsSweep();
   RETURN_IF_ERROR(
       (ForEachPage<v1::ListAccountsRequest, v1::ListAccountsResponse>(
@@ -185,10 +214,13 @@ absl::Status AccountsFollower::Resync() {
                 sweep, TakeAll(page.mutable_accounts()), kAccountsSource);
           },
           &accounts_at, kMaxAccountPages)));
-  const uint64_t cursor = std::min(nodes_at, accounts_at);
+  const uint64_t cursor = no_rates
+                              ? std::min(nodes_at, accounts_at)
+                              : std::min({nodes_at, accounts_at, rates_at});
   RETURN_IF_ERROR(org.FinishAccounts(sweep, kAccountsSource, cursor));
   log::Info("credit: accounts resync done, the copy replaced",
             {{"nodes", static_cast<int64_t>(nodes.size())},
+             {"rates", static_cast<int64_t>(rates.size())},
              {"accounts", accounts},
              {"cursor", static_cast<int64_t>(cursor)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});

@@ -6,10 +6,12 @@
 // retention, started after it, or the source was restored).
 //
 // accounts → credit: org nodes and accounts' owners into the OrgMirror (role
-// scopes). Resync lists every org node and every account's owner and
-// REPLACES the mirror's copy (PLAN decision 4): the tree in one transaction,
-// the accounts page by page, those no page listed removed, the cursor last at
-// the first page's feed position.
+// scopes), and the dated exchange rates into the RateMirror (D40). Resync
+// lists every org node, every account's owner and every exchange rate and
+// REPLACES the mirrors' copies (PLAN decision 4): the tree in one
+// transaction, the rates in one, the accounts page by page, those no page
+// listed removed, the cursor last at the earliest of the listings' feed
+// positions.
 //
 // pipeline → credit: stage models are remembered; an opportunity in a
 // contract_signed stage (OPEN, or WON from it) gets its one receivable; one
@@ -31,13 +33,15 @@
 #include "common/store/store.h"
 #include "salesops/v1/feed.pb.h"
 #include "services/credit/credit_ledger.h"
+#include "services/credit/rate_mirror.h"
 
 namespace salesops::credit {
 
 class AccountsFollower final : public FeedFollower {
  public:
   // Not owned; outlive the follower.
-  AccountsFollower(OrgMirror* org, const PeerChannel* accounts);
+  AccountsFollower(OrgMirror* org, RateMirror* rates,
+                   const PeerChannel* accounts);
 
   std::string source() const override { return "accounts"; }
   std::vector<std::string> kinds() const override;
@@ -47,6 +51,7 @@ class AccountsFollower final : public FeedFollower {
 
  private:
   OrgMirror* org_;
+  RateMirror* rates_;
   const PeerChannel* peer_;
 };
 

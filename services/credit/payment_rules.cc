@@ -23,8 +23,7 @@ absl::StatusOr<absl::CivilDay> ValidateRecordPayment(
   if (req.account_id().empty()) {
     v.Add("account_id: required");
   }
-  v.Add(money::Validate(req.amount(), options.currency, "amount",
-                        Sign::kPositive));
+  v.Add(money::ValidateAnyCurrency(req.amount(), "amount", Sign::kPositive));
   absl::StatusOr<absl::CivilDay> date = FromProto(req.date(), "date");
   v.Add(date.status());
   if (date.ok() && *date > today) {
@@ -37,8 +36,8 @@ absl::StatusOr<absl::CivilDay> ValidateRecordPayment(
     if (a.receivable_id().empty()) {
       v.Add(absl::StrCat(field, ".receivable_id: required"));
     }
-    v.Add(money::Validate(a.amount(), options.currency,
-                          absl::StrCat(field, ".amount"), Sign::kPositive));
+    v.Add(money::ValidateAnyCurrency(a.amount(), absl::StrCat(field, ".amount"),
+                                     Sign::kPositive));
   }
   if (req.external_id().size() > kMaxExternalIdLength) {
     v.Add("external_id: at most 128 characters");
@@ -51,6 +50,7 @@ absl::Status CheckPaymentReplay(const v1::Payment& known,
                                 const v1::RecordPaymentRequest& req) {
   if (known.account_id() != req.account_id() ||
       known.amount().units_minor() != req.amount().units_minor() ||
+      known.amount().currency() != req.amount().currency() ||
       known.date().SerializeAsString() != req.date().SerializeAsString()) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
@@ -69,13 +69,12 @@ absl::StatusOr<RecordedPayment> RecordPaymentOn(
                                     req.allocations().end());
   ASSIGN_OR_RETURN(
       std::vector<v1::Allocation> allocations,
-      Allocate(rs, req.amount().units_minor(), named, options.currency));
+      Allocate(rs, req.amount().units_minor(), named, req.amount().currency()));
   RecordedPayment out;
   v1::Payment& p = out.payment;
   p.set_id(id);
   p.set_account_id(req.account_id());
-  *p.mutable_amount() =
-      money::Make(req.amount().units_minor(), options.currency);
+  *p.mutable_amount() = req.amount();
   *p.mutable_date() = ToProto(date);
   p.set_external_id(req.external_id());
   p.set_recorded_by(recorded_by);

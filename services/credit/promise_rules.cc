@@ -41,6 +41,7 @@ absl::StatusOr<int64_t> OwedOn(
     const std::vector<std::optional<v1::Receivable>>& found,
     std::string* account_id) {
   money::Accumulator owing;
+  const std::string& promised_in = req.amount().currency();
   for (int i = 0; i < req.receivable_ids_size(); ++i) {
     const std::string field = absl::StrCat("receivable_ids[", i, "]");
     const std::optional<v1::Receivable>& r = found[i];
@@ -53,6 +54,13 @@ absl::StatusOr<int64_t> OwedOn(
           absl::StrCat(field, ": all receivables must be of one account"));
     }
     *account_id = r->account_id();
+    // D40: a promise is in its receivables' currency.
+    if (const std::string& owed_in = CurrencyOf(*r, promised_in);
+        owed_in != promised_in) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "amount.currency: must be ", owed_in, ", the currency of ", r->id(),
+          " (a promise is in its receivables' currency), got ", promised_in));
+    }
     if (!Outstanding(*r)) {
       return WithReason(
           absl::FailedPreconditionError(absl::StrCat(
@@ -110,8 +118,7 @@ absl::StatusOr<PromiseDates> ValidateRecordPromise(
     const CreditOptions& options) {
   Violations v;
   CheckPromiseIds(req, v);
-  v.Add(money::Validate(req.amount(), options.currency, "amount",
-                        Sign::kPositive));
+  v.Add(money::ValidateAnyCurrency(req.amount(), "amount", Sign::kPositive));
   absl::StatusOr<absl::CivilDay> made =
       DateOr(req.made_date(), "made_date", today);
   v.Add(made.status());
@@ -145,7 +152,7 @@ absl::StatusOr<v1::Promise> NewPromise(
     const std::string& id, absl::Time now, const CreditOptions& options) {
   std::string account_id;
   ASSIGN_OR_RETURN(const int64_t owed, OwedOn(req, found, &account_id));
-  const int exponent = money::CurrencyExponent(options.currency);
+  const int exponent = money::CurrencyExponent(req.amount().currency());
   if (req.amount().units_minor() > owed) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
@@ -160,8 +167,7 @@ absl::StatusOr<v1::Promise> NewPromise(
   for (const std::string& rid : req.receivable_ids()) {
     p.add_receivable_ids(rid);
   }
-  *p.mutable_amount() =
-      money::Make(req.amount().units_minor(), options.currency);
+  *p.mutable_amount() = req.amount();
   *p.mutable_promised_date() = ToProto(dates.promised);
   p.set_tolerance_days(req.tolerance_days());
   p.set_contact_id(req.contact_id());
@@ -188,7 +194,9 @@ JudgedPromise JudgeDuePromise(v1::Promise p,
       })) {
     p.set_state(v1::PROMISE_STATE_KEPT);
   }
-  *p.mutable_paid() = money::Make(paid, options.currency);
+  *p.mutable_paid() =
+      money::Make(paid, p.amount().currency().empty() ? options.currency
+                                                      : p.amount().currency());
   *p.mutable_judged_date() = ToProto(judge);
   JudgedPromise out;
   if (p.state() == v1::PROMISE_STATE_BROKEN) {
@@ -198,10 +206,10 @@ JudgedPromise JudgeDuePromise(v1::Promise p,
     // React quickly: the next business day after judging, or today when the
     // run comes late.
     *t.mutable_due_date() = ToProto(std::max(NextBusinessDay(judge), today));
-    const int exponent = money::CurrencyExponent(options.currency);
+    const int exponent = money::CurrencyExponent(p.amount().currency());
     t.set_text(absl::StrCat("Broken promise to pay ",
                             money::Format(p.amount().units_minor(), exponent),
-                            " by ",
+                            " ", p.amount().currency(), " by ",
                             absl::FormatCivilTime(Civ(p.promised_date())),
                             ": call at once and escalate"));
     t.set_promise_id(p.id());

@@ -109,7 +109,7 @@ TEST(PromiseRulesTest, ABrokenPromiseIsEscalatedAndAnEarlyPaymentKeepsIt) {
   EXPECT_EQ(j.escalation->kind(), v1::COLLECTION_TASK_KIND_ESCALATION);
   EXPECT_EQ(Civ(j.escalation->due_date()), kToday + 7);  // next Monday
   EXPECT_EQ(j.escalation->text(),
-            "Broken promise to pay 500.00 by 2026-12-04: call at once and "
+            "Broken promise to pay 500.00 EUR by 2026-12-04: call at once and "
             "escalate");
 
   j = JudgeDuePromise(p, {PaidOn(a, kToday + 1)}, kToday + 5, CreditOptions());

@@ -67,8 +67,8 @@ absl::StatusOr<PostedInvoice> ValidatePostReceivable(
   if (in.account_id().empty()) {
     v.Add("receivable.account_id: required");
   }
-  v.Add(money::Validate(in.amount(), options.currency, "receivable.amount",
-                        Sign::kPositive));
+  v.Add(money::ValidateAnyCurrency(in.amount(), "receivable.amount",
+                                   Sign::kPositive));
   absl::StatusOr<absl::CivilDay> issue =
       FromProto(in.issue_date(), "receivable.issue_date");
   v.Add(issue.status());
@@ -94,6 +94,7 @@ absl::Status CheckPostReplay(const v1::Receivable& known,
                              const std::string& external_id) {
   if (known.account_id() != in.account_id() ||
       known.amount().units_minor() != in.amount().units_minor() ||
+      known.amount().currency() != in.amount().currency() ||
       known.issue_date().SerializeAsString() !=
           in.issue_date().SerializeAsString()) {
     return WithReason(
@@ -109,7 +110,8 @@ absl::StatusOr<v1::Receivable> AdoptContractReceivable(
     v1::Receivable contract, const v1::Receivable& in,
     const PostedInvoice& invoice, absl::CivilDay due) {
   if (!contract.external_id().empty() || contract.payments_size() > 0 ||
-      contract.amount().units_minor() != in.amount().units_minor()) {
+      contract.amount().units_minor() != in.amount().units_minor() ||
+      contract.amount().currency() != in.amount().currency()) {
     return WithReason(
         absl::FailedPreconditionError(
             absl::StrCat("receivable.opportunity_id: opportunity ",
@@ -135,10 +137,10 @@ v1::Receivable NewPostedReceivable(const v1::Receivable& in,
   r.set_account_id(in.account_id());
   r.set_opportunity_id(in.opportunity_id());
   r.set_external_id(invoice.external_id);
-  *r.mutable_amount() =
-      money::Make(in.amount().units_minor(), options.currency);
-  *r.mutable_paid() = money::Make(0, options.currency);
-  *r.mutable_written_off() = money::Make(0, options.currency);
+  const std::string& currency = in.amount().currency();
+  *r.mutable_amount() = money::Make(in.amount().units_minor(), currency);
+  *r.mutable_paid() = money::Make(0, currency);
+  *r.mutable_written_off() = money::Make(0, currency);
   *r.mutable_issue_date() = ToProto(invoice.issue);
   *r.mutable_due_date() = ToProto(due);
   r.set_source(v1::RECEIVABLE_SOURCE_POSTED);
@@ -169,9 +171,12 @@ v1::Receivable NewContractReceivable(const v1::Opportunity& o,
   r.set_id(id);
   r.set_account_id(o.account_id());
   r.set_opportunity_id(o.id());
-  *r.mutable_amount() = money::Make(o.amount().units_minor(), options.currency);
-  *r.mutable_paid() = money::Make(0, options.currency);
-  *r.mutable_written_off() = money::Make(0, options.currency);
+  // The deal's own currency (D40); the reporting one for a deal without.
+  const std::string& currency =
+      o.amount().currency().empty() ? options.currency : o.amount().currency();
+  *r.mutable_amount() = money::Make(o.amount().units_minor(), currency);
+  *r.mutable_paid() = money::Make(0, currency);
+  *r.mutable_written_off() = money::Make(0, currency);
   *r.mutable_issue_date() = ToProto(issue);
   *r.mutable_due_date() = ToProto(issue + terms_days);
   r.set_source(v1::RECEIVABLE_SOURCE_CONTRACT_SIGNED);
@@ -259,11 +264,18 @@ absl::StatusOr<v1::OpportunityCollection> CollectionOf(
   bool all_paid = !receivables.empty();
   std::string account_id;
   absl::CivilDay last_paid;
+  // D40: the sums are in the first receivable's currency (the contract's:
+  // the deal's); receivables in another currency are not added to them.
+  const std::string in = receivables.empty()
+                             ? currency
+                             : CurrencyOf(receivables.front(), currency);
   for (const v1::Receivable& r : receivables) {
     account_id = r.account_id();
-    invoiced.Add(r.amount().units_minor());
-    collected.Add(r.paid().units_minor());
-    written_off.Add(r.written_off().units_minor());
+    if (CurrencyOf(r, currency) == in) {
+      invoiced.Add(r.amount().units_minor());
+      collected.Add(r.paid().units_minor());
+      written_off.Add(r.written_off().units_minor());
+    }
     if (r.state() != v1::RECEIVABLE_STATE_PAID) {
       all_paid = false;
     } else {
@@ -278,9 +290,9 @@ absl::StatusOr<v1::OpportunityCollection> CollectionOf(
   ASSIGN_OR_RETURN(int64_t inv, invoiced.Total());
   ASSIGN_OR_RETURN(int64_t col, collected.Total());
   ASSIGN_OR_RETURN(int64_t off, written_off.Total());
-  *c.mutable_invoiced() = money::Make(inv, currency);
-  *c.mutable_collected() = money::Make(col, currency);
-  *c.mutable_written_off() = money::Make(off, currency);
+  *c.mutable_invoiced() = money::Make(inv, in);
+  *c.mutable_collected() = money::Make(col, in);
+  *c.mutable_written_off() = money::Make(off, in);
   c.set_fully_collected(all_paid);
   if (all_paid) {
     *c.mutable_collected_date() = ToProto(last_paid);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/money/money.h"
+#include "common/status/macros.h"
 #include "common/time/fiscal_calendar.h"
 
 namespace salesops::credit {
@@ -37,12 +38,23 @@ std::string Amount(int64_t units, const std::string& currency) {
   return money::Format(units, money::CurrencyExponent(currency));
 }
 
+// The DSO answer from its two sums (in `currency`) over [from, to].
+absl::StatusOr<v1::Dso> DsoOf(const money::Accumulator& at_end,
+                              const money::Accumulator& sales,
+                              absl::CivilDay from, absl::CivilDay to,
+                              const std::string& currency);
+
 // Dates compare field by field; an unset date (0-0-0) sorts first.
 std::tuple<int32_t, int32_t, int32_t> Key(const v1::Date& d) {
   return {d.year(), d.month(), d.day()};
 }
 
 }  // namespace
+
+const std::string& CurrencyOf(const v1::Receivable& r,
+                              const std::string& fallback) {
+  return r.amount().currency().empty() ? fallback : r.amount().currency();
+}
 
 bool Collectible(const v1::Receivable& r) {
   return r.state() == v1::RECEIVABLE_STATE_OPEN ||
@@ -53,7 +65,8 @@ bool Outstanding(const v1::Receivable& r) {
   return Collectible(r) || r.state() == v1::RECEIVABLE_STATE_DISPUTED;
 }
 
-void Settle(v1::Receivable* r, const std::string& currency) {
+void Settle(v1::Receivable* r, const std::string& fallback) {
+  const std::string currency = CurrencyOf(*r, fallback);
   const int64_t paid = r->paid().units_minor();
   const int64_t written_off = r->written_off().units_minor();
   const int64_t open = OpenOf(*r);
@@ -76,7 +89,8 @@ void Settle(v1::Receivable* r, const std::string& currency) {
 
 absl::Status ApplyPayment(v1::Receivable* r, const std::string& payment_id,
                           int64_t amount, absl::CivilDay date,
-                          const std::string& currency) {
+                          const std::string& fallback) {
+  const std::string currency = CurrencyOf(*r, fallback);
   if (amount <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("amount: must be > 0, got ", Amount(amount, currency)));
@@ -144,6 +158,21 @@ absl::Status CheckNamedShape(const std::vector<v1::Receivable>& receivables,
           absl::StrCat(field, ".amount: must be > 0, got ",
                        Amount(a.amount().units_minor(), currency)));
     }
+    // D40: a receivable is paid in its own currency, and one payment in
+    // one currency.
+    const std::string& owed_in = CurrencyOf(*it, currency);
+    if (!a.amount().currency().empty() && a.amount().currency() != owed_in) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".amount.currency: must be ", owed_in, ", the currency of ",
+          it->id(), " (an allocation is in its receivable's currency), got ",
+          a.amount().currency()));
+    }
+    if (owed_in != currency) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".amount.currency: ", it->id(), " is owed in ",
+                       owed_in, ", the payment is in ", currency,
+                       " (a payment pays receivables of its own currency)"));
+    }
     sum.Add(a.amount().units_minor());
     targets->push_back(&*it);
   }
@@ -193,6 +222,9 @@ absl::StatusOr<std::vector<v1::Allocation>> AllocateOldestFirst(
         r.state() != v1::RECEIVABLE_STATE_PARTIALLY_PAID) {
       continue;
     }
+    if (CurrencyOf(r, currency) != currency) {
+      continue;  // D40: only receivables in the payment's currency
+    }
     if (OpenOf(r) <= 0) continue;
     owing.push_back(&r);
     owed.Add(OpenOf(r));
@@ -200,11 +232,11 @@ absl::StatusOr<std::vector<v1::Allocation>> AllocateOldestFirst(
   absl::StatusOr<int64_t> total = owed.Total();
   if (!total.ok()) return total.status();
   if (amount > *total) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "amount: ", Amount(amount, currency), " exceeds the ",
-        Amount(*total, currency),
-        " the account owes on undisputed receivables; the excess is not "
-        "kept"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("amount: ", Amount(amount, currency), " exceeds the ",
+                     Amount(*total, currency),
+                     " the account owes on undisputed receivables in ",
+                     currency, "; the excess is not kept"));
   }
   std::sort(owing.begin(), owing.end(),
             [](const v1::Receivable* a, const v1::Receivable* b) {
@@ -285,6 +317,12 @@ AgingBucket BucketFor(int days_past_due) {
 absl::Status AddToAging(const v1::Receivable& r, absl::CivilDay as_of,
                         const std::string& currency,
                         v1::AgingBuckets* buckets) {
+  return AddToAging(r, OpenAsOf(r, as_of), as_of, currency, buckets);
+}
+
+absl::Status AddToAging(const v1::Receivable& r, int64_t open,
+                        absl::CivilDay as_of, const std::string& currency,
+                        v1::AgingBuckets* buckets) {
   v1::Money* bucket = nullptr;
   switch (BucketFor(DaysPastDue(r, as_of))) {
     case AgingBucket::kNotDue:
@@ -306,7 +344,6 @@ absl::Status AddToAging(const v1::Receivable& r, absl::CivilDay as_of,
       bucket = buckets->mutable_over_180();
       break;
   }
-  const int64_t open = OpenAsOf(r, as_of);
   // Both sums are checked before either is written, so an overflow leaves
   // `buckets` as it was.
   absl::StatusOr<int64_t> in_bucket = money::Add(bucket->units_minor(), open);
@@ -345,6 +382,45 @@ absl::StatusOr<v1::Dso> ComputeDso(
       sales.Add(r.amount().units_minor());
     }
   }
+  return DsoOf(at_end, sales, from, to, currency);
+}
+
+absl::StatusOr<v1::Dso> ComputeDso(
+    const std::vector<v1::Receivable>& receivables, absl::CivilDay from,
+    absl::CivilDay to, Converter& conv) {
+  if (to < from) {
+    return ComputeDso({}, from, to, conv.target());  // the same refusal
+  }
+  money::Accumulator at_end;
+  money::Accumulator sales;
+  for (const v1::Receivable& r : receivables) {
+    const std::string& currency = CurrencyOf(r, conv.target());
+    ASSIGN_OR_RETURN(std::optional<int64_t> end,
+                     conv.Convert(money::Make(OpenAsOf(r, to), currency)));
+    if (!end.has_value()) {
+      continue;  // its rate is missing: recorded, left out of both
+    }
+    at_end.Add(*end);
+    const std::optional<absl::CivilDay> issued = DayOf(r.issue_date());
+    if (issued.has_value() && *issued >= from && *issued <= to) {
+      ASSIGN_OR_RETURN(std::optional<int64_t> sold, conv.Convert(r.amount()));
+      sales.Add(sold.value_or(0));  // the same rate as `end`: never missing
+    }
+  }
+  ASSIGN_OR_RETURN(v1::Dso dso, DsoOf(at_end, sales, from, to, conv.target()));
+  ASSIGN_OR_RETURN(std::vector<v1::MissingRate> missing, conv.Missing());
+  for (v1::MissingRate& m : missing) {
+    *dso.add_missing_rates() = std::move(m);
+  }
+  return dso;
+}
+
+namespace {
+
+absl::StatusOr<v1::Dso> DsoOf(const money::Accumulator& at_end,
+                              const money::Accumulator& sales,
+                              absl::CivilDay from, absl::CivilDay to,
+                              const std::string& currency) {
   absl::StatusOr<int64_t> end_total = at_end.Total();
   if (!end_total.ok()) return end_total.status();
   absl::StatusOr<int64_t> sales_total = sales.Total();
@@ -367,5 +443,7 @@ absl::StatusOr<v1::Dso> ComputeDso(
   }
   return dso;
 }
+
+}  // namespace
 
 }  // namespace salesops::credit

@@ -14,8 +14,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "salesops/v1/credit.pb.h"
+#include "services/credit/currency_rules.h"
 
 namespace salesops::credit {
+
+// The receivable's currency (its amount's; issue 19: any active one), or
+// `fallback` for one stored without.
+const std::string& CurrencyOf(const v1::Receivable& r,
+                              const std::string& fallback);
 
 // OPEN or PARTIALLY_PAID: what collections chase (dunning, overdue, the
 // worklist, default allocation of payments).
@@ -26,8 +32,8 @@ bool Outstanding(const v1::Receivable& r);
 // Sets `open` = amount − paid − written_off and `state` from the amounts:
 // WRITTEN_OFF when written_off > 0, else PAID when open == 0, else DISPUTED
 // when dispute_reason is non-empty, else PARTIALLY_PAID when paid > 0, else
-// OPEN. Money fields are written in `currency`.
-void Settle(v1::Receivable* r, const std::string& currency);
+// OPEN. Money fields are written in r's currency (CurrencyOf(r, fallback)).
+void Settle(v1::Receivable* r, const std::string& fallback);
 
 // Applies `amount` of payment `payment_id` dated `date` to `r`: appends a
 // PaymentApplication, adds to paid, settles, and sets paid_date when it
@@ -37,14 +43,17 @@ void Settle(v1::Receivable* r, const std::string& currency);
 [[nodiscard]] absl::Status ApplyPayment(v1::Receivable* r,
                                         const std::string& payment_id,
                                         int64_t amount, absl::CivilDay date,
-                                        const std::string& currency);
+                                        const std::string& fallback);
 
 // How a payment of `amount` is spread over an account's receivables.
 // `receivables`: the account's receivables (any state, any order).
 // `named`: the request's allocations; when non-empty they are checked (each
 // receivable of this account and payable, no receivable named twice, each
-// amount > 0 and at most its open amount, sum == amount) and returned
-// as they are. When empty: OPEN and PARTIALLY_PAID receivables (not DISPUTED)
+// amount > 0, in the receivable's currency which must be the payment's
+// `currency` — "allocations[0].amount.currency: must be JPY, the currency of
+// rcv_… (an allocation is in its receivable's currency), got EUR" —, at most
+// its open amount, sum == amount) and returned as they are. When empty: OPEN
+// and PARTIALLY_PAID receivables (not DISPUTED) in the payment's `currency`
 // by due date, then issue date, then id, each paid in full until the amount
 // is used. FAILED_PRECONDITION when the amount exceeds what is owed
 // ("amount: 1200.00 exceeds the 1000.00 the account owes on undisputed
@@ -80,6 +89,12 @@ AgingBucket BucketFor(int days_past_due);
                                       absl::CivilDay as_of,
                                       const std::string& currency,
                                       v1::AgingBuckets* buckets);
+// The same with the amount given: `open` (r's open amount at as_of already
+// converted into `currency`, D40) goes to r's bucket at as_of.
+[[nodiscard]] absl::Status AddToAging(const v1::Receivable& r, int64_t open,
+                                      absl::CivilDay as_of,
+                                      const std::string& currency,
+                                      v1::AgingBuckets* buckets);
 
 // DSO of SPEC §5.2 over [from, to] (inclusive): receivables_at_end = Σ
 // OpenAsOf(r, to); credit_sales = Σ amount of receivables issued in [from,
@@ -89,5 +104,14 @@ AgingBucket BucketFor(int days_past_due);
 [[nodiscard]] absl::StatusOr<v1::Dso> ComputeDso(
     const std::vector<v1::Receivable>& receivables, absl::CivilDay from,
     absl::CivilDay to, const std::string& currency);
+// ComputeDso over receivables in many currencies (D40): each receivable's
+// open amount at `to` and (when issued in the period) its amount converted
+// by `conv` into conv.target() at conv.day(), one rounding per receivable
+// and figure; a receivable whose rate is missing is left out of both
+// figures (`conv` records its open amount at `to`) and listed in the
+// answer's missing_rates.
+[[nodiscard]] absl::StatusOr<v1::Dso> ComputeDso(
+    const std::vector<v1::Receivable>& receivables, absl::CivilDay from,
+    absl::CivilDay to, Converter& conv);
 
 }  // namespace salesops::credit

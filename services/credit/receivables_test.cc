@@ -190,7 +190,7 @@ TEST_F(AllocateTest, OverPaymentRejectedNotKept) {
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(a.status().message(),
             "amount: 100.01 exceeds the 100.00 the account owes on undisputed "
-            "receivables; the excess is not kept");
+            "receivables in EUR; the excess is not kept");
   // Disputed amounts do not count as owed.
   rs_[1].set_dispute_reason("quality");
   Settle(&rs_[1], kEur);

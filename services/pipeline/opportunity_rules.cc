@@ -109,14 +109,17 @@ std::string DateText(const v1::Date& d) {
 }
 
 void ValidateOpportunityFields(const v1::Opportunity& o,
-                               const std::string& currency, Violations& v) {
+                               const std::string& /*reporting_currency*/,
+                               Violations& v) {
   if (Blank(o.name())) {
     v.Add("opportunity.name: required");
   } else if (o.name().size() > 200) {
     v.Add("opportunity.name: at most 200 characters");
   }
-  v.Add(money::Validate(o.amount(), currency, "opportunity.amount",
-                        money::Sign::kPositive));
+  // Any active ISO 4217 currency (issue 19, D40); only the out-of-funnel
+  // threshold is in the reporting currency.
+  v.Add(money::ValidateAnyCurrency(o.amount(), "opportunity.amount",
+                                   money::Sign::kPositive));
   if (absl::StatusOr<absl::CivilDay> d =
           FromProto(o.expected_close_date(), "opportunity.expected_close_date");
       !d.ok()) {
@@ -142,10 +145,17 @@ void ValidateOpportunityFields(const v1::Opportunity& o,
   }
 }
 
+bool BelowFunnelThreshold(const v1::StageModel& model,
+                          const v1::Money& amount) {
+  const v1::Money& t = model.out_of_funnel_threshold();
+  return t.units_minor() > 0 && amount.currency() == t.currency() &&
+         amount.units_minor() < t.units_minor();
+}
+
 absl::Status CheckFunnelThreshold(const v1::StageModel& model,
                                   const v1::Money& amount) {
   const int64_t threshold = model.out_of_funnel_threshold().units_minor();
-  if (threshold > 0 && amount.units_minor() < threshold) {
+  if (BelowFunnelThreshold(model, amount)) {
     const int exp = money::CurrencyExponent(amount.currency());
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
@@ -160,8 +170,7 @@ absl::Status CheckFunnelThreshold(const v1::StageModel& model,
 }
 
 void Touch(const v1::StageModel& model, absl::Time now, v1::Opportunity* o) {
-  const int64_t threshold = model.out_of_funnel_threshold().units_minor();
-  o->set_out_of_funnel(threshold > 0 && o->amount().units_minor() < threshold);
+  o->set_out_of_funnel(BelowFunnelThreshold(model, o->amount()));
   o->set_updated_micros(Micros(now));
 }
 

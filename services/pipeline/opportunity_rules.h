@@ -52,12 +52,19 @@ struct OpportunityTransition {
 // "YYYY-MM-DD".
 std::string DateText(const v1::Date& d);
 
-// Fields a client sets on create and update (SPEC §3.2), checked alike.
+// Fields a client sets on create and update (SPEC §3.2), checked alike. The
+// amount may be in any active ISO 4217 currency (issue 19, D40); `currency`
+// (the instance's reporting currency) is no longer a rule of the amount.
 void ValidateOpportunityFields(const v1::Opportunity& o,
                                const std::string& currency, Violations& v);
 
-// FAILED_PRECONDITION when `amount` is below the model's out-of-funnel
-// threshold (SPEC §3.2, §4.4).
+// True when `amount` is below the model's out-of-funnel threshold (SPEC §3.2,
+// §4.4). The threshold is in the reporting currency and pipeline has no
+// exchange rates (D40): only an amount in the threshold's own currency is
+// compared; an amount in any other currency is never below it.
+bool BelowFunnelThreshold(const v1::StageModel& model, const v1::Money& amount);
+
+// FAILED_PRECONDITION when BelowFunnelThreshold (SPEC §3.2, §4.4).
 [[nodiscard]] absl::Status CheckFunnelThreshold(const v1::StageModel& model,
                                                 const v1::Money& amount);
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/money/money.h"
 #include "common/status/errors.h"
 #include "common/testing/builders.h"
 #include "gmock/gmock.h"
@@ -186,9 +187,12 @@ TEST(OpportunityRulesTest, FieldRules) {
       {"negative amount",
        [](v1::Opportunity* o) { *o->mutable_amount() = Eur(-5); },
        "opportunity.amount"},
-      {"other currency",
-       [](v1::Opportunity* o) { o->mutable_amount()->set_currency("USD"); },
-       "opportunity.amount.currency"},
+      {"withdrawn currency",
+       [](v1::Opportunity* o) { o->mutable_amount()->set_currency("DEM"); },
+       "opportunity.amount.currency: DEM is not an active ISO 4217 currency"},
+      {"not a code",
+       [](v1::Opportunity* o) { o->mutable_amount()->set_currency("eur"); },
+       "opportunity.amount.currency: must be 3 uppercase letters"},
       {"no amount", [](v1::Opportunity* o) { o->clear_amount(); },
        "opportunity.amount"},
       {"invalid close date",
@@ -260,6 +264,52 @@ TEST(OpportunityRulesTest, BelowTheOutOfFunnelThresholdIsRefused) {
   *lower.mutable_amount() = Eur(500'000);
   EXPECT_EQ(UpdateOpportunity(Created(model, 1'000'000), UpdateOf(lower), model,
                               kAdmin, kT0, std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Issue 19 (D40): a deal's amount is in any active ISO 4217 currency, in
+// minor units of that currency's ICU exponent (JPY 0 decimals, KWD 3).
+TEST(OpportunityRulesTest, AmountsInAnyActiveCurrencyAreAccepted) {
+  struct Case {
+    const char* currency;
+    int64_t minor;
+    int exponent;
+    const char* text;
+  };
+  for (const Case& c : {Case{"JPY", 1'234'567, 0, "1234567"},
+                        Case{"KWD", 1'234'567, 3, "1234.567"},
+                        Case{"USD", 1'234'567, 2, "12345.67"}}) {
+    v1::Opportunity d = Draft();
+    *d.mutable_amount() = ::salesops::money::Make(c.minor, c.currency);
+    Violations v;
+    ValidateOpportunityFields(d, "EUR", v);
+    EXPECT_TRUE(v.empty()) << c.currency << ": " << v.status();
+    absl::StatusOr<OpportunityTransition> created =
+        CreateOpportunity(d, BuiltIn(kBuyingCycle6), "opp_1", "admin", kT0);
+    ASSERT_TRUE(created.ok()) << c.currency << ": " << created.status();
+    EXPECT_EQ(created->opportunity.amount().currency(), c.currency);
+    EXPECT_EQ(created->opportunity.amount().units_minor(), c.minor);
+    EXPECT_EQ(::salesops::money::CurrencyExponent(c.currency), c.exponent);
+    EXPECT_EQ(::salesops::money::Format(c.minor, c.exponent), c.text);
+  }
+}
+
+// The threshold is in the reporting currency and pipeline has no rates: an
+// amount in another currency is never "below" it, one in its currency is.
+TEST(OpportunityRulesTest, TheThresholdComparesOnlyAmountsInItsCurrency) {
+  const v1::StageModel model = WithThreshold(1'000'000);  // 10000.00 EUR
+  v1::Opportunity jpy = Draft();
+  *jpy.mutable_amount() = ::salesops::money::Make(500, "JPY");
+  EXPECT_FALSE(BelowFunnelThreshold(model, jpy.amount()));
+  absl::StatusOr<OpportunityTransition> created =
+      CreateOpportunity(jpy, model, "opp_1", "admin", kT0);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(created->opportunity.out_of_funnel());
+  EXPECT_TRUE(BelowFunnelThreshold(model, Eur(999'999)));
+  EXPECT_FALSE(BelowFunnelThreshold(model, Eur(1'000'000)));
+  EXPECT_EQ(CreateOpportunity(Draft(999'999), model, "opp_1", "admin", kT0)
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);

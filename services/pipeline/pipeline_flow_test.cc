@@ -234,6 +234,26 @@ TEST_F(PipelineCreditTest, ApproveIsNotPending) {
   EXPECT_EQ(fake_credit_.calls(), 1);
 }
 
+// Issue 19 (D40): a KWD deal is created as given and credit is asked about
+// the deal's own amount and currency (credit converts; pipeline has no rates).
+TEST_F(PipelineCreditTest, ChecksCreditInTheDealsOwnCurrency) {
+  v1::Opportunity draft = Draft("r1");
+  draft.mutable_amount()->set_units_minor(12'345'678);  // 12345.678 KWD
+  draft.mutable_amount()->set_currency("KWD");
+  const v1::Opportunity created = MustCreate(draft);
+  EXPECT_EQ(created.amount().currency(), "KWD");
+  EXPECT_EQ(created.amount().units_minor(), 12'345'678);
+  const v1::Opportunity o = AdvanceTo(created, "COMPARISON");
+  const v1::Opportunity ready =
+      MustCheck(o.id(), "COMPARISON", "proposals_submitted");
+  fake_credit_.Script(CreditDecision::kApprove);
+  v1::Opportunity moved;
+  ASSERT_TRUE(IsOk(Move(o.id(), "COMMITMENT", ready.version(), &moved)));
+  ASSERT_EQ(fake_credit_.calls(), 1);
+  EXPECT_EQ(fake_credit_.last().amount_minor, 12'345'678);
+  EXPECT_EQ(fake_credit_.last().currency, "KWD");
+}
+
 TEST_F(PipelineCreditTest, UnconfiguredCreditMarksPending) {
   std::unique_ptr<CreditClient> unconfigured = NewUnconfiguredCreditClient();
   UseCredit(unconfigured.get());

@@ -67,6 +67,9 @@ ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
 ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
+ABSL_FLAG(int32_t, fresh_threads, 16,
+          "fresh phase: writer threads (a sampled write's thread waits until "
+          "the forecast shows it)");
 ABSL_FLAG(int32_t, webhook_rounds, 10,
           "webhook phase: rounds of one block without and one with a "
           "subscription");
@@ -398,7 +401,7 @@ class Bench {
     const int rate = absl::GetFlag(FLAGS_fresh_rate);
     const int64_t total =
         static_cast<int64_t>(rate) * absl::GetFlag(FLAGS_fresh_seconds);
-    const int threads = 16;
+    const int threads = absl::GetFlag(FLAGS_fresh_threads);
     std::vector<double> visible_us;
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> late_starts{0};

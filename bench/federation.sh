@@ -22,6 +22,11 @@ SYNC_WRITES=${SYNC_WRITES:-false}
 FRESH_RATE=${FRESH_RATE:-1000}
 FRESH_SECONDS=${FRESH_SECONDS:-20}
 QUERIES=${QUERIES:-20000}
+# Writer threads of the fresh phase: a sampled write's thread waits until the
+# global forecast shows it, so more than bench/run.sh's 16 keep the rate.
+FRESH_THREADS=${FRESH_THREADS:-64}
+# More flags for the global forecast (e.g. GLOBAL_FLAGS=--sync_writes=false).
+GLOBAL_FLAGS=${GLOBAL_FLAGS:-}
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-fedbench}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 # Region k's currency: five currencies over eight regions (JPY has 0
@@ -104,13 +109,14 @@ sed -i "s/@HQ@/$hq_node/" "$BENCH_DIR/regions.textproto"
 # The global forecast starts on full regional feeds: its catch-up is its
 # ingest rate over all regions.
 start global-forecast forecast "$GLOBAL" --accounts_addr="127.0.0.1:$HQ_ACCOUNTS" \
-  --regions_file="$BENCH_DIR/regions.textproto" --currency=USD --time_zone=UTC
+  --regions_file="$BENCH_DIR/regions.textproto" --currency=USD --time_zone=UTC $GLOBAL_FLAGS
 global_pid=$last_pid
 "${HQ[@]}" --phases=fedcatchup --expect_open=$((REGIONS * REGION_DEALS)) | tee -a "$BENCH_DIR/bench.txt"
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$global_pid"/status)
 echo "memory: global forecast resident $((rss_kb / 1024)) MiB = $((rss_kb * 1024 / (REGIONS * REGION_DEALS))) bytes per deal" | tee -a "$BENCH_DIR/bench.txt"
 "${HQ[@]}" --phases=query --queries="$QUERIES" | tee -a "$BENCH_DIR/bench.txt"
-"${HQ[@]}" --phases=fresh --fresh_rate="$FRESH_RATE" --fresh_seconds="$FRESH_SECONDS" | tee -a "$BENCH_DIR/bench.txt"
+"${HQ[@]}" --phases=fresh --fresh_rate="$FRESH_RATE" --fresh_seconds="$FRESH_SECONDS" \
+  --fresh_threads="$FRESH_THREADS" | tee -a "$BENCH_DIR/bench.txt"
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$global_pid"/status)
 echo "memory: global forecast resident $((rss_kb / 1024)) MiB after the fresh phase" | tee -a "$BENCH_DIR/bench.txt"
 

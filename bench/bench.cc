@@ -67,6 +67,9 @@ ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
 ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
+ABSL_FLAG(int32_t, fresh_poll_us, 0,
+          "fresh phase: pause between a sampled write's GetForecast polls (0 "
+          "= none; more bounds the load the waiting adds to the forecast)");
 ABSL_FLAG(int32_t, fresh_threads, 16,
           "fresh phase: writer threads (a sampled write's thread waits until "
           "the forecast shows it)");
@@ -402,6 +405,7 @@ class Bench {
     const int64_t total =
         static_cast<int64_t>(rate) * absl::GetFlag(FLAGS_fresh_seconds);
     const int threads = absl::GetFlag(FLAGS_fresh_threads);
+    const std::chrono::microseconds pause(absl::GetFlag(FLAGS_fresh_poll_us));
     std::vector<double> visible_us;
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> late_starts{0};
@@ -431,6 +435,7 @@ class Bench {
           const Clock::time_point acked = Clock::now();
           for (int poll = 0; poll < 100'000; ++poll) {  // bounded: ~seconds
             if (RepCount(watched) > before) break;
+            if (pause.count() > 0) std::this_thread::sleep_for(pause);
           }
           const double us = Micros(acked, Clock::now());
           std::lock_guard<std::mutex> lock(mu_);

@@ -25,6 +25,9 @@ QUERIES=${QUERIES:-20000}
 # Writer threads of the fresh phase: a sampled write's thread waits until the
 # global forecast shows it, so more than bench/run.sh's 16 keep the rate.
 FRESH_THREADS=${FRESH_THREADS:-64}
+# Pause between one sample's GetForecast polls (us): with ~10 samples waiting
+# at once, polling back to back took the 2 cores from the global forecast.
+FRESH_POLL_US=${FRESH_POLL_US:-1000}
 # More flags for the global forecast (e.g. GLOBAL_FLAGS=--sync_writes=false).
 GLOBAL_FLAGS=${GLOBAL_FLAGS:-}
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-fedbench}
@@ -116,7 +119,7 @@ rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$global_pid"/status)
 echo "memory: global forecast resident $((rss_kb / 1024)) MiB = $((rss_kb * 1024 / (REGIONS * REGION_DEALS))) bytes per deal" | tee -a "$BENCH_DIR/bench.txt"
 "${HQ[@]}" --phases=query --queries="$QUERIES" | tee -a "$BENCH_DIR/bench.txt"
 "${HQ[@]}" --phases=fresh --fresh_rate="$FRESH_RATE" --fresh_seconds="$FRESH_SECONDS" \
-  --fresh_threads="$FRESH_THREADS" | tee -a "$BENCH_DIR/bench.txt"
+  --fresh_threads="$FRESH_THREADS" --fresh_poll_us="$FRESH_POLL_US" | tee -a "$BENCH_DIR/bench.txt"
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$global_pid"/status)
 echo "memory: global forecast resident $((rss_kb / 1024)) MiB after the fresh phase" | tee -a "$BENCH_DIR/bench.txt"
 

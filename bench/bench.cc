@@ -10,9 +10,15 @@
 //             grpc.health.v1.Health/Check on the same server: p50/p99, ratio
 //   fresh     UpdateOpportunity at --fresh_rate/s; for sampled writes the time
 //             until GetForecast of the owner shows them: p50/p99
+//   hq        (federation) a GLOBAL node and the rates in the headquarters'
+//             accounts (--accounts), and the global forecast's state file
+//   fedcatchup  until the global forecast's root counts --expect_open deals
 //   webhook   CreateOpportunity p99 without and with a webhook subscription
 //             whose receiver never answers, in alternating blocks (bench/
 //             webhook.sh; issue 18)
+// With --regions_list, fresh spreads its writes round-robin over the regions'
+// pipelines and watches the global forecast (--forecast) at "<region>/<rep>"
+// (bench/federation.sh; issue 19).
 // It also writes the dataset as CSV (--csv_dir) for the PostgreSQL comparison.
 
 #include <arpa/inet.h>
@@ -42,6 +48,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/federation.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
@@ -60,6 +67,12 @@ ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
 ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
+ABSL_FLAG(int32_t, fresh_poll_us, 0,
+          "fresh phase: pause between a sampled write's GetForecast polls (0 "
+          "= none; more bounds the load the waiting adds to the forecast)");
+ABSL_FLAG(int32_t, fresh_threads, 16,
+          "fresh phase: writer threads (a sampled write's thread waits until "
+          "the forecast shows it)");
 ABSL_FLAG(int32_t, webhook_rounds, 10,
           "webhook phase: rounds of one block without and one with a "
           "subscription");
@@ -67,6 +80,15 @@ ABSL_FLAG(int32_t, webhook_calls, 500, "webhook phase: calls per block");
 ABSL_FLAG(std::string, csv_dir, "", "write org.csv and opportunities.csv here");
 ABSL_FLAG(std::string, state, "bench-state.txt",
           "file keeping node ids between runs of separate phases");
+ABSL_FLAG(std::string, currency, "EUR",
+          "currency of the deals load, fresh and webhook create");
+ABSL_FLAG(std::string, regions_list, "",
+          "federation: one region a line, \"id currency pipeline_addr "
+          "state_file\" (hq and fresh phases)");
+ABSL_FLAG(std::string, rates, "EUR=1.08,JPY=0.0067,KWD=3.25,CNY=0.14",
+          "hq phase: rates to the headquarters' currency, from 2026-01-01");
+ABSL_FLAG(int64_t, expect_open, 0,
+          "fedcatchup phase: open deals the global root must count");
 
 namespace salesops::bench {
 namespace {
@@ -178,13 +200,26 @@ class Bench {
     const int64_t n = absl::GetFlag(FLAGS_opportunities);
     const int clients = absl::GetFlag(FLAGS_clients);
     const std::string dir = absl::GetFlag(FLAGS_csv_dir);
+    const std::string currency = absl::GetFlag(FLAGS_currency);
     std::ofstream csv;
     if (!dir.empty()) csv.open(dir + "/opportunities.csv", std::ios::trunc);
+    // Counts itself in `live` (its first member, so the last one destroyed):
+    // gRPC destroys a call's callback (and with it the call) after the
+    // callback returns, so the phase waits for none to be left before the
+    // channel may go.
+    struct Live {
+      explicit Live(std::atomic<int>* l) : n(l) { ++*n; }
+      ~Live() { --*n; }
+      std::atomic<int>* n;
+    };
     struct Call {
+      explicit Call(std::atomic<int>* l) : live(l) {}
+      Live live;
       grpc::ClientContext ctx;
       v1::CreateOpportunityRequest req;
       v1::Opportunity resp;
     };
+    std::atomic<int> live{0};
     static const char* kStages[] = {"INTEREST",   "CONSIDERATION", "DESIGN",
                                     "COMPARISON", "COMMITMENT",    "USAGE"};
     std::atomic<int64_t> next{0};
@@ -204,7 +239,7 @@ class Bench {
       }
       // Deterministic pseudo-random fields from i.
       const uint64_t h = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
-      auto call = std::make_shared<Call>();
+      auto call = std::make_shared<Call>(&live);
       call->ctx.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::seconds(60));
       v1::Opportunity* o = call->req.mutable_opportunity();
@@ -214,7 +249,7 @@ class Bench {
       o->set_name(absl::StrCat("Bench ", i));
       o->mutable_amount()->set_units_minor(
           static_cast<int64_t>(100'000 + (h >> 11) % 100'000'000));
-      o->mutable_amount()->set_currency("EUR");
+      o->mutable_amount()->set_currency(currency);
       o->mutable_expected_close_date()->set_year(2027);
       o->mutable_expected_close_date()->set_month(static_cast<int>(1 + h % 3));
       o->mutable_expected_close_date()->set_day(
@@ -244,6 +279,9 @@ class Bench {
     {
       std::unique_lock<std::mutex> lock(done_mu);
       done_cv.wait(lock, [&] { return active == 0; });
+    }
+    for (int i = 0; i < 10'000 && live > 0; ++i) {  // at most 10 s
+      absl::SleepFor(absl::Milliseconds(1));
     }
     const double secs = absl::ToDoubleSeconds(absl::Now() - start);
     if (csv.is_open()) csv << rows;
@@ -307,10 +345,12 @@ class Bench {
       if (i == 0) {
         std::cout << absl::StrFormat(
             "query: root forecast %d minor units, pipeline_weighted %d, "
-            "%d funnel rows, %d children\n",
+            "%d funnel rows, %d children, %d regions, %d missing rates, "
+            "currency %s\n",
             out.node().forecast().units_minor(),
             out.node().pipeline_weighted().units_minor(), out.funnel_size(),
-            out.children_size());
+            out.children_size(), out.regions_size(), out.missing_rates_size(),
+            out.currency());
       }
       v1::Forecast mid_out;
       timed(keep, "GetForecast mid", &mid, [&](grpc::ClientContext* ctx) {
@@ -326,15 +366,46 @@ class Bench {
         pm.p50_us, pm.p99_us, pm.p99_us / pn.p99_us, n);
   }
 
-  // Creates opportunities at --fresh_rate per second for --fresh_seconds; for
-  // every 10th, the time from the acknowledgement until GetForecast of its
-  // rep counts it.
+  // Where the fresh phase writes: this instance, or with --regions_list each
+  // region's pipeline, watched in the global forecast at "<region>/<rep>".
+  struct Target {
+    std::string prefix;  // "" or "<region>/"
+    std::string currency;
+    std::string account;
+    std::vector<std::string> reps;
+    std::unique_ptr<v1::PipelineService::Stub> own;
+    v1::PipelineService::Stub* pipeline = nullptr;
+  };
+
+  std::vector<Target> FreshTargets() {
+    std::vector<Target> out;
+    const std::string list = absl::GetFlag(FLAGS_regions_list);
+    if (list.empty()) {
+      LoadState();
+      out.push_back({"", absl::GetFlag(FLAGS_currency), account_, org_.reps,
+                     nullptr, pipeline_.get()});
+      return out;
+    }
+    for (RegionTarget& r : ReadRegionsList(list)) {
+      Target t{absl::StrCat(r.id, "/"), r.currency, r.state.account,
+               std::move(r.state.reps),
+               v1::PipelineService::NewStub(Channel(r.pipeline_addr))};
+      t.pipeline = t.own.get();
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  // Creates opportunities at --fresh_rate per second for --fresh_seconds,
+  // write i to target i % targets; for every 10th, the time from the
+  // acknowledgement until GetForecast of its rep counts it.
   void Fresh() {
-    LoadState();
+    const std::vector<Target> targets = FreshTargets();
     const int rate = absl::GetFlag(FLAGS_fresh_rate);
     const int64_t total =
         static_cast<int64_t>(rate) * absl::GetFlag(FLAGS_fresh_seconds);
-    const int threads = 16;
+    const int threads = absl::GetFlag(FLAGS_fresh_threads);
+    const std::chrono::microseconds pause(absl::GetFlag(FLAGS_fresh_poll_us));
     std::vector<double> visible_us;
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> late_starts{0};
@@ -351,30 +422,20 @@ class Bench {
             ++late_starts;
           }
           std::this_thread::sleep_until(due);
+          const size_t n = targets.size();
+          const Target& target = targets[static_cast<size_t>(i) % n];
           const std::string& rep =
-              org_.reps[static_cast<size_t>(i) % org_.reps.size()];
+              target.reps[static_cast<size_t>(i) / n % target.reps.size()];
+          const std::string watched = target.prefix + rep;
           const bool sample = i % 10 == 0;
           int64_t before = 0;
-          if (sample) before = RepCount(rep);
-          v1::CreateOpportunityRequest req;
-          v1::Opportunity* o = req.mutable_opportunity();
-          o->set_account_id(account_);
-          o->set_owner_node_id(rep);
-          o->set_name(absl::StrCat("Fresh ", i));
-          o->mutable_amount()->set_units_minor(
-              static_cast<int64_t>(100'000 + rng() % 1'000'000));
-          o->mutable_amount()->set_currency("EUR");
-          o->mutable_expected_close_date()->set_year(2027);
-          o->mutable_expected_close_date()->set_month(2);
-          o->mutable_expected_close_date()->set_day(1);
-          req.set_request_id(absl::StrCat("fresh-", i));
-          v1::Opportunity out;
-          grpc::Status s = pipeline_->CreateOpportunity(Ctx().get(), req, &out);
-          if (!s.ok()) Fail("CreateOpportunity", s);
+          if (sample) before = RepCount(watched);
+          Create(target, rep, i, 100'000 + rng() % 1'000'000);
           if (!sample) continue;
           const Clock::time_point acked = Clock::now();
           for (int poll = 0; poll < 100'000; ++poll) {  // bounded: ~seconds
-            if (RepCount(rep) > before) break;
+            if (RepCount(watched) > before) break;
+            if (pause.count() > 0) std::this_thread::sleep_for(pause);
           }
           const double us = Micros(acked, Clock::now());
           std::lock_guard<std::mutex> lock(mu_);
@@ -387,10 +448,60 @@ class Bench {
         std::chrono::duration<double>(Clock::now() - start).count();
     const Percentiles p = Of(visible_us);
     std::cout << absl::StrFormat(
-        "fresh: %d creates in %.1f s (%.0f/s, %d started late); write to "
-        "forecast visible p50 %.1f ms p99 %.1f ms over %d samples\n",
-        total, secs, total / secs, late_starts.load(), p.p50_us / 1000,
-        p.p99_us / 1000, visible_us.size());
+        "fresh: %d creates over %d pipelines in %.1f s (%.0f/s, %d started "
+        "late); write to forecast visible p50 %.1f ms p99 %.1f ms over %d "
+        "samples\n",
+        total, targets.size(), secs, total / secs, late_starts.load(),
+        p.p50_us / 1000, p.p99_us / 1000, visible_us.size());
+  }
+
+  // Fresh write i: an open deal of `rep` closing 2027-02-01.
+  static void Create(const Target& target, const std::string& rep, int64_t i,
+                     uint64_t amount) {
+    v1::CreateOpportunityRequest req;
+    v1::Opportunity* o = req.mutable_opportunity();
+    o->set_account_id(target.account);
+    o->set_owner_node_id(rep);
+    o->set_name(absl::StrCat("Fresh ", i));
+    o->mutable_amount()->set_units_minor(static_cast<int64_t>(amount));
+    o->mutable_amount()->set_currency(target.currency);
+    o->mutable_expected_close_date()->set_year(2027);
+    o->mutable_expected_close_date()->set_month(2);
+    o->mutable_expected_close_date()->set_day(1);
+    req.set_request_id(absl::StrCat("fresh-", i));
+    v1::Opportunity out;
+    grpc::Status s = target.pipeline->CreateOpportunity(Ctx().get(), req, &out);
+    if (!s.ok()) Fail("CreateOpportunity", s);
+  }
+
+  // Waits until the global forecast's root counts --expect_open open deals
+  // this quarter: the global forecast's catch-up over every region.
+  void FedCatchUp() {
+    LoadState();
+    const int64_t want = absl::GetFlag(FLAGS_expect_open);
+    const absl::Time start = absl::Now();
+    int64_t have = 0;
+    for (int i = 0; i < 36'000 && have < want; ++i) {  // at most an hour
+      if (i > 0) absl::SleepFor(absl::Milliseconds(100));
+      v1::GetForecastRequest req = ForecastRequest(org_.root);
+      req.set_skip_children(true);
+      v1::Forecast out;
+      // NOT_FOUND until the headquarters' node is in the accounts feed.
+      if (!forecast_->GetForecast(Ctx().get(), req, &out).ok()) continue;
+      have = 0;
+      for (const v1::FunnelRow& r : out.funnel()) have += r.count();
+    }
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::cout << absl::StrFormat(
+        "fedcatchup: global root counts %d of %d open deals after %.1f s "
+        "(%.0f deals/s while waiting)\n",
+        have, want, secs, have / std::max(secs, 1e-9));
+  }
+
+  void Headquarters() {
+    SetUpHeadquarters(accounts_.get(),
+                      ReadRegionsList(absl::GetFlag(FLAGS_regions_list)),
+                      absl::GetFlag(FLAGS_rates), absl::GetFlag(FLAGS_state));
   }
 
  private:
@@ -518,7 +629,7 @@ class Bench {
           org_.reps[static_cast<size_t>(i) % org_.reps.size()]);
       o->set_name(absl::StrCat("Webhook bench ", block, "-", i));
       o->mutable_amount()->set_units_minor(100'000 + i);
-      o->mutable_amount()->set_currency("EUR");
+      o->mutable_amount()->set_currency(absl::GetFlag(FLAGS_currency));
       o->mutable_expected_close_date()->set_year(2027);
       o->mutable_expected_close_date()->set_month(2);
       o->mutable_expected_close_date()->set_day(1);
@@ -532,9 +643,8 @@ class Bench {
 
  private:
   void SaveState() {
-    std::ofstream out(absl::GetFlag(FLAGS_state), std::ios::trunc);
-    out << org_.root << "\n" << org_.mid << "\n" << account_ << "\n";
-    for (const std::string& r : org_.reps) out << r << "\n";
+    WriteState(absl::GetFlag(FLAGS_state),
+               {org_.root, org_.mid, account_, org_.reps});
     const std::string dir = absl::GetFlag(FLAGS_csv_dir);
     if (!dir.empty()) {
       std::ofstream csv(dir + "/org.csv", std::ios::trunc);
@@ -546,18 +656,12 @@ class Bench {
 
   void LoadState() {
     if (!org_.root.empty()) return;
-    std::ifstream in(absl::GetFlag(FLAGS_state));
-    std::getline(in, org_.root);
-    std::getline(in, org_.mid);
-    std::getline(in, account_);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) org_.reps.push_back(line);
-    }
-    if (org_.root.empty() || org_.reps.empty()) {
-      std::cerr << "bench: no state in " << absl::GetFlag(FLAGS_state)
-                << "; run the org phase first\n";
-      std::exit(1);
-    }
+    State s;
+    if (!ReadState(absl::GetFlag(FLAGS_state), &s)) std::exit(1);
+    org_.root = s.root;
+    org_.mid = s.mid;
+    account_ = s.account;
+    org_.reps = std::move(s.reps);
   }
 
   std::unique_ptr<v1::AccountsService::Stub> accounts_;
@@ -584,7 +688,9 @@ int main(int argc, char** argv) {
   };
   if (has("org")) bench.BuildOrg();
   if (has("load")) bench.Load();
+  if (has("hq")) bench.Headquarters();
   if (has("catchup")) bench.CatchUp();
+  if (has("fedcatchup")) bench.FedCatchUp();
   if (has("query")) bench.Query();
   if (has("fresh")) bench.Fresh();
   if (has("webhook")) bench.Webhook();

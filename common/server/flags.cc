@@ -38,8 +38,10 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
           "signed (mTLS)");
 ABSL_FLAG(std::string, time_zone, "UTC",
           "IANA time zone of the fiscal calendar");
-ABSL_FLAG(std::string, currency, "EUR",
-          "ISO 4217 code of the instance's single currency");
+ABSL_FLAG(
+    std::string, currency, "EUR",
+    "ISO 4217 code of the instance's reporting currency: figures that add "
+    "amounts up answer in it, and exchange rates convert to it");
 ABSL_FLAG(bool, sync_writes, true,
           "fsync the write-ahead log before acknowledging a write");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),

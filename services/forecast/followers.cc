@@ -129,6 +129,33 @@ void PipelineFollower::AfterBatch(bool committed) {
   }
 }
 
+absl::Status PipelineFollower::ResyncOpportunities(
+    v1::PipelineService::StubInterface& stub, int64_t* count, uint64_t* at) {
+  const PeerChannel& peer = *peer_;
+  ForecastView& view = *view_;
+  int64_t& entities = *count;
+  uint64_t& opportunities_at = *at;
+  SortedSweep opportunities =
+      ForecastView::SweepOf(ForecastView::Copy::kOpportunities, ns());
+  RETURN_IF_ERROR(
+      (ForEachPage<v1::ListOpportunitiesRequest, v1::ListOpportunitiesResponse>(
+          peer, kPipeline, {},
+          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
+            return stub.ListOpportunities(c, req, resp);
+          },
+          [&](v1::ListOpportunitiesResponse& page) {
+            entities += page.opportunities_size();
+            std::vector<v1::Opportunity> listed =
+                TakeAll(page.mutable_opportunities());
+            Scope(listed);
+            return view.ReplaceOpportunityPage(opportunities, listed);
+          },
+          &opportunities_at, kMaxPages)));
+  RETURN_IF_ERROR(view.FinishReplace(ForecastView::Copy::kOpportunities,
+                                     opportunities, nullptr, ns()));
+  return absl::OkStatus();
+}
+
 absl::Status PipelineFollower::Resync() {
   const PeerChannel& peer = *peer_;
   ForecastView& view = *view_;
@@ -151,24 +178,7 @@ absl::Status PipelineFollower::Resync() {
   RETURN_IF_ERROR(view.ReplaceModels(models, ns()));
   entities += static_cast<int64_t>(models.size());
 
-  SortedSweep opportunities =
-      ForecastView::SweepOf(ForecastView::Copy::kOpportunities, ns());
-  RETURN_IF_ERROR(
-      (ForEachPage<v1::ListOpportunitiesRequest, v1::ListOpportunitiesResponse>(
-          peer, kPipeline, {},
-          [&](grpc::ClientContext* c, const auto& req, auto* resp) {
-            return stub->ListOpportunities(c, req, resp);
-          },
-          [&](v1::ListOpportunitiesResponse& page) {
-            entities += page.opportunities_size();
-            std::vector<v1::Opportunity> listed =
-                TakeAll(page.mutable_opportunities());
-            Scope(listed);
-            return view.ReplaceOpportunityPage(opportunities, listed);
-          },
-          &opportunities_at, kMaxPages)));
-  RETURN_IF_ERROR(view.FinishReplace(ForecastView::Copy::kOpportunities,
-                                     opportunities, nullptr, ns()));
+  RETURN_IF_ERROR(ResyncOpportunities(*stub, &entities, &opportunities_at));
 
   SortedSweep changes =
       ForecastView::SweepOf(ForecastView::Copy::kChanges, ns());

@@ -34,6 +34,7 @@
 #include "common/feed/feed_follower.h"
 #include "common/server/peer.h"
 #include "common/status/status.h"
+#include "salesops/v1/pipeline.grpc.pb.h"
 #include "services/forecast/federation.h"
 #include "services/forecast/forecast_view.h"
 
@@ -105,6 +106,12 @@ class PipelineFollower final : public ViewFollower {
                                    WriteTxn& txn) override;
   void AfterBatch(bool committed) override;
   [[nodiscard]] absl::Status Resync() override;
+
+ private:
+  // Resync's opportunities: every page replaced, the rest removed; the
+  // number listed added to *count, the first page's position in *at.
+  [[nodiscard]] absl::Status ResyncOpportunities(
+      v1::PipelineService::StubInterface& stub, int64_t* count, uint64_t* at);
 };
 
 // forecast ← credit: every opportunity's collection, page by page, on resync

@@ -63,7 +63,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 
 namespace salesops::forecast {
 namespace {
@@ -502,6 +502,40 @@ int32_t Rollup::WinRateBp(const StageRef& stage) const {
   return s < 0 ? 0 : slots_[s].applied_bp;
 }
 
+absl::Status Rollup::Reweight(int s, int32_t old_bp, int32_t new_bp,
+                              const std::vector<OppFacts>& open_in_stage) {
+  // Net change of weighted per (owner, quarter), then up the chains.
+  DeltaMap at_owner;
+  for (const OppFacts& f : open_in_stage) {
+    const int n = FindNode(f.owner_node_id);
+    if (n < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("owner org node \"", f.owner_node_id,
+                       "\" is not known to the forecast"));
+    }
+    Agg before;
+    Agg after;
+    for (auto [bp, agg] : {std::pair{old_bp, &before}, {new_bp, &after}}) {
+      ASSIGN_OR_RETURN(Priced p, Price(f.currency, f.rate, f.amount_minor, bp));
+      agg->slots.resize(s + 1);
+      agg->slots[s].weighted_minor = p.weighted;
+      agg->pipeline_weighted = p.weighted;
+      CurrencyContribution(f, p, agg);
+    }
+    // Only the weights change: the counts and amounts cancel out.
+    Agg& owner = at_owner[DeltaKey(n, f.quarter)];
+    AddAgg(owner, after, /*negate=*/false);
+    AddAgg(owner, before, /*negate=*/true);
+  }
+  DeltaMap deltas;
+  for (const auto& [key, a] : at_owner) {
+    AddToChain(deltas, static_cast<int>(key >> 32), -1,
+               static_cast<QuarterKey>(static_cast<uint32_t>(key)), a, false);
+  }
+  Commit(deltas);
+  return absl::OkStatus();
+}
+
 absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
                                    const std::vector<OppFacts>& open_in_stage) {
   if (new_bp < 0 || new_bp > money::kBasisPointsPerUnit) {
@@ -532,36 +566,7 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
   }
   const int32_t old_bp = slots_[s].applied_bp;
   if (old_bp != new_bp && !open_in_stage.empty()) {
-    // Net change of weighted per (owner, quarter), then up the chains.
-    DeltaMap at_owner;
-    for (const OppFacts& f : open_in_stage) {
-      const int n = FindNode(f.owner_node_id);
-      if (n < 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("owner org node \"", f.owner_node_id,
-                         "\" is not known to the forecast"));
-      }
-      Agg before;
-      Agg after;
-      for (auto [bp, agg] : {std::pair{old_bp, &before}, {new_bp, &after}}) {
-        ASSIGN_OR_RETURN(Priced p,
-                         Price(f.currency, f.rate, f.amount_minor, bp));
-        agg->slots.resize(s + 1);
-        agg->slots[s].weighted_minor = p.weighted;
-        agg->pipeline_weighted = p.weighted;
-        CurrencyContribution(f, p, agg);
-      }
-      // Only the weights change: the counts and amounts cancel out.
-      Agg& owner = at_owner[DeltaKey(n, f.quarter)];
-      AddAgg(owner, after, /*negate=*/false);
-      AddAgg(owner, before, /*negate=*/true);
-    }
-    DeltaMap deltas;
-    for (const auto& [key, a] : at_owner) {
-      AddToChain(deltas, static_cast<int>(key >> 32), -1,
-                 static_cast<QuarterKey>(static_cast<uint32_t>(key)), a, false);
-    }
-    Commit(deltas);
+    RETURN_IF_ERROR(Reweight(s, old_bp, new_bp, open_in_stage));
   }
   slots_[s].applied_bp = new_bp;
   slots_[s].model_bp = new_bp;
@@ -573,6 +578,7 @@ absl::Status Rollup::ChangeWinRate(const StageRef& stage, int32_t new_bp,
 absl::Status Rollup::ApplyOpportunity(const std::optional<OppFacts>& before,
                                       const std::optional<OppFacts>& after) {
   DeltaMap deltas;
+  int64_t missing = 0;  // records counted with a missing rate, net
   int before_slot = -1;
   int after_slot = -1;
   int n = -1;
@@ -580,15 +586,18 @@ absl::Status Rollup::ApplyOpportunity(const std::optional<OppFacts>& before,
     Agg d;
     absl::Status s = Contribution(*before, &n, &d, &before_slot);
     if (!s.ok()) return s;
+    missing -= MissingIn(d);
     AddToChain(deltas, n, -1, before->quarter, d, /*negate=*/true);
   }
   if (after.has_value()) {
     Agg d;
     absl::Status s = Contribution(*after, &n, &d, &after_slot);
     if (!s.ok()) return s;
+    missing += MissingIn(d);
     AddToChain(deltas, n, -1, after->quarter, d, /*negate=*/false);
   }
   Commit(deltas);
+  missing_records_ += missing;
   if (before_slot >= 0) --slots_[before_slot].open;
   if (after_slot >= 0) ++slots_[after_slot].open;
   // A stage that empties takes up its model's recorded rate.
@@ -600,6 +609,7 @@ absl::Status Rollup::ApplyOpportunity(const std::optional<OppFacts>& before,
 
 absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
   DeltaMap owners;  // each owner's sums, per quarter
+  int64_t missing = 0;
   std::unordered_map<int, int64_t> opened;
   for (const OppFacts& f : facts) {
     int n = -1;
@@ -607,6 +617,7 @@ absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
     Agg d;
     absl::Status s = Contribution(f, &n, &d, &slot);
     if (!s.ok()) return s;
+    missing += MissingIn(d);
     AddAgg(owners[DeltaKey(n, f.quarter)], d, /*negate=*/false);
     if (slot >= 0) ++opened[slot];
   }
@@ -617,6 +628,7 @@ absl::Status Rollup::AddOpportunities(const std::vector<OppFacts>& facts) {
     AddToChain(deltas, n, -1, q, d, /*negate=*/false);
   }
   Commit(deltas);
+  missing_records_ += missing;
   for (const auto& [slot, k] : opened) {
     slots_[slot].open += k;
   }
@@ -654,6 +666,7 @@ absl::Status Rollup::AddOutOfFunnelSale(const std::string& node_id,
   DeltaMap deltas;
   AddToChain(deltas, n, -1, quarter, d, /*negate=*/false);
   Commit(deltas);
+  missing_records_ += MissingIn(d);
   return absl::OkStatus();
 }
 

@@ -184,9 +184,9 @@ class Rollup {
       std::vector<MissingQuota>* missing = nullptr) const;
   // Explicit quotas held with a missing rate (anywhere).
   int64_t missing_quota_count() const { return missing_quotas_; }
-  // Deals and out-of-funnel sales counted with a missing rate, over every
-  // root and quarter (for the missing-rates gauge; O(roots × quarters)).
-  int64_t MissingRateCount() const;
+  // Deals and out-of-funnel sales counted with a missing rate (for the
+  // missing-rates gauge; kept as they change, O(1)).
+  int64_t MissingRateCount() const { return missing_records_; }
 
   // --- Stage models (pipeline feed). ---
   // Records the stage keys (in order) and win rates of a model. Changing the
@@ -349,6 +349,11 @@ class Rollup {
   // priced at its stage's rate (open) or in full (won).
   void CurrencyContribution(const OppFacts& facts, const Priced& p, Agg* d);
   static bool IsZero(const WideCurrency& c);
+  // The records a contribution counts with a missing rate.
+  static int64_t MissingIn(const Agg& d);
+  // ChangeWinRate's re-weighting of stage slot `s`'s open opportunities.
+  [[nodiscard]] absl::Status Reweight(int s, int32_t old_bp, int32_t new_bp,
+                                      const std::vector<OppFacts>& open);
   static void AddCurrency(WideCurrency& into, const WideCurrency& d,
                           bool negate);
   [[nodiscard]] absl::Status ReadCurrencies(
@@ -357,6 +362,7 @@ class Rollup {
   std::string reporting_;
   int reporting_exponent_ = 2;
   int64_t missing_quotas_ = 0;
+  int64_t missing_records_ = 0;
   std::vector<std::string> currency_codes_;  // by currency slot
   std::unordered_map<std::string, int> currency_index_;
   struct QuotaEntry {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
-#include "common/status/status.h"
+#include "common/status/macros.h"
 #include "services/forecast/rollup.h"
 
 namespace salesops::forecast {
@@ -143,17 +143,12 @@ absl::Status Rollup::ReadCurrencies(const Agg& a,
   return absl::OkStatus();
 }
 
-int64_t Rollup::MissingRateCount() const {
-  int64_t count = 0;
-  for (const Node& n : nodes_) {
-    if (n.parent >= 0) continue;
-    for (const auto& [quarter, agg] : n.aggs) {
-      for (const WideCurrency& c : agg.currencies) {
-        count += c.missing_open_count + c.missing_closed_count;
-      }
-    }
+int64_t Rollup::MissingIn(const Agg& d) {
+  int64_t n = 0;
+  for (const WideCurrency& c : d.currencies) {
+    n += c.missing_open_count + c.missing_closed_count;
   }
-  return count;
+  return n;
 }
 
 }  // namespace salesops::forecast

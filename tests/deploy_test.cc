@@ -218,33 +218,34 @@ TEST(DeployTest, PromtoolCheckConfig) {
 class DeployMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    accounts_ = Launch({SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
-                        "--metrics_listen=127.0.0.1:0", "--auth=none",
-                        "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
-                       "accounts");
+    accounts_ = Launch(
+        {SALESOPS_ACCOUNTS_BIN, "--listen=127.0.0.1:0",
+         "--metrics_listen=127.0.0.1:0", "--auth=none",
+         "--data_dir=" + dir_.path() + "/accounts", std::string("--init")},
+        "accounts");
     ASSERT_GT(accounts_.port, 0) << accounts_.process->Log();
     const std::string accounts_addr =
         absl::StrCat("--accounts_addr=127.0.0.1:", accounts_.port);
-    pipeline_ = Launch(
-        {SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
-         "--metrics_listen=127.0.0.1:0", "--auth=none",
-         "--data_dir=" + dir_.path() + "/pipeline", std::string("--init"), accounts_addr},
-        "pipeline");
+    pipeline_ = Launch({SALESOPS_PIPELINE_BIN, "--listen=127.0.0.1:0",
+                        "--metrics_listen=127.0.0.1:0", "--auth=none",
+                        "--data_dir=" + dir_.path() + "/pipeline",
+                        std::string("--init"), accounts_addr},
+                       "pipeline");
     ASSERT_GT(pipeline_.port, 0) << pipeline_.process->Log();
     const std::string pipeline_addr =
         absl::StrCat("--pipeline_addr=127.0.0.1:", pipeline_.port);
     credit_ = Launch({SALESOPS_CREDIT_BIN, "--listen=127.0.0.1:0",
                       "--metrics_listen=127.0.0.1:0", "--auth=none",
-                      "--data_dir=" + dir_.path() + "/credit", std::string("--init"),
-                      accounts_addr, pipeline_addr},
+                      "--data_dir=" + dir_.path() + "/credit",
+                      std::string("--init"), accounts_addr, pipeline_addr},
                      "credit");
     ASSERT_GT(credit_.port, 0) << credit_.process->Log();
-    forecast_ = Launch(
-        {SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
-         "--metrics_listen=127.0.0.1:0", "--auth=none",
-         "--data_dir=" + dir_.path() + "/forecast", std::string("--init"), accounts_addr,
-         pipeline_addr, absl::StrCat("--credit_addr=127.0.0.1:", credit_.port)},
-        "forecast");
+    forecast_ = Launch({SALESOPS_FORECAST_BIN, "--listen=127.0.0.1:0",
+                        "--metrics_listen=127.0.0.1:0", "--auth=none",
+                        "--data_dir=" + dir_.path() + "/forecast",
+                        std::string("--init"), accounts_addr, pipeline_addr,
+                        absl::StrCat("--credit_addr=127.0.0.1:", credit_.port)},
+                       "forecast");
     ASSERT_GT(forecast_.port, 0) << forecast_.process->Log();
   }
 
@@ -369,7 +370,11 @@ TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
     EXPECT_TRUE(Exported(exported, m))
         << "the dashboard queries " << m << ", which no service exports";
   }
+  // Only a global forecast (--regions_file) exports these; the federation
+  // end-to-end test scrapes them there.
+  const std::set<std::string> global_only = {"salesops_forecast_region_stale"};
   for (const std::string& m : alert_metrics) {
+    if (global_only.count(m) > 0) continue;
     EXPECT_TRUE(Exported(exported, m))
         << "an alert uses " << m << ", which no service exports";
   }

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/metrics/testing/scrape.h"
 #include "common/money/exchange.h"
 #include "common/money/money.h"
 #include "tests/suite.h"
@@ -195,6 +196,24 @@ TEST_F(FederationTest, TwoRegionsRollUpStayAvailableAndConverge) {
     if (!seen) absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_TRUE(seen) << "china stale, europe fresh with eu-2";
+  // The gauge behind SalesOpsRegionStale says the same (updated every 5 s).
+  const auto stale_gauge = [&](const std::string& region) {
+    absl::StatusOr<std::string> page = testing::HttpGet(
+        "127.0.0.1", global_.metrics_port, "/metrics", absl::Seconds(5));
+    if (!page.ok()) return -1.0;
+    absl::StatusOr<std::vector<testing::Sample>> samples =
+        testing::ParseTextPage(*page);
+    if (!samples.ok()) return -1.0;
+    return testing::FindSample(*samples, "salesops_forecast_region_stale",
+                               {{"region", region}})
+        .value_or(-1.0);
+  };
+  bool gauged = false;
+  for (int i = 0; i < 60 && !gauged; ++i) {
+    gauged = stale_gauge("china") == 1.0 && stale_gauge("europe") == 0.0;
+    if (!gauged) absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_TRUE(gauged) << "salesops_forecast_region_stale china 1, europe 0";
 
   // China back: a deal made before its restart is not lost.
   ASSERT_TRUE(china_.Start(e2e::kPipeline, /*init=*/false));

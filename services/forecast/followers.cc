@@ -23,7 +23,6 @@ constexpr char kPipeline[] = "pipeline service";
 // 1,000 per page: up to 100M opportunities, history entries or collections.
 constexpr int64_t kMaxPages = 100'000;
 constexpr char kCredit[] = "credit service";
-constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 
 }  // namespace
 

@@ -50,6 +50,9 @@ namespace salesops::forecast {
 inline constexpr char kAccountsSource[] = "accounts";
 inline constexpr char kPipelineSource[] = "pipeline";
 inline constexpr char kCreditSource[] = "credit";
+// The accounts kind of a dated rate (only the instance's own accounts feed
+// gives rates: a global forecast converts with the headquarters').
+inline constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 std::vector<std::string> AccountsKinds();
 std::vector<std::string> PipelineKinds();
 std::vector<std::string> CreditKinds();
@@ -299,6 +302,12 @@ class ForecastView {
   // is false) and re-values what it changes.
   [[nodiscard]] absl::Status PutRate(WriteTxn& txn, const v1::ExchangeRate& r,
                                      bool replace, std::vector<Op>* ops);
+  // Sets (or with nullopt removes) one entry of the staging rate table and
+  // re-values the range it governs.
+  [[nodiscard]] absl::Status SetRate(WriteTxn& txn, const std::string& currency,
+                                     absl::CivilDay start,
+                                     std::optional<money::Decimal> value,
+                                     std::vector<Op>* ops);
   // Re-values the deals, sales and quotas in `currency` whose rate day lies
   // in [first, last] to the staging table's rates.
   [[nodiscard]] absl::Status Revalue(WriteTxn& txn, const std::string& currency,

@@ -23,7 +23,6 @@ namespace {
 
 constexpr char kOrgNodeKind[] = "accounts.OrgNode";
 constexpr char kQuotaKind[] = "accounts.Quota";
-constexpr char kExchangeRateKind[] = "accounts.ExchangeRate";
 constexpr char kStageModelKind[] = "pipeline.StageModel";
 constexpr char kOpportunityKind[] = "pipeline.Opportunity";
 constexpr char kChangeKind[] = "pipeline.OpportunityChange";

@@ -141,17 +141,24 @@ absl::Status ForecastView::PutRate(WriteTxn& txn, const v1::ExchangeRate& in,
     return absl::OkStatus();
   }
   ForecastStore::PutRate(txn, in.currency(), start, r);
+  return SetRate(txn, in.currency(), start, value, ops);
+}
+
+absl::Status ForecastView::SetRate(WriteTxn& txn, const std::string& currency,
+                                   absl::CivilDay start,
+                                   std::optional<money::Decimal> value,
+                                   std::vector<Op>* ops) {
   std::pair<absl::CivilDay, absl::CivilDay> range;
   {
     std::lock_guard<std::mutex> lock(rates_mu_);
-    rates_.Set(in.currency(), start, value);
-    range = rates_.RangeOf(in.currency(), start);
+    rates_.Set(currency, start, value);
+    range = rates_.RangeOf(currency, start);
   }
   {
     std::lock_guard<std::mutex> lock(staged_mu_);
     rates_staged_ = true;
   }
-  return Revalue(txn, in.currency(), range.first, range.second, ops);
+  return Revalue(txn, currency, range.first, range.second, ops);
 }
 
 absl::Status ForecastView::Revalue(WriteTxn& txn, const std::string& currency,
@@ -235,40 +242,33 @@ absl::Status ForecastView::LoadSales(Rollup& rollup) const {
 
 absl::Status ForecastView::ReplaceRates(
     const std::vector<v1::ExchangeRate>& all) {
-  absl::Status replaced =
-      ReplaceTxn(kAccountsSource, /*org_or_quota=*/true,
-                 [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
-                   std::set<std::pair<std::string, absl::CivilDay>> listed;
-                   for (const v1::ExchangeRate& r : all) {
-                     ASSIGN_OR_RETURN(absl::CivilDay start,
-                                      FromProto(r.start_date(), "start"));
-                     listed.emplace(r.currency(), start);
-                     RETURN_IF_ERROR(PutRate(txn, r, /*replace=*/true, ops));
-                   }
-                   // Stored rates the listing lacks are gone at the source.
-                   std::vector<std::pair<std::string, absl::CivilDay>> gone;
-                   RETURN_IF_ERROR(ForecastStore::RatesInTxn(
-                       txn,
-                       [&](const std::string& currency, absl::CivilDay start,
-                           const RateRecord&) -> absl::Status {
-                         if (listed.count({currency, start}) == 0) {
-                           gone.emplace_back(currency, start);
-                         }
-                         return absl::OkStatus();
-                       }));
-                   for (const auto& [currency, start] : gone) {
-                     ForecastStore::DeleteRate(txn, currency, start);
-                     std::pair<absl::CivilDay, absl::CivilDay> range;
-                     {
-                       std::lock_guard<std::mutex> lock(rates_mu_);
-                       rates_.Set(currency, start, std::nullopt);
-                       range = rates_.RangeOf(currency, start);
-                     }
-                     RETURN_IF_ERROR(Revalue(txn, currency, range.first,
-                                             range.second, ops));
-                   }
-                   return absl::OkStatus();
-                 });
+  absl::Status replaced = ReplaceTxn(
+      kAccountsSource, /*org_or_quota=*/true,
+      [&](WriteTxn& txn, std::vector<Op>* ops) -> absl::Status {
+        std::set<std::pair<std::string, absl::CivilDay>> listed;
+        for (const v1::ExchangeRate& r : all) {
+          ASSIGN_OR_RETURN(absl::CivilDay start,
+                           FromProto(r.start_date(), "start"));
+          listed.emplace(r.currency(), start);
+          RETURN_IF_ERROR(PutRate(txn, r, /*replace=*/true, ops));
+        }
+        // Stored rates the listing lacks are gone at the source.
+        std::vector<std::pair<std::string, absl::CivilDay>> gone;
+        RETURN_IF_ERROR(ForecastStore::RatesInTxn(
+            txn,
+            [&](const std::string& currency, absl::CivilDay start,
+                const RateRecord&) -> absl::Status {
+              if (listed.count({currency, start}) == 0) {
+                gone.emplace_back(currency, start);
+              }
+              return absl::OkStatus();
+            }));
+        for (const auto& [currency, start] : gone) {
+          ForecastStore::DeleteRate(txn, currency, start);
+          RETURN_IF_ERROR(SetRate(txn, currency, start, std::nullopt, ops));
+        }
+        return absl::OkStatus();
+      });
   if (!replaced.ok()) {
     // The staged table changes did not commit.
     RETURN_IF_ERROR(LoadRates());

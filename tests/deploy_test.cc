@@ -1,11 +1,14 @@
 // Tests of the monitoring files in deploy/ (SPEC.md §8 Operability):
 //
-//   - promtool accepts the alert rules, their unit tests pass, and promtool
-//     accepts the scrape config;
+//   - promtool accepts the scrape config and every rules file it loads
+//     (alerts.yml, slo.yml), each rules file has a unit test file
+//     (<name>_test.yml) that passes and expects each of its alerts once
+//     firing and once not;
 //   - the Grafana dashboard is valid JSON, and every metric its PromQL queries
-//     (and every metric the alert rules use, `up` aside) is exported by at
-//     least one of the four real binaries, scraped on loopback after a call
-//     to each service and a GetForecast.
+//     (and every metric the rules use, `up` aside) is exported by at least one
+//     of the four real binaries, scraped on loopback after a call to each
+//     service and a GetForecast. Names the rules record themselves
+//     (`record:`) are not looked for.
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -24,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/metrics/testing/scrape.h"
@@ -57,12 +61,13 @@ struct CommandResult {
   std::string output;
 };
 
-// Runs `command` through the shell (bounded by timeout(1)), capturing its
-// stdout and stderr.
-CommandResult RunCommand(const std::string& command) {
+// Runs `command` through the shell (bounded by timeout(1) at
+// `timeout_seconds`), capturing its stdout and stderr.
+CommandResult RunCommand(const std::string& command, int timeout_seconds = 60) {
   CommandResult r;
-  FILE* pipe =
-      popen(absl::StrCat("timeout 60 ", command, " 2>&1").c_str(), "r");
+  FILE* pipe = popen(
+      absl::StrCat("timeout ", timeout_seconds, " ", command, " 2>&1").c_str(),
+      "r");
   if (pipe == nullptr) {
     r.output = "popen failed";
     return r;
@@ -197,16 +202,158 @@ void CollectExprs(const google::protobuf::Value& v,
   }
 }
 
+// The lines of `text` after `key` (e.g. "expr:"), leading blanks and the key
+// removed, in order.
+std::vector<std::string> ValuesOf(const std::string& text,
+                                  absl::string_view key) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view l = absl::StripLeadingAsciiWhitespace(line);
+    if (absl::ConsumePrefix(&l, "- ")) {
+      l = absl::StripLeadingAsciiWhitespace(l);
+    }
+    if (absl::ConsumePrefix(&l, key)) {
+      out.emplace_back(absl::StripAsciiWhitespace(l));
+    }
+  }
+  return out;
+}
+
+// The rules files prometheus.yml loads (its `rule_files:` list).
+std::vector<std::string> RuleFiles() {
+  std::vector<std::string> files;
+  std::istringstream in(ReadFile(kPrometheusDir + "/prometheus.yml"));
+  std::string line;
+  bool in_list = false;
+  while (std::getline(in, line)) {
+    absl::string_view l = line;
+    if (absl::StartsWith(l, "rule_files:")) {
+      in_list = true;
+    } else if (in_list && absl::ConsumePrefix(&l, "  - ")) {
+      files.emplace_back(absl::StripAsciiWhitespace(l));
+    } else if (in_list && !l.empty() && l[0] != ' ' && l[0] != '#') {
+      in_list = false;
+    }
+  }
+  return files;
+}
+
+// "alerts.yml" -> "alerts_test.yml".
+std::string TestFileOf(const std::string& rules_file) {
+  return absl::StrCat(absl::StripSuffix(rules_file, ".yml"), "_test.yml");
+}
+
 TEST(DeployTest, PromtoolCheckRules) {
-  CommandResult r = RunCommand(
-      absl::StrCat("promtool check rules ", kPrometheusDir, "/alerts.yml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::vector<std::string> files = RuleFiles();
+  ASSERT_EQ(files, (std::vector<std::string>{"alerts.yml", "slo.yml"}));
+  for (const std::string& f : files) {
+    CommandResult r = RunCommand(
+        absl::StrCat("promtool check rules ", kPrometheusDir, "/", f));
+    EXPECT_EQ(r.exit_code, 0) << f << ": " << r.output;
+  }
 }
 
 TEST(DeployTest, PromtoolTestRules) {
-  CommandResult r = RunCommand(
-      absl::StrCat("promtool test rules ", kPrometheusDir, "/alerts_test.yml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string& f : RuleFiles()) {
+    const std::string test_file = TestFileOf(f);
+    // promtool resolves the test file's rule_files from its directory.
+    CommandResult r = RunCommand(
+        absl::StrCat("promtool test rules ", kPrometheusDir, "/", test_file),
+        /*timeout_seconds=*/110);
+    EXPECT_EQ(r.exit_code, 0) << test_file << ": " << r.output;
+  }
+}
+
+// Each alert of a rules file is expected in its test file at least once
+// firing (exp_alerts with entries) and once not (exp_alerts: []).
+TEST(DeployTest, EveryAlertIsTestedFiringAndNot) {
+  for (const std::string& f : RuleFiles()) {
+    const std::vector<std::string> alerts =
+        ValuesOf(ReadFile(kPrometheusDir + "/" + f), "alert:");
+    EXPECT_FALSE(alerts.empty()) << f;
+    std::set<std::string> fires, quiet;
+    std::istringstream in(ReadFile(kPrometheusDir + "/" + TestFileOf(f)));
+    std::string line, current;
+    while (std::getline(in, line)) {
+      absl::string_view l = absl::StripLeadingAsciiWhitespace(line);
+      if (absl::ConsumePrefix(&l, "alertname:")) {
+        current = std::string(absl::StripAsciiWhitespace(l));
+      } else if (absl::ConsumePrefix(&l, "exp_alerts:") && !current.empty()) {
+        (absl::StripAsciiWhitespace(l) == "[]" ? quiet : fires).insert(current);
+        current.clear();
+      }
+    }
+    for (const std::string& a : alerts) {
+      EXPECT_TRUE(fires.count(a) > 0) << TestFileOf(f) << " never fires " << a;
+      EXPECT_TRUE(quiet.count(a) > 0)
+          << TestFileOf(f) << " never expects " << a << " quiet";
+    }
+  }
+}
+
+// The dashboard, parsed (a JSON value; null when it does not parse).
+google::protobuf::Value ReadDashboard() {
+  google::protobuf::Value dashboard;
+  if (!google::protobuf::util::JsonStringToMessage(ReadFile(kDashboard),
+                                                   &dashboard)
+           .ok()) {
+    dashboard.Clear();
+  }
+  return dashboard;
+}
+
+// The first query of the top-level panel whose title starts with `title`.
+std::string PanelExpr(const google::protobuf::Value& dashboard,
+                      absl::string_view title) {
+  const auto& fields = dashboard.struct_value().fields();
+  auto panels = fields.find("panels");
+  if (panels == fields.end()) return "";
+  for (const auto& panel : panels->second.list_value().values()) {
+    const auto& f = panel.struct_value().fields();
+    auto t = f.find("title");
+    auto targets = f.find("targets");
+    if (t == f.end() || targets == f.end() ||
+        !absl::StartsWith(t->second.string_value(), title) ||
+        targets->second.list_value().values().empty()) {
+      continue;
+    }
+    const auto& target =
+        targets->second.list_value().values(0).struct_value().fields();
+    auto expr = target.find("expr");
+    return expr != target.end() ? expr->second.string_value() : "";
+  }
+  return "";
+}
+
+// The error-ratio panel showed "No data" on a healthy suite: a code's counter
+// appears with its first call, so without failures the numerator is empty.
+// promtool evaluates the panel's query (variables filled in) over a job that
+// never failed (0, not absent) and one with 25% Internal.
+TEST(DeployTest, ErrorRatioPanelIsZeroWithoutErrors) {
+  std::string expr = PanelExpr(ReadDashboard(), "Error ratio per service");
+  ASSERT_FALSE(expr.empty());
+  absl::StrReplaceAll({{"$__rate_interval", "5m"}, {"$job", ".+"}}, &expr);
+  salesops::testing::TempDir dir;
+  const std::string path = dir.path() + "/panel_test.yml";
+  std::ofstream(path) << absl::StrCat(
+      "rule_files: []\nevaluation_interval: 1m\ntests:\n"
+      "  - interval: 1m\n    input_series:\n"
+      "      - series: 'grpc_server_handled_total{job=\"salesops-accounts\","
+      "grpc_code=\"OK\"}'\n        values: '0+100x10'\n"
+      "      - series: 'grpc_server_handled_total{job=\"salesops-pipeline\","
+      "grpc_code=\"OK\"}'\n        values: '0+75x10'\n"
+      "      - series: 'grpc_server_handled_total{job=\"salesops-pipeline\","
+      "grpc_code=\"Internal\"}'\n        values: '0+25x10'\n"
+      "    promql_expr_test:\n      - expr: 'round((",
+      expr, "), 0.001)'\n        eval_time: 10m\n        exp_samples:\n",
+      "          - labels: '{job=\"salesops-accounts\"}'\n            value: "
+      "0\n",
+      "          - labels: '{job=\"salesops-pipeline\"}'\n            value: "
+      "0.25\n");
+  CommandResult r = RunCommand("promtool test rules " + path);
+  EXPECT_EQ(r.exit_code, 0) << expr << "\n" << r.output;
 }
 
 TEST(DeployTest, PromtoolCheckConfig) {
@@ -303,6 +450,14 @@ class DeployMetricsTest : public ::testing::Test {
       }
       for (const testing::Sample& sample : *samples) {
         names.insert(sample.name);
+        auto label = [&](const char* key) {
+          auto it = sample.labels.find(key);
+          return it != sample.labels.end() ? it->second : "";
+        };
+        if (sample.name == "grpc_server_handling_seconds_bucket" &&
+            label("grpc_method") == "GetForecast" && label("le") == "0.005") {
+          latency_slo_bucket_ = true;
+        }
       }
     }
     return names;
@@ -316,6 +471,8 @@ class DeployMetricsTest : public ::testing::Test {
 
   salesops::testing::TempDir dir_;
   Service accounts_, pipeline_, forecast_, credit_;
+  // GetForecast's histogram has the bucket the latency SLO counts (slo.yml).
+  bool latency_slo_bucket_ = false;
 };
 
 TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
@@ -341,27 +498,37 @@ TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
     }
   }
 
-  // Alert expressions: one `expr:` line each (alerts.yml keeps them so).
-  std::set<std::string> alert_metrics;
-  std::istringstream alerts(ReadFile(kPrometheusDir + "/alerts.yml"));
-  std::string line;
-  int alert_exprs = 0;
-  while (std::getline(alerts, line)) {
-    absl::string_view l = absl::StripLeadingAsciiWhitespace(line);
-    if (!absl::ConsumePrefix(&l, "expr:")) {
-      continue;
-    }
-    l = absl::StripAsciiWhitespace(l);
-    ASSERT_FALSE(l.empty() || l == "|" || l == ">" || l == "|-" || l == ">-")
-        << "multi-line expr in alerts.yml: " << line;
-    ++alert_exprs;
-    for (const std::string& m : MetricNames(std::string(l))) {
-      if (m != "up") {
-        alert_metrics.insert(m);
-      }
+  // Rule expressions: one `expr:` line each (the rules files keep them so).
+  // Names a rule records are the rules' own, not metrics to look for.
+  std::set<std::string> recorded, rule_metrics;
+  std::vector<std::string> exprs;
+  for (const std::string& f : RuleFiles()) {
+    const std::string rules = ReadFile(kPrometheusDir + "/" + f);
+    for (const std::string& r : ValuesOf(rules, "record:")) recorded.insert(r);
+    for (const std::string& e : ValuesOf(rules, "expr:")) {
+      ASSERT_FALSE(e.empty() || e == "|" || e == ">" || e == "|-" || e == ">-")
+          << "multi-line expr in " << f << ": " << e;
+      exprs.push_back(e);
     }
   }
-  EXPECT_GE(alert_exprs, 5);
+  EXPECT_GE(exprs.size(), 40u);
+  EXPECT_GE(recorded.size(), 10u);
+  for (const std::string& e : exprs) {
+    for (const std::string& m : MetricNames(e)) {
+      if (m != "up" && recorded.count(m) == 0) rule_metrics.insert(m);
+    }
+  }
+  // The dashboard's SLO row reads recorded series; they are not exported.
+  int dashboard_recorded = 0;
+  for (auto it = dashboard_metrics.begin(); it != dashboard_metrics.end();) {
+    if (recorded.count(*it) > 0) {
+      ++dashboard_recorded;
+      it = dashboard_metrics.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  EXPECT_GE(dashboard_recorded, 3) << "the dashboard's SLO row";
 
   Exercise();
   const std::set<std::string> exported = ScrapeAll();
@@ -372,12 +539,18 @@ TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
   }
   // Only a global forecast (--regions_file) exports these; the federation
   // end-to-end test scrapes them there.
-  const std::set<std::string> global_only = {"salesops_forecast_region_stale"};
-  for (const std::string& m : alert_metrics) {
+  const std::set<std::string> global_only = {
+      "salesops_forecast_region_stale",
+      "salesops_forecast_region_current_to_seconds"};
+  for (const std::string& m : rule_metrics) {
     if (global_only.count(m) > 0) continue;
     EXPECT_TRUE(Exported(exported, m))
-        << "an alert uses " << m << ", which no service exports";
+        << "a rule uses " << m << ", which no service exports";
   }
+  // The latency SLI divides this bucket by the count: its bound must stay.
+  EXPECT_TRUE(latency_slo_bucket_)
+      << "no grpc_server_handling_seconds_bucket{grpc_method=\"GetForecast\","
+         "le=\"0.005\"}";
   // The panels the issue asks for are there.
   for (const char* m :
        {"grpc_server_handled_total", "grpc_server_handling_seconds_bucket",
@@ -389,8 +562,7 @@ TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
     EXPECT_TRUE(dashboard_metrics.count(m) > 0) << m;
   }
   std::cout << "dashboard metrics: " << absl::StrJoin(dashboard_metrics, ", ")
-            << "\nalert metrics: " << absl::StrJoin(alert_metrics, ", ")
-            << "\n";
+            << "\nrule metrics: " << absl::StrJoin(rule_metrics, ", ") << "\n";
 }
 
 }  // namespace

@@ -187,21 +187,21 @@ class Server {
   void OnShutdown(std::function<void()> hook);
 
   // The drain, in order: health NOT_SERVING for all (health watchers get it
-  // and their streams end OK; the health listener answers NOT_SERVING until
-  // the gRPC server has stopped, then closes); shutdown_signal() notified and
-  // every open reflection stream ended, both answering UNAVAILABLE "server
-  // shutting down; retry"; the hooks run; gRPC stops listening and sends every
-  // connection a GOAWAY; in-flight calls get until drain_timeout to finish with
-  // their real result; what still runs then ends with UNAVAILABLE (gRPC closes
-  // the connections: "Cancelling all calls"); then Shutdown waits for handlers
-  // to return. A client sees UNAVAILABLE for a call it starts during the drain
+  // and their streams end OK); shutdown_signal() notified and every open
+  // reflection stream ended, both answering UNAVAILABLE "server shutting down;
+  // retry"; the hooks run; gRPC stops listening and sends every connection a
+  // GOAWAY; in-flight calls get until drain_timeout to finish with their real
+  // result; what still runs then ends with UNAVAILABLE (gRPC closes the
+  // connections: "Cancelling all calls"); then Shutdown waits for handlers to
+  // return. A client sees UNAVAILABLE for a call it starts during the drain
   // (the GOAWAY makes it reconnect, and the port is closed) — except a call
   // that reaches the server on an open connection in the instant between
   // gRPC's shutdown starting and the client reading the GOAWAY: gRPC core
   // resets it as CANCELLED before any handler runs (Server::CallData::
   // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D29), so it did
   // nothing and may be retried; docs/API.md says so. Idempotent and
-  // thread-safe; later calls wait for the first to finish.
+  // thread-safe; later calls wait for the first to finish. The health listener
+  // (health_listen) answers NOT_SERVING through the drain and closes last.
   void Shutdown();
 
   // Notified when Shutdown begins: handlers that wait look at it between

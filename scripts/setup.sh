@@ -26,8 +26,11 @@ PACKAGES=(
 )
 # Commands that may come from another source than Debian's package (e.g. Node.js from
 # NodeSource ships its own npm, which Debian's npm package conflicts with): installed only when
-# the command is missing. The deploy test validates deploy/k8s with npm kubernetes-models (D24).
-declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm)
+# the command is missing. The deploy test validates deploy/k8s with npm kubernetes-models (D24)
+# and renders its kustomize overlays with `kubectl kustomize` (Debian's kubernetes-client is
+# kubectl 1.20, kustomize v2.0.3: the overlays keep to it, D49; a newer kubectl, e.g. Google
+# Cloud SDK's, renders them too).
+declare -A COMMAND_PACKAGES=([node]=nodejs [npm]=npm [kubectl]=kubernetes-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

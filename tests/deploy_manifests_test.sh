@@ -3,11 +3,17 @@
 #  1. systemd: `systemd-analyze verify` on each unit and salesops.target, with ExecStart
 #     pointed at the binaries in the build dir; any warning fails (verify itself exits 0 on
 #     most of them).
-#  2. Kubernetes: every document in deploy/k8s/*.yaml against the Kubernetes schema (npm
-#     kubernetes-models, installed once into <build>/deploy-npm) plus the cross-checks of
-#     tests/deploy_validate.js. No registry and no cache is a failure, not a skip.
+#  2. Kubernetes: `kubectl kustomize` renders each overlay of deploy/k8s/overlays (no kubectl is
+#     a failure, not a skip: scripts/setup.sh installs Debian's kubernetes-client); every
+#     kustomization keeps to what kubectl 1.20's kustomize v2.0.3 knows (D49); every rendered
+#     object and every example against the Kubernetes schema (npm kubernetes-models, installed
+#     once into <build>/deploy-npm) plus the cross-checks of tests/deploy_validate.js: the
+#     overlay's namespace, image and TLS Secret, TLS flags, gRPC probes on the health port,
+#     a PodDisruptionBudget and NetworkPolicies per StatefulSet. No registry and no cache is a
+#     failure, not a skip.
 #  3. Dockerfile: Debian 12 stages, the build packages come from scripts/setup.sh, the runtime
-#     packages exist in Debian 12, a non-root USER in the final stage, the ports exposed.
+#     packages exist in Debian 12, a non-root USER in the final stage, the ports exposed
+#     (service, health and metrics ports).
 # Usage: deploy_manifests_test.sh <source dir> [<build dir>]   (build dir default: <src>/build)
 set -euo pipefail
 SRC=$(cd "${1:?usage: $0 <source dir> [<build dir>]}" && pwd)
@@ -44,11 +50,23 @@ for s in "${SERVICES[@]}"; do
     && grep -qx "Environment=SALESOPS_BACKUP_DIR=/var/lib/salesops/backup/$s" "$unit" \
     || fail "salesops-$s.service: no backup StateDirectory named by SALESOPS_BACKUP_DIR"
   ! grep -q -- "--init" "$unit" || fail "salesops-$s.service: --init on every start would recreate a lost store"
+  # TLS on by default: cert and key from credentials, peers verified against the CA.
+  for want in "LoadCredential=tls.crt:/etc/salesops/tls/tls.crt" "LoadCredential=tls.key:/etc/salesops/tls/tls.key"; do
+    grep -qx "$want" "$unit" || fail "salesops-$s.service lacks $want"
+  done
+  grep -q -- "^ExecStart=.* --tls_cert_file=%d/tls.crt --tls_key_file=%d/tls.key" "$unit" \
+    || fail "salesops-$s.service: TLS is not on (--tls_cert_file=%d/tls.crt --tls_key_file=%d/tls.key)"
+  if [ "$s" != accounts ]; then
+    grep -qx "LoadCredential=ca.crt:/etc/salesops/tls/ca.crt" "$unit" && grep -q -- "^ExecStart=.* --peer_tls_ca_file=%d/ca.crt" "$unit" \
+      || fail "salesops-$s.service: peers are not dialled over TLS (--peer_tls_ca_file=%d/ca.crt)"
+  fi
 done
 # The headquarters' global forecast (issue 19) runs the forecast binary with --regions_file.
 global_unit="$TMP/salesops-global-forecast.service"
 if [ -f "$global_unit" ]; then
   grep -q -- "--regions_file=" "$global_unit" || fail "salesops-global-forecast.service lacks --regions_file"
+  grep -q -- "^ExecStart=.* --tls_cert_file=%d/tls.crt --tls_key_file=%d/tls.key --peer_tls_ca_file=%d/ca.crt" "$global_unit" \
+    || fail "salesops-global-forecast.service: TLS is not on"
   sed -i "s#^ExecStart=/usr/local/bin/salesops-forecast #ExecStart=$BUILD/services/forecast/salesops-forecast #" "$global_unit"
 fi
 # The peers each service needs (scripts/run.sh): ordered after, and given the peer token.
@@ -68,8 +86,12 @@ else
   fail "systemd-analyze verify failed:"; echo "$out" >&2
 fi
 
-# ---- 2. Kubernetes manifests
-echo "== k8s: schema validation of deploy/k8s/*.yaml (kubernetes-models)"
+# ---- 2. Kubernetes: the kustomize overlays, rendered and validated
+echo "== k8s: kubectl kustomize deploy/k8s/overlays/*, validated (kubernetes-models)"
+KUBECTL=${KUBECTL:-kubectl}
+command -v "$KUBECTL" >/dev/null \
+  || { echo "FAIL: kubectl is not installed (scripts/setup.sh installs Debian's kubernetes-client)" >&2; exit 1; }
+echo "  kubectl: $("$KUBECTL" version --client 2>/dev/null | head -1)"
 command -v node >/dev/null && command -v npm >/dev/null \
   || { echo "FAIL: node and npm are needed to validate the Kubernetes manifests" >&2; exit 1; }
 NPM_DIR="$BUILD/deploy-npm"
@@ -101,11 +123,41 @@ mkdir -p "$NPM_DIR"
     echo "  using cached kubernetes-models in $NPM_DIR"
   fi
 ) 9>"$BUILD/deploy-npm.lock" || exit 1
-shopt -s nullglob
-manifests=("$SRC"/deploy/k8s/*.yaml)
-[ ${#manifests[@]} -gt 0 ] || fail "no manifests in deploy/k8s"
-node "$SRC/tests/deploy_validate.js" "$NPM_DIR" "$SRC/README.md" "${manifests[@]}" || fail "Kubernetes manifests"
-grep -q "PLACEHOLDER" "$SRC/deploy/k8s/secret.example.yaml" || fail "secret.example.yaml is not marked as placeholder"
+K8S="$SRC/deploy/k8s"
+# Only kustomize v2.0.3's fields (kubectl 1.20, Debian 12), and `resources` only files: v2.0.3
+# takes directories as `bases` only. A newer kubectl would accept more and hide the breakage.
+allowed=" resources bases namespace images namePrefix nameSuffix commonLabels commonAnnotations patchesStrategicMerge patchesJson6902 configMapGenerator secretGenerator generatorOptions vars "
+for k in $(find "$K8S" -name kustomization.yaml | sort); do
+  for field in $(grep -oE '^[A-Za-z0-9]+:' "$k" | tr -d ':'); do
+    [[ "$allowed" == *" $field "* ]] || fail "${k#$SRC/}: $field is not a kustomize v2.0.3 field (kubectl 1.20)"
+  done
+  for r in $(sed -n '/^resources:/,/^[^ #-]/p' "$k" | sed -n 's/^ *- *//p'); do
+    [ -f "$(dirname "$k")/$r" ] || fail "${k#$SRC/}: resource $r is not a file (directories go in bases:)"
+  done
+done
+# Every YAML under deploy/k8s is in an overlay's reach or an example.
+for f in $(find "$K8S" -name '*.yaml' ! -name kustomization.yaml | sort); do
+  case "${f#$K8S/}" in base/*|overlays/*|examples/*) ;; *) fail "deploy/k8s/${f#$K8S/} is in no base, overlay or examples" ;; esac
+done
+examples=$(find "$K8S/examples" -name '*.yaml' | sort | sed 's/.*/"&"/' | paste -sd, -)
+# overlay namespace image TLS-secret StatefulSets: the parameters each overlay sets.
+while read -r overlay namespace image tls_secret sets; do
+  rendered="$TMP/$overlay.yaml"
+  if ! "$KUBECTL" kustomize "$K8S/overlays/$overlay" >"$rendered" 2>"$TMP/$overlay.err"; then
+    fail "kubectl kustomize deploy/k8s/overlays/$overlay failed:"; cat "$TMP/$overlay.err" >&2; continue
+  fi
+  echo "  ok   kubectl kustomize deploy/k8s/overlays/$overlay: $(grep -c '^kind:' "$rendered") objects"
+  sets_json=$(tr ',' '\n' <<<"$sets" | sed 's/.*/"&"/' | paste -sd, -)
+  cat >"$TMP/$overlay.json" <<JSON
+{"overlay": "$overlay", "rendered": "$rendered", "examples": [$examples], "namespace": "$namespace",
+ "image": "$image", "tlsSecret": "$tls_secret", "statefulSets": [$sets_json]}
+JSON
+  node "$SRC/tests/deploy_validate.js" "$NPM_DIR" "$SRC/README.md" "$TMP/$overlay.json" || fail "overlay $overlay"
+done <<'OVERLAYS'
+regional salesops-europe registry.example.com/salesops:0.1.0 salesops-tls salesops-accounts,salesops-pipeline,salesops-forecast,salesops-credit
+global-forecast salesops-hq registry.example.com/salesops:0.1.0 salesops-hq-tls salesops-accounts,salesops-global-forecast
+OVERLAYS
+grep -q "PLACEHOLDER" "$K8S/examples/secret.example.yaml" || fail "examples/secret.example.yaml is not marked as placeholder"
 
 # ---- 3. Dockerfile
 echo "== docker: deploy/docker/Dockerfile"
@@ -126,7 +178,7 @@ else
     * ) echo "  ok   final stage runs as USER $user" ;;
   esac
   printf '%s' "$final" | grep -q '^ENTRYPOINT\|^CMD' || fail "Dockerfile final stage has no CMD/ENTRYPOINT"
-  for p in 7101 7102 7103 7104 9101 9102 9103 9104; do
+  for p in 7101 7102 7103 7104 8101 8102 8103 8104 9101 9102 9103 9104; do
     printf '%s' "$final" | grep -E '^EXPOSE' | grep -qw "$p" || fail "Dockerfile does not EXPOSE $p"
   done
   if grep -q 'option(SALESOPS_BUILD_TESTS' "$SRC/CMakeLists.txt"; then

@@ -23,6 +23,10 @@ ABSL_FLAG(std::string, http_listen, "",
           "= off");
 ABSL_FLAG(int32_t, http_threads, 16,
           "HTTP worker threads; each open connection or stream holds one");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT of a plaintext gRPC listener serving only "
+          "grpc.health.v1.Health (no auth; for probes that cannot speak TLS); "
+          "empty = off");
 ABSL_FLAG(std::string, data_dir, "", "directory of the service's RocksDB");
 ABSL_FLAG(std::string, auth, "tokens",
           "tokens: bearer tokens from --tokens_file; none: no authentication "

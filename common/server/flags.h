@@ -14,6 +14,9 @@
 //   --http_listen (""): HOST:PORT serving every RPC as HTTP/JSON through the
 //       Connect protocol (docs/API.md "HTTP/JSON"); "" = off. Same TLS files
 //       and tokens as --listen.
+//   --health_listen (""): HOST:PORT of a plaintext gRPC listener serving only
+//       grpc.health.v1.Health (the main server's status, no auth) for probes
+//       that cannot speak TLS (kubelet's native gRPC probes); "" = off.
 //   --http_threads (16): HTTP worker threads; each open connection or Watch
 //       stream holds one (at most half of them serve streams).
 //   --data_dir (""): the service's RocksDB directory (services require it).
@@ -70,6 +73,7 @@ ABSL_DECLARE_FLAG(std::string, listen);
 ABSL_DECLARE_FLAG(std::string, metrics_listen);
 ABSL_DECLARE_FLAG(std::string, http_listen);
 ABSL_DECLARE_FLAG(int32_t, http_threads);
+ABSL_DECLARE_FLAG(std::string, health_listen);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, auth);
 ABSL_DECLARE_FLAG(std::string, tokens_file);

@@ -1,7 +1,15 @@
 #include "common/server/health.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
 #include <optional>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace salesops {
 
@@ -157,6 +165,62 @@ grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
   reactor->Update(StatusLocked(request->service()),
                   /*finish_after=*/shut_down_);
   return reactor;
+}
+
+// Registered with the listener's server instead of the HealthService itself:
+// a service object belongs to one server, and the main server has it.
+class HealthListener::Forwarder final
+    : public grpc::health::v1::Health::CallbackService {
+ public:
+  explicit Forwarder(HealthService* health) : health_(health) {}
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
+                                  const HealthCheckRequest* request,
+                                  HealthCheckResponse* response) override {
+    return health_->Check(ctx, request, response);
+  }
+  grpc::ServerWriteReactor<HealthCheckResponse>* Watch(
+      grpc::CallbackServerContext* ctx,
+      const HealthCheckRequest* request) override {
+    return health_->Watch(ctx, request);
+  }
+
+ private:
+  HealthService* const health_;
+};
+
+absl::StatusOr<std::unique_ptr<HealthListener>> HealthListener::Start(
+    const std::string& address, HealthService* health) {
+  std::unique_ptr<HealthListener> l(new HealthListener());
+  l->forwarder_ = std::make_unique<Forwarder>(health);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                           &l->port_);
+  // As the main server (server.cc): no port sharing, no built-in health.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  // A health request is a service name; nothing bigger is needed.
+  builder.SetMaxReceiveMessageSize(64 * 1024);
+  builder.RegisterService(l->forwarder_.get());
+  l->server_ = builder.BuildAndStart();
+  if (l->server_ == nullptr || l->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve health on --health_listen=", address,
+                     " (address in use or not local?)"));
+  }
+  return l;
+}
+
+HealthListener::~HealthListener() { Shutdown(); }
+
+void HealthListener::Shutdown() {
+  if (server_ == nullptr) {
+    return;
+  }
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_->Wait();
+  server_.reset();
 }
 
 }  // namespace salesops

@@ -205,6 +205,7 @@ ServerConfig ServerConfig::FromFlags() {
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.http_listen = absl::GetFlag(FLAGS_http_listen);
   c.http_threads = absl::GetFlag(FLAGS_http_threads);
+  c.health_listen = absl::GetFlag(FLAGS_health_listen);
   c.auth = absl::GetFlag(FLAGS_auth);
   c.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   c.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
@@ -259,6 +260,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   }
   if (!config.http_listen.empty()) {
     if (absl::StatusOr<HostPort> hp = ParseHostPort(config.http_listen);
+        !hp.ok()) {
+      return hp.status();
+    }
+  }
+  if (!config.health_listen.empty()) {
+    if (absl::StatusOr<HostPort> hp = ParseHostPort(config.health_listen);
         !hp.ok()) {
       return hp.status();
     }
@@ -475,6 +482,12 @@ absl::Status Server::Start() {
                        " (address in use or not local?)"));
     }
   }
+  if (absl::Status st = StartHealthListener(); !st.ok()) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    server_.reset();
+    return st;
+  }
   health_->SetServingStatus("", true);
   for (const auto& [service, name] : services_) {
     health_->SetServingStatus(name, true);
@@ -490,7 +503,27 @@ absl::Status Server::Start() {
   return absl::OkStatus();
 }
 
+absl::Status Server::StartHealthListener() {
+  if (config_.health_listen.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<HealthListener>> listener =
+      HealthListener::Start(config_.health_listen, health_.get());
+  if (!listener.ok()) {
+    return listener.status();
+  }
+  health_listener_ = std::move(*listener);
+  log::Info(
+      "serving health only, plaintext",
+      {{"address", config_.health_listen}, {"port", health_listener_->port()}});
+  return absl::OkStatus();
+}
+
 int Server::port(size_t i) const { return i < ports_.size() ? ports_[i] : 0; }
+
+int Server::health_port() const {
+  return health_listener_ == nullptr ? 0 : health_listener_->port();
+}
 
 std::shared_ptr<grpc::Channel> Server::InProcessChannel() const {
   grpc::ChannelArguments args;
@@ -559,6 +592,10 @@ void Server::Shutdown() {
     server_->Shutdown(deadline);
     server_->Wait();
     log::Info("server stopped");
+  }
+  // Probes saw NOT_SERVING through the drain; now nothing is left to report.
+  if (health_listener_ != nullptr) {
+    health_listener_->Shutdown();
   }
 }
 

@@ -69,6 +69,7 @@ class Service;
 
 namespace salesops {
 
+class HealthListener;
 class HealthService;
 class Metrics;
 class ReflectionService;
@@ -83,6 +84,10 @@ struct ServerConfig {
   std::string http_listen;
   // HTTP worker threads of that listener (each open connection holds one).
   int http_threads = 16;
+  // HOST:PORT of a plaintext listener serving only grpc.health.v1.Health with
+  // the statuses of this server (HealthListener in health.h), "" = off: for
+  // probes that cannot speak TLS when `listen` is TLS-only. No auth on it.
+  std::string health_listen;
   // HOST:PORT for /metrics, "" = off. Used by the main to create Metrics, not
   // by Server.
   std::string metrics_listen;
@@ -156,9 +161,9 @@ class Server {
   // its metrics series.
   void AddService(grpc::Service* service, const std::string& health_name);
 
-  // Binds every listen address and starts serving; health SERVING for "" and
-  // every added service. UNAVAILABLE naming the address when one cannot be
-  // bound (in use, bad host). At most once.
+  // Binds every listen address (and health_listen) and starts serving; health
+  // SERVING for "" and every added service. UNAVAILABLE naming the address
+  // when one cannot be bound (in use, bad host). At most once.
   [[nodiscard]] absl::Status Start();
 
   // Changes a service's health status after Start (e.g. NOT_SERVING while its
@@ -167,6 +172,8 @@ class Server {
 
   // The port bound for listen address `i` (0 before Start).
   int port(size_t i = 0) const;
+  // The port bound for health_listen (0 before Start or when off).
+  int health_port() const;
   // "HOST:PORT" with the bound port, for clients (e.g. "127.0.0.1:40123").
   std::string target(size_t i = 0) const;
   // A channel into this server, bypassing the network (after Start): the
@@ -193,7 +200,8 @@ class Server {
   // resets it as CANCELLED before any handler runs (Server::CallData::
   // StartNewRpc "zombies" it; grpc/grpc#41785, DECISIONS D29), so it did
   // nothing and may be retried; docs/API.md says so. Idempotent and
-  // thread-safe; later calls wait for the first to finish.
+  // thread-safe; later calls wait for the first to finish. The health listener
+  // (health_listen) answers NOT_SERVING through the drain and closes last.
   void Shutdown();
 
   // Notified when Shutdown begins: handlers that wait look at it between
@@ -210,6 +218,8 @@ class Server {
   // Registers health, reflection and the added services with `builder`;
   // returns the full names of every method served (for the metrics).
   std::vector<std::string> RegisterServices(grpc::ServerBuilder* builder);
+  // Starts health_listener_ when config_.health_listen is set.
+  [[nodiscard]] absl::Status StartHealthListener();
 
   ServerConfig config_;
   std::shared_ptr<const Authenticator> auth_;
@@ -220,7 +230,8 @@ class Server {
   std::string client_ca_pem_;
 
   std::vector<std::pair<grpc::Service*, std::string>> services_;
-  std::unique_ptr<HealthService> health_;          // outlives server_
+  std::unique_ptr<HealthService> health_;  // outlives server_ and the listener
+  std::unique_ptr<HealthListener> health_listener_;
   std::unique_ptr<ReflectionService> reflection_;  // outlives server_
   ShutdownSignal shutdown_signal_;
   std::unique_ptr<grpc::Server> server_;

@@ -43,12 +43,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/federation.h"
+#include "common/version/command_line.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
@@ -679,7 +679,10 @@ class Bench {
 }  // namespace salesops::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  salesops::ParseCommandLineWithUsage(
+      argc, argv,
+      "the SalesOps forecast benchmark: load, catch-up, query and freshness "
+      "phases against running services (bench/run.sh)");
   salesops::bench::Bench bench;
   const std::string phases = absl::GetFlag(FLAGS_phases);
   const auto has = [&](const char* p) {

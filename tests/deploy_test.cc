@@ -555,7 +555,7 @@ TEST_F(DeployMetricsTest, DashboardAndAlertMetricsAreExported) {
   for (const char* m :
        {"grpc_server_handled_total", "grpc_server_handling_seconds_bucket",
         "salesops_forecast_query_seconds_bucket", "salesops_feed_lag_events",
-        "salesops_rocksdb_write_stall_micros_total",
+        "salesops_rocksdb_write_stall_seconds_total",
         "salesops_rocksdb_memtable_bytes",
         "salesops_rocksdb_pending_compaction_bytes",
         "salesops_rocksdb_live_sst_bytes", "salesops_rocksdb_estimated_keys"}) {

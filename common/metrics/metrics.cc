@@ -7,8 +7,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/metrics/process_collector.h"
+#include "common/version/build_info.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
@@ -30,12 +33,38 @@ class Hub : public prometheus::Collectable {
   const Metrics* metrics_;
 };
 
+// salesops_build_info{version,commit,build_type} 1 (build_info.h).
+void AddBuildInfo(prometheus::Registry& registry) {
+  const BuildInfo& info = GetBuildInfo();
+  prometheus::BuildGauge()
+      .Name("salesops_build_info")
+      .Help(
+          "Always 1; the labels say which build of SalesOps runs: project "
+          "version, git commit and build type.")
+      .Register(registry)
+      .Add({{"version", std::string(info.version)},
+            {"commit", std::string(info.commit)},
+            {"build_type", std::string(info.build_type)}})
+      .Set(1);
+}
+
+// One per process (it has no state), never destroyed: every Metrics of the
+// process registers it.
+std::shared_ptr<prometheus::Collectable> SharedProcessCollector() {
+  static const auto* const collector =
+      new std::shared_ptr<prometheus::Collectable>(
+          std::make_shared<ProcessCollector>());
+  return *collector;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
     const std::string& metrics_listen) {
   std::unique_ptr<Metrics> m(new Metrics());
   m->registry_ = std::make_shared<prometheus::Registry>();
+  AddBuildInfo(*m->registry_);
+  m->RegisterCollectable(SharedProcessCollector());
   if (metrics_listen.empty()) {
     return m;
   }

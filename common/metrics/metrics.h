@@ -3,7 +3,10 @@
 // Process-wide Prometheus metrics (ARCHITECTURE.md §5): one registry per
 // process for the metrics the suite updates itself (gRPC per-method counters,
 // feed lag, forecast latency, ...), plus Collectables that compute their
-// samples at scrape time (e.g. RocksDbCollector). When given a listen address,
+// samples at scrape time (e.g. RocksDbCollector). Every Metrics exports, from
+// its creation, the process_* metrics (ProcessCollector, process_collector.h)
+// and salesops_build_info{version,commit,build_type} = 1 (build_info.h in
+// common/version). When given a listen address,
 // an HTTP server (prometheus-cpp's Exposer, civetweb) serves all of them in the
 // text exposition format at GET /metrics.
 

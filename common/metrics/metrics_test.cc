@@ -131,10 +131,11 @@ TEST(RocksDbCollectorTest, ReportsPerColumnFamilyPropertiesAfterFlush) {
     EXPECT_GT(*memtable, 0);  // an empty memtable still has its arena
   }
   auto stall =
-      FindSample(samples, "salesops_rocksdb_write_stall_micros_total", {});
+      FindSample(samples, "salesops_rocksdb_write_stall_seconds_total", {});
   ASSERT_TRUE(stall.has_value());
-  EXPECT_EQ(*stall, static_cast<double>(db.statistics()->getTickerCount(
-                        rocksdb::STALL_MICROS)));
+  EXPECT_DOUBLE_EQ(*stall, static_cast<double>(db.statistics()->getTickerCount(
+                               rocksdb::STALL_MICROS)) /
+                               1e6);
   auto stopped = FindSample(samples, "salesops_rocksdb_write_stopped", {});
   ASSERT_TRUE(stopped.has_value());
   EXPECT_EQ(*stopped, 0);
@@ -175,7 +176,7 @@ TEST(RocksDbCollectorTest, NoStatisticsMeansZeroStallCounter) {
   std::vector<prometheus::MetricFamily> families = collector->Collect();
   bool found = false;
   for (const auto& f : families) {
-    if (f.name == "salesops_rocksdb_write_stall_micros_total") {
+    if (f.name == "salesops_rocksdb_write_stall_seconds_total") {
       found = true;
       ASSERT_EQ(f.metric.size(), 1u);
       EXPECT_EQ(f.metric[0].counter.value, 0);

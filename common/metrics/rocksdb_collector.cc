@@ -81,16 +81,17 @@ std::vector<prometheus::MetricFamily> RocksDbCollector::Collect() const {
   }
 
   prometheus::MetricFamily stall =
-      Family("salesops_rocksdb_write_stall_micros_total",
-             "Microseconds writers spent stalled or stopped by RocksDB write "
-             "throttling (ticker rocksdb.stall.micros; 0 when statistics are "
-             "off).",
+      Family("salesops_rocksdb_write_stall_seconds_total",
+             "Seconds writers spent stalled or stopped by RocksDB write "
+             "throttling (ticker rocksdb.stall.micros / 1e6; 0 when "
+             "statistics are off).",
              prometheus::MetricType::Counter);
   prometheus::ClientMetric stall_metric;
   stall_metric.counter.value =
       statistics_ == nullptr ? 0.0
                              : static_cast<double>(statistics_->getTickerCount(
-                                   rocksdb::STALL_MICROS));
+                                   rocksdb::STALL_MICROS)) /
+                                   1e6;
   stall.metric.push_back(std::move(stall_metric));
   out.push_back(std::move(stall));
 

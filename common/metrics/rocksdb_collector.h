@@ -10,8 +10,9 @@
 //       rocksdb.estimate-pending-compaction-bytes.
 //   salesops_rocksdb_memtable_bytes: rocksdb.cur-size-all-mem-tables.
 // Database-wide:
-//   salesops_rocksdb_write_stall_micros_total: counter, ticker STALL_MICROS
-//       (microseconds writers were stalled; 0 without a Statistics object).
+//   salesops_rocksdb_write_stall_seconds_total: counter, ticker STALL_MICROS
+//       / 1e6 (seconds writers were stalled, in base units; 0 without a
+//       Statistics object).
 //   salesops_rocksdb_write_stopped: gauge, rocksdb.is-write-stopped (0 or 1).
 // A property RocksDB cannot answer is left out of the scrape rather than
 // reported as 0.

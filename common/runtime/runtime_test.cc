@@ -273,22 +273,26 @@ TEST(RuntimeEndToEnd, MetricsPageShowsCallsByCodeAndRocksDbAndPassesPromtool) {
   ASSERT_TRUE(samples.ok()) << samples.status();
   const std::string svc = "salesops.testing.EntityService";
   auto handled = [&](const std::string& method, const std::string& code) {
-    return salesops::testing::FindSample(
-        *samples, "grpc_server_handled_total",
-        {{"grpc_service", svc}, {"grpc_method", method}, {"grpc_code", code}});
+    return salesops::testing::FindSample(*samples, "grpc_server_handled_total",
+                                         {{"grpc_type", "unary"},
+                                          {"grpc_service", svc},
+                                          {"grpc_method", method},
+                                          {"grpc_code", code}});
   };
   EXPECT_EQ(handled("PutEntity", "OK"), 3.0);
   EXPECT_EQ(handled("PutEntity", "InvalidArgument"), 1.0);
   EXPECT_EQ(handled("GetEntity", "NotFound"), 1.0);
-  EXPECT_EQ(salesops::testing::FindSample(
-                *samples, "grpc_server_handling_seconds_count",
-                {{"grpc_service", svc}, {"grpc_method", "PutEntity"}}),
+  EXPECT_EQ(salesops::testing::FindSample(*samples,
+                                          "grpc_server_handling_seconds_count",
+                                          {{"grpc_type", "unary"},
+                                           {"grpc_service", svc},
+                                           {"grpc_method", "PutEntity"}}),
             4.0);
   auto keys = salesops::testing::FindSample(
       *samples, "salesops_rocksdb_estimated_keys", {{"cf", "entities"}});
   ASSERT_TRUE(keys.has_value()) << *page;
   EXPECT_TRUE(salesops::testing::FindSample(
-                  *samples, "salesops_rocksdb_write_stall_micros_total", {})
+                  *samples, "salesops_rocksdb_write_stall_seconds_total", {})
                   .has_value());
   absl::Status promtool = salesops::testing::PromtoolCheck(*page);
   EXPECT_TRUE(promtool.ok()) << promtool;

@@ -2,16 +2,14 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <mutex>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/version/command_line.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address(es), HOST:PORT, comma-separated; port 0 picks a "
@@ -162,14 +160,12 @@ absl::Status ApplyLogLevel() {
 }
 
 std::vector<char*> ParseFlags(int argc, char** argv, const char* usage) {
-  // Abseil allows setting the usage message once per process.
-  static std::once_flag usage_once;
-  std::call_once(usage_once, [usage] { absl::SetProgramUsageMessage(usage); });
   if (absl::Status s = ApplyEnvironment(); !s.ok()) {
     log::Error("bad configuration", {{"error", std::string(s.message())}});
     std::exit(2);
   }
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // --help and --version exit 0 here (common/version/command_line.h).
+  std::vector<char*> positional = ParseCommandLineWithUsage(argc, argv, usage);
   if (absl::Status s = ApplyLogLevel(); !s.ok()) {
     log::Error("bad configuration", {{"error", std::string(s.message())}});
     std::exit(2);

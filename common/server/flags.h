@@ -122,11 +122,13 @@ std::string FlagEnvironmentVariable(std::string_view flag_name);
 [[nodiscard]] absl::Status ApplyLogLevel();
 
 // What every main calls first (after BlockTerminationSignals):
-// ApplyEnvironment, then absl::ParseCommandLine (so the command line wins;
-// --help works as usual), then ApplyLogLevel. Logs the problem and exits with
-// status 2 on a bad environment value or log level (Abseil itself exits
-// non-zero on a bad command line). Returns the positional arguments (argv[0]
-// first).
+// ApplyEnvironment, then ParseCommandLineWithUsage (common/version/
+// command_line.h: the command line wins; --help lists the binary's flags with
+// their defaults and --version prints "<binary> <version> (commit <sha>,
+// <build type>)", both exit 0; `usage` says in one line what the binary is),
+// then ApplyLogLevel. Logs the problem and exits with status 2 on a bad
+// environment value or log level (Abseil itself exits 1 on a bad command
+// line). Returns the positional arguments (argv[0] first).
 std::vector<char*> ParseFlags(int argc, char** argv, const char* usage);
 
 }  // namespace salesops

@@ -123,6 +123,24 @@ TEST_F(FlagsTest, ParseFlagsExitsTwoOnBadEnvironment) {
               "SALESOPS_MAX_MESSAGE_BYTES");
 }
 
+// Asking for help or the version is no error (Abseil alone exits 1 after
+// --help); tests/binaries_test.sh checks what the binaries print.
+TEST_F(FlagsTest, HelpAndVersionExitZero) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const char* flag : {"--help", "--helpshort", "--version"}) {
+    std::string prog = "prog";
+    std::string arg = flag;
+    char* argv[] = {prog.data(), arg.data()};
+    EXPECT_EXIT(ParseFlags(2, argv, "test"), ::testing::ExitedWithCode(0), "")
+        << flag;
+  }
+  std::string prog = "prog";
+  std::string arg = "--no_such_flag";
+  char* argv[] = {prog.data(), arg.data()};
+  EXPECT_EXIT(ParseFlags(2, argv, "test"), ::testing::ExitedWithCode(1),
+              "no_such_flag");
+}
+
 TEST_F(FlagsTest, ServerConfigFromFlagsSplitsListen) {
   absl::SetFlag(&FLAGS_listen, "127.0.0.1:7001, [::1]:7001,");
   absl::SetFlag(&FLAGS_auth, "none");

@@ -99,7 +99,10 @@ namespace interceptors_internal {
 struct MethodMetrics {
   std::string service;
   std::string method;
+  std::string type;  // grpc_type: "unary", "client_stream", ...
   prometheus::Counter* started = nullptr;
+  prometheus::Counter* msg_received = nullptr;
+  prometheus::Counter* msg_sent = nullptr;
   prometheus::Histogram* handling = nullptr;
   std::array<std::atomic<prometheus::Counter*>, kNumCodes> handled{};
   // The request type of a unary or server-streaming method found in the
@@ -129,18 +132,29 @@ struct MetricsInterceptorFactory::State {
                 .Name("grpc_server_handling_seconds")
                 .Help("Histogram of response latency (seconds) of gRPC "
                       "calls handled by the server.")
-                .Register(registry)) {
-    unknown = Make("unknown", "unknown");
+                .Register(registry)),
+        msg_received_family(
+            prometheus::BuildCounter()
+                .Name("grpc_server_msg_received_total")
+                .Help("Total number of RPC stream messages received on the "
+                      "server.")
+                .Register(registry)),
+        msg_sent_family(prometheus::BuildCounter()
+                            .Name("grpc_server_msg_sent_total")
+                            .Help("Total number of gRPC stream messages sent "
+                                  "by the server.")
+                            .Register(registry)) {
+    unknown = Make("unknown", "unknown", nullptr);
     for (const std::string& name : names) {
       auto [service, method] = SplitMethod(name);
       if (service == "unknown" || methods.contains(name)) {
         continue;
       }
-      MethodMetrics* m = Make(service, method);
-      Handled(m, grpc::StatusCode::OK);  // zero series for the common case
       const google::protobuf::MethodDescriptor* d =
           google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
               absl::StrCat(service, ".", method));
+      MethodMetrics* m = Make(service, method, d);
+      Handled(m, grpc::StatusCode::OK);  // zero series for the common case
       if (d != nullptr && !d->client_streaming()) {
         m->request_type = d->input_type();
       }
@@ -148,13 +162,31 @@ struct MetricsInterceptorFactory::State {
     }
   }
 
-  MethodMetrics* Make(const std::string& service, const std::string& method) {
+  // go-grpc-prometheus's grpc_type of a method; "unary" when the method is
+  // not in the generated descriptor pool (and for the unknown/unknown series).
+  static std::string TypeOf(const google::protobuf::MethodDescriptor* d) {
+    if (d == nullptr) {
+      return "unary";
+    }
+    if (d->client_streaming()) {
+      return d->server_streaming() ? "bidi_stream" : "client_stream";
+    }
+    return d->server_streaming() ? "server_stream" : "unary";
+  }
+
+  // Every series of a method but grpc_server_handled_total, with zero counts.
+  MethodMetrics* Make(const std::string& service, const std::string& method,
+                      const google::protobuf::MethodDescriptor* descriptor) {
     auto m = std::make_unique<MethodMetrics>();
     m->service = service;
     m->method = method;
-    const prometheus::Labels labels = {{"grpc_service", service},
+    m->type = TypeOf(descriptor);
+    const prometheus::Labels labels = {{"grpc_type", m->type},
+                                       {"grpc_service", service},
                                        {"grpc_method", method}};
     m->started = &started_family.Add(labels);
+    m->msg_received = &msg_received_family.Add(labels);
+    m->msg_sent = &msg_sent_family.Add(labels);
     m->handling = &handling_family.Add(labels, HandlingBuckets());
     storage.push_back(std::move(m));
     return storage.back().get();
@@ -172,7 +204,8 @@ struct MetricsInterceptorFactory::State {
     if (c == nullptr) {
       // Family::Add returns the existing child for equal labels, so a race is
       // harmless.
-      c = &handled_family.Add({{"grpc_service", m->service},
+      c = &handled_family.Add({{"grpc_type", m->type},
+                               {"grpc_service", m->service},
                                {"grpc_method", m->method},
                                {"grpc_code", std::string(kCodeNames[i])}});
       m->handled[i].store(c, std::memory_order_release);
@@ -183,6 +216,8 @@ struct MetricsInterceptorFactory::State {
   prometheus::Family<prometheus::Counter>& started_family;
   prometheus::Family<prometheus::Counter>& handled_family;
   prometheus::Family<prometheus::Histogram>& handling_family;
+  prometheus::Family<prometheus::Counter>& msg_received_family;
+  prometheus::Family<prometheus::Counter>& msg_sent_family;
 
   std::vector<std::unique_ptr<MethodMetrics>> storage;
   absl::flat_hash_map<std::string, MethodMetrics*> methods;  // by full name
@@ -220,7 +255,16 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      // Null when the read failed (the client's end of stream, or bytes that
+      // did not parse): no message arrived.
+      if (methods->GetRecvMessage() != nullptr) {
+        metrics_->msg_received->Increment();
+      }
       CheckRequest(methods->GetRecvMessage());
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+      metrics_->msg_sent->Increment();
     }
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -372,8 +416,8 @@ std::pair<std::string, std::string> MetricsInterceptorFactory::SplitMethod(
 
 const std::vector<double>& MetricsInterceptorFactory::HandlingBuckets() {
   static const std::vector<double>* const kBuckets = new std::vector<double>{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+      0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01,
+      0.025,   0.05,   0.1,     0.25,   0.5,     1,     2.5,    5,     10};
   return *kBuckets;
 }
 

@@ -49,7 +49,8 @@ struct EchoServer {
         salesops::testing::ParseTextPage(metrics->TextPage()).value();
     return salesops::testing::FindSample(
                samples, "grpc_server_handled_total",
-               {{"grpc_service", "salesops.testing.EchoService"},
+               {{"grpc_type", "unary"},
+                {"grpc_service", "salesops.testing.EchoService"},
                 {"grpc_method", "Echo"},
                 {"grpc_code", code}})
         .value_or(0);

@@ -156,9 +156,16 @@ TEST(InterceptorNamesTest, SplitsMethodAndNamesCodes) {
   EXPECT_EQ(F::CodeName(grpc::StatusCode::DATA_LOSS), "DataLoss");
   const std::vector<double>& b = F::HandlingBuckets();
   ASSERT_FALSE(b.empty());
-  EXPECT_DOUBLE_EQ(b.front(), 0.0001);
+  EXPECT_DOUBLE_EQ(b.front(), 0.00005);
   EXPECT_DOUBLE_EQ(b.back(), 10);
   EXPECT_TRUE(std::is_sorted(b.begin(), b.end()));
+  // The forecast's latency SLO selects le="0.005"; sub-millisecond latency
+  // needs le="0.001" and finer. Exactly these doubles, so the text is too.
+  EXPECT_EQ(std::count(b.begin(), b.end(), 0.005), 1);
+  EXPECT_EQ(std::count(b.begin(), b.end(), 0.001), 1);
+  EXPECT_GE(
+      std::count_if(b.begin(), b.end(), [](double x) { return x < 0.001; }), 4);
+  EXPECT_LE(b.size(), 20u);  // series per method stay bounded
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +252,9 @@ TEST(ServerMetricsTest, CountsCallsByCodeAndPassesPromtool) {
   ASSERT_TRUE(samples.ok()) << samples.status();
 
   const std::map<std::string, std::string> method = {
-      {"grpc_service", kEchoService}, {"grpc_method", "Echo"}};
+      {"grpc_type", "unary"},
+      {"grpc_service", kEchoService},
+      {"grpc_method", "Echo"}};
   auto with_code = [&](const char* code) {
     auto labels = method;
     labels["grpc_code"] = code;
@@ -262,10 +271,17 @@ TEST(ServerMetricsTest, CountsCallsByCodeAndPassesPromtool) {
   inf["le"] = "+Inf";
   EXPECT_EQ(FindSample(*samples, "grpc_server_handling_seconds_bucket", inf),
             4);
-  auto fine = method;
-  fine["le"] = "0.0001";
-  EXPECT_TRUE(FindSample(*samples, "grpc_server_handling_seconds_bucket", fine)
-                  .has_value());
+  for (const char* le : {"5e-05", "0.0001", "0.00075", "0.001", "0.005"}) {
+    auto fine = method;
+    fine["le"] = le;
+    EXPECT_TRUE(
+        FindSample(*samples, "grpc_server_handling_seconds_bucket", fine)
+            .has_value())
+        << le;
+  }
+  // One request message per call; a response message only for the answers.
+  EXPECT_EQ(FindSample(*samples, "grpc_server_msg_received_total", method), 4);
+  EXPECT_EQ(FindSample(*samples, "grpc_server_msg_sent_total", method), 2);
   auto sum = FindSample(*samples, "grpc_server_handling_seconds_sum", method);
   ASSERT_TRUE(sum.has_value());
   EXPECT_GT(*sum, 0);
@@ -286,7 +302,9 @@ TEST(ServerMetricsTest, HandlingTimeCoversTheHandler) {
   auto samples = ParseTextPage((*metrics)->TextPage());
   ASSERT_TRUE(samples.ok());
   const std::map<std::string, std::string> method = {
-      {"grpc_service", kEchoService}, {"grpc_method", "Echo"}};
+      {"grpc_type", "unary"},
+      {"grpc_service", kEchoService},
+      {"grpc_method", "Echo"}};
   auto sum = FindSample(*samples, "grpc_server_handling_seconds_sum", method);
   ASSERT_TRUE(sum.has_value());
   EXPECT_GE(*sum, 0.12);
@@ -307,15 +325,18 @@ TEST(ServerMetricsTest, MethodsArePreRegisteredWithZeroCounts) {
   ASSERT_NE(f.server, nullptr);
   auto samples = ParseTextPage((*metrics)->TextPage());
   ASSERT_TRUE(samples.ok());
-  EXPECT_EQ(
-      FindSample(*samples, "grpc_server_started_total",
-                 {{"grpc_service", kEchoService}, {"grpc_method", "Echo"}}),
-      0);
-  EXPECT_EQ(FindSample(*samples, "grpc_server_handled_total",
-                       {{"grpc_service", kEchoService},
-                        {"grpc_method", "Echo"},
-                        {"grpc_code", "OK"}}),
-            0);
+  const std::map<std::string, std::string> echo = {
+      {"grpc_type", "unary"},
+      {"grpc_service", kEchoService},
+      {"grpc_method", "Echo"}};
+  for (const char* name :
+       {"grpc_server_started_total", "grpc_server_msg_received_total",
+        "grpc_server_msg_sent_total", "grpc_server_handling_seconds_count"}) {
+    EXPECT_EQ(FindSample(*samples, name, echo), 0) << name;
+  }
+  auto ok = echo;
+  ok["grpc_code"] = "OK";
+  EXPECT_EQ(FindSample(*samples, "grpc_server_handled_total", ok), 0);
 }
 
 grpc::Status CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
@@ -360,7 +381,9 @@ TEST(ServerMetricsTest, UnknownMethodsShareOneSeries) {
   auto samples = ParseTextPage((*metrics)->TextPage());
   ASSERT_TRUE(samples.ok());
   const std::map<std::string, std::string> unknown = {
-      {"grpc_service", "unknown"}, {"grpc_method", "unknown"}};
+      {"grpc_type", "unary"},
+      {"grpc_service", "unknown"},
+      {"grpc_method", "unknown"}};
   EXPECT_EQ(FindSample(*samples, "grpc_server_started_total", unknown), 2);
   auto unimplemented = unknown;
   unimplemented["grpc_code"] = "Unimplemented";
@@ -380,10 +403,18 @@ TEST(ServerMetricsTest, UnknownMethodsShareOneSeries) {
   samples = ParseTextPage((*metrics)->TextPage());
   ASSERT_TRUE(samples.ok());
   EXPECT_EQ(FindSample(*samples, "grpc_server_handled_total",
-                       {{"grpc_service", "grpc.health.v1.Health"},
+                       {{"grpc_type", "unary"},
+                        {"grpc_service", "grpc.health.v1.Health"},
                         {"grpc_method", "Check"},
                         {"grpc_code", "OK"}}),
             1);
+  // Watch of grpc.health.v1.Health streams answers: its grpc_type comes from
+  // the generated descriptor pool.
+  EXPECT_EQ(FindSample(*samples, "grpc_server_started_total",
+                       {{"grpc_type", "server_stream"},
+                        {"grpc_service", "grpc.health.v1.Health"},
+                        {"grpc_method", "Watch"}}),
+            0);
 }
 
 // ---------------------------------------------------------------------------------------------

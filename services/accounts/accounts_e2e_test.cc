@@ -278,9 +278,11 @@ void ExpectCallMetrics(int metrics_port, const Acknowledged& ack) {
   ASSERT_TRUE(samples.ok()) << samples.status();
   const std::string svc = "salesops.v1.AccountsService";
   auto handled = [&](const std::string& method, const std::string& code) {
-    return salesops::testing::FindSample(
-        *samples, "grpc_server_handled_total",
-        {{"grpc_service", svc}, {"grpc_method", method}, {"grpc_code", code}});
+    return salesops::testing::FindSample(*samples, "grpc_server_handled_total",
+                                         {{"grpc_type", "unary"},
+                                          {"grpc_service", svc},
+                                          {"grpc_method", method},
+                                          {"grpc_code", code}});
   };
   const double accounts = static_cast<double>(ack.accounts.size());
   EXPECT_EQ(handled("GetAccount", "OK"), accounts) << *page;
@@ -290,9 +292,11 @@ void ExpectCallMetrics(int metrics_port, const Acknowledged& ack) {
   EXPECT_EQ(handled("GetQuota", "OK"), 4.0);
   EXPECT_EQ(handled("CreateAccount", "OK"), 1.0);
   EXPECT_EQ(handled("CreateAccount", "AlreadyExists"), 1.0);
-  EXPECT_EQ(salesops::testing::FindSample(
-                *samples, "grpc_server_handling_seconds_count",
-                {{"grpc_service", svc}, {"grpc_method", "GetAccount"}}),
+  EXPECT_EQ(salesops::testing::FindSample(*samples,
+                                          "grpc_server_handling_seconds_count",
+                                          {{"grpc_type", "unary"},
+                                           {"grpc_service", svc},
+                                           {"grpc_method", "GetAccount"}}),
             accounts + 1);
   double keys = 0;
   int key_samples = 0;

@@ -10,8 +10,9 @@
 int main(int argc, char** argv) {
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
-                       "salesops-accounts: accounts, contacts, org nodes and "
-                       "quotas. Flags: see README.md");
+                       "the SalesOps accounts service: customer accounts, "
+                       "contacts, the org tree and quotas (gRPC). Each flag "
+                       "may also come from SALESOPS_<FLAG NAME IN CAPITALS>.");
   auto runtime = salesops::ServiceRuntime::FromFlags(
       {"accounts", salesops::accounts::ColumnFamilies()});
   if (!runtime.ok()) {

@@ -44,8 +44,10 @@ int main(int argc, char** argv) {
   namespace credit = salesops::credit;
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
-                       "salesops-credit: credit and collections. Flags: see "
-                       "README.md");
+                       "the SalesOps credit service: credit profiles, "
+                       "receivables, credit checks and collections (gRPC). "
+                       "Each flag may also come from SALESOPS_<FLAG NAME IN "
+                       "CAPITALS>.");
   absl::StatusOr<credit::CreditFlags> flags =
       credit::CreditFlagsFromCommandLine();
   if (!flags.ok()) {

@@ -18,8 +18,10 @@ int main(int argc, char** argv) {
   namespace forecast = salesops::forecast;
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
-                       "salesops-forecast: the weighted forecast. Flags: see "
-                       "README.md");
+                       "the SalesOps forecast service: the weighted forecast "
+                       "rolled up the sales hierarchy, a read model of the "
+                       "other services' feeds (gRPC). Each flag may also come "
+                       "from SALESOPS_<FLAG NAME IN CAPITALS>.");
   auto peers = forecast::PeersFromFlags();  // outlive the runtime
   if (!peers.ok()) {
     return ServiceRuntime::FailedToStart(peers.status());

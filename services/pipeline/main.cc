@@ -49,8 +49,9 @@ int Serve(Setup setup) {
 int main(int argc, char** argv) {
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(argc, argv,
-                       "salesops-pipeline: opportunities and "
-                       "stage models. Flags: see README.md");
+                       "the SalesOps pipeline service: opportunities, stage "
+                       "models and buying centres (gRPC). Each flag may also "
+                       "come from SALESOPS_<FLAG NAME IN CAPITALS>.");
   auto setup = salesops::pipeline::SetupFromFlags();
   if (!setup.ok()) {
     return salesops::ServiceRuntime::FailedToStart(setup.status());

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
+#include "common/version/build_info.h"
 #include "tools/salesopsctl/rates.h"
 
 namespace salesops::ctl {
@@ -314,7 +315,8 @@ void Registry::PrintHelp(std::ostream& out) const {
          "SALESOPS_<SERVICE>; token: SALESOPS_TOKEN\n"
          "TLS: --tls_ca=PEM (verify the services), with --tls_cert=PEM "
          "--tls_key=PEM for mutual TLS (or SALESOPS_TLS_CA/_CERT/_KEY)\n"
-         "--version prints the version; --help this text\n"
+         "--version prints the version, commit and build type; --help this "
+         "text\n"
          "exit codes: 0 ok; 1 permanent error; 2 usage (bad flags or "
          "arguments); 3 retryable error (UNAVAILABLE, DEADLINE_EXCEEDED, "
          "ABORTED, RESOURCE_EXHAUSTED: the same command may succeed later); "
@@ -350,7 +352,7 @@ int Main(int argc, const char* const* argv, std::ostream& out,
     return kExitUsage;
   }
   if (args->Has("version")) {
-    out << VersionText() << "\n";
+    out << salesops::VersionText("salesopsctl") << "\n";
     return kExitOk;
   }
   if (args->positional().size() < 2 || args->Has("help")) {

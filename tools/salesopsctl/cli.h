@@ -19,7 +19,8 @@
 //                                           against this CA bundle
 //   --tls_cert=PEM       SALESOPS_TLS_CERT  with --tls_key: mutual TLS, this
 //   --tls_key=PEM        SALESOPS_TLS_KEY   client certificate presented
-//   --version                               the version and git commit
+//   --version                               version, git commit, build type
+//   --help                                  every command and flag
 //
 // Errors: a failed call prints "error: <CODE>: <message>" on stderr. Exit
 // codes (ExitCodeOf): 0 ok; 2 usage (bad flags or arguments); 1 a permanent
@@ -154,10 +155,6 @@ inline constexpr int kExitRowsRejected = 4;  // an import rejected rows
 // INVALID_ARGUMENT naming a flag ("--..."), kExitRetryable for UNAVAILABLE,
 // DEADLINE_EXCEEDED, ABORTED and RESOURCE_EXHAUSTED, kExitFailed otherwise.
 int ExitCodeOf(const absl::Status& s);
-
-// "salesopsctl <project version> (commit <git commit>)" — the commit as CMake
-// found it at configure time, "unknown" outside a git checkout.
-std::string VersionText();
 
 // A gRPC call's failure as an absl::Status with the same code and message.
 [[nodiscard]] absl::Status Check(const grpc::Status& s);

@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
   salesops::BlockTerminationSignals();
   salesops::ParseFlags(
       argc, argv,
-      "salesops_echo_server: test services on the shared runtime. "
-      "Flags: see common/server/flags.h");
+      "test services (EchoService, EntityService) on the shared runtime. "
+      "Each flag may also come from SALESOPS_<FLAG NAME IN CAPITALS>.");
   auto runtime = salesops::ServiceRuntime::FromFlags(
       {"echo", salesops::testing::EntityColumnFamilies()});
   if (!runtime.ok()) {

@@ -14,6 +14,8 @@ namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 std::mutex g_write_mu;
+// The rendered fields of this thread's innermost ScopedFields (",\"k\":v...").
+thread_local std::string t_scoped;
 
 const char* LevelName(Level l) {
   switch (l) {
@@ -68,6 +70,18 @@ std::string Value::Quote(std::string_view s) {
   return out;
 }
 
+ScopedFields::ScopedFields(Fields fields) : previous_(std::move(t_scoped)) {
+  t_scoped.clear();
+  for (const auto& [key, value] : fields) {
+    t_scoped.push_back(',');
+    t_scoped += Value::Quote(key);
+    t_scoped.push_back(':');
+    t_scoped += value.json();
+  }
+}
+
+ScopedFields::~ScopedFields() { t_scoped = std::move(previous_); }
+
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
 std::string Format(Level level, std::string_view msg, Fields fields,
@@ -86,6 +100,7 @@ std::string Format(Level level, std::string_view msg, Fields fields,
     line.push_back(':');
     line += value.json();
   }
+  line += t_scoped;
   line.push_back('}');
   return line;
 }

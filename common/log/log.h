@@ -39,9 +39,26 @@ class Value {
 
 using Fields = std::initializer_list<std::pair<std::string_view, Value>>;
 
+// Fields added to every line this thread writes while the scope lives, after
+// the line's own fields: e.g. the trace_id and span_id of the call being served
+// (common/trace sets them). Scopes nest: an inner scope's fields replace the
+// outer one's until it ends. Scopes must end in reverse order on the thread
+// that made them (keep them on the stack).
+class ScopedFields {
+ public:
+  explicit ScopedFields(Fields fields);
+  ~ScopedFields();
+  ScopedFields(const ScopedFields&) = delete;
+  ScopedFields& operator=(const ScopedFields&) = delete;
+
+ private:
+  std::string previous_;
+};
+
 // Lines below this level are dropped. Default kInfo.
 void SetMinLevel(Level level);
-// Formats one line (without the newline); exposed for tests.
+// Formats one line (without the newline), with this thread's scoped fields;
+// exposed for tests.
 std::string Format(Level level, std::string_view msg, Fields fields,
                    int64_t unix_micros);
 void Write(Level level, std::string_view msg, Fields fields = {});

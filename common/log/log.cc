@@ -14,8 +14,8 @@ namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 std::mutex g_write_mu;
-// The rendered fields of this thread's innermost ScopedFields (",\"k\":v...").
-thread_local std::string t_scoped;
+// This thread's innermost ScopedFields; null when none.
+thread_local const ScopedFields* t_scoped = nullptr;
 
 const char* LevelName(Level l) {
   switch (l) {
@@ -70,17 +70,35 @@ std::string Value::Quote(std::string_view s) {
   return out;
 }
 
-ScopedFields::ScopedFields(Fields fields) : previous_(std::move(t_scoped)) {
-  t_scoped.clear();
+ScopedFields::ScopedFields(Fields fields) : previous_(t_scoped) {
   for (const auto& [key, value] : fields) {
-    t_scoped.push_back(',');
-    t_scoped += Value::Quote(key);
-    t_scoped.push_back(':');
-    t_scoped += value.json();
+    rendered_.push_back(',');
+    rendered_ += Value::Quote(key);
+    rendered_.push_back(':');
+    rendered_ += value.json();
   }
+  t_scoped = this;
 }
 
-ScopedFields::~ScopedFields() { t_scoped = std::move(previous_); }
+ScopedFields::ScopedFields(std::string_view key1, const std::string* value1,
+                           std::string_view key2, const std::string* value2)
+    : previous_(t_scoped), keys_{key1, key2}, values_{value1, value2} {
+  t_scoped = this;
+}
+
+ScopedFields::~ScopedFields() { t_scoped = previous_; }
+
+void ScopedFields::AppendTo(std::string* line) const {
+  *line += rendered_;
+  for (int i = 0; i < 2; ++i) {
+    if (values_[i] != nullptr) {
+      line->push_back(',');
+      *line += Value::Quote(keys_[i]);
+      line->push_back(':');
+      *line += Value::Quote(*values_[i]);
+    }
+  }
+}
 
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
@@ -100,7 +118,9 @@ std::string Format(Level level, std::string_view msg, Fields fields,
     line.push_back(':');
     line += value.json();
   }
-  line += t_scoped;
+  if (t_scoped != nullptr) {
+    t_scoped->AppendTo(&line);
+  }
   line.push_back('}');
   return line;
 }

@@ -46,13 +46,25 @@ using Fields = std::initializer_list<std::pair<std::string_view, Value>>;
 // that made them (keep them on the stack).
 class ScopedFields {
  public:
+  // Rendered now.
   explicit ScopedFields(Fields fields);
+  // Two string fields read only when a line is written, so a scope no line
+  // is written in costs nothing but its bookkeeping: `*value1` and `*value2`
+  // must outlive the scope.
+  ScopedFields(std::string_view key1, const std::string* value1,
+               std::string_view key2, const std::string* value2);
   ~ScopedFields();
   ScopedFields(const ScopedFields&) = delete;
   ScopedFields& operator=(const ScopedFields&) = delete;
 
+  // Appends this scope's fields (",\"k\":v...") to `line`.
+  void AppendTo(std::string* line) const;
+
  private:
-  std::string previous_;
+  const ScopedFields* previous_;
+  std::string rendered_;
+  std::string_view keys_[2];
+  const std::string* values_[2] = {nullptr, nullptr};
 };
 
 // Lines below this level are dropped. Default kInfo.

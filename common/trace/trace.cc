@@ -219,8 +219,7 @@ const TraceContext* Current() { return t_current; }
 Scope::Scope(TraceContext context)
     : context_(std::move(context)),
       previous_(t_current),
-      fields_(
-          {{"trace_id", context_.trace_id}, {"span_id", context_.span_id}}) {
+      fields_("trace_id", &context_.trace_id, "span_id", &context_.span_id) {
   t_current = &context_;
 }
 

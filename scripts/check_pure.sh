@@ -17,7 +17,8 @@ files=(services/*/*_rules.h services/*/*_rules.cc services/*/*_rules_test.cc
        services/accounts/org_tree.cc services/accounts/key_accounts.cc
        common/org/scope.cc common/status/errors.cc
        common/fieldmask/field_mask.cc common/fieldmask/field_mask_test.cc
-       common/webhook/webhook_rules.cc common/webhook/webhook_rules_test.cc)
+       common/webhook/webhook_rules.cc common/webhook/webhook_rules_test.cc
+       common/trace/trace.cc common/trace/trace_test.cc common/log/log.cc)
 bad=0
 for f in "${files[@]}"; do
   deps=$(g++ -std=c++17 -M -I. -I"$GEN" -x c++ "$f" 2>&1) || {

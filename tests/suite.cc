@@ -634,4 +634,9 @@ void Suite::DumpLogs() const {
   }
 }
 
+std::string Suite::Log(Svc s) const {
+  const testing::Process* p = services_[s].process.get();
+  return p != nullptr ? p->Log() : "";
+}
+
 }  // namespace salesops::e2e

@@ -183,6 +183,9 @@ class Suite {
 
   // Prints the tail of every process's log (for a failing test).
   void DumpLogs() const;
+  // The log (stdout and stderr) of the running process of `s` so far; "" when
+  // none runs.
+  std::string Log(Svc s) const;
 
  private:
   // (Re)creates the channel and stubs of `s`.

@@ -6,8 +6,10 @@
 
 #include <random>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/flags.h"
 #include "common/status/status.h"
 
 namespace salesops {
@@ -20,7 +22,8 @@ FeedConsumer::FeedConsumer(Store* store, const PeerChannel* peer,
       stub_(v1::FeedService::NewStub(peer->channel())),
       options_(std::move(options)),
       apply_(std::move(apply)),
-      resync_(std::move(resync)) {
+      resync_(std::move(resync)),
+      access_log_(absl::GetFlag(FLAGS_access_log)) {
   options_.max_batch = std::max<size_t>(options_.max_batch, 1);
   if (options_.registry != nullptr) {
     const std::map<std::string, std::string> labels = {
@@ -304,11 +307,13 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
   uint64_t new_cursor = 0;
   size_t applied_events = 0;
   const v1::Event* last_real = nullptr;
+  std::vector<Applied> applied;
   absl::StatusOr<CommitResult> committed = store_->Write(
       SystemActor(absl::StrCat("feed:", options_.source)),
       [&](WriteTxn& txn) -> absl::Status {
         applied_events = 0;
         last_real = nullptr;
+        applied.clear();
         ASSIGN_OR_RETURN(const FeedCursor stored,
                          txn.GetFeedCursor(options_.source));
         const uint64_t cursor = stored.sequence;
@@ -325,7 +330,7 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
           }
           if (!event.kind().empty()) {  // an empty kind is a progress marker:
                                         // nothing to apply
-            absl::Status s = apply_(event, txn);
+            absl::Status s = ApplyOne(event, txn, &applied);
             if (!s.ok()) {
               return absl::Status(
                   s.code(), absl::StrCat("feed ", options_.source, " event ",
@@ -355,6 +360,7 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
   if (!committed.ok()) {
     return committed.status();
   }
+  LogApplied(applied);
 
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -375,6 +381,37 @@ absl::Status FeedConsumer::ApplyBatch(std::vector<v1::Event>& batch) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status FeedConsumer::ApplyOne(const v1::Event& event, WriteTxn& txn,
+                                    std::vector<Applied>* applied) {
+  if (event.traceparent().empty()) {  // written without a trace
+    absl::Status s = apply_(event, txn);
+    if (access_log_ && s.ok()) {
+      applied->push_back({&event, {}});
+    }
+    return s;
+  }
+  trace::Scope scope(
+      trace::FromHeaders(event.traceparent(), event.tracestate()));
+  absl::Status s = apply_(event, txn);
+  if (access_log_ && s.ok()) {
+    applied->push_back({&event, scope.context()});
+  }
+  return s;
+}
+
+void FeedConsumer::LogApplied(const std::vector<Applied>& applied) const {
+  for (const Applied& a : applied) {
+    std::optional<trace::Scope> scope;
+    if (!a.trace.trace_id.empty()) {
+      scope.emplace(a.trace);
+    }
+    log::Info("feed event applied", {{"source", options_.source},
+                                     {"kind", a.event->kind()},
+                                     {"entity_id", a.event->entity_id()},
+                                     {"sequence", a.event->sequence()}});
+  }
 }
 
 }  // namespace salesops

@@ -21,6 +21,12 @@
 // (GetFeedPosition), runs the ResyncFn, then stores that epoch with the
 // cursor the resync wrote.
 //
+// Each event is applied with the trace of the write that produced it current
+// (a child span of its traceparent, trace.h), so the apply's log lines carry
+// that trace_id; with --access_log, one "feed event applied" line per event
+// (source, kind, entity_id, sequence, trace_id, span_id) once its batch
+// committed.
+//
 // Metrics (label `source`): salesops_feed_lag_events (head of the source feed
 // minus applied), salesops_feed_last_applied_seconds (commit time, Unix
 // seconds, of the last applied event), salesops_feed_events_applied_total,
@@ -43,6 +49,7 @@
 #include "absl/time/time.h"
 #include "common/server/peer.h"
 #include "common/store/store.h"
+#include "common/trace/trace.h"
 #include "salesops/v1/feed.grpc.pb.h"
 
 namespace prometheus {
@@ -122,6 +129,15 @@ class FeedConsumer {
   // GetFeedPosition's epoch, resync_, then the epoch stored with the cursor.
   absl::Status Resync();
   absl::Status ApplyBatch(std::vector<v1::Event>& batch);
+  // apply_ with the event's trace current; with --access_log, `*applied`
+  // gets the event and that trace when it succeeded.
+  struct Applied {
+    const v1::Event* event;
+    trace::TraceContext trace;
+  };
+  absl::Status ApplyOne(const v1::Event& event, WriteTxn& txn,
+                        std::vector<Applied>* applied);
+  void LogApplied(const std::vector<Applied>& applied) const;
   void Run();
   bool SleepUnlessStopped(absl::Duration d);
   // Publishes the stored cursor to applied() and wakes WaitForApplied.
@@ -133,6 +149,7 @@ class FeedConsumer {
   FeedConsumerOptions options_;
   ApplyFn apply_;
   ResyncFn resync_;
+  const bool access_log_;  // --access_log
 
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> head_{0};

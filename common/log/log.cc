@@ -14,6 +14,8 @@ namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 std::mutex g_write_mu;
+// This thread's innermost ScopedFields; null when none.
+thread_local const ScopedFields* t_scoped = nullptr;
 
 const char* LevelName(Level l) {
   switch (l) {
@@ -68,6 +70,36 @@ std::string Value::Quote(std::string_view s) {
   return out;
 }
 
+ScopedFields::ScopedFields(Fields fields) : previous_(t_scoped) {
+  for (const auto& [key, value] : fields) {
+    rendered_.push_back(',');
+    rendered_ += Value::Quote(key);
+    rendered_.push_back(':');
+    rendered_ += value.json();
+  }
+  t_scoped = this;
+}
+
+ScopedFields::ScopedFields(std::string_view key1, const std::string* value1,
+                           std::string_view key2, const std::string* value2)
+    : previous_(t_scoped), keys_{key1, key2}, values_{value1, value2} {
+  t_scoped = this;
+}
+
+ScopedFields::~ScopedFields() { t_scoped = previous_; }
+
+void ScopedFields::AppendTo(std::string* line) const {
+  *line += rendered_;
+  for (int i = 0; i < 2; ++i) {
+    if (values_[i] != nullptr) {
+      line->push_back(',');
+      *line += Value::Quote(keys_[i]);
+      line->push_back(':');
+      *line += Value::Quote(*values_[i]);
+    }
+  }
+}
+
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
 std::string Format(Level level, std::string_view msg, Fields fields,
@@ -85,6 +117,9 @@ std::string Format(Level level, std::string_view msg, Fields fields,
     line += Value::Quote(key);
     line.push_back(':');
     line += value.json();
+  }
+  if (t_scoped != nullptr) {
+    t_scoped->AppendTo(&line);
   }
   line.push_back('}');
   return line;

@@ -39,9 +39,38 @@ class Value {
 
 using Fields = std::initializer_list<std::pair<std::string_view, Value>>;
 
+// Fields added to every line this thread writes while the scope lives, after
+// the line's own fields: e.g. the trace_id and span_id of the call being served
+// (common/trace sets them). Scopes nest: an inner scope's fields replace the
+// outer one's until it ends. Scopes must end in reverse order on the thread
+// that made them (keep them on the stack).
+class ScopedFields {
+ public:
+  // Rendered now.
+  explicit ScopedFields(Fields fields);
+  // Two string fields read only when a line is written, so a scope no line
+  // is written in costs nothing but its bookkeeping: `*value1` and `*value2`
+  // must outlive the scope.
+  ScopedFields(std::string_view key1, const std::string* value1,
+               std::string_view key2, const std::string* value2);
+  ~ScopedFields();
+  ScopedFields(const ScopedFields&) = delete;
+  ScopedFields& operator=(const ScopedFields&) = delete;
+
+  // Appends this scope's fields (",\"k\":v...") to `line`.
+  void AppendTo(std::string* line) const;
+
+ private:
+  const ScopedFields* previous_;
+  std::string rendered_;
+  std::string_view keys_[2];
+  const std::string* values_[2] = {nullptr, nullptr};
+};
+
 // Lines below this level are dropped. Default kInfo.
 void SetMinLevel(Level level);
-// Formats one line (without the newline); exposed for tests.
+// Formats one line (without the newline), with this thread's scoped fields;
+// exposed for tests.
 std::string Format(Level level, std::string_view msg, Fields fields,
                    int64_t unix_micros);
 void Write(Level level, std::string_view msg, Fields fields = {});

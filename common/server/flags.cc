@@ -52,6 +52,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
 ABSL_FLAG(int32_t, max_message_bytes, 16 * 1024 * 1024,
           "maximum gRPC message size in bytes, sent and received");
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
+ABSL_FLAG(bool, access_log, false,
+          "log one \"access\" line per call (principal, method, code, "
+          "latency, trace id) and per applied feed event");
 ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(168),
           "how long change-feed events are kept before Watch answers "
           "OUT_OF_RANGE");

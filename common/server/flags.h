@@ -34,6 +34,10 @@
 //       run before they are cancelled.
 //   --max_message_bytes (16777216): largest gRPC message, both directions.
 //   --log_level ("info"): debug | info | warn | error.
+//   --access_log (false): one "access" log line per call served through the
+//       handler shell (handler.h: principal, role, method, code, latency_us,
+//       peer, trace_id), refused calls included, and one "feed event applied"
+//       line per event a feed consumer applies (docs/OPERATIONS.md).
 //   --feed_retention (168h): how long change-feed events are kept.
 //   --peer_token_file (""): file with the bearer token this service sends to
 //       its peers (see peer.h); --peer_tls_ca_file, --peer_tls_cert_file,
@@ -86,6 +90,7 @@ ABSL_DECLARE_FLAG(bool, sync_writes);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int32_t, max_message_bytes);
 ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(bool, access_log);
 ABSL_DECLARE_FLAG(absl::Duration, feed_retention);
 ABSL_DECLARE_FLAG(std::string, peer_token_file);
 ABSL_DECLARE_FLAG(std::string, peer_tls_ca_file);

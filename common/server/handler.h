@@ -7,7 +7,12 @@
 // the caller once, checks the table's roles for the method, answers the edge's
 // field-bound violations (bounds.h), times the call for an optional observer
 // and maps the body's absl::Status (with its error details, status.h) to the
-// grpc::Status sent:
+// grpc::Status sent. It also makes the call's trace context current for the
+// body on the handler's thread (trace.h: a child span of the call's
+// `traceparent`/`tracestate` metadata, a new trace when missing or invalid), so
+// every line the body logs there carries trace_id and span_id, and peer calls
+// made there pass the trace on (peer.h); with --access_log it writes one
+// "access" line per call, refused calls included (DECISIONS D45):
 //
 //   AccountsServiceImpl::AccountsServiceImpl(const Authenticator* auth, ...)
 //       : gate_(auth, v1::AccountsService::service_full_name(),
@@ -29,6 +34,7 @@
 #include <grpcpp/support/status.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +48,7 @@
 #include "common/server/auth.h"
 #include "common/server/principal.h"
 #include "common/status/status.h"
+#include "common/trace/trace.h"
 
 namespace salesops {
 
@@ -81,24 +88,44 @@ class CallGate {
       observer_(method, elapsed);
     }
   }
+  // True when calls are timed: an observer is set or --access_log is on.
+  bool timed() const { return observed() || access_log_; }
+  // --access_log, read at construction; tests may set it.
+  void set_access_log(bool on) { access_log_ = on; }
+
+  // The end of a call the shell served, before its status is sent: the
+  // observer, the access line (--access_log: principal, role, method, code,
+  // latency_us, peer, with the call's trace_id and span_id) and the call's
+  // trace id noted for the interceptor's "rpc failed" line (same thread).
+  // `who` is null for a call refused before or by authentication.
+  void Finished(const grpc::ServerContextBase& ctx, std::string_view method,
+                const Principal* who, const grpc::Status& sent,
+                absl::Time start, const trace::TraceContext& trace) const;
 
  private:
   const Authenticator* auth_;
+  std::string service_;
+  bool access_log_ = false;
   absl::flat_hash_map<std::string, std::vector<Role>> roles_;
   Observer observer_;
 };
+
+// The trace context of a call: a child span of its traceparent (and
+// tracestate) metadata, or a new trace when that is missing or invalid.
+trace::TraceContext CallTraceContext(const grpc::ServerContextBase& ctx);
 
 // A sync unary handler's shell: body(const Principal&) → absl::Status.
 template <typename Body>
 grpc::Status Serve(const CallGate& gate, grpc::ServerContextBase* ctx,
                    std::string_view method, Body&& body) {
-  const absl::Time start = gate.observed() ? absl::Now() : absl::Time();
+  const absl::Time start = gate.timed() ? absl::Now() : absl::Time();
+  trace::Scope scope(CallTraceContext(*ctx));
   absl::StatusOr<Principal> who = gate.Admit(*ctx, method);
-  absl::Status status = who.ok() ? body(*who) : std::move(who).status();
-  if (gate.observed()) {
-    gate.Observe(method, absl::Now() - start);
-  }
-  return ToGrpc(status);
+  absl::Status status = who.ok() ? body(*who) : who.status();
+  grpc::Status sent = ToGrpc(status);
+  gate.Finished(*ctx, method, who.ok() ? &*who : nullptr, sent, start,
+                scope.context());
+  return sent;
 }
 
 // Finishes a callback call exactly once with an absl::Status.
@@ -106,20 +133,28 @@ using Finish = std::function<void(const absl::Status&)>;
 
 // A callback unary handler's shell: body(const Principal&, Finish) starts the
 // work and calls Finish once, on any thread, when it is done. `method` must
-// outlive the call (the macro passes `__func__`, a static string).
+// outlive the call (the macro passes `__func__`, a static string). The trace
+// context is current while the body runs on the handler's thread; work it
+// continues on other threads carries it with trace::Bind.
 template <typename Body>
 grpc::ServerUnaryReactor* ServeAsync(const CallGate& gate,
                                      grpc::CallbackServerContext* ctx,
                                      std::string_view method, Body&& body) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const absl::Time start = gate.observed() ? absl::Now() : absl::Time();
-  Finish finish = [&gate, reactor, start, method](const absl::Status& s) {
-    if (gate.observed()) {
-      gate.Observe(method, absl::Now() - start);
-    }
-    reactor->Finish(ToGrpc(s));
-  };
+  const absl::Time start = gate.timed() ? absl::Now() : absl::Time();
+  trace::Scope scope(CallTraceContext(*ctx));
   absl::StatusOr<Principal> who = gate.Admit(*ctx, method);
+  std::optional<Principal> caller;
+  if (who.ok()) {
+    caller = *who;
+  }
+  Finish finish = [&gate, ctx, reactor, start, method, trace = scope.context(),
+                   caller = std::move(caller)](const absl::Status& s) {
+    grpc::Status sent = ToGrpc(s);
+    gate.Finished(*ctx, method, caller ? &*caller : nullptr, sent, start,
+                  trace);
+    reactor->Finish(sent);
+  };
   if (!who.ok()) {
     finish(who.status());
   } else {

@@ -16,6 +16,7 @@
 #include "common/log/log.h"
 #include "common/server/bounds.h"
 #include "common/status/violations.h"
+#include "common/trace/trace.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "prometheus/counter.h"
@@ -89,6 +90,21 @@ log::Level LevelFor(grpc::StatusCode code) {
     default:
       return log::Level::kInfo;
   }
+}
+
+// For the "rpc failed" line: the trace id of a call the handler shell served
+// on this thread, else the one of the call's valid traceparent, else "".
+std::string CallTraceId(const grpc::ServerContextBase& ctx) {
+  std::string id = trace::FinishedCallTraceId(&ctx);
+  if (id.empty()) {
+    const auto& metadata = ctx.client_metadata();
+    if (auto it = metadata.find(trace::kTraceparent); it != metadata.end()) {
+      std::optional<trace::TraceContext> parent = trace::ParseTraceparent(
+          std::string_view(it->second.data(), it->second.size()));
+      id = parent ? parent->trace_id : "";
+    }
+  }
+  return id;
 }
 
 }  // namespace
@@ -350,11 +366,20 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
       // gateway names the HTTP client in kHttpPeerMetadata, which only it can
       // set on an in-process call.
       const auto& metadata = info_->server_context()->client_metadata();
-      if (absl::StartsWith(peer, "inproc")) {
+      if (absl::StartsWith(peer, "inproc") || peer == "unknown") {
         if (auto it = metadata.find(kHttpPeerMetadata); it != metadata.end()) {
           peer = absl::StrCat(
               "http:", absl::string_view(it->second.data(), it->second.size()));
         }
+      }
+    }
+    // The call's trace id (trace.h) unless a current trace adds it already:
+    // the one the handler shell noted on this thread, else the caller's.
+    std::optional<log::ScopedFields> trace_fields;
+    if (trace::Current() == nullptr && info_->server_context() != nullptr) {
+      std::string id = CallTraceId(*info_->server_context());
+      if (!id.empty()) {
+        trace_fields.emplace(log::Fields{{"trace_id", id}});
       }
     }
     log::Write(

@@ -41,6 +41,7 @@
 // UNKNOWN, INTERNAL, DATA_LOSS error (a bug); UNIMPLEMENTED, DEADLINE_EXCEEDED,
 // UNAVAILABLE, RESOURCE_EXHAUSTED warn (a misrouted client, overload, a peer
 // down); everything else (the caller's mistake, e.g. INVALID_ARGUMENT) info.
+// The line also carries the call's trace_id (common/trace/trace.h).
 //
 // The same interceptor is the edge of field bounds (bounds.h): for every
 // method named at construction whose request type is in the generated

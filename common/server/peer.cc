@@ -6,6 +6,7 @@
 #include "common/server/files.h"
 #include "common/server/flags.h"
 #include "common/status/status.h"
+#include "common/trace/trace.h"
 
 namespace salesops {
 
@@ -113,6 +114,13 @@ void PeerChannel::Prepare(grpc::ClientContext* context,
   }
   if (!config_.bearer_token.empty()) {
     context->AddMetadata("authorization", "Bearer " + config_.bearer_token);
+  }
+  // The trace goes on: the callee's span is a child of ours (trace.h).
+  if (const trace::TraceContext* trace = trace::Current()) {
+    context->AddMetadata(trace::kTraceparent, trace->Traceparent());
+    if (!trace->tracestate.empty()) {
+      context->AddMetadata(trace::kTracestate, trace->tracestate);
+    }
   }
 }
 

@@ -66,7 +66,9 @@ class PeerChannel {
   const PeerConfig& config() const { return config_; }
 
   // A context for one call: deadline now + `timeout` (default
-  // config().call_timeout) and the bearer token.
+  // config().call_timeout), the bearer token and, when this thread has a
+  // current trace (trace.h), its `traceparent` (our span as the parent) and
+  // `tracestate`.
   std::unique_ptr<grpc::ClientContext> NewContext(
       std::optional<absl::Duration> timeout = std::nullopt) const;
   // The same settings on a caller-owned context (for streams the caller keeps,

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "common/metrics/metrics.h"
@@ -12,6 +14,7 @@
 #include "common/server/server.h"
 #include "common/server/testing/echo_service.h"
 #include "common/testing/temp_dir.h"
+#include "common/trace/trace.h"
 #include "salesops/testing/testing.grpc.pb.h"
 
 namespace salesops {
@@ -168,6 +171,80 @@ TEST(PeerConfig, FromFlagsReadsTheTokenFileAndTimeout) {
             absl::StatusCode::kFailedPrecondition);
   absl::SetFlag(&FLAGS_peer_token_file, "");
   absl::SetFlag(&FLAGS_peer_timeout, absl::Seconds(5));
+}
+
+// The lines of `log` containing every one of `needles`.
+int CountLines(const std::string& log,
+               const std::vector<std::string>& needles) {
+  int n = 0;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    end = end == std::string::npos ? log.size() : end;
+    const std::string line = log.substr(start, end - start);
+    bool all = true;
+    for (const std::string& needle : needles) {
+      all = all && line.find(needle) != std::string::npos;
+    }
+    n += all ? 1 : 0;
+    start = end + 1;
+  }
+  return n;
+}
+
+// A peer call made in a trace passes it on; the callee's handler shell
+// continues it (its access line and its "rpc failed" line carry the trace id,
+// once), and a call refused for its token is in the access log too.
+TEST(PeerChannel, PassesTheCurrentTraceOn) {
+  absl::SetFlag(&FLAGS_access_log, true);
+  EchoServer s;
+  absl::SetFlag(&FLAGS_access_log, false);
+  auto good = PeerChannel::Create(Config(s)).value();
+  auto bad = PeerChannel::Create(Config(s, "wrong-token")).value();
+  const std::string id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string trace_id = "\"trace_id\":\"" + id + "\"";
+  ::testing::internal::CaptureStderr();
+  {
+    trace::Scope scope(
+        *trace::ParseTraceparent("00-" + id + "-00f067aa0ba902b7-01"));
+    EXPECT_TRUE(Call(*good, 0).ok());
+    EXPECT_EQ(Call(*good, 5).error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(Call(*bad, 0).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_TRUE(Call(*good, 0).ok());  // no trace here: the server starts one
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  const std::string access = "\"msg\":\"access\"";
+  const std::string method =
+      "\"method\":\"/salesops.testing.EchoService/Echo\"";
+  EXPECT_EQ(
+      CountLines(log, {access, method, "\"principal\":\"pipeline\"",
+                       "\"role\":\"SERVICE\"", "\"code\":\"OK\"", trace_id}),
+      1)
+      << log;
+  EXPECT_EQ(CountLines(log, {access, "\"code\":\"NOT_FOUND\"", trace_id}), 1)
+      << log;
+  EXPECT_EQ(CountLines(log, {access, "\"principal\":\"\"",
+                             "\"code\":\"UNAUTHENTICATED\"", trace_id}),
+            1)
+      << log;
+  EXPECT_EQ(CountLines(log, {access, "\"code\":\"OK\"", "\"trace_id\":\""}), 2)
+      << log;
+  // The failure lines: the trace id once each (no duplicate key).
+  EXPECT_EQ(CountLines(log, {"\"msg\":\"rpc failed\"", trace_id}), 2) << log;
+  size_t at = 0;
+  int dup = 0;
+  for (size_t line = 0;
+       (line = log.find("rpc failed", at)) != std::string::npos;
+       at = line + 1) {
+    const size_t end = log.find('\n', line);
+    const std::string l = log.substr(line, end - line);
+    const size_t first = l.find("\"trace_id\"");
+    dup += first != std::string::npos &&
+                   l.find("\"trace_id\"", first + 1) != std::string::npos
+               ? 1
+               : 0;
+  }
+  EXPECT_EQ(dup, 0) << log;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -20,6 +21,7 @@
 #include "common/status/status.h"
 #include "common/store/key.h"
 #include "common/store/store_internal.h"
+#include "common/trace/trace.h"
 
 namespace salesops {
 
@@ -108,7 +110,10 @@ std::string NewEpoch() {
 struct Store::Pending {
   Actor actor;
   TxnFn fn;
-  DoneFn on_done;                   // WriteAsync; empty for Write
+  DoneFn on_done;  // WriteAsync; empty for Write
+  // The writer's trace (trace.h), current while `fn` runs: its events carry
+  // it (WriteTxn::Emit) and its log lines its trace_id.
+  std::optional<trace::TraceContext> trace;
   bool done = false;                // guarded by queue_mu_
   std::condition_variable done_cv;  // its caller waits on this alone
   absl::StatusOr<CommitResult> result =
@@ -400,6 +405,9 @@ absl::StatusOr<CommitResult> Store::Write(Actor actor, TxnFn fn) {
   auto pending = std::make_shared<Pending>();
   pending->actor = std::move(actor);
   pending->fn = std::move(fn);
+  if (const trace::TraceContext* trace = trace::Current()) {
+    pending->trace = *trace;
+  }
   std::unique_lock<std::mutex> lock(queue_mu_);
   if (stopping_) {
     return absl::UnavailableError("store: shutting down");
@@ -417,6 +425,9 @@ void Store::WriteAsync(Actor actor, TxnFn fn, DoneFn done) {
   auto pending = std::make_shared<Pending>();
   pending->actor = std::move(actor);
   pending->fn = std::move(fn);
+  if (const trace::TraceContext* trace = trace::Current()) {
+    pending->trace = *trace;
+  }
   pending->on_done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
@@ -507,6 +518,10 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   for (size_t i = 0; i < group.size(); ++i) {
     batch.SetSavePoint();
     WriteTxn txn(this, &batch, next, now, &group[i]->actor);
+    std::optional<trace::Scope> trace;
+    if (group[i]->trace) {
+      trace.emplace(std::move(*group[i]->trace));
+    }
     absl::Status status = group[i]->fn(txn);
     if (status.ok()) {
       status = txn.deferred_;

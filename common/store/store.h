@@ -280,7 +280,9 @@ class Store {
 
   // ---- Writes ----
   // Runs `fn` on the commit path on behalf of `actor` and returns once its
-  // batch is durable (or failed).
+  // batch is durable (or failed). The caller's current trace (trace.h) is
+  // current while `fn` runs, and the events it emits carry it (traceparent,
+  // tracestate). Both apply to WriteAsync too.
   [[nodiscard]] absl::StatusOr<CommitResult> Write(Actor actor, TxnFn fn);
   // The same without waiting: `done` gets what Write would return, once the
   // batch is durable (or failed). It runs on the store's completion thread —

@@ -13,6 +13,7 @@
 #include "common/store/key.h"
 #include "common/store/store.h"
 #include "common/store/store_internal.h"
+#include "common/trace/trace.h"
 
 namespace salesops {
 
@@ -170,6 +171,12 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
   payload->set_type_url(
       absl::StrCat("type.googleapis.com/", state.GetDescriptor()->full_name()));
   payload->set_value(std::move(serialized));
+  // The write's trace (Store::Write made it current), so a consumer applying
+  // the event continues it (feed.proto Event.traceparent).
+  if (const trace::TraceContext* trace = trace::Current()) {
+    event.set_traceparent(trace->Traceparent());
+    event.set_tracestate(trace->tracestate);
+  }
   batch_->Put(store_->outbox_, EventKey(sequence), event.SerializeAsString())
       .PermitUncheckedError();
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/trace/trace.h"
 #include "common/webhook/delivery_metrics.h"
 #include "common/webhook/webhook_rules.h"
 
@@ -106,9 +107,10 @@ class Deliverer {
   bool Step();
   // POSTs `event` until a 2xx; false when stopped or auto-paused first.
   bool Deliver(const v1::Event& event);
-  // One attempt: true on a 2xx, else `*error` says what went wrong.
+  // One attempt: true on a 2xx, else `*error` says what went wrong. Sends
+  // the event's traceparent and tracestate headers when it has them.
   bool Post(const std::string& body, const std::string& event_id,
-            std::string* error);
+            const v1::Event& event, std::string* error);
   // Records a failed attempt; false when the subscription got auto-paused.
   bool Failed(const std::string& error);
   void AutoPause(const std::string& reason);
@@ -267,7 +269,7 @@ bool Deliverer::Deliver(const v1::Event& event) {
   const std::string id = EventId(epoch_, event.sequence());
   for (int attempt = 1;; ++attempt) {
     std::string error;
-    if (Post(*body, id, &error)) {
+    if (Post(*body, id, event, &error)) {
       metrics_->success().Increment();
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -292,12 +294,19 @@ bool Deliverer::Deliver(const v1::Event& event) {
 }
 
 bool Deliverer::Post(const std::string& body, const std::string& event_id,
-                     std::string* error) {
+                     const v1::Event& event, std::string* error) {
   const int64_t t = absl::ToUnixSeconds(absl::Now());
   httplib::Headers headers = {
       {"SalesOps-Event-Id", event_id},
       {"SalesOps-Signature", SignatureHeader(secret_, t, body)},
       {"User-Agent", "salesops-webhooks/1 (" + settings_->service + ")"}};
+  // The trace of the write that made the event (W3C Trace Context).
+  if (!event.traceparent().empty()) {
+    headers.emplace(trace::kTraceparent, event.traceparent());
+    if (!event.tracestate().empty()) {
+      headers.emplace(trace::kTracestate, event.tracestate());
+    }
+  }
   httplib::Result res =
       client_->Post(path_.c_str(), headers, body, "application/json");
   if (res && res->status >= 200 && res->status < 300) {

@@ -8,6 +8,7 @@
 #include "common/org/org_listing.h"
 #include "common/server/peer.h"
 #include "common/status/status.h"
+#include "common/trace/trace.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
 
@@ -53,8 +54,11 @@ void CallAsync(const PeerChannel& peer, const char* peer_name, Req req,
   auto call = std::make_shared<AsyncCall<Req, Resp>>();
   call->ctx = peer.NewContext();
   call->req = std::move(req);
+  // The callback runs on a gRPC thread: the caller's trace goes with it, so
+  // the write it leads to carries that trace (trace.h).
   start(call->ctx.get(), &call->req, &call->resp,
-        [call, peer_name, done = std::move(done)](grpc::Status s) {
+        [call, peer_name,
+         done = trace::Bind(std::move(done))](grpc::Status s) mutable {
           if (absl::Status st = FromPeer(s, peer_name); !st.ok()) {
             done(st);
             return;

@@ -44,7 +44,7 @@ for arg in "$@"; do
   grep -qF "No flags matched" <<<"$out" && fail "$name --help matched no flags"
   grep -qF -- "--flagfile" <<<"$out" && fail "$name --help lists Abseil's --flagfile"
   case $name in
-    salesops-*|salesops_echo_server)
+    salesops-accounts|salesops-pipeline|salesops-forecast|salesops-credit|salesops_echo_server)
       expect_help "$name" "$name: " "Flags from common/server/flags.cc:" \
         '--data_dir (directory of the service'"'"'s RocksDB); default: "";' \
         '--listen (' 'default: "127.0.0.1:50051";' '--log_level (' \

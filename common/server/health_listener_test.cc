@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/server/flags.h"
 #include "common/server/server.h"
+#include "common/server/testing/channels.h"
 #include "common/server/testing/echo_service.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -38,23 +39,12 @@ using ::salesops::testing::EchoRequest;
 using ::salesops::testing::EchoResponse;
 using ::salesops::testing::EchoService;
 using ::salesops::testing::EchoServiceImpl;
+using ::salesops::testing::FreshChannel;
+using ::salesops::testing::In;
 using ::testing::HasSubstr;
 
 constexpr char kEchoService[] = "salesops.testing.EchoService";
 constexpr char kToken[] = "health-listener-test-token";
-
-std::chrono::system_clock::time_point In(absl::Duration d) {
-  return std::chrono::system_clock::now() +
-         std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
-std::shared_ptr<grpc::Channel> FreshChannel(
-    const std::string& target, std::shared_ptr<grpc::ChannelCredentials> creds =
-                                   grpc::InsecureChannelCredentials()) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(target, creds, args);
-}
 
 // Check(service) on `target`, plaintext, no token: the status or the error.
 grpc::Status Check(const std::string& target, const std::string& service,

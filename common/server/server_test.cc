@@ -32,6 +32,7 @@
 #include "common/metrics/metrics.h"
 #include "common/metrics/testing/scrape.h"
 #include "common/server/interceptors.h"
+#include "common/server/testing/channels.h"
 #include "common/server/testing/echo_service.h"
 #include "common/testing/process.h"
 #include "common/testing/temp_dir.h"
@@ -56,7 +57,9 @@ using ::salesops::testing::EchoResponse;
 using ::salesops::testing::EchoService;
 using ::salesops::testing::EchoServiceImpl;
 using ::salesops::testing::FindSample;
+using ::salesops::testing::FreshChannel;
 using ::salesops::testing::HttpGet;
+using ::salesops::testing::In;
 using ::salesops::testing::ParseTextPage;
 using ::salesops::testing::Process;
 using ::salesops::testing::PromtoolCheck;
@@ -66,20 +69,6 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 
 constexpr char kEchoService[] = "salesops.testing.EchoService";
-
-std::chrono::system_clock::time_point In(absl::Duration d) {
-  return std::chrono::system_clock::now() +
-         std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
-// A channel of its own (no subchannel shared with other channels of the test).
-std::shared_ptr<grpc::Channel> FreshChannel(
-    const std::string& target, std::shared_ptr<grpc::ChannelCredentials> creds =
-                                   grpc::InsecureChannelCredentials()) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(target, creds, args);
-}
 
 grpc::Status CallEcho(EchoService::Stub& stub, const std::string& text,
                       int delay_ms = 0, int code = 0,

@@ -293,6 +293,19 @@ TEST(DeployTest, EveryAlertIsTestedFiringAndNot) {
   }
 }
 
+// Every alert has its runbook in docs/OPERATIONS.md: its name in backquotes
+// (the alerts table, or the SLO section's runbooks).
+TEST(DeployTest, EveryAlertHasARunbook) {
+  const std::string operations = ReadFile(kSourceDir + "/docs/OPERATIONS.md");
+  for (const std::string& f : RuleFiles()) {
+    for (const std::string& a :
+         ValuesOf(ReadFile(kPrometheusDir + "/" + f), "alert:")) {
+      EXPECT_TRUE(absl::StrContains(operations, absl::StrCat("`", a, "`")))
+          << "docs/OPERATIONS.md has no runbook for " << a << " (" << f << ")";
+    }
+  }
+}
+
 // The dashboard, parsed (a JSON value; null when it does not parse).
 google::protobuf::Value ReadDashboard() {
   google::protobuf::Value dashboard;

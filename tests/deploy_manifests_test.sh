@@ -15,6 +15,7 @@
 #     packages exist in Debian 12, a non-root USER in the final stage, the ports exposed
 #     (service, health and metrics ports).
 # Usage: deploy_manifests_test.sh <source dir> [<build dir>]   (build dir default: <src>/build)
+#   KUBECTL=<path> renders with another kubectl (e.g. Debian's 1.20 unpacked elsewhere).
 set -euo pipefail
 SRC=$(cd "${1:?usage: $0 <source dir> [<build dir>]}" && pwd)
 BUILD=$(cd "${2:-$SRC/build}" && pwd)

@@ -1,6 +1,7 @@
 #include "common/store/store.h"
 
 #include <pthread.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
@@ -29,13 +30,27 @@ using namespace store_internal;  // NOLINT: this file implements the store
 
 namespace {
 
+bool Supported(rocksdb::CompressionType type) {
+  const std::vector<rocksdb::CompressionType> supported =
+      rocksdb::GetSupportedCompressions();
+  return std::find(supported.begin(), supported.end(), type) != supported.end();
+}
+
 rocksdb::ColumnFamilyOptions CfOptions() {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(32 << 20);
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf.compression = rocksdb::kNoCompression;
+  // LZ4 on the upper levels (cheap enough for the flush and compaction
+  // threads), ZSTD on the bottommost level where most of the data settles
+  // (DECISIONS D50); none when this librocksdb lacks them. Existing files keep
+  // the compression they were written with and are read as before.
+  cf.compression = Supported(rocksdb::kLZ4Compression)
+                       ? rocksdb::kLZ4Compression
+                       : rocksdb::kNoCompression;
+  cf.bottommost_compression =
+      Supported(rocksdb::kZSTD) ? rocksdb::kZSTD : cf.compression;
   return cf;
 }
 

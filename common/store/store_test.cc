@@ -1,10 +1,12 @@
 #include "common/store/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -347,6 +349,57 @@ TEST(Store, ReopenRecoversFeedPositionAndData) {
   auto events = AllEvents(*store, 2);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events.front().sequence(), 3u);
+}
+
+// Stored tables are compressed (D50): LZ4 for a flushed table. CRM rows
+// repeat themselves (names, stages, currencies), so the table is well under
+// the bytes written.
+TEST(Store, FlushedTablesAreCompressed) {
+  salesops::testing::TempDir dir;
+  auto store = Store::Open(dir.path(), Options()).value();
+  uint64_t raw = 0;
+  for (int batch = 0; batch < 20; ++batch) {
+    ASSERT_TRUE(
+        store
+            ->Write(SystemActor("test"),
+                    [&](WriteTxn& txn) {
+                      for (int i = 0; i < 500; ++i) {
+                        const std::string id =
+                            absl::StrCat("opp-", batch, "-", i);
+                        std::string value =
+                            Entity(id, absl::StrCat("Expansion of the ERP "
+                                                    "rollout, stage NEGOTIATION"
+                                                    ", EUR, region Europe #",
+                                                    i % 7))
+                                .SerializeAsString();
+                        raw += id.size() + value.size();
+                        txn.Put(TestCf::kEntities, id, std::move(value));
+                      }
+                      return absl::OkStatus();
+                    })
+            .ok());
+  }
+  rocksdb::DB* db = store->db();
+  rocksdb::ColumnFamilyHandle* entities = nullptr;
+  for (const auto& [name, handle] : store->column_families()) {
+    if (name == "entities") entities = handle;
+  }
+  ASSERT_NE(entities, nullptr);
+  ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), entities).ok());
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(db->GetPropertiesOfAllTables(entities, &tables).ok());
+  ASSERT_FALSE(tables.empty());
+  uint64_t stored = 0;
+  for (const auto& [file, props] : tables) {
+    if (props->num_entries >= 10'000) {  // the entities' table
+      EXPECT_EQ(props->compression_name, "LZ4") << file;
+      stored += props->data_size;
+    }
+  }
+  ASSERT_GT(stored, 0u);
+  EXPECT_LT(stored * 2, raw) << "stored " << stored << " of " << raw;
+  std::cout << "entities: " << raw << " bytes written, " << stored
+            << " bytes stored\n";
 }
 
 TEST(Store, TrimByAgeKeepsNewerEvents) {

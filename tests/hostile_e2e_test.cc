@@ -32,6 +32,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -265,14 +266,28 @@ class Volume {
 
 // An opportunity of about 60 KB (15 competitors with 2,000 characters of
 // strengths and of weaknesses: within every field bound).
+// `n` letters and digits that do not compress (the store compresses its
+// tables, D50: repeated letters would shrink to nothing at the next flush and
+// free the disk this test fills).
+std::string Incompressible(std::mt19937& rng, size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-";
+  std::string out(n, ' ');
+  for (char& c : out) {
+    c = kAlphabet[rng() % 64];
+  }
+  return out;
+}
+
 v1::Opportunity Bulky(const Suite& suite, int i) {
   v1::Opportunity o = Suite::NewOpp(absl::StrCat("disk ", i), suite.acc_a.id(),
                                     suite.rep_a.id(), 100'000 + i);
+  std::mt19937 rng(static_cast<uint32_t>(i));
   for (int c = 0; c < 15; ++c) {
     v1::Competitor* comp = o.add_competitors();
     comp->set_name(absl::StrCat("competitor ", c));
-    comp->set_strengths(std::string(2000, 'a' + c % 26));
-    comp->set_weaknesses(std::string(2000, 'z' - c % 26));
+    comp->set_strengths(Incompressible(rng, 2000));
+    comp->set_weaknesses(Incompressible(rng, 2000));
   }
   return o;
 }

@@ -249,6 +249,37 @@ TEST(RuntimeEndToEnd, MissingDataDirIsRefusedAtStart) {
       << p->Log();
 }
 
+TEST(RuntimeEndToEnd, CompactAndExitPrintsBytesPerColumnFamily) {
+  TempDir dir;
+  {
+    Running r = Launch(dir.path() + "/data");
+    ASSERT_NE(r.port, 0);
+    auto stub = EntityService::NewStub(r.channel);
+    for (int i = 0; i < 20; ++i) {
+      TestEntity out;
+      ASSERT_TRUE(
+          Put(*stub, Named(absl::StrCat("e", i)), &out, 0, absl::StrCat("r", i))
+              .ok());
+    }
+    r.process->Signal(SIGTERM);
+    ASSERT_TRUE(r.process->WaitExit(absl::Seconds(20)).has_value());
+  }
+  auto p = Process::Start({SALESOPS_ECHO_SERVER, "--auth=none",
+                           "--data_dir=" + dir.path() + "/data",
+                           "--compact_and_exit"});
+  ASSERT_NE(p, nullptr);
+  auto status = p->WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status)) << p->Log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << p->Log();
+  EXPECT_NE(p->Log().find("{\"total_sst_bytes\":"), std::string::npos)
+      << p->Log();
+  EXPECT_NE(p->Log().find("{\"name\":\"entities\",\"sst_bytes\":"),
+            std::string::npos)
+      << p->Log();
+  EXPECT_EQ(p->Log().find("echo ready"), std::string::npos) << p->Log();
+}
+
 TEST(RuntimeEndToEnd, MetricsPageShowsCallsByCodeAndRocksDbAndPassesPromtool) {
   TempDir dir;
   Running r = Launch(dir.path());
@@ -330,6 +361,28 @@ TEST(RuntimeShutdown, HooksRunAfterTheServerAndBeforeTheStoreCloses) {
       Store::Open(dir.path() + "/data", StoreOptions{{"entities"}, true});
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->GetCursor("job").value(), 7u);
+}
+
+TEST(RuntimeSettings, RequestIdWindowBeyondTheFeedRetentionIsRefused) {
+  TempDir dir;
+  RuntimeSettings settings;
+  settings.server.listen = {"127.0.0.1:0"};
+  settings.server.auth = "none";
+  settings.data_dir = dir.path() + "/data";
+  settings.init = true;
+  settings.feed_retention = absl::Hours(12);
+  settings.request_id_retention = absl::Hours(13);
+  auto refused = ServiceRuntime::Create({"window", {"entities"}}, settings);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find(
+                "--request_id_retention=13h: must not exceed "
+                "--feed_retention=12h"),
+            std::string::npos)
+      << refused.status();
+  // The default (0) takes the feed's window when it is shorter than 24 h.
+  settings.request_id_retention = absl::ZeroDuration();
+  auto runtime = ServiceRuntime::Create({"window", {"entities"}}, settings);
+  EXPECT_TRUE(runtime.ok()) << runtime.status();
 }
 
 }  // namespace salesops

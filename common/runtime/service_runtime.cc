@@ -4,14 +4,109 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log/log.h"
 #include "common/server/flags.h"
 #include "common/status/status.h"
 #include "common/store/paging.h"
 
+ABSL_FLAG(absl::Duration, request_id_retention, absl::ZeroDuration(),
+          "how long a create's request_id is remembered: a retry within it "
+          "gets the first answer, after it the request_id makes a new "
+          "request. 0 = 24h, or --feed_retention when that is shorter; at "
+          "most --feed_retention unless that is 0 (D53)");
+ABSL_FLAG(bool, compact_and_exit, false,
+          "open the store under --data_dir (the service stopped), compact "
+          "every column family fully, print its bytes on disk per column "
+          "family as one JSON line on stdout and exit (docs/OPERATIONS.md)");
+
 namespace salesops {
+namespace {
+
+// --request_id_retention with its default resolved (D53).
+absl::Duration RequestIdWindow(const RuntimeSettings& settings) {
+  if (settings.request_id_retention > absl::ZeroDuration()) {
+    return settings.request_id_retention;
+  }
+  const absl::Duration window = absl::Hours(24);
+  return settings.feed_retention > absl::ZeroDuration()
+             ? std::min(window, settings.feed_retention)
+             : window;
+}
+
+// Keys and bytes (key + value, uncompressed) under each leading tag byte of
+// one column family, as "tags":{"<tag>":[keys,bytes],...}.
+absl::StatusOr<std::string> TagBreakdown(rocksdb::DB* db,
+                                         rocksdb::ColumnFamilyHandle* cf) {
+  std::map<int, std::pair<uint64_t, uint64_t>> tags;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const int tag = it->key().empty() ? -1 : static_cast<uint8_t>(it->key()[0]);
+    auto& [keys, bytes] = tags[tag];
+    ++keys;
+    bytes += it->key().size() + it->value().size();
+  }
+  RETURN_IF_ERROR(FromRocks(it->status()));
+  std::string out = "{";
+  for (const auto& [tag, counts] : tags) {
+    absl::StrAppend(&out, out.size() > 1 ? "," : "", "\"", tag, "\":[",
+                    counts.first, ",", counts.second, "]");
+  }
+  return out + "}";
+}
+
+// --compact_and_exit: the store compacted fully, then one JSON line on
+// stdout: {"total_sst_bytes":N,"column_families":[{"name":..,"sst_bytes":..,
+// "tags":{..}}..]}. Returns the exit code.
+int CompactAndReport(const RuntimeSettings& settings, const ServiceSpec& spec,
+                     Clock* clock) {
+  StoreOptions o;
+  o.column_families = spec.column_families;
+  o.column_families.push_back("webhooks");
+  o.create_if_missing = false;
+  o.outbox_retention = absl::ZeroDuration();  // trims nothing meanwhile
+  o.request_id_retention = RequestIdWindow(settings);
+  o.min_free_disk_bytes = 0;
+  o.clock = clock;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(settings.data_dir, std::move(o));
+  if (!store.ok()) {
+    return ServiceRuntime::FailedToStart(store.status());
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> sizes =
+      (*store)->CompactAll();
+  if (!sizes.ok()) {
+    return ServiceRuntime::FailedToStart(sizes.status());
+  }
+  uint64_t total = 0;
+  std::string families;
+  const auto handles = (*store)->column_families();
+  for (size_t i = 0; i < sizes->size(); ++i) {
+    absl::StatusOr<std::string> tags =
+        TagBreakdown((*store)->db(), handles[i].second);
+    if (!tags.ok()) {
+      return ServiceRuntime::FailedToStart(tags.status());
+    }
+    total += (*sizes)[i].second;
+    absl::StrAppend(&families, i > 0 ? "," : "", "{\"name\":\"",
+                    (*sizes)[i].first, "\",\"sst_bytes\":", (*sizes)[i].second,
+                    ",\"tags\":", *tags, "}");
+  }
+  std::printf("{\"total_sst_bytes\":%llu,\"column_families\":[%s]}\n",
+              static_cast<unsigned long long>(total), families.c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
 
 RuntimeSettings RuntimeSettings::FromFlags() {
   RuntimeSettings s;
@@ -19,6 +114,8 @@ RuntimeSettings RuntimeSettings::FromFlags() {
   s.data_dir = absl::GetFlag(FLAGS_data_dir);
   s.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   s.feed_retention = absl::GetFlag(FLAGS_feed_retention);
+  s.request_id_retention = absl::GetFlag(FLAGS_request_id_retention);
+  s.compact_and_exit = absl::GetFlag(FLAGS_compact_and_exit);
   s.init = absl::GetFlag(FLAGS_init);
   s.max_entity_bytes = absl::GetFlag(FLAGS_max_entity_bytes);
   s.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
@@ -47,6 +144,13 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime());
   rt->spec_ = std::move(spec);
   rt->clock_ = settings.clock != nullptr ? settings.clock : Clock::Real();
+  // Debian's abseil is built with its debug checks: every absl::Mutex lock
+  // (gRPC takes many per call) fed a deadlock-cycle graph, ~1.5% of
+  // pipeline's CPU under a create load (D54).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  if (settings.compact_and_exit) {
+    std::exit(CompactAndReport(settings, rt->spec_, rt->clock_));
+  }
 
   ASSIGN_OR_RETURN(rt->metrics_,
                    Metrics::Create(settings.server.metrics_listen));
@@ -88,6 +192,19 @@ absl::Status ServiceRuntime::CheckStoreSettings(
     return absl::InvalidArgumentError(
         "--feed_retention: must be >= 0 (0 keeps every event)");
   }
+  if (settings.request_id_retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--request_id_retention: must be >= 0 (0 = the default window)");
+  }
+  if (settings.feed_retention > absl::ZeroDuration() &&
+      settings.request_id_retention > settings.feed_retention) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--request_id_retention=",
+        absl::FormatDuration(settings.request_id_retention),
+        ": must not exceed --feed_retention=",
+        absl::FormatDuration(settings.feed_retention),
+        " (a retry reads its first answer from the feed event; D53)"));
+  }
   if (settings.max_entity_bytes > settings.server.max_message_bytes / 4) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_entity_bytes=", settings.max_entity_bytes,
@@ -118,6 +235,7 @@ StoreOptions ServiceRuntime::StoreOptionsFor(const RuntimeSettings& settings,
   o.column_families.push_back("webhooks");  // after the service's own
   o.sync_writes = settings.sync_writes;
   o.outbox_retention = settings.feed_retention;
+  o.request_id_retention = RequestIdWindow(settings);
   o.clock = clock_;
   o.system_actor = absl::StrCat("salesops-", spec.name);
   o.create_if_missing = settings.init;

@@ -19,6 +19,7 @@
 // The runtime owns, in this order of construction: Metrics (/metrics on
 // --metrics_listen), the Server (auth, TLS, health, reflection, interceptors),
 // the Store (--data_dir, --init, --sync_writes, --feed_retention,
+// --request_id_retention, --compact_and_exit,
 // --max_entity_bytes, --min_free_disk_bytes, --restore_from_backup_dir) with a
 // RocksDB statistics collector and the disk-space metrics, and the
 // FeedService, AuditService, BackupService and WebhookService over the store,
@@ -65,6 +66,14 @@ struct RuntimeSettings {
   std::string data_dir;
   bool sync_writes = true;
   absl::Duration feed_retention = absl::Hours(168);
+  // --request_id_retention: how long a request_id is remembered (D53); at
+  // most feed_retention unless that keeps every event. Zero = 24 h, or
+  // feed_retention when that is shorter.
+  absl::Duration request_id_retention = absl::ZeroDuration();
+  // --compact_and_exit: open the store, compact it fully, print each column
+  // family's bytes on disk as one JSON line on stdout, exit (Create does not
+  // return; docs/OPERATIONS.md).
+  bool compact_and_exit = false;
   // --init: create the store when data_dir is missing or empty.
   bool init = false;
   int64_t max_entity_bytes = int64_t{1} << 20;

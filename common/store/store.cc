@@ -54,6 +54,35 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   return cf;
 }
 
+// Drops request_id records older than the window from the meta column family
+// (D53): each record carries its commit time, so no scan is needed and the
+// cost rides on compactions RocksDB runs anyway. Records made before D53 have
+// no time and stay. A dropped record can uncover only an older version of
+// its key, which is expired too.
+class ExpiredRequestFilter : public rocksdb::CompactionFilter {
+ public:
+  ExpiredRequestFilter(Clock* clock, absl::Duration window)
+      : clock_(clock), window_(window) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string*, bool*) const override {
+    if (key.empty() || static_cast<uint8_t>(key[0]) != kMetaRequest) {
+      return false;
+    }
+    uint64_t micros = 0;
+    if (!RequestRecordMicros(std::string_view(value.data(), value.size()),
+                             &micros)) {
+      return false;
+    }
+    const absl::Time made = absl::FromUnixMicros(static_cast<int64_t>(micros));
+    return clock_->Now() - made >= window_;
+  }
+  const char* Name() const override { return "salesops.ExpiredRequests"; }
+
+ private:
+  Clock* clock_;
+  absl::Duration window_;
+};
+
 // RocksDB's own log, into ours at WARN and above, instead of its file LOG
 // in the data dir. That file is written outside the committer's free-space
 // check (at open, at close, on every flush and stats dump), and Debian's
@@ -237,6 +266,16 @@ absl::Status Store::OpenDb(const std::string& dir) {
   for (const std::string& name : names) {
     descriptors.emplace_back(name, CfOptions());
   }
+  if (options_.request_id_retention > absl::ZeroDuration()) {
+    request_filter_ = std::make_unique<ExpiredRequestFilter>(
+        clock_, options_.request_id_retention);
+    rocksdb::ColumnFamilyOptions& meta = descriptors[kMetaCf].options;
+    meta.compaction_filter = request_filter_.get();
+    // Files untouched by writes are still compacted (and their expired
+    // records dropped) at least this often.
+    meta.periodic_compaction_seconds = static_cast<uint64_t>(std::max<int64_t>(
+        3600, absl::ToInt64Seconds(options_.request_id_retention)));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> raw_handles;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s =
@@ -348,6 +387,29 @@ Store::column_families() const {
     out.emplace_back(h->GetName(), h.get());
   }
   return out;
+}
+
+void Store::RegisterTable(std::string_view kind, CfRef cf, uint8_t tag) {
+  rocksdb::ColumnFamilyHandle* handle = Handle(cf);
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  tables_.emplace_back(std::string(kind), handle, tag);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>>
+Store::CompactAll() {
+  std::vector<std::pair<std::string, uint64_t>> sizes;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (const auto& h : handles_) {
+    RETURN_IF_ERROR(
+        FromRocks(db_->CompactRange(options, h.get(), nullptr, nullptr)));
+    uint64_t bytes = 0;
+    db_->GetIntProperty(h.get(), rocksdb::DB::Properties::kLiveSstFilesSize,
+                        &bytes);
+    sizes.emplace_back(h->GetName(), bytes);
+  }
+  return sizes;
 }
 
 // ---------------------------------------------------------------------------------------------

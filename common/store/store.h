@@ -41,9 +41,20 @@
 //   RESOURCE_EXHAUSTED (reads go on) and resume by themselves once space is
 //   freed; RocksDB never runs out of space in the middle of a WAL write.
 // - request_id records are kept per principal (Actor::name).
+//
+// request_id records (docs/DECISIONS.md D53) hold what a retry needs, not a
+// copy of the result: the request's fingerprint, the commit time, and where
+// the first result lives — the outbox sequence of the created entity's event
+// (its payload is that result, byte for byte), with the entity's kind and id
+// for when retention has trimmed that event (then a retry gets the entity's
+// current state). A result that is no emitted entity is stored whole. A
+// record expires request_id_retention after its commit: from then on it is
+// treated as absent (the request_id makes a new request), and compactions of
+// the meta column family drop it (a compaction filter reading its time).
 // - Online backups (RocksDB BackupEngine, WAL included: consistent across
 //   column families) and a restore into an empty directory with a new epoch.
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
@@ -59,6 +70,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -72,8 +84,9 @@
 #include "salesops/v1/feed.pb.h"
 
 namespace google::protobuf {
+class Descriptor;
 class Message;
-}
+}  // namespace google::protobuf
 
 namespace salesops {
 
@@ -101,6 +114,11 @@ struct StoreOptions {
   // Outbox events older than this are deleted by the maintenance thread; zero
   // keeps them all.
   absl::Duration outbox_retention = absl::Hours(168);
+  // request_id records older than this are treated as absent and dropped by
+  // compaction (D53); zero keeps them forever. The service runtime refuses a
+  // window longer than outbox_retention (a retry could then need a trimmed
+  // event).
+  absl::Duration request_id_retention = absl::Hours(24);
   // How often the maintenance thread applies the retention.
   absl::Duration maintenance_interval = absl::Minutes(1);
   // Upper bound of transaction functions merged into one batch.
@@ -192,16 +210,24 @@ class WriteTxn {
                 const google::protobuf::Message& state, std::string serialized,
                 const google::protobuf::Message* before);
 
-  // request_id idempotency: the stored result of the first request with this id
-  // in `scope` (e.g. "CreateAccount"), with the fingerprint of that request.
+  // request_id idempotency: the first request with this id in `scope` (e.g.
+  // "CreateAccount") of this principal, unexpired (D53): its fingerprint, its
+  // commit time and its result (read back from the event the record points
+  // to, or from the entity's row when that event was trimmed, or stored
+  // whole). NOT_FOUND when the record points to an entity that is gone.
   struct RequestRecord {
     std::string fingerprint;
-    std::string result;
+    absl::Time time;
+    std::string result;  // serialized result message
   };
   [[nodiscard]] absl::StatusOr<std::optional<RequestRecord>> GetRequest(
       std::string_view scope, std::string_view request_id);
+  // Records the first request: `result` is found among this transaction's
+  // emitted events (same message type and `id` field as an event's entity)
+  // and only that event's sequence is kept; otherwise it is stored whole.
   void PutRequest(std::string_view scope, std::string_view request_id,
-                  const RequestRecord& record);
+                  std::string_view fingerprint,
+                  const google::protobuf::Message& result);
 
   // Feed consumer cursors: the last applied sequence of `source` (0 when
   // none). PutCursor also forgets the fingerprint kept with the cursor (it
@@ -231,6 +257,17 @@ class WriteTxn {
       rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   // Whose request_id records this transaction reads and writes.
   std::string_view Principal() const;
+  // The result a request record points to (RequestRecord::result).
+  [[nodiscard]] absl::StatusOr<std::string> ResolveResult(
+      uint64_t sequence, std::string_view kind, std::string_view entity_id);
+
+  // This transaction's events, for PutRequest.
+  struct Emitted {
+    uint64_t sequence;
+    const google::protobuf::Descriptor* type;
+    std::string kind;
+    std::string entity_id;
+  };
 
   Store* store_;
   rocksdb::WriteBatchWithIndex* batch_;
@@ -238,6 +275,7 @@ class WriteTxn {
   uint64_t first_emitted_ = 0;
   absl::Time now_;
   const Actor* actor_;
+  std::vector<Emitted> emitted_;
   // The first rule an Emit broke (e.g. an oversized entity); fails the
   // transaction function when it returns.
   absl::Status deferred_;
@@ -352,6 +390,17 @@ class Store {
   [[nodiscard]] static absl::StatusOr<std::vector<BackupInfo>> ListBackups(
       const std::string& backup_dir);
 
+  // ---- Tables (table.h) ----
+  // Where the rows of event kind `kind` live (a Table registers itself), so
+  // a request_id retry whose event was trimmed reads the entity's row.
+  void RegisterTable(std::string_view kind, CfRef cf, uint8_t tag);
+
+  // ---- Maintenance ----
+  // Compacts every column family fully (expired request_id records go, D53)
+  // and returns each one's name with its live SST bytes afterwards.
+  [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>>
+  CompactAll();
+
   // ---- Disk space ----
   // Free bytes of the data dir's file system at the last check.
   int64_t disk_free_bytes() const {
@@ -396,6 +445,13 @@ class Store {
 
   StoreOptions options_;
   Clock* clock_;
+  // Drops expired request_id records from the meta column family (D53);
+  // outlives db_.
+  std::unique_ptr<rocksdb::CompactionFilter> request_filter_;
+  // RegisterTable: kind -> (row column family handle, tag).
+  std::mutex tables_mu_;
+  std::vector<std::tuple<std::string, rocksdb::ColumnFamilyHandle*, uint8_t>>
+      tables_;
   std::string dir_;
   std::string epoch_;
   std::atomic<int64_t> disk_free_{0};

@@ -119,7 +119,9 @@ TEST(StoreRequests, RequestIdsArePerPrincipal) {
     return store
         ->Write(Actor{who, "REP", "Create"},
                 [&](WriteTxn& txn) {
-                  txn.PutRequest("Create", "r1", {"fp", result});
+                  salesops::testing::TestEntity entity;
+                  entity.set_name(result);
+                  txn.PutRequest("Create", "r1", "fp", entity);
                   return absl::OkStatus();
                 })
         .status();
@@ -139,7 +141,9 @@ TEST(StoreRequests, RequestIdsArePerPrincipal) {
   ASSERT_TRUE(put("alice", "alice's").ok());
   EXPECT_EQ(get("bob"), std::nullopt);
   ASSERT_TRUE(get("alice").has_value());
-  EXPECT_EQ(get("alice")->result, "alice's");
+  salesops::testing::TestEntity seen;
+  ASSERT_TRUE(seen.ParseFromString(get("alice")->result));
+  EXPECT_EQ(seen.name(), "alice's");
 }
 
 TEST(StoreDisk, BelowTheReserveWritesAreRefusedAndReadsWork) {

@@ -46,6 +46,24 @@ inline std::string RequestKey(std::string_view principal,
       .Str(request_id)
       .key();
 }
+// A request_id record's value since D53 starts with these two bytes, which a
+// record made before (Str(fingerprint) Str(result): a 0x00 byte is always
+// followed by 0xFF or 0x01) never holds at any position. Then: U64 commit
+// time (micros), Str fingerprint, U64 sequence of the result's event (0 =
+// the result is stored whole), Str kind, Str entity id, Str result.
+inline constexpr std::string_view kRequestRecordMarker("\x00\x02", 2);
+inline bool IsPointerRecord(std::string_view value) {
+  return value.substr(0, kRequestRecordMarker.size()) == kRequestRecordMarker;
+}
+// The commit time of a D53 record (false when `value` is no such record).
+inline bool RequestRecordMicros(std::string_view value, uint64_t* micros) {
+  if (!IsPointerRecord(value)) {
+    return false;
+  }
+  KeyReader reader(value.substr(kRequestRecordMarker.size()));
+  return reader.U64(micros);
+}
+
 inline std::string CursorKey(uint8_t tag, std::string_view source) {
   return KeyBuilder(tag).Str(source).key();
 }

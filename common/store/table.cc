@@ -185,7 +185,8 @@ absl::Status CreateOnce(WriteTxn& txn, std::string_view scope,
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(create());
-  txn.PutRequest(scope, request_id, {fingerprint, out->SerializeAsString()});
+  // What a retry needs, not a third copy of the entity (D53).
+  txn.PutRequest(scope, request_id, fingerprint, *out);
   return absl::OkStatus();
 }
 

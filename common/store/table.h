@@ -47,7 +47,11 @@ class Table {
         cf_(cf),
         tag_(tag),
         kind_(std::move(kind)),
-        what_(std::move(what)) {}
+        what_(std::move(what)) {
+    if (store_ != nullptr) {
+      store_->RegisterTable(kind_, cf_, tag_);
+    }
+  }
 
   const std::string& kind() const { return kind_; }
   std::string Key(std::string_view id) const {
@@ -118,6 +122,14 @@ class Table {
     msg->set_version(1);
     Write(txn, id, *msg, nullptr);
     return absl::OkStatus();
+  }
+  // Insert for an id made by NewId in this transaction (or derived from such
+  // an id, like a first history entry's): no entity can hold it yet, so the
+  // existence check's read is skipped (a read per row on the commit path,
+  // D54). Precondition: the id is new; an old one would be overwritten.
+  void InsertNew(WriteTxn& txn, std::string_view id, Msg* msg) const {
+    msg->set_version(1);
+    Write(txn, id, *msg, nullptr);
   }
   // Replaces an existing entity: checks expected_version against the stored
   // version, sets msg's version to stored + 1, stores it and emits its event.
@@ -257,9 +269,11 @@ class MultiIndex {
 };
 
 // request_id idempotency for creates. Runs `create` the first time (scope,
-// request_id) is seen and stores its result; a retry with the same request
-// returns that first result in `*out` without running `create`; a retry whose
-// request differs is FAILED_PRECONDITION. An empty request_id always runs
+// request_id) is seen and records where its result lives (WriteTxn::PutRequest,
+// D53); a retry with the same request within the store's
+// request_id_retention returns that first result in `*out` without running
+// `create`; a retry whose request differs is FAILED_PRECONDITION. After the
+// window the request_id makes a new request. An empty request_id always runs
 // `create`. `request` is the whole request message (its deterministic
 // serialization is fingerprinted).
 [[nodiscard]] absl::Status CreateOnce(

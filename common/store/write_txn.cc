@@ -161,6 +161,8 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
   if (first_emitted_ == 0) {
     first_emitted_ = sequence;
   }
+  emitted_.push_back({sequence, state.GetDescriptor(), std::string(kind),
+                      std::string(entity_id)});
   v1::Event event;
   event.set_sequence(sequence);
   event.set_kind(std::string(kind));
@@ -217,21 +219,106 @@ absl::StatusOr<std::optional<WriteTxn::RequestRecord>> WriteTxn::GetRequest(
   if (!raw) {
     return std::nullopt;
   }
-  // Stored as two length-free key components: fingerprint, result.
-  KeyReader reader(*raw);
   RequestRecord record;
-  if (!reader.Str(&record.fingerprint) || !reader.Str(&record.result) ||
-      !reader.Done()) {
+  if (!IsPointerRecord(*raw)) {
+    // Made before D53: the whole result, no time; never expires.
+    KeyReader reader(*raw);
+    if (!reader.Str(&record.fingerprint) || !reader.Str(&record.result) ||
+        !reader.Done()) {
+      return absl::DataLossError("store: corrupt request_id record");
+    }
+    record.time = absl::InfinitePast();
+    return record;
+  }
+  KeyReader reader(std::string_view(*raw).substr(kRequestRecordMarker.size()));
+  uint64_t time_micros = 0;
+  uint64_t sequence = 0;
+  std::string kind;
+  std::string entity_id;
+  if (!reader.U64(&time_micros) || !reader.Str(&record.fingerprint) ||
+      !reader.U64(&sequence) || !reader.Str(&kind) || !reader.Str(&entity_id) ||
+      !reader.Str(&record.result) || !reader.Done()) {
     return absl::DataLossError("store: corrupt request_id record");
+  }
+  record.time = absl::FromUnixMicros(static_cast<int64_t>(time_micros));
+  const absl::Duration window = store_->options_.request_id_retention;
+  if (window > absl::ZeroDuration() && now_ - record.time >= window) {
+    return std::nullopt;  // expired: compaction drops it (D53)
+  }
+  if (sequence != 0) {
+    ASSIGN_OR_RETURN(record.result, ResolveResult(sequence, kind, entity_id));
   }
   return record;
 }
 
+absl::StatusOr<std::string> WriteTxn::ResolveResult(
+    uint64_t sequence, std::string_view kind, std::string_view entity_id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   GetRaw(store_->outbox_, EventKey(sequence)));
+  if (stored) {
+    v1::Event event;
+    if (!event.ParseFromString(*stored) || event.entity_id() != entity_id) {
+      return absl::DataLossError("store: request_id record names a bad event");
+    }
+    return std::move(*event.mutable_payload()->mutable_value());
+  }
+  // Trimmed by the outbox retention: the entity as it is now.
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  uint8_t tag = 0;
+  {
+    std::lock_guard<std::mutex> lock(store_->tables_mu_);
+    for (const auto& [k, handle, t] : store_->tables_) {
+      if (k == kind) {
+        cf = handle;
+        tag = t;
+      }
+    }
+  }
+  std::optional<std::string> row;
+  if (cf != nullptr) {
+    ASSIGN_OR_RETURN(row, GetRaw(cf, KeyBuilder(tag).Str(entity_id).key()));
+  }
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("request_id: the first result, ", std::string(kind), " ",
+                     std::string(entity_id), ", is no longer stored"));
+  }
+  return std::move(*row);
+}
+
 void WriteTxn::PutRequest(std::string_view scope, std::string_view request_id,
-                          const RequestRecord& record) {
-  std::string value =
-      KeyBuilder(0).Str(record.fingerprint).Str(record.result).key().substr(1);
-  batch_->Put(store_->meta_, RequestKey(Principal(), scope, request_id), value)
+                          std::string_view fingerprint,
+                          const google::protobuf::Message& result) {
+  const Emitted* source = nullptr;
+  if (!emitted_.empty()) {
+    const google::protobuf::FieldDescriptor* id_field =
+        result.GetDescriptor()->FindFieldByName("id");
+    if (id_field != nullptr && !id_field->is_repeated() &&
+        id_field->cpp_type() ==
+            google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+      std::string scratch;
+      const std::string& id = result.GetReflection()->GetStringReference(
+          result, id_field, &scratch);
+      for (const Emitted& e : emitted_) {
+        if (e.type == result.GetDescriptor() && e.entity_id == id) {
+          source = &e;  // the last one: the state the result was taken from
+        }
+      }
+    }
+  }
+  KeyBuilder value(0);
+  value.U64(static_cast<uint64_t>(absl::ToUnixMicros(now_))).Str(fingerprint);
+  if (source != nullptr) {
+    value.U64(source->sequence)
+        .Str(source->kind)
+        .Str(source->entity_id)
+        .Str("");
+  } else {
+    value.U64(0).Str("").Str("").Str(result.SerializeAsString());
+  }
+  std::string bytes(kRequestRecordMarker);
+  bytes.append(value.key(), 1, std::string::npos);
+  batch_->Put(store_->meta_, RequestKey(Principal(), scope, request_id), bytes)
       .PermitUncheckedError();
 }
 

@@ -78,9 +78,9 @@ TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
           RETURN_IF_ERROR(db_.opportunity_by_external_id.Claim(
               txn, "opportunity.external_id", "", created.external_id(),
               created.id()));
-          RETURN_IF_ERROR(db_.AppendHistory(txn, std::move(t.history)));
-          RETURN_IF_ERROR(
-              db_.opportunities.Insert(txn, created.id(), &created));
+          // A new id (NewId): no existence checks (D54).
+          db_.AppendNewHistory(txn, std::move(t.history));
+          db_.opportunities.InsertNew(txn, created.id(), &created);
           db_.opportunities_by_owner.Put(txn, created.owner_node_id(),
                                          created.id());
           db_.opportunities_by_account.Put(txn, created.account_id(),

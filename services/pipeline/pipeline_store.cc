@@ -112,6 +112,15 @@ absl::Status PipelineStore::AppendHistory(
   return absl::OkStatus();
 }
 
+void PipelineStore::AppendNewHistory(
+    WriteTxn& txn, std::vector<v1::OpportunityChange> entries) const {
+  for (v1::OpportunityChange& c : entries) {
+    const std::string id = ChangeId(c.opportunity_id(), c.seq());
+    changes.InsertNew(txn, id, &c);
+    changes_by_opportunity.Put(txn, c.opportunity_id(), id);
+  }
+}
+
 absl::Status PipelineStore::CancelFollowUps(
     WriteTxn& txn, const std::string& opportunity_id) const {
   ASSIGN_OR_RETURN(
@@ -151,7 +160,7 @@ absl::Status PipelineStore::InsertFollowUp(WriteTxn& txn,
   f.set_owner_node_id(opp.owner_node_id());
   f.set_state(v1::FOLLOW_UP_STATE_PLANNED);
   f.set_created_micros(Micros(txn.now()));
-  RETURN_IF_ERROR(follow_ups.Insert(txn, f.id(), &f));
+  follow_ups.InsertNew(txn, f.id(), &f);  // a NewId: no existence check
   follow_ups_by_opportunity.Put(txn, opp.id(), f.id());
   return absl::OkStatus();
 }

@@ -70,6 +70,10 @@ struct PipelineStore {
   // Stores an opportunity's new history entries with their index entries.
   [[nodiscard]] absl::Status AppendHistory(
       WriteTxn& txn, std::vector<v1::OpportunityChange> entries) const;
+  // The same for the history of an opportunity created in `txn` (its id is
+  // new, so are its entries' ids): no existence checks (D54).
+  void AppendNewHistory(WriteTxn& txn,
+                        std::vector<v1::OpportunityChange> entries) const;
   // Cancels the planned follow-ups of a closing opportunity.
   [[nodiscard]] absl::Status CancelFollowUps(
       WriteTxn& txn, const std::string& opportunity_id) const;

@@ -20,6 +20,14 @@ ABSL_FLAG(std::string, credit_addr, "",
 ABSL_FLAG(int32_t, quarter_start_month, 1,
           "first calendar month of fiscal Q1 (1 = calendar quarters)");
 ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
+ABSL_FLAG(int64_t, view_snapshot_changes, 250'000,
+          "take a view snapshot once this many deals changed since the last "
+          "(D55: a restart loads the snapshot and the deals changed since, "
+          "not every deal); 0 = no snapshots, a restart aggregates every "
+          "stored deal");
+ABSL_FLAG(absl::Duration, view_snapshot_interval, absl::Seconds(30),
+          "take a view snapshot this long after the last one when anything "
+          "changed (> 0)");
 
 namespace salesops::forecast {
 
@@ -50,6 +58,24 @@ absl::StatusOr<Peers> PeersFromFlags() {
     ASSIGN_OR_RETURN(peers.credit, PeerChannel::FromFlags(credit_addr));
   }
   return peers;
+}
+
+absl::StatusOr<std::optional<ForecastView::SnapshotOptions>>
+SnapshotsFromFlags() {
+  const int64_t changes = absl::GetFlag(FLAGS_view_snapshot_changes);
+  const absl::Duration interval = absl::GetFlag(FLAGS_view_snapshot_interval);
+  if (changes < 0 || interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--view_snapshot_changes must be >= 0 and --view_snapshot_interval "
+        "> 0");
+  }
+  if (changes == 0) {
+    return std::nullopt;
+  }
+  ForecastView::SnapshotOptions o;
+  o.max_changes = changes;
+  o.interval = interval;
+  return o;
 }
 
 absl::StatusOr<FiscalCalendar> CalendarFromFlags() {

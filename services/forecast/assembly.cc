@@ -25,6 +25,10 @@ ABSL_FLAG(int64_t, view_snapshot_changes, 250'000,
           "(D55: a restart loads the snapshot and the deals changed since, "
           "not every deal); 0 = no snapshots, a restart aggregates every "
           "stored deal");
+ABSL_FLAG(int32_t, feed_max_batch, 4096,
+          "most pipeline or credit feed events applied in one transaction "
+          "(D56: each transaction is one WAL fsync; 512, the consumers' "
+          "default, made the catch-up wait on the disk)");
 ABSL_FLAG(absl::Duration, view_snapshot_interval, absl::Seconds(30),
           "take a view snapshot this long after the last one when anything "
           "changed (> 0)");
@@ -110,11 +114,15 @@ FeedPositions Followers::Register(ServiceRuntime& runtime) {
     };
     return feeds;
   }
+  FeedConsumerOptions big;
+  big.max_batch = static_cast<size_t>(
+      std::clamp(absl::GetFlag(FLAGS_feed_max_batch), 1, 65'536));
   FeedConsumer* pipeline =
-      runtime.AddFollower(&pipeline_, peers_.pipeline.get());
+      runtime.AddFollower(&pipeline_, peers_.pipeline.get(), big);
   feeds.pipeline_applied = [pipeline] { return pipeline->applied(); };
   if (peers_.credit != nullptr) {
-    FeedConsumer* credit = runtime.AddFollower(&credit_, peers_.credit.get());
+    FeedConsumer* credit =
+        runtime.AddFollower(&credit_, peers_.credit.get(), big);
     feeds.credit_applied = [credit] { return credit->applied(); };
   }
   feeds.wait_pipeline = [pipeline](uint64_t sequence, absl::Duration timeout) {

@@ -20,6 +20,18 @@ ABSL_FLAG(std::string, credit_addr, "",
 ABSL_FLAG(int32_t, quarter_start_month, 1,
           "first calendar month of fiscal Q1 (1 = calendar quarters)");
 ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
+ABSL_FLAG(int64_t, view_snapshot_changes, 250'000,
+          "take a view snapshot once this many deals changed since the last "
+          "(D55: a restart loads the snapshot and the deals changed since, "
+          "not every deal); 0 = no snapshots, a restart aggregates every "
+          "stored deal");
+ABSL_FLAG(int32_t, feed_max_batch, 4096,
+          "most pipeline or credit feed events applied in one transaction "
+          "(D56: each transaction is one WAL fsync; 512, the consumers' "
+          "default, made the catch-up wait on the disk)");
+ABSL_FLAG(absl::Duration, view_snapshot_interval, absl::Seconds(30),
+          "take a view snapshot this long after the last one when anything "
+          "changed (> 0)");
 
 namespace salesops::forecast {
 
@@ -50,6 +62,24 @@ absl::StatusOr<Peers> PeersFromFlags() {
     ASSIGN_OR_RETURN(peers.credit, PeerChannel::FromFlags(credit_addr));
   }
   return peers;
+}
+
+absl::StatusOr<std::optional<ForecastView::SnapshotOptions>>
+SnapshotsFromFlags() {
+  const int64_t changes = absl::GetFlag(FLAGS_view_snapshot_changes);
+  const absl::Duration interval = absl::GetFlag(FLAGS_view_snapshot_interval);
+  if (changes < 0 || interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--view_snapshot_changes must be >= 0 and --view_snapshot_interval "
+        "> 0");
+  }
+  if (changes == 0) {
+    return std::nullopt;
+  }
+  ForecastView::SnapshotOptions o;
+  o.max_changes = changes;
+  o.interval = interval;
+  return o;
 }
 
 absl::StatusOr<FiscalCalendar> CalendarFromFlags() {
@@ -84,11 +114,15 @@ FeedPositions Followers::Register(ServiceRuntime& runtime) {
     };
     return feeds;
   }
+  FeedConsumerOptions big;
+  big.max_batch = static_cast<size_t>(
+      std::clamp(absl::GetFlag(FLAGS_feed_max_batch), 1, 65'536));
   FeedConsumer* pipeline =
-      runtime.AddFollower(&pipeline_, peers_.pipeline.get());
+      runtime.AddFollower(&pipeline_, peers_.pipeline.get(), big);
   feeds.pipeline_applied = [pipeline] { return pipeline->applied(); };
   if (peers_.credit != nullptr) {
-    FeedConsumer* credit = runtime.AddFollower(&credit_, peers_.credit.get());
+    FeedConsumer* credit =
+        runtime.AddFollower(&credit_, peers_.credit.get(), big);
     feeds.credit_applied = [credit] { return credit->applied(); };
   }
   feeds.wait_pipeline = [pipeline](uint64_t sequence, absl::Duration timeout) {

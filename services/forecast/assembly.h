@@ -2,11 +2,12 @@
 
 // What salesops-forecast's main assembles from its flags (main.cc): the
 // forecast's own flags (--accounts_addr, --pipeline_addr, --credit_addr,
-// --quarter_start_month, --weeks_per_quarter) read and checked, the peers it
-// follows, its followers registered with the runtime, and the service's
-// options. Part of the binary only.
+// --quarter_start_month, --weeks_per_quarter, --view_snapshot_*) read and
+// checked, the peers it follows, its followers registered with the runtime, and
+// the service's options. Part of the binary only.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,10 @@ struct Peers {
 // The flags checked: the peers and the fiscal calendar (in --time_zone).
 [[nodiscard]] absl::StatusOr<Peers> PeersFromFlags();
 [[nodiscard]] absl::StatusOr<FiscalCalendar> CalendarFromFlags();
+// --view_snapshot_changes and --view_snapshot_interval (D55); nullopt: no
+// view snapshots.
+[[nodiscard]] absl::StatusOr<std::optional<ForecastView::SnapshotOptions>>
+SnapshotsFromFlags();
 
 // The followers of one view: accounts, pipeline and credit (credit's only
 // with a credit peer); in a global forecast the headquarters' accounts and

@@ -133,6 +133,11 @@ void ForecastServiceImpl::RegisterMetrics(prometheus::Registry& registry) {
 
 absl::Status ForecastServiceImpl::Init() {
   RETURN_IF_ERROR(view_->Load());
+  if (view_->loaded_from_snapshot()) {
+    return absl::OkStatus();  // its sales are in the snapshot (D55)
+  }
+  // No view snapshot before every sale is in the Rollup.
+  ForecastView::ChangeInFlight in_flight(view_);
   std::string after;
   while (true) {
     std::vector<v1::OutOfFunnelSale> page;
@@ -303,6 +308,8 @@ absl::Status ForecastServiceImpl::DoRecordOutOfFunnelSale(
       scope_.RequireWriter(who, in.rep_node_id(), "out-of-funnel sales"));
   bool created = false;
   std::optional<money::Decimal> rate;
+  // No view snapshot between the sale's commit and its aggregation.
+  ForecastView::ChangeInFlight in_flight(view_);
   RETURN_IF_ERROR(
       store_
           ->Write(ActorFor(who, "RecordOutOfFunnelSale"),

@@ -362,6 +362,20 @@ absl::StatusOr<std::optional<ModelRecord>> ForecastStore::FindModel(
 }
 
 absl::StatusOr<std::optional<OppRecord>> ForecastStore::FindOpp(
+    const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                   store_->Get(kView, IdKey(kOppTag, id)));
+  if (!raw) {
+    return std::nullopt;
+  }
+  OppRecord r;
+  if (!r.ParseFromString(*raw)) {
+    return absl::DataLossError("forecast view: corrupt record");
+  }
+  return r;
+}
+
+absl::StatusOr<std::optional<OppRecord>> ForecastStore::FindOpp(
     WriteTxn& txn, const std::string& id) {
   return ReadRecord<OppRecord>(txn, IdKey(kOppTag, id));
 }

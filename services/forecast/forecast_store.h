@@ -24,6 +24,15 @@
 //  10 sale by rate     (currency, day, id)     SaleRateRecord
 //  11 reporting        ()                      the reporting currency the
 //                                              records were converted into
+//  12 pre-image        (generation, opp id)    the opportunity's record as
+//                                              the view snapshot of that
+//                                              generation counts it (D55)
+//  13 stale            (generation)            the generation changed more
+//                                              than deals: its snapshot
+//                                              cannot be caught up (D55)
+//  14 snapshot chunk   (generation, index)     bytes of Rollup::Snapshot
+//  15 snapshot head    ()                      SnapshotHead of the newest
+//                                              complete snapshot
 
 #include <cstdint>
 #include <functional>
@@ -215,6 +224,53 @@ class ForecastStore {
   // The reporting currency stored with the records ("" when none yet).
   [[nodiscard]] absl::StatusOr<std::string> ReportingCurrency() const;
   static void PutReportingCurrency(WriteTxn& txn, const std::string& code);
+
+  // ---- View snapshots (D55; forecast_store_snapshot.cc) ----
+  // Generation g's snapshot is the Rollup as it stood when g began; a deal
+  // first changed in g has its record of that moment stored as g's
+  // pre-image, and a change other than a deal's marks g stale.
+  struct SnapshotHead {
+    uint64_t generation = 0;
+    uint32_t chunks = 0;
+    uint64_t bytes = 0;
+  };
+  // Stores `before` as the pre-image of `id` in `generation` unless it has
+  // one there; true when it stored it. `before` nullptr (the deal has no
+  // record) is stored without a read: a deal without a record had none
+  // earlier in the generation either, unless a resync removed it — and a
+  // resync makes the generation stale, so its pre-images are never read.
+  [[nodiscard]] static absl::StatusOr<bool> NotePreImage(
+      WriteTxn& txn, uint64_t generation, const std::string& id,
+      const OppRecord* before);
+  static void MarkStale(WriteTxn& txn, uint64_t generation);
+  static void PutSnapshotChunk(WriteTxn& txn, uint64_t generation,
+                               uint32_t index, std::string_view bytes);
+  static void PutSnapshotHead(WriteTxn& txn, const SnapshotHead& head);
+  // Deletes up to `max` pre-images, stale marks and chunks of generations
+  // below `generation`; true when none is left.
+  [[nodiscard]] static absl::StatusOr<bool> DropBefore(WriteTxn& txn,
+                                                       uint64_t generation,
+                                                       size_t max);
+  // The newest complete snapshot's head; nullopt when there is none.
+  [[nodiscard]] absl::StatusOr<std::optional<SnapshotHead>> ReadSnapshotHead()
+      const;
+  // Its bytes (DATA_LOSS when a chunk is missing or the size differs).
+  [[nodiscard]] absl::StatusOr<std::string> ReadSnapshot(
+      const SnapshotHead& head) const;
+  // True when a generation ≥ `from` is marked stale.
+  [[nodiscard]] absl::StatusOr<bool> StaleSince(uint64_t from) const;
+  // Every pre-image of generations ≥ `from`, by generation then id
+  // (`before` nullptr: the deal did not exist).
+  using PreImageFn = std::function<absl::Status(
+      uint64_t generation, const std::string& id, const OppRecord* before)>;
+  [[nodiscard]] absl::Status ScanPreImages(uint64_t from,
+                                           const PreImageFn& visit) const;
+  // The highest generation any pre-image, stale mark or head names (0:
+  // none).
+  [[nodiscard]] absl::StatusOr<uint64_t> LastGeneration() const;
+  // A committed opportunity record (outside a transaction).
+  [[nodiscard]] absl::StatusOr<std::optional<OppRecord>> FindOpp(
+      const std::string& id) const;
 
  private:
   // The by-rate copy (tag 8) of an opportunity record, when it has one.

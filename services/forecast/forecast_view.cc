@@ -109,27 +109,65 @@ absl::Status ForecastView::CheckReportingCurrency() {
       .status();
 }
 
-absl::Status ForecastView::Load() {
-  const absl::Time start = absl::Now();
-  RETURN_IF_ERROR(CheckReportingCurrency());
-  RETURN_IF_ERROR(LoadRates());
-  std::unique_lock lock(mu_);
-  Rollup rollup;
-  rollup.SetReportingCurrency(reporting_);
-  int64_t opportunities = 0;
-  std::map<std::string, int> kinds;
+absl::Status ForecastView::LoadRecords(Rollup& rollup,
+                                       std::map<std::string, int>& kinds,
+                                       int64_t* opportunities) const {
   RETURN_IF_ERROR(LoadOrgAndModels(records_, rollup, kinds));
   RETURN_IF_ERROR(
       records_.ScanQuotas([&](const std::string& node, QuarterKey quarter,
                               const QuotaRecord& r) -> absl::Status {
         return QuotaOp(node, quarter, r)(rollup);
       }));
-  RETURN_IF_ERROR(LoadOpportunities(records_, rollup, &opportunities));
-  RETURN_IF_ERROR(LoadSales(rollup));
+  RETURN_IF_ERROR(LoadOpportunities(records_, rollup, opportunities));
+  return LoadSales(rollup);
+}
+
+absl::Status ForecastView::Load() {
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(CheckReportingCurrency());
+  RETURN_IF_ERROR(LoadRates());
+  Rollup rollup;
+  rollup.SetReportingCurrency(reporting_);
+  int64_t opportunities = 0;
+  std::map<std::string, int> kinds;
+  uint64_t generation = 0;
+  loaded_from_snapshot_ = false;
+  if (snapshots_) {
+    absl::StatusOr<bool> fast = LoadSnapshot(rollup, &generation);
+    if (!fast.ok()) {
+      log::Error("forecast view: snapshot unusable, loading every record",
+                 {{"error", fast.status().ToString()}});
+    }
+    loaded_from_snapshot_ = fast.ok() && *fast;
+  }
+  if (loaded_from_snapshot_) {
+    RETURN_IF_ERROR(records_.ScanNodes(
+        [&](const std::string& id, const NodeRecord& n) -> absl::Status {
+          kinds[id] = n.kind();
+          return absl::OkStatus();
+        }));
+  } else {
+    rollup = Rollup();
+    rollup.SetReportingCurrency(reporting_);
+    RETURN_IF_ERROR(LoadRecords(rollup, kinds, &opportunities));
+    if (snapshots_) {
+      // A generation no record names yet; the next publish may snapshot.
+      ASSIGN_OR_RETURN(generation, records_.LastGeneration());
+      ++generation;
+    }
+  }
   log::Info("forecast view loaded",
             {{"nodes", static_cast<int64_t>(kinds.size())},
              {"opportunities", opportunities},
+             {"from_snapshot", loaded_from_snapshot_ ? "yes" : "no"},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+  {
+    std::lock_guard<std::mutex> lock(staged_mu_);
+    generation_ = generation;
+    stale_ = !loaded_from_snapshot_;
+    last_capture_ = loaded_from_snapshot_ ? absl::Now() : absl::InfinitePast();
+  }
+  std::unique_lock lock(mu_);
   rollup_ = std::move(rollup);
   kinds_ = std::move(kinds);
   if (size_listener_) {
@@ -177,10 +215,17 @@ void ForecastView::Publish(std::vector<Op>& staged, bool committed,
     std::lock_guard<std::mutex> lock(staged_mu_);
     ops.swap(staged);
   }
-  if (!committed) {
-    return;  // the consumer applies the batch again from its cursor
+  // Not committed: the consumer applies the batch again from its cursor.
+  if (committed) {
+    PublishOps(ops, org_or_quota);
   }
-  PublishOps(ops, org_or_quota);
+  {
+    // Only once they are in the Rollup (or dropped): no snapshot is taken
+    // between a commit and its publication.
+    std::lock_guard<std::mutex> lock(staged_mu_);
+    pending_ops_ -= static_cast<int64_t>(ops.size());
+  }
+  MaybeSnapshot();
 }
 
 void ForecastView::PublishOps(std::vector<Op>& ops, bool org_or_quota) {
@@ -193,7 +238,10 @@ void ForecastView::PublishOps(std::vector<Op>& ops, bool org_or_quota) {
   for (Op& op : ops) {
     if (absl::Status s = op(rollup_); !s.ok()) {
       // Stored but not aggregated: the next restart's Load() recomputes the
-      // aggregates from the stored records.
+      // aggregates from the stored records — so no snapshot of this Rollup
+      // may be taken (the last one's pre-images replay this change, fail
+      // again, and the restart loads every record).
+      snapshots_broken_ = true;
       log::Error("forecast view: an applied event could not be aggregated",
                  {{"error", s.ToString()}});
     }

@@ -20,6 +20,8 @@
 // again). Readers take a shared lock; a batch's operations are published under
 // one exclusive lock, so a reader never sees half a batch.
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,10 +29,12 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/money/exchange.h"
 #include "common/resync/sorted_sweep.h"
 #include "common/store/store.h"
@@ -63,9 +67,42 @@ class ForecastView {
   // every figure is converted into it (issue 19).
   ForecastView(Store* store, FiscalCalendar calendar,
                std::string reporting_currency = "EUR");
+  ~ForecastView();  // waits for a snapshot being written
 
-  // Rebuilds the Rollup from the stored records (at start).
+  // Rebuilds the Rollup: from the newest usable view snapshot when snapshots
+  // are enabled, else from every stored record (at start).
   [[nodiscard]] absl::Status Load();
+
+  // ---- View snapshots (D55; forecast_view_snapshot.cc) ----
+  struct SnapshotOptions {
+    // A snapshot is taken once this many deals changed since the last one,
+    // or this long after the last one when anything changed.
+    int64_t max_changes = 250'000;
+    absl::Duration interval = absl::Seconds(30);
+    // Written by a background thread (false: by the publishing thread).
+    bool background = true;
+  };
+  // Call before Load (--view_snapshots). Without it no snapshot is kept or
+  // read, and a Load() aggregates every stored record.
+  void EnableSnapshots(SnapshotOptions options);
+  // Takes a snapshot now and writes it (synchronously); FAILED_PRECONDITION
+  // while a change is staged or in flight (for tests and tools).
+  [[nodiscard]] absl::Status SnapshotNow();
+  // True when the last Load() started from a snapshot (its sales are in it).
+  bool loaded_from_snapshot() const { return loaded_from_snapshot_; }
+  // A change applied to the Rollup outside the consumers' batches (an
+  // out-of-funnel sale: hold it from before its transaction until after
+  // AddOutOfFunnelSale) is in flight: no snapshot is taken meanwhile.
+  class ChangeInFlight {
+   public:
+    explicit ChangeInFlight(ForecastView* view);
+    ~ChangeInFlight();
+    ChangeInFlight(const ChangeInFlight&) = delete;
+    ChangeInFlight& operator=(const ChangeInFlight&) = delete;
+
+   private:
+    ForecastView* view_;
+  };
 
   using Op = std::function<absl::Status(Rollup&)>;
   // The Rollup changes one feed consumer staged and has not published yet.
@@ -236,7 +273,28 @@ class ForecastView {
 
  private:
   void Publish(std::vector<Op>& staged, bool committed, bool org_or_quota);
-  void Stage(std::vector<Op>& ops, Staging& staging);
+  // Stages `ops` and, in `txn`, the pre-images of the deals it changed
+  // (touched_) or, when `stale`, the generation's stale mark.
+  [[nodiscard]] absl::Status Stage(WriteTxn& txn, std::vector<Op>& ops,
+                                   Staging& staging, bool stale);
+  // Marks the current generation stale in `txn` (a sale, a resync).
+  void MarkStale(WriteTxn& txn);
+  // After a publish: captures a snapshot when one is due and nothing is in
+  // flight, and has it written.
+  void MaybeSnapshot();
+  // Under staged_mu_: starts a new generation and returns the Rollup's bytes.
+  std::string CaptureLocked();
+  [[nodiscard]] absl::Status WriteSnapshot(uint64_t generation,
+                                           const std::string& bytes);
+  void WriterLoop();
+  // The snapshot part of Load(): true when the Rollup came from one; then
+  // *generation is the one to go on in.
+  [[nodiscard]] absl::StatusOr<bool> LoadSnapshot(Rollup& rollup,
+                                                  uint64_t* generation);
+  // The full Load(): every stored record aggregated.
+  [[nodiscard]] absl::Status LoadRecords(Rollup& rollup,
+                                         std::map<std::string, int>& kinds,
+                                         int64_t* opportunities) const;
   // Applies committed ops to the Rollup under the exclusive lock.
   void PublishOps(std::vector<Op>& ops, bool org_or_quota);
   // What Apply* and Replace* share: store one entity's record (unless the
@@ -355,6 +413,31 @@ class ForecastView {
   Staging staged_accounts_;
   Staging staged_pipeline_;
   Staging staged_credit_;
+
+  // ---- Snapshots (D55) ----
+  std::optional<SnapshotOptions> snapshots_;  // set before Load
+  bool loaded_from_snapshot_ = false;
+  // The deals the Apply* being run changed, with their records before it
+  // (commit thread only; nullopt: new).
+  std::vector<std::pair<std::string, std::optional<OppRecord>>> touched_;
+  // Guarded by staged_mu_: the generation, the operations staged and not yet
+  // published or dropped, the changes in flight outside them, the deals
+  // changed and whether anything else changed since the last capture.
+  uint64_t generation_ = 0;
+  int64_t pending_ops_ = 0;
+  int in_flight_ = 0;
+  int64_t changed_ = 0;
+  bool stale_ = false;
+  absl::Time last_capture_ = absl::InfinitePast();
+  bool writing_ = false;  // a captured snapshot is being written
+  // An operation failed to aggregate: this Rollup is not what a Load() would
+  // build, so no more snapshots are taken of it.
+  std::atomic<bool> snapshots_broken_{false};
+  // The background writer's job (guarded by staged_mu_).
+  std::condition_variable writer_cv_;
+  std::optional<std::pair<uint64_t, std::string>> job_;
+  bool stopping_ = false;
+  std::thread writer_;
 };
 
 }  // namespace salesops::forecast

@@ -190,6 +190,7 @@ absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
     return absl::OkStatus();
   }
   ForecastStore::PutOpp(txn, o.id(), r, stored ? &*stored : nullptr);
+  touched_.emplace_back(o.id(), stored);
   std::optional<OppFacts> before;
   if (stored) {
     before = FactsOf(*stored);
@@ -207,6 +208,7 @@ absl::Status ForecastView::RemoveOpportunity(WriteTxn& txn,
     return absl::OkStatus();
   }
   ForecastStore::DeleteOpp(txn, id, *stored);
+  touched_.emplace_back(id, stored);
   ops->push_back(OppOp(FactsOf(*stored), std::nullopt));
   return absl::OkStatus();
 }
@@ -240,6 +242,7 @@ absl::Status ForecastView::SetCollected(WriteTxn& txn,
   const OppFacts before = FactsOf(*opp);
   opp->set_collected_minor(collected_minor);
   ForecastStore::PutOpp(txn, opp_id, *opp, &stored);
+  touched_.emplace_back(opp_id, stored);
   if (opp->status() != v1::OPPORTUNITY_STATUS_WON) {
     return absl::OkStatus();  // counts only once WON
   }
@@ -252,11 +255,28 @@ absl::Status ForecastView::SetCollected(WriteTxn& txn,
 // ---------------------------------------------------------------------------
 // Applying feed events (on the commit thread)
 
-void ForecastView::Stage(std::vector<Op>& ops, Staging& staging) {
+absl::Status ForecastView::Stage(WriteTxn& txn, std::vector<Op>& ops,
+                                 Staging& staging, bool stale) {
   std::lock_guard<std::mutex> lock(staged_mu_);
+  if (snapshots_ && stale && !ops.empty()) {
+    ForecastStore::MarkStale(txn, generation_);
+    stale_ = true;
+  } else if (snapshots_ && !stale) {
+    // Under the lock, so the generation cannot begin between this pre-image
+    // and the operations staged with it.
+    for (const auto& [id, before] : touched_) {
+      ASSIGN_OR_RETURN(
+          bool noted, ForecastStore::NotePreImage(txn, generation_, id,
+                                                  before ? &*before : nullptr));
+      changed_ += noted ? 1 : 0;
+    }
+  }
+  touched_.clear();
+  pending_ops_ += static_cast<int64_t>(ops.size());
   for (Op& op : ops) {
     staging.ops.push_back(std::move(op));
   }
+  return absl::OkStatus();
 }
 
 absl::Status ForecastView::ApplyAccounts(const v1::Event& event,
@@ -275,6 +295,7 @@ absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn) {
 
 absl::Status ForecastView::ApplyAccounts(const v1::Event& event, WriteTxn& txn,
                                          Staging& staging) {
+  touched_.clear();
   std::vector<Op> ops;
   if (event.kind() == kOrgNodeKind) {
     v1::OrgNode node;
@@ -312,14 +333,15 @@ absl::Status ForecastView::ApplyAccounts(const v1::Event& event, WriteTxn& txn,
   } else {
     return absl::OkStatus();
   }
-  Stage(ops, staging);
-  return absl::OkStatus();
+  return Stage(txn, ops, staging, /*stale=*/true);
 }
 
 absl::Status ForecastView::ApplyPipeline(const v1::Event& event, WriteTxn& txn,
                                          Staging& staging) {
+  touched_.clear();
   std::vector<Op> ops;
-  if (event.kind() == kStageModelKind) {
+  const bool model = event.kind() == kStageModelKind;
+  if (model) {
     v1::StageModel model;
     if (!event.payload().UnpackTo(&model) || model.id().empty()) {
       return absl::DataLossError("not a StageModel");
@@ -342,8 +364,7 @@ absl::Status ForecastView::ApplyPipeline(const v1::Event& event, WriteTxn& txn,
   } else {
     return absl::OkStatus();
   }
-  Stage(ops, staging);
-  return absl::OkStatus();
+  return Stage(txn, ops, staging, /*stale=*/model);
 }
 
 absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn,
@@ -355,10 +376,10 @@ absl::Status ForecastView::ApplyCredit(const v1::Event& event, WriteTxn& txn,
   if (!event.payload().UnpackTo(&c) || c.opportunity_id().empty()) {
     return absl::DataLossError("not an OpportunityCollection");
   }
+  touched_.clear();
   std::vector<Op> ops;
   RETURN_IF_ERROR(PutCollection(txn, c, /*replace=*/false, &ops));
-  Stage(ops, staging);
-  return absl::OkStatus();
+  return Stage(txn, ops, staging, /*stale=*/false);
 }
 
 }  // namespace salesops::forecast

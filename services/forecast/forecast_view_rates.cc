@@ -98,6 +98,7 @@ ForecastView::Op ForecastView::QuotaOp(const std::string& node,
 absl::StatusOr<std::optional<money::Decimal>> ForecastView::StageSale(
     WriteTxn& txn, const std::string& sale_id, const std::string& rep_node_id,
     absl::CivilDay date, const v1::Money& amount) {
+  MarkStale(txn);  // a sale is not caught up from pre-images (D55)
   const std::string currency = CurrencyOf(amount.currency());
   if (currency.empty()) {
     return std::optional<money::Decimal>(money::kOne);

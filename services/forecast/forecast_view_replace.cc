@@ -79,11 +79,15 @@ absl::Status ForecastView::ReplaceTxn(
     const std::string& source, bool org_or_quota,
     const std::function<absl::Status(WriteTxn&, std::vector<Op>*)>& fn) {
   std::vector<Op> ops;
+  // A resync is not caught up from pre-images: its generation goes stale.
+  ChangeInFlight in_flight(this);
   absl::Status written =
       records_.store()
           .Write(SystemActor(absl::StrCat("resync:", source)),
                  [&](WriteTxn& txn) -> absl::Status {
                    ops.clear();
+                   touched_.clear();
+                   MarkStale(txn);
                    return fn(txn, &ops);
                  })
           .status();

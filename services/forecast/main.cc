@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   if (!calendar.ok()) {
     return ServiceRuntime::FailedToStart(calendar.status());
   }
+  auto snapshots = forecast::SnapshotsFromFlags();
+  if (!snapshots.ok()) {
+    return ServiceRuntime::FailedToStart(snapshots.status());
+  }
   auto runtime =
       ServiceRuntime::FromFlags({"forecast", forecast::ColumnFamilies()});
   if (!runtime.ok()) {
@@ -38,6 +42,9 @@ int main(int argc, char** argv) {
   ServiceRuntime& rt = **runtime;
   const forecast::ForecastOptions options = forecast::OptionsFor(rt);
   forecast::ForecastView view(&rt.store(), *calendar, options.currency);
+  if (*snapshots) {
+    view.EnableSnapshots(**snapshots);
+  }
   forecast::Followers followers(&view, *peers);
   forecast::ForecastServiceImpl service(&rt.store(), &rt.auth(), rt.clock(),
                                         &view, followers.Register(rt), options,

@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -251,6 +252,15 @@ class Rollup {
   // metric and memory accounting.
   size_t node_count() const;
   size_t aggregate_count() const;
+
+  // --- Snapshots (rollup_snapshot.cc; D55: a restart that does not scan the
+  // deals). ---
+  // The whole engine as bytes (a versioned binary format, private to this
+  // build's readers), and back: Restore(Snapshot()) holds the same state, so
+  // every read and every later change gives what this engine would give.
+  // DATA_LOSS for bytes that are not a whole snapshot of this format.
+  std::string Snapshot() const;
+  [[nodiscard]] static absl::StatusOr<Rollup> Restore(std::string_view bytes);
 
  private:
   // (see rollup.cc's design note)

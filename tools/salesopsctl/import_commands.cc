@@ -33,10 +33,12 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/money/money.h"
+#include "common/status/errors.h"
 #include "common/status/status.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
@@ -508,12 +510,47 @@ void ApplyResult(const v1::ImportRowResult& res, size_t i, Row& r,
   }
 }
 
+// A whole batch refused at the edge for fields over their bounds (docs/API.md
+// §3a) names the rows ("rows[3].opportunity.name: at most 200 characters"):
+// those rows get the single create's reason; the rest of `batch` goes to
+// `*again`. False (nothing changed) when no violation names a row.
+bool RejectNamedRows(const absl::Status& refused,
+                     const std::vector<size_t>& batch, std::vector<Row>& rows,
+                     std::vector<size_t>* again) {
+  std::vector<bool> named(batch.size(), false);
+  bool any = false;
+  for (const FieldViolation& v : FieldViolationsOf(refused)) {
+    size_t k = 0;
+    size_t end = 0;
+    if (v.field.rfind("rows[", 0) != 0 ||
+        (end = v.field.find("].")) == std::string::npos ||
+        !absl::SimpleAtoi(v.field.substr(5, end - 5), &k) ||
+        k >= batch.size()) {
+      continue;
+    }
+    Row& r = rows[batch[k]];
+    const std::string reason =
+        Reason(refused.code(),
+               absl::StrCat(v.field.substr(end + 2), ": ", v.description));
+    r.reason = r.reason.empty() ? reason : absl::StrCat(r.reason, "; ", reason);
+    named[k] = any = true;
+  }
+  for (size_t k = 0; any && k < batch.size(); ++k) {
+    if (!named[k]) {
+      again->push_back(batch[k]);
+    }
+  }
+  return any;
+}
+
 // Creates rows[batch] with the bulk RPC: rows that failed with a retryable
 // code (the whole call or the row alone) are sent again, kMaxAttempts in
 // all; then, or on any other failure, the import stops.
 void CreateBatch(Kind kind, Connections& conn, std::vector<Row>& rows,
                  std::vector<size_t> batch, Stopper& stop) {
   absl::Status last;
+  // A round that only drops rows named by the edge's bounds does not count
+  // as an attempt; each drops at least one row, so the loop stays bounded.
   for (int attempt = 0; attempt < kMaxAttempts && !batch.empty(); ++attempt) {
     if (stop.stopped()) {
       return;
@@ -528,6 +565,9 @@ void CreateBatch(Kind kind, Connections& conn, std::vector<Row>& rows,
       last = Check(st);
       if (Retryable(st.error_code())) {
         again = batch;
+      } else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+                 RejectNamedRows(last, batch, rows, &again)) {
+        --attempt;
       } else if (RowLevel(st.error_code())) {
         for (size_t i : batch) {  // e.g. a role that may not import
           rows[i].reason = Reason(last.code(), last.message());

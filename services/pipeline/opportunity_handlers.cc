@@ -62,18 +62,18 @@ void PipelineServiceImpl::CreateAfterPeerChecks(
 
 TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
                                      std::string by, v1::Opportunity o,
-                                     v1::Opportunity* resp) {
-  return [this, req, by = std::move(by), o = std::move(o),
-          resp](WriteTxn& txn) mutable -> absl::Status {
+                                     v1::Opportunity* resp, bool* ran) {
+  return [this, req, by = std::move(by), o = std::move(o), resp,
+          ran](WriteTxn& txn) mutable -> absl::Status {
     return CreateOnce(
         txn, "CreateOpportunity", req->request_id(), *req, resp,
         [&]() -> absl::Status {
-          ASSIGN_OR_RETURN(std::optional<v1::StageModel> model,
-                           db_.models.Find(txn, o.stage_model_id()));
-          ASSIGN_OR_RETURN(
-              OpportunityTransition t,
-              pipeline::CreateOpportunity(
-                  std::move(o), model, NewId("opp", txn.now()), by, txn.now()));
+          ASSIGN_OR_RETURN(const std::optional<v1::StageModel>* model,
+                           ModelInTxn(txn, o.stage_model_id()));
+          ASSIGN_OR_RETURN(OpportunityTransition t,
+                           pipeline::CreateOpportunity(std::move(o), *model,
+                                                       NewId("opp", txn.now()),
+                                                       by, txn.now()));
           v1::Opportunity& created = t.opportunity;
           RETURN_IF_ERROR(db_.opportunity_by_external_id.Claim(
               txn, "opportunity.external_id", "", created.external_id(),
@@ -90,9 +90,35 @@ TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
                 db_.InsertFollowUp(txn, created, *t.first_follow_up));
           }
           *resp = std::move(created);
+          if (ran != nullptr) {
+            *ran = true;
+          }
           return absl::OkStatus();
         });
   };
+}
+
+absl::StatusOr<const std::optional<v1::StageModel>*>
+PipelineServiceImpl::ModelInTxn(WriteTxn& txn, const std::string& id) {
+  static const std::optional<v1::StageModel> kNone;
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   txn.Get(Cf::kEntities, db_.models.Key(id)));
+  if (!bytes) {
+    return &kNone;
+  }
+  ParsedModel& p = parsed_model_;
+  if (p.model && p.id == id && p.bytes == *bytes) {
+    return &p.model;
+  }
+  p.model.reset();
+  v1::StageModel m;
+  if (!m.ParseFromString(*bytes)) {
+    return absl::DataLossError("store: corrupt stage model");
+  }
+  p.id = id;
+  p.bytes = std::move(*bytes);
+  p.model = std::move(m);
+  return &p.model;
 }
 
 grpc::Status PipelineServiceImpl::GetOpportunity(

@@ -2,7 +2,7 @@
 # The forecast benchmark of issues 5 and 21 (results: docs/BENCHMARKS.md).
 # Builds the binaries in Release into build-bench/, starts salesops-accounts,
 # salesops-pipeline (--sync_writes=true) and, after the load, salesops-forecast
-# on loopback ports 7201..7203 with data under $BENCH_DIR, then runs
+# on loopback ports 7201..7203 ($PORT..) with data under $BENCH_DIR, then runs
 # salesops-bench's phases (load: unary creates and bulk import; catchup,
 # query, fresh, mixed), restarts every service after SIGKILL with a cold page
 # cache, measures memory and disk, and runs the PostgreSQL peers: the
@@ -17,6 +17,7 @@
 #   UNARY=N                      # deals by CreateOpportunity (1M: half; 10M:
 #                                # 100,000), the rest by ImportOpportunities
 #   SKIP_PG=1 QUICK=1            # no PostgreSQL; short query/fresh/mixed phases
+#   PORT=7501                    # services on 7501..7503 (metrics 7601..7603)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${SCALE:-1M}
@@ -38,6 +39,8 @@ if [ "$UNARY" -gt "$OPPORTUNITIES" ]; then UNARY=$OPPORTUNITIES; fi
 CLIENTS=${CLIENTS:-64}
 IMPORT_IN_FLIGHT=${IMPORT_IN_FLIGHT:-4}
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-bench}
+# accounts, pipeline, forecast on PORT..PORT+2, their metrics on +100.
+PORT=${PORT:-7201}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 PHASE_FLAGS=()
 if [ -n "${QUICK:-}" ]; then
@@ -97,24 +100,26 @@ start() {
 }
 
 BENCH=("$BUILD_DIR/bench/salesops-bench" --state="$BENCH_DIR/state.txt"
-       --csv_dir="$BENCH_DIR" --opportunities="$OPPORTUNITIES" --reps="$REPS")
-A=--accounts_addr=127.0.0.1:7201
-P=--pipeline_addr=127.0.0.1:7202
+       --csv_dir="$BENCH_DIR" --opportunities="$OPPORTUNITIES" --reps="$REPS"
+       --accounts="127.0.0.1:$PORT" --pipeline="127.0.0.1:$((PORT + 1))"
+       --forecast="127.0.0.1:$((PORT + 2))")
+A=--accounts_addr=127.0.0.1:$PORT
+P=--pipeline_addr=127.0.0.1:$((PORT + 1))
 declare -A FLAGS=([accounts]="--log_level=info" [pipeline]="$A --sync_writes=true --log_level=info"
                   [forecast]="$A $P --log_level=info")
-declare -A PORT=([accounts]=7201 [pipeline]=7202 [forecast]=7203)
+declare -A PORTS=([accounts]=$PORT [pipeline]=$((PORT + 1)) [forecast]=$((PORT + 2)))
 
 echo "bench: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; SCALE=$SCALE: $OPPORTUNITIES opportunities ($UNARY by CreateOpportunity), $REPS reps, $LEVELS levels"
 # shellcheck disable=SC2086
-start accounts 7201 ${FLAGS[accounts]}
+start accounts "${PORTS[accounts]}" ${FLAGS[accounts]}
 # shellcheck disable=SC2086
-start pipeline 7202 ${FLAGS[pipeline]}
+start pipeline "${PORTS[pipeline]}" ${FLAGS[pipeline]}
 "${BENCH[@]}" --phases=org,load --levels="$LEVELS" --clients="$CLIENTS" --load_unary="$UNARY" \
   --import_batch=1000 --import_in_flight="$IMPORT_IN_FLIGHT" | tee "$BENCH_DIR/load.txt"
 
 # The forecast starts on a full pipeline feed: its catch-up is the ingest rate.
 # shellcheck disable=SC2086
-start forecast 7203 ${FLAGS[forecast]}
+start forecast "${PORTS[forecast]}" ${FLAGS[forecast]}
 "${BENCH[@]}" --phases=catchup,query,fresh,mixed "${PHASE_FLAGS[@]}" | tee "$BENCH_DIR/bench.txt"
 
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$forecast_pid"/status)
@@ -138,9 +143,9 @@ for name in accounts pipeline forecast; do
   drop_caches
   t0=$(date +%s%N)
   # shellcheck disable=SC2086
-  launch "$name" "${PORT[$name]}" ${FLAGS[$name]}
+  launch "$name" "${PORTS[$name]}" ${FLAGS[$name]}
   "${BENCH[@]}" --phases=serving --serving_name="$name" \
-    --serving_addr="127.0.0.1:${PORT[$name]}" --since_unix_ns="$t0" | tee -a "$BENCH_DIR/restart.txt"
+    --serving_addr="127.0.0.1:${PORTS[$name]}" --since_unix_ns="$t0" | tee -a "$BENCH_DIR/restart.txt"
 done
 # The forecast's answer at the feed head, from the same start.
 "${BENCH[@]}" --phases=catchup >/dev/null

@@ -38,10 +38,12 @@ class AccountsFixture final : public Fixture {
     rpcs->Add("GetAccount", s, &AccountsServiceImpl::GetAccount);
     rpcs->Add("UpdateAccount", s, &AccountsServiceImpl::UpdateAccount);
     rpcs->Add("ListAccounts", s, &AccountsServiceImpl::ListAccounts);
+    rpcs->Add("ImportAccounts", s, &AccountsServiceImpl::ImportAccounts);
     rpcs->Add("CreateContact", s, &AccountsServiceImpl::CreateContact);
     rpcs->Add("GetContact", s, &AccountsServiceImpl::GetContact);
     rpcs->Add("UpdateContact", s, &AccountsServiceImpl::UpdateContact);
     rpcs->Add("ListContacts", s, &AccountsServiceImpl::ListContacts);
+    rpcs->Add("ImportContacts", s, &AccountsServiceImpl::ImportContacts);
     rpcs->Add("GetOrgChart", s, &AccountsServiceImpl::GetOrgChart);
     rpcs->Add("CreateOrgNode", s, &AccountsServiceImpl::CreateOrgNode);
     rpcs->Add("GetOrgNode", s, &AccountsServiceImpl::GetOrgNode);
@@ -138,6 +140,15 @@ class AccountsFixture final : public Fixture {
       a->set_external_id("crm-1");
       req.set_request_id("req-1");
       seeds.Add("CreateAccount", req);
+      // The same row twice, a row without request_id, a row without a name.
+      v1::ImportAccountsRequest import;
+      *import.add_rows() = req;
+      *import.add_rows() = req;
+      import.add_rows()->mutable_account()->set_name("No request id");
+      v1::CreateAccountRequest* nameless = import.add_rows();
+      nameless->set_request_id("req-import-1");
+      import.set_first_row(10);
+      seeds.Add("ImportAccounts", import);
     }
     {
       v1::GetAccountRequest req;
@@ -173,6 +184,13 @@ class AccountsFixture final : public Fixture {
       c->mutable_birthday()->set_day(29);
       req.set_request_id("req-2");
       seeds.Add("CreateContact", req);
+      v1::ImportContactsRequest import;
+      *import.add_rows() = req;
+      v1::CreateContactRequest* other = import.add_rows();
+      *other = req;
+      other->set_request_id("req-import-2");
+      other->mutable_contact()->set_account_id("acc_missing");
+      seeds.Add("ImportContacts", import);
     }
     {
       v1::GetContactRequest req;

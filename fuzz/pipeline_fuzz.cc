@@ -112,6 +112,8 @@ class PipelineFixture final : public Fixture {
     rpcs->Add("UpdateStageModel", s, &PipelineServiceImpl::UpdateStageModel);
     rpcs->AddCallback("CreateOpportunity", s,
                       &PipelineServiceImpl::CreateOpportunity);
+    rpcs->AddCallback("ImportOpportunities", s,
+                      &PipelineServiceImpl::ImportOpportunities);
     rpcs->Add("GetOpportunity", s, &PipelineServiceImpl::GetOpportunity);
     rpcs->Add("UpdateOpportunity", s, &PipelineServiceImpl::UpdateOpportunity);
     rpcs->Add("ListOpportunities", s, &PipelineServiceImpl::ListOpportunities);
@@ -318,6 +320,16 @@ class PipelineFixture final : public Fixture {
       // Owner and account known only to accounts (and one it cannot ask).
       seeds.Add("CreateOpportunity", NewOpportunity("Remote", "acc_2", "r4"));
       seeds.Add("CreateOpportunity", NewOpportunity("Down", "down_1", "r1"));
+      // A batch: a good row, its request_id again with other content, rows
+      // with peers to ask and one without request_id.
+      v1::ImportOpportunitiesRequest import;
+      *import.add_rows() = req;
+      *import.add_rows() = NewOpportunity("Other", "acc_1", "r1");
+      import.mutable_rows(1)->set_request_id("req-2");
+      *import.add_rows() = NewOpportunity("Remote", "acc_2", "r4");
+      *import.add_rows() = NewOpportunity("Down", "down_1", "r1");
+      import.mutable_rows(2)->set_request_id("req-3");
+      seeds.Add("ImportOpportunities", import);
     }
     {
       v1::GetOpportunityRequest req;

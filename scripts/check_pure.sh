@@ -18,7 +18,8 @@ files=(services/*/*_rules.h services/*/*_rules.cc services/*/*_rules_test.cc
        common/org/scope.cc common/status/errors.cc
        common/fieldmask/field_mask.cc common/fieldmask/field_mask_test.cc
        common/webhook/webhook_rules.cc common/webhook/webhook_rules_test.cc
-       common/trace/trace.cc common/trace/trace_test.cc common/log/log.cc)
+       common/trace/trace.cc common/trace/trace_test.cc common/log/log.cc
+       common/bulk/import_results.cc common/bulk/import_results_test.cc)
 bad=0
 for f in "${files[@]}"; do
   deps=$(g++ -std=c++17 -M -I. -I"$GEN" -x c++ "$f" 2>&1) || {

@@ -443,6 +443,28 @@ TEST_F(CtlImportE2eTest, TenThousandOpportunitiesWithFiftyBadRows) {
   EXPECT_TRUE(Opportunities() == first);
 }
 
+// A cell over its field's bound makes the edge refuse the whole bulk batch,
+// naming the row (rows[1].account.name): only that row is rejected, with the
+// single create's reason, and the others of its batch are imported.
+TEST_F(CtlImportE2eTest, OverlongCellRejectsOnlyItsRow) {
+  const std::string csv = dir_.Sub("long.csv");
+  WriteFile(csv, absl::StrCat("name,external_id\nShort One,L-1\n",
+                              std::string(250, 'n'), ",L-2\nShort Two,L-3\n"));
+  for (int run = 1; run <= 2; ++run) {
+    const std::string report = dir_.Sub(absl::StrCat("long-report", run));
+    CtlResult r =
+        Ctl({"import", "accounts", "--file=" + csv, "--report=" + report});
+    ASSERT_EQ(r.exit_code, 4) << r.log;
+    EXPECT_TRUE(absl::StrContains(r.log, "imported 2, rejected 1, of 3 rows"))
+        << r.log;
+    EXPECT_TRUE(absl::StrContains(
+        r.log, "INVALID_ARGUMENT: account.name: at most 200 characters"))
+        << r.log;
+    EXPECT_EQ(ReportedLines(report), std::vector<int>{3});
+    EXPECT_EQ(Accounts().size(), 2u);
+  }
+}
+
 TEST_F(CtlImportE2eTest, AccountsAndContactsWithOneBadRowEach) {
   const v1::OrgNode global = Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
   ASSERT_FALSE(HasFailure());

@@ -830,6 +830,17 @@ std::vector<Row> RoleMatrixE2eTest::AccountsRows() {
             r->mutable_account()->set_name(Unique("account"));
             r->mutable_account()->set_owner_node_id(s.rep);
           }),
+      // Bulk imports take the single create's roles; a row out of the
+      // caller's scope is refused in its result, not the call
+      // (bulk_import_e2e_test), so the call itself is not data-scoped.
+      Rpc<v1::ImportAccountsRequest>(
+          "ImportAccounts", kA | kM, kNone,
+          [](const Side& s, auto* r) {
+            v1::CreateAccountRequest* row = r->add_rows();
+            row->mutable_account()->set_name(Unique("imported account"));
+            row->mutable_account()->set_owner_node_id(s.rep);
+            row->set_request_id(Unique("import"));
+          }),
       Rpc<v1::GetAccountRequest>(
           "GetAccount", kAll, kNone,
           [](const Side& s, auto* r) { r->set_id(s.account.id()); }),
@@ -843,6 +854,14 @@ std::vector<Row> RoleMatrixE2eTest::AccountsRows() {
           [](const Side& s, auto* r) {
             r->mutable_contact()->set_account_id(s.account.id());
             r->mutable_contact()->set_name(Unique("contact"));
+          }),
+      Rpc<v1::ImportContactsRequest>(
+          "ImportContacts", kA | kM | kR, kNone,
+          [](const Side& s, auto* r) {
+            v1::CreateContactRequest* row = r->add_rows();
+            row->mutable_contact()->set_account_id(s.account.id());
+            row->mutable_contact()->set_name(Unique("imported contact"));
+            row->set_request_id(Unique("import"));
           }),
       Rpc<v1::GetContactRequest>(
           "GetContact", kAll, kNone,
@@ -993,6 +1012,14 @@ std::vector<Row> RoleMatrixE2eTest::PipelineRows() {
                                               NewOpportunity(
                                                   s, Unique("opportunity"));
                                         }),
+      Rpc<v1::ImportOpportunitiesRequest>(
+          "ImportOpportunities", kWriters, kNone,
+          [](const Side& s, auto* r) {
+            v1::CreateOpportunityRequest* row = r->add_rows();
+            *row->mutable_opportunity() =
+                NewOpportunity(s, Unique("imported opportunity"));
+            row->set_request_id(Unique("import"));
+          }),
       Rpc<v1::GetOpportunityRequest>(
           "GetOpportunity", kAll, kRefused,
           [](const Side& s, auto* r) { r->set_id(s.opp); }),

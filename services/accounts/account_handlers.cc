@@ -27,33 +27,40 @@ absl::Status ClaimKeys(const AccountsStore& db, WriteTxn& txn,
 
 }  // namespace
 
+TxnFn CreateAccountTxn(AccountsStore& db, Principal who,
+                       const v1::CreateAccountRequest& req, v1::Account* resp,
+                       bool* ran) {
+  return [&db, who = std::move(who), &req, resp,
+          ran](WriteTxn& txn) -> absl::Status {
+    return CreateOnce(
+        txn, "CreateAccount", req.request_id(), req, resp,
+        [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<v1::OrgNode> owner,
+                           FindNode(db, txn, req.account().owner_node_id()));
+          ASSIGN_OR_RETURN(AccountChange change,
+                           accounts::CreateAccount(
+                               req.account(), owner, WriterScope(db, txn, who),
+                               NewId("acc", txn.now()), txn.now()));
+          RETURN_IF_ERROR(ClaimKeys(db, txn, change));
+          v1::Account& a = change.account;
+          RETURN_IF_ERROR(db.accounts.Insert(txn, a.id(), &a));
+          db.accounts_by_owner.Put(txn, a.owner_node_id(), a.id());
+          *resp = std::move(a);
+          if (ran != nullptr) {
+            *ran = true;
+          }
+          return absl::OkStatus();
+        });
+  };
+}
+
 absl::Status CreateAccount(Env env, const Principal& who,
                            const v1::CreateAccountRequest& req,
                            v1::Account* resp) {
   RETURN_IF_ERROR(CheckCreateAccount(req, who));
-  AccountsStore& db = env.db;
-  return db.store
+  return env.db.store
       ->Write(ActorFor(who, "CreateAccount"),
-              [&](WriteTxn& txn) -> absl::Status {
-                return CreateOnce(
-                    txn, "CreateAccount", req.request_id(), req, resp,
-                    [&]() -> absl::Status {
-                      ASSIGN_OR_RETURN(
-                          std::optional<v1::OrgNode> owner,
-                          FindNode(db, txn, req.account().owner_node_id()));
-                      ASSIGN_OR_RETURN(
-                          AccountChange change,
-                          accounts::CreateAccount(
-                              req.account(), owner, WriterScope(db, txn, who),
-                              NewId("acc", txn.now()), txn.now()));
-                      RETURN_IF_ERROR(ClaimKeys(db, txn, change));
-                      v1::Account& a = change.account;
-                      RETURN_IF_ERROR(db.accounts.Insert(txn, a.id(), &a));
-                      db.accounts_by_owner.Put(txn, a.owner_node_id(), a.id());
-                      *resp = std::move(a);
-                      return absl::OkStatus();
-                    });
-              })
+              CreateAccountTxn(env.db, who, req, resp, nullptr))
       .status();
 }
 

@@ -20,10 +20,12 @@ std::vector<MethodRoles> AccountsRoles() {
   const std::vector<Role> kRateWriters = {Role::kAdmin, Role::kFinance};
   return {
       {"CreateAccount", kWriters},
+      {"ImportAccounts", kWriters},
       {"GetAccount", AllRoles()},
       {"UpdateAccount", kWriters},
       {"ListAccounts", AllRoles()},
       {"CreateContact", kContactWriters},
+      {"ImportContacts", kContactWriters},
       {"GetContact", AllRoles()},
       {"UpdateContact", kContactWriters},
       {"ListContacts", AllRoles()},
@@ -87,6 +89,22 @@ grpc::Status AccountsServiceImpl::CreateContact(
     Ctx* ctx, const v1::CreateContactRequest* req, v1::Contact* resp) {
   return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
     return handlers::CreateContact(env(), who, *req, resp);
+  });
+}
+
+grpc::Status AccountsServiceImpl::ImportAccounts(
+    Ctx* ctx, const v1::ImportAccountsRequest* req,
+    v1::ImportAccountsResponse* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return handlers::ImportAccounts(env(), who, *req, resp);
+  });
+}
+
+grpc::Status AccountsServiceImpl::ImportContacts(
+    Ctx* ctx, const v1::ImportContactsRequest* req,
+    v1::ImportContactsResponse* resp) {
+  return SALESOPS_SERVE(gate_, ctx, [&](const Principal& who) {
+    return handlers::ImportContacts(env(), who, *req, resp);
   });
 }
 

@@ -38,6 +38,11 @@ class AccountsServiceImpl final : public v1::AccountsService::Service {
   grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*,
                             v1::ListAccountsResponse*) override;
 
+  // Bulk imports (docs/API.md "Bulk import"; handlers.h).
+  grpc::Status ImportAccounts(Ctx*, const v1::ImportAccountsRequest*,
+                              v1::ImportAccountsResponse*) override;
+  grpc::Status ImportContacts(Ctx*, const v1::ImportContactsRequest*,
+                              v1::ImportContactsResponse*) override;
   grpc::Status CreateContact(Ctx*, const v1::CreateContactRequest*,
                              v1::Contact*) override;
   grpc::Status GetContact(Ctx*, const v1::GetContactRequest*,

@@ -66,40 +66,48 @@ absl::StatusOr<std::map<std::string, v1::Contact>> ChartContacts(
 
 }  // namespace
 
+TxnFn CreateContactTxn(AccountsStore& db, Principal who,
+                       const v1::CreateContactRequest& req, v1::Contact* resp,
+                       bool* ran) {
+  return [&db, who = std::move(who), &req, resp,
+          ran](WriteTxn& txn) -> absl::Status {
+    const v1::Contact& in = req.contact();
+    return CreateOnce(
+        txn, "CreateContact", req.request_id(), req, resp,
+        [&]() -> absl::Status {
+          ContactReads reads;
+          ASSIGN_OR_RETURN(reads.account,
+                           db.accounts.Find(txn, in.account_id()));
+          if (reads.account) {
+            ASSIGN_OR_RETURN(reads.boss,
+                             FindContact(db, txn, in.reports_to_id()));
+          }
+          ASSIGN_OR_RETURN(
+              ContactChange change,
+              accounts::CreateContact(in, reads, WriterScope(db, txn, who),
+                                      NewId("con", txn.now()), txn.now()));
+          v1::Contact& c = change.contact;
+          RETURN_IF_ERROR(Claim(txn, db.contact_by_external_id,
+                                "contact.external_id", change.external_id,
+                                c.id()));
+          RETURN_IF_ERROR(db.contacts.Insert(txn, c.id(), &c));
+          db.contacts_by_account.Put(txn, c.account_id(), c.id());
+          *resp = std::move(c);
+          if (ran != nullptr) {
+            *ran = true;
+          }
+          return absl::OkStatus();
+        });
+  };
+}
+
 absl::Status CreateContact(Env env, const Principal& who,
                            const v1::CreateContactRequest& req,
                            v1::Contact* resp) {
   RETURN_IF_ERROR(CheckCreateContact(req));
-  AccountsStore& db = env.db;
-  const v1::Contact& in = req.contact();
-  return db.store
+  return env.db.store
       ->Write(ActorFor(who, "CreateContact"),
-              [&](WriteTxn& txn) -> absl::Status {
-                return CreateOnce(
-                    txn, "CreateContact", req.request_id(), req, resp,
-                    [&]() -> absl::Status {
-                      ContactReads reads;
-                      ASSIGN_OR_RETURN(reads.account,
-                                       db.accounts.Find(txn, in.account_id()));
-                      if (reads.account) {
-                        ASSIGN_OR_RETURN(
-                            reads.boss,
-                            FindContact(db, txn, in.reports_to_id()));
-                      }
-                      ASSIGN_OR_RETURN(ContactChange change,
-                                       accounts::CreateContact(
-                                           in, reads, WriterScope(db, txn, who),
-                                           NewId("con", txn.now()), txn.now()));
-                      v1::Contact& c = change.contact;
-                      RETURN_IF_ERROR(Claim(txn, db.contact_by_external_id,
-                                            "contact.external_id",
-                                            change.external_id, c.id()));
-                      RETURN_IF_ERROR(db.contacts.Insert(txn, c.id(), &c));
-                      db.contacts_by_account.Put(txn, c.account_id(), c.id());
-                      *resp = std::move(c);
-                      return absl::OkStatus();
-                    });
-              })
+              CreateContactTxn(env.db, who, req, resp, nullptr))
       .status();
 }
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "common/server/principal.h"
+#include "common/store/store.h"
 #include "salesops/v1/accounts.pb.h"
 #include "services/accounts/accounts_store.h"
 
@@ -26,6 +27,13 @@ struct Env {
 absl::Status CreateAccount(Env env, const Principal& who,
                            const v1::CreateAccountRequest& req,
                            v1::Account* resp);
+// CreateAccount's commit-path part (CreateOnce in scope "CreateAccount"),
+// for CreateAccount and ImportAccounts: `req` and `resp` outlive its run;
+// `*ran` (when not null) is set when the create ran (not a request_id's
+// first result returned).
+TxnFn CreateAccountTxn(AccountsStore& db, Principal who,
+                       const v1::CreateAccountRequest& req, v1::Account* resp,
+                       bool* ran);
 absl::Status GetAccount(Env env, const v1::GetAccountRequest& req,
                         v1::Account* resp);
 absl::Status UpdateAccount(Env env, const Principal& who,
@@ -41,6 +49,10 @@ absl::Status ClassifyAccounts(Env env, const Principal& who,
 absl::Status CreateContact(Env env, const Principal& who,
                            const v1::CreateContactRequest& req,
                            v1::Contact* resp);
+// CreateContact's commit-path part, as CreateAccountTxn.
+TxnFn CreateContactTxn(AccountsStore& db, Principal who,
+                       const v1::CreateContactRequest& req, v1::Contact* resp,
+                       bool* ran);
 absl::Status GetContact(Env env, const v1::GetContactRequest& req,
                         v1::Contact* resp);
 absl::Status UpdateContact(Env env, const Principal& who,
@@ -50,6 +62,19 @@ absl::Status ListContacts(Env env, const v1::ListContactsRequest& req,
                           v1::ListContactsResponse* resp);
 absl::Status GetOrgChart(Env env, const v1::GetOrgChartRequest& req,
                          v1::GetOrgChartResponse* resp);
+
+// Bulk imports (import_handlers.cc; docs/API.md "Bulk import"): each row as
+// CreateAccount / CreateContact creates it (the same checks, request_id scope
+// and feed event; audit method "ImportAccounts" / "ImportContacts"), one
+// WriteAsync per row in the rows' order, so the group commit merges them and
+// a bad row rolls back alone; returns once every row is done. The batch's own
+// rules and the row results are common/bulk's.
+absl::Status ImportAccounts(Env env, const Principal& who,
+                            const v1::ImportAccountsRequest& req,
+                            v1::ImportAccountsResponse* resp);
+absl::Status ImportContacts(Env env, const Principal& who,
+                            const v1::ImportContactsRequest& req,
+                            v1::ImportContactsResponse* resp);
 
 // Org nodes and quotas (org_handlers.cc).
 absl::Status CreateOrgNode(Env env, const Principal& who,

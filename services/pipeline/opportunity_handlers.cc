@@ -62,9 +62,9 @@ void PipelineServiceImpl::CreateAfterPeerChecks(
 
 TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
                                      std::string by, v1::Opportunity o,
-                                     v1::Opportunity* resp) {
-  return [this, req, by = std::move(by), o = std::move(o),
-          resp](WriteTxn& txn) mutable -> absl::Status {
+                                     v1::Opportunity* resp, bool* ran) {
+  return [this, req, by = std::move(by), o = std::move(o), resp,
+          ran](WriteTxn& txn) mutable -> absl::Status {
     return CreateOnce(
         txn, "CreateOpportunity", req->request_id(), *req, resp,
         [&]() -> absl::Status {
@@ -90,6 +90,9 @@ TxnFn PipelineServiceImpl::CreateTxn(const v1::CreateOpportunityRequest* req,
                 db_.InsertFollowUp(txn, created, *t.first_follow_up));
           }
           *resp = std::move(created);
+          if (ran != nullptr) {
+            *ran = true;
+          }
           return absl::OkStatus();
         });
   };

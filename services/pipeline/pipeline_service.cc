@@ -37,6 +37,7 @@ std::vector<MethodRoles> PipelineRoles() {
       {"ListStageModels", AllRoles()},
       {"UpdateStageModel", {Role::kAdmin}},
       {"CreateOpportunity", kWriters},
+      {"ImportOpportunities", kWriters},
       {"GetOpportunity", AllRoles()},
       {"UpdateOpportunity", kWriters},
       {"ListOpportunities", AllRoles()},

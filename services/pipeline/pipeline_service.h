@@ -14,6 +14,7 @@
 // outside the caller's scope is PERMISSION_DENIED; lists are filtered instead.
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,12 +52,13 @@ struct PipelineOptions {
   absl::TimeZone time_zone = absl::UTCTimeZone();
 };
 
-// CreateOpportunity is served with gRPC's callback API: the call waits for the
-// group commit without holding a thread (Store::WriteAsync); the other methods
-// are synchronous.
+// CreateOpportunity and ImportOpportunities are served with gRPC's callback
+// API: the call waits for the group commit without holding a thread
+// (Store::WriteAsync); the other methods are synchronous.
 class PipelineServiceImpl final
     : public v1::PipelineService::WithCallbackMethod_CreateOpportunity<
-          v1::PipelineService::Service> {
+          v1::PipelineService::WithCallbackMethod_ImportOpportunities<
+              v1::PipelineService::Service>> {
  public:
   // Pointers are not owned and outlive the service.
   PipelineServiceImpl(Store* store, const Authenticator* auth, Clock* clock,
@@ -80,6 +82,14 @@ class PipelineServiceImpl final
   grpc::ServerUnaryReactor* CreateOpportunity(
       grpc::CallbackServerContext*, const v1::CreateOpportunityRequest*,
       v1::Opportunity*) override;
+  // Bulk import (import_handlers.cc; docs/API.md "Bulk import"): each row as
+  // CreateOpportunity would create it (audit method "ImportOpportunities",
+  // request_id scope "CreateOpportunity"), the batch's distinct accounts and
+  // owners checked once each, one WriteAsync per row; answers when every row
+  // is done, results in the rows' order.
+  grpc::ServerUnaryReactor* ImportOpportunities(
+      grpc::CallbackServerContext*, const v1::ImportOpportunitiesRequest*,
+      v1::ImportOpportunitiesResponse*) override;
   grpc::Status GetOpportunity(Ctx*, const v1::GetOpportunityRequest*,
                               v1::Opportunity*) override;
   grpc::Status UpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
@@ -240,8 +250,21 @@ class PipelineServiceImpl final
   // ---- Handler bodies; the public methods map their status to gRPC ----
 
   // CreateOpportunity on the commit path; `req` and `resp` must outlive it.
+  // `*ran` (when given) is set when the create ran (false: the
+  // request_id's first result was returned).
   TxnFn CreateTxn(const v1::CreateOpportunityRequest* req, std::string by,
-                  v1::Opportunity o, v1::Opportunity* resp);
+                  v1::Opportunity o, v1::Opportunity* resp,
+                  bool* ran = nullptr);
+
+  // ---- Bulk import (import_handlers.cc) ----
+
+  // One ImportOpportunities call's state, shared by its callbacks.
+  struct OpportunityImport;
+  // Checks the distinct accounts and owners of the rows still OK, each once
+  // and concurrently, then applies the verdicts to the rows and writes them.
+  void CheckImportPeers(std::shared_ptr<OpportunityImport> batch);
+  // One WriteAsync per row still OK; answers once the last is done.
+  void WriteImportRows(std::shared_ptr<OpportunityImport> batch);
   absl::Status DoUpdateOpportunity(const Principal& who,
                                    const v1::UpdateOpportunityRequest*,
                                    v1::Opportunity*);

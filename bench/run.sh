@@ -152,13 +152,25 @@ done
 t1=$(date +%s%N)
 echo "restart: forecast answering at the feed head $(awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / 1e9}") s after start (SIGKILL, cold page cache)" | tee -a "$BENCH_DIR/restart.txt"
 
-# The pipeline's bytes on disk per deal, after a clean stop (no compaction
-# entry point yet: the data directory and its tables as they are).
+# The pipeline's bytes on disk per deal, after a clean stop, then after a full
+# compaction (--compact_and_exit, issue 21's store work) where the binary has it.
 stop
 pids=()
-du_b=$(du -sb "$BENCH_DIR/pipeline" | awk '{print $1}')
-sst_b=$(find "$BENCH_DIR/pipeline" -name '*.sst' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-echo "disk: pipeline data dir $((du_b / 1048576)) MiB = $((du_b / deals)) bytes per deal; tables (SST) $((sst_b / 1048576)) MiB = $((sst_b / deals)) bytes per deal ($deals deals)"
+disk() {
+  local du_b sst_b
+  du_b=$(du -sb "$BENCH_DIR/pipeline" | awk '{print $1}')
+  sst_b=$(find "$BENCH_DIR/pipeline" -name '*.sst' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  echo "disk: $1: pipeline data dir $((du_b / 1048576)) MiB = $((du_b / deals)) bytes per deal; tables (SST) $((sst_b / 1048576)) MiB = $((sst_b / deals)) bytes per deal ($deals deals)"
+}
+disk "after a clean stop"
+# shellcheck disable=SC2086
+if compacted=$("$BUILD_DIR/services/pipeline/salesops-pipeline" --data_dir="$BENCH_DIR/pipeline" \
+     --auth=none ${FLAGS[pipeline]} --compact_and_exit 2>>"$BENCH_DIR/pipeline.log"); then
+  echo "$compacted" >"$BENCH_DIR/compacted.json"
+  disk "after --compact_and_exit"
+else
+  echo "disk: no compacted figure (this salesops-pipeline has no --compact_and_exit, or it failed: $BENCH_DIR/pipeline.log)"
+fi
 
 if [ -n "${SKIP_PG:-}" ]; then
   echo "bench: SKIP_PG set: no PostgreSQL peers"

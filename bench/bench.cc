@@ -2,14 +2,21 @@
 // of running salesops-accounts, salesops-pipeline and salesops-forecast
 // (started by bench/run.sh on loopback). Phases, each printing one line of
 // results:
-//   org       a 7-level org (global, regions, areas, 3 team levels, reps)
-//   load      N open opportunities over the reps with CreateOpportunity from
-//             --clients concurrent clients: the sustained create rate
+//   org       a --levels-level org (7: global, regions, areas, 3 team
+//             levels, reps; 8: one more team level)
+//   load      N open opportunities over the reps: --load_unary of them with
+//             CreateOpportunity from --clients concurrent calls, the rest
+//             with ImportOpportunities (issue 21): both rates
 //   catchup   until forecast reflects pipeline's feed position: ingest rate
 //   query     GetForecast of the root and of a mid-level node against
 //             grpc.health.v1.Health/Check on the same server: p50/p99, ratio
 //   fresh     UpdateOpportunity at --fresh_rate/s; for sampled writes the time
 //             until GetForecast of the owner shows them: p50/p99
+//   mixed     (issue 21) the query phase's root GetForecast and Health/Check
+//             while creates run at --mixed_rate/s, and the freshness of
+//             every --mixed_sample_every'th create in the same phase
+//   serving   time from --since_unix_ns until --serving_addr's
+//             Health/Check answers SERVING (bench/run.sh's restarts)
 //   hq        (federation) a GLOBAL node and the rates in the headquarters'
 //             accounts (--accounts), and the global forecast's state file
 //   fedcatchup  until the global forecast's root counts --expect_open deals
@@ -47,7 +54,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/common.h"
 #include "bench/federation.h"
+#include "bench/load.h"
 #include "common/version/command_line.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -62,7 +71,15 @@ ABSL_FLAG(std::string, forecast, "127.0.0.1:7203", "salesops-forecast");
 ABSL_FLAG(std::string, phases, "org,load,catchup,query,fresh",
           "comma-separated phases to run");
 ABSL_FLAG(int64_t, opportunities, 1'000'000, "open opportunities to create");
-ABSL_FLAG(int32_t, reps, 10'000, "REP nodes (the org has 7 levels)");
+ABSL_FLAG(int32_t, reps, 10'000, "REP nodes");
+ABSL_FLAG(int32_t, levels, 7,
+          "org levels from the global node to the reps (3..12; 7: 2,000 "
+          "lowest teams, 8: 10,000)");
+ABSL_FLAG(int64_t, load_unary, -1,
+          "load phase: deals created by CreateOpportunity, the rest by "
+          "ImportOpportunities (-1 = all by CreateOpportunity)");
+ABSL_FLAG(int32_t, import_batch, 1000, "load phase: rows per import call");
+ABSL_FLAG(int32_t, import_in_flight, 4, "load phase: import calls at once");
 ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
@@ -73,6 +90,16 @@ ABSL_FLAG(int32_t, fresh_poll_us, 0,
 ABSL_FLAG(int32_t, fresh_threads, 16,
           "fresh phase: writer threads (a sampled write's thread waits until "
           "the forecast shows it)");
+ABSL_FLAG(int32_t, mixed_rate, 5000, "mixed phase: creates per second");
+ABSL_FLAG(int32_t, mixed_seconds, 20, "length of the mixed phase");
+ABSL_FLAG(int32_t, mixed_threads, 64, "mixed phase: writer threads");
+ABSL_FLAG(int32_t, mixed_sample_every, 50,
+          "mixed phase: every Nth create is timed until the forecast shows it");
+ABSL_FLAG(std::string, serving_addr, "127.0.0.1:7203",
+          "serving phase: the service whose Health/Check is polled");
+ABSL_FLAG(std::string, serving_name, "forecast", "serving phase: its name");
+ABSL_FLAG(int64_t, since_unix_ns, 0,
+          "serving phase: when the service was started (Unix ns)");
 ABSL_FLAG(int32_t, webhook_rounds, 10,
           "webhook phase: rounds of one block without and one with a "
           "subscription");
@@ -92,43 +119,6 @@ ABSL_FLAG(int64_t, expect_open, 0,
 
 namespace salesops::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::shared_ptr<grpc::Channel> Channel(const std::string& addr) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(),
-                                   args);
-}
-
-std::unique_ptr<grpc::ClientContext> Ctx(
-    absl::Duration deadline = absl::Seconds(30)) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(deadline));
-  return ctx;
-}
-
-[[noreturn]] void Fail(const std::string& what, const grpc::Status& s) {
-  std::cerr << "bench: " << what << ": " << s.error_code() << " "
-            << s.error_message() << "\n";
-  std::exit(1);
-}
-
-struct Percentiles {
-  double p50_us = 0;
-  double p99_us = 0;
-};
-
-Percentiles Of(std::vector<double> us) {
-  Percentiles p;
-  if (us.empty()) return p;
-  std::sort(us.begin(), us.end());
-  p.p50_us = us[us.size() / 2];
-  p.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
-  return p;
-}
 
 // The org: 1 global, 4 regions, 5 areas each, then three team levels (5, 5,
 // 4 per parent) and reps spread evenly over the lowest teams.
@@ -154,13 +144,8 @@ class Bench {
     const absl::Time start = absl::Now();
     org_.root = Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
     std::vector<std::string> level = {org_.root};
-    const std::vector<std::pair<v1::OrgNodeKind, int>> fanout = {
-        {v1::ORG_NODE_KIND_REGION, 4},
-        {v1::ORG_NODE_KIND_AREA, 5},
-        {v1::ORG_NODE_KIND_TEAM, 5},
-        {v1::ORG_NODE_KIND_TEAM, 5},
-        {v1::ORG_NODE_KIND_TEAM, 4}};
-    for (const auto& [kind, n] : fanout) {
+    const int levels = absl::GetFlag(FLAGS_levels);
+    for (const auto& [kind, n] : Fanout(levels)) {
       std::vector<std::string> next;
       for (const std::string& parent : level) {
         for (int i = 0; i < n; ++i) {
@@ -171,6 +156,7 @@ class Bench {
       level = std::move(next);
       if (kind == v1::ORG_NODE_KIND_AREA) org_.mid = level.front();
     }
+    if (org_.mid.empty()) org_.mid = level.front();
     const int reps = absl::GetFlag(FLAGS_reps);
     ParallelFor(reps, 16, [&](int i) {
       const std::string parent = level[static_cast<size_t>(i) % level.size()];
@@ -189,105 +175,78 @@ class Bench {
     account_ = account.id();
     SaveState();
     std::cout << absl::StrFormat(
-        "org: %d nodes (7 levels, %d reps) in %.1f s\n", org_.edges.size(),
-        org_.reps.size(), absl::ToDoubleSeconds(absl::Now() - start));
+        "org: %d nodes (%d levels, %d reps) in %.1f s\n", org_.edges.size(),
+        levels, org_.reps.size(), absl::ToDoubleSeconds(absl::Now() - start));
   }
 
-  // --clients calls in flight at once through gRPC's asynchronous client
-  // (callbacks), so the load generator's own threads stay few.
+  // The levels between the root and the reps of an org of `levels` levels:
+  // 4 regions, 5 areas each, then teams 5, 5, 4 per parent, and 5 per parent
+  // for each level beyond 7 (8 levels: 10,000 lowest teams).
+  static std::vector<std::pair<v1::OrgNodeKind, int>> Fanout(int levels) {
+    std::vector<std::pair<v1::OrgNodeKind, int>> out = {
+        {v1::ORG_NODE_KIND_REGION, 4},
+        {v1::ORG_NODE_KIND_AREA, 5},
+        {v1::ORG_NODE_KIND_TEAM, 5},
+        {v1::ORG_NODE_KIND_TEAM, 5},
+        {v1::ORG_NODE_KIND_TEAM, 4}};
+    const size_t between = static_cast<size_t>(std::max(levels, 3) - 2);
+    while (out.size() < between) out.push_back({v1::ORG_NODE_KIND_TEAM, 5});
+    out.resize(between);
+    return out;
+  }
+
+  // Deals [0, --load_unary) through CreateOpportunity with --clients calls
+  // in flight (gRPC's callback client, so the load generator's own threads
+  // stay few), the rest through ImportOpportunities: one line per way.
   void Load() {
     LoadState();
     const int64_t n = absl::GetFlag(FLAGS_opportunities);
-    const int clients = absl::GetFlag(FLAGS_clients);
+    int64_t unary = absl::GetFlag(FLAGS_load_unary);
+    if (unary < 0 || unary > n) unary = n;
+    const Deals deals{pipeline_.get(), account_, &org_.reps,
+                      absl::GetFlag(FLAGS_currency)};
     const std::string dir = absl::GetFlag(FLAGS_csv_dir);
-    const std::string currency = absl::GetFlag(FLAGS_currency);
-    std::ofstream csv;
-    if (!dir.empty()) csv.open(dir + "/opportunities.csv", std::ios::trunc);
-    // Counts itself in `live` (its first member, so the last one destroyed):
-    // gRPC destroys a call's callback (and with it the call) after the
-    // callback returns, so the phase waits for none to be left before the
-    // channel may go.
-    struct Live {
-      explicit Live(std::atomic<int>* l) : n(l) { ++*n; }
-      ~Live() { --*n; }
-      std::atomic<int>* n;
-    };
-    struct Call {
-      explicit Call(std::atomic<int>* l) : live(l) {}
-      Live live;
-      grpc::ClientContext ctx;
-      v1::CreateOpportunityRequest req;
-      v1::Opportunity resp;
-    };
-    std::atomic<int> live{0};
-    static const char* kStages[] = {"INTEREST",   "CONSIDERATION", "DESIGN",
-                                    "COMPARISON", "COMMITMENT",    "USAGE"};
-    std::atomic<int64_t> next{0};
-    std::mutex done_mu;
-    std::condition_variable done_cv;
-    int active = clients;
+    // The PostgreSQL write peer inserts the deals created one by one.
+    if (!dir.empty()) WriteDealsCsv(deals, 0, unary, dir + "/deals.csv");
     std::string rows;  // owner,amount,stage of what was acknowledged
-    const absl::Time start = absl::Now();
-    // Held by every callback too, so it outlives the last one.
-    auto launch = std::make_shared<std::function<void()>>();
-    *launch = [&, launch_weak = std::weak_ptr(launch)]() {
-      const int64_t i = next++;
-      if (i >= n) {
-        std::lock_guard<std::mutex> lock(done_mu);
-        if (--active == 0) done_cv.notify_all();
-        return;
-      }
-      // Deterministic pseudo-random fields from i.
-      const uint64_t h = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
-      auto call = std::make_shared<Call>(&live);
-      call->ctx.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::seconds(60));
-      v1::Opportunity* o = call->req.mutable_opportunity();
-      o->set_account_id(account_);
-      o->set_owner_node_id(
-          org_.reps[static_cast<size_t>(i) % org_.reps.size()]);
-      o->set_name(absl::StrCat("Bench ", i));
-      o->mutable_amount()->set_units_minor(
-          static_cast<int64_t>(100'000 + (h >> 11) % 100'000'000));
-      o->mutable_amount()->set_currency(currency);
-      o->mutable_expected_close_date()->set_year(2027);
-      o->mutable_expected_close_date()->set_month(static_cast<int>(1 + h % 3));
-      o->mutable_expected_close_date()->set_day(
-          static_cast<int>(1 + (h >> 3) % 28));
-      o->set_stage_key(kStages[(h >> 7) % 6]);
-      call->req.set_request_id(absl::StrCat("bench-", i));
-      pipeline_->async()->CreateOpportunity(
-          &call->ctx, &call->req, &call->resp,
-          [&, call, i, again = launch_weak.lock()](grpc::Status s) {
-            if (!s.ok()) Fail("CreateOpportunity", s);
-            {
-              std::lock_guard<std::mutex> lock(mu_);
-              absl::StrAppend(&rows, call->resp.owner_node_id(), ",",
-                              call->resp.amount().units_minor(), ",",
-                              call->resp.stage_key(), "\n");
-            }
-            if (i % 100'000 == 0 && i > 0) {
-              std::cout << absl::StrFormat(
-                               "load: %d created, %.0f/s\n", i,
-                               i / absl::ToDoubleSeconds(absl::Now() - start))
-                        << std::flush;
-            }
-            (*again)();
-          });
-    };
-    for (int c = 0; c < clients; ++c) (*launch)();
-    {
-      std::unique_lock<std::mutex> lock(done_mu);
-      done_cv.wait(lock, [&] { return active == 0; });
+    if (unary > 0) {
+      const int clients = absl::GetFlag(FLAGS_clients);
+      const double secs = CreateUnary(deals, 0, unary, clients, &rows);
+      std::cout << absl::StrFormat(
+          "load: %d CreateOpportunity calls, %d in flight, in %.1f s = "
+          "%.0f/s\n",
+          unary, clients, secs, unary / secs);
     }
-    for (int i = 0; i < 10'000 && live > 0; ++i) {  // at most 10 s
-      absl::SleepFor(absl::Milliseconds(1));
+    int64_t created = unary;
+    if (n > unary) created += ImportRest(deals, unary, n, &rows);
+    if (!dir.empty()) {
+      std::ofstream csv(dir + "/opportunities.csv", std::ios::trunc);
+      csv << rows;
     }
-    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
-    if (csv.is_open()) csv << rows;
+    std::cout << absl::StrFormat("load: %d open deals in total\n", created);
+  }
+
+  // Imports deals [from, to); when the server does not implement
+  // ImportOpportunities, creates them one by one instead. Returns how many.
+  int64_t ImportRest(const Deals& deals, int64_t from, int64_t to,
+                     std::string* rows) {
+    const int batch = absl::GetFlag(FLAGS_import_batch);
+    const int in_flight = absl::GetFlag(FLAGS_import_in_flight);
+    const double secs = Import(deals, from, to, batch, in_flight, rows);
+    if (secs >= 0) {
+      std::cout << absl::StrFormat(
+          "import: %d rows by ImportOpportunities, batches of %d, %d in "
+          "flight, in %.1f s = %.0f rows/s\n",
+          to - from, batch, in_flight, secs, (to - from) / secs);
+      return to - from;
+    }
+    const int clients = absl::GetFlag(FLAGS_clients);
+    const double unary = CreateUnary(deals, from, to, clients, rows);
     std::cout << absl::StrFormat(
-        "load: %d CreateOpportunity calls, %d in flight, in %.1f s = %.0f/s\n",
-        n, clients, secs, n / secs);
+        "import: UNIMPLEMENTED by this pipeline; %d rows by CreateOpportunity "
+        "instead in %.1f s = %.0f/s\n",
+        to - from, unary, (to - from) / unary);
+    return to - from;
   }
 
   // Waits until forecast has applied pipeline's whole feed.
@@ -396,41 +355,47 @@ class Bench {
     return out;
   }
 
-  // Creates opportunities at --fresh_rate per second for --fresh_seconds,
-  // write i to target i % targets; for every 10th, the time from the
-  // acknowledgement until GetForecast of its rep counts it.
-  void Fresh() {
-    const std::vector<Target> targets = FreshTargets();
-    const int rate = absl::GetFlag(FLAGS_fresh_rate);
-    const int64_t total =
-        static_cast<int64_t>(rate) * absl::GetFlag(FLAGS_fresh_seconds);
-    const int threads = absl::GetFlag(FLAGS_fresh_threads);
-    const std::chrono::microseconds pause(absl::GetFlag(FLAGS_fresh_poll_us));
+  // A paced run of creates and what it measured.
+  struct Paced {
+    int rate = 0;          // creates per second, open loop
+    int seconds = 0;       // for this long
+    int threads = 0;       // writer threads (a sampled write's thread waits)
+    int sample_every = 0;  // every Nth write is timed until visible
+    std::string name;      // "fresh" or "mixed": names and request_ids
+    int64_t total = 0;
+    double secs = 0;
+    int64_t late_starts = 0;  // writes that started > 5 ms after they were due
     std::vector<double> visible_us;
+  };
+
+  // Creates opportunities at `p.rate` per second for `p.seconds`, write i to
+  // target i % targets; for every `p.sample_every`th, the time from the
+  // acknowledgement until GetForecast of its rep counts it.
+  void Pace(const std::vector<Target>& targets, Paced* p) {
+    p->total = static_cast<int64_t>(p->rate) * p->seconds;
+    const std::chrono::microseconds pause(absl::GetFlag(FLAGS_fresh_poll_us));
     std::atomic<int64_t> next{0};
-    std::atomic<int64_t> late_starts{0};
+    std::atomic<int64_t> late{0};
     const Clock::time_point start = Clock::now();
     std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
+    for (int t = 0; t < p->threads; ++t) {
       pool.emplace_back([&, t] {
         std::mt19937_64 rng(1000 + static_cast<uint64_t>(t));
-        for (int64_t i = next++; i < total; i = next++) {
+        for (int64_t i = next++; i < p->total; i = next++) {
           // Write i is due at start + i / rate.
           const Clock::time_point due =
-              start + std::chrono::microseconds(i * 1'000'000 / rate);
-          if (Clock::now() > due + std::chrono::milliseconds(5)) {
-            ++late_starts;
-          }
+              start + std::chrono::microseconds(i * 1'000'000 / p->rate);
+          if (Clock::now() > due + std::chrono::milliseconds(5)) ++late;
           std::this_thread::sleep_until(due);
           const size_t n = targets.size();
           const Target& target = targets[static_cast<size_t>(i) % n];
           const std::string& rep =
               target.reps[static_cast<size_t>(i) / n % target.reps.size()];
           const std::string watched = target.prefix + rep;
-          const bool sample = i % 10 == 0;
+          const bool sample = i % p->sample_every == 0;
           int64_t before = 0;
           if (sample) before = RepCount(watched);
-          Create(target, rep, i, 100'000 + rng() % 1'000'000);
+          Create(target, rep, p->name, i, 100'000 + rng() % 1'000'000);
           if (!sample) continue;
           const Clock::time_point acked = Clock::now();
           for (int poll = 0; poll < 100'000; ++poll) {  // bounded: ~seconds
@@ -439,36 +404,131 @@ class Bench {
           }
           const double us = Micros(acked, Clock::now());
           std::lock_guard<std::mutex> lock(mu_);
-          visible_us.push_back(us);
+          p->visible_us.push_back(us);
         }
       });
     }
     for (std::thread& t : pool) t.join();
-    const double secs =
-        std::chrono::duration<double>(Clock::now() - start).count();
-    const Percentiles p = Of(visible_us);
+    p->secs = std::chrono::duration<double>(Clock::now() - start).count();
+    p->late_starts = late;
+  }
+
+  // Creates at --fresh_rate per second for --fresh_seconds, every 10th
+  // timed until the forecast shows it.
+  void Fresh() {
+    const std::vector<Target> targets = FreshTargets();
+    Paced run;
+    run.rate = absl::GetFlag(FLAGS_fresh_rate);
+    run.seconds = absl::GetFlag(FLAGS_fresh_seconds);
+    run.threads = absl::GetFlag(FLAGS_fresh_threads);
+    run.sample_every = 10;
+    run.name = "fresh";
+    Pace(targets, &run);
+    const Percentiles p = Of(run.visible_us);
     std::cout << absl::StrFormat(
         "fresh: %d creates over %d pipelines in %.1f s (%.0f/s, %d started "
         "late); write to forecast visible p50 %.1f ms p99 %.1f ms over %d "
         "samples\n",
-        total, targets.size(), secs, total / secs, late_starts.load(),
-        p.p50_us / 1000, p.p99_us / 1000, visible_us.size());
+        run.total, targets.size(), run.secs, run.total / run.secs,
+        run.late_starts, p.p50_us / 1000, p.p99_us / 1000,
+        run.visible_us.size());
   }
 
-  // Fresh write i: an open deal of `rep` closing 2027-02-01.
-  static void Create(const Target& target, const std::string& rep, int64_t i,
-                     uint64_t amount) {
+  // Root GetForecast interleaved with Health/Check (as the query phase)
+  // while other threads pace creates at --mixed_rate for --mixed_seconds
+  // (every --mixed_sample_every'th timed until the forecast shows it).
+  void Mixed() {
+    const std::vector<Target> targets = FreshTargets();
+    Paced run;
+    run.rate = absl::GetFlag(FLAGS_mixed_rate);
+    run.seconds = absl::GetFlag(FLAGS_mixed_seconds);
+    run.threads = absl::GetFlag(FLAGS_mixed_threads);
+    run.sample_every = absl::GetFlag(FLAGS_mixed_sample_every);
+    run.name = "mixed";
+    std::vector<double> noop, root;
+    std::atomic<bool> writing{true};
+    std::thread reader([&] { QueryWhile(&writing, &noop, &root); });
+    Pace(targets, &run);
+    writing = false;
+    reader.join();
+    const Percentiles pn = Of(noop), pr = Of(root), pv = Of(run.visible_us);
+    std::cout << absl::StrFormat(
+        "mixed: %d creates in %.1f s = %.0f/s (%d started late); "
+        "Health/Check p50 %.0f us p99 %.0f us; GetForecast root p50 %.0f us "
+        "p99 %.0f us (p99 ratio %.2f; %d calls each); write to forecast "
+        "visible p50 %.1f ms p99 %.1f ms over %d samples\n",
+        run.total, run.secs, run.total / run.secs, run.late_starts, pn.p50_us,
+        pn.p99_us, pr.p50_us, pr.p99_us, pr.p99_us / pn.p99_us, root.size(),
+        pv.p50_us / 1000, pv.p99_us / 1000, run.visible_us.size());
+  }
+
+  // Health/Check then root GetForecast, timed, until *go is false.
+  void QueryWhile(const std::atomic<bool>* go, std::vector<double>* noop,
+                  std::vector<double>* root) {
+    const v1::GetForecastRequest root_req = ForecastRequest(org_.root);
+    const grpc::health::v1::HealthCheckRequest health_req;
+    for (int64_t i = 0; go->load() && i < 100'000'000; ++i) {
+      grpc::health::v1::HealthCheckResponse health;
+      Clock::time_point t0 = Clock::now();
+      grpc::Status s = health_->Check(Ctx().get(), health_req, &health);
+      if (!s.ok()) Fail("Health/Check", s);
+      noop->push_back(Micros(t0, Clock::now()));
+      v1::Forecast out;
+      t0 = Clock::now();
+      s = forecast_->GetForecast(Ctx().get(), root_req, &out);
+      if (!s.ok()) Fail("GetForecast root", s);
+      root->push_back(Micros(t0, Clock::now()));
+    }
+  }
+
+  // Polls Health/Check of --serving_addr every 5 ms until SERVING (at most
+  // 5 minutes); prints the time since --since_unix_ns (the script's clock
+  // just before it started the service).
+  static void Serving() {
+    // A new channel each time, with its own subchannel: a channel that
+    // failed to connect waits out gRPC's reconnect backoff (1 s, then 1.6x
+    // longer), which would add seconds to a restart that takes less.
+    const int64_t since = absl::GetFlag(FLAGS_since_unix_ns);
+    for (int i = 0; i < 60'000; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      auto health = grpc::health::v1::Health::NewStub(
+          grpc::CreateCustomChannel(absl::GetFlag(FLAGS_serving_addr),
+                                    grpc::InsecureChannelCredentials(), args));
+      grpc::health::v1::HealthCheckResponse out;
+      grpc::Status s =
+          health->Check(Ctx(absl::Milliseconds(200)).get(),
+                        grpc::health::v1::HealthCheckRequest(), &out);
+      if (s.ok() &&
+          out.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+        const double secs =
+            absl::ToDoubleSeconds(absl::Now() - absl::FromUnixNanos(since));
+        std::cout << absl::StrFormat("serving: %s SERVING %.2f s after start\n",
+                                     absl::GetFlag(FLAGS_serving_name), secs);
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    std::cerr << "bench: " << absl::GetFlag(FLAGS_serving_addr)
+              << " not SERVING after 5 minutes\n";
+    std::exit(1);
+  }
+
+  // Write i of `kind` ("fresh", "mixed"): an open deal of `rep` closing
+  // 2027-02-01.
+  static void Create(const Target& target, const std::string& rep,
+                     const std::string& kind, int64_t i, uint64_t amount) {
     v1::CreateOpportunityRequest req;
     v1::Opportunity* o = req.mutable_opportunity();
     o->set_account_id(target.account);
     o->set_owner_node_id(rep);
-    o->set_name(absl::StrCat("Fresh ", i));
+    o->set_name(absl::StrCat(kind, " ", i));
     o->mutable_amount()->set_units_minor(static_cast<int64_t>(amount));
     o->mutable_amount()->set_currency(target.currency);
     o->mutable_expected_close_date()->set_year(2027);
     o->mutable_expected_close_date()->set_month(2);
     o->mutable_expected_close_date()->set_day(1);
-    req.set_request_id(absl::StrCat("fresh-", i));
+    req.set_request_id(absl::StrCat(kind, "-", i));
     v1::Opportunity out;
     grpc::Status s = target.pipeline->CreateOpportunity(Ctx().get(), req, &out);
     if (!s.ok()) Fail("CreateOpportunity", s);
@@ -515,10 +575,6 @@ class Bench {
     int64_t n = 0;
     for (const v1::FunnelRow& r : out.funnel()) n += r.count();
     return n;
-  }
-
-  static double Micros(Clock::time_point a, Clock::time_point b) {
-    return std::chrono::duration<double, std::micro>(b - a).count();
   }
 
   static v1::GetForecastRequest ForecastRequest(const std::string& node) {
@@ -696,6 +752,8 @@ int main(int argc, char** argv) {
   if (has("fedcatchup")) bench.FedCatchUp();
   if (has("query")) bench.Query();
   if (has("fresh")) bench.Fresh();
+  if (has("mixed")) bench.Mixed();
+  if (has("serving")) salesops::bench::Bench::Serving();
   if (has("webhook")) bench.Webhook();
   return 0;
 }

@@ -14,26 +14,8 @@ ROOT=$1
 EXPECTED=$2
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-bench}
 PG_PORT=${PG_PORT:-7299}
-PG_BIN=/usr/lib/postgresql/15/bin
-
-if [ ! -x "$PG_BIN/postgres" ] || ! command -v pgbench >/dev/null; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 >/dev/null
-fi
-
-PGDATA="$BENCH_DIR/pg"
-rm -rf "$PGDATA"
-mkdir -p "$PGDATA"
-# PostgreSQL refuses to run as root: run it as the postgres user when root.
-AS=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres "$PGDATA"
-  chmod 755 "$BENCH_DIR"
-  AS=(runuser -u postgres --)
-fi
-"${AS[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U bench --auth=trust >/dev/null
+# PostgreSQL 15, pgbench and an empty cluster (PG_BIN, PGDATA, AS).
+source bench/pg_common.sh "$BENCH_DIR/pg"
 "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start \
   -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PGDATA \
       -c shared_buffers=1GB -c work_mem=256MB -c max_parallel_workers_per_gather=2" >/dev/null

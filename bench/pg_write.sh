@@ -15,26 +15,11 @@ cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-/tmp/salesops-bench}
 PG_PORT=${PG_PORT:-7298}
 CLIENTS=${CLIENTS:-64}
-PG_BIN=/usr/lib/postgresql/15/bin
-
-if [ ! -x "$PG_BIN/postgres" ] || ! command -v pgbench >/dev/null; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    postgresql-15 postgresql-client-15 >/dev/null
-fi
-
-PGDATA="$BENCH_DIR/pg-write"
-rm -rf "$PGDATA"
-mkdir -p "$PGDATA"
-AS=()
+# PostgreSQL 15, pgbench and an empty cluster (PG_BIN, PGDATA, AS).
+source bench/pg_common.sh "$BENCH_DIR/pg-write"
 if [ "$(id -u)" -eq 0 ]; then
-  chown postgres "$PGDATA"
-  chmod 755 "$BENCH_DIR"
   chmod 644 "$BENCH_DIR/deals.csv"
-  AS=(runuser -u postgres --)
 fi
-"${AS[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U bench --auth=trust >/dev/null
 # Durable as the pipeline with --sync_writes (fsync, synchronous_commit=on);
 # checkpoints spaced out so none falls in the measured minutes (the
 # pipeline's compactions run in the background too).

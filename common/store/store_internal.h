@@ -19,6 +19,9 @@ inline constexpr int kMetaCf = 2;
 inline constexpr int kAuditCf = 3;
 inline constexpr int kFirstServiceCf = 4;
 
+// RocksDB's max_total_wal_size for every store (Store::OpenDb says why).
+inline constexpr uint64_t kMaxTotalWalBytes = uint64_t{128} << 20;
+
 // Tags of the keys in the meta column family.
 inline constexpr uint8_t kMetaLastSequence = 1;
 inline constexpr uint8_t kMetaFirstSequence = 2;

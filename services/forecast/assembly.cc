@@ -20,11 +20,12 @@ ABSL_FLAG(std::string, credit_addr, "",
 ABSL_FLAG(int32_t, quarter_start_month, 1,
           "first calendar month of fiscal Q1 (1 = calendar quarters)");
 ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
-ABSL_FLAG(int64_t, view_snapshot_changes, 250'000,
+ABSL_FLAG(int64_t, view_snapshot_changes, 0,
           "take a view snapshot once this many deals changed since the last "
           "(D55: a restart loads the snapshot and the deals changed since, "
-          "not every deal); 0 = no snapshots, a restart aggregates every "
-          "stored deal");
+          "not every deal; e.g. 250000); 0 (the default until writing a "
+          "snapshot no longer stalls the feed, D55) = no snapshots, a "
+          "restart aggregates every stored deal");
 ABSL_FLAG(int32_t, feed_max_batch, 4096,
           "most pipeline or credit feed events applied in one transaction "
           "(D56: each transaction is one WAL fsync; 512, the consumers' "

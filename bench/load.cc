@@ -29,6 +29,16 @@ struct Live {
   std::atomic<int>* n;
 };
 
+// One asynchronous call's state: Live first, then its context and messages.
+template <typename Req, typename Resp>
+struct AsyncCall {
+  explicit AsyncCall(std::atomic<int>* l) : live(l) {}
+  Live live;
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+
 // Keeps `width` calls in flight over items [0, count): start(i, next)
 // starts item i's asynchronous call, whose completion must call next() once,
 // last. Stops launching once *stop is set. Returns when every call has
@@ -86,13 +96,7 @@ void FillDeal(const Deals& d, int64_t i, v1::CreateOpportunityRequest* req) {
 
 double CreateUnary(const Deals& d, int64_t from, int64_t to, int in_flight,
                    std::string* rows) {
-  struct Call {
-    explicit Call(std::atomic<int>* l) : live(l) {}
-    Live live;
-    grpc::ClientContext ctx;
-    v1::CreateOpportunityRequest req;
-    v1::Opportunity resp;
-  };
+  using Call = AsyncCall<v1::CreateOpportunityRequest, v1::Opportunity>;
   std::atomic<int> live{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -152,13 +156,8 @@ void CheckImported(const v1::ImportOpportunitiesRequest& req,
 
 double Import(const Deals& d, int64_t from, int64_t to, int batch,
               int in_flight, std::string* rows) {
-  struct Call {
-    explicit Call(std::atomic<int>* l) : live(l) {}
-    Live live;
-    grpc::ClientContext ctx;
-    v1::ImportOpportunitiesRequest req;
-    v1::ImportOpportunitiesResponse resp;
-  };
+  using Call = AsyncCall<v1::ImportOpportunitiesRequest,
+                         v1::ImportOpportunitiesResponse>;
   std::atomic<int> live{0};
   std::atomic<bool> unimplemented{false};
   std::atomic<int64_t> done{0};

@@ -145,14 +145,19 @@ class Bench {
     org_.root = Node(v1::ORG_NODE_KIND_GLOBAL, "Global", "");
     std::vector<std::string> level = {org_.root};
     const int levels = absl::GetFlag(FLAGS_levels);
-    for (const auto& [kind, n] : Fanout(levels)) {
-      std::vector<std::string> next;
-      for (const std::string& parent : level) {
-        for (int i = 0; i < n; ++i) {
-          next.push_back(
-              Node(kind, absl::StrCat("node", org_.edges.size()), parent));
-        }
-      }
+    int depth = 0;
+    for (const auto& [level_kind, fanout] : Fanout(levels)) {
+      const v1::OrgNodeKind kind = level_kind;
+      const int n = fanout;
+      // A level's nodes at once (10,000 lowest teams at 8 levels); their
+      // parents all exist, and names by (depth, index) stay the same per run.
+      ++depth;
+      std::vector<std::string> next(level.size() * static_cast<size_t>(n));
+      ParallelFor(static_cast<int>(next.size()), 16, [&](int i) {
+        next[static_cast<size_t>(i)] =
+            Node(kind, absl::StrCat("node", depth, "-", i),
+                 level[static_cast<size_t>(i / n)]);
+      });
       level = std::move(next);
       if (kind == v1::ORG_NODE_KIND_AREA) org_.mid = level.front();
     }

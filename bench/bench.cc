@@ -10,8 +10,9 @@
 //   catchup   until forecast reflects pipeline's feed position: ingest rate
 //   query     GetForecast of the root and of a mid-level node against
 //             grpc.health.v1.Health/Check on the same server: p50/p99, ratio
-//   fresh     UpdateOpportunity at --fresh_rate/s; for sampled writes the time
-//             until GetForecast of the owner shows them: p50/p99
+//   fresh     creates paced open loop at --fresh_rate/s (bench/paced.h); for
+//             sampled ones the time until GetForecast of the owner shows
+//             them: p50/p99
 //   mixed     (issue 21) the query phase's root GetForecast and Health/Check
 //             while creates run at --mixed_rate/s, and the freshness of
 //             every --mixed_sample_every'th create in the same phase
@@ -57,6 +58,7 @@
 #include "bench/common.h"
 #include "bench/federation.h"
 #include "bench/load.h"
+#include "bench/paced.h"
 #include "common/version/command_line.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "salesops/v1/accounts.grpc.pb.h"
@@ -88,11 +90,12 @@ ABSL_FLAG(int32_t, fresh_poll_us, 0,
           "fresh phase: pause between a sampled write's GetForecast polls (0 "
           "= none; more bounds the load the waiting adds to the forecast)");
 ABSL_FLAG(int32_t, fresh_threads, 16,
-          "fresh phase: writer threads (a sampled write's thread waits until "
-          "the forecast shows it)");
+          "fresh phase: threads timing the sampled creates (each waits until "
+          "the forecast shows its create)");
 ABSL_FLAG(int32_t, mixed_rate, 5000, "mixed phase: creates per second");
 ABSL_FLAG(int32_t, mixed_seconds, 20, "length of the mixed phase");
-ABSL_FLAG(int32_t, mixed_threads, 64, "mixed phase: writer threads");
+ABSL_FLAG(int32_t, mixed_threads, 16,
+          "mixed phase: threads timing the sampled creates");
 ABSL_FLAG(int32_t, mixed_sample_every, 50,
           "mixed phase: every Nth create is timed until the forecast shows it");
 ABSL_FLAG(std::string, serving_addr, "127.0.0.1:7203",
@@ -360,69 +363,52 @@ class Bench {
     return out;
   }
 
-  // A paced run of creates and what it measured.
-  struct Paced {
-    int rate = 0;          // creates per second, open loop
-    int seconds = 0;       // for this long
-    int threads = 0;       // writer threads (a sampled write's thread waits)
-    int sample_every = 0;  // every Nth write is timed until visible
-    std::string name;      // "fresh" or "mixed": names and request_ids
-    int64_t total = 0;
-    double secs = 0;
-    int64_t late_starts = 0;  // writes that started > 5 ms after they were due
-    std::vector<double> visible_us;
-  };
-
-  // Creates opportunities at `p.rate` per second for `p.seconds`, write i to
-  // target i % targets; for every `p.sample_every`th, the time from the
-  // acknowledgement until GetForecast of its rep counts it.
-  void Pace(const std::vector<Target>& targets, Paced* p) {
-    p->total = static_cast<int64_t>(p->rate) * p->seconds;
-    const std::chrono::microseconds pause(absl::GetFlag(FLAGS_fresh_poll_us));
-    std::atomic<int64_t> next{0};
-    std::atomic<int64_t> late{0};
-    const Clock::time_point start = Clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < p->threads; ++t) {
-      pool.emplace_back([&, t] {
-        std::mt19937_64 rng(1000 + static_cast<uint64_t>(t));
-        for (int64_t i = next++; i < p->total; i = next++) {
-          // Write i is due at start + i / rate.
-          const Clock::time_point due =
-              start + std::chrono::microseconds(i * 1'000'000 / p->rate);
-          if (Clock::now() > due + std::chrono::milliseconds(5)) ++late;
-          std::this_thread::sleep_until(due);
-          const size_t n = targets.size();
-          const Target& target = targets[static_cast<size_t>(i) % n];
-          const std::string& rep =
-              target.reps[static_cast<size_t>(i) / n % target.reps.size()];
-          const std::string watched = target.prefix + rep;
-          const bool sample = i % p->sample_every == 0;
-          int64_t before = 0;
-          if (sample) before = RepCount(watched);
-          Create(target, rep, p->name, i, 100'000 + rng() % 1'000'000);
-          if (!sample) continue;
-          const Clock::time_point acked = Clock::now();
-          for (int poll = 0; poll < 100'000; ++poll) {  // bounded: ~seconds
-            if (RepCount(watched) > before) break;
-            if (pause.count() > 0) std::this_thread::sleep_for(pause);
-          }
-          const double us = Micros(acked, Clock::now());
-          std::lock_guard<std::mutex> lock(mu_);
-          p->visible_us.push_back(us);
-        }
-      });
-    }
-    for (std::thread& t : pool) t.join();
-    p->secs = std::chrono::duration<double>(Clock::now() - start).count();
-    p->late_starts = late;
+  // Paces creates per `run` over `targets`, write i to target i % targets
+  // and rep i / targets % reps; a sampled write is visible once
+  // GetForecast of its rep counts one more open deal.
+  void Pace(const std::vector<Target>& targets, PacedRun* run) {
+    const size_t n = targets.size();
+    auto target = [&](int64_t i) -> const Target& {
+      return targets[static_cast<size_t>(i) % n];
+    };
+    auto rep = [&](int64_t i) -> const std::string& {
+      const Target& t = target(i);
+      return t.reps[static_cast<size_t>(i) / n % t.reps.size()];
+    };
+    PacedWrites writes;
+    writes.poll_us = absl::GetFlag(FLAGS_fresh_poll_us);
+    writes.count = [&](int64_t i) {
+      return RepCount(target(i).prefix + rep(i));
+    };
+    writes.write = [&](int64_t i) {
+      v1::CreateOpportunityRequest req;
+      FillCreate(target(i), rep(i), run->name, i, &req);
+      v1::Opportunity out;
+      grpc::Status s =
+          target(i).pipeline->CreateOpportunity(Ctx().get(), req, &out);
+      if (!s.ok()) Fail("CreateOpportunity", s);
+    };
+    writes.start = [&](int64_t i, std::function<void()> done) {
+      using Call = AsyncCall<v1::CreateOpportunityRequest, v1::Opportunity>;
+      auto call = std::make_shared<Call>(&live_calls_);
+      call->ctx.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(30));
+      FillCreate(target(i), rep(i), run->name, i, &call->req);
+      target(i).pipeline->async()->CreateOpportunity(
+          &call->ctx, &call->req, &call->resp,
+          [call, done = std::move(done)](grpc::Status s) {
+            if (!s.ok()) Fail("CreateOpportunity", s);
+            done();
+          });
+    };
+    bench::Pace(writes, run);
   }
 
   // Creates at --fresh_rate per second for --fresh_seconds, every 10th
   // timed until the forecast shows it.
   void Fresh() {
     const std::vector<Target> targets = FreshTargets();
-    Paced run;
+    PacedRun run;
     run.rate = absl::GetFlag(FLAGS_fresh_rate);
     run.seconds = absl::GetFlag(FLAGS_fresh_seconds);
     run.threads = absl::GetFlag(FLAGS_fresh_threads);
@@ -444,7 +430,7 @@ class Bench {
   // (every --mixed_sample_every'th timed until the forecast shows it).
   void Mixed() {
     const std::vector<Target> targets = FreshTargets();
-    Paced run;
+    PacedRun run;
     run.rate = absl::GetFlag(FLAGS_mixed_rate);
     run.seconds = absl::GetFlag(FLAGS_mixed_seconds);
     run.threads = absl::GetFlag(FLAGS_mixed_threads);
@@ -520,23 +506,22 @@ class Bench {
   }
 
   // Write i of `kind` ("fresh", "mixed"): an open deal of `rep` closing
-  // 2027-02-01.
-  static void Create(const Target& target, const std::string& rep,
-                     const std::string& kind, int64_t i, uint64_t amount) {
-    v1::CreateOpportunityRequest req;
-    v1::Opportunity* o = req.mutable_opportunity();
+  // 2027-02-01, of an amount pseudo-random from i.
+  static void FillCreate(const Target& target, const std::string& rep,
+                         const std::string& kind, int64_t i,
+                         v1::CreateOpportunityRequest* req) {
+    const uint64_t h = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+    v1::Opportunity* o = req->mutable_opportunity();
     o->set_account_id(target.account);
     o->set_owner_node_id(rep);
     o->set_name(absl::StrCat(kind, " ", i));
-    o->mutable_amount()->set_units_minor(static_cast<int64_t>(amount));
+    o->mutable_amount()->set_units_minor(
+        static_cast<int64_t>(100'000 + (h >> 11) % 1'000'000));
     o->mutable_amount()->set_currency(target.currency);
     o->mutable_expected_close_date()->set_year(2027);
     o->mutable_expected_close_date()->set_month(2);
     o->mutable_expected_close_date()->set_day(1);
-    req.set_request_id(absl::StrCat(kind, "-", i));
-    v1::Opportunity out;
-    grpc::Status s = target.pipeline->CreateOpportunity(Ctx().get(), req, &out);
-    if (!s.ok()) Fail("CreateOpportunity", s);
+    req->set_request_id(absl::StrCat(kind, "-", i));
   }
 
   // Waits until the global forecast's root counts --expect_open open deals
@@ -732,6 +717,7 @@ class Bench {
   std::unique_ptr<v1::ForecastService::Stub> forecast_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
   std::mutex mu_;
+  std::atomic<int> live_calls_{0};  // paced asynchronous creates
   Org org_;
   std::string account_;
 };

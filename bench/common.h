@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -37,6 +38,26 @@ Percentiles Of(std::vector<double> us);
 
 // Microseconds from a to b.
 double Micros(Clock::time_point a, Clock::time_point b);
+
+// Counts itself in `n` while it lives. A call's state holds one as its
+// first member (so it is destroyed last): gRPC destroys a call's callback,
+// and with it the state, after the callback returns, so a phase waits for
+// none to be left before its channel may go.
+struct Live {
+  explicit Live(std::atomic<int>* l) : n(l) { ++*n; }
+  ~Live() { --*n; }
+  std::atomic<int>* n;
+};
+
+// One asynchronous call's state: Live first, then its context and messages.
+template <typename Req, typename Resp>
+struct AsyncCall {
+  explicit AsyncCall(std::atomic<int>* l) : live(l) {}
+  Live live;
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
 
 }  // namespace salesops::bench
 

@@ -19,26 +19,6 @@ namespace {
 const char* const kStages[] = {"INTEREST",   "CONSIDERATION", "DESIGN",
                                "COMPARISON", "COMMITMENT",    "USAGE"};
 
-// Counts itself in `n` while it lives. A call's state holds one as its
-// first member (so it is destroyed last): gRPC destroys a call's callback,
-// and with it the state, after the callback returns, so a phase waits for
-// none to be left before its channel may go.
-struct Live {
-  explicit Live(std::atomic<int>* l) : n(l) { ++*n; }
-  ~Live() { --*n; }
-  std::atomic<int>* n;
-};
-
-// One asynchronous call's state: Live first, then its context and messages.
-template <typename Req, typename Resp>
-struct AsyncCall {
-  explicit AsyncCall(std::atomic<int>* l) : live(l) {}
-  Live live;
-  grpc::ClientContext ctx;
-  Req req;
-  Resp resp;
-};
-
 // Keeps `width` calls in flight over items [0, count): start(i, next)
 // starts item i's asynchronous call, whose completion must call next() once,
 // last. Stops launching once *stop is set. Returns when every call has

@@ -86,9 +86,11 @@ ABSL_FLAG(int32_t, clients, 64, "calls in flight during the load phase");
 ABSL_FLAG(int32_t, queries, 20'000, "calls per measured query kind");
 ABSL_FLAG(int32_t, fresh_rate, 1000, "writes per second of the fresh phase");
 ABSL_FLAG(int32_t, fresh_seconds, 20, "length of the fresh phase");
-ABSL_FLAG(int32_t, fresh_poll_us, 0,
-          "fresh phase: pause between a sampled write's GetForecast polls (0 "
-          "= none; more bounds the load the waiting adds to the forecast)");
+ABSL_FLAG(int32_t, fresh_poll_us, 1000,
+          "fresh and mixed phases: pause between a sampled write's "
+          "GetForecast polls (adds at most this much to each sample; 0 = "
+          "none, which puts back-to-back queries on the forecast while it "
+          "is being measured)");
 ABSL_FLAG(int32_t, fresh_threads, 16,
           "fresh phase: threads timing the sampled creates (each waits until "
           "the forecast shows its create)");

@@ -18,6 +18,10 @@
 #                                # 100,000), the rest by ImportOpportunities
 #   SKIP_PG=1 QUICK=1            # no PostgreSQL; short query/fresh/mixed phases
 #   PORT=7501                    # services on 7501..7503 (metrics 7601..7603)
+#   LOAD_ONLY=1                  # stop (cleanly) after the org and load phases
+#   REUSE=1                      # keep $BENCH_DIR's data and state: no org or
+#                                # load phase (with the same SCALE, OPPORTUNITIES,
+#                                # REPS after a LOAD_ONLY run, e.g. of other binaries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${SCALE:-1M}
@@ -56,7 +60,9 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   cmake --build "$BUILD_DIR" -j"${JOBS:-2}"
 fi
 
-rm -rf "$BENCH_DIR"
+if [ -z "${REUSE:-}" ]; then
+  rm -rf "$BENCH_DIR"
+fi
 mkdir -p "$BENCH_DIR"
 pids=()
 stop() {
@@ -114,8 +120,16 @@ echo "bench: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; SCALE=$SCA
 start accounts "${PORTS[accounts]}" ${FLAGS[accounts]}
 # shellcheck disable=SC2086
 start pipeline "${PORTS[pipeline]}" ${FLAGS[pipeline]}
-"${BENCH[@]}" --phases=org,load --levels="$LEVELS" --clients="$CLIENTS" --load_unary="$UNARY" \
-  --import_batch=1000 --import_in_flight="$IMPORT_IN_FLIGHT" | tee "$BENCH_DIR/load.txt"
+if [ -z "${REUSE:-}" ]; then
+  "${BENCH[@]}" --phases=org,load --levels="$LEVELS" --clients="$CLIENTS" --load_unary="$UNARY" \
+    --import_batch=1000 --import_in_flight="$IMPORT_IN_FLIGHT" | tee "$BENCH_DIR/load.txt"
+else
+  echo "bench: REUSE set: the data and load of $BENCH_DIR (load.txt):" && cat "$BENCH_DIR/load.txt"
+fi
+if [ -n "${LOAD_ONLY:-}" ]; then
+  echo "bench: LOAD_ONLY set: stopping after the load"
+  exit 0
+fi
 
 # The forecast starts on a full pipeline feed: its catch-up is the ingest rate.
 # shellcheck disable=SC2086

@@ -26,6 +26,13 @@
 
 namespace salesops {
 
+namespace store_internal {
+std::vector<std::pair<uint64_t, std::string>>& GroupEvents() {
+  thread_local std::vector<std::pair<uint64_t, std::string>> events;
+  return events;
+}
+}  // namespace store_internal
+
 using namespace store_internal;  // NOLINT: this file implements the store
 
 namespace {
@@ -595,6 +602,8 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   // keeps the capacity the largest group needed.
   rocksdb::WriteBatchWithIndex& batch = *commit_batch_;
   batch.Clear();
+  std::vector<std::pair<uint64_t, std::string>>& group_events = GroupEvents();
+  group_events.clear();
   const uint64_t group_first = last_sequence() + 1;
   uint64_t next = group_first;
   const absl::Time now = clock_->Now();
@@ -624,6 +633,10 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
         }
         return;
       }
+      // Its events are gone from the batch: forget them here too.
+      while (!group_events.empty() && group_events.back().first >= next) {
+        group_events.pop_back();
+      }
       group[i]->result = status;
       continue;
     }
@@ -639,7 +652,8 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   }
 
   if (next != group_first) {
-    batch.Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
+    batch.GetWriteBatch()
+        ->Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
         .PermitUncheckedError();
   }
   if (batch.GetWriteBatch()->Count() == 0) {

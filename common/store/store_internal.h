@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/store/key.h"
@@ -66,6 +68,14 @@ inline bool RequestRecordMicros(std::string_view value, uint64_t* micros) {
   KeyReader reader(value.substr(kRequestRecordMarker.size()));
   return reader.U64(micros);
 }
+
+// The outbox events of the group the calling committer thread is committing,
+// (sequence, stored bytes) in sequence order. WriteTxn::Emit writes events
+// past the batch's index (D62), so WriteTxn::ResolveResult looks here for an
+// event of the current group; Store::CommitGroup clears it per group and
+// drops the events of a function it rolls back. Per thread: a committer
+// thread commits for one store only, and nothing else touches it.
+std::vector<std::pair<uint64_t, std::string>>& GroupEvents();
 
 inline std::string CursorKey(uint8_t tag, std::string_view source) {
   return KeyBuilder(tag).Str(source).key();

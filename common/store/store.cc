@@ -156,6 +156,24 @@ std::string NewEpoch() {
   return absl::BytesToHexString(bytes);
 }
 
+// The group's writes in key order (SortForInsert) in a batch of the
+// committer thread's, or the group's own batch when they cannot be sorted.
+rocksdb::WriteBatch* InsertOrder(
+    rocksdb::WriteBatchWithIndex& batch,
+    const std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>& handles) {
+  thread_local rocksdb::WriteBatch sorted;
+  std::vector<rocksdb::ColumnFamilyHandle*> by_id;
+  for (const auto& h : handles) {
+    if (by_id.size() <= h->GetID()) {
+      by_id.resize(h->GetID() + 1, nullptr);
+    }
+    by_id[h->GetID()] = h.get();
+  }
+  return SortForInsert(*batch.GetWriteBatch(), by_id, &sorted)
+             ? &sorted
+             : batch.GetWriteBatch();
+}
+
 }  // namespace
 
 struct Store::Pending {
@@ -665,7 +683,7 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   if (written.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync_writes;
-    const rocksdb::Status rs = db_->Write(wo, batch.GetWriteBatch());
+    const rocksdb::Status rs = db_->Write(wo, InsertOrder(batch, handles_));
     if (!rs.ok()) {
       // RocksDB stops writing after an I/O error (e.g. a flush that found
       // the disk full) until it is resumed.

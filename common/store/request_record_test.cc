@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "common/status/status.h"
 #include "common/store/ids.h"
 #include "common/store/key.h"
@@ -67,6 +69,21 @@ class RequestRecordTest : public ::testing::Test {
                   return table_->Update(txn, id, 0, &e);
                 })
         .status();
+  }
+
+  // The transaction function of Create (above), for WriteAsync.
+  TxnFn CreateFn(const std::string& name, const std::string& rid,
+                 TestEntity* out) {
+    return [this, name, rid, out](WriteTxn& txn) {
+      TestEntity request;
+      request.set_name(name);
+      return CreateOnce(txn, "Create", rid, request, out,
+                        [&]() -> absl::Status {
+                          out->set_id(NewId("tst", txn.now()));
+                          out->set_name(name);
+                          return table_->Insert(txn, out->id(), out);
+                        });
+    };
   }
 
   // The stored request_id records: their count and largest value.
@@ -146,6 +163,72 @@ TEST_F(RequestRecordTest, TrimmedEventFallsBackToTheEntityNow) {
   EXPECT_EQ(retry.id(), first.id());
   EXPECT_EQ(retry.name(), "beta");
   EXPECT_EQ(retry.version(), 2);
+}
+
+// Events and audit records of a group are written past the batch's index
+// (D62): a retry in the same group still finds its first answer, and a
+// function rolled back before it, whose sequence numbers the first request
+// took over, leaves neither an event nor an audit record behind.
+TEST_F(RequestRecordTest, RetryInTheSameGroupGetsTheFirstAnswer) {
+  // Hold the committer so the writes below queue up and form one group.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> held;
+  std::vector<std::future<absl::StatusOr<CommitResult>>> results;
+  auto queue = [&](TxnFn fn) {
+    auto p = std::make_shared<std::promise<absl::StatusOr<CommitResult>>>();
+    results.push_back(p->get_future());
+    store_->WriteAsync(
+        Actor{"alice", "REP", "Create"}, std::move(fn),
+        [p](absl::StatusOr<CommitResult> r) { p->set_value(std::move(r)); });
+  };
+  queue([&](WriteTxn&) {
+    held.set_value();
+    released.wait_for(std::chrono::seconds(10));
+    return absl::OkStatus();
+  });
+  ASSERT_EQ(held.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  TestEntity doomed;
+  doomed.set_id("tst-doomed");
+  queue([&](WriteTxn& txn) -> absl::Status {
+    RETURN_IF_ERROR(table_->Insert(txn, doomed.id(), &doomed));
+    return absl::AbortedError("rolled back");
+  });
+  TestEntity first, retry, other;
+  queue(CreateFn("alpha", "r1", &first));
+  queue(CreateFn("alpha", "r1", &retry));
+  queue(CreateFn("beta", "r2", &other));
+  release.set_value();
+  std::vector<absl::StatusOr<CommitResult>> got;
+  for (auto& f : results) {
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    got.push_back(f.get());
+  }
+  EXPECT_EQ(got[1].status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(got[2].ok() && got[3].ok() && got[4].ok());
+  // The first request took the sequence the rolled-back function had.
+  EXPECT_EQ(got[2]->first_sequence, 1u);
+  EXPECT_EQ(got[3]->first_sequence, 0u);  // a retry emits nothing
+  EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
+  EXPECT_NE(other.id(), first.id());
+  std::vector<std::string> events;
+  ASSERT_TRUE(store_
+                  ->ReadEvents(0, 100,
+                               [&](v1::Event& e) {
+                                 events.push_back(e.entity_id());
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(events, (std::vector<std::string>{first.id(), other.id()}));
+  for (const auto& [id, want] :
+       {std::pair{doomed.id(), 0u}, {first.id(), 1u}, {other.id(), 1u}}) {
+    std::vector<v1::AuditRecord> audit;
+    std::string last;
+    bool more = false;
+    ASSERT_TRUE(store_->ReadAudit(id, "", "", 10, &audit, &last, &more).ok());
+    EXPECT_EQ(audit.size(), want) << id;
+  }
 }
 
 TEST_F(RequestRecordTest, RecordsMadeBeforeTheWindowExistedStillAnswer) {

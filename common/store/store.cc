@@ -26,6 +26,13 @@
 
 namespace salesops {
 
+namespace store_internal {
+std::vector<std::pair<uint64_t, std::string>>& GroupEvents() {
+  thread_local std::vector<std::pair<uint64_t, std::string>> events;
+  return events;
+}
+}  // namespace store_internal
+
 using namespace store_internal;  // NOLINT: this file implements the store
 
 namespace {
@@ -147,6 +154,24 @@ std::string NewEpoch() {
     std::memcpy(&bytes[i], &r, 4);
   }
   return absl::BytesToHexString(bytes);
+}
+
+// The group's writes in key order (SortForInsert) in a batch of the
+// committer thread's, or the group's own batch when they cannot be sorted.
+rocksdb::WriteBatch* InsertOrder(
+    rocksdb::WriteBatchWithIndex& batch,
+    const std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>& handles) {
+  thread_local rocksdb::WriteBatch sorted;
+  std::vector<rocksdb::ColumnFamilyHandle*> by_id;
+  for (const auto& h : handles) {
+    if (by_id.size() <= h->GetID()) {
+      by_id.resize(h->GetID() + 1, nullptr);
+    }
+    by_id[h->GetID()] = h.get();
+  }
+  return SortForInsert(*batch.GetWriteBatch(), by_id, &sorted)
+             ? &sorted
+             : batch.GetWriteBatch();
 }
 
 }  // namespace
@@ -595,6 +620,8 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   // keeps the capacity the largest group needed.
   rocksdb::WriteBatchWithIndex& batch = *commit_batch_;
   batch.Clear();
+  std::vector<std::pair<uint64_t, std::string>>& group_events = GroupEvents();
+  group_events.clear();
   const uint64_t group_first = last_sequence() + 1;
   uint64_t next = group_first;
   const absl::Time now = clock_->Now();
@@ -624,6 +651,10 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
         }
         return;
       }
+      // Its events are gone from the batch: forget them here too.
+      while (!group_events.empty() && group_events.back().first >= next) {
+        group_events.pop_back();
+      }
       group[i]->result = status;
       continue;
     }
@@ -639,7 +670,8 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   }
 
   if (next != group_first) {
-    batch.Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
+    batch.GetWriteBatch()
+        ->Put(meta_, KeyBuilder(kMetaLastSequence).key(), EncodeU64(next - 1))
         .PermitUncheckedError();
   }
   if (batch.GetWriteBatch()->Count() == 0) {
@@ -651,7 +683,7 @@ void Store::CommitGroup(std::vector<std::shared_ptr<Pending>>& group) {
   if (written.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync_writes;
-    const rocksdb::Status rs = db_->Write(wo, batch.GetWriteBatch());
+    const rocksdb::Status rs = db_->Write(wo, InsertOrder(batch, handles_));
     if (!rs.ok()) {
       // RocksDB stops writing after an I/O error (e.g. a flush that found
       // the disk full) until it is resumed.

@@ -6,9 +6,16 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/store/key.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace salesops::store_internal {
 
@@ -66,6 +73,25 @@ inline bool RequestRecordMicros(std::string_view value, uint64_t* micros) {
   KeyReader reader(value.substr(kRequestRecordMarker.size()));
   return reader.U64(micros);
 }
+
+// The outbox events of the group the calling committer thread is committing,
+// (sequence, stored bytes) in sequence order. WriteTxn::Emit writes events
+// past the batch's index (D62), so WriteTxn::ResolveResult looks here for an
+// event of the current group; Store::CommitGroup clears it per group and
+// drops the events of a function it rolls back. Per thread: a committer
+// thread commits for one store only, and nothing else touches it.
+std::vector<std::pair<uint64_t, std::string>>& GroupEvents();
+
+// Copies the Puts and Deletes of `in` into `out` ordered by column family
+// and key; the writes of one key keep their order, so what the group leaves
+// in the database is the same. RocksDB's memtable inserts a run of ordered
+// keys far cheaper than the same keys in the order the transaction
+// functions wrote them (D62). `by_id[i]` is the handle of column family id i.
+// False (and `out` unspecified) when `in` holds any other kind of record or
+// a column family `by_id` does not name: write `in` as it is then.
+bool SortForInsert(const rocksdb::WriteBatch& in,
+                   const std::vector<rocksdb::ColumnFamilyHandle*>& by_id,
+                   rocksdb::WriteBatch* out);
 
 inline std::string CursorKey(uint8_t tag, std::string_view source) {
   return KeyBuilder(tag).Str(source).key();

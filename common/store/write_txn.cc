@@ -179,8 +179,16 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
     event.set_traceparent(trace->Traceparent());
     event.set_tracestate(trace->tracestate);
   }
-  batch_->Put(store_->outbox_, EventKey(sequence), event.SerializeAsString())
+  // Events and audit records go to the batch's WriteBatch past its index
+  // (D62): no transaction function reads an audit record, and the one read
+  // of an event of this group (ResolveResult) finds it in GroupEvents().
+  // A rollback to a save point still removes them (the index is rebuilt
+  // from the WriteBatch then, and so covers them from then on).
+  std::string stored = event.SerializeAsString();
+  rocksdb::WriteBatch* plain = batch_->GetWriteBatch();
+  plain->Put(store_->outbox_, EventKey(sequence), stored)
       .PermitUncheckedError();
+  GroupEvents().emplace_back(sequence, std::move(stored));
 
   v1::AuditRecord record;
   record.set_sequence(sequence);
@@ -202,7 +210,7 @@ uint64_t WriteTxn::Emit(std::string_view kind, std::string_view entity_id,
       record.add_changed_fields(f->name());
     }
   }
-  batch_
+  plain
       ->Put(
           store_->audit_,
           KeyBuilder(kAuditRecord).Str(entity_id).Str(kind).U64(sequence).key(),
@@ -253,8 +261,18 @@ absl::StatusOr<std::optional<WriteTxn::RequestRecord>> WriteTxn::GetRequest(
 
 absl::StatusOr<std::string> WriteTxn::ResolveResult(
     uint64_t sequence, std::string_view kind, std::string_view entity_id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   GetRaw(store_->outbox_, EventKey(sequence)));
+  // An event of this group is not in the batch's index (Emit).
+  std::optional<std::string> stored;
+  const auto& events = GroupEvents();
+  auto in_group =
+      std::lower_bound(events.begin(), events.end(), sequence,
+                       [](const auto& e, uint64_t s) { return e.first < s; });
+  if (in_group != events.end() && in_group->first == sequence) {
+    stored = in_group->second;
+  }
+  if (!stored) {
+    ASSIGN_OR_RETURN(stored, GetRaw(store_->outbox_, EventKey(sequence)));
+  }
   if (stored) {
     v1::Event event;
     if (!event.ParseFromString(*stored) || event.entity_id() != entity_id) {

@@ -435,6 +435,31 @@ TEST_F(ForecastServiceTest, CollectionBeforeItsOpportunityIsNotLost) {
       << MustGet("global").DebugString();
 }
 
+// D60: a new opportunity reads its collection only while the store may hold
+// one. Without any, the read is skipped; the first collection (before its
+// opportunity) turns the reads back on, and so does one stored before a
+// restart (the new process looks at the committed records).
+TEST_F(ForecastServiceTest, FirstCollectionAfterManyOpportunitiesIsTakenUp) {
+  BuildOrg();
+  PutModel(BuyingCycle6());
+  PutOpp({"o40", "r1", "USAGE", 20000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 20)});
+  EXPECT_EQ(CashLine("r1"), C("r1", 20000, 0));
+  // No collection stored yet; then one arrives ahead of its opportunity.
+  PutCollection("o41", 7000, 1, 7000);
+  PutOpp({"o41", "r1", "USAGE", 7000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 21)});
+  EXPECT_EQ(CashLine("r1"), C("r1", 27000, 7000));
+
+  // Stored before a restart, its opportunity after.
+  PutCollection("o42", 3000, 1, 3000);
+  Restart();
+  PutOpp({"o42", "r1", "USAGE", 3000, Day(2026, 6, 1),
+          v1::OPPORTUNITY_STATUS_WON, NoonMicros(2026, 5, 22)});
+  EXPECT_EQ(CashLine("r1"), C("r1", 30000, 10000));
+  EXPECT_EQ(CashLine("global"), C("global", 30000, 10000));
+}
+
 TEST_F(ForecastServiceTest, OlderOrEqualCollectionVersionsChangeNothing) {
   Seed();
   PutCollection("o6", 150000, 2);

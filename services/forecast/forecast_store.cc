@@ -385,6 +385,23 @@ absl::StatusOr<std::optional<CollectionRecord>> ForecastStore::FindCollection(
   return ReadRecord<CollectionRecord>(txn, IdKey(kCollectionTag, opp_id));
 }
 
+absl::StatusOr<bool> ForecastStore::MayHaveCollection() const {
+  if (collections_.load(std::memory_order_relaxed) == kUnknown) {
+    const std::string prefix = Prefix(kCollectionTag);
+    bool any = false;
+    RETURN_IF_ERROR(store_->Scan(kView, prefix, PrefixSuccessor(prefix),
+                                 [&](std::string_view, std::string_view) {
+                                   any = true;
+                                   return false;
+                                 }));
+    // A NoteCollection() meanwhile wins.
+    int unknown = kUnknown;
+    collections_.compare_exchange_strong(unknown, any ? kSome : kNone,
+                                         std::memory_order_relaxed);
+  }
+  return collections_.load(std::memory_order_relaxed) == kSome;
+}
+
 absl::Status ForecastStore::OpenInStage(WriteTxn& txn, std::string_view model,
                                         std::string_view stage,
                                         std::vector<OppFacts>* out) {

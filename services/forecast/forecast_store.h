@@ -34,6 +34,7 @@
 //  15 snapshot head    ()                      SnapshotHead of the newest
 //                                              complete snapshot
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -97,6 +98,19 @@ class ForecastStore {
   explicit ForecastStore(Store* store) : store_(store) {}
 
   Store& store() const { return *store_; }
+
+  // ---- Whether a collection record may exist (D60) ----
+  // Lets a new opportunity skip the read of its collection (the credit feed
+  // may deliver one first) while the store holds none, which is every
+  // opportunity of a forecast without a credit peer and most of a catch-up.
+  // False only while no collection record is stored, committed or in a
+  // transaction: the first call looks at the committed records, and every
+  // write of one calls NoteCollection() first (a transaction rolled back
+  // leaves it true: conservative). Called on the commit thread.
+  [[nodiscard]] absl::StatusOr<bool> MayHaveCollection() const;
+  void NoteCollection() const {
+    collections_.store(kSome, std::memory_order_relaxed);
+  }
 
   // ---- Keys: of a listed entity (a resync page's, in its copy's order) ----
   static std::string KeyOf(const v1::OrgNode& node);
@@ -280,6 +294,8 @@ class ForecastStore {
                                const OppRecord& r);
 
   Store* store_;
+  enum : int { kUnknown, kNone, kSome };
+  mutable std::atomic<int> collections_{kUnknown};
 };
 
 }  // namespace salesops::forecast

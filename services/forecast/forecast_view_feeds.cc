@@ -179,9 +179,13 @@ absl::Status ForecastView::PutOpportunity(WriteTxn& txn,
   if (stored) {
     r.set_collected_minor(stored->collected_minor());
   } else {
-    // The credit feed may have delivered its collection first.
-    ASSIGN_OR_RETURN(std::optional<CollectionRecord> collection,
-                     ForecastStore::FindCollection(txn, o.id()));
+    // The credit feed may have delivered its collection first (D60: no
+    // read while the store holds no collection at all).
+    ASSIGN_OR_RETURN(const bool may, records_.MayHaveCollection());
+    std::optional<CollectionRecord> collection;
+    if (may) {
+      ASSIGN_OR_RETURN(collection, ForecastStore::FindCollection(txn, o.id()));
+    }
     if (collection) {
       r.set_collected_minor(collection->collected_minor());
     }
@@ -225,6 +229,7 @@ absl::Status ForecastView::PutCollection(WriteTxn& txn,
   if (stored && SameBytes(*stored, r)) {
     return absl::OkStatus();
   }
+  records_.NoteCollection();  // before the write: MayHaveCollection()
   ForecastStore::PutCollection(txn, c.opportunity_id(), r);
   return SetCollected(txn, c.opportunity_id(), r.collected_minor(), ops);
 }

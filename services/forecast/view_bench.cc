@@ -25,6 +25,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/money/money.h"
 #include "common/status/status.h"
 #include "common/store/store.h"
@@ -52,6 +53,33 @@ int64_t RssBytes() {
   }
   return 0;
 }
+
+// RocksDB's own share of the resident memory: memtables and block caches.
+void PrintRocksDb(Store& store) {
+  uint64_t mem = 0;
+  uint64_t cache = 0;
+  store.db()->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
+  store.db()->GetAggregatedIntProperty("rocksdb.block-cache-usage", &cache);
+  std::printf("rocksdb: memtables %llu MiB, block caches %llu MiB\n",
+              static_cast<unsigned long long>(mem >> 20),
+              static_cast<unsigned long long>(cache >> 20));
+}
+
+// Each batch's apply-and-commit latency: the feed's view of a snapshot stall.
+struct Latencies {
+  std::vector<double> ms;
+  void Print() {
+    if (ms.empty()) return;
+    std::sort(ms.begin(), ms.end());
+    auto at = [&](double q) {
+      return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+    };
+    std::printf(
+        "batches: %zu, apply+commit ms p50 %.1f p99 %.1f p99.9 %.1f "
+        "max %.1f\n",
+        ms.size(), at(0.5), at(0.99), at(0.999), ms.back());
+  }
+};
 
 template <typename Msg>
 v1::Event Pack(uint64_t seq, const std::string& kind, const Msg& m) {
@@ -134,6 +162,7 @@ absl::Status Fill(Store& store, ForecastView& view) {
   const size_t batch_size = absl::GetFlag(FLAGS_batch);
   std::mt19937_64 rng(21);
   std::vector<v1::Event> batch;
+  Latencies latencies;
   const absl::Time start = absl::Now();
   for (int64_t d = 0; d < deals; ++d) {
     v1::Opportunity o;
@@ -152,7 +181,9 @@ absl::Status Fill(Store& store, ForecastView& view) {
     o.set_version(1);
     batch.push_back(Pack(++seq, "pipeline.Opportunity", o));
     if (batch.size() == batch_size || d + 1 == deals) {
+      const absl::Time t = absl::Now();
       RETURN_IF_ERROR(Apply(store, view, 1, batch));
+      latencies.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t));
       batch.clear();
     }
   }
@@ -160,6 +191,8 @@ absl::Status Fill(Store& store, ForecastView& view) {
   std::printf("fill: %lld deals in %.1f s = %.0f events/s; rss %lld MiB\n",
               static_cast<long long>(deals), s, deals / s,
               static_cast<long long>(RssBytes() >> 20));
+  latencies.Print();
+  PrintRocksDb(store);
   return absl::OkStatus();
 }
 
@@ -196,6 +229,7 @@ int Main(const std::string& phase) {
         static_cast<long long>(RssBytes() >> 20),
         static_cast<long long>(RssBytes() / std::max<int64_t>(1, deals)),
         static_cast<long long>(deals));
+    PrintRocksDb(**store);
   }
   return 0;
 }

@@ -56,8 +56,17 @@ std::string ForecastView::CaptureLocked() {
   changed_ = 0;
   stale_ = false;
   last_capture_ = absl::Now();
-  std::shared_lock lock(mu_);
-  return rollup_.Snapshot();
+  std::string bytes;
+  {
+    std::shared_lock lock(mu_);
+    bytes = rollup_.Snapshot();
+  }
+  // The one part on the publishing thread (D58): the feed waits this long.
+  log::Info("forecast view snapshot captured",
+            {{"generation", static_cast<int64_t>(generation_)},
+             {"bytes", static_cast<int64_t>(bytes.size())},
+             {"ms", absl::ToInt64Milliseconds(absl::Now() - last_capture_)}});
+  return bytes;
 }
 
 void ForecastView::MaybeSnapshot() {

@@ -293,8 +293,9 @@ using SnapshotWriteTest = SnapshotHistoryTest;
 // commit thread, or under the staging lock, the batch would wait until the
 // writer gave up waiting (waited_out). Then the restart from that snapshot
 // answers as the view did, and the older generation's records are gone.
-TEST_F(SnapshotWriteTest, FeedBatchesCommitWhileASnapshotIsWritten) {
-  auto gate = std::make_shared<WriterGate>();
+// Background snapshots in chunks of 64 bytes, the writer held at the second
+// chunk of the first snapshot after `gate` is armed.
+ForecastView::SnapshotOptions HeldWriter(std::shared_ptr<WriterGate> gate) {
   ForecastView::SnapshotOptions o;
   o.max_changes = 10;
   o.interval = absl::Hours(1);
@@ -310,16 +311,27 @@ TEST_F(SnapshotWriteTest, FeedBatchesCommitWhileASnapshotIsWritten) {
                                           [&] { return gate->released; });
     gate->released = true;
   };
+  return o;
+}
+
+// SnapshotNow once the background writer is done with an earlier snapshot
+// (at most 30 s).
+absl::Status SnapshotWhenIdle(ForecastView& view) {
+  absl::Status now = view.SnapshotNow();
+  for (int i = 0; i < 3000 && absl::IsFailedPrecondition(now); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    now = view.SnapshotNow();
+  }
+  return now;
+}
+
+TEST_F(SnapshotWriteTest, FeedBatchesCommitWhileASnapshotIsWritten) {
+  auto gate = std::make_shared<WriterGate>();
+  const ForecastView::SnapshotOptions o = HeldWriter(gate);
   History h(7);
   std::unique_ptr<ForecastView> view = Open(o);
   Org(*view, h);
-  // Not held; the background writer may still be at the org's snapshot.
-  absl::Status now = view->SnapshotNow();
-  for (int i = 0; i < 3000 && absl::IsFailedPrecondition(now); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    now = view->SnapshotNow();
-  }
-  ASSERT_TRUE(now.ok()) << now;
+  ASSERT_TRUE(SnapshotWhenIdle(*view).ok());  // not held
   ForecastStore records(store_.get());
   auto first = records.ReadSnapshotHead();
   ASSERT_TRUE(first.ok() && first->has_value());

@@ -180,8 +180,7 @@ absl::Status ForecastView::Load() {
     std::lock_guard<std::mutex> cache(quota_cache_mu_);
     quota_cache_.clear();
   }
-  // The load's scratch (the snapshot's bytes, the replay's map, the scan's
-  // records) is freed: hand those pages back rather than keep them resident.
+  // The load's scratch is freed: hand its pages back (D59).
   malloc_trim(0);
   return absl::OkStatus();
 }

@@ -20,12 +20,12 @@ ABSL_FLAG(std::string, credit_addr, "",
 ABSL_FLAG(int32_t, quarter_start_month, 1,
           "first calendar month of fiscal Q1 (1 = calendar quarters)");
 ABSL_FLAG(int32_t, weeks_per_quarter, 13, "weeks of a fiscal quarter (1..14)");
-ABSL_FLAG(int64_t, view_snapshot_changes, 0,
+ABSL_FLAG(int64_t, view_snapshot_changes, 100'000,
           "take a view snapshot once this many deals changed since the last "
-          "(D55: a restart loads the snapshot and the deals changed since, "
-          "not every deal; e.g. 250000); 0 (the default until writing a "
-          "snapshot no longer stalls the feed, D55) = no snapshots, a "
-          "restart aggregates every stored deal");
+          "(D55, D58: a restart loads the snapshot and at most about this "
+          "many deals changed since, not every deal; the snapshot is "
+          "written beside the feed's commits); 0 = no snapshots, a restart "
+          "aggregates every stored deal");
 ABSL_FLAG(int32_t, feed_max_batch, 4096,
           "most pipeline or credit feed events applied in one transaction "
           "(D56: each transaction is one WAL fsync; 512, the consumers' "

@@ -2,13 +2,17 @@
 // pre-images gives exactly the view a full Load() gives and the view had
 // before — at random points of a random history of the three feeds (deals,
 // collections, re-orgs, quotas, win-rate changes, rolled-back batches, sales),
-// with snapshots taken by hand, automatically, or not at all.
+// with snapshots taken by hand, automatically, or not at all. And (D58) the
+// feed goes on committing batches while a snapshot is being written.
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -150,17 +154,36 @@ class SnapshotHistoryTest : public ::testing::TestWithParam<int> {
   }
 
   std::unique_ptr<ForecastView> Open(bool snapshots, int64_t max_changes) {
+    std::optional<ForecastView::SnapshotOptions> o;
+    if (snapshots) {
+      o.emplace();
+      o->max_changes = max_changes;
+      o->interval = absl::Hours(1);
+      o->background = false;
+    }
+    return Open(std::move(o));
+  }
+  std::unique_ptr<ForecastView> Open(
+      std::optional<ForecastView::SnapshotOptions> snapshots) {
     auto view =
         std::make_unique<ForecastView>(store_.get(), FiscalCalendar::Default());
-    if (snapshots) {
-      ForecastView::SnapshotOptions o;
-      o.max_changes = max_changes;
-      o.interval = absl::Hours(1);
-      o.background = false;
-      view->EnableSnapshots(o);
-    }
+    if (snapshots) view->EnableSnapshots(std::move(*snapshots));
     EXPECT_TRUE(view->Load().ok());
     return view;
+  }
+  // The org (a root, kTeams teams, kReps reps) and the stage model.
+  void Org(ForecastView& view, History& h) {
+    Batch(view, 0, {h.Node("g", "", v1::ORG_NODE_KIND_GLOBAL)}, false);
+    for (int t = 0; t < kTeams; ++t) {
+      Batch(view, 0,
+            {h.Node(absl::StrCat("t", t), "g", v1::ORG_NODE_KIND_TEAM)}, false);
+    }
+    for (int r = 0; r < kReps; ++r) {
+      Batch(view, 0,
+            {h.Node(absl::StrCat("r", r), h.Team(), v1::ORG_NODE_KIND_REP)},
+            false);
+    }
+    Batch(view, 1, {h.Model()}, false);
   }
 
   // One batch of `events` of one feed; rolled back when `fail`.
@@ -214,17 +237,7 @@ TEST_P(SnapshotHistoryTest, RestartAnswersLikeAFullLoadAtRandomPoints) {
   History h(static_cast<uint32_t>(GetParam()));
   const int64_t max_changes = GetParam() % 2 == 0 ? 5 : 1'000'000;
   std::unique_ptr<ForecastView> view = Open(true, max_changes);
-  Batch(*view, 0, {h.Node("g", "", v1::ORG_NODE_KIND_GLOBAL)}, false);
-  for (int t = 0; t < kTeams; ++t) {
-    Batch(*view, 0, {h.Node(absl::StrCat("t", t), "g", v1::ORG_NODE_KIND_TEAM)},
-          false);
-  }
-  for (int r = 0; r < kReps; ++r) {
-    Batch(*view, 0,
-          {h.Node(absl::StrCat("r", r), h.Team(), v1::ORG_NODE_KIND_REP)},
-          false);
-  }
-  Batch(*view, 1, {h.Model()}, false);
+  Org(*view, h);
   int from_snapshot = 0;
   for (int step = 0; step < 400; ++step) {
     const int kind = h.Uniform(0, 99);
@@ -261,6 +274,107 @@ TEST_P(SnapshotHistoryTest, RestartAnswersLikeAFullLoadAtRandomPoints) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SnapshotHistoryTest,
                          ::testing::Values(1, 2, 3, 4, 5, 6));
+
+// Where the background writer stands, for the test that holds it mid-write.
+struct WriterGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool armed = false;       // hold the next snapshot at its second chunk
+  bool writing = false;     // the writer is inside a snapshot
+  bool released = false;    // the test let it go on
+  bool waited_out = false;  // it went on because nobody released it
+};
+
+using SnapshotWriteTest = SnapshotHistoryTest;
+
+// D58: a snapshot is written beside the store's commit thread and without
+// the view's locks, so a feed batch commits (and publishes) while the writer
+// is held in the middle of a snapshot. Were the write a transaction on the
+// commit thread, or under the staging lock, the batch would wait until the
+// writer gave up waiting (waited_out). Then the restart from that snapshot
+// answers as the view did, and the older generation's records are gone.
+// Background snapshots in chunks of 64 bytes, the writer held at the second
+// chunk of the first snapshot after `gate` is armed.
+ForecastView::SnapshotOptions HeldWriter(std::shared_ptr<WriterGate> gate) {
+  ForecastView::SnapshotOptions o;
+  o.max_changes = 10;
+  o.interval = absl::Hours(1);
+  o.background = true;
+  o.chunk_bytes = 64;  // many chunks: the writer is held between two
+  o.before_chunk = [gate](uint32_t chunk) {
+    if (chunk != 1) return;
+    std::unique_lock<std::mutex> lock(gate->mu);
+    if (!gate->armed || gate->released) return;
+    gate->writing = true;
+    gate->cv.notify_all();
+    gate->waited_out = !gate->cv.wait_for(lock, std::chrono::seconds(30),
+                                          [&] { return gate->released; });
+    gate->released = true;
+  };
+  return o;
+}
+
+// SnapshotNow once the background writer is done with an earlier snapshot
+// (at most 30 s).
+absl::Status SnapshotWhenIdle(ForecastView& view) {
+  absl::Status now = view.SnapshotNow();
+  for (int i = 0; i < 3000 && absl::IsFailedPrecondition(now); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    now = view.SnapshotNow();
+  }
+  return now;
+}
+
+TEST_F(SnapshotWriteTest, FeedBatchesCommitWhileASnapshotIsWritten) {
+  auto gate = std::make_shared<WriterGate>();
+  const ForecastView::SnapshotOptions o = HeldWriter(gate);
+  History h(7);
+  std::unique_ptr<ForecastView> view = Open(o);
+  Org(*view, h);
+  ASSERT_TRUE(SnapshotWhenIdle(*view).ok());  // not held
+  ForecastStore records(store_.get());
+  auto first = records.ReadSnapshotHead();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  const uint64_t held = (*first)->generation + 1;
+  {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->armed = true;
+  }
+  std::vector<v1::Event> deals;
+  for (int i = 0; i < 40; ++i) deals.push_back(h.Deal());
+  Batch(*view, 1, deals, false);  // due: the writer takes `held`
+  {
+    std::unique_lock<std::mutex> lock(gate->mu);
+    ASSERT_TRUE(gate->cv.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return gate->writing; }));
+  }
+  Batch(*view, 1, {h.Deal(), h.Deal(), h.Deal()}, false);  // must commit now
+  Batch(*view, 2, {h.Collection()}, false);
+  const std::string answers = Answers(*view);
+  {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    EXPECT_FALSE(gate->waited_out);
+    gate->released = true;
+  }
+  gate->cv.notify_all();
+  view.reset();  // waits for the snapshot being written
+  EXPECT_FALSE(gate->waited_out) << "the feed waited for the snapshot";
+  view = Open(o);
+  EXPECT_TRUE(view->loaded_from_snapshot());
+  EXPECT_EQ(Answers(*view), answers);
+  EXPECT_EQ(Answers(*Open(std::nullopt)), answers);
+  auto head = records.ReadSnapshotHead();
+  ASSERT_TRUE(head.ok() && head->has_value());
+  EXPECT_EQ((*head)->generation, held);
+  EXPECT_TRUE(
+      records
+          .ScanPreImages(0,
+                         [&](uint64_t g, const std::string&, const OppRecord*) {
+                           EXPECT_GE(g, held) << "an older pre-image";
+                           return absl::OkStatus();
+                         })
+          .ok());
+}
 
 }  // namespace
 }  // namespace salesops::forecast

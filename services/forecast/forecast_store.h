@@ -257,14 +257,18 @@ class ForecastStore {
       WriteTxn& txn, uint64_t generation, const std::string& id,
       const OppRecord* before);
   static void MarkStale(WriteTxn& txn, uint64_t generation);
-  static void PutSnapshotChunk(WriteTxn& txn, uint64_t generation,
-                               uint32_t index, std::string_view bytes);
-  static void PutSnapshotHead(WriteTxn& txn, const SnapshotHead& head);
-  // Deletes up to `max` pre-images, stale marks and chunks of generations
-  // below `generation`; true when none is left.
-  [[nodiscard]] static absl::StatusOr<bool> DropBefore(WriteTxn& txn,
-                                                       uint64_t generation,
-                                                       size_t max);
+  // Stores generation `generation`'s snapshot `bytes` and makes it the head
+  // (D58). It bypasses the store's commit thread, so the feed's batches never
+  // queue behind it: each chunk of at most `chunk_bytes` is its own unsynced
+  // low-priority RocksDB write, then the head is written with one fsync (the
+  // WAL is appended in order: the chunks are durable before the head).
+  // `before_chunk` (tests; may be empty) runs before each chunk's write.
+  [[nodiscard]] absl::Status WriteSnapshot(
+      uint64_t generation, std::string_view bytes, size_t chunk_bytes,
+      const std::function<void(uint32_t index)>& before_chunk) const;
+  // Deletes every pre-image, stale mark and chunk of the generations below
+  // `generation`: three range deletions in one unsynced write, no scan.
+  [[nodiscard]] absl::Status DropBefore(uint64_t generation) const;
   // The newest complete snapshot's head; nullopt when there is none.
   [[nodiscard]] absl::StatusOr<std::optional<SnapshotHead>> ReadSnapshotHead()
       const;

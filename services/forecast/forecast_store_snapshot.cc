@@ -1,6 +1,10 @@
 // ForecastStore: the view snapshots' records (forecast_store.h, tags 12–15;
 // D55).
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -46,6 +50,22 @@ bool GenOf(std::string_view key, uint64_t* g) {
   return r.Tag(&tag) && r.U64(g);
 }
 
+absl::Status RocksStatus(const rocksdb::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(
+      absl::StrCat("forecast view snapshot: ", s.ToString()));
+}
+
+// Cf::kView's handle. Snapshots are written beside the commit thread (D58),
+// straight to RocksDB.
+rocksdb::ColumnFamilyHandle* ViewHandle(const Store& store) {
+  const std::string& name = ColumnFamilies()[static_cast<int>(Cf::kView)];
+  for (const auto& [n, handle] : store.column_families()) {
+    if (n == name) return handle;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 absl::StatusOr<bool> ForecastStore::NotePreImage(WriteTxn& txn,
@@ -72,32 +92,48 @@ void ForecastStore::MarkStale(WriteTxn& txn, uint64_t generation) {
   txn.Put(kView, GenKey(kStaleTag, generation), "");
 }
 
-void ForecastStore::PutSnapshotChunk(WriteTxn& txn, uint64_t generation,
-                                     uint32_t index, std::string_view bytes) {
-  txn.Put(kView, KeyBuilder(kChunkTag).U64(generation).U32(index).key(), bytes);
+absl::Status ForecastStore::WriteSnapshot(
+    uint64_t generation, std::string_view bytes, size_t chunk_bytes,
+    const std::function<void(uint32_t index)>& before_chunk) const {
+  rocksdb::ColumnFamilyHandle* cf = ViewHandle(*store_);
+  if (cf == nullptr) {
+    return absl::InternalError("forecast view: no view column family");
+  }
+  rocksdb::WriteOptions unsynced;
+  unsynced.low_pri = true;
+  uint32_t chunks = 0;
+  chunk_bytes = std::max<size_t>(chunk_bytes, 1);
+  for (size_t at = 0; at < bytes.size() || chunks == 0; at += chunk_bytes) {
+    if (before_chunk) before_chunk(chunks);
+    rocksdb::WriteBatch batch;
+    const std::string key =
+        KeyBuilder(kChunkTag).U64(generation).U32(chunks).key();
+    const std::string_view part = bytes.substr(at, chunk_bytes);
+    RETURN_IF_ERROR(RocksStatus(
+        batch.Put(cf, key, rocksdb::Slice(part.data(), part.size()))));
+    RETURN_IF_ERROR(RocksStatus(store_->db()->Write(unsynced, &batch)));
+    ++chunks;
+  }
+  const SnapshotHead head{generation, chunks, bytes.size()};
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return RocksStatus(
+      store_->db()->Put(synced, cf, Prefix(kHeadTag), EncodeHead(head)));
 }
 
-void ForecastStore::PutSnapshotHead(WriteTxn& txn, const SnapshotHead& head) {
-  txn.Put(kView, Prefix(kHeadTag), EncodeHead(head));
-}
-
-absl::StatusOr<bool> ForecastStore::DropBefore(WriteTxn& txn,
-                                               uint64_t generation,
-                                               size_t max) {
-  std::vector<std::string> keys;
+absl::Status ForecastStore::DropBefore(uint64_t generation) const {
+  rocksdb::ColumnFamilyHandle* cf = ViewHandle(*store_);
+  if (cf == nullptr) {
+    return absl::InternalError("forecast view: no view column family");
+  }
+  rocksdb::WriteBatch batch;
   for (uint8_t tag : {kPreImageTag, kStaleTag, kChunkTag}) {
-    absl::Status error;
-    RETURN_IF_ERROR(txn.Scan(kView, Prefix(tag), GenKey(tag, generation),
-                             [&](std::string_view key, std::string_view) {
-                               keys.emplace_back(key);
-                               return keys.size() < max;
-                             }));
-    if (keys.size() >= max) break;
+    RETURN_IF_ERROR(RocksStatus(
+        batch.DeleteRange(cf, Prefix(tag), GenKey(tag, generation))));
   }
-  for (const std::string& k : keys) {
-    txn.Delete(kView, k);
-  }
-  return keys.size() < max;
+  rocksdb::WriteOptions unsynced;
+  unsynced.low_pri = true;
+  return RocksStatus(store_->db()->Write(unsynced, &batch));
 }
 
 absl::StatusOr<std::optional<ForecastStore::SnapshotHead>>

@@ -1,5 +1,7 @@
 #include "services/forecast/forecast_view.h"
 
+#include <malloc.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -167,15 +169,19 @@ absl::Status ForecastView::Load() {
     stale_ = !loaded_from_snapshot_;
     last_capture_ = loaded_from_snapshot_ ? absl::Now() : absl::InfinitePast();
   }
-  std::unique_lock lock(mu_);
-  rollup_ = std::move(rollup);
-  kinds_ = std::move(kinds);
-  if (size_listener_) {
-    size_listener_(rollup_.node_count(), rollup_.aggregate_count());
+  {
+    std::unique_lock lock(mu_);
+    rollup_ = std::move(rollup);
+    kinds_ = std::move(kinds);
+    if (size_listener_) {
+      size_listener_(rollup_.node_count(), rollup_.aggregate_count());
+    }
+    ReportMissing();
+    std::lock_guard<std::mutex> cache(quota_cache_mu_);
+    quota_cache_.clear();
   }
-  ReportMissing();
-  std::lock_guard<std::mutex> cache(quota_cache_mu_);
-  quota_cache_.clear();
+  // The load's scratch is freed: hand its pages back (D59).
+  malloc_trim(0);
   return absl::OkStatus();
 }
 

@@ -81,6 +81,10 @@ class ForecastView {
     absl::Duration interval = absl::Seconds(30);
     // Written by a background thread (false: by the publishing thread).
     bool background = true;
+    // A snapshot is stored in chunks of at most this many bytes.
+    size_t chunk_bytes = size_t{4} << 20;
+    // Tests: runs on the writing thread before each chunk is stored.
+    std::function<void(uint32_t chunk)> before_chunk;
   };
   // Call before Load (--view_snapshots). Without it no snapshot is kept or
   // read, and a Load() aggregates every stored record.

@@ -14,15 +14,6 @@
 #include "services/forecast/forecast_view.h"
 
 namespace salesops::forecast {
-namespace {
-
-// Chunks of at most this many bytes, one transaction each, so a snapshot of
-// a big org never makes one huge write batch.
-constexpr size_t kChunkBytes = size_t{4} << 20;
-// Records dropped per transaction after a snapshot is complete.
-constexpr size_t kDropBatch = 20'000;
-
-}  // namespace
 
 ForecastView::ChangeInFlight::ChangeInFlight(ForecastView* view) : view_(view) {
   std::lock_guard<std::mutex> lock(view_->staged_mu_);
@@ -65,8 +56,17 @@ std::string ForecastView::CaptureLocked() {
   changed_ = 0;
   stale_ = false;
   last_capture_ = absl::Now();
-  std::shared_lock lock(mu_);
-  return rollup_.Snapshot();
+  std::string bytes;
+  {
+    std::shared_lock lock(mu_);
+    bytes = rollup_.Snapshot();
+  }
+  // The one part on the publishing thread (D58): the feed waits this long.
+  log::Info("forecast view snapshot captured",
+            {{"generation", static_cast<int64_t>(generation_)},
+             {"bytes", static_cast<int64_t>(bytes.size())},
+             {"ms", absl::ToInt64Milliseconds(absl::Now() - last_capture_)}});
+  return bytes;
 }
 
 void ForecastView::MaybeSnapshot() {
@@ -144,43 +144,13 @@ void ForecastView::WriterLoop() {
 
 absl::Status ForecastView::WriteSnapshot(uint64_t generation,
                                          const std::string& bytes) {
+  // Beside the commit thread and without the view's locks (D58): the feed
+  // goes on applying batches while this runs.
   const absl::Time start = absl::Now();
-  Store& store = records_.store();
-  const Actor actor = SystemActor("forecast:snapshot");
-  uint32_t chunks = 0;
-  for (size_t at = 0; at < bytes.size() || chunks == 0; at += kChunkBytes) {
-    const std::string_view part =
-        std::string_view(bytes).substr(at, kChunkBytes);
-    RETURN_IF_ERROR(store
-                        .Write(actor,
-                               [&](WriteTxn& txn) {
-                                 ForecastStore::PutSnapshotChunk(
-                                     txn, generation, chunks, part);
-                                 return absl::OkStatus();
-                               })
-                        .status());
-    ++chunks;
-  }
-  ForecastStore::SnapshotHead head{generation, chunks, bytes.size()};
-  RETURN_IF_ERROR(store
-                      .Write(actor,
-                             [&](WriteTxn& txn) {
-                               ForecastStore::PutSnapshotHead(txn, head);
-                               return absl::OkStatus();
-                             })
-                      .status());
+  RETURN_IF_ERROR(records_.WriteSnapshot(
+      generation, bytes, snapshots_->chunk_bytes, snapshots_->before_chunk));
   // What older snapshots needed: gone once this one is the head.
-  for (bool done = false; !done;) {
-    RETURN_IF_ERROR(store
-                        .Write(actor,
-                               [&](WriteTxn& txn) -> absl::Status {
-                                 ASSIGN_OR_RETURN(
-                                     done, ForecastStore::DropBefore(
-                                               txn, generation, kDropBatch));
-                                 return absl::OkStatus();
-                               })
-                        .status());
-  }
+  RETURN_IF_ERROR(records_.DropBefore(generation));
   log::Info("forecast view snapshot written",
             {{"generation", static_cast<int64_t>(generation)},
              {"bytes", static_cast<int64_t>(bytes.size())},

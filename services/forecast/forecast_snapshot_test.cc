@@ -301,6 +301,7 @@ ForecastView::SnapshotOptions HeldWriter(std::shared_ptr<WriterGate> gate) {
   o.interval = absl::Hours(1);
   o.background = true;
   o.chunk_bytes = 64;  // many chunks: the writer is held between two
+  o.cost_spacing = 0;  // the held snapshot is due right after SnapshotNow
   o.before_chunk = [gate](uint32_t chunk) {
     if (chunk != 1) return;
     std::unique_lock<std::mutex> lock(gate->mu);
@@ -374,6 +375,33 @@ TEST_F(SnapshotWriteTest, FeedBatchesCommitWhileASnapshotIsWritten) {
                            return absl::OkStatus();
                          })
           .ok());
+}
+
+// D63: snapshots are spaced by what the last one cost, so a large view is
+// never snapshotted back to back during a catch-up.
+TEST(SnapshotDueTest, ChangesOrIntervalButNeverSoonerThanTenTimesTheLastCost) {
+  ForecastView::SnapshotOptions o;
+  o.max_changes = 100'000;
+  o.interval = absl::Seconds(30);
+  ASSERT_EQ(o.cost_spacing, 10);
+  using V = ForecastView;
+  const absl::Duration free = absl::ZeroDuration();
+  // By changes, by interval, and not at all without a change.
+  EXPECT_TRUE(V::SnapshotDue(o, 100'000, false, absl::Seconds(1), free));
+  EXPECT_FALSE(V::SnapshotDue(o, 99'999, false, absl::Seconds(29), free));
+  EXPECT_TRUE(V::SnapshotDue(o, 1, false, absl::Seconds(30), free));
+  EXPECT_TRUE(V::SnapshotDue(o, 0, true, absl::Seconds(30), free));
+  EXPECT_FALSE(V::SnapshotDue(o, 0, false, absl::Hours(1), free));
+  // The last one cost 2 s: nothing for 20 s after it, however many changed.
+  const absl::Duration cost = absl::Seconds(2);
+  EXPECT_FALSE(V::SnapshotDue(o, 5'000'000, false, absl::Seconds(19), cost));
+  EXPECT_TRUE(V::SnapshotDue(o, 100'000, false, absl::Seconds(20), cost));
+  EXPECT_FALSE(V::SnapshotDue(o, 1, false, absl::Seconds(29), cost));
+  // A cost beyond the interval stretches the interval too.
+  EXPECT_FALSE(V::SnapshotDue(o, 1, true, absl::Seconds(31), absl::Seconds(4)));
+  EXPECT_TRUE(V::SnapshotDue(o, 1, true, absl::Seconds(40), absl::Seconds(4)));
+  o.cost_spacing = 0;
+  EXPECT_TRUE(V::SnapshotDue(o, 100'000, false, absl::Seconds(1), cost));
 }
 
 }  // namespace

@@ -79,6 +79,9 @@ class ForecastView {
     // or this long after the last one when anything changed.
     int64_t max_changes = 250'000;
     absl::Duration interval = absl::Seconds(30);
+    // Never sooner than this many times the last snapshot's cost (capture
+    // and write) after it; 0 = no spacing (SnapshotDue).
+    int cost_spacing = 10;
     // Written by a background thread (false: by the publishing thread).
     bool background = true;
     // A snapshot is stored in chunks of at most this many bytes.
@@ -86,6 +89,15 @@ class ForecastView {
     // Tests: runs on the writing thread before each chunk is stored.
     std::function<void(uint32_t chunk)> before_chunk;
   };
+  // Whether a snapshot is due: `changed` deals changed (or `stale`: anything
+  // else) since the last one, `since_last` ago, whose capture and write took
+  // `last_cost`. Due after max_changes deals, or after `interval` when
+  // anything changed — but never sooner than options.cost_spacing (10) times
+  // the last snapshot's cost after it, so that snapshotting takes at most
+  // about a tenth of the time however large the view grows (D63).
+  static bool SnapshotDue(const SnapshotOptions& options, int64_t changed,
+                          bool stale, absl::Duration since_last,
+                          absl::Duration last_cost);
   // Call before Load (--view_snapshots). Without it no snapshot is kept or
   // read, and a Load() aggregates every stored record.
   void EnableSnapshots(SnapshotOptions options);
@@ -433,7 +445,8 @@ class ForecastView {
   int64_t changed_ = 0;
   bool stale_ = false;
   absl::Time last_capture_ = absl::InfinitePast();
-  bool writing_ = false;  // a captured snapshot is being written
+  absl::Duration last_cost_;  // of the last snapshot: capture and write
+  bool writing_ = false;      // a captured snapshot is being written
   // An operation failed to aggregate: this Rollup is not what a Load() would
   // build, so no more snapshots are taken of it.
   std::atomic<bool> snapshots_broken_{false};

@@ -69,14 +69,23 @@ std::string ForecastView::CaptureLocked() {
   return bytes;
 }
 
+bool ForecastView::SnapshotDue(const SnapshotOptions& options, int64_t changed,
+                               bool stale, absl::Duration since_last,
+                               absl::Duration last_cost) {
+  if (since_last < options.cost_spacing * last_cost) {
+    return false;
+  }
+  return changed >= options.max_changes ||
+         ((changed > 0 || stale) && since_last >= options.interval);
+}
+
 void ForecastView::MaybeSnapshot() {
   if (!snapshots_ || snapshots_broken_) {
     return;
   }
   std::unique_lock<std::mutex> lock(staged_mu_);
-  const bool due = changed_ >= snapshots_->max_changes ||
-                   ((changed_ > 0 || stale_) &&
-                    absl::Now() - last_capture_ >= snapshots_->interval);
+  const bool due = SnapshotDue(*snapshots_, changed_, stale_,
+                               absl::Now() - last_capture_, last_cost_);
   if (!due || writing_ || pending_ops_ != 0 || in_flight_ != 0) {
     return;
   }
@@ -96,6 +105,7 @@ void ForecastView::MaybeSnapshot() {
   }
   lock.lock();
   writing_ = false;
+  last_cost_ = absl::Now() - last_capture_;
 }
 
 absl::Status ForecastView::SnapshotNow() {
@@ -118,6 +128,7 @@ absl::Status ForecastView::SnapshotNow() {
   absl::Status s = WriteSnapshot(generation, bytes);
   lock.lock();
   writing_ = false;
+  last_cost_ = absl::Now() - last_capture_;
   return s;
 }
 
@@ -139,6 +150,7 @@ void ForecastView::WriterLoop() {
     malloc_trim(0);  // the snapshot's bytes are not kept resident
     lock.lock();
     writing_ = false;
+    last_cost_ = absl::Now() - last_capture_;
   }
 }
 

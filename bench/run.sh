@@ -173,7 +173,7 @@ pids=()
 disk() {
   local du_b sst_b
   du_b=$(du -sb "$BENCH_DIR/pipeline" | awk '{print $1}')
-  sst_b=$(find "$BENCH_DIR/pipeline" -name '*.sst' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  sst_b=$(find "$BENCH_DIR/pipeline" -name '*.sst' -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
   echo "disk: $1: pipeline data dir $((du_b / 1048576)) MiB = $((du_b / deals)) bytes per deal; tables (SST) $((sst_b / 1048576)) MiB = $((sst_b / deals)) bytes per deal ($deals deals)"
 }
 disk "after a clean stop"

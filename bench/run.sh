@@ -170,6 +170,12 @@ echo "restart: forecast answering at the feed head $(awk "BEGIN{printf \"%.2f\",
 # compaction (--compact_and_exit, issue 21's store work) where the binary has it.
 stop
 pids=()
+# The 10 M run's du once saw a pipeline still flushing at exit and the
+# compaction found its LOCK held: wait (at most 2 min) until none is left.
+for _ in $(seq 1 1200); do
+  pgrep -f -- "--data_dir=$BENCH_DIR/" >/dev/null || break
+  sleep 0.1
+done
 disk() {
   local du_b sst_b
   du_b=$(du -sb "$BENCH_DIR/pipeline" | awk '{print $1}')

@@ -523,7 +523,10 @@ class Bench {
     o->mutable_expected_close_date()->set_year(2027);
     o->mutable_expected_close_date()->set_month(2);
     o->mutable_expected_close_date()->set_day(1);
-    req->set_request_id(absl::StrCat(kind, "-", i));
+    // A run's own request_ids: a later run on the same data (REUSE=1) makes
+    // new deals instead of replaying this run's answers.
+    static const int64_t run = absl::ToUnixSeconds(absl::Now());
+    req->set_request_id(absl::StrCat(kind, "-", run, "-", i));
   }
 
   // Waits until the global forecast's root counts --expect_open open deals

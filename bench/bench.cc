@@ -45,7 +45,6 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>

@@ -68,6 +68,13 @@ pids=()
 stop() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The 10 M run once measured its disk while the pipeline was still flushing
+  # at exit (and its compaction found the LOCK held) after these waits:
+  # return only once no service of this run is left (at most 2 min).
+  for _ in $(seq 1 1200); do
+    pgrep -f -- "--data_dir=$BENCH_DIR/" >/dev/null || break
+    sleep 0.1
+  done
 }
 trap stop EXIT
 
@@ -170,12 +177,6 @@ echo "restart: forecast answering at the feed head $(awk "BEGIN{printf \"%.2f\",
 # compaction (--compact_and_exit, issue 21's store work) where the binary has it.
 stop
 pids=()
-# The 10 M run's du once saw a pipeline still flushing at exit and the
-# compaction found its LOCK held: wait (at most 2 min) until none is left.
-for _ in $(seq 1 1200); do
-  pgrep -f -- "--data_dir=$BENCH_DIR/" >/dev/null || break
-  sleep 0.1
-done
 disk() {
   local du_b sst_b
   du_b=$(du -sb "$BENCH_DIR/pipeline" | awk '{print $1}')

@@ -162,12 +162,16 @@ rocksdb::WriteBatch* InsertOrder(
     rocksdb::WriteBatchWithIndex& batch,
     const std::vector<std::unique_ptr<rocksdb::ColumnFamilyHandle>>& handles) {
   thread_local rocksdb::WriteBatch sorted;
-  std::vector<rocksdb::ColumnFamilyHandle*> by_id;
-  for (const auto& h : handles) {
-    if (by_id.size() <= h->GetID()) {
-      by_id.resize(h->GetID() + 1, nullptr);
+  // A committer thread commits for one store, whose handles never change
+  // after Open: its id -> handle table is built once, not per group.
+  thread_local std::vector<rocksdb::ColumnFamilyHandle*> by_id;
+  if (by_id.empty()) {
+    for (const auto& h : handles) {
+      if (by_id.size() <= h->GetID()) {
+        by_id.resize(h->GetID() + 1, nullptr);
+      }
+      by_id[h->GetID()] = h.get();
     }
-    by_id[h->GetID()] = h.get();
   }
   return SortForInsert(*batch.GetWriteBatch(), by_id, &sorted)
              ? &sorted

@@ -62,7 +62,8 @@ export function minor(money) {
 }
 
 // Retries `probe` (an async function returning a truthy value when done) every `everyMs` until
-// it succeeds or `ms` have passed; then throws with the last error or value described.
+// it succeeds or `ms` have passed; then throws with the last error or value described. An
+// error with .fatal set ends the wait at once.
 export async function waitFor(what, ms, probe, everyMs = 200) {
   const deadline = Date.now() + ms;
   let last = 'no attempt';
@@ -72,6 +73,7 @@ export async function waitFor(what, ms, probe, everyMs = 200) {
       if (v) return v;
       last = 'not yet';
     } catch (e) {
+      if (e.fatal) throw e;  // no point waiting longer (e.g. the process exited)
       last = e.message;
     }
     await new Promise((r) => setTimeout(r, everyMs));

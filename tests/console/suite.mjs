@@ -251,7 +251,9 @@ class Harness {
       `--credit_http=${this.http('credit')}`, `--assets_dir=${this.opts.assets}`, '--locale=en-US',
     ]);
     await waitFor('salesops-console to answer GET /config.json', 15000, async () => {
-      if (child.exitCode !== null) throw new Error(`salesops-console exited ${child.exitCode}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw Object.assign(new Error(`salesops-console exited (${child.exitCode ?? child.signalCode})`), {fatal: true});
+      }
       const r = await fetch(`${url}/config.json`, {signal: AbortSignal.timeout(2000)});
       return r.ok;
     }, 100);

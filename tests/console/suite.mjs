@@ -245,10 +245,14 @@ class Harness {
   async startConsole() {
     const p = this.ports;
     const url = `http://127.0.0.1:${p.console}`;
+    // The upstreams: the services' gRPC ports (--<service>_addr) when the console's --help names
+    // that flag, else their Connect HTTP listeners (--<service>_http, the first contract's form).
+    const help = await run(this.opts.console, ['--help'], 10000);
+    const grpc = help.out.includes('--accounts_addr');
+    const upstreams = SERVICES.map((s) => (grpc ? `--${s}_addr=127.0.0.1:${p[s].grpc}` : `--${s}_http=${this.http(s)}`));
     const child = this.spawnLogged('console', this.opts.console, [
-      `--listen=127.0.0.1:${p.console}`, `--accounts_http=${this.http('accounts')}`,
-      `--pipeline_http=${this.http('pipeline')}`, `--forecast_http=${this.http('forecast')}`,
-      `--credit_http=${this.http('credit')}`, `--assets_dir=${this.opts.assets}`, '--locale=en-US',
+      `--listen=127.0.0.1:${p.console}`, ...upstreams, `--assets_dir=${this.opts.assets}`,
+      '--locale=en-US',
     ]);
     await waitFor('salesops-console to answer GET /config.json', 15000, async () => {
       if (child.exitCode !== null || child.signalCode !== null) {

@@ -351,11 +351,13 @@ export async function cleanup(stateFile) {
     return;
   }
   if (state.watchdog) await stopPid(state.watchdog.pid, state.watchdog.bin, 2000);
-  for (const name of ['console', ...SERVICES]) {
+  const stop = async (name) => {
     if (state.pids?.[name]) {
       console.log(`suite: ${name} pid ${state.pids[name]}: ${await stopPid(state.pids[name], state.bins[name])}`);
     }
-  }
+  };
+  await stop('console');
+  await Promise.all(SERVICES.map(stop));  // each drains on its own
   fs.rmSync(stateFile, {force: true});
   if (state.dir && process.env.SALESOPS_KEEP_TEST_DIR !== '1') {
     fs.rmSync(state.dir, {recursive: true, force: true});

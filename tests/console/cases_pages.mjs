@@ -10,7 +10,7 @@ import {check} from './expect.mjs';
 const VIEWPORTS = [{width: 1280, height: 800}, {width: 390, height: 844}];
 const LOAD_RUNS = 5;
 const LOAD_BUDGET_MS = 1000;
-const GZIP_BUDGET_BYTES = 500 * 1024;
+const GZIP_BUDGET_BYTES = 500 * 1000;  // "500 KB", read strictly (as console/web/build.mjs)
 
 // The aging chart: one bar per bucket of GetAging(orgNodeId=root).total, in the API's (proto
 // field) order, with the bucket's unitsMinor; the legend table's rows the same.
@@ -111,10 +111,13 @@ async function loadOnce(ctx, assets) {
   return ms;
 }
 
-// Five fresh loads: median < 1 s; the assets served (every successful GET from the console's
-// origin, gzip -9) < 500 KB; no request to another origin (checked for every page by cases.mjs).
+// Five fresh loads after a warm-up: median < 1 s; the assets served (every successful GET from
+// the console's origin, gzip -9) < 500 KB; no request to another origin (checked for every page by cases.mjs).
 export async function load(ctx) {
   const assets = new Map();
+  // One load first, not counted: the first page after Chromium starts also pays the browser's
+  // own start-up (its network service, the first renderer), which a user's browser has behind it.
+  const warmup = await loadOnce(ctx, new Map());
   const times = [];
   for (let i = 0; i < LOAD_RUNS; ++i) times.push(await loadOnce(ctx, assets));
   const sorted = [...times].sort((a, b) => a - b);
@@ -127,7 +130,7 @@ export async function load(ctx) {
     gzip += s.gzip;
     raw += s.raw;
   }
-  console.log(`console_load_ms median=${median.toFixed(1)} max=${max.toFixed(1)} runs=${times.map((t) => t.toFixed(1)).join(',')}`);
+  console.log(`console_load_ms median=${median.toFixed(1)} max=${max.toFixed(1)} runs=${times.map((t) => t.toFixed(1)).join(',')} warmup=${warmup.toFixed(1)}`);
   console.log(`console_assets_gzip_bytes=${gzip} raw_bytes=${raw} files=${assets.size}`);
   check(assets.size > 0, 'no asset responses recorded');
   check(median < LOAD_BUDGET_MS, `median load ${median.toFixed(1)} ms >= ${LOAD_BUDGET_MS} ms`);

@@ -8,9 +8,10 @@
 //     the demo, finds Li Na's REP node and her manager's node, rewrites the tokens file with a REP
 //     "lina" and a MANAGER, restarts the services (tokens are read at start; the data stays),
 //     waits for the seed forecast again, starts the console, and writes FILE (state JSON: ports,
-//     tokens, node ids, pids, the quarter). On any failure it kills what it started and prints
-//     the logs. On success the processes stay up for the cases, watched by a detached watchdog
-//     that kills them after --max_seconds (600) should the cleanup step never run.
+//     tokens, node ids, pids, the quarter; written as each process starts). On any failure, or
+//     after 200 s, it kills what it started and prints the logs. On success the processes stay
+//     up for the cases. A detached watchdog, started first, stops whatever FILE names after
+//     --max_seconds (600), should neither this step nor the cleanup get to it.
 //   node suite.mjs cleanup --state=FILE
 //     stops everything FILE names (SIGTERM, then SIGKILL after 20 s), the watchdog too.
 //
@@ -24,6 +25,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {getForecast, listOrgNodes, minor, pathTo, waitFor} from './api.mjs';
 
+const SETUP_DEADLINE_MS = 200000;
 const SERVICES = ['accounts', 'pipeline', 'forecast', 'credit'];
 // Who each service calls or follows (scripts/run.sh).
 const PEERS = {
@@ -166,6 +168,7 @@ class Harness {
     child.exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({code, sig})));
     child.on('error', (e) => fs.appendFileSync(path.join(this.dir, `${name}.log`), `spawn: ${e}\n`));
     this.children.set(name, child);
+    this.saveState();  // so that the watchdog and a cleanup find it, whatever happens next
     return child;
   }
 
@@ -270,6 +273,7 @@ class Harness {
       if (!fs.existsSync(this.opts[k])) throw new Error(`setup: --${k}=${this.opts[k]} does not exist`);
     }
     const t0 = Date.now();
+    this.startWatchdog();
     this.ports = await allocatePorts(Number(this.opts.port_base || 0));
     this.tokens = {admin: newToken(), service: newToken(), rep: newToken(), manager: newToken()};
     this.tokensFile = path.join(this.dir, 'tokens');
@@ -308,22 +312,36 @@ class Harness {
     };
   }
 
-  // Hands the processes over to the cases: detaches them and starts the watchdog.
-  handOver(stateFile, maxSeconds) {
-    const state = this.state();
+  // The watchdog (detached): stops what the state file names after max_seconds, should neither
+  // this process nor the cleanup step get to it.
+  startWatchdog() {
     const self = fileURLToPath(import.meta.url);
-    const dog = spawn(process.execPath, [self, 'watchdog', `--state=${stateFile}`, `--max_seconds=${maxSeconds}`],
-        {detached: true, stdio: 'ignore'});
-    state.watchdog = {pid: dog.pid, bin: process.execPath};
-    fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), {mode: 0o600});
-    for (const child of this.children.values()) child.unref();
+    const dog = spawn(process.execPath, [self, 'watchdog', `--state=${this.opts.state}`,
+      `--max_seconds=${Number(this.opts.max_seconds || 600)}`], {detached: true, stdio: 'ignore'});
     dog.unref();
+    this.watchdog = {pid: dog.pid, bin: process.execPath};
+  }
+
+  saveState() {
+    const state = {...this.state(), watchdog: this.watchdog};
+    fs.writeFileSync(this.opts.state, JSON.stringify(state, null, 2), {mode: 0o600});
+  }
+
+  // Hands the processes over to the cases: the final state, and they outlive this process.
+  handOver() {
+    this.saveState();
+    for (const child of this.children.values()) child.unref();
     this.handedOver = true;
   }
 
   // On failure (or exit before the handover): SIGKILL everything started.
   killAll() {
     if (this.handedOver) return;
+    if (this.watchdog) {
+      try {
+        process.kill(this.watchdog.pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
     for (const child of this.children.values()) {
       if (child.exitCode === null && child.signalCode === null) {
         try {
@@ -388,15 +406,20 @@ async function main() {
   const h = new Harness(args);
   process.on('exit', () => h.killAll());
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+  const fail = (e) => {
+    console.log(`suite: setup FAILED: ${e.stack ?? e}`);
+    h.printLogs();
+    process.exit(1);  // the exit handler kills what was started
+  };
+  // Every wait is bounded; this bounds their sum, below ctest's TIMEOUT of the step (240 s).
+  const deadline = setTimeout(() => fail(new Error(`not done within ${SETUP_DEADLINE_MS} ms`)), SETUP_DEADLINE_MS);
   try {
     await h.setup();
   } catch (e) {
-    console.log(`suite: setup FAILED: ${e.stack ?? e}`);
-    h.printLogs();
-    h.killAll();
-    process.exit(1);
+    fail(e);
   }
-  h.handOver(args.state, Number(args.max_seconds || 600));
+  clearTimeout(deadline);
+  h.handOver();
   console.log(`suite: state in ${args.state}`);
 }
 

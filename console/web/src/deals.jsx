@@ -88,20 +88,24 @@ async function loadDeal({oppId}) {
     accountNames([opp.accountId]),
     stageNames(opp.stageModelId || 'buying-cycle-6'),
   ]);
+  // Warnings name contacts by id; people read their names (from the buying centre's contacts).
+  const names = new Map(contacts.filter(Boolean).map((c) => [c.id, c.name]));
+  const warnings = (health.warnings || []).map((w) => ({...w,
+    detail: String(w.detail || '').replace(/con_[0-9A-Za-z]+/g, (id) => names.get(id) || id)}));
   return {opp, changes: history.changes || [], roles: list, contacts, account: accounts.get(opp.accountId), stages,
-    warnings: health.warnings || []};
+    warnings};
 }
 
 const ATTITUDE_KIND = {ATTITUDE_A: 'green', ATTITUDE_B_PLUS: 'green', ATTITUDE_B: 'green', ATTITUDE_C: 'grey',
   ATTITUDE_D: 'amber', ATTITUDE_E: 'red'};
 
 function attitudeLabel(a) {
-  return a ? String(a).replace('ATTITUDE_', '').replace('_PLUS', '+') : '?';
+  return a && a !== 'ATTITUDE_UNSPECIFIED' ? String(a).replace('ATTITUDE_', '').replace('_PLUS', '+') : 'unknown';
 }
 
 function History({changes, stages}) {
-  const show = (kind, v) => (kind === 'CHANGE_KIND_STAGE_FORWARD' || kind === 'CHANGE_KIND_STAGE_BACKWARD') && stages.get(v)
-    ? stages.get(v) : v;
+  const stageKinds = ['CHANGE_KIND_CREATED', 'CHANGE_KIND_STAGE_FORWARD', 'CHANGE_KIND_STAGE_BACKWARD'];
+  const show = (kind, v) => (stageKinds.includes(kind) && stages.get(v) ? stages.get(v) : v);
   return (
     <TableWrap>
       <table data-testid="stage-history" class="grid-table">

@@ -3,8 +3,10 @@
 # demo data. Every service listens on a loopback port (--auth=none) with its data under
 # ${RUN_DIR:-.run}/<service> and its log in ${RUN_DIR:-.run}/<service>.log. Once all four report
 # SERVING (grpc health), `salesopsctl demo load` loads the demo dataset (idempotent: a second
-# run keeps the data and adds nothing) and prints the addresses and the forecast tree. Ctrl-C
-# (or SIGTERM) stops the services once, cleanly: each gets one SIGTERM, drains and exits.
+# run keeps the data and adds nothing) and prints the addresses and the forecast tree; then the
+# web console (salesops-console, D64) serves on http://127.0.0.1:${CONSOLE_PORT:-7180}/ and its URL
+# is printed. Ctrl-C (or SIGTERM) stops everything once, cleanly: each process gets one SIGTERM,
+# drains and exits.
 # `scripts/run.sh --federation` runs scripts/federation.sh instead: two regional suites (CNY,
 # EUR) and a global forecast in USD.
 set -euo pipefail
@@ -37,6 +39,12 @@ for entry in "${SERVICES[@]}"; do
     exit 1
   fi
 done
+CONSOLE="$BUILD_DIR/console/salesops-console"
+CONSOLE_PORT=${CONSOLE_PORT:-7180}
+if [ ! -x "$CONSOLE" ]; then
+  echo "run: $CONSOLE is missing; the build failed?" >&2
+  exit 1
+fi
 if [ ! -x "$CTL" ]; then
   echo "run: $CTL is missing; the build failed?" >&2
   exit 1
@@ -53,7 +61,7 @@ stop() {
   stopping=1
   trap '' INT TERM
   if [ "${#pids[@]}" -gt 0 ]; then
-    echo "run: stopping the services..."
+    echo "run: stopping the services and the console..."
     kill -TERM "${pids[@]}" 2>/dev/null || true
     for pid in "${pids[@]}"; do
       wait "$pid" 2>/dev/null || true
@@ -91,7 +99,13 @@ fi
 if ! "$CTL" "${ADDRS[@]}" demo load; then
   echo "run: loading the demo data failed (above); the services keep running" >&2
 fi
-echo "run: ${#pids[@]} services running; Ctrl-C stops them"
+setsid "$CONSOLE" --listen="127.0.0.1:$CONSOLE_PORT" --assets_dir="$BUILD_DIR/console/assets" \
+  --accounts_addr=127.0.0.1:7101 --pipeline_addr=127.0.0.1:7102 --forecast_addr=127.0.0.1:7103 \
+  --credit_addr=127.0.0.1:7104 --locale="${CONSOLE_LOCALE:-en-US}" 2>>"$RUN_DIR/console.log" &
+pids+=($!)
+echo "run: web console: http://127.0.0.1:$CONSOLE_PORT/ (--auth=none: sign in with an empty" \
+  "token), log $RUN_DIR/console.log"
+echo "run: ${#pids[@]} processes running (4 services and the console); Ctrl-C stops them"
 # Until Ctrl-C, or until a service exits on its own.
 wait -n "${pids[@]}" || true
 if [ "$stopping" -eq 0 ]; then

@@ -23,6 +23,9 @@ PACKAGES=(
   # error_details_e2e_test runs tests/clients/error_details.py under /usr/bin/python3: a Python
   # integrator's grpcio client decoding our google.rpc error details (issue 17)
   python3-grpcio python3-protobuf
+  # the web console's browser tests drive Debian's headless Chromium with npm puppeteer-core
+  # (issue 22, D66)
+  chromium
 )
 # Commands that may come from another source than Debian's package (e.g. Node.js from
 # NodeSource ships its own npm, which Debian's npm package conflicts with): installed only when

@@ -69,6 +69,11 @@ for arg in "$@"; do
       grep -qF -- "--data_dir" <<<"$out" && fail "$name --help lists service flags" ;;
     salesopsctl)
       expect_help "$name" "usage: salesopsctl" "--version" "accounts create" ;;
+    salesops-console)
+      expect_help "$name" "the SalesOps web console" \
+        "Flags from console/server/main.cc:" "--assets_dir (" "--locale (" \
+        "default: \"en-US\";"
+      grep -qF -- "--data_dir" <<<"$out" && fail "$name --help lists service flags" ;;
   esac
 
   run "$bin" --no_such_flag_anywhere

@@ -68,6 +68,7 @@
 #include "common/testing/temp_dir.h"
 #include "salesops/v1/accounts.grpc.pb.h"
 #include "salesops/v1/audit.grpc.pb.h"
+#include "salesops/v1/caller.grpc.pb.h"
 #include "salesops/v1/credit.grpc.pb.h"
 #include "salesops/v1/feed.grpc.pb.h"
 #include "salesops/v1/forecast.grpc.pb.h"
@@ -649,6 +650,7 @@ class RoleMatrixE2eTest : public ::testing::Test {
   static std::vector<Row> CreditRows();
   static std::vector<Row> FeedRows();
   static std::vector<Row> AuditRows();
+  static std::vector<Row> CallerRows();
 
   // ---- running them ----
 
@@ -1519,6 +1521,19 @@ std::vector<Row> RoleMatrixE2eTest::AuditRows() {
   return rows;
 }
 
+// CallerService on every port (D67): every role learns who its token is.
+std::vector<Row> RoleMatrixE2eTest::CallerRows() {
+  std::vector<Row> rows;
+  for (Server server : kServers) {
+    Row row =
+        Rpc<v1::GetCallerRequest>("GetCaller", kAll, Scope::kNone,
+                                  [](const Side&, v1::GetCallerRequest*) {});
+    row.server = server;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 TEST_F(RoleMatrixE2eTest, AccountsService) {
   RunService("salesops.v1.AccountsService", {Server::kAccounts},
              AccountsRows());
@@ -1548,6 +1563,12 @@ TEST_F(RoleMatrixE2eTest, AuditService) {
   RunService("salesops.v1.AuditService",
              std::vector<Server>(std::begin(kServers), std::end(kServers)),
              AuditRows());
+}
+
+TEST_F(RoleMatrixE2eTest, CallerService) {
+  RunService("salesops.v1.CallerService",
+             std::vector<Server>(std::begin(kServers), std::end(kServers)),
+             CallerRows());
 }
 
 }  // namespace

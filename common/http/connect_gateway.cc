@@ -324,14 +324,15 @@ struct HostPort {
   int port = 0;
 };
 
-absl::StatusOr<HostPort> SplitHostPort(const std::string& address) {
+absl::StatusOr<HostPort> SplitHostPort(const std::string& address,
+                                       const std::string& flag) {
   size_t colon = address.rfind(':');
   HostPort hp;
   if (colon == std::string::npos || colon == 0 ||
       !absl::SimpleAtoi(address.substr(colon + 1), &hp.port) || hp.port < 0 ||
       hp.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--http_listen=", address, ": needs HOST:PORT with a port 0-65535"));
+        flag, "=", address, ": needs HOST:PORT with a port 0-65535"));
   }
   hp.host = address.substr(0, colon);
   if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
@@ -356,11 +357,14 @@ std::unique_ptr<httplib::Server> MakeServer(const ConnectGatewayConfig& c) {
 
 // One POST: the method its path names, the codec of its Content-Type, then
 // the unary or streaming call.
-void Route(ConnectGateway* gateway, grpc::GenericStub& stub, size_t max_body,
-           const httplib::Request& req, httplib::Response& res) {
+void Route(ConnectGateway* gateway, const ConnectRouter& router,
+           size_t max_body, const httplib::Request& req,
+           httplib::Response& res) {
   const google::protobuf::MethodDescriptor* method =
       MethodOf(req.matches[1], req.matches[2]);
-  if (method == nullptr) {
+  std::shared_ptr<grpc::Channel> channel =
+      method == nullptr ? nullptr : router(method->service()->full_name());
+  if (channel == nullptr) {
     WriteError(res, absl::StatusCode::kUnimplemented,
                absl::StrCat("no such RPC: ", req.path));
     res.status = 404;
@@ -377,6 +381,7 @@ void Route(ConnectGateway* gateway, grpc::GenericStub& stub, size_t max_body,
     res.status = 415;
     return;
   }
+  grpc::GenericStub stub(std::move(channel));
   if (streaming) {
     ServeStream(gateway, stub, *method, *type, max_body, req, res);
   } else {
@@ -388,17 +393,25 @@ void Route(ConnectGateway* gateway, grpc::GenericStub& stub, size_t max_body,
 
 absl::StatusOr<std::unique_ptr<ConnectGateway>> ConnectGateway::Start(
     ConnectGatewayConfig config, std::shared_ptr<grpc::Channel> channel) {
-  absl::StatusOr<HostPort> hp = SplitHostPort(config.listen);
+  return Start(std::move(config), [channel = std::move(channel)](
+                                      const std::string&) { return channel; });
+}
+
+absl::StatusOr<std::unique_ptr<ConnectGateway>> ConnectGateway::Start(
+    ConnectGatewayConfig config, ConnectRouter router) {
+  absl::StatusOr<HostPort> hp =
+      SplitHostPort(config.listen, config.listen_flag);
   if (!hp.ok()) {
     return hp.status();
   }
   std::unique_ptr<ConnectGateway> g(new ConnectGateway());
   g->config_ = config;
-  g->channel_ = std::move(channel);
+  g->router_ = std::move(router);
   g->http_ = MakeServer(config);
   if (g->http_ == nullptr) {
     return absl::FailedPreconditionError(
-        "--http_listen: the TLS certificate, key or client CA does not load");
+        absl::StrCat(config.listen_flag,
+                     ": the TLS certificate, key or client CA does not load"));
   }
   httplib::Server& http = *g->http_;
   const int threads = config.threads;
@@ -412,21 +425,23 @@ absl::StatusOr<std::unique_ptr<ConnectGateway>> ConnectGateway::Start(
   http.set_keep_alive_timeout(absl::ToInt64Seconds(config.keep_alive_timeout));
   http.set_keep_alive_max_count(1000);
   http.set_payload_max_length(config.max_body_bytes);
-  auto stub = std::make_shared<grpc::GenericStub>(g->channel_);
   ConnectGateway* self = g.get();
   const size_t max_body = config.max_body_bytes;
-  http.Post(R"(/([A-Za-z0-9_.]+)/([A-Za-z0-9_]+))",
-            [self, stub, max_body](const httplib::Request& req,
-                                   httplib::Response& res) {
-              Route(self, *stub, max_body, req, res);
-            });
+  http.Post(
+      R"(/([A-Za-z0-9_.]+)/([A-Za-z0-9_]+))",
+      [self, max_body](const httplib::Request& req, httplib::Response& res) {
+        Route(self, self->router_, max_body, req, res);
+      });
+  if (config.extra_routes) {
+    config.extra_routes(http);
+  }
   g->port_ = hp->port == 0
                  ? http.bind_to_any_port(hp->host)
                  : (http.bind_to_port(hp->host, hp->port) ? hp->port : -1);
   if (g->port_ <= 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot serve HTTP on --http_listen=", config.listen,
-                     ": the address cannot be bound (in use?)"));
+        absl::StrCat("cannot serve HTTP on ", config.listen_flag, "=",
+                     config.listen, ": the address cannot be bound (in use?)"));
   }
   g->listener_ = std::thread([self] { self->http_->listen_after_bind(); });
   return g;

@@ -30,6 +30,7 @@
 // shutdown hook, before gRPC drains).
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -53,6 +54,8 @@ namespace salesops {
 struct ConnectGatewayConfig {
   // HOST:PORT; port 0 picks a free one (see port()).
   std::string listen;
+  // The flag `listen` came from, as errors name it.
+  std::string listen_flag = "--http_listen";
   // PEM files; cert and key enable TLS, a client CA requires client certs.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -65,7 +68,17 @@ struct ConnectGatewayConfig {
   size_t max_body_bytes = size_t{16} << 20;
   absl::Duration read_timeout = absl::Seconds(10);
   absl::Duration keep_alive_timeout = absl::Seconds(5);
+  // Called once with the HTTP server before it binds, to add routes of its
+  // own (the web console's static files, salesops-console): GET routes and
+  // mount points; the gateway's POST route takes every /<Service>/<Method>.
+  std::function<void(httplib::Server&)> extra_routes;
 };
+
+// The channel serving the RPCs of `service` ("salesops.v1.ForecastService"),
+// or null when none does (the call then gets 404 unimplemented, as an unknown
+// method does).
+using ConnectRouter =
+    std::function<std::shared_ptr<grpc::Channel>(const std::string& service)>;
 
 class ConnectGateway {
  public:
@@ -74,6 +87,10 @@ class ConnectGateway {
   // bound; FAILED_PRECONDITION when the TLS files do not load.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ConnectGateway>> Start(
       ConnectGatewayConfig config, std::shared_ptr<grpc::Channel> channel);
+  // The same, serving each service on the channel `router` names: one HTTP
+  // endpoint in front of several gRPC servers (salesops-console, D64).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ConnectGateway>> Start(
+      ConnectGatewayConfig config, ConnectRouter router);
   ~ConnectGateway();  // Shutdown()
   ConnectGateway(const ConnectGateway&) = delete;
   ConnectGateway& operator=(const ConnectGateway&) = delete;
@@ -91,7 +108,7 @@ class ConnectGateway {
   ConnectGateway() = default;
 
   ConnectGatewayConfig config_;
-  std::shared_ptr<grpc::Channel> channel_;
+  ConnectRouter router_;
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;
   int port_ = 0;

@@ -179,6 +179,8 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(
   rt->audit_ = std::make_unique<AuditServiceImpl>(rt->store_.get(),
                                                   &rt->server_->auth());
   rt->server_->AddService(rt->audit_.get(), "salesops.v1.AuditService");
+  rt->caller_ = std::make_unique<CallerServiceImpl>(&rt->server_->auth());
+  rt->server_->AddService(rt->caller_.get(), "salesops.v1.CallerService");
   rt->backup_ = std::make_unique<BackupServiceImpl>(
       rt->store_.get(), &rt->server_->auth(), settings.backup);
   rt->server_->AddService(rt->backup_.get(), "salesops.v1.BackupService");

@@ -22,7 +22,8 @@
 // --request_id_retention, --compact_and_exit,
 // --max_entity_bytes, --min_free_disk_bytes, --restore_from_backup_dir) with a
 // RocksDB statistics collector and the disk-space metrics, and the
-// FeedService, AuditService, BackupService and WebhookService over the store,
+// FeedService, AuditService, CallerService, BackupService and WebhookService
+// over the store,
 // with the webhook deliverers (common/webhook; the store gets a "webhooks"
 // column family after the service's own), and the HTTP/JSON gateway
 // (--http_listen) in front of the server. Shutdown runs the other way: health
@@ -39,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "common/audit/audit_service.h"
 #include "common/backup/backup_service.h"
+#include "common/caller/caller_service.h"
 #include "common/feed/feed_consumer.h"
 #include "common/feed/feed_follower.h"
 #include "common/feed/feed_service.h"
@@ -165,6 +167,7 @@ class ServiceRuntime {
   std::shared_ptr<RocksDbCollector> collector_;
   std::unique_ptr<FeedServiceImpl> feed_;
   std::unique_ptr<AuditServiceImpl> audit_;
+  std::unique_ptr<CallerServiceImpl> caller_;
   std::unique_ptr<BackupServiceImpl> backup_;
   std::unique_ptr<ConnectGateway> gateway_;
   std::unique_ptr<webhook::WebhookStore> webhook_store_;

@@ -95,8 +95,8 @@ class LoopbackServer {
       ADD_FAILURE() << "cannot start a gRPC server on 127.0.0.1";
       return;
     }
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    target_ = absl::StrCat("127.0.0.1:", port);
+    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
   }
 
   ~LoopbackServer() {
@@ -112,6 +112,8 @@ class LoopbackServer {
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // "127.0.0.1:<port>" of the server.
+  const std::string& target() const { return target_; }
 
  private:
   // "/salesops.v1.X/Method" of every service of the public API's files that
@@ -121,7 +123,8 @@ class LoopbackServer {
     for (const char* file :
          {"salesops/v1/accounts.proto", "salesops/v1/pipeline.proto",
           "salesops/v1/forecast.proto", "salesops/v1/credit.proto",
-          "salesops/v1/feed.proto", "salesops/v1/audit.proto"}) {
+          "salesops/v1/feed.proto", "salesops/v1/audit.proto",
+          "salesops/v1/caller.proto"}) {
       const google::protobuf::FileDescriptor* f =
           google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
               file);
@@ -138,6 +141,7 @@ class LoopbackServer {
 
   prometheus::Registry registry_;  // outlives server_
   std::unique_ptr<FeedServiceImpl> feed_;
+  std::string target_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -10,6 +10,10 @@ export const env = {
   children: new Map(), // id -> [child ids] in list order
   root: '',            // the node without a parent
   startNode: '',       // the caller's node, or the root
+  // Settles when `nodes` is loaded (loadOrg); pages await it next to their own calls, so the org
+  // tree and a page's data load in parallel.
+  orgReady: Promise.resolve(),
+  configReady: Promise.resolve(),  // settles when `locale` is loaded (loadConfig)
 };
 
 const caches = {accounts: new Map(), contacts: new Map(), models: new Map()};
@@ -20,11 +24,17 @@ export function resetSession() {
   env.children = new Map();
   env.root = '';
   env.startNode = '';
+  env.orgReady = Promise.resolve();
   for (const c of Object.values(caches)) c.clear();
 }
 
-// Loads the instance locale; keeps "en-US" when the file is missing or malformed.
-export async function loadConfig() {
+// Loads the instance locale (env.configReady); keeps "en-US" when the file is missing or malformed.
+export function loadConfig() {
+  env.configReady = fetchConfig();
+  return env.configReady;
+}
+
+async function fetchConfig() {
   try {
     const res = await fetch('/config.json', {headers: {Accept: 'application/json'}});
     if (!res.ok) return;
@@ -53,6 +63,15 @@ export async function loadOrg() {
   }
   const own = env.caller && env.caller.orgNodeId;
   env.startNode = own || env.root;
+}
+
+// Starts loading the org tree (env.orgReady) and the default stage model's names, without
+// waiting for either.
+export function startOrgLoad() {
+  env.orgReady = loadOrg();
+  env.orgReady.catch(() => {});  // a page awaiting it reports the failure
+  stageNames('buying-cycle-6');
+  return env.orgReady;
 }
 
 export function nodeName(id) {

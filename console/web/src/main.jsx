@@ -3,7 +3,7 @@
 import {render} from 'preact';
 import {useEffect, useRef, useState} from 'preact/hooks';
 import {call, getToken, setToken, setUnauthenticatedHandler} from './api.js';
-import {env, loadConfig, loadOrg, resetSession} from './env.js';
+import {env, loadConfig, resetSession, startOrgLoad} from './env.js';
 import {dealHash, pageHash, parseHash, PAGES} from './route.js';
 import {quarterOf} from './format.js';
 import {ForecastPage} from './forecast.jsx';
@@ -13,12 +13,16 @@ import {CollectionsPage} from './collections.jsx';
 
 const NAV = [['forecast', 'Forecast'], ['progress', 'Progress'], ['deals', 'Deals'], ['collections', 'Collections']];
 
-// Signs in with `token`: GetCaller with it, then the org tree. Resolves when the session is set.
+// Signs in with `token`: GetCaller with it, then starts loading the org tree. Resolves once the
+// route can render: at once when the start node is known (the caller's node, or the route names
+// one; pages await env.orgReady themselves), else when the tree (and so the root) is loaded.
 async function startSession(token) {
   const caller = await call('CallerService', 'GetCaller', {}, {token});
   env.caller = {name: caller.name || '', role: caller.role || '', orgNodeId: caller.orgNodeId || ''};
+  env.startNode = env.caller.orgNodeId;
   setToken(token);
-  await loadOrg();
+  const org = startOrgLoad();
+  if (!env.startNode && !parseHash(location.hash).node) await org;
 }
 
 function SignIn({initialError, onSignedIn}) {
@@ -120,11 +124,14 @@ function App() {
     addEventListener('hashchange', onHash);
     setUnauthenticatedHandler((err) => signOut('Sign-in failed: ' + err.message));
     (async () => {
-      await loadConfig();
+      const config = loadConfig();
       const token = getToken();
-      if (token === null) return setSession({status: 'signed-out', error: ''});
+      if (token === null) {
+        await config;
+        return setSession({status: 'signed-out', error: ''});
+      }
       try {
-        await startSession(token);
+        await startSession(token);  // pages await the locale (env.configReady) with their data
         setSession({status: 'signed-in', error: ''});
       } catch (err) {
         signOut('Sign-in failed: ' + (err.message || String(err)));

@@ -5,14 +5,15 @@ import {env} from './env.js';
 import {formatMoney, minorOf, signOf} from './money.js';
 import {formatBp} from './format.js';
 
-// Runs `loader` once (pages are keyed by their route, so a new route mounts a new page) and
-// returns {status: 'loading'|'ready'|'error', data, error}.
+// Runs `loader` once (pages are keyed by their route, so a new route mounts a new page), next to
+// the org tree's and the locale's loads (names, breadcrumbs, formats), and returns {status: 'loading'|'ready'|'error', data,
+// error}.
 export function useLoad(loader) {
   const [state, setState] = useState({status: 'loading'});
   useEffect(() => {
     let alive = true;
-    loader().then(
-      (data) => alive && setState({status: 'ready', data}),
+    Promise.all([loader(), env.orgReady, env.configReady]).then(
+      ([data]) => alive && setState({status: 'ready', data}),
       (error) => alive && setState({status: 'error', error}));
     return () => {
       alive = false;

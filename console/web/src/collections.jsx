@@ -1,7 +1,7 @@
 // The Collections page (CONSOLE_CONTRACT.md "Collections"): the node's aging buckets as a bar
 // chart and a table, the collection worklist, and the promises to pay of the accounts involved.
 import {call, mapLimit, pageThrough} from './api.js';
-import {accountNames, env, nodeName} from './env.js';
+import {accountNames, env, nodeKind, nodeName} from './env.js';
 import {enumLabel, formatDate} from './format.js';
 import {AgingChart} from './charts.jsx';
 import {Breadcrumb} from './forecast.jsx';
@@ -79,7 +79,7 @@ function Worklist({items, names}) {
                 <td class="nowrap">{formatDate(r.dueDate, env.locale)}</td>
                 <td class="num" data-field="days-overdue">{it.daysOverdue || 0}</td>
                 <td><Badge kind={RISK_KIND[it.riskClass] || 'grey'}>{enumLabel(it.riskClass, 'RISK_CLASS_')}</Badge></td>
-                <td>{enumLabel(it.nextDunningStep, 'DUNNING_STEP_')}
+                <td>{enumLabel(it.nextDunningStep, 'DUNNING_STEP_') || <span class="muted">—</span>}
                   {it.nextDunningDate ? <span class="muted"> · {formatDate(it.nextDunningDate, env.locale)}</span> : null}</td>
               </tr>
             );
@@ -117,7 +117,7 @@ function Promises({promises, names}) {
 export function CollectionsPage({route}) {
   const state = useLoad(() => loadCollections(route));
   return (
-    <Page testid="collections-page" state={state} title={nodeName(route.node)}
+    <Page testid="collections-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
       subtitle={<Breadcrumb route={route} page="collections" />}>
       {({aging, worklist, promises, names}) => {
         const total = aging.total || {};

@@ -1,7 +1,7 @@
 // The Deals pages (CONSOLE_CONTRACT.md "Deals"): a node's open deals with their health landmines
 // and overdue follow-ups, and one deal's stage history and buying centre.
 import {call, mapLimit, pageThrough} from './api.js';
-import {accountNames, contact, env, nodeName, stageNames} from './env.js';
+import {accountNames, contact, env, nodeKind, nodeName, stageNames} from './env.js';
 import {dealHash, pageHash} from './route.js';
 import {enumLabel, formatDate, formatMicros, isoDate} from './format.js';
 import {Breadcrumb} from './forecast.jsx';
@@ -41,7 +41,7 @@ function Landmines({warnings}) {
 export function DealsPage({route}) {
   const state = useLoad(() => loadDeals(route));
   return (
-    <Page testid="deals-page" state={state} title={nodeName(route.node)}
+    <Page testid="deals-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
       subtitle={<Breadcrumb route={route} page="deals" />}>
       {({opps, health, accounts, overdueByOpp, more}) => (
         <Card title="Open deals" right={<span class="muted">{opps.length}{more ? '+' : ''} open</span>}>

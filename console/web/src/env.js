@@ -74,6 +74,13 @@ export function startOrgLoad() {
   return env.orgReady;
 }
 
+// "ORG_NODE_KIND_REP" -> "Rep": the kind of a node for people ("" when unknown).
+export function nodeKind(id) {
+  const n = env.nodes.get(id);
+  const k = n && n.kind ? String(n.kind).replace('ORG_NODE_KIND_', '').toLowerCase() : '';
+  return k && k !== 'unspecified' ? k.charAt(0).toUpperCase() + k.slice(1) : '';
+}
+
 export function nodeName(id) {
   const n = env.nodes.get(id);
   return n ? n.name : id;

@@ -1,7 +1,7 @@
 // The Forecast page (CONSOLE_CONTRACT.md "Forecast"): the selected node's figures, its children
 // (drill-down by name), and its funnel as trapezoids plus a table.
 import {call} from './api.js';
-import {env, nodeName, pathTo, stageNames, shortStage} from './env.js';
+import {env, nodeKind, nodeName, pathTo, stageNames, shortStage} from './env.js';
 import {pageHash} from './route.js';
 import {addQuarters} from './format.js';
 import {Funnel} from './charts.jsx';
@@ -161,7 +161,7 @@ function FunnelCard({f, names}) {
 export function ForecastPage({route, today}) {
   const state = useLoad(() => loadForecast(route));
   return (
-    <Page testid="forecast-page" state={state} title={nodeName(route.node)}
+    <Page testid="forecast-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
       subtitle={<Breadcrumb route={route} page="forecast" />}
       actions={<QuarterSelect route={route} page="forecast" today={today} />}>
       {({f, names}) => (

@@ -1,7 +1,7 @@
 // The Progress page (CONSOLE_CONTRACT.md "Progress"): the node's weekly progress from the closed
 // weeks' snapshots against the pace line, and the submissions of the current week.
 import {call} from './api.js';
-import {env, nodeName} from './env.js';
+import {env, nodeKind, nodeName} from './env.js';
 import {formatBp, formatMicros, weekOf, weeksFromPace} from './format.js';
 import {ProgressChart} from './charts.jsx';
 import {Breadcrumb, QuarterSelect} from './forecast.jsx';
@@ -73,7 +73,7 @@ function Submissions({subs, node, week, currency}) {
 export function ProgressPage({route, today, now}) {
   const state = useLoad(() => loadProgress(route, now));
   return (
-    <Page testid="progress-page" state={state} title={nodeName(route.node)}
+    <Page testid="progress-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
       subtitle={<Breadcrumb route={route} page="progress" />}
       actions={<QuarterSelect route={route} page="progress" today={today} />}>
       {({progress, weeks, week, subs}) => {

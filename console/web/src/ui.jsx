@@ -24,7 +24,7 @@ export function useLoad(loader) {
 
 // A page root: data-ready="true" once its data is loaded and rendered (the children are rendered
 // in the same commit), data-error=<code> and a visible [data-testid=page-error] when a call failed.
-export function Page({testid, state, title, subtitle, actions, attrs = {}, children}) {
+export function Page({testid, state, title, kind, subtitle, actions, attrs = {}, children}) {
   const ready = state.status === 'ready';
   const err = state.status === 'error' ? state.error : null;
   return (
@@ -32,7 +32,7 @@ export function Page({testid, state, title, subtitle, actions, attrs = {}, child
       data-error={err ? err.code || 'unknown' : undefined} {...attrs}>
       <div class="page-head">
         <div class="page-titles">
-          <h1>{title}</h1>
+          <div class="title-row"><h1>{title}</h1>{kind && <span class="kind-pill">{kind}</span>}</div>
           {subtitle && <div class="page-sub">{subtitle}</div>}
         </div>
         {actions && <div class="page-actions">{actions}</div>}

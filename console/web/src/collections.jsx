@@ -118,6 +118,7 @@ export function CollectionsPage({route}) {
   const state = useLoad(() => loadCollections(route));
   return (
     <Page testid="collections-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
+      attrs={{'data-node-id': route.node}}
       subtitle={<Breadcrumb route={route} page="collections" />}>
       {({aging, worklist, promises, names}) => {
         const total = aging.total || {};

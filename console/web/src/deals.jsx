@@ -42,6 +42,7 @@ export function DealsPage({route}) {
   const state = useLoad(() => loadDeals(route));
   return (
     <Page testid="deals-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
+      attrs={{'data-node-id': route.node}}
       subtitle={<Breadcrumb route={route} page="deals" />}>
       {({opps, health, accounts, overdueByOpp, more}) => (
         <Card title="Open deals" right={<span class="muted">{opps.length}{more ? '+' : ''} open</span>}>

@@ -162,6 +162,7 @@ export function ForecastPage({route, today}) {
   const state = useLoad(() => loadForecast(route));
   return (
     <Page testid="forecast-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
+      attrs={{'data-node-id': route.node, 'data-quarter': `${route.fy}-${route.fq}`}}
       subtitle={<Breadcrumb route={route} page="forecast" />}
       actions={<QuarterSelect route={route} page="forecast" today={today} />}>
       {({f, names}) => (

@@ -74,6 +74,7 @@ export function ProgressPage({route, today, now}) {
   const state = useLoad(() => loadProgress(route, now));
   return (
     <Page testid="progress-page" state={state} title={nodeName(route.node)} kind={nodeKind(route.node)}
+      attrs={{'data-node-id': route.node, 'data-quarter': `${route.fy}-${route.fq}`}}
       subtitle={<Breadcrumb route={route} page="progress" />}
       actions={<QuarterSelect route={route} page="progress" today={today} />}>
       {({progress, weeks, week, subs}) => {

@@ -393,6 +393,9 @@ async function watchdog(stateFile, maxSeconds) {
   for (const [name, pid] of Object.entries(state.pids ?? {})) {
     if (pid !== state.watchdog?.pid) await stopPid(pid, state.bins[name], 5000);
   }
+  if (state.dir && process.env.SALESOPS_KEEP_TEST_DIR !== '1') {
+    fs.rmSync(state.dir, {recursive: true, force: true});
+  }
 }
 
 async function main() {

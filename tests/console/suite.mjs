@@ -393,6 +393,7 @@ async function watchdog(stateFile, maxSeconds) {
   for (const [name, pid] of Object.entries(state.pids ?? {})) {
     if (pid !== state.watchdog?.pid) await stopPid(pid, state.bins[name], 5000);
   }
+  fs.rmSync(stateFile, {force: true});
   if (state.dir && process.env.SALESOPS_KEEP_TEST_DIR !== '1') {
     fs.rmSync(state.dir, {recursive: true, force: true});
   }

@@ -40,6 +40,7 @@ const models = {
   'apps/v1/Deployment': req('kubernetes-models/apps/v1/Deployment').Deployment,
   'policy/v1/PodDisruptionBudget': req('kubernetes-models/policy/v1/PodDisruptionBudget').PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': req('kubernetes-models/networking.k8s.io/v1/NetworkPolicy').NetworkPolicy,
+  'networking.k8s.io/v1/Ingress': req('kubernetes-models/networking.k8s.io/v1/Ingress').Ingress,
 };
 let ServiceMonitor = null;
 try {
@@ -410,7 +411,7 @@ for (const [sts, p] of podsOf) {
 ok(`${podsOf.size} StatefulSets: one draining PodDisruptionBudget each; NetworkPolicies admit exactly the peers (${calls.length} calls), clients, Prometheus, probes`);
 
 require('./deploy_validate_console.js').check({
-  config, fail, ok, deployments, services, statefulSets, podsOf, addrRe, secrets, environment,
+  config, fail, ok, deployments, services, examples, statefulSets, podsOf, addrRe, secrets, environment,
   checkVolumes, checkDnsNames, selects, matchLabels, admitsPod, egressAllowsPod,
   pdbs: byKind('PodDisruptionBudget'), policies, stranger,
 });

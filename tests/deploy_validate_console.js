@@ -13,7 +13,9 @@
 //  - a ClusterIP Service on its https port, named in the console's example Certificate;
 //  - one PodDisruptionBudget that lets a drain evict one replica;
 //  - a NetworkPolicy of its own; the browsers (any pod, any namespace) reach its https port;
-//    it reaches each service's grpc port and each service admits it there.
+//    it reaches each service's grpc port and each service admits it there;
+//  - an example Ingress of the overlay's namespace names a rendered Service and its port, and
+//    serves a certificate Secret of that namespace.
 'use strict';
 const path = require('path');
 
@@ -163,6 +165,25 @@ function checkDeployment(ctx, { obj, where }) {
   return Object.keys(c.called).length;
 }
 
+// Example Ingresses (deploy/k8s/examples) of this namespace route to what the overlay renders.
+function checkIngresses(ctx) {
+  const ingresses = ctx.examples.filter((d) => d.obj.kind === 'Ingress' && d.obj.metadata.namespace === ctx.config.namespace);
+  for (const { obj, where } of ingresses) {
+    for (const t of obj.spec.tls || []) {
+      if (!ctx.secrets.has(t.secretName)) ctx.fail(where, `tls Secret ${t.secretName} is in no example and no Certificate of ${ctx.config.namespace}`);
+    }
+    for (const r of obj.spec.rules || []) {
+      for (const p of (r.http || {}).paths || []) {
+        const b = (p.backend || {}).service || {};
+        const svc = ctx.services.find((d) => d.obj.metadata.name === b.name);
+        const port = svc && (svc.obj.spec.ports || []).find((pp) => pp.name === (b.port || {}).name || pp.port === (b.port || {}).number);
+        if (!port) ctx.fail(where, `backend ${b.name}:${JSON.stringify(b.port)} is no rendered Service port`);
+      }
+    }
+  }
+  return ingresses.length;
+}
+
 function check(ctx) {
   const { config } = ctx;
   const want = [...(config.deployments || [])].sort();
@@ -173,7 +194,8 @@ function check(ctx) {
   if (ctx.deployments.length === 0) return;
   let upstreams = 0;
   for (const d of ctx.deployments) upstreams += checkDeployment(ctx, d);
-  ctx.ok(`${ctx.deployments.length} console Deployment(s): HTTPS from Secret ${config.consoleTlsSecret}, ${upstreams} upstreams on the services' grpc Services verified with ${config.tlsSecret}'s ca.crt, /config.json probes, assets ${config.assetsDir}`);
+  const ingresses = checkIngresses(ctx);
+  ctx.ok(`${ctx.deployments.length} console Deployment(s): HTTPS from Secret ${config.consoleTlsSecret}, ${upstreams} upstreams on the services' grpc Services verified with ${config.tlsSecret}'s ca.crt, /config.json probes, assets ${config.assetsDir}; ${ingresses} example Ingress(es)`);
 }
 
 module.exports = { check };

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Checks the deployment files in deploy/ (ctest DeployManifests.Validate):
 #  1. systemd: `systemd-analyze verify` on each unit and salesops.target, with ExecStart
-#     pointed at the binaries in the build dir; any warning fails (verify itself exits 0 on
-#     most of them).
+#     pointed at the binaries in the build dir (the services' and salesops-console); any warning
+#     fails (verify itself exits 0 on most of them). The console's unit: hardened, in the
+#     target, after the four services, calling them at the loopback ports their units listen
+#     on, over TLS, serving HTTPS, with the image's assets directory.
 #  2. Kubernetes: `kubectl kustomize` renders each overlay of deploy/k8s/overlays (no kubectl is
 #     a failure, not a skip: scripts/setup.sh installs Debian's kubernetes-client); every
 #     kustomization keeps to what kubectl 1.20's kustomize v2.0.3 knows (D49); every rendered
 #     object and every example against the Kubernetes schema (npm kubernetes-models, installed
 #     once into <build>/deploy-npm) plus the cross-checks of tests/deploy_validate.js: the
 #     overlay's namespace, image and TLS Secret, TLS flags, gRPC probes on the health port,
-#     a PodDisruptionBudget and NetworkPolicies per StatefulSet. No registry and no cache is a
-#     failure, not a skip.
-#  3. Dockerfile: Debian 12 stages, the build packages come from scripts/setup.sh, the runtime
-#     packages exist in Debian 12, a non-root USER in the final stage, the ports exposed
-#     (service, health and metrics ports).
+#     a PodDisruptionBudget and NetworkPolicies per StatefulSet; the web console's Deployment
+#     (tests/deploy_validate_console.js). No registry and no cache is a failure, not a skip.
+#  3. Dockerfile: Debian 12 stages, the build packages come from scripts/setup.sh (its
+#     PACKAGES or COMMAND_PACKAGES), the runtime packages exist in Debian 12 and hold every
+#     library the service and console binaries load, a non-root USER in the final stage, the
+#     ports exposed (service, health, metrics and console ports), salesops-console and its
+#     front end built and copied to the assets directory the units and manifests pass.
 # Usage: deploy_manifests_test.sh <source dir> [<build dir>]   (build dir default: <src>/build)
 #   KUBECTL=<path> renders with another kubectl (e.g. Debian's 1.20 unpacked elsewhere).
 set -euo pipefail
@@ -25,6 +29,10 @@ trap 'rm -rf "$TMP"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 start=$(date +%s)
+# Where the image puts the console's front end: the destination of the Dockerfile's COPY of
+# the build stage's /out/console/. The systemd unit, the manifests and the README pass it.
+ASSETS_DIR=$(sed -n 's#^COPY --from=build /out/console/ \(/[^ ]*[^/ ]\)/\?$#\1#p' "$SRC/deploy/docker/Dockerfile")
+[ -n "$ASSETS_DIR" ] || fail "deploy/docker/Dockerfile copies no /out/console/ (the console's front end)"
 
 # ---- 1. systemd units
 echo "== systemd: systemd-analyze verify deploy/systemd/*"
@@ -70,6 +78,45 @@ if [ -f "$global_unit" ]; then
     || fail "salesops-global-forecast.service: TLS is not on"
   sed -i "s#^ExecStart=/usr/local/bin/salesops-forecast #ExecStart=$BUILD/services/forecast/salesops-forecast #" "$global_unit"
 fi
+# The web console: stateless, hardened like the services, calls the four at the loopback ports
+# their units listen on (their SALESOPS_LISTEN), over TLS, and serves HTTPS.
+console_unit="$TMP/salesops-console.service"
+console_bin="$BUILD/console/salesops-console"
+if [ ! -f "$console_unit" ]; then
+  fail "deploy/systemd/salesops-console.service is missing"
+else
+  [ -x "$console_bin" ] || fail "$console_bin is missing: build salesops-console first"
+  grep -q "^ExecStart=/usr/local/bin/salesops-console " "$console_unit" \
+    || fail "salesops-console.service: ExecStart is not /usr/local/bin/salesops-console"
+  sed -i "s#^ExecStart=/usr/local/bin/salesops-console #ExecStart=$console_bin #" "$console_unit"
+  for want in "Type=simple" "Restart=on-failure" "KillSignal=SIGTERM" "NoNewPrivileges=yes" \
+              "ProtectSystem=strict" "PrivateTmp=yes" "DynamicUser=yes" "MemoryDenyWriteExecute=yes" \
+              "CapabilityBoundingSet=" "EnvironmentFile=-/etc/salesops/console.env" \
+              "WantedBy=salesops.target" "PartOf=salesops.target" \
+              "LoadCredential=ca.crt:/etc/salesops/tls/ca.crt"; do
+    grep -qx "$want" "$console_unit" || fail "salesops-console.service lacks $want"
+  done
+  ! grep -q "^StateDirectory=\|^LoadCredential=tokens" "$console_unit" \
+    || fail "salesops-console.service has a StateDirectory or the tokens: the console holds neither"
+  exec_line=$(grep "^ExecStart=" "$console_unit")
+  for s in "${SERVICES[@]}"; do
+    grep -q "^After=.*salesops-$s.service" "$console_unit" && grep -q "^Wants=.*salesops-$s.service" "$console_unit" \
+      || fail "salesops-console.service is not After= and Wants= salesops-$s"
+    port=$(sed -n 's/^Environment=SALESOPS_LISTEN=.*:\([0-9]*\)$/\1/p' "$TMP/salesops-$s.service")
+    [ -n "$port" ] && grep -q -- " --${s}_addr=127.0.0.1:$port " <<<"$exec_line " \
+      || fail "salesops-console.service: --${s}_addr is not 127.0.0.1:<salesops-$s.service's SALESOPS_LISTEN port ${port:-?}>"
+  done
+  for want in "--tls_cert_file=%d/" "--tls_key_file=%d/" "--upstream_tls_ca_file=%d/ca.crt" \
+              "--assets_dir=$ASSETS_DIR" "--listen=0.0.0.0:7180"; do
+    grep -q -- " $want" <<<"$exec_line" || fail "salesops-console.service: ExecStart lacks $want"
+  done
+  for cred in $(grep -o -- '--tls_\(cert\|key\)_file=%d/[^ ]*' <<<"$exec_line" | sed 's#.*%d/##'); do
+    grep -q "^LoadCredential=$cred:" "$console_unit" || fail "salesops-console.service: no LoadCredential=$cred"
+  done
+  stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\?$/\1/p' "$console_unit")
+  [ -n "$stop" ] || fail "salesops-console.service: no TimeoutStopSec"
+fi
+grep -q "^Wants=.*salesops-console.service" "$TMP/salesops.target" || fail "salesops.target does not want salesops-console.service"
 # The peers each service needs (scripts/run.sh): ordered after, and given the peer token.
 for pair in pipeline:accounts forecast:accounts forecast:pipeline credit:accounts credit:pipeline; do
   s=${pair%%:*}; p=${pair#*:}
@@ -81,7 +128,7 @@ if out=$(cd "$TMP" && systemd-analyze verify --man=no ./salesops-*.service ./sal
   if [ -n "$out" ]; then
     fail "systemd-analyze verify warned:"; echo "$out" >&2
   else
-    echo "  ok   5 units verify cleanly"
+    echo "  ok   $(ls "$TMP"/salesops-*.service "$TMP"/salesops.target | wc -l) units verify cleanly"
   fi
 else
   fail "systemd-analyze verify failed:"; echo "$out" >&2
@@ -141,22 +188,25 @@ for f in $(find "$K8S" -name '*.yaml' ! -name kustomization.yaml | sort); do
   case "${f#$K8S/}" in base/*|overlays/*|examples/*) ;; *) fail "deploy/k8s/${f#$K8S/} is in no base, overlay or examples" ;; esac
 done
 examples=$(find "$K8S/examples" -name '*.yaml' | sort | sed 's/.*/"&"/' | paste -sd, -)
-# overlay namespace image TLS-secret StatefulSets: the parameters each overlay sets.
-while read -r overlay namespace image tls_secret sets; do
+# overlay namespace image TLS-secret console-TLS-secret Deployments StatefulSets: the
+# parameters each overlay sets ("-": none).
+while read -r overlay namespace image tls_secret console_tls deps sets; do
   rendered="$TMP/$overlay.yaml"
   if ! "$KUBECTL" kustomize "$K8S/overlays/$overlay" >"$rendered" 2>"$TMP/$overlay.err"; then
     fail "kubectl kustomize deploy/k8s/overlays/$overlay failed:"; cat "$TMP/$overlay.err" >&2; continue
   fi
   echo "  ok   kubectl kustomize deploy/k8s/overlays/$overlay: $(grep -c '^kind:' "$rendered") objects"
   sets_json=$(tr ',' '\n' <<<"$sets" | sed 's/.*/"&"/' | paste -sd, -)
+  deps_json=$(tr ',' '\n' <<<"${deps#-}" | sed '/^$/d; s/.*/"&"/' | paste -sd, -)
   cat >"$TMP/$overlay.json" <<JSON
 {"overlay": "$overlay", "rendered": "$rendered", "examples": [$examples], "namespace": "$namespace",
- "image": "$image", "tlsSecret": "$tls_secret", "statefulSets": [$sets_json]}
+ "image": "$image", "tlsSecret": "$tls_secret", "statefulSets": [$sets_json],
+ "deployments": [$deps_json], "consoleTlsSecret": "${console_tls#-}", "assetsDir": "$ASSETS_DIR"}
 JSON
   node "$SRC/tests/deploy_validate.js" "$NPM_DIR" "$SRC/README.md" "$TMP/$overlay.json" || fail "overlay $overlay"
 done <<'OVERLAYS'
-regional salesops-europe registry.example.com/salesops:0.1.0 salesops-tls salesops-accounts,salesops-pipeline,salesops-forecast,salesops-credit
-global-forecast salesops-hq registry.example.com/salesops:0.1.0 salesops-hq-tls salesops-accounts,salesops-global-forecast
+regional salesops-europe registry.example.com/salesops:0.1.0 salesops-tls salesops-console-tls salesops-console salesops-accounts,salesops-pipeline,salesops-forecast,salesops-credit
+global-forecast salesops-hq registry.example.com/salesops:0.1.0 salesops-hq-tls - - salesops-accounts,salesops-global-forecast
 OVERLAYS
 grep -q "PLACEHOLDER" "$K8S/examples/secret.example.yaml" || fail "examples/secret.example.yaml is not marked as placeholder"
 
@@ -179,18 +229,28 @@ else
     * ) echo "  ok   final stage runs as USER $user" ;;
   esac
   printf '%s' "$final" | grep -q '^ENTRYPOINT\|^CMD' || fail "Dockerfile final stage has no CMD/ENTRYPOINT"
-  for p in 7101 7102 7103 7104 8101 8102 8103 8104 9101 9102 9103 9104; do
+  for p in 7101 7102 7103 7104 8101 8102 8103 8104 9101 9102 9103 9104 7180; do
     printf '%s' "$final" | grep -E '^EXPOSE' | grep -qw "$p" || fail "Dockerfile does not EXPOSE $p"
   done
   if grep -q 'option(SALESOPS_BUILD_TESTS' "$SRC/CMakeLists.txt"; then
     grep -q -- '-DSALESOPS_BUILD_TESTS=OFF' "$DF" || fail "Dockerfile builds the tests"
   fi
   grep -q -- '-DCMAKE_BUILD_TYPE=Release' "$DF" || fail "Dockerfile does not build Release"
+  # The console: built (with its front end, console/CMakeLists.txt), its sources copied in, the
+  # binary beside the services and the assets where the units and manifests look.
+  grep -qE '^ +salesops-console( |\\|$)' "$DF" || fail "Dockerfile does not build the salesops-console target"
+  grep -qE '^COPY console ' "$DF" || fail "Dockerfile does not copy console/ into the build stage"
+  grep -q '/build/console/salesops-console' "$DF" || fail "Dockerfile does not install salesops-console"
+  grep -q '/build/console/assets' "$DF" || fail "Dockerfile does not install the console's front end"
+  grep -qx '!console/' "$SRC/deploy/docker/Dockerfile.dockerignore" || fail "Dockerfile.dockerignore keeps console/ out of the context"
   for d in $(grep -E '^COPY [^-]' "$DF" | awk '{print $2}'); do
     [ -e "$SRC/$d" ] || fail "Dockerfile copies $d, which the repository does not have"
   done
-  # Packages: build stage ⊆ scripts/setup.sh; runtime packages known to Debian 12's apt.
-  setup_pkgs=$(sed -n '/^PACKAGES=(/,/^)/p' "$SRC/scripts/setup.sh" | sed 's/#.*//' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true)
+  # Packages: build stage ⊆ scripts/setup.sh (PACKAGES, and the COMMAND_PACKAGES it installs
+  # when a command is missing: nodejs, npm); runtime packages known to Debian 12's apt.
+  setup_pkgs=$( (sed -n '/^PACKAGES=(/,/^)/p' "$SRC/scripts/setup.sh" | sed 's/#.*//' | tr ' ' '\n'
+                 sed -n 's/^declare -A COMMAND_PACKAGES=(\(.*\))$/\1/p' "$SRC/scripts/setup.sh" | tr ' ' '\n' | sed 's/^\[[^]]*\]=//') \
+               | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true)
   stage=0
   while IFS= read -r line; do
     if [[ "$line" =~ ^FROM ]]; then stage=$((stage + 1)); fi
@@ -210,10 +270,11 @@ else
     for p in $runtime_pkgs; do
       apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package $p is unknown to Debian 12's apt"
     done
-    # Every shared library the service binaries load comes from a runtime package (or libc).
-    # (one ldd per binary, one dpkg -S for all their libraries: dpkg -S is slow per call)
-    libs=$(for s in "${SERVICES[@]}"; do
-             bin="$BUILD/services/$s/salesops-$s"
+    # Every shared library the service and console binaries load comes from a runtime package
+    # (or libc). (one ldd per binary, one dpkg -S for all their libraries: dpkg -S is slow per call)
+    bins=("$BUILD/console/salesops-console")
+    for s in "${SERVICES[@]}"; do bins+=("$BUILD/services/$s/salesops-$s"); done
+    libs=$(for bin in "${bins[@]}"; do
              [ -x "$bin" ] && ldd "$bin" | awk '$3 ~ /^\//{print $3}'
            done | xargs -r readlink -f | sort -u)
     owned=$(dpkg -S $libs 2>/dev/null | sed 's/:[^ ]* / /' || true)
@@ -224,8 +285,8 @@ else
       fi
       case "$pkg" in
         libc6|libgcc-s1|libstdc++6) ;;  # in every Debian image
-        "") fail "the services load $lib, which no installed package owns" ;;
-        *) grep -qx "$pkg" <<<"$runtime_pkgs" || fail "the services need $pkg ($lib), missing from the runtime stage" ;;
+        "") fail "the binaries load $lib, which no installed package owns" ;;
+        *) grep -qx "$pkg" <<<"$runtime_pkgs" || fail "the binaries need $pkg ($lib), missing from the runtime stage" ;;
       esac
     done
     echo "  ok   runtime packages: $(echo $runtime_pkgs)"

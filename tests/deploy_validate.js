@@ -12,11 +12,18 @@
 //  - every ConfigMap/Secret a container references exists (rendered, examples, or the Secret
 //    of a cert-manager Certificate) with the keys it names; every ConfigMap key is
 //    SALESOPS_<FLAG> of a flag README.md names; peer addresses name a Service's grpc port;
-//  - every Service selects a StatefulSet's pods; the example Certificate for the namespace
-//    names every Service.
+//  - every Service selects a StatefulSet's or the console's pods; the example Certificate of
+//    the namespace's TLS Secret names every service's Service;
+//  - the web console (a Deployment, DECISIONS D64): the overlay's set of Deployments, two or
+//    more replicas, no volume claims, args naming the four services' Services on their grpc
+//    ports, HTTPS from its own certificate Secret and the services verified with only ca.crt of
+//    theirs, HTTP probes on GET /config.json, the image's assets directory, a draining
+//    PodDisruptionBudget, a Service, and NetworkPolicies that let it reach the four services
+//    (and only those) and let the browsers reach it.
 // Usage: node deploy_validate.js <npm prefix> <README.md> <config.json>
 //   config: {"overlay", "rendered": file, "examples": [files], "namespace", "image",
-//            "tlsSecret", "statefulSets": [names]}
+//            "tlsSecret", "statefulSets": [names], "deployments": [names],
+//            "consoleTlsSecret", "assetsDir"}
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -30,8 +37,10 @@ const models = {
   'v1/Secret': req('kubernetes-models/v1/Secret').Secret,
   'v1/Service': req('kubernetes-models/v1/Service').Service,
   'apps/v1/StatefulSet': req('kubernetes-models/apps/v1/StatefulSet').StatefulSet,
+  'apps/v1/Deployment': req('kubernetes-models/apps/v1/Deployment').Deployment,
   'policy/v1/PodDisruptionBudget': req('kubernetes-models/policy/v1/PodDisruptionBudget').PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': req('kubernetes-models/networking.k8s.io/v1/NetworkPolicy').NetworkPolicy,
+  'networking.k8s.io/v1/Ingress': req('kubernetes-models/networking.k8s.io/v1/Ingress').Ingress,
 };
 let ServiceMonitor = null;
 try {
@@ -280,14 +289,17 @@ for (const { obj, where } of statefulSets) {
 }
 ok(`${statefulSets.length} StatefulSets: TLS from Secret ${config.tlsSecret}, gRPC probes on the health port, image ${config.image}`);
 
-// 4. Services select StatefulSet pods and name their ports grpc and metrics; peer addresses
-// name a Service of this namespace on its grpc port.
+// 4. Services select StatefulSet pods and name their ports grpc and metrics (the console's
+// Services: section 7); peer addresses name a Service of this namespace on its grpc port.
 const services = byKind('Service');
+const deployments = byKind('Deployment');
+const selects = (sel, l) => Object.keys(sel || {}).length > 0 && Object.entries(sel).every(([k, v]) => l[k] === v);
 const podLabels = statefulSets.map((d) => d.obj.spec.template.metadata.labels || {});
+const deploymentLabels = deployments.map((d) => d.obj.spec.template.metadata.labels || {});
 for (const { obj, where } of services) {
   const sel = obj.spec.selector || {};
-  const matches = podLabels.some((l) => Object.keys(sel).length && Object.entries(sel).every(([k, v]) => l[k] === v));
-  if (!matches) fail(where, 'selector matches no StatefulSet pod template');
+  if (deploymentLabels.some((l) => selects(sel, l))) continue;
+  if (!podLabels.some((l) => selects(sel, l))) fail(where, 'selector matches no StatefulSet or Deployment pod template');
   const ports = (obj.spec.ports || []).map((p) => p.name);
   if (!ports.includes('grpc') || !ports.includes('metrics')) fail(where, 'ports grpc and metrics not both named');
 }
@@ -309,17 +321,23 @@ for (const [sts, p] of podsOf) {
   }
 }
 
-// The example Certificate for this namespace names every ClusterIP Service, short and full.
-if (certificates.length === 0) fail('examples', `no cert-manager Certificate for namespace ${config.namespace}`);
-for (const { obj, where } of certificates) {
-  const dns = new Set(obj.spec.dnsNames || []);
-  for (const s of services.filter((d) => d.obj.spec.clusterIP !== 'None')) {
-    const n = s.obj.metadata.name;
-    for (const name of [n, `${n}.${config.namespace}.svc`, `${n}.${config.namespace}.svc.cluster.local`]) {
-      if (!dns.has(name)) fail(where, `dnsNames lack ${name}`);
+// The example Certificate of the TLS Secret names every service's ClusterIP Service, short
+// and full; the console's Certificate (section 7) its own.
+function checkDnsNames(secretName, servicesNamed) {
+  const certs = certificates.filter((d) => d.obj.spec.secretName === secretName);
+  if (certs.length === 0) fail('examples', `no cert-manager Certificate writes Secret ${secretName} in namespace ${config.namespace}`);
+  for (const { obj, where } of certs) {
+    const dns = new Set(obj.spec.dnsNames || []);
+    for (const s of servicesNamed) {
+      const n = s.obj.metadata.name;
+      for (const name of [n, `${n}.${config.namespace}.svc`, `${n}.${config.namespace}.svc.cluster.local`]) {
+        if (!dns.has(name)) fail(where, `dnsNames lack ${name}`);
+      }
     }
   }
 }
+const clusterServices = services.filter((d) => d.obj.spec.clusterIP !== 'None');
+checkDnsNames(config.tlsSecret, clusterServices.filter((d) => podLabels.some((l) => selects(d.obj.spec.selector, l))));
 
 // 5. PodDisruptionBudgets: one per StatefulSet, and none that blocks a node drain forever.
 const matchLabels = (sel, labels) => !!sel && !(sel.matchExpressions || []).length &&
@@ -343,22 +361,23 @@ const peerMatches = (peer, src) => {
 };
 const portMatches = (rulePorts, name, number) => !rulePorts || rulePorts.length === 0 ||
   rulePorts.some((rp) => rp.port === undefined || rp.port === name || rp.port === number);
-function admits(sts, portName, src) {
-  const p = podsOf.get(sts);
+// p: {labels, ports: {name: number}} of the destination pod.
+function admitsPod(p, portName, src) {
   return policies.some((pol) => matchLabels(pol.spec.podSelector, p.labels) &&
     (pol.spec.ingress || []).some((r) => portMatches(r.ports, portName, p.ports[portName]) &&
       (!r.from || r.from.length === 0 || r.from.some((peer) => peerMatches(peer, src)))));
 }
-function egressAllows(sts, dstSts, portName, protocol) {
-  const p = podsOf.get(sts);
+const admits = (sts, portName, src) => admitsPod(podsOf.get(sts), portName, src);
+function egressAllowsPod(p, dst, portName, protocol) {
   const selecting = policies.filter((pol) => matchLabels(pol.spec.podSelector, p.labels) &&
     (pol.spec.policyTypes || []).includes('Egress'));
   if (selecting.length === 0) return true;
-  const dst = podsOf.get(dstSts);
   return selecting.some((pol) => (pol.spec.egress || []).some((r) =>
     (!r.ports || r.ports.some((rp) => (rp.port === portName || rp.port === dst.ports[portName]) && (rp.protocol || 'TCP') === protocol)) &&
     (!r.to || r.to.length === 0 || r.to.some((peer) => peerMatches(peer, { labels: dst.labels, ns: config.namespace })))));
 }
+const egressAllows = (sts, dstSts, portName, protocol) =>
+  egressAllowsPod(podsOf.get(sts), podsOf.get(dstSts), portName, protocol);
 const stranger = { labels: { 'app.kubernetes.io/name': 'stranger' }, ns: 'elsewhere' };
 for (const [sts, p] of podsOf) {
   const where = `StatefulSet/${sts}`;
@@ -390,6 +409,12 @@ for (const [sts, p] of podsOf) {
   if (!admits(sts, 'grpc', { labels: { 'salesops/client': 'true' }, ns: 'clients' })) fail(where, 'API clients (salesops/client: "true") may not connect');
 }
 ok(`${podsOf.size} StatefulSets: one draining PodDisruptionBudget each; NetworkPolicies admit exactly the peers (${calls.length} calls), clients, Prometheus, probes`);
+
+require('./deploy_validate_console.js').check({
+  config, fail, ok, deployments, services, examples, statefulSets, podsOf, addrRe, secrets, environment,
+  checkVolumes, checkDnsNames, selects, matchLabels, admitsPod, egressAllowsPod,
+  pdbs: byKind('PodDisruptionBudget'), policies, stranger,
+});
 
 if (errors.length) {
   console.error(`FAIL: ${errors.length} problem(s) in the Kubernetes manifests:`);

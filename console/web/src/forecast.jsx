@@ -71,7 +71,7 @@ export function Breadcrumb({route, page}) {
 
 function Summary({n, currency}) {
   return (
-    <div class="kpis" data-testid="node-summary" data-node-id={n.nodeId}>
+    <div class="kpis">
       {FIELDS.map(([field, key, label]) => (
         <div class={'kpi' + (field === 'forecast' ? ' kpi-main' : '')} key={field}>
           <div class="kpi-label">{label}</div>
@@ -168,6 +168,7 @@ export function ForecastPage({route, today}) {
       {({f, names}) => (
         <>
           <Card title={`Forecast FY${route.fy} Q${route.fq}`}
+            attrs={{'data-testid': 'node-summary', 'data-node-id': (f.node && f.node.nodeId) || route.node}}
             right={f.node && f.node.needsMorePipeline
               ? <Badge kind="red" data-testid="needs-pipeline">Needs more pipeline</Badge>
               : <Badge kind="green">Covered</Badge>}>

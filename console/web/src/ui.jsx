@@ -49,9 +49,9 @@ export function Page({testid, state, title, kind, subtitle, actions, attrs = {},
   );
 }
 
-export function Card({title, right, children, cls = ''}) {
+export function Card({title, right, children, cls = '', attrs = {}}) {
   return (
-    <div class={'card ' + cls}>
+    <div class={'card ' + cls} {...attrs}>
       {(title || right) && (
         <div class="card-head">
           <h2>{title}</h2>

@@ -11,7 +11,9 @@
 //     tokens, node ids, pids, the quarter; written as each process starts). On any failure, or
 //     after 200 s, it kills what it started and prints the logs. On success the processes stay
 //     up for the cases. A detached watchdog, started first, stops whatever FILE names after
-//     --max_seconds (600), should neither this step nor the cleanup get to it.
+//     --max_seconds (2700), should neither this step nor the cleanup get to it. ctest may run
+//     other tests between a fixture's setup and its cases (it orders by cost under -j), so the
+//     bound is the whole test run's, not the cases' own.
 //   node suite.mjs cleanup --state=FILE
 //     stops everything FILE names (SIGTERM, then SIGKILL after 20 s), the watchdog too.
 //
@@ -317,7 +319,7 @@ class Harness {
   startWatchdog() {
     const self = fileURLToPath(import.meta.url);
     const dog = spawn(process.execPath, [self, 'watchdog', `--state=${this.opts.state}`,
-      `--max_seconds=${Number(this.opts.max_seconds || 600)}`], {detached: true, stdio: 'ignore'});
+      `--max_seconds=${Number(this.opts.max_seconds || 2700)}`], {detached: true, stdio: 'ignore'});
     dog.unref();
     this.watchdog = {pid: dog.pid, bin: process.execPath};
   }
@@ -404,7 +406,7 @@ async function main() {
   const cmd = args._[0];
   if (!args.state) throw new Error('--state=FILE is required');
   if (cmd === 'cleanup') return cleanup(args.state);
-  if (cmd === 'watchdog') return watchdog(args.state, Number(args.max_seconds || 600));
+  if (cmd === 'watchdog') return watchdog(args.state, Number(args.max_seconds || 2700));
   if (cmd !== 'setup') throw new Error(`usage: suite.mjs setup|cleanup|watchdog --state=FILE ...`);
   await cleanup(args.state);  // a previous run's leftovers, if any
   const h = new Harness(args);

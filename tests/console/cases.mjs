@@ -3,7 +3,8 @@
 //
 //   node cases.mjs <case> --state=FILE --deps=DIR [--screenshots=DIR]
 //
-// Cases (issue 22, Must show 1-3): tree, drill, funnel, rep-scope, bad-token, aging, pages, load.
+// Cases (issue 22, Must show 1-3): tree, drill, funnel, rep-scope, bad-token, deals, aging, pages,
+// load.
 // Each compares what the page shows with what the API answers (Connect JSON through the
 // console's origin, with the same token) and exits 1 on the first mismatch, printing the page's
 // console messages and the console server's log; 0 when the case holds. No figure is hard-coded
@@ -15,6 +16,7 @@ import {call, getForecast} from './api.mjs';
 import {check} from './expect.mjs';
 import {externalRequests, launch} from './browser.mjs';
 import {parseArgs} from './suite.mjs';
+import * as dealCases from './cases_deals.mjs';
 import * as forecastCases from './cases_forecast.mjs';
 import * as pageCases from './cases_pages.mjs';
 
@@ -24,6 +26,7 @@ const CASES = {
   'funnel': forecastCases.funnel,
   'rep-scope': forecastCases.repScope,
   'bad-token': forecastCases.badToken,
+  'deals': dealCases.deals,
   'aging': pageCases.aging,
   'pages': pageCases.pages,
   'load': pageCases.load,

@@ -38,6 +38,16 @@ export async function aging(ctx) {
   }
 }
 
+// The first deal row of the page whose opportunity has contact roles (ListContactRoles).
+async function firstDealWithRoles(ctx, page) {
+  const ids = await page.$$eval('tr[data-testid=deal-row]', (trs) => trs.map((tr) => tr.getAttribute('data-opp-id')));
+  for (const id of ids) {
+    const r = await ctx.api('PipelineService', 'ListContactRoles', {opportunityId: id});
+    if ((r.roles ?? []).length > 0) return id;
+  }
+  throw new Error('no deal row has a buying centre');
+}
+
 async function screenshot(ctx, page, name, vp) {
   const dir = ctx.args.screenshots;
   check(dir, '--screenshots=DIR is required');
@@ -70,9 +80,10 @@ export async function pages(ctx) {
     await route(page, `#/deals?node=${nodes.lina}`);
     await waitReady(page, 'deals-page', 'tr[data-testid=deal-row] a[data-testid=deal-link]');
     await screenshot(ctx, page, 'deals', vp);
-    const opp = await page.$eval('tr[data-testid=deal-row]', (tr) => tr.getAttribute('data-opp-id'));
+    // The screenshot shows a deal with a buying centre.
+    const opp = await firstDealWithRoles(ctx, page);
     await page.click(`tr[data-testid=deal-row][data-opp-id="${opp}"] a[data-testid=deal-link]`);
-    await waitReady(page, 'deal-detail', 'table[data-testid=stage-history]');
+    await waitReady(page, 'deal-detail', 'table[data-testid=buying-centre] tr[data-testid=role-row]');
     const hash = await page.evaluate(() => location.hash);
     check(hash === `#/deals/opp/${opp}`, `deal link went to "${hash}"`);
     await screenshot(ctx, page, 'deal', vp);

@@ -66,7 +66,7 @@ struct ConsoleConfig {
   std::string tls_key_file;
   std::string assets_dir;  // must hold index.html
   std::string locale = "en-US";
-  int threads = 16;
+  int threads = 64;
   size_t max_body_bytes = size_t{4} << 20;
 };
 

@@ -40,9 +40,10 @@ ABSL_FLAG(std::string, upstream_tls_cert_file, "",
           "PEM client certificate for services that require mTLS");
 ABSL_FLAG(std::string, upstream_tls_key_file, "",
           "PEM private key of --upstream_tls_cert_file");
-ABSL_FLAG(int, http_threads, 16,
-          "HTTP worker threads (each open browser connection holds one), "
-          "2..256");
+ABSL_FLAG(int, http_threads, 64,
+          "HTTP worker threads, 2..256: each open browser connection holds "
+          "one while it is open (a browser opens up to 6; an idle one is "
+          "closed after 5 s)");
 
 namespace {
 

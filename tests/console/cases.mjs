@@ -7,8 +7,9 @@
 // load.
 // Each compares what the page shows with what the API answers (Connect JSON through the
 // console's origin, with the same token) and exits 1 on the first mismatch, printing the page's
-// console messages and the console server's log; 0 when the case holds. No figure is hard-coded
-// except the seed's 3,648,000.00 that the issue names.
+// console messages and the console server's log; 0 when the case holds. A request to another
+// origin, an uncaught exception or a CSP violation on any page also fails the case. No figure is
+// hard-coded except the seed's 3,648,000.00 that the issue names.
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -83,6 +84,10 @@ async function main() {
     for (const page of ctx.pages) {
       const ext = externalRequests(page, ctx.url);
       check(ext.length === 0, `requests to another origin: ${ext.map((r) => r.url).join(', ')}`);
+      // An uncaught exception, or anything the Content-Security-Policy refused, fails the case
+      // (answers refused by the API, e.g. a REP's 403, are expected and only logged).
+      const bad = page.record.logs.filter((l) => l.startsWith('pageerror:') || /Content Security Policy/i.test(l));
+      check(bad.length === 0, `page errors or CSP violations:\n  ${bad.join('\n  ')}`);
     }
   } catch (e) {
     failed = e;

@@ -85,10 +85,11 @@ std::unique_ptr<grpc::ClientContext> Traced(const std::string& token,
 }
 
 // One suite for the whole file, every service with --access_log and HTTP/JSON;
-// accounts delivers webhooks to loopback.
+// accounts delivers webhooks to loopback. Destroyed at exit, which stops its
+// processes (a suite never destroyed left all four running after the test).
 Suite* World() {
-  static Suite* world = [] {
-    auto* s = new Suite();
+  static std::unique_ptr<Suite> world = [] {
+    auto s = std::make_unique<Suite>();
     s->EnableHttp();
     for (Svc svc : {kAccounts, kPipeline, kForecast, kCredit}) {
       s->extra_args(svc).push_back("--access_log");
@@ -96,11 +97,11 @@ Suite* World() {
     s->extra_args(kAccounts).push_back("--webhook_allow_http_loopback");
     if (!s->Build()) {
       s->DumpLogs();
-      return static_cast<Suite*>(nullptr);
+      return std::unique_ptr<Suite>();
     }
     return s;
   }();
-  return world;
+  return world.get();
 }
 
 TEST(TraceE2e, FollowsOneTraceparentAcrossServices) {

@@ -106,7 +106,7 @@ else
     [ -n "$port" ] && grep -q -- " --${s}_addr=127.0.0.1:$port " <<<"$exec_line " \
       || fail "salesops-console.service: --${s}_addr is not 127.0.0.1:<salesops-$s.service's SALESOPS_LISTEN port ${port:-?}>"
   done
-  for want in "--tls_cert_file=%d/" "--tls_key_file=%d/" "--upstream_tls_ca_file=%d/ca.crt" \
+  for want in "--tls_cert_file=%d/" "--tls_key_file=%d/" "--peer_tls_ca_file=%d/ca.crt" \
               "--assets_dir=$ASSETS_DIR" "--listen=0.0.0.0:7180"; do
     grep -q -- " $want" <<<"$exec_line" || fail "salesops-console.service: ExecStart lacks $want"
   done

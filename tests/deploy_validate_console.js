@@ -55,10 +55,10 @@ function checkTls(ctx, cw, flags, mounts, volumes) {
       ctx.fail(cw, `--${flag}: Secret ${s.volume.secret.secretName} is not the overlay's console Secret ${config.consoleTlsSecret}`);
     }
   }
-  const ca = secretOf(ctx, cw, mounts, volumes, 'upstream_tls_ca_file', flags.upstream_tls_ca_file);
+  const ca = secretOf(ctx, cw, mounts, volumes, 'peer_tls_ca_file', flags.peer_tls_ca_file);
   if (ca) {
     const sec = ca.volume.secret;
-    if (sec.secretName !== config.tlsSecret) ctx.fail(cw, `--upstream_tls_ca_file: Secret ${sec.secretName} is not the services' ${config.tlsSecret}`);
+    if (sec.secretName !== config.tlsSecret) ctx.fail(cw, `--peer_tls_ca_file: Secret ${sec.secretName} is not the services' ${config.tlsSecret}`);
     const keys = (sec.items || []).map((it) => it.key);
     if (!sec.items || keys.some((k) => k !== 'ca.crt')) {
       ctx.fail(cw, `the services' Secret ${sec.secretName} is mounted with more than ca.crt (${keys.join(',') || 'every key'})`);

@@ -18,11 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -624,18 +621,6 @@ int Server::RunUntilSignal() {
   }).detach();
   Shutdown();
   return 0;
-}
-
-absl::StatusOr<std::string> ReadFlagFile(const std::string& flag,
-                                         const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read --", flag, "=", path, ": ", strerror(errno)));
-  }
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 }  // namespace salesops

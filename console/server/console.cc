@@ -4,13 +4,13 @@
 #include <httplib.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/server/peer.h"
 #include "google/protobuf/descriptor.h"
 #include "salesops/v1/accounts.pb.h"
 #include "salesops/v1/caller.pb.h"
@@ -21,71 +21,25 @@
 namespace salesops::console {
 namespace {
 
-// A whole file; FAILED_PRECONDITION naming `flag` when it cannot be read.
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     std::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  if (!in.is_open() || !(text << in.rdbuf())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(std::string(flag), "=", path, ": cannot be read"));
-  }
-  return text.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
-    const ConsoleConfig& c) {
-  if (c.upstream_ca_file.empty()) {
-    if (!c.upstream_cert_file.empty() || !c.upstream_key_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--upstream_tls_cert_file/--upstream_tls_key_file: need "
-          "--upstream_tls_ca_file");
-    }
-    return grpc::InsecureChannelCredentials();
-  }
-  if (c.upstream_cert_file.empty() != c.upstream_key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--upstream_tls_cert_file and --upstream_tls_key_file: both or "
-        "neither");
-  }
-  grpc::SslCredentialsOptions tls;
-  absl::StatusOr<std::string> ca =
-      ReadFile(c.upstream_ca_file, "--upstream_tls_ca_file");
-  if (!ca.ok()) return ca.status();
-  tls.pem_root_certs = std::move(*ca);
-  if (!c.upstream_cert_file.empty()) {
-    absl::StatusOr<std::string> cert =
-        ReadFile(c.upstream_cert_file, "--upstream_tls_cert_file");
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key =
-        ReadFile(c.upstream_key_file, "--upstream_tls_key_file");
-    if (!key.ok()) return key.status();
-    tls.pem_cert_chain = std::move(*cert);
-    tls.pem_private_key = std::move(*key);
-  }
-  return grpc::SslCredentials(tls);
-}
-
-// The routed services' methods, which the gateway looks up in the generated
-// pool. Naming a message of each file keeps its descriptors in the binary (a
-// static library's object nothing refers to is not linked).
+// The routed services, found through a message of each file: naming the
+// message keeps the file's descriptors in the binary (a static library's
+// object nothing refers to is not linked), where the gateway looks methods up.
 absl::Status CheckServicesLinked() {
-  const google::protobuf::Descriptor* const linked[] = {
-      v1::Account::descriptor(), v1::Caller::descriptor(),
-      v1::Opportunity::descriptor(), v1::Forecast::descriptor(),
-      v1::CreditProfile::descriptor()};
-  for (const char* service :
-       {"salesops.v1.AccountsService", "salesops.v1.CallerService",
-        "salesops.v1.PipelineService", "salesops.v1.ForecastService",
-        "salesops.v1.CreditService"}) {
-    if (google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-            service) == nullptr) {
+  const google::protobuf::ServiceDescriptor* const services[] = {
+      v1::Account::descriptor()->file()->FindServiceByName("AccountsService"),
+      v1::Caller::descriptor()->file()->FindServiceByName("CallerService"),
+      v1::Opportunity::descriptor()->file()->FindServiceByName(
+          "PipelineService"),
+      v1::Forecast::descriptor()->file()->FindServiceByName("ForecastService"),
+      v1::CreditProfile::descriptor()->file()->FindServiceByName(
+          "CreditService")};
+  for (const google::protobuf::ServiceDescriptor* service : services) {
+    if (service == nullptr || UpstreamOf(service->full_name()).empty()) {
       return absl::InternalError(
-          absl::StrCat(service, " is not linked into salesops-console"));
+          "a routed service is not linked into salesops-console");
     }
   }
-  return linked[0] != nullptr ? absl::OkStatus()
-                              : absl::InternalError("no descriptors");
+  return absl::OkStatus();
 }
 
 absl::Status CheckConfig(const ConsoleConfig& c) {
@@ -134,13 +88,9 @@ void AddRoutes(const ConsoleConfig& c, httplib::Server& http) {
 }  // namespace
 
 std::string_view UpstreamOf(std::string_view service) {
-  if (service == "salesops.v1.AccountsService" ||
-      service == "salesops.v1.CallerService") {
-    return "accounts";
+  for (const auto& [name, upstream] : kRoutes) {
+    if (name == service) return upstream;
   }
-  if (service == "salesops.v1.PipelineService") return "pipeline";
-  if (service == "salesops.v1.ForecastService") return "forecast";
-  if (service == "salesops.v1.CreditService") return "credit";
   return "";
 }
 
@@ -183,15 +133,22 @@ absl::StatusOr<std::unique_ptr<Console>> Console::Start(
     const ConsoleConfig& config) {
   if (absl::Status s = CheckConfig(config); !s.ok()) return s;
   if (absl::Status s = CheckServicesLinked(); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
-      Credentials(config);
-  if (!creds.ok()) return creds.status();
   std::unique_ptr<Console> console(new Console());
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(16 << 20));
+  // The services' own peer channels (peer.h): keepalive, reconnects within
+  // 2 s of a service's restart, UNAVAILABLE retried; no token of their own
+  // (each call carries the browser's).
+  std::map<std::string_view, std::shared_ptr<grpc::Channel>> by_upstream;
   for (size_t i = 0; i < kUpstreams.size(); ++i) {
-    console->channels_[i] =
-        grpc::CreateCustomChannel(config.upstreams[i], *creds, args);
+    PeerConfig peer;
+    peer.target = config.upstreams[i];
+    peer.tls_ca_file = config.peer_tls_ca_file;
+    peer.tls_cert_file = config.peer_tls_cert_file;
+    peer.tls_key_file = config.peer_tls_key_file;
+    absl::StatusOr<std::unique_ptr<PeerChannel>> channel =
+        PeerChannel::Create(std::move(peer));
+    if (!channel.ok()) return channel.status();
+    by_upstream[kUpstreams[i]] = (*channel)->channel();
+    console->peers_[i] = std::move(*channel);
   }
   ConnectGatewayConfig http;
   http.listen = config.listen;
@@ -204,14 +161,16 @@ absl::StatusOr<std::unique_ptr<Console>> Console::Start(
   http.extra_routes = [config](httplib::Server& server) {
     AddRoutes(config, server);
   };
-  auto channels = console->channels_;
+  // Service name → channel, made once: the router runs on every call.
+  std::map<std::string, std::shared_ptr<grpc::Channel>, std::less<>> routes;
+  for (const auto& [service, upstream] : kRoutes) {
+    routes.emplace(service, by_upstream.at(upstream));
+  }
   ConnectRouter router =
-      [channels](const std::string& service) -> std::shared_ptr<grpc::Channel> {
-    const std::string_view upstream = UpstreamOf(service);
-    for (size_t i = 0; i < kUpstreams.size(); ++i) {
-      if (kUpstreams[i] == upstream) return channels[i];
-    }
-    return nullptr;
+      [routes = std::move(routes)](
+          const std::string& service) -> std::shared_ptr<grpc::Channel> {
+    auto it = routes.find(service);
+    return it == routes.end() ? nullptr : it->second;
   };
   absl::StatusOr<std::unique_ptr<ConnectGateway>> gateway =
       ConnectGateway::Start(std::move(http), std::move(router));

@@ -23,20 +23,27 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/http/connect_gateway.h"
-
-namespace grpc {
-class Channel;
-}
+#include "common/server/peer.h"
 
 namespace salesops::console {
 
 // The services the console calls, in this order.
 inline constexpr std::array<std::string_view, 4> kUpstreams = {
     "accounts", "pipeline", "forecast", "credit"};
+
+// The gRPC services the console serves, each with the upstream serving it.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 5>
+    kRoutes = {{{"salesops.v1.AccountsService", "accounts"},
+                {"salesops.v1.CallerService", "accounts"},
+                {"salesops.v1.PipelineService", "pipeline"},
+                {"salesops.v1.ForecastService", "forecast"},
+                {"salesops.v1.CreditService", "credit"}}};
 
 // The upstream ("accounts", ...) serving a fully qualified gRPC service name,
 // or "" when the console does not serve it. Pure.
@@ -57,10 +64,11 @@ struct ConsoleConfig {
   std::string listen;  // HOST:PORT; port 0 picks one
   // gRPC HOST:PORT of each upstream, in kUpstreams order; all required.
   std::array<std::string, 4> upstreams;
-  // PEM files: TLS towards the services (CA; client cert and key for mTLS).
-  std::string upstream_ca_file;
-  std::string upstream_cert_file;
-  std::string upstream_key_file;
+  // PEM files: TLS towards the services (CA; client cert and key for mTLS),
+  // as the services' own --peer_tls_* flags.
+  std::string peer_tls_ca_file;
+  std::string peer_tls_cert_file;
+  std::string peer_tls_key_file;
   // PEM files: HTTPS for the browser.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -81,7 +89,7 @@ class Console {
 
  private:
   Console() = default;
-  std::array<std::shared_ptr<grpc::Channel>, 4> channels_;
+  std::array<std::unique_ptr<PeerChannel>, 4> peers_;
   std::unique_ptr<ConnectGateway> gateway_;
 };
 

@@ -174,8 +174,8 @@ TEST_F(ConsoleTest, ConfigErrorsNameTheFlag) {
   EXPECT_NE(s.message().find("--listen=nowhere"), std::string::npos) << s;
 
   ConsoleConfig half_mtls = Config();
-  half_mtls.upstream_ca_file = dir_.Sub("assets/index.html");
-  half_mtls.upstream_cert_file = dir_.Sub("assets/index.html");
+  half_mtls.peer_tls_ca_file = dir_.Sub("assets/index.html");
+  half_mtls.peer_tls_cert_file = dir_.Sub("assets/index.html");
   s = Console::Start(half_mtls).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("both or neither"), std::string::npos) << s;

@@ -34,12 +34,14 @@ ABSL_FLAG(std::string, locale, "en-US",
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain: serve HTTPS (with --tls_key_file)");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
-ABSL_FLAG(std::string, upstream_tls_ca_file, "",
+// The same names and meaning as the services' own peer flags
+// (common/server/flags.h), which this binary does not link.
+ABSL_FLAG(std::string, peer_tls_ca_file, "",
           "PEM CA bundle: call the services over TLS, verifying them with it");
-ABSL_FLAG(std::string, upstream_tls_cert_file, "",
+ABSL_FLAG(std::string, peer_tls_cert_file, "",
           "PEM client certificate for services that require mTLS");
-ABSL_FLAG(std::string, upstream_tls_key_file, "",
-          "PEM private key of --upstream_tls_cert_file");
+ABSL_FLAG(std::string, peer_tls_key_file, "",
+          "PEM private key of --peer_tls_cert_file");
 ABSL_FLAG(int, http_threads, 64,
           "HTTP worker threads, 2..256: each open browser connection holds "
           "one while it is open (a browser opens up to 6; an idle one is "
@@ -65,9 +67,9 @@ salesops::console::ConsoleConfig ConfigFromFlags() {
   c.locale = absl::GetFlag(FLAGS_locale);
   c.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   c.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-  c.upstream_ca_file = absl::GetFlag(FLAGS_upstream_tls_ca_file);
-  c.upstream_cert_file = absl::GetFlag(FLAGS_upstream_tls_cert_file);
-  c.upstream_key_file = absl::GetFlag(FLAGS_upstream_tls_key_file);
+  c.peer_tls_ca_file = absl::GetFlag(FLAGS_peer_tls_ca_file);
+  c.peer_tls_cert_file = absl::GetFlag(FLAGS_peer_tls_cert_file);
+  c.peer_tls_key_file = absl::GetFlag(FLAGS_peer_tls_key_file);
   c.threads = absl::GetFlag(FLAGS_http_threads);
   return c;
 }

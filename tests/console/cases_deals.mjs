@@ -19,16 +19,21 @@ async function openDeals(ctx) {
   return opps.map((o, i) => ({opp: o, codes: (health[i].warnings ?? []).map((w) => w.code)}));
 }
 
-// The first of `deals` with a buying centre, with its roles and its history.
-export async function dealWithRoles(ctx, deals) {
-  for (const {opp, codes} of deals) {
-    const roles = (await ctx.api('PipelineService', 'ListContactRoles', {opportunityId: opp.id})).roles ?? [];
-    if (roles.length > 0) {
-      const history = await ctx.api('PipelineService', 'GetOpportunityHistory', {opportunityId: opp.id});
-      return {opp, codes, roles, changes: history.changes ?? []};
-    }
+// The first of the opportunity ids `ids` with a buying centre, and its roles (ListContactRoles).
+export async function firstWithRoles(ctx, ids) {
+  for (const id of ids) {
+    const roles = (await ctx.api('PipelineService', 'ListContactRoles', {opportunityId: id})).roles ?? [];
+    if (roles.length > 0) return {id, roles};
   }
   throw new Error('no open deal of Li Na has a buying centre (the demo sets four)');
+}
+
+// The first of `deals` with a buying centre, with its roles and its history.
+async function dealWithRoles(ctx, deals) {
+  const {id, roles} = await firstWithRoles(ctx, deals.map((d) => d.opp.id));
+  const {opp, codes} = deals.find((d) => d.opp.id === id);
+  const history = await ctx.api('PipelineService', 'GetOpportunityHistory', {opportunityId: id});
+  return {opp, codes, roles, changes: history.changes ?? []};
 }
 
 async function checkList(ctx, page, deals) {

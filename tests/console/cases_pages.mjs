@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {minor} from './api.mjs';
+import {firstWithRoles} from './cases_deals.mjs';
 import {newPage, open, presetToken, route, signIn, waitReady} from './browser.mjs';
 import {check} from './expect.mjs';
 
@@ -36,16 +37,6 @@ export async function aging(ctx) {
         (tr) => tr.querySelector('[data-minor]')?.getAttribute('data-minor')).catch(() => 'no row');
     check(row === e.minor, `aging-table ${e.bucket}: page ${row}, GetAging ${e.minor}`);
   }
-}
-
-// The first deal row of the page whose opportunity has contact roles (ListContactRoles).
-async function firstDealWithRoles(ctx, page) {
-  const ids = await page.$$eval('tr[data-testid=deal-row]', (trs) => trs.map((tr) => tr.getAttribute('data-opp-id')));
-  for (const id of ids) {
-    const r = await ctx.api('PipelineService', 'ListContactRoles', {opportunityId: id});
-    if ((r.roles ?? []).length > 0) return id;
-  }
-  throw new Error('no deal row has a buying centre');
 }
 
 async function screenshot(ctx, page, name, vp) {
@@ -81,7 +72,8 @@ export async function pages(ctx) {
     await waitReady(page, 'deals-page', 'tr[data-testid=deal-row] a[data-testid=deal-link]');
     await screenshot(ctx, page, 'deals', vp);
     // The screenshot shows a deal with a buying centre.
-    const opp = await firstDealWithRoles(ctx, page);
+    const rows = await page.$$eval('tr[data-testid=deal-row]', (trs) => trs.map((tr) => tr.getAttribute('data-opp-id')));
+    const opp = (await firstWithRoles(ctx, rows)).id;
     await page.click(`tr[data-testid=deal-row][data-opp-id="${opp}"] a[data-testid=deal-link]`);
     await waitReady(page, 'deal-detail', 'table[data-testid=buying-centre] tr[data-testid=role-row]');
     const hash = await page.evaluate(() => location.hash);

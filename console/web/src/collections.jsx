@@ -5,7 +5,7 @@ import {accountNames, env, nodeKind, nodeName} from './env.js';
 import {enumLabel, formatDate} from './format.js';
 import {AgingChart} from './charts.jsx';
 import {Breadcrumb} from './forecast.jsx';
-import {Badge, Card, Empty, MoneyTd, Page, TableWrap, useLoad} from './ui.jsx';
+import {Badge, Card, Empty, MoneyTd, Page, GridTable, useLoad} from './ui.jsx';
 
 // AgingBuckets' buckets in proto field order, by JSON name (total is their sum, not a bucket).
 export const BUCKETS = [
@@ -38,79 +38,73 @@ async function loadCollections({node}) {
 
 function AgingTable({total, currency}) {
   return (
-    <TableWrap>
-      <table data-testid="aging-table" class="grid-table">
-        <thead><tr><th>Bucket</th><th class="num">Open</th></tr></thead>
-        <tbody>
-          {BUCKETS.map(([name, label]) => (
-            <tr data-bucket={name} key={name}>
-              <td>{label}</td>
-              <MoneyTd field="amount" money={total[name]} currency={currency} />
-            </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr data-bucket="total" class="total-row">
-            <td>Total</td>
-            <MoneyTd field="amount" money={total.total} currency={currency} cls="strong" />
+    <GridTable testid="aging-table">
+      <thead><tr><th>Bucket</th><th class="num">Open</th></tr></thead>
+      <tbody>
+        {BUCKETS.map(([name, label]) => (
+          <tr data-bucket={name} key={name}>
+            <td>{label}</td>
+            <MoneyTd field="amount" money={total[name]} currency={currency} />
           </tr>
-        </tfoot>
-      </table>
-    </TableWrap>
+        ))}
+      </tbody>
+      <tfoot>
+        <tr data-bucket="total" class="total-row">
+          <td>Total</td>
+          <MoneyTd field="amount" money={total.total} currency={currency} cls="strong" />
+        </tr>
+      </tfoot>
+    </GridTable>
   );
 }
 
 function Worklist({items, names}) {
   return (
-    <TableWrap>
-      <table data-testid="worklist" class="grid-table">
-        <thead>
-          <tr><th>Account</th><th>Invoice</th><th class="num">Open</th><th>Due</th><th class="num">Days overdue</th>
-            <th>Risk</th><th>Next step</th></tr>
-        </thead>
-        <tbody>
-          {items.map((it) => {
-            const r = it.receivable || {};
-            return (
-              <tr data-testid="worklist-row" data-receivable-id={r.id} key={r.id}>
-                <td class="name">{names.get(it.accountId) || it.accountId}</td>
-                <td class="nowrap">{r.externalId || r.id}</td>
-                <MoneyTd field="open" money={r.open} />
-                <td class="nowrap">{formatDate(r.dueDate, env.locale)}</td>
-                <td class="num" data-field="days-overdue">{it.daysOverdue || 0}</td>
-                <td><Badge kind={RISK_KIND[it.riskClass] || 'grey'}>{enumLabel(it.riskClass, 'RISK_CLASS_')}</Badge></td>
-                <td>{enumLabel(it.nextDunningStep, 'DUNNING_STEP_') || <span class="muted">—</span>}
-                  {it.nextDunningDate ? <span class="muted"> · {formatDate(it.nextDunningDate, env.locale)}</span> : null}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </TableWrap>
+    <GridTable testid="worklist">
+      <thead>
+        <tr><th>Account</th><th>Invoice</th><th class="num">Open</th><th>Due</th><th class="num">Days overdue</th>
+          <th>Risk</th><th>Next step</th></tr>
+      </thead>
+      <tbody>
+        {items.map((it) => {
+          const r = it.receivable || {};
+          return (
+            <tr data-testid="worklist-row" data-receivable-id={r.id} key={r.id}>
+              <td class="name">{names.get(it.accountId) || it.accountId}</td>
+              <td class="nowrap">{r.externalId || r.id}</td>
+              <MoneyTd field="open" money={r.open} />
+              <td class="nowrap">{formatDate(r.dueDate, env.locale)}</td>
+              <td class="num" data-field="days-overdue">{it.daysOverdue || 0}</td>
+              <td><Badge kind={RISK_KIND[it.riskClass] || 'grey'}>{enumLabel(it.riskClass, 'RISK_CLASS_')}</Badge></td>
+              <td>{enumLabel(it.nextDunningStep, 'DUNNING_STEP_') || <span class="muted">—</span>}
+                {it.nextDunningDate ? <span class="muted"> · {formatDate(it.nextDunningDate, env.locale)}</span> : null}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </GridTable>
   );
 }
 
 function Promises({promises, names}) {
   return (
-    <TableWrap>
-      <table data-testid="promises" class="grid-table">
-        <thead>
-          <tr><th>Account</th><th class="num">Promised</th><th>By date</th><th>State</th><th class="num">Paid</th><th>Made</th></tr>
-        </thead>
-        <tbody>
-          {promises.map((p) => (
-            <tr data-testid="promise-row" data-state={p.state || 'PROMISE_STATE_UNSPECIFIED'} key={p.id}>
-              <td class="name">{names.get(p.accountId) || p.accountId}</td>
-              <MoneyTd field="amount" money={p.amount} />
-              <td class="nowrap">{formatDate(p.promisedDate, env.locale)}</td>
-              <td><Badge kind={PROMISE_KIND[p.state] || 'grey'}>{enumLabel(p.state, 'PROMISE_STATE_')}</Badge></td>
-              <MoneyTd field="paid" money={p.paid} currency={p.amount && p.amount.currency} />
-              <td class="nowrap">{formatDate(p.madeDate, env.locale)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
+    <GridTable testid="promises">
+      <thead>
+        <tr><th>Account</th><th class="num">Promised</th><th>By date</th><th>State</th><th class="num">Paid</th><th>Made</th></tr>
+      </thead>
+      <tbody>
+        {promises.map((p) => (
+          <tr data-testid="promise-row" data-state={p.state || 'PROMISE_STATE_UNSPECIFIED'} key={p.id}>
+            <td class="name">{names.get(p.accountId) || p.accountId}</td>
+            <MoneyTd field="amount" money={p.amount} />
+            <td class="nowrap">{formatDate(p.promisedDate, env.locale)}</td>
+            <td><Badge kind={PROMISE_KIND[p.state] || 'grey'}>{enumLabel(p.state, 'PROMISE_STATE_')}</Badge></td>
+            <MoneyTd field="paid" money={p.paid} currency={p.amount && p.amount.currency} />
+            <td class="nowrap">{formatDate(p.madeDate, env.locale)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </GridTable>
   );
 }
 

@@ -5,7 +5,7 @@ import {accountNames, contact, env, nodeKind, nodeName, stageNames} from './env.
 import {dealHash, pageHash} from './route.js';
 import {enumLabel, formatDate, formatMicros, isoDate} from './format.js';
 import {Breadcrumb} from './forecast.jsx';
-import {Badge, Card, Empty, MoneyTd, Page, TableWrap, fmtMoney, moneyAttrs, useLoad} from './ui.jsx';
+import {Badge, Card, Empty, MoneyTd, Page, GridTable, fmtMoney, moneyAttrs, useLoad} from './ui.jsx';
 
 const PAGE_SIZE = 100;  // one page of deals; each costs a GetDealHealth call
 
@@ -46,28 +46,26 @@ export function DealsPage({route}) {
       subtitle={<Breadcrumb route={route} page="deals" />}>
       {({opps, health, accounts, overdueByOpp, more}) => (
         <Card title="Open deals" right={<span class="muted">{opps.length}{more ? '+' : ''} open</span>}>
-          <TableWrap>
-            <table class="grid-table" data-testid="deals">
-              <thead>
-                <tr><th>Deal</th><th>Account</th><th>Stage</th><th class="num">Amount</th><th>Close date</th>
-                  <th>Health</th><th>Follow-up</th></tr>
-              </thead>
-              <tbody>
-                {opps.map((o, i) => (
-                  <tr data-testid="deal-row" data-opp-id={o.id} key={o.id}>
-                    <td class="name"><a data-testid="deal-link" href={dealHash(o.id)}>{o.name || o.id}</a></td>
-                    <td data-field="account">{accounts.get(o.accountId) || o.accountId}</td>
-                    <td><span class="pill" data-field="stage">{o.stageKey}</span></td>
-                    <MoneyTd field="amount" money={o.amount} />
-                    <td class="nowrap" data-field="close-date">{isoDate(o.expectedCloseDate)}</td>
-                    <td><Landmines warnings={health[i].warnings} /></td>
-                    <td>{overdueByOpp.get(o.id)
-                      ? <Badge kind="red" data-testid="overdue">{overdueByOpp.get(o.id)} overdue</Badge> : null}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <GridTable testid="deals">
+            <thead>
+              <tr><th>Deal</th><th>Account</th><th>Stage</th><th class="num">Amount</th><th>Close date</th>
+                <th>Health</th><th>Follow-up</th></tr>
+            </thead>
+            <tbody>
+              {opps.map((o, i) => (
+                <tr data-testid="deal-row" data-opp-id={o.id} key={o.id}>
+                  <td class="name"><a data-testid="deal-link" href={dealHash(o.id)}>{o.name || o.id}</a></td>
+                  <td data-field="account">{accounts.get(o.accountId) || o.accountId}</td>
+                  <td><span class="pill" data-field="stage">{o.stageKey}</span></td>
+                  <MoneyTd field="amount" money={o.amount} />
+                  <td class="nowrap" data-field="close-date">{isoDate(o.expectedCloseDate)}</td>
+                  <td><Landmines warnings={health[i].warnings} /></td>
+                  <td>{overdueByOpp.get(o.id)
+                    ? <Badge kind="red" data-testid="overdue">{overdueByOpp.get(o.id)} overdue</Badge> : null}</td>
+                </tr>
+              ))}
+            </tbody>
+          </GridTable>
           {opps.length === 0 && <Empty>No open deals in this node.</Empty>}
           {more && <div class="note">Showing the first {PAGE_SIZE} open deals.</div>}
         </Card>
@@ -108,48 +106,44 @@ function History({changes, stages}) {
   const stageKinds = ['CHANGE_KIND_CREATED', 'CHANGE_KIND_STAGE_FORWARD', 'CHANGE_KIND_STAGE_BACKWARD'];
   const show = (kind, v) => (stageKinds.includes(kind) && stages.get(v) ? stages.get(v) : v);
   return (
-    <TableWrap>
-      <table data-testid="stage-history" class="grid-table">
-        <thead><tr><th class="num">#</th><th>When</th><th>Change</th><th>From</th><th>To</th><th>By</th><th>Reason</th></tr></thead>
-        <tbody>
-          {changes.map((c) => (
-            <tr data-testid="history-row" data-kind={c.kind} key={c.seq}>
-              <td class="num">{String(c.seq || '')}</td>
-              <td class="nowrap">{formatMicros(c.timeMicros, env.locale)}</td>
-              <td>{enumLabel(c.kind, 'CHANGE_KIND_')}{c.override ? <Badge kind="amber">override</Badge> : null}</td>
-              <td>{show(c.kind, c.from || '')}</td>
-              <td>{show(c.kind, c.to || '')}</td>
-              <td>{c.by}</td>
-              <td>{c.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
+    <GridTable testid="stage-history">
+      <thead><tr><th class="num">#</th><th>When</th><th>Change</th><th>From</th><th>To</th><th>By</th><th>Reason</th></tr></thead>
+      <tbody>
+        {changes.map((c) => (
+          <tr data-testid="history-row" data-kind={c.kind} key={c.seq}>
+            <td class="num">{String(c.seq || '')}</td>
+            <td class="nowrap">{formatMicros(c.timeMicros, env.locale)}</td>
+            <td>{enumLabel(c.kind, 'CHANGE_KIND_')}{c.override ? <Badge kind="amber">override</Badge> : null}</td>
+            <td>{show(c.kind, c.from || '')}</td>
+            <td>{show(c.kind, c.to || '')}</td>
+            <td>{c.by}</td>
+            <td>{c.reason}</td>
+          </tr>
+        ))}
+      </tbody>
+    </GridTable>
   );
 }
 
 function BuyingCentre({roles, contacts}) {
   return (
-    <TableWrap>
-      <table data-testid="buying-centre" class="grid-table">
-        <thead><tr><th>Contact</th><th>Role</th><th>Attitude</th><th class="num">Influence</th><th>Core</th><th>Last visit</th></tr></thead>
-        <tbody>
-          {roles.map((r, i) => (
-            <tr data-testid="role-row" data-contact-id={r.contactId} key={r.contactId}>
-              <td class="name" data-field="contact">{contacts[i] ? contacts[i].name : r.contactId}
-                {contacts[i] && contacts[i].title ? <div class="muted small">{contacts[i].title}</div> : null}</td>
-              <td data-field="role" data-role={r.role}>{enumLabel(r.role, 'BUYING_ROLE_')}</td>
-              <td><Badge kind={ATTITUDE_KIND[r.attitude] || 'grey'} data-field="attitude" data-attitude={r.attitude || 'ATTITUDE_UNSPECIFIED'}>
-                {attitudeLabel(r.attitude)}</Badge></td>
-              <td class="num">{r.influenceWeightPct ? r.influenceWeightPct + '%' : ''}</td>
-              <td>{r.isCore ? 'core' : ''}</td>
-              <td class="nowrap">{formatMicros(r.lastVisitMicros, env.locale) || <span class="muted">never</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
+    <GridTable testid="buying-centre">
+      <thead><tr><th>Contact</th><th>Role</th><th>Attitude</th><th class="num">Influence</th><th>Core</th><th>Last visit</th></tr></thead>
+      <tbody>
+        {roles.map((r, i) => (
+          <tr data-testid="role-row" data-contact-id={r.contactId} key={r.contactId}>
+            <td class="name" data-field="contact">{contacts[i] ? contacts[i].name : r.contactId}
+              {contacts[i] && contacts[i].title ? <div class="muted small">{contacts[i].title}</div> : null}</td>
+            <td data-field="role" data-role={r.role}>{enumLabel(r.role, 'BUYING_ROLE_')}</td>
+            <td><Badge kind={ATTITUDE_KIND[r.attitude] || 'grey'} data-field="attitude" data-attitude={r.attitude || 'ATTITUDE_UNSPECIFIED'}>
+              {attitudeLabel(r.attitude)}</Badge></td>
+            <td class="num">{r.influenceWeightPct ? r.influenceWeightPct + '%' : ''}</td>
+            <td>{r.isCore ? 'core' : ''}</td>
+            <td class="nowrap">{formatMicros(r.lastVisitMicros, env.locale) || <span class="muted">never</span>}</td>
+          </tr>
+        ))}
+      </tbody>
+    </GridTable>
   );
 }
 

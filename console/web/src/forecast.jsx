@@ -5,7 +5,7 @@ import {env, nodeKind, nodeName, pathTo, stageNames, shortStage} from './env.js'
 import {pageHash} from './route.js';
 import {addQuarters} from './format.js';
 import {Funnel} from './charts.jsx';
-import {Badge, BpTd, Card, Empty, MoneyTd, Page, TableWrap, coverageClass, fmtMoney, gapClass, moneyAttrs,
+import {Badge, BpTd, Card, Empty, MoneyTd, Page, GridTable, coverageClass, fmtMoney, gapClass, moneyAttrs,
   useLoad} from './ui.jsx';
 import {formatBp} from './format.js';
 
@@ -94,33 +94,31 @@ function Children({f, route}) {
   const rows = f.children || [];
   if (!rows.length) return <Empty>No child nodes: this is a rep's own forecast.</Empty>;
   return (
-    <TableWrap>
-      <table data-testid="children" class="grid-table">
-        <thead>
-          <tr>
-            <th>Node</th>
-            {FIELDS.map(([field, , label]) => <th class="num" key={field}>{label}</th>)}
-            <th class="num">Coverage</th>
-            <th />
+    <GridTable testid="children">
+      <thead>
+        <tr>
+          <th>Node</th>
+          {FIELDS.map(([field, , label]) => <th class="num" key={field}>{label}</th>)}
+          <th class="num">Coverage</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((c) => (
+          <tr data-testid="child-row" data-node-id={c.nodeId} key={c.nodeId}>
+            <td data-field="name" class="name">
+              <a data-testid="drill" href={pageHash('forecast', {...route, node: c.nodeId})}>{nodeName(c.nodeId)}</a>
+            </td>
+            {FIELDS.map(([field, key]) => (
+              <MoneyTd key={field} field={field} money={c[key]} currency={f.currency}
+                cls={field === 'gap' ? gapClass(c[key]) : field === 'forecast' ? 'strong' : ''} />
+            ))}
+            <BpTd field="coverage" bp={c.coverageBp} cls={coverageClass(c.coverageBp)} />
+            <td>{c.needsMorePipeline && <Badge kind="red" data-testid="needs-pipeline">Needs pipeline</Badge>}</td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((c) => (
-            <tr data-testid="child-row" data-node-id={c.nodeId} key={c.nodeId}>
-              <td data-field="name" class="name">
-                <a data-testid="drill" href={pageHash('forecast', {...route, node: c.nodeId})}>{nodeName(c.nodeId)}</a>
-              </td>
-              {FIELDS.map(([field, key]) => (
-                <MoneyTd key={field} field={field} money={c[key]} currency={f.currency}
-                  cls={field === 'gap' ? gapClass(c[key]) : field === 'forecast' ? 'strong' : ''} />
-              ))}
-              <BpTd field="coverage" bp={c.coverageBp} cls={coverageClass(c.coverageBp)} />
-              <td>{c.needsMorePipeline && <Badge kind="red" data-testid="needs-pipeline">Needs pipeline</Badge>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
+        ))}
+      </tbody>
+    </GridTable>
   );
 }
 
@@ -132,27 +130,25 @@ function FunnelCard({f, names}) {
     <Card title="Funnel" right={<span class="muted">open opportunities by stage</span>} cls="funnel-card">
       <div class="funnel-layout">
         <Funnel rows={rows.map((r) => ({key: r.stageKey, label: label(r.stageKey), count: r.count || '0'}))} />
-        <TableWrap>
-          <table data-testid="funnel-table" class="grid-table">
-            <thead>
-              <tr><th>Stage</th><th class="num">Deals</th><th class="num">Amount</th><th class="num">Weighted</th>
-                <th class="num">Win rate</th></tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr data-stage={r.stageKey} key={r.stageKey}>
-                  <td title={names.get(r.stageKey) || r.stageKey}>{label(r.stageKey)}</td>
-                  <td class="num" data-field="count">{String(r.count || '0')}</td>
-                  <MoneyTd field="total" money={r.total} currency={f.currency} />
-                  <MoneyTd field="weighted" money={r.weighted} currency={f.currency} />
-                  <td class="num" data-field="win-rate" data-bp={String(r.winRateBp || 0)}>
-                    {formatBp(r.winRateBp, env.locale)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <GridTable testid="funnel-table">
+          <thead>
+            <tr><th>Stage</th><th class="num">Deals</th><th class="num">Amount</th><th class="num">Weighted</th>
+              <th class="num">Win rate</th></tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-stage={r.stageKey} key={r.stageKey}>
+                <td title={names.get(r.stageKey) || r.stageKey}>{label(r.stageKey)}</td>
+                <td class="num" data-field="count">{String(r.count || '0')}</td>
+                <MoneyTd field="total" money={r.total} currency={f.currency} />
+                <MoneyTd field="weighted" money={r.weighted} currency={f.currency} />
+                <td class="num" data-field="win-rate" data-bp={String(r.winRateBp || 0)}>
+                  {formatBp(r.winRateBp, env.locale)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </GridTable>
       </div>
     </Card>
   );

@@ -5,7 +5,7 @@ import {env, nodeKind, nodeName} from './env.js';
 import {formatBp, formatMicros, weekOf, weeksFromPace} from './format.js';
 import {ProgressChart} from './charts.jsx';
 import {Breadcrumb, QuarterSelect} from './forecast.jsx';
-import {Badge, Card, Empty, MoneyTd, Page, TableWrap, fmtMoney, moneyAttrs, useLoad} from './ui.jsx';
+import {Badge, Card, Empty, MoneyTd, Page, GridTable, fmtMoney, moneyAttrs, useLoad} from './ui.jsx';
 
 async function loadProgress({node, fy, fq}, now) {
   const progress = await call('ForecastService', 'GetProgress', {nodeId: node, fiscalYear: fy, fiscalQuarter: fq});
@@ -44,27 +44,25 @@ function Submissions({subs, node, week, currency}) {
         {own && <span class="muted"> {fmtMoney(own.amount, currency)} by {own.submittedBy || '—'},
           {' '}{formatMicros(own.submittedMicros, env.locale)}</span>}
       </div>
-      <TableWrap>
-          <table data-testid="submissions" class="grid-table">
-            <thead>
-              <tr><th>Node</th><th>State</th><th class="num">Submitted</th><th class="num">Computed now</th>
-                <th>By</th><th>When</th></tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => (
-                <tr data-testid="submission-row" data-node-id={c.nodeId} key={c.nodeId}>
-                  <td class="name">{nodeName(c.nodeId)}</td>
-                  <td><SubmissionState submitted={!!c.submission} late={!!c.late} /></td>
-                  {c.submission ? <MoneyTd field="amount" money={c.submission.amount} currency={currency} />
-                    : <td class="num muted">—</td>}
-                  <MoneyTd field="computed" money={c.computed} currency={currency} />
-                  <td>{c.submission ? c.submission.submittedBy : ''}</td>
-                  <td class="nowrap">{c.submission ? formatMicros(c.submission.submittedMicros, env.locale) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+      <GridTable testid="submissions">
+        <thead>
+          <tr><th>Node</th><th>State</th><th class="num">Submitted</th><th class="num">Computed now</th>
+            <th>By</th><th>When</th></tr>
+        </thead>
+        <tbody>
+          {rows.map((c) => (
+            <tr data-testid="submission-row" data-node-id={c.nodeId} key={c.nodeId}>
+              <td class="name">{nodeName(c.nodeId)}</td>
+              <td><SubmissionState submitted={!!c.submission} late={!!c.late} /></td>
+              {c.submission ? <MoneyTd field="amount" money={c.submission.amount} currency={currency} />
+                : <td class="num muted">—</td>}
+              <MoneyTd field="computed" money={c.computed} currency={currency} />
+              <td>{c.submission ? c.submission.submittedBy : ''}</td>
+              <td class="nowrap">{c.submission ? formatMicros(c.submission.submittedMicros, env.locale) : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </GridTable>
       {rows.length === 0 && <Empty>No child nodes report to this node.</Empty>}
     </Card>
   );
@@ -104,27 +102,25 @@ export function ProgressPage({route, today, now}) {
               </div>
             </Card>
             <Card title="Week by week">
-              <TableWrap>
-                <table data-testid="progress-table" class="grid-table">
-                  <thead>
-                    <tr><th class="num">Week</th><th class="num">Weighted pipeline</th><th class="num">Closed (cum.)</th>
-                      <th class="num">Forecast</th><th class="num">Progress</th><th class="num">Cumulative</th><th /></tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((w) => (
-                      <tr data-testid="progress-row" data-week={String(w.week)} key={w.week}>
-                        <td class="num">{w.week}</td>
-                        <MoneyTd field="weighted" money={w.pipelineWeighted} currency={currency} />
-                        <MoneyTd field="closed" money={w.cumulativeClosed} currency={currency} />
-                        <MoneyTd field="forecast" money={w.forecast} currency={currency} />
-                        <td class="num" data-field="progress" data-bp={String(w.progressBp || 0)}>{formatBp(w.progressBp, env.locale)}</td>
-                        <td class="num">{formatBp(w.cumulativeBp, env.locale)}</td>
-                        <td>{w.onPace ? <Badge kind="green">on pace</Badge> : <Badge kind="red">behind</Badge>}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
+              <GridTable testid="progress-table">
+                <thead>
+                  <tr><th class="num">Week</th><th class="num">Weighted pipeline</th><th class="num">Closed (cum.)</th>
+                    <th class="num">Forecast</th><th class="num">Progress</th><th class="num">Cumulative</th><th /></tr>
+                </thead>
+                <tbody>
+                  {rows.map((w) => (
+                    <tr data-testid="progress-row" data-week={String(w.week)} key={w.week}>
+                      <td class="num">{w.week}</td>
+                      <MoneyTd field="weighted" money={w.pipelineWeighted} currency={currency} />
+                      <MoneyTd field="closed" money={w.cumulativeClosed} currency={currency} />
+                      <MoneyTd field="forecast" money={w.forecast} currency={currency} />
+                      <td class="num" data-field="progress" data-bp={String(w.progressBp || 0)}>{formatBp(w.progressBp, env.locale)}</td>
+                      <td class="num">{formatBp(w.cumulativeBp, env.locale)}</td>
+                      <td>{w.onPace ? <Badge kind="green">on pace</Badge> : <Badge kind="red">behind</Badge>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </GridTable>
               {rows.length === 0 && <Empty>No week of this quarter has closed yet.</Empty>}
             </Card>
             <Submissions subs={subs} node={route.node} week={week} currency={currency} />

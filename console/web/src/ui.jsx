@@ -64,8 +64,13 @@ export function Card({title, right, children, cls = '', attrs = {}}) {
 }
 
 // A table in a horizontally scrolling wrapper (phones).
-export function TableWrap({children}) {
-  return <div class="table-wrap">{children}</div>;
+// A table in the console's grid style, in a wrapper that scrolls it sideways on a phone.
+export function GridTable({testid, children}) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={testid} class="grid-table">{children}</table>
+    </div>
+  );
 }
 
 export function Empty({children}) {

@@ -621,7 +621,9 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
     EXPECT_EQ(
         FromDate(receivable_.due_date()) - FromDate(receivable_.issue_date()),
         30);
-    ASSERT_NO_FATAL_FAILURE(At(kInvoiced));
+    // Before kInvoiced's kill: the forecast takes the USAGE move from
+    // pipeline's feed, which a pipeline killed at kInvoiced no longer serves
+    // (credit having seen the move says nothing of when the forecast did).
     if (down_ != Victim::kForecast) {
       // Open in USAGE: 80% of the amount is weighted pipeline.
       v1::Forecast f;
@@ -636,6 +638,7 @@ class CreditE2eTest : public ::testing::TestWithParam<Case> {
       EXPECT_EQ(f.node().closed().units_minor(), 0);
       EXPECT_EQ(f.node().collected().units_minor(), 0);
     }
+    ASSERT_NO_FATAL_FAILURE(At(kInvoiced));
 
     // Step 6: the payment (FINANCE); a repeated external id is a no-op.
     {
